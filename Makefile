@@ -1,0 +1,58 @@
+# voiceclone: `make` lists the targets.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_QUIET := --quiet --disable-pip-version-check
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip's failures still fail the build; only its noise about absent local indexes is dropped.
+FILTER := { grep -v '^WARNING: Location' || true; }
+
+.PHONY: help setup run test unit integration infra lint typecheck format benchmark samples clean
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | $(FILTER)
+	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | $(FILTER)
+	$(BIN)/python -c "import voiceclone, voiceclone_local, voiceclone_cli, infra, aws_cdk, moto"
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install everything (runtime, local stack, dev tools)
+
+run: setup ## clone a voice end to end on the embedded local stack with the vendor sandbox
+	$(BIN)/voiceclone local demo --vendor tencent_vrs --name demo-voice
+
+test: setup lint typecheck ## lint, type-check and run every test suite
+	$(BIN)/pytest -n 2 --dist loadfile tests
+
+unit: setup ## unit tests only
+	$(BIN)/pytest tests/unit
+
+integration: setup ## moto-backed functions, the sandboxes and the local stack end to end
+	$(BIN)/pytest tests/integration
+
+infra: setup ## assertions on the synthesized template, cfn-lint, cdk-nag
+	$(BIN)/pytest tests/infra
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup ## mypy (strict) on the service, local stack, CLI and infra
+	$(BIN)/mypy
+
+format: setup ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+benchmark: setup ## cold-start import times and one local 20-sentence job, stage by stage
+	$(BIN)/python benchmarks/run.py
+
+samples: ## regenerate samples/ with espeak-ng and sox (Debian packages)
+	$(BIN)/python scripts/make_sample_audio.py
+
+clean: ## remove the virtualenv and build output
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

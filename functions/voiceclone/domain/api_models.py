@@ -1,0 +1,137 @@
+"""What the REST API takes and returns: the public shape of jobs, kept apart from the stored records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from voiceclone.domain.models import (
+    Gender,
+    Job,
+    JobError,
+    JobStatus,
+    Language,
+    Sentence,
+    SentenceCheck,
+    SentenceStatus,
+    TrainingText,
+)
+
+
+class CreateJobRequest(BaseModel):
+    vendor: str = Field(description="Vendor id, e.g. tencent_vrs", examples=["tencent_vrs"])
+    voice_name: str = Field(min_length=1, max_length=64, description="A display name for the voice")
+    language: Language = Language.ZH_CN
+    gender: Gender
+
+
+class UploadTarget(BaseModel):
+    """A presigned S3 POST: send the file as multipart/form-data with `fields` first, then `file`."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+    content_type: str = "audio/wav"
+
+
+class SentenceView(BaseModel):
+    text_id: str
+    text: str
+    status: SentenceStatus
+    check: SentenceCheck | None = None
+    upload: UploadTarget | None = None
+
+
+class JobView(BaseModel):
+    job_id: str
+    vendor: str
+    voice_name: str
+    language: Language
+    gender: Gender
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    vendor_task_id: str | None = None
+    voice_id: str | None = None
+    voice: dict[str, Any] | None = Field(None, description="What a TTS call at the vendor needs")
+    error: JobError | None = None
+    sentences: list[SentenceView] = Field(default_factory=list)
+    checks_done: int = 0
+    checks_total: int = 0
+
+    @classmethod
+    def of(
+        cls, job: Job, sentences: list[Sentence], uploads: dict[str, UploadTarget] | None = None
+    ) -> JobView:
+        uploads = uploads or {}
+        return cls(
+            job_id=job.job_id,
+            vendor=job.vendor,
+            voice_name=job.voice_name,
+            language=job.language,
+            gender=job.gender,
+            status=job.status,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            vendor_task_id=job.vendor_task_id,
+            voice_id=job.voice_id,
+            voice=(
+                {"vendor_voice_id": job.vendor_voice.voice_id, **job.vendor_voice.details}
+                if job.vendor_voice and job.status is JobStatus.SUCCEEDED
+                else None
+            ),
+            error=job.error,
+            sentences=[
+                SentenceView(
+                    text_id=s.text_id,
+                    text=s.text,
+                    status=s.status,
+                    check=s.check,
+                    upload=uploads.get(s.text_id),
+                )
+                for s in sentences
+            ],
+            checks_done=sum(
+                1 for s in sentences if s.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED)
+            ),
+            checks_total=len(sentences),
+        )
+
+
+class JobSummary(BaseModel):
+    job_id: str
+    vendor: str
+    voice_name: str
+    status: JobStatus
+    created_at: datetime
+    voice_id: str | None = None
+
+    @classmethod
+    def of(cls, job: Job) -> JobSummary:
+        return cls(
+            job_id=job.job_id,
+            vendor=job.vendor,
+            voice_name=job.voice_name,
+            status=job.status,
+            created_at=job.created_at,
+            voice_id=job.voice_id,
+        )
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page")
+
+
+class TrainingTexts(BaseModel):
+    vendor: str
+    texts: list[TrainingText]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,107 @@
+"""The error taxonomy: what may be retried, what is final, and what the client is told.
+
+The class name is the error name Step Functions sees (Lambda's ``errorType``),
+so the state machine retries on ``VendorThrottled`` and ``VendorUnavailable``
+and catches everything else into MarkFailed. ``str(error)`` is a JSON object
+with the vendor's code and message, so MarkFailed can keep them on the job.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Error names the workflow retries (the CDK Retry blocks use this tuple).
+RETRYABLE_ERRORS: tuple[str, ...] = ("VendorThrottled", "VendorUnavailable")
+
+
+class VoicecloneError(Exception):
+    """Base of every error this service raises on purpose."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": type(self).__name__, "code": self.code, "message": self.message, **self.details}
+
+    def __str__(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+class VendorError(VoicecloneError):
+    """A vendor said no, or could not be reached. Carries the vendor's own code and message."""
+
+    retryable = False
+
+    def __init__(self, vendor: str, code: str, message: str, **details: Any) -> None:
+        super().__init__(code, message, vendor=vendor, **details)
+        self.vendor = vendor
+
+
+class VendorThrottled(VendorError):
+    """Rate limited: retry later with backoff."""
+
+    retryable = True
+
+
+class VendorUnavailable(VendorError):
+    """Network failure, timeout, 5xx or the vendor's internal error: retry later."""
+
+    retryable = True
+
+
+class VendorRejected(VendorError):
+    """The request itself is wrong (parameters, quota, state): retrying will not help."""
+
+
+class VendorAuthError(VendorError):
+    """Credentials are wrong, expired or lack permission: fix the configuration."""
+
+
+class TrainingFailed(VendorError):
+    """The vendor accepted the task and later reported that training failed."""
+
+
+class TrainingTimedOut(VoicecloneError):
+    """No result within the configured training deadline: the job is failed, not left waiting."""
+
+
+class NotFound(VoicecloneError):
+    """The resource does not exist for this tenant (never says whether it exists for another)."""
+
+
+class Conflict(VoicecloneError):
+    """A conditional write lost: someone else changed the record first."""
+
+
+class InvalidTransition(VoicecloneError):
+    """A job status change that the lifecycle does not allow."""
+
+
+def parse_cause(cause: str | None) -> dict[str, Any]:
+    """Recover ``{error, code, message, ...}`` from a Step Functions ``Cause``.
+
+    A Lambda error's Cause is JSON holding ``errorMessage``; ours is in turn the
+    JSON of :meth:`VoicecloneError.to_dict`. Anything else is kept as text.
+    """
+    if not cause:
+        return {}
+    try:
+        outer = json.loads(cause)
+    except ValueError:
+        return {"message": cause}
+    if not isinstance(outer, dict):
+        return {"message": cause}
+    inner = outer.get("errorMessage")
+    if isinstance(inner, str):
+        try:
+            parsed = json.loads(inner)
+        except ValueError:
+            return {"error": outer.get("errorType"), "message": inner}
+        if isinstance(parsed, dict):
+            return parsed
+        return {"error": outer.get("errorType"), "message": inner}
+    return outer

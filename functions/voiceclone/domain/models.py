@@ -1,0 +1,163 @@
+"""Jobs, sentences and voices, and the one place that says which status may follow which."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voiceclone.domain.errors import InvalidTransition
+
+
+def utcnow() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+class JobStatus(StrEnum):
+    AWAITING_AUDIO = "AWAITING_AUDIO"
+    CHECKING = "CHECKING"
+    CHECK_FAILED = "CHECK_FAILED"
+    TRAINING = "TRAINING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+# The job lifecycle. Every status change goes through `check_transition`; the
+# store turns it into a conditional write so a racing writer cannot skip a step.
+ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.AWAITING_AUDIO: frozenset({JobStatus.CHECKING, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.CHECKING: frozenset(
+        {JobStatus.TRAINING, JobStatus.CHECK_FAILED, JobStatus.FAILED, JobStatus.CANCELLED}
+    ),
+    # A client re-records the rejected sentences and the job is checked again.
+    JobStatus.CHECK_FAILED: frozenset({JobStatus.CHECKING, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.TRAINING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.SUCCEEDED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELLED: frozenset(),
+}
+
+
+def check_transition(current: JobStatus, new: JobStatus) -> None:
+    if new not in ALLOWED_TRANSITIONS[current]:
+        raise InvalidTransition(
+            "InvalidTransition", f"a job in {current.value} cannot move to {new.value}", current=current.value
+        )
+
+
+class SentenceStatus(StrEnum):
+    PENDING_UPLOAD = "PENDING_UPLOAD"
+    UPLOADED = "UPLOADED"
+    PASSED = "PASSED"
+    REJECTED = "REJECTED"
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Language(StrEnum):
+    ZH_CN = "zh-CN"
+
+
+class SentenceCheck(BaseModel):
+    """Why a sentence passed or not, in words a speaker can act on."""
+
+    passed: bool
+    code: str = ""
+    message: str = ""
+    tips: list[str] = Field(default_factory=list)
+    source: str = ""  # "local" (our own audio inspection) or the vendor id
+    vendor_audio_id: str | None = None
+
+
+class Sentence(BaseModel):
+    model_config = ConfigDict(use_enum_values=False)
+
+    job_id: str
+    tenant_id: str
+    text_id: str
+    text: str
+    s3_key: str
+    status: SentenceStatus = SentenceStatus.PENDING_UPLOAD
+    upload_etag: str | None = None
+    upload_size: int | None = None
+    uploaded_at: datetime | None = None
+    check: SentenceCheck | None = None
+    checked_at: datetime | None = None
+    check_count: int = 0
+    version: int = 0
+
+
+class JobError(BaseModel):
+    """What went wrong, with the vendor's own code and message where there is one."""
+
+    error: str
+    code: str = ""
+    message: str = ""
+    vendor: str | None = None
+
+
+class VendorVoice(BaseModel):
+    """What a speech-synthesis call at the vendor needs to use the cloned voice."""
+
+    vendor: str
+    voice_id: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Job(BaseModel):
+    job_id: str
+    tenant_id: str
+    vendor: str
+    voice_name: str
+    language: Language
+    gender: Gender
+    status: JobStatus = JobStatus.AWAITING_AUDIO
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    sentence_count: int = 0
+    vendor_task_id: str | None = None
+    vendor_status: str | None = None
+    execution_name: str | None = None
+    # The per-job secret in the vendor's callback URL. Kept so a retried SubmitTraining sends the
+    # same URL; never returned by the API and never logged.
+    callback_token: str | None = None
+    # Stable across retries of SubmitTraining, so a repeated create can be recognised.
+    session_id: str | None = None
+    # The Step Functions task token while the workflow waits for the vendor's callback.
+    task_token: str | None = None
+    callback_received_at: datetime | None = None
+    # The vendor's confirmed result, recorded by the callback or the poller, used by Finalize.
+    vendor_voice: VendorVoice | None = None
+    voice_id: str | None = None
+    error: JobError | None = None
+    version: int = 0
+
+
+class Voice(BaseModel):
+    voice_id: str
+    tenant_id: str
+    job_id: str
+    vendor: str
+    name: str
+    language: Language
+    gender: Gender
+    state: str = "READY"
+    vendor_voice: VendorVoice
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TrainingText(BaseModel):
+    text_id: str
+    text: str

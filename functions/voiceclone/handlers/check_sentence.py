@@ -1,0 +1,16 @@
+"""Workflow step CheckSentence (one Map iteration): check one recording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from voiceclone.handlers.step import workflow_step
+from voiceclone.logic import workflow
+from voiceclone.logic.services import services
+
+
+@workflow_step
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return workflow.check_sentence(services(), event["job_id"], event["text_id"])

@@ -1,0 +1,26 @@
+"""S3 ObjectCreated entry point: one record per uploaded recording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from voiceclone.logic.intake import handle_upload
+from voiceclone.logic.services import services
+from voiceclone.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=S3Event)
+def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+    outcomes = []
+    for record in event.records:
+        obj = record.s3.get_object
+        outcome = handle_upload(services(), key=obj.key, size=obj.size or 0, etag=obj.etag or "")
+        metrics.add_metric(name=f"Upload{outcome.value.title().replace('_', '')}", unit="Count", value=1)
+        outcomes.append(outcome.value)
+    return {"outcomes": outcomes}

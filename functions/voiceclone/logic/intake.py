@@ -1,0 +1,65 @@
+"""An uploaded recording: mark its sentence uploaded and start the workflow once all are present."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from botocore.exceptions import ClientError
+
+from voiceclone.domain.errors import NotFound
+from voiceclone.domain.models import JobStatus, SentenceStatus
+from voiceclone.logic.jobs import parse_upload_key
+from voiceclone.logic.services import Services
+from voiceclone.observability import logger
+
+
+class IntakeOutcome(StrEnum):
+    IGNORED = "ignored"  # not an upload key, or no such job for that tenant
+    DUPLICATE = "duplicate"  # this very object was already recorded
+    RECORDED = "recorded"  # recorded, other sentences still missing
+    STARTED = "started"  # recorded and the workflow started
+    ALREADY_STARTED = "already_started"
+
+
+def execution_name(job_id: str) -> str:
+    return job_id
+
+
+def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcome:
+    parsed = parse_upload_key(key)
+    if parsed is None:
+        logger.warning("ignoring object outside the upload layout", extra={"key": key})
+        return IntakeOutcome.IGNORED
+    tenant_id, job_id, text_id = parsed
+    try:
+        svc.repo.require_job(job_id, tenant_id)
+        changed = svc.repo.record_upload(job_id, text_id, etag=etag.strip('"'), size=size)
+    except NotFound:
+        logger.warning("upload for an unknown job or sentence", extra={"job_id": job_id, "text_id": text_id})
+        return IntakeOutcome.IGNORED
+    # Even a duplicate event re-evaluates the start: if an earlier attempt recorded the upload
+    # and died before starting the workflow, the redelivered event finishes the work.
+    job, sentences = svc.repo.get_job_with_sentences(job_id)
+    if job.status is not JobStatus.AWAITING_AUDIO or any(
+        s.status is SentenceStatus.PENDING_UPLOAD for s in sentences
+    ):
+        return IntakeOutcome.RECORDED if changed else IntakeOutcome.DUPLICATE
+    return _start_workflow(svc, job_id, changed)
+
+
+def _start_workflow(svc: Services, job_id: str, changed: bool) -> IntakeOutcome:
+    name = execution_name(job_id)
+    try:
+        svc.sfn.start_execution(
+            stateMachineArn=svc.settings.state_machine_arn, name=name, input=f'{{"job_id": "{job_id}"}}'
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            return IntakeOutcome.ALREADY_STARTED if changed else IntakeOutcome.DUPLICATE
+        raise
+    svc.repo.mutate_job(
+        job_id,
+        lambda job: None if job.execution_name == name else job.model_copy(update={"execution_name": name}),
+    )
+    logger.info("all sentences uploaded; workflow started", extra={"job_id": job_id})
+    return IntakeOutcome.STARTED

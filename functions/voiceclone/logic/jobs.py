@@ -1,0 +1,96 @@
+"""Creating and reading jobs for the REST API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from voiceclone.domain.api_models import (
+    CreateJobRequest,
+    JobPage,
+    JobSummary,
+    JobView,
+    TrainingTexts,
+    UploadTarget,
+)
+from voiceclone.domain.models import Job, Sentence, TrainingText, utcnow
+from voiceclone.logic.services import Services
+from voiceclone.vendors.registry import capabilities
+
+UPLOAD_PREFIX = "uploads"
+
+
+def upload_key(tenant_id: str, job_id: str, text_id: str) -> str:
+    """Where a sentence's recording lives; the tenant prefix scopes every presigned URL."""
+    return f"{UPLOAD_PREFIX}/{tenant_id}/{job_id}/{text_id}.wav"
+
+
+def parse_upload_key(key: str) -> tuple[str, str, str] | None:
+    """(tenant_id, job_id, text_id) of an upload key, or None for anything else."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != UPLOAD_PREFIX or not parts[3].endswith(".wav"):
+        return None
+    return parts[1], parts[2], parts[3].removesuffix(".wav")
+
+
+def training_texts(svc: Services, vendor: str) -> TrainingTexts:
+    capabilities(vendor)  # unknown vendor → NotFound before any vendor call
+    return TrainingTexts(vendor=vendor, texts=svc.adapter_for(vendor).training_texts())
+
+
+def presign_upload(svc: Services, key: str) -> UploadTarget:
+    """A presigned POST bound to one object key, a size range and a short expiry."""
+    expiry = svc.settings.upload_url_expiry_seconds
+    max_bytes = svc.settings.max_upload_bytes
+    post = svc.s3.generate_presigned_post(
+        Bucket=svc.settings.bucket_name,
+        Key=key,
+        Fields={"Content-Type": "audio/wav"},
+        Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": "audio/wav"}],
+        ExpiresIn=expiry,
+    )
+    return UploadTarget(
+        url=post["url"],
+        fields={k: str(v) for k, v in post["fields"].items()},
+        expires_at=utcnow() + timedelta(seconds=expiry),
+        max_bytes=max_bytes,
+    )
+
+
+def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobView:
+    caps = capabilities(request.vendor)
+    texts: list[TrainingText] = svc.adapter_for(request.vendor).training_texts()[: caps.sentence_count]
+    job_id = uuid.uuid4().hex
+    job = Job(
+        job_id=job_id,
+        tenant_id=tenant_id,
+        vendor=request.vendor,
+        voice_name=request.voice_name,
+        language=request.language,
+        gender=request.gender,
+        sentence_count=len(texts),
+    )
+    sentences = [
+        Sentence(
+            job_id=job_id,
+            tenant_id=tenant_id,
+            text_id=t.text_id,
+            text=t.text,
+            s3_key=upload_key(tenant_id, job_id, t.text_id),
+        )
+        for t in texts
+    ]
+    svc.repo.create_job(job, sentences)
+    uploads = {s.text_id: presign_upload(svc, s.s3_key) for s in sentences}
+    return JobView.of(job, sentences, uploads)
+
+
+def get_job(svc: Services, tenant_id: str, job_id: str) -> JobView:
+    svc.repo.require_job(job_id, tenant_id)
+    job, sentences = svc.repo.get_job_with_sentences(job_id)
+    return JobView.of(job, sentences)
+
+
+def list_jobs(svc: Services, tenant_id: str, limit: int, cursor: str | None) -> JobPage:
+    jobs, next_cursor = svc.repo.list_jobs(tenant_id, limit, cursor)
+    return JobPage(items=[JobSummary.of(j) for j in jobs], next_cursor=next_cursor)

@@ -1,0 +1,48 @@
+"""The clients and settings the logic works with, built once per process and swappable in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from voiceclone.settings import Settings, get_settings
+from voiceclone.store.repository import Repository
+from voiceclone.vendors.base import VendorAdapter
+from voiceclone.vendors.registry import get_adapter
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+@dataclass
+class Services:
+    settings: Settings
+    adapter_for: Callable[[str], VendorAdapter] = field(default=get_adapter)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def repo(self) -> Repository:
+        return Repository(self.settings.table_name)
+
+    @cached_property
+    def s3(self) -> S3Client:
+        return self.overrides.get("s3") or boto3.client("s3")
+
+    @cached_property
+    def sfn(self) -> SFNClient:
+        return self.overrides.get("sfn") or boto3.client("stepfunctions")
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        _services = Services(settings=get_settings())
+    return _services

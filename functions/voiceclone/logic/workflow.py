@@ -1,0 +1,329 @@
+"""The steps of the training workflow. The order lives in the state machine (infra/workflow.py), not here.
+
+Every step is safe to run twice: Step Functions retries, and a step that finds
+its work done returns the same answer without doing it again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from typing import Any
+
+from voiceclone.domain.audio import inspect_wav
+from voiceclone.domain.errors import TrainingFailed, TrainingTimedOut, VendorRejected, parse_cause
+from voiceclone.domain.models import (
+    Job,
+    JobError,
+    JobStatus,
+    Sentence,
+    SentenceCheck,
+    SentenceStatus,
+    Voice,
+    utcnow,
+)
+from voiceclone.logic.services import Services
+from voiceclone.observability import logger, metrics
+from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
+from voiceclone.vendors.registry import capabilities
+
+
+def load_job(svc: Services, job_id: str) -> dict[str, Any]:
+    """Move the job to CHECKING and list the sentences that still need a check."""
+    svc.repo.transition(job_id, JobStatus.CHECKING)
+    job, sentences = svc.repo.get_job_with_sentences(job_id)
+    to_check = [{"text_id": s.text_id} for s in sentences if s.status is not SentenceStatus.PASSED]
+    return {"job_id": job_id, "vendor": job.vendor, "sentences": to_check}
+
+
+def _local_check(sentence: Sentence, audio: bytes, vendor: str, max_bytes: int) -> SentenceCheck | None:
+    """Our own inspection of the audio: a clear reason without spending a vendor call."""
+    caps = capabilities(vendor)
+    if len(audio) > max_bytes:
+        return SentenceCheck(
+            passed=False,
+            code="TOO_LARGE",
+            message=f"the file is {len(audio)} bytes, more than {max_bytes}: record a shorter take",
+            source="local",
+        )
+    report = inspect_wav(
+        audio,
+        expected_sample_rate=caps.sample_rate,
+        min_seconds=caps.min_sentence_seconds,
+        max_seconds=caps.max_sentence_seconds,
+    )
+    if report.ok:
+        return None
+    first = report.findings[0]
+    return SentenceCheck(
+        passed=False,
+        code=str(first.problem),
+        message=first.message,
+        tips=[f.message for f in report.findings[1:]],
+        source="local",
+    )
+
+
+def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
+    """Check one recording, locally and then at the vendor, and keep the verdict on the sentence."""
+    sentence = svc.repo.get_sentence(job_id, text_id)
+    if sentence.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED) and sentence.check is not None:
+        return {"text_id": text_id, "passed": sentence.check.passed}
+    job = svc.repo.require_job(job_id)
+    obj = svc.s3.get_object(Bucket=svc.settings.bucket_name, Key=sentence.s3_key)
+    audio = obj["Body"].read()
+    verdict = _local_check(sentence, audio, job.vendor, svc.settings.max_upload_bytes)
+    if verdict is None and capabilities(job.vendor).sentence_check == "vendor":
+        verdict = svc.adapter_for(job.vendor).check_sentence(text_id, audio)
+    if verdict is None:
+        verdict = SentenceCheck(passed=True, code="0", message="passed", source="local")
+    updated = sentence.model_copy(
+        update={
+            "status": SentenceStatus.PASSED if verdict.passed else SentenceStatus.REJECTED,
+            "check": verdict,
+            "checked_at": utcnow(),
+            "check_count": sentence.check_count + 1,
+        }
+    )
+    svc.repo.save_sentence(updated, expected_version=sentence.version)
+    metrics.add_metric(name="SentencePassed" if verdict.passed else "SentenceRejected", unit="Count", value=1)
+    return {"text_id": text_id, "passed": verdict.passed}
+
+
+def gate(svc: Services, job_id: str) -> dict[str, Any]:
+    """All sentences passed? Otherwise the job ends CHECK_FAILED with the rejected ones named."""
+    _, sentences = svc.repo.get_job_with_sentences(job_id)
+    rejected = [s for s in sentences if s.status is not SentenceStatus.PASSED]
+    if not rejected:
+        return {"passed": True}
+    listing = ", ".join(f"{s.text_id} ({s.check.code if s.check else 'not checked'})" for s in rejected[:10])
+    error = JobError(
+        error="SentencesRejected",
+        code="SentencesRejected",
+        message=f"{len(rejected)} of {len(sentences)} sentences need a new recording: {listing}",
+    )
+    svc.repo.transition(job_id, JobStatus.CHECK_FAILED, error=error)
+    metrics.add_metric(name="JobCheckFailed", unit="Count", value=1)
+    return {"passed": False, "rejected": [s.text_id for s in rejected]}
+
+
+def callback_url(svc: Services, job: Job) -> str | None:
+    if not svc.settings.api_url or not job.callback_token:
+        return None
+    base = svc.settings.api_url.rstrip("/")
+    return f"{base}/v1/callbacks/{job.vendor}/{job.job_id}?token={job.callback_token}"
+
+
+def _initial_poll(svc: Services, state: str) -> dict[str, Any]:
+    return {
+        "wait_seconds": svc.settings.poll_initial_seconds,
+        "attempt": 0,
+        "state": state,
+        "started_at": int(time.time()),
+    }
+
+
+def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
+    """Create the vendor's training task once; a retry after a lost answer does not create a second."""
+    caps_callback = capabilities(svc.repo.require_job(job_id).vendor).completion == "callback"
+
+    def prepare(job: Job) -> Job | None:
+        if job.callback_token and job.session_id:
+            return None
+        return job.model_copy(
+            update={"callback_token": secrets.token_urlsafe(32), "session_id": uuid.uuid4().hex}
+        )
+
+    job = svc.repo.mutate_job(job_id, prepare)
+    if job.vendor_task_id is None:
+        _, sentences = svc.repo.get_job_with_sentences(job_id)
+        request = TrainingRequest(
+            job_id=job_id,
+            session_id=job.session_id or job_id,
+            voice_name=job.voice_name,
+            gender=job.gender,
+            language=job.language,
+            sentences=[
+                CheckedSentence(
+                    text_id=s.text_id,
+                    s3_key=s.s3_key,
+                    vendor_audio_id=s.check.vendor_audio_id if s.check else None,
+                )
+                for s in sentences
+            ],
+            callback_url=callback_url(svc, job) if caps_callback else None,
+        )
+        task_id = svc.adapter_for(job.vendor).create_task(request)
+        job = svc.repo.transition(job_id, JobStatus.TRAINING, vendor_task_id=task_id, vendor_status="PENDING")
+        metrics.add_metric(name="TrainingSubmitted", unit="Count", value=1)
+    return {
+        "task_id": job.vendor_task_id,
+        "callback": caps_callback and callback_url(svc, job) is not None,
+        "poll": _initial_poll(svc, "PENDING"),
+    }
+
+
+def record_vendor_result(svc: Services, job_id: str, status: TrainingStatus, *, via_callback: bool) -> Job:
+    """Keep a confirmed, finished vendor result on the job (once; a repeat changes nothing)."""
+
+    def change(job: Job) -> Job | None:
+        if job.status is not JobStatus.TRAINING or job.vendor_status == status.state.value:
+            return None
+        update: dict[str, Any] = {"vendor_status": status.state.value, "vendor_voice": status.voice}
+        if status.state is TrainingState.FAILED:
+            update["error"] = JobError(
+                error="TrainingFailed",
+                code=status.error_code or "TrainingFailed",
+                message=status.error_message,
+                vendor=job.vendor,
+            )
+        if via_callback:
+            update["callback_received_at"] = utcnow()
+        return job.model_copy(update=update)
+
+    return svc.repo.mutate_job(job_id, change)
+
+
+def resume_execution(svc: Services, token: str, status: TrainingStatus, vendor: str) -> bool:
+    """Hand the result to the waiting execution; False when it no longer waits (timed out to polling)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        if status.state is TrainingState.SUCCEEDED:
+            svc.sfn.send_task_success(taskToken=token, output=json.dumps({"state": status.state.value}))
+        else:
+            error = TrainingFailed(
+                vendor, status.error_code or "TrainingFailed", status.error_message or "failed"
+            )
+            svc.sfn.send_task_failure(taskToken=token, error="TrainingFailed", cause=str(error))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+            logger.info("the execution no longer waits for this token", extra={"reason": code})
+            return False
+        raise
+    return True
+
+
+def await_training(svc: Services, job_id: str, task_token: str) -> dict[str, Any]:
+    """Park the task token on the job; the callback handler resumes the execution with it.
+
+    If the callback already came (it can beat this step), resume at once.
+    """
+
+    def park(job: Job) -> Job | None:
+        if job.task_token == task_token:
+            return None
+        return job.model_copy(update={"task_token": task_token})
+
+    job = svc.repo.mutate_job(job_id, park)
+    if job.vendor_status in (TrainingState.SUCCEEDED.value, TrainingState.FAILED.value):
+        status = TrainingStatus(
+            task_id=job.vendor_task_id or "",
+            state=TrainingState(job.vendor_status),
+            voice=job.vendor_voice,
+            error_code=job.error.code if job.error else "",
+            error_message=job.error.message if job.error else "",
+        )
+        if take_token(svc, job_id, task_token):
+            resume_execution(svc, task_token, status, job.vendor)
+    return {"parked": True}
+
+
+def take_token(svc: Services, job_id: str, token: str) -> bool:
+    """Clear the parked token; True only for the one writer that cleared it."""
+    taken = False
+
+    def take(job: Job) -> Job | None:
+        nonlocal taken
+        taken = False
+        if job.task_token != token:
+            return None
+        taken = True
+        return job.model_copy(update={"task_token": None})
+
+    svc.repo.mutate_job(job_id, take)
+    return taken
+
+
+def poll_status(svc: Services, job_id: str, poll: dict[str, Any]) -> dict[str, Any]:
+    """Ask the vendor once; the next wait grows by the backoff factor up to the configured maximum."""
+    job = svc.repo.require_job(job_id)
+    settings = svc.settings
+    if job.vendor_status == TrainingState.SUCCEEDED.value and job.vendor_voice is not None:
+        return {**poll, "state": TrainingState.SUCCEEDED.value}
+    status = svc.adapter_for(job.vendor).get_status(job.vendor_task_id or "")
+    if status.state is TrainingState.FAILED:
+        raise TrainingFailed(
+            job.vendor, status.error_code or "TrainingFailed", status.error_message or "failed"
+        )
+    if status.state is TrainingState.SUCCEEDED:
+        record_vendor_result(svc, job_id, status, via_callback=False)
+        return {**poll, "state": status.state.value}
+    started = int(poll.get("started_at") or time.time())
+    if time.time() - started > settings.training_deadline_seconds:
+        raise TrainingTimedOut(
+            "TrainingTimedOut",
+            f"the vendor did not finish training within {settings.training_deadline_seconds} s",
+        )
+    wait = min(
+        int(float(poll.get("wait_seconds") or 1) * settings.poll_backoff + 0.5), settings.poll_max_seconds
+    )
+    return {
+        "wait_seconds": max(wait, 1),
+        "attempt": int(poll.get("attempt") or 0) + 1,
+        "state": status.state.value,
+        "started_at": started,
+    }
+
+
+def finalize(svc: Services, job_id: str) -> dict[str, Any]:
+    """Record the voice and mark the job SUCCEEDED (once)."""
+    job = svc.repo.require_job(job_id)
+    if job.status is JobStatus.SUCCEEDED:
+        return {"voice_id": job.voice_id}
+    vendor_voice = job.vendor_voice
+    if vendor_voice is None:
+        status = svc.adapter_for(job.vendor).get_status(job.vendor_task_id or "")
+        if status.state is not TrainingState.SUCCEEDED or status.voice is None:
+            raise VendorRejected(
+                job.vendor, "NoVoice", f"training is {status.state.value}, no voice to record"
+            )
+        vendor_voice = status.voice
+    voice = Voice(
+        voice_id=f"v-{job.job_id}",
+        tenant_id=job.tenant_id,
+        job_id=job.job_id,
+        vendor=job.vendor,
+        name=job.voice_name,
+        language=job.language,
+        gender=job.gender,
+        vendor_voice=vendor_voice,
+    )
+    svc.repo.complete_job(job.model_copy(update={"vendor_voice": vendor_voice}), voice)
+    metrics.add_metric(name="JobSucceeded", unit="Count", value=1)
+    logger.info("voice ready", extra={"job_id": job_id, "voice_id": voice.voice_id})
+    return {"voice_id": voice.voice_id}
+
+
+def mark_failed(svc: Services, job_id: str, error: dict[str, Any]) -> dict[str, Any]:
+    """End the job FAILED with the vendor's code and message (a CANCELLED or SUCCEEDED job stays)."""
+    detail = parse_cause(error.get("Cause"))
+    job_error = JobError(
+        error=str(detail.get("error") or error.get("Error") or "Failed"),
+        code=str(detail.get("code") or error.get("Error") or ""),
+        message=str(detail.get("message") or error.get("Cause") or ""),
+        vendor=detail.get("vendor"),
+    )
+
+    def fail(job: Job) -> Job | None:
+        if job.status.terminal:
+            return None
+        return job.model_copy(update={"status": JobStatus.FAILED, "error": job_error, "task_token": None})
+
+    job = svc.repo.mutate_job(job_id, fail)
+    metrics.add_metric(name="JobFailed", unit="Count", value=1)
+    logger.warning("job failed", extra={"job_id": job_id, "error": job_error.model_dump()})
+    return {"status": job.status.value}

@@ -1,0 +1,28 @@
+"""Configuration, read once at cold start into a typed object (never os.environ in the logic)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    table_name: str = Field(alias="VOICECLONE_TABLE_NAME")
+    bucket_name: str = Field(alias="VOICECLONE_BUCKET_NAME")
+    state_machine_arn: str = Field("", alias="VOICECLONE_STATE_MACHINE_ARN")
+    # Base URL of the REST API, where vendors send their callbacks.
+    api_url: str = Field("", alias="VOICECLONE_API_URL")
+    poll_initial_seconds: int = Field(60, alias="VOICECLONE_POLL_INITIAL_SECONDS", ge=1)
+    poll_max_seconds: int = Field(900, alias="VOICECLONE_POLL_MAX_SECONDS", ge=1)
+    poll_backoff: float = Field(1.5, alias="VOICECLONE_POLL_BACKOFF", ge=1.0)
+    training_deadline_seconds: int = Field(172800, alias="VOICECLONE_TRAINING_DEADLINE_SECONDS", ge=1)
+    upload_url_expiry_seconds: int = Field(900, alias="VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS", ge=1)
+    max_upload_bytes: int = Field(5 * 1024 * 1024, alias="VOICECLONE_MAX_UPLOAD_BYTES", ge=1)
+    vendor_timeout_seconds: float = Field(10.0, alias="VOICECLONE_VENDOR_TIMEOUT_SECONDS", gt=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))

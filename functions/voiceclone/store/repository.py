@@ -1,0 +1,365 @@
+"""DynamoDB access for jobs, sentences and voices: the only module that talks to the table.
+
+Single-table design (docs/table-design.md has the full picture): a job is
+``JOB#<job_id>``/``JOB``, its sentences ``JOB#<job_id>``/``SENTENCE#<text_id>``,
+a voice ``VOICE#<voice_id>``/``VOICE``; gsi1 lists a tenant's jobs or voices
+newest first, gsi2 finds a job by its vendor task id.
+
+Every write of a job or sentence is conditional on its ``version`` attribute, so
+a callback and a poller racing cannot overwrite each other's update.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from voiceclone.domain.errors import Conflict, NotFound
+from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, Voice, check_transition, utcnow
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+JOB_SK = "JOB"
+VOICE_SK = "VOICE"
+MAX_CONFLICT_RETRIES = 8
+
+
+def _job_pk(job_id: str) -> str:
+    return f"JOB#{job_id}"
+
+
+def _to_attrs(data: dict[str, Any]) -> dict[str, Any]:
+    """Serialize a JSON-able dict for DynamoDB (floats become Decimals, Nones are dropped)."""
+    plain = json.loads(json.dumps(data, default=str), parse_float=Decimal)
+    return {k: _serializer.serialize(v) for k, v in plain.items() if v is not None}
+
+
+def _from_attrs(item: dict[str, Any]) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | set):
+            return [plain(v) for v in value]
+        return value
+
+    return {k: plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons", [])
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons
+    return False
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as exc:
+        raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it") from exc
+    if not isinstance(value, dict):
+        raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+    return value
+
+
+class Repository:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @cached_property
+    def client(self) -> DynamoDBClient:
+        return self._client or boto3.client("dynamodb")
+
+    # ----- jobs -------------------------------------------------------------------------------
+
+    def _job_item(self, job: Job) -> dict[str, Any]:
+        item = _to_attrs(job.model_dump(mode="json"))
+        item.update(
+            _to_attrs(
+                {
+                    "pk": _job_pk(job.job_id),
+                    "sk": JOB_SK,
+                    "type": "job",
+                    "gsi1pk": f"TENANT#{job.tenant_id}#JOBS",
+                    "gsi1sk": f"{job.created_at.isoformat()}#{job.job_id}",
+                    "gsi2pk": f"VTASK#{job.vendor}#{job.vendor_task_id}" if job.vendor_task_id else None,
+                    "gsi2sk": JOB_SK if job.vendor_task_id else None,
+                }
+            )
+        )
+        return item
+
+    def _sentence_item(self, sentence: Sentence) -> dict[str, Any]:
+        item = _to_attrs(sentence.model_dump(mode="json"))
+        item.update(
+            _to_attrs(
+                {"pk": _job_pk(sentence.job_id), "sk": f"SENTENCE#{sentence.text_id}", "type": "sentence"}
+            )
+        )
+        return item
+
+    def create_job(self, job: Job, sentences: list[Sentence]) -> None:
+        """Write the job and its sentences at once: a job never exists without its sentences."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": self._job_item(job),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        items += [{"Put": {"TableName": self.table_name, "Item": self._sentence_item(s)}} for s in sentences]
+        self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+
+    def get_job(self, job_id: str) -> Job | None:
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": _job_pk(job_id)}, "sk": {"S": JOB_SK}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        return Job.model_validate(_from_attrs(item)) if item else None
+
+    def require_job(self, job_id: str, tenant_id: str | None = None) -> Job:
+        """The job, or NotFound: another tenant's job is reported exactly like a missing one."""
+        job = self.get_job(job_id)
+        if job is None or (tenant_id is not None and job.tenant_id != tenant_id):
+            raise NotFound("JobNotFound", f"no job {job_id}")
+        return job
+
+    def get_job_with_sentences(self, job_id: str) -> tuple[Job, list[Sentence]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": _job_pk(job_id)}},
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.client.query(**kwargs)
+            items += [_from_attrs(i) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        jobs = [i for i in items if i.get("sk") == JOB_SK]
+        if not jobs:
+            raise NotFound("JobNotFound", f"no job {job_id}")
+        sentences = sorted(
+            (Sentence.model_validate(i) for i in items if i.get("type") == "sentence"),
+            key=lambda s: s.text_id,
+        )
+        return Job.model_validate(jobs[0]), sentences
+
+    def list_jobs(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
+        """A page of the tenant's jobs, newest first, and the cursor of the next page."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"TENANT#{tenant_id}#JOBS"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor)
+        if start:
+            if start.get("gsi1pk", {}).get("S") != f"TENANT#{tenant_id}#JOBS":
+                raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+            kwargs["ExclusiveStartKey"] = start
+        resp = self.client.query(**kwargs)
+        jobs = [Job.model_validate(_from_attrs(i)) for i in resp.get("Items", [])]
+        return jobs, encode_cursor(resp.get("LastEvaluatedKey"))
+
+    def find_job_by_vendor_task(self, vendor: str, task_id: str) -> Job | None:
+        resp = self.client.query(
+            TableName=self.table_name,
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"VTASK#{vendor}#{task_id}"}},
+        )
+        items = resp.get("Items", [])
+        return Job.model_validate(_from_attrs(items[0])) if items else None
+
+    def save_job(self, job: Job, expected_version: int) -> Job:
+        """Write `job` if nobody wrote it since `expected_version`; the saved copy has version + 1."""
+        saved = job.model_copy(update={"version": expected_version + 1, "updated_at": utcnow()})
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._job_item(saved),
+                ConditionExpression="attribute_exists(pk) AND version = :v",
+                ExpressionAttributeValues={":v": {"N": str(expected_version)}},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise Conflict("Conflict", f"job {job.job_id} changed concurrently") from exc
+            raise
+        return saved
+
+    def mutate_job(self, job_id: str, change: Callable[[Job], Job | None]) -> Job:
+        """Read, change and write a job, retrying when another writer got there first.
+
+        `change` returns the new job, or None when there is nothing to do (the
+        idempotent case: a repeated event finds its work already done).
+        """
+        for _ in range(MAX_CONFLICT_RETRIES):
+            job = self.require_job(job_id)
+            updated = change(job)
+            if updated is None:
+                return job
+            if updated.status != job.status:
+                check_transition(job.status, updated.status)
+            try:
+                return self.save_job(updated, expected_version=job.version)
+            except Conflict:
+                continue
+        raise Conflict("Conflict", f"job {job_id} kept changing; gave up after {MAX_CONFLICT_RETRIES} tries")
+
+    def transition(self, job_id: str, new_status: JobStatus, **changes: Any) -> Job:
+        """Move a job to `new_status` (no-op when it is already there) with extra field changes."""
+
+        def change(job: Job) -> Job | None:
+            if job.status == new_status:
+                return None
+            return job.model_copy(update={"status": new_status, **changes})
+
+        return self.mutate_job(job_id, change)
+
+    # ----- sentences --------------------------------------------------------------------------
+
+    def get_sentence(self, job_id: str, text_id: str) -> Sentence:
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": _job_pk(job_id)}, "sk": {"S": f"SENTENCE#{text_id}"}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        if not item:
+            raise NotFound("SentenceNotFound", f"job {job_id} has no sentence {text_id}")
+        return Sentence.model_validate(_from_attrs(item))
+
+    def save_sentence(self, sentence: Sentence, expected_version: int) -> Sentence:
+        saved = sentence.model_copy(update={"version": expected_version + 1})
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._sentence_item(saved),
+                ConditionExpression="attribute_exists(pk) AND version = :v",
+                ExpressionAttributeValues={":v": {"N": str(expected_version)}},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise Conflict("Conflict", f"sentence {sentence.text_id} changed concurrently") from exc
+            raise
+        return saved
+
+    def record_upload(self, job_id: str, text_id: str, etag: str, size: int) -> bool:
+        """Mark a sentence uploaded; False when this very object (same ETag) was already recorded."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            sentence = self.get_sentence(job_id, text_id)
+            if sentence.upload_etag == etag:
+                return False
+            updated = sentence.model_copy(
+                update={
+                    "status": SentenceStatus.UPLOADED,
+                    "upload_etag": etag,
+                    "upload_size": size,
+                    "uploaded_at": utcnow(),
+                    "check": None,
+                }
+            )
+            try:
+                self.save_sentence(updated, expected_version=sentence.version)
+                return True
+            except Conflict:
+                continue
+        raise Conflict("Conflict", f"sentence {text_id} kept changing")
+
+    # ----- voices -----------------------------------------------------------------------------
+
+    def _voice_item(self, voice: Voice) -> dict[str, Any]:
+        item = _to_attrs(voice.model_dump(mode="json"))
+        item.update(
+            _to_attrs(
+                {
+                    "pk": f"VOICE#{voice.voice_id}",
+                    "sk": VOICE_SK,
+                    "type": "voice",
+                    "gsi1pk": f"TENANT#{voice.tenant_id}#VOICES",
+                    "gsi1sk": f"{voice.created_at.isoformat()}#{voice.voice_id}",
+                }
+            )
+        )
+        return item
+
+    def complete_job(self, job: Job, voice: Voice) -> Job:
+        """Record the voice and mark the job SUCCEEDED in one transaction."""
+        check_transition(job.status, JobStatus.SUCCEEDED)
+        saved = job.model_copy(
+            update={
+                "status": JobStatus.SUCCEEDED,
+                "voice_id": voice.voice_id,
+                "version": job.version + 1,
+                "updated_at": utcnow(),
+                "task_token": None,
+            }
+        )
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._voice_item(voice),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": self._job_item(saved),
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": {":v": {"N": str(job.version)}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise Conflict("Conflict", f"job {job.job_id} changed concurrently") from exc
+            raise
+        return saved
+
+    def get_voice(self, voice_id: str) -> Voice | None:
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"VOICE#{voice_id}"}, "sk": {"S": VOICE_SK}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        return Voice.model_validate(_from_attrs(item)) if item else None

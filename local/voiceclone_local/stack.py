@@ -1,0 +1,331 @@
+"""The embedded local stack: the synthesized CDK template, run on moto with in-process Lambdas and sandboxes.
+
+Nothing here re-implements the workflow: the state machine is the one CDK
+synthesizes, with its function ARNs resolved to functions created in moto.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import httpx
+
+from voiceclone_local import lambda_shim
+from voiceclone_local.apigw import LocalApiGateway
+from voiceclone_local.sandboxes.tencent_vrs import (
+    DEFAULT_SECRET_ID,
+    DEFAULT_SECRET_KEY,
+    TencentVrsSandbox,
+    TencentVrsSandboxConfig,
+)
+from voiceclone_local.template import Resolver, api_routes, resources_of_type
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# The tenant the local gateway puts on every request (in AWS: the caller's account).
+LOCAL_TENANT = "local-tenant"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/voiceclone-local"
+
+# Local context: the same stack, with waits short enough for a run in seconds.
+LOCAL_CONTEXT: dict[str, Any] = {
+    "aws:cdk:bundling-stacks": [],
+    "voiceclone:callbackTimeoutSeconds": 30,
+    "voiceclone:pollInitialSeconds": 1,
+    "voiceclone:pollMaxSeconds": 2,
+    "voiceclone:pollBackoff": 1.5,
+    "voiceclone:trainingDeadlineSeconds": 120,
+    "voiceclone:uploadUrlExpirySeconds": 900,
+    "voiceclone:mapMaxConcurrency": 10,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _dummy_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "code runs in-process from the voiceclone package")
+    return buf.getvalue()
+
+
+@dataclass
+class LocalStack:
+    """Start with `start()` (or as a context manager); `api_url` is then the REST API."""
+
+    context: dict[str, Any] = field(default_factory=dict)
+    sandbox_config: TencentVrsSandboxConfig | None = None
+    api_port: int = 0
+    quiet: bool = False
+    invocations: lambda_shim.InvocationLog = field(default_factory=lambda_shim.InvocationLog)
+
+    api_url: str = ""
+    moto_url: str = ""
+    sandbox: TencentVrsSandbox | None = None
+    template: dict[str, Any] = field(default_factory=dict)
+    state_machine_arn: str = ""
+    bucket_name: str = ""
+    table_name: str = ""
+    function_names: dict[str, str] = field(default_factory=dict)
+    _stoppers: list[Any] = field(default_factory=list)
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    # ----- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        vendor_endpoint = os.environ.get("VOICECLONE_TENCENT_VRS_ENDPOINT")
+        if not vendor_endpoint:
+            self.sandbox = TencentVrsSandbox(self.sandbox_config or TencentVrsSandboxConfig()).start()
+            self._stoppers.append(self.sandbox.stop)
+            vendor_endpoint = self.sandbox.url
+
+        moto_port = free_port()
+        self.moto_url = f"http://127.0.0.1:{moto_port}"
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "MOTO_PORT": str(moto_port),
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_DEV": "false",
+            }
+        )
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        server.start()
+        self._stoppers.append(server.stop)
+        httpx.post(f"{self.moto_url}/moto-api/reset")
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        self._stoppers.append(lambda_shim.install(self.invocations, self._on_function_error))
+
+        from infra.synth import synthesize_template
+
+        context = {**LOCAL_CONTEXT, "voiceclone:tencentVrsEndpoint": vendor_endpoint, **self.context}
+        self.template = synthesize_template(context)
+        self._provision()
+        return self
+
+    def stop(self) -> None:
+        while self._stoppers:
+            stop = self._stoppers.pop()
+            try:
+                stop()
+            except Exception as exc:  # noqa: BLE001 - stopping is best effort, the rest must still stop
+                print(f"[local] while stopping: {type(exc).__name__}: {exc}")
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        _reset_function_caches()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _set_env(self, values: Mapping[str, str | None]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _on_function_error(self, name: str, exc: BaseException) -> None:
+        if not self.quiet:
+            print(f"[local] {name} raised {type(exc).__name__}: {exc}")
+
+    # ----- provisioning from the template --------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.moto_url)  # type: ignore[call-overload]
+
+    def _provision(self) -> None:
+        t = self.template
+        tables = resources_of_type(t, "AWS::DynamoDB::Table")
+        buckets = resources_of_type(t, "AWS::S3::Bucket")
+        secrets = resources_of_type(t, "AWS::SecretsManager::Secret")
+        functions = resources_of_type(t, "AWS::Lambda::Function")
+        machines = resources_of_type(t, "AWS::StepFunctions::StateMachine")
+
+        refs: dict[str, Any] = {}
+        attrs: dict[tuple[str, str], Any] = {}
+        for logical in tables:
+            refs[logical] = f"voiceclone-local-{logical}"[:255]
+            attrs[(logical, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{refs[logical]}"
+        for logical in buckets:
+            refs[logical] = f"voiceclone-local-{logical.lower()}"[:63]
+            attrs[(logical, "Arn")] = f"arn:aws:s3:::{refs[logical]}"
+        for logical, res in secrets.items():
+            refs[logical] = (
+                f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{res['Properties']['Name']}-local"
+            )
+        for logical in functions:
+            name = logical[:64]
+            self.function_names[logical] = name
+            refs[logical] = name
+            attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        for logical in machines:
+            refs[logical] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{logical}"
+            attrs[(logical, "Name")] = logical
+        resolve = Resolver(refs, attrs, REGION, ACCOUNT)
+
+        ddb = self.client("dynamodb")
+        for logical, res in tables.items():
+            props = res["Properties"]
+            kwargs: dict[str, Any] = {
+                "TableName": refs[logical],
+                "KeySchema": props["KeySchema"],
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = [
+                    {k: v for k, v in g.items() if k in ("IndexName", "KeySchema", "Projection")}
+                    for g in props["GlobalSecondaryIndexes"]
+                ]
+            ddb.create_table(**kwargs)
+
+        s3 = self.client("s3")
+        for logical in buckets:
+            s3.create_bucket(Bucket=refs[logical])
+
+        sm = self.client("secretsmanager")
+        for logical, res in secrets.items():
+            name = res["Properties"]["Name"]
+            sm.create_secret(Name=name, SecretString=json.dumps(self._vendor_secret(name)))
+            refs[logical] = sm.describe_secret(SecretId=name)["ARN"]
+
+        self.client("iam").create_role(
+            RoleName="voiceclone-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )
+
+        # One process, one environment: every function's variables are applied together, so
+        # they must agree wherever two functions define the same variable.
+        union: dict[str, str] = {}
+        env_by_function: dict[str, dict[str, str]] = {}
+        for logical, res in functions.items():
+            env = resolve(res["Properties"].get("Environment", {}).get("Variables", {}))
+            env_by_function[logical] = {k: str(v) for k, v in env.items()}
+            for key, value in env_by_function[logical].items():
+                if key in union and union[key] != value:
+                    raise RuntimeError(f"functions disagree on {key}: {union[key]!r} vs {value!r}")
+                union[key] = value
+
+        self.table_name = union.get("VOICECLONE_TABLE_NAME", "")
+        self.bucket_name = union.get("VOICECLONE_BUCKET_NAME", "")
+
+        routes = api_routes(t)
+        gateway = LocalApiGateway(routes, self.function_names, self._invoke, LOCAL_TENANT)
+        self.api_url = gateway.start(port=self.api_port)
+        self._stoppers.append(gateway.stop)
+        union["VOICECLONE_API_URL"] = self.api_url
+        self._set_env(union)
+        _reset_function_caches()
+
+        lam = self.client("lambda")
+        zipped = _dummy_zip()
+        for logical, res in functions.items():
+            props = res["Properties"]
+            lam.create_function(
+                FunctionName=self.function_names[logical],
+                Runtime=props.get("Runtime", "python3.13"),
+                Role=ROLE_ARN,
+                Handler=props["Handler"],
+                Code={"ZipFile": zipped},
+                Timeout=int(props.get("Timeout", 30)),
+                MemorySize=int(props.get("MemorySize", 512)),
+                Environment={"Variables": {**env_by_function[logical], "VOICECLONE_API_URL": self.api_url}},
+            )
+
+        sfn = self.client("stepfunctions")
+        for logical, res in machines.items():
+            definition = resolve(res["Properties"]["DefinitionString"])
+            created = sfn.create_state_machine(name=logical, definition=definition, roleArn=ROLE_ARN)
+            self.state_machine_arn = created["stateMachineArn"]
+
+        for res in resources_of_type(t, "Custom::S3BucketNotifications").values():
+            props = resolve(res["Properties"])
+            s3.put_bucket_notification_configuration(
+                Bucket=props["BucketName"], NotificationConfiguration=props["NotificationConfiguration"]
+            )
+
+    def _vendor_secret(self, name: str) -> dict[str, str]:
+        """A vendor secret's local value: the VOICECLONE_<VENDOR>_* variables, else the sandbox's keys."""
+        vendor = name.split("/", 1)[-1]
+        if vendor == "tencent_vrs":
+            config = self.sandbox.config if self.sandbox else None
+            return {
+                "secret_id": os.environ.get("VOICECLONE_TENCENT_VRS_SECRET_ID")
+                or (config.secret_id if config else DEFAULT_SECRET_ID),
+                "secret_key": os.environ.get("VOICECLONE_TENCENT_VRS_SECRET_KEY")
+                or (config.secret_key if config else DEFAULT_SECRET_KEY),
+            }
+        return {}
+
+    def _invoke(self, function_name: str, event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        resp = self.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+        payload = json.loads(resp["Payload"].read() or b"{}")
+        return payload, resp.get("FunctionError")
+
+    # ----- inspection for tests and the benchmark -------------------------------------------------
+
+    def execution_history(self, job_id: str) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": arn}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def execution_status(self, job_id: str) -> str:
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+        return str(self.client("stepfunctions").describe_execution(executionArn=arn)["status"])
+
+
+def _reset_function_caches() -> None:
+    """Forget settings, clients and adapters built for an earlier environment."""
+    from voiceclone.logic import services
+    from voiceclone.settings import get_settings
+    from voiceclone.vendors.registry import get_adapter
+
+    services._services = None
+    get_settings.cache_clear()
+    get_adapter.cache_clear()
+
+
+@contextmanager
+def running(**kwargs: Any) -> Iterator[LocalStack]:
+    stack = LocalStack(**kwargs).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
