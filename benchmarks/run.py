@@ -1,0 +1,163 @@
+"""Benchmarks: cold-start import time of each handler, and one local 20-sentence job stage by stage.
+
+Prints figures; asserts nothing about time (tests never time things).
+Run with `make benchmark`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+HANDLERS = [
+    "api", "callback", "intake", "load_job", "check_sentence", "gate",
+    "submit_training", "await_training", "poll_status", "finalize", "mark_failed",
+]  # fmt: skip
+DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def import_times(repeats: int) -> None:
+    print(f"Cold-start import time per handler module (median of {repeats} fresh interpreters)")
+    code = "import time; t = time.perf_counter(); import {mod}; print(time.perf_counter() - t)"
+    for name in HANDLERS:
+        mod = f"voiceclone.handlers.{name}"
+        samples = []
+        for _ in range(repeats):
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(mod=mod)], capture_output=True, text=True, check=True
+            )
+            samples.append(float(out.stdout.strip()))
+        print(f"  {name:<16} {statistics.median(samples) * 1000:7.1f} ms")
+    print()
+
+
+def audio_inspection(repeats: int) -> None:
+    from voiceclone.domain.audio import inspect_wav
+
+    from tests.helpers import wav_bytes
+
+    data = wav_bytes(seconds=15.0)
+    inspect_wav(data)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        inspect_wav(data)
+    per_call = (time.perf_counter() - started) / repeats
+    print(f"Audio inspection of 15 s at 16 kHz (CheckSentence's local check): {per_call * 1000:.1f} ms")
+    print()
+
+
+class DynamoCounter:
+    """Counts DynamoDB API calls made through boto3's default session (what the functions use)."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+        assert session is not None
+        session.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[model.name] += 1
+
+    @property
+    def reads(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in DDB_READS)
+
+    @property
+    def writes(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in DDB_WRITES)
+
+
+def _stage_times(history: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    """Wall time of each top-level state, from StateEntered to the matching StateExited."""
+    entered: dict[str, datetime] = {}
+    stages: list[tuple[str, float]] = []
+    for event in history:
+        kind = event["type"]
+        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}
+        name = details.get("name")
+        if not name:
+            continue
+        if kind.endswith("StateEntered") and name not in entered:
+            entered[name] = event["timestamp"]
+        elif kind.endswith("StateExited") and name in entered:
+            stages.append((name, (event["timestamp"] - entered.pop(name)).total_seconds()))
+    return stages
+
+
+def one_job(check_latency_ms: int, training_seconds: float) -> None:
+    from voiceclone_cli.client import VoicecloneClient
+    from voiceclone_local.sandboxes.tencent_vrs import TencentVrsSandboxConfig
+    from voiceclone_local.stack import LocalStack
+
+    counter = DynamoCounter()
+    config = TencentVrsSandboxConfig(check_latency_ms=check_latency_ms, training_seconds=training_seconds)
+    print(
+        f"One local 20-sentence tencent_vrs job (sandbox check latency {check_latency_ms} ms, "
+        f"training {training_seconds} s)"
+    )
+    t0 = time.monotonic()
+    with LocalStack(sandbox_config=config, quiet=True) as stack:
+        print(f"  local stack start (synth + provision): {time.monotonic() - t0:6.2f} s")
+        client = VoicecloneClient(stack.api_url)
+        counter.calls.clear()
+        stack.invocations.counts.clear()
+        t1 = time.monotonic()
+        job = client.create_job("tencent_vrs", "bench", "female")
+        t2 = time.monotonic()
+        for sentence in job["sentences"]:
+            client.upload(sentence["upload"], ROOT / "samples" / "tencent_vrs" / f"{sentence['text_id']}.wav")
+        t3 = time.monotonic()
+        while client.get_job(job["job_id"])["status"] not in ("SUCCEEDED", "FAILED", "CHECK_FAILED"):
+            time.sleep(0.05)
+        t4 = time.monotonic()
+        final = client.get_job(job["job_id"])
+        history = stack.execution_history(job["job_id"])
+        print(f"  job status                            {final['status']} (voice {final.get('voice_id')})")
+        print(f"  create job (POST /v1/jobs)            {t2 - t1:6.2f} s")
+        print(f"  upload 20 recordings (sequential)     {t3 - t2:6.2f} s")
+        print(f"  workflow after last upload            {t4 - t3:6.2f} s")
+        for name, seconds in _stage_times(history):
+            print(f"    state {name:<28}{seconds:6.2f} s")
+        print(f"  end to end                            {t4 - t1:6.2f} s")
+        print(f"  state transitions (history events)    {len(history)}")
+        print(f"  Lambda invocations                    {stack.invocations.total}")
+        for name, n in sorted(stack.invocations.counts.items()):
+            print(f"    {name:<36}{n}")
+        print(f"  DynamoDB reads / writes               {counter.reads} / {counter.writes}")
+        print(f"    {dict(sorted(counter.calls.items()))}")
+        print(
+            f"  sandbox vendor calls                  {dict(stack.sandbox.requests_by_action) if stack.sandbox else {}}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--check-latency-ms", type=int, default=200)
+    parser.add_argument("--training-seconds", type=float, default=1.0)
+    parser.add_argument("--skip-imports", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_imports:
+        import_times(args.repeats)
+    audio_inspection(args.repeats)
+    one_job(args.check_latency_ms, args.training_seconds)
+
+
+if __name__ == "__main__":
+    main()
