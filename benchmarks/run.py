@@ -141,9 +141,8 @@ def one_job(check_latency_ms: int, training_seconds: float) -> None:
             print(f"    {name:<36}{n}")
         print(f"  DynamoDB reads / writes               {counter.reads} / {counter.writes}")
         print(f"    {dict(sorted(counter.calls.items()))}")
-        print(
-            f"  sandbox vendor calls                  {dict(stack.sandbox.requests_by_action) if stack.sandbox else {}}"
-        )
+        calls = dict(stack.sandbox.requests_by_action) if stack.sandbox else {}
+        print(f"  sandbox vendor calls                  {calls}")
 
 
 def main() -> None:

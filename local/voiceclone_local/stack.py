@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import socket
+import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -111,6 +113,9 @@ class LocalStack:
                 "POWERTOOLS_DEV": "false",
             }
         )
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        # With metrics disabled locally, Powertools still warns on every invocation.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         server.start()
         self._stoppers.append(server.stop)
@@ -191,8 +196,6 @@ class LocalStack:
         for logical in machines:
             refs[logical] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{logical}"
             attrs[(logical, "Name")] = logical
-        resolve = Resolver(refs, attrs, REGION, ACCOUNT)
-
         ddb = self.client("dynamodb")
         for logical, res in tables.items():
             props = res["Properties"]
@@ -218,6 +221,7 @@ class LocalStack:
             name = res["Properties"]["Name"]
             sm.create_secret(Name=name, SecretString=json.dumps(self._vendor_secret(name)))
             refs[logical] = sm.describe_secret(SecretId=name)["ARN"]
+        resolve = Resolver(refs, attrs, REGION, ACCOUNT)
 
         self.client("iam").create_role(
             RoleName="voiceclone-local",
@@ -244,6 +248,8 @@ class LocalStack:
         self.api_url = gateway.start(port=self.api_port)
         self._stoppers.append(gateway.stop)
         union["VOICECLONE_API_URL"] = self.api_url
+        if self.quiet:
+            union["POWERTOOLS_LOG_LEVEL"] = "ERROR"
         self._set_env(union)
         _reset_function_caches()
 

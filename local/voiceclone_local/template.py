@@ -37,7 +37,7 @@ class Resolver:
             if key == "Fn::Select":
                 index, items = value
                 selected: Any = self(items)[int(self(index))]
-            return selected
+                return selected
             if key == "Fn::Split":
                 sep, text = value
                 return str(self(text)).split(sep)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,7 +21,9 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     outcomes = []
     for record in event.records:
         obj = record.s3.get_object
-        outcome = handle_upload(services(), key=obj.key, size=obj.size or 0, etag=obj.etag or "")
+        # Keys arrive URL-encoded in S3 events (a space is "+").
+        key = unquote_plus(obj.key)
+        outcome = handle_upload(services(), key=key, size=obj.size or 0, etag=obj.etag or "")
         metrics.add_metric(name=f"Upload{outcome.value.title().replace('_', '')}", unit="Count", value=1)
         outcomes.append(outcome.value)
     return {"outcomes": outcomes}
