@@ -1,4 +1,4 @@
-"""The REST API: client routes behind IAM authorization, the vendor callback route behind its per-job token."""
+"""The REST API: client routes behind IAM authorization, the vendor callback behind its per-job token."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from infra.constants import API_STAGE
 
 class Api(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, api_function: lambda_.IFunction, callback: lambda_.IFunction
+        self,
+        scope: Construct,
+        construct_id: str,
+        api_function: lambda_.IFunction,
+        callback: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
@@ -23,14 +27,18 @@ class Api(Construct):
         self.rest_api = self._build_rest_api()
         self._build_client_routes(api_function)
         self._build_callback_route(callback)
-        CfnOutput(self, "Url", value=self.rest_api.url, description="voiceclone REST API (VOICECLONE_API_URL)")
+        CfnOutput(
+            self, "Url", value=self.rest_api.url, description="voiceclone REST API (VOICECLONE_API_URL)"
+        )
 
     @property
     def base_url(self) -> str:
         """The stage URL built from the API's id alone: referring to the deployment would make a cycle
         (deployment -> callback route -> callback function -> state machine -> submit_training -> URL)."""
         stack = Stack.of(self)
-        return f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{API_STAGE}/"
+        return (
+            f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{API_STAGE}/"
+        )
 
     def _build_rest_api(self) -> apigw.RestApi:
         return apigw.RestApi(

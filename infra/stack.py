@@ -51,12 +51,16 @@ class VoicecloneStack(Stack):
 
         self._grant(functions, storage, secrets, workflow)
         # Added after the fact: the state machine and the API are built from the functions.
-        functions["intake"].add_environment("VOICECLONE_STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
+        functions["intake"].add_environment(
+            "VOICECLONE_STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn
+        )
         functions["submit_training"].add_environment("VOICECLONE_API_URL", api.base_url)
         self._wire_uploads(storage, functions)
         self._acknowledge_nag_findings()
 
-    def _grant(self, functions: Functions, storage: Storage, secrets: VendorSecrets, workflow: Workflow) -> None:
+    def _grant(
+        self, functions: Functions, storage: Storage, secrets: VendorSecrets, workflow: Workflow
+    ) -> None:
         for name in TABLE_RW:
             storage.table.grant_read_write_data(functions[name])
         for name in BUCKET_READ:
@@ -95,14 +99,15 @@ class VoicecloneStack(Stack):
                 NagPackSuppression(
                     id="AwsSolutions-IAM4",
                     reason="AWSLambdaBasicExecutionRole (logs) on function roles, and API Gateway's "
-                    "AmazonAPIGatewayPushToCloudWatchLogs on its account role: AWS-maintained, least privilege "
-                    "for exactly that purpose.",
+                    "AmazonAPIGatewayPushToCloudWatchLogs on its account role: AWS-maintained, least "
+                    "privilege for exactly that purpose.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    reason="Wildcards come from CDK grants scoped to one resource: objects under uploads/* of the "
-                    "audio bucket, the table's index/*, X-Ray trace writes (no resource-level permissions), "
-                    "the state machine's executions, and the S3 notifications handler CDK provides.",
+                    reason="Wildcards come from CDK grants scoped to one resource: objects under uploads/* "
+                    "of the audio bucket, the table's index/*, X-Ray trace writes (no resource-level "
+                    "permissions), the state machine's executions, and the S3 notifications handler CDK "
+                    "provides.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-L1",
@@ -130,7 +135,8 @@ class VoicecloneStack(Stack):
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-COG4",
-                    reason="Client routes use IAM authorization (SigV4), not Cognito: tenants are AWS accounts.",
+                    reason="Client routes use IAM authorization (SigV4), not Cognito: a tenant is an AWS "
+                    "account.",
                 ),
             ],
         )

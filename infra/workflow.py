@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -16,7 +17,7 @@ from infra.constants import FUNCTIONS_DIR
 from infra.settings import StackSettings
 
 sys.path.insert(0, str(FUNCTIONS_DIR))
-from voiceclone.domain.errors import RETRYABLE_ERRORS  # noqa: E402 - the app's error names, one source
+from voiceclone.domain.errors import RETRYABLE_ERRORS
 
 JOB_ID = sfn.JsonPath.string_at("$.job_id")
 
@@ -52,7 +53,9 @@ class Workflow(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(self._build_definition()),
             state_machine_type=sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
             # Nothing runs forever: the poller fails the job at the deadline, and this bounds the rest.
             timeout=Duration.seconds(settings.training_deadline_seconds + 86400),
         )
@@ -67,12 +70,14 @@ class Workflow(Construct):
 
     # ----- building blocks -----------------------------------------------------------------------
 
-    def _task(self, state_id: str, fn: str, payload: dict[str, object], result_path: str) -> tasks.LambdaInvoke:
+    def _task(
+        self, state_id: str, fn: str, payload: Mapping[str, object], result_path: str
+    ) -> tasks.LambdaInvoke:
         return tasks.LambdaInvoke(
             self,
             state_id,
             lambda_function=self.fn[fn],
-            payload=sfn.TaskInput.from_object(payload),
+            payload=sfn.TaskInput.from_object(dict(payload)),
             payload_response_only=True,
             result_path=result_path,
         )
@@ -93,8 +98,13 @@ class Workflow(Construct):
     def _build_definition(self) -> sfn.IChainable:
         job = {"job_id": JOB_ID}
         mark_failed = self._task(
-            "MarkFailed", "mark_failed", {"job_id": JOB_ID, "error": sfn.JsonPath.object_at("$.error")}, "$.failed"
-        ).next(sfn.Fail(self, "JobFailed", error="JobFailed", cause="the job failed; GET /v1/jobs/{id} says why"))
+            "MarkFailed",
+            "mark_failed",
+            {"job_id": JOB_ID, "error": sfn.JsonPath.object_at("$.error")},
+            "$.failed",
+        ).next(
+            sfn.Fail(self, "JobFailed", error="JobFailed", cause="the job failed; GET /v1/jobs/{id} says why")
+        )
 
         load_job = self._task("LoadJob", "load_job", job, "$.job")
 

@@ -321,9 +321,14 @@ def mark_failed(svc: Services, job_id: str, error: dict[str, Any]) -> dict[str, 
     def fail(job: Job) -> Job | None:
         if job.status.terminal:
             return None
-        return job.model_copy(update={"status": JobStatus.FAILED, "error": job_error, "task_token": None})
+        # A vendor result confirmed earlier (callback or poll) already says why in full; a bare
+        # error name from the workflow must not replace it.
+        error = job.error if job.error and job.error.message and not job_error.message else job_error
+        return job.model_copy(update={"status": JobStatus.FAILED, "error": error, "task_token": None})
 
     job = svc.repo.mutate_job(job_id, fail)
     metrics.add_metric(name="JobFailed", unit="Count", value=1)
-    logger.warning("job failed", extra={"job_id": job_id, "error": job_error.model_dump()})
+    logger.warning(
+        "job failed", extra={"job_id": job_id, "error": job.error.model_dump() if job.error else None}
+    )
     return {"status": job.status.value}
