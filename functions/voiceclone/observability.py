@@ -1,7 +1,13 @@
-"""Logger, tracer and metrics, created once and shared by every handler."""
+"""Logger and metrics, created once and shared by every handler.
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+Tracing is Lambda's active X-Ray tracing (set in infra/functions.py) together with
+API Gateway's and Step Functions': the service map and each function's segment
+come without the X-Ray SDK, whose import alone costs about 330 ms of every cold
+start here (benchmarks/run.py). Powertools' Tracer would add per-call
+subsegments; it is left out on purpose.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger(service="voiceclone")
-tracer = Tracer(service="voiceclone")
 metrics = Metrics(namespace="Voiceclone", service="voiceclone")

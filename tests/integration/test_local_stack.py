@@ -322,3 +322,57 @@ def test_jobs_are_listed_newest_first_in_pages(stack: LocalStack, client: Voicec
     second = client.list_jobs(limit=2, cursor=first["next_cursor"])
     listed = [j["job_id"] for j in first["items"] + second["items"]]
     assert listed[:3] == list(reversed(created))
+
+
+def test_a_vendor_outage_is_retried_then_fails_the_job_with_the_vendor_code(
+    stack: LocalStack, sandbox: Any, client: VoicecloneClient
+) -> None:
+    # Given a job, and then a vendor that answers InternalError to everything
+    job = start_job(client)
+    sandbox.config.internal_error_first = 10_000
+    # When the recordings arrive
+    upload_all(client, job)
+    # Then each check is retried with backoff, and the job ends FAILED with the vendor's code, not stuck
+    final = finished(client, job["job_id"], timeout=120)
+    assert final["status"] == "FAILED"
+    assert final["error"]["code"] == "InternalError" and final["error"]["vendor"] == "tencent_vrs"
+    failures = [e for e in stack.execution_history(job["job_id"]) if e["type"] == "LambdaFunctionFailed"]
+    assert len(failures) >= 6  # the first attempt and five retries of at least one sentence
+
+
+def test_cli_clone_exits_non_zero_with_the_reason_per_sentence(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given recordings where one sentence is silent
+    shutil.copytree(SAMPLES, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "00007.wav").write_bytes(wav_bytes(seconds=3.0, amplitude=0.0))
+    monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    # When the client clones
+    code = cli_main(
+        ["clone", "--vendor", "tencent_vrs", "--name", "cli-bad", "--timeout", "90", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    # Then it fails and names the sentence, its text and what to do
+    assert code == 1
+    assert "CHECK_FAILED" in out and "00007" in out and "silent" in out and "record" in out
+
+
+def test_cli_refuses_a_folder_with_missing_recordings(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "00001.wav").write_bytes((SAMPLES / "00001.wav").read_bytes())
+    monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    code = cli_main(["clone", "--vendor", "tencent_vrs", "--name", "x", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 2 and "00002" in out and "voiceclone texts --vendor tencent_vrs" in out
+
+
+def test_cli_texts_prints_the_sentences(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    assert cli_main(["texts", "--vendor", "tencent_vrs", "--json"]) == 0
+    texts = json.loads(capsys.readouterr().out)
+    assert len(texts) == 20 and texts[0] == {"text_id": "00001", "text": "在很久很久以前 鸟群中有一只小鸟"}
+    assert cli_main(["texts", "--vendor", "tencent_vrs"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("00002  ")

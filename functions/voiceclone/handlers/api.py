@@ -13,7 +13,7 @@ from voiceclone.domain.api_models import CreateJobRequest, ErrorBody, JobPage, J
 from voiceclone.domain.errors import NotFound, VendorError, VoicecloneError
 from voiceclone.logic import jobs
 from voiceclone.logic.services import services
-from voiceclone.observability import logger, metrics, tracer
+from voiceclone.observability import logger, metrics
 
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -91,7 +91,6 @@ def training_texts(vendor: Annotated[str, Path(min_length=1, max_length=32)]) ->
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -11,12 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.logic.callbacks import handle_callback
 from voiceclone.logic.services import services
-from voiceclone.observability import logger, metrics, tracer
+from voiceclone.observability import logger, metrics
 
 
 # The event is not logged: its query string holds the callback token.
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=APIGatewayProxyEvent)
 def handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.observability import logger, metrics, tracer
+from voiceclone.observability import logger, metrics
 
 StepHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -20,7 +20,6 @@ def workflow_step(fn: StepHandler) -> StepHandler:
     """
 
     @logger.inject_lambda_context(correlation_id_path="job_id", log_event=False)
-    @tracer.capture_lambda_handler
     @metrics.log_metrics
     @wraps(fn)
     def wrapped(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

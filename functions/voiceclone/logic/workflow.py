@@ -12,7 +12,6 @@ import time
 import uuid
 from typing import Any
 
-from voiceclone.domain.audio import inspect_wav
 from voiceclone.domain.errors import TrainingFailed, TrainingTimedOut, VendorRejected, parse_cause
 from voiceclone.domain.models import (
     Job,
@@ -40,6 +39,8 @@ def load_job(svc: Services, job_id: str) -> dict[str, Any]:
 
 def _local_check(sentence: Sentence, audio: bytes, vendor: str, max_bytes: int) -> SentenceCheck | None:
     """Our own inspection of the audio: a clear reason without spending a vendor call."""
+    from voiceclone.domain.audio import inspect_wav  # only CheckSentence pays for this import
+
     caps = capabilities(vendor)
     if len(audio) > max_bytes:
         return SentenceCheck(
