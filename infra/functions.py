@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -58,6 +58,9 @@ class PipBundling:
 def code_asset() -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(FUNCTIONS_DIR),
+        # Hash what is shipped, so a changed dependency pin also makes a new asset.
+        asset_hash_type=AssetHashType.OUTPUT,
+        exclude=["**/__pycache__", "**/*.pyc"],
         bundling=BundlingOptions(
             # Only used if local bundling declined; PipBundling always bundles.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
