@@ -208,18 +208,22 @@ class Repository:
     def save_job(self, job: Job, expected_version: int) -> Job:
         """Write `job` if nobody wrote it since `expected_version`; the saved copy has version + 1."""
         saved = job.model_copy(update={"version": expected_version + 1, "updated_at": utcnow()})
+        self._put_versioned(self._job_item(saved), expected_version, f"job {job.job_id}")
+        return saved
+
+    def _put_versioned(self, item: dict[str, Any], expected_version: int, what: str) -> None:
+        """Put an existing item only if its version is still the one the writer read."""
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item=self._job_item(saved),
+                Item=item,
                 ConditionExpression="attribute_exists(pk) AND version = :v",
                 ExpressionAttributeValues={":v": {"N": str(expected_version)}},
             )
         except ClientError as exc:
             if _conditional_failed(exc):
-                raise Conflict("Conflict", f"job {job.job_id} changed concurrently") from exc
+                raise Conflict("Conflict", f"{what} changed concurrently") from exc
             raise
-        return saved
 
     def mutate_job(self, job_id: str, change: Callable[[Job], Job | None]) -> Job:
         """Read, change and write a job, retrying when another writer got there first.
@@ -265,17 +269,7 @@ class Repository:
 
     def save_sentence(self, sentence: Sentence, expected_version: int) -> Sentence:
         saved = sentence.model_copy(update={"version": expected_version + 1})
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=self._sentence_item(saved),
-                ConditionExpression="attribute_exists(pk) AND version = :v",
-                ExpressionAttributeValues={":v": {"N": str(expected_version)}},
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                raise Conflict("Conflict", f"sentence {sentence.text_id} changed concurrently") from exc
-            raise
+        self._put_versioned(self._sentence_item(saved), expected_version, f"sentence {sentence.text_id}")
         return saved
 
     def record_upload(self, job_id: str, text_id: str, etag: str, size: int) -> bool:
