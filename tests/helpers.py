@@ -62,3 +62,52 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+class LocalAudioSource:
+    """An AudioSource over a folder of <text_id>.wav files; the assembled WAV is served on 127.0.0.1.
+
+    For adapter tests against a sandbox that downloads the audio from a URL.
+    """
+
+    def __init__(self, directory: Any, text_ids: list[str] | None = None) -> None:
+        from pathlib import Path
+
+        self.directory = Path(directory)
+        self.text_ids = text_ids or sorted(p.stem for p in self.directory.glob("*.wav"))
+        self._server: Any = None
+
+    def sentence_audio(self, text_id: str) -> bytes:
+        return (self.directory / f"{text_id}.wav").read_bytes()
+
+    def assembled_wav(self) -> bytes:
+        from voiceclone.domain.audio import assemble_wav
+
+        return assemble_wav([self.sentence_audio(t) for t in self.text_ids])
+
+    def assembled_url(self) -> str:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        if self._server is None:
+            body = self.assembled_wav()
+
+            class Handler(BaseHTTPRequestHandler):
+                def log_message(self, format: str, *args: Any) -> None:
+                    return
+
+                def do_GET(self) -> None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "audio/wav")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/voice.wav"
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

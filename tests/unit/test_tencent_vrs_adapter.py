@@ -17,6 +17,22 @@ from voiceclone.vendors.tencent_vrs import TencentVrsAdapter
 SECRET_ID, SECRET_KEY = "AKIDtest", "test-key"
 
 
+class NoAudio:
+    """Tencent VRS never needs the audio at create time: reading it is a bug."""
+
+    def sentence_audio(self, text_id: str) -> bytes:
+        raise AssertionError("read")
+
+    def assembled_wav(self) -> bytes:
+        raise AssertionError("read")
+
+    def assembled_url(self) -> str:
+        raise AssertionError("read")
+
+
+NO_AUDIO = NoAudio()
+
+
 def ok(data: dict[str, Any]) -> dict[str, Any]:
     return {"Response": {"Data": data, "RequestId": "req-1"}}
 
@@ -167,7 +183,7 @@ def test_create_task_sends_audio_ids_session_and_callback() -> None:
         sentences=[CheckedSentence(text_id="00001", s3_key="k", vendor_audio_id="audioA")],
         callback_url="https://api.example/v1/callbacks/tencent_vrs/j1?token=t",
     )
-    assert adapter.create_task(request) == "task-9"
+    assert adapter.create_task(request, NO_AUDIO) == "task-9"  # the AudioIds stand for the audio
     sent = json.loads(recorder.requests[0].content)
     assert recorder.requests[0].headers["X-TC-Action"] == "CreateVRSTask"
     assert sent["AudioIdList"] == ["audioA"] and sent["SessionId"] == "s1"

@@ -302,3 +302,42 @@ def inspect_wav(
             )
         )
     return report
+
+
+def pcm_of(data: bytes) -> tuple[int, bytes]:
+    """(sample rate, 16-bit mono PCM frames) of a WAV that :func:`inspect_wav` passed."""
+    fmt, data_span, _, _ = _walk_chunks(data)
+    if fmt is None or data_span is None or fmt.channels != 1 or fmt.bits != 16:
+        raise ValueError("not a 16-bit mono PCM WAV")
+    start, size = data_span
+    return fmt.rate, data[start : start + size]
+
+
+def wav_file(sample_rate: int, pcm: bytes) -> bytes:
+    """A canonical 44-byte-header WAV around 16-bit mono PCM frames."""
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, _WAVE_FORMAT_PCM, 1,
+        sample_rate, sample_rate * 2, 2, 16, b"data", len(pcm),
+    )  # fmt: skip
+    return header + pcm
+
+
+def assemble_wav(clips: list[bytes], pause_seconds: float = 0.5) -> bytes:
+    """One WAV of several checked sentences in order, with silence between them.
+
+    For vendors that train from a single file: the client still records sentence
+    by sentence, and the service joins the takes.
+    """
+    if not clips:
+        raise ValueError("nothing to assemble")
+    parts: list[bytes] = []
+    rate = 0
+    for clip in clips:
+        clip_rate, pcm = pcm_of(clip)
+        if rate and clip_rate != rate:
+            raise ValueError(f"sample rates differ: {rate} and {clip_rate}")
+        rate = clip_rate
+        parts.append(pcm)
+    pause = b"\x00\x00" * int(rate * pause_seconds)
+    return wav_file(rate, pause.join(parts))

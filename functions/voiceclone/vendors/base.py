@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from enum import StrEnum
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal, Protocol, Self
 
 from pydantic import BaseModel, Field
 
+from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import Gender, Language, SentenceCheck, TrainingText, VendorVoice
+from voiceclone.domain.script import STANDARD_SCRIPT
 
 
 class Capabilities(BaseModel):
@@ -25,6 +27,11 @@ class Capabilities(BaseModel):
     sample_rate: int = 16000
     min_sentence_seconds: float = 1.0
     max_sentence_seconds: float = 15.0
+    # Polling that fits the vendor's training time (overridable by configuration).
+    poll_initial_seconds: int = 60
+    poll_max_seconds: int = 900
+    # Vendor-specific job options a client may pass in POST /v1/jobs "options" (e.g. speaker_id).
+    options: tuple[str, ...] = ()
 
 
 class TrainingState(StrEnum):
@@ -49,8 +56,22 @@ class TrainingStatus(BaseModel):
 
 class CheckedSentence(BaseModel):
     text_id: str
+    text: str = ""
     s3_key: str
     vendor_audio_id: str | None = None
+
+
+class AudioSource(Protocol):
+    """The job's checked recordings, as each vendor needs them (the workflow provides it, backed by S3)."""
+
+    def sentence_audio(self, text_id: str) -> bytes:
+        """One sentence's WAV file as uploaded."""
+
+    def assembled_wav(self) -> bytes:
+        """All sentences in order in one WAV, with short pauses between them."""
+
+    def assembled_url(self) -> str:
+        """A URL of the assembled WAV that the vendor can download until the training deadline."""
 
 
 class TrainingRequest(BaseModel):
@@ -62,6 +83,7 @@ class TrainingRequest(BaseModel):
     language: Language
     sentences: list[CheckedSentence] = Field(min_length=1)
     callback_url: str | None = None
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class VendorAdapter(ABC):
@@ -73,17 +95,43 @@ class VendorAdapter(ABC):
     def from_environment(cls) -> Self:
         """The adapter configured from the environment (endpoint, credentials)."""
 
-    @abstractmethod
     def training_texts(self) -> list[TrainingText]:
-        """The sentences a speaker reads, in order."""
+        """The sentences a speaker reads, in order: our standard script unless the vendor has its own."""
+        return STANDARD_SCRIPT[: self.capabilities.sentence_count]
 
-    @abstractmethod
     def check_sentence(self, text_id: str, audio: bytes) -> SentenceCheck:
         """The vendor's verdict on one recorded sentence (only for sentence_check == "vendor")."""
+        raise NotImplementedError(f"{self.vendor_id} has no per-sentence check")
 
     @abstractmethod
-    def create_task(self, request: TrainingRequest) -> str:
+    def create_task(self, request: TrainingRequest, audio: AudioSource) -> str:
         """Start training; returns the vendor's task id."""
+
+    def prepare_options(self, request: TrainingRequest) -> dict[str, str]:
+        """Choices to make once per job and keep across retries (e.g. which speaker slot to train).
+
+        The workflow stores the result on the job before the first create and passes it
+        back in ``request.options`` on every later call. Raise VendorRejected when the job
+        cannot be served (no free slot), with a message that says what to do.
+        """
+        return dict(request.options)
+
+    def list_voices(self) -> list[VendorVoice]:
+        """The cloned voices the vendor holds for this account."""
+        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} has no voice listing")
+
+    def delete_voice(self, voice_id: str) -> None:
+        """Delete a cloned voice at the vendor, or raise VendorRejected saying why it cannot be."""
+        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot delete voices")
+
+    def find_existing_task(self, request: TrainingRequest) -> str | None:
+        """The task an earlier create for this request made, if any.
+
+        Called before a create is retried (its first answer may have been lost), so
+        that a job never pays for two vendor tasks. Vendors with an idempotency key
+        (Tencent VRS SessionId) can rely on it and return None.
+        """
+        return None
 
     @abstractmethod
     def get_status(self, task_id: str) -> TrainingStatus:

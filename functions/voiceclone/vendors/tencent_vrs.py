@@ -24,6 +24,7 @@ from voiceclone.domain.errors import (
 )
 from voiceclone.domain.models import Gender, SentenceCheck, TrainingText, VendorVoice
 from voiceclone.vendors.base import (
+    AudioSource,
     Capabilities,
     TrainingRequest,
     TrainingState,
@@ -195,7 +196,9 @@ class TencentVrsAdapter(VendorAdapter):
             source=VENDOR_ID,
         )
 
-    def create_task(self, request: TrainingRequest) -> str:
+    def create_task(self, request: TrainingRequest, audio: AudioSource) -> str:
+        # The audio already reached Tencent with each check; its AudioIds stand for it. The
+        # SessionId is the job's, the same on every retry, so a repeated create is recognised.
         params: dict[str, Any] = {
             "SessionId": request.session_id,
             "VoiceName": request.voice_name,

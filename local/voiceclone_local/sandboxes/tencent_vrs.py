@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 from voiceclone.domain.audio import AudioProblem, inspect_wav
+from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.signing import tc3
 
 logger = logging.getLogger(__name__)
@@ -53,28 +54,8 @@ DEFAULT_SECRET_ID = "AKIDsandboxvoiceclone000000000000000"  # noqa: S105
 DEFAULT_SECRET_KEY = "sandbox-secret-key-voiceclone"  # noqa: S105
 
 # The 20 sentences of the standard clone, verbatim from seeds/000_tencent_vrs.txt (GetTrainingText).
-TRAINING_TEXTS: list[tuple[str, str]] = [
-    ("00001", "在很久很久以前 鸟群中有一只小鸟"),
-    ("00002", "它的体格比一般的鸟要大一点 羽毛很少 灰暗没有光泽"),
-    ("00003", "因为它并不耀眼夺目 很多的小鸟都不愿理睬它"),
-    ("00004", "在众多的小鸟中 显得很普通 这只鸟叫做凤凰"),
-    ("00005", "那时候的凤凰还不是鸟中之王 只是一个很不起眼的小鸟"),
-    ("00006", "凤凰一直非常勤劳 并不像其他小鸟一样贪玩 反而是每天都默默地从早忙到晚"),
-    ("00007", "每天吃饱后 它还要继续收集果实 将大家不要的果实一颗颗捡起来 藏在洞中"),
-    ("00008", "其他的小鸟一起玩耍打闹 都理解不了凤凰的行为 觉得古怪 飞过来问凤凰"),
-    ("00009", "森林里那么多果实 还不够自己吃的吗 为什么还要储存那么多呢"),
-    ("00010", "鸟儿们嘲笑着凤凰的贪得无厌 之后摇摇头纷纷离开了"),
-    ("00011", "适逢很久没有下雨 森林里大旱 鸟儿们四处寻找食物"),
-    ("00012", "可是果实早就干瘪了 根本找寻不到吃的东西"),
-    ("00013", "这时候 凤凰急忙打开山洞 把自己辛苦储存的食物分给大家 一起共度难关"),
-    ("00014", "就这样 在凤凰的帮助下 鸟儿们得救了"),
-    ("00015", "旱灾过后 森林里又恢复了生机 而鸟儿们自然也不能忘了凤凰的救命之恩"),
-    ("00016", "为了感谢凤凰 鸟儿们都将自己身上最漂亮的羽毛拔下来"),
-    ("00017", "制成一件光彩夺目的百鸟衣送给凤凰 并推举它为百鸟之王"),
-    ("00018", "从此 每到这一天 四面八方的鸟儿都会飞来向凤凰祝贺"),
-    ("00019", "就形成了后来百鸟朝凤的场景 这便是百鸟朝凤故事的由来"),
-    ("00020", "后来人们也用百鸟朝凤来比喻德高望重者众望所归"),
-]
+# Tencent's 20 training texts; voiceclone's standard script was taken from them.
+TRAINING_TEXTS: list[tuple[str, str]] = [(t.text_id, t.text) for t in STANDARD_SCRIPT]
 _TEXTS: dict[str, str] = dict(TRAINING_TEXTS)
 
 STATUS_WAITING, STATUS_DOING, STATUS_SUCCESS, STATUS_FAILED = 0, 1, 2, 3
