@@ -108,7 +108,7 @@ def one_job(check_latency_ms: int, training_seconds: float) -> None:
         f"training {training_seconds} s)"
     )
     t0 = time.monotonic()
-    with LocalStack(sandbox_config=config, quiet=True) as stack:
+    with LocalStack(sandbox_configs={"tencent_vrs": config}, quiet=True) as stack:
         print(f"  local stack start (synth + provision): {time.monotonic() - t0:6.2f} s")
         client = VoicecloneClient(stack.api_url)
         counter.calls.clear()

@@ -10,7 +10,8 @@ SERVICE_NAME = "voiceclone"
 STACK_NAME = "Voiceclone"
 API_STAGE = "prod"
 UPLOAD_PREFIX = "uploads/"
-VENDORS = ("tencent_vrs",)
+VENDORS = ("tencent_vrs", "tencent_gateway", "volcengine", "qiniu")
+TRAINING_PREFIX = "training/"
 
 # Function name -> handler module under voiceclone.handlers.
 FUNCTION_NAMES = (

@@ -1,7 +1,8 @@
 """Vendor credentials in Secrets Manager, one secret per vendor.
 
 After deploying, the operator writes the real credentials into each secret,
-e.g. ``{"secret_id": "AKID...", "secret_key": "..."}`` for ``voiceclone/tencent_vrs``.
+e.g. ``{"secret_id": "AKID...", "secret_key": "..."}`` for ``voiceclone/tencent_vrs``
+(fields per vendor: VENDOR_SECRET_FIELDS).
 The functions read them through Powertools Parameters (cached for 5 minutes).
 """
 
@@ -15,8 +16,13 @@ from constructs import Construct
 
 from infra.constants import VENDORS
 
-# The fields of each vendor's secret; the first is templated, the last generated as a placeholder.
-VENDOR_SECRET_FIELDS: dict[str, tuple[str, str]] = {"tencent_vrs": ("secret_id", "secret_key")}
+# The credential fields of each vendor's secret (the adapters read them by these names).
+VENDOR_SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+    "tencent_vrs": ("secret_id", "secret_key"),
+    "tencent_gateway": ("secret_id", "secret_key"),
+    "volcengine": ("appid", "access_token", "access_key_id", "secret_access_key"),
+    "qiniu": ("api_key",),
+}
 
 
 class VendorSecrets(Construct):
@@ -27,14 +33,14 @@ class VendorSecrets(Construct):
         }
 
     def _build_secret(self, vendor: str) -> secretsmanager.Secret:
-        template_field, generated_field = VENDOR_SECRET_FIELDS[vendor]
+        *templated, generated_field = VENDOR_SECRET_FIELDS[vendor]
         return secretsmanager.Secret(
             self,
             "".join(p.title() for p in vendor.split("_")),
             secret_name=f"voiceclone/{vendor}",
             description=f"{vendor} credentials for voiceclone: replace the placeholders with the real ones",
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps({template_field: "REPLACE_ME"}),
+                secret_string_template=json.dumps(dict.fromkeys(templated, "REPLACE_ME")),
                 generate_string_key=generated_field,
             ),
             removal_policy=RemovalPolicy.RETAIN,

@@ -11,7 +11,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.api import Api
-from infra.constants import SERVICE_NAME, UPLOAD_PREFIX, VENDORS
+from infra.constants import SERVICE_NAME, TRAINING_PREFIX, UPLOAD_PREFIX, VENDORS
 from infra.functions import Functions
 from infra.secrets import VendorSecrets
 from infra.settings import StackSettings
@@ -35,14 +35,16 @@ class VoicecloneStack(Stack):
         environment = {
             "VOICECLONE_TABLE_NAME": storage.table.table_name,
             "VOICECLONE_BUCKET_NAME": storage.bucket.bucket_name,
-            "VOICECLONE_POLL_INITIAL_SECONDS": str(settings.poll_initial_seconds),
-            "VOICECLONE_POLL_MAX_SECONDS": str(settings.poll_max_seconds),
             "VOICECLONE_POLL_BACKOFF": str(settings.poll_backoff),
             "VOICECLONE_TRAINING_DEADLINE_SECONDS": str(settings.training_deadline_seconds),
             "VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS": str(settings.upload_url_expiry_seconds),
             "VOICECLONE_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
-            "VOICECLONE_TENCENT_VRS_ENDPOINT": settings.tencent_vrs_endpoint,
+            **{f"VOICECLONE_{key.upper()}": value for key, value in settings.vendor_settings.items()},
         }
+        if settings.poll_initial_seconds:
+            environment["VOICECLONE_POLL_INITIAL_SECONDS"] = str(settings.poll_initial_seconds)
+        if settings.poll_max_seconds:
+            environment["VOICECLONE_POLL_MAX_SECONDS"] = str(settings.poll_max_seconds)
         for vendor, secret in secrets.secrets.items():
             environment[f"VOICECLONE_{vendor.upper()}_SECRET_ARN"] = secret.secret_arn
         functions = Functions(self, "Functions", settings, environment)
@@ -67,6 +69,9 @@ class VoicecloneStack(Stack):
             storage.bucket.grant_read(functions[name], f"{UPLOAD_PREFIX}*")
         # The api function signs presigned POSTs; S3 checks the signer may put the object.
         storage.bucket.grant_put(functions["api"], f"{UPLOAD_PREFIX}*")
+        # SubmitTraining stores the assembled WAV a vendor downloads, and presigns its GET.
+        storage.bucket.grant_read(functions["submit_training"], f"{TRAINING_PREFIX}*")
+        storage.bucket.grant_put(functions["submit_training"], f"{TRAINING_PREFIX}*")
         for name in VENDOR_CALLERS:
             for vendor in VENDORS:
                 secrets.secrets[vendor].grant_read(functions[name])

@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constants import UPLOAD_PREFIX
+from infra.constants import TRAINING_PREFIX, UPLOAD_PREFIX
 from infra.settings import StackSettings
 
 
@@ -45,7 +45,12 @@ class Storage(Construct):
                     prefix=UPLOAD_PREFIX,
                     expiration=Duration.days(settings.upload_retention_days),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                ),
+                s3.LifecycleRule(
+                    id="expire-training-audio",
+                    prefix=TRAINING_PREFIX,
+                    expiration=Duration.days(settings.upload_retention_days),
+                ),
             ],
             # Browsers upload recordings straight to S3 with the presigned POST.
             cors=[

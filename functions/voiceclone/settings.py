@@ -14,8 +14,9 @@ class Settings(BaseModel):
     state_machine_arn: str = Field("", alias="VOICECLONE_STATE_MACHINE_ARN")
     # Base URL of the REST API, where vendors send their callbacks.
     api_url: str = Field("", alias="VOICECLONE_API_URL")
-    poll_initial_seconds: int = Field(60, alias="VOICECLONE_POLL_INITIAL_SECONDS", ge=1)
-    poll_max_seconds: int = Field(900, alias="VOICECLONE_POLL_MAX_SECONDS", ge=1)
+    # Unset: each vendor's own pace (Capabilities); set: every vendor (the local stack runs in seconds).
+    poll_initial_seconds: int | None = Field(None, alias="VOICECLONE_POLL_INITIAL_SECONDS", ge=1)
+    poll_max_seconds: int | None = Field(None, alias="VOICECLONE_POLL_MAX_SECONDS", ge=1)
     poll_backoff: float = Field(1.5, alias="VOICECLONE_POLL_BACKOFF", ge=1.0)
     training_deadline_seconds: int = Field(172800, alias="VOICECLONE_TRAINING_DEADLINE_SECONDS", ge=1)
     upload_url_expiry_seconds: int = Field(900, alias="VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS", ge=1)

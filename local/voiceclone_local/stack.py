@@ -6,6 +6,7 @@ synthesizes, with its function ARNs resolved to functions created in moto.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
@@ -23,13 +24,19 @@ import httpx
 
 from voiceclone_local import lambda_shim
 from voiceclone_local.apigw import LocalApiGateway
-from voiceclone_local.sandboxes.tencent_vrs import (
-    DEFAULT_SECRET_ID,
-    DEFAULT_SECRET_KEY,
-    TencentVrsSandbox,
-    TencentVrsSandboxConfig,
-)
 from voiceclone_local.template import Resolver, api_routes, resources_of_type
+
+# vendor id -> "module:Class" of its sandbox (started by the local stack unless the vendor's
+# VOICECLONE_<VENDOR>_ENDPOINT points elsewhere, e.g. at the real vendor).
+SANDBOXES: dict[str, str] = {
+    "tencent_vrs": "voiceclone_local.sandboxes.tencent_vrs:TencentVrsSandbox",
+}
+
+
+def sandbox_class(vendor: str) -> Any:
+    module_name, _, class_name = SANDBOXES[vendor].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -68,14 +75,15 @@ class LocalStack:
     """Start with `start()` (or as a context manager); `api_url` is then the REST API."""
 
     context: dict[str, Any] = field(default_factory=dict)
-    sandbox_config: TencentVrsSandboxConfig | None = None
+    # vendor id -> that sandbox's config (defaults where absent)
+    sandbox_configs: dict[str, Any] = field(default_factory=dict)
     api_port: int = 0
     quiet: bool = False
     invocations: lambda_shim.InvocationLog = field(default_factory=lambda_shim.InvocationLog)
 
     api_url: str = ""
     moto_url: str = ""
-    sandbox: TencentVrsSandbox | None = None
+    sandboxes: dict[str, Any] = field(default_factory=dict)
     template: dict[str, Any] = field(default_factory=dict)
     state_machine_arn: str = ""
     bucket_name: str = ""
@@ -90,11 +98,7 @@ class LocalStack:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
-        vendor_endpoint = os.environ.get("VOICECLONE_TENCENT_VRS_ENDPOINT")
-        if not vendor_endpoint:
-            self.sandbox = TencentVrsSandbox(self.sandbox_config or TencentVrsSandboxConfig()).start()
-            self._stoppers.append(self.sandbox.stop)
-            vendor_endpoint = self.sandbox.url
+        vendor_settings = self._start_sandboxes()
 
         moto_port = free_port()
         self.moto_url = f"http://127.0.0.1:{moto_port}"
@@ -125,10 +129,32 @@ class LocalStack:
 
         from infra.synth import synthesize_template
 
-        context = {**LOCAL_CONTEXT, "voiceclone:tencentVrsEndpoint": vendor_endpoint, **self.context}
+        context = {**LOCAL_CONTEXT, "voiceclone:vendorSettings": vendor_settings, **self.context}
         self.template = synthesize_template(context)
         self._provision()
         return self
+
+    @property
+    def sandbox(self) -> Any:
+        """The Tencent VRS sandbox (the first vendor's), when the stack started it."""
+        return self.sandboxes.get("tencent_vrs")
+
+    def _start_sandboxes(self) -> dict[str, str]:
+        """Start each vendor's sandbox unless its endpoint is configured; their URLs as vendor settings."""
+        settings: dict[str, str] = {}
+        for vendor in SANDBOXES:
+            prefix = vendor.upper()
+            if os.environ.get(f"VOICECLONE_{prefix}_ENDPOINT"):
+                continue
+            cls = sandbox_class(vendor)
+            config = self.sandbox_configs.get(vendor)
+            sandbox = cls(config) if config is not None else cls()
+            sandbox.start()
+            self._stoppers.append(sandbox.stop)
+            self.sandboxes[vendor] = sandbox
+            settings[f"{prefix}_ENDPOINT"] = sandbox.url
+            settings.update(getattr(sandbox, "local_settings", dict)())
+        return settings
 
     def stop(self) -> None:
         while self._stoppers:
@@ -282,16 +308,18 @@ class LocalStack:
 
     def _vendor_secret(self, name: str) -> dict[str, str]:
         """A vendor secret's local value: the VOICECLONE_<VENDOR>_* variables, else the sandbox's keys."""
+        from infra.secrets import VENDOR_SECRET_FIELDS
+
         vendor = name.split("/", 1)[-1]
-        if vendor == "tencent_vrs":
-            config = self.sandbox.config if self.sandbox else None
-            return {
-                "secret_id": os.environ.get("VOICECLONE_TENCENT_VRS_SECRET_ID")
-                or (config.secret_id if config else DEFAULT_SECRET_ID),
-                "secret_key": os.environ.get("VOICECLONE_TENCENT_VRS_SECRET_KEY")
-                or (config.secret_key if config else DEFAULT_SECRET_KEY),
-            }
-        return {}
+        sandbox = self.sandboxes.get(vendor)
+        values: dict[str, str] = {}
+        for key in VENDOR_SECRET_FIELDS.get(vendor, ()):
+            value = os.environ.get(f"VOICECLONE_{vendor.upper()}_{key.upper()}")
+            if value is None and sandbox is not None:
+                value = str(getattr(sandbox.config, key))
+            if value is not None:
+                values[key] = value
+        return values
 
     def _invoke(self, function_name: str, event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         resp = self.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())

@@ -6,16 +6,16 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
-from infra.constants import FUNCTION_NAMES, handler_of
+from infra.constants import FUNCTION_NAMES, VENDORS, handler_of
 from infra.synth import synthesize_template
 from tests.helpers import TABLE_SCHEMA
 from tests.infra.conftest import NO_BUNDLING, resolve_definition
 
 COMMON_ENV = (
-    "VOICECLONE_TABLE_NAME", "VOICECLONE_BUCKET_NAME", "VOICECLONE_TENCENT_VRS_SECRET_ARN",
-    "VOICECLONE_TENCENT_VRS_ENDPOINT", "VOICECLONE_POLL_INITIAL_SECONDS", "VOICECLONE_POLL_MAX_SECONDS",
-    "VOICECLONE_POLL_BACKOFF", "VOICECLONE_TRAINING_DEADLINE_SECONDS", "VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS",
+    "VOICECLONE_TABLE_NAME", "VOICECLONE_BUCKET_NAME", "VOICECLONE_POLL_BACKOFF",
+    "VOICECLONE_TRAINING_DEADLINE_SECONDS", "VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS",
     "VOICECLONE_MAX_UPLOAD_BYTES",
+    *(f"VOICECLONE_{vendor.upper()}_SECRET_ARN" for vendor in VENDORS),
 )  # fmt: skip
 
 
@@ -152,7 +152,18 @@ def test_callback_wait_falls_back_to_polling(definition: dict[str, Any]) -> None
 
 def test_context_reaches_the_template() -> None:
     template = synthesize_template(
-        {**NO_BUNDLING, "voiceclone:callbackTimeoutSeconds": 4, "voiceclone:mapMaxConcurrency": 3}
+        {
+            **NO_BUNDLING,
+            "voiceclone:callbackTimeoutSeconds": 4,
+            "voiceclone:mapMaxConcurrency": 3,
+            "voiceclone:pollInitialSeconds": 2,
+            "voiceclone:vendorSettings": {"QINIU_ENDPOINT": "https://qiniu.example"},
+        }
+    )
+    env = functions_by_handler(template)[handler_of("poll_status")]["Properties"]["Environment"]["Variables"]
+    assert (
+        env["VOICECLONE_POLL_INITIAL_SECONDS"] == "2"
+        and env["VOICECLONE_QINIU_ENDPOINT"] == "https://qiniu.example"
     )
     machine = next(
         r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
@@ -237,5 +248,6 @@ def test_workflow_permissions_are_least_privilege(template_json: dict[str, Any])
     responders = {h for h, r in role_of.items() if "states:SendTaskSuccess" in actions.get(r, set())}
     assert starters == {handler_of("intake")}
     assert responders == {handler_of("callback"), handler_of("await_training")}
+    # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining.
     writers = {h for h, r in role_of.items() if "s3:PutObject" in actions.get(r, set())}
-    assert writers == {handler_of("api")}
+    assert writers == {handler_of("api"), handler_of("submit_training")}

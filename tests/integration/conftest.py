@@ -21,7 +21,9 @@ TEST_CONTEXT: dict[str, Any] = {
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    local = LocalStack(context=TEST_CONTEXT, sandbox_config=TencentVrsSandboxConfig(training_seconds=0.5))
+    local = LocalStack(
+        context=TEST_CONTEXT, sandbox_configs={"tencent_vrs": TencentVrsSandboxConfig(training_seconds=0.5)}
+    )
     local.start()
     try:
         yield local

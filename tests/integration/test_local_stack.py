@@ -376,3 +376,21 @@ def test_cli_texts_prints_the_sentences(
     assert len(texts) == 20 and texts[0] == {"text_id": "00001", "text": "在很久很久以前 鸟群中有一只小鸟"}
     assert cli_main(["texts", "--vendor", "tencent_vrs"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("00002  ")
+
+
+def test_a_lost_create_response_leaves_exactly_one_vendor_task(
+    stack: LocalStack, sandbox: Any, client: VoicecloneClient
+) -> None:
+    # Given a vendor that creates the next task and then drops the connection before answering
+    job = start_job(client)
+    sandbox.config.drop_create_response_first = 1
+    tasks_before = sandbox.tasks_created
+    # When the recordings arrive and SubmitTraining retries the create
+    upload_all(client, job)
+    final = finished(client, job["job_id"])
+    # Then the retry found the same task (Tencent VRS: same SessionId), the job succeeded, one task exists
+    assert final["status"] == "SUCCEEDED", final
+    assert sandbox.tasks_created == tasks_before + 1
+    assert repository(stack).require_job(job["job_id"]).create_attempts == 2
+    failures = [e for e in stack.execution_history(job["job_id"]) if e["type"] == "LambdaFunctionFailed"]
+    assert any(e["lambdaFunctionFailedEventDetails"]["error"] == "VendorUnavailable" for e in failures)

@@ -8,6 +8,7 @@ import json
 import math
 import threading
 import time
+import uuid
 import wave
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -107,7 +108,7 @@ class Vrs:
 
     def create_task(self, audio_ids: list[str], **extra: Any) -> dict[str, Any]:
         params = {
-            "SessionId": "session-1",
+            "SessionId": uuid.uuid4().hex,
             "VoiceName": "测试",
             "VoiceGender": 2,
             "VoiceLanguage": 1,
@@ -436,6 +437,16 @@ def test_voice_types_are_distinct_and_count_from_100000(vrs: Vrs, sandbox: Tence
     # Then they get VoiceTypes 100000 and 100001
     assert sorted(vrs.status(t)["VoiceType"] for t in tasks) == [100000, 100001]
     assert sandbox.tasks_created == 2
+
+
+def test_a_repeated_session_id_returns_the_same_task(vrs: Vrs, sandbox: TencentVrsSandbox) -> None:
+    # Given a create whose answer the client never saw
+    ids = vrs.issued_audio_ids(1)
+    first = vrs.create_task(ids, SessionId="job-42")["Data"]["TaskId"]
+    # When the client sends the same request again
+    again = vrs.create_task(ids, SessionId="job-42")["Data"]["TaskId"]
+    # Then it is recognised by its SessionId: one task, not two
+    assert again == first and sandbox.tasks_created == 1
 
 
 def test_an_unknown_task_is_no_such_task(vrs: Vrs) -> None:

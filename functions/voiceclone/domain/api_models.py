@@ -25,6 +25,10 @@ class CreateJobRequest(BaseModel):
     voice_name: str = Field(min_length=1, max_length=64, description="A display name for the voice")
     language: Language = Language.ZH_CN
     gender: Gender
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Vendor-specific options, e.g. volcengine's speaker_id (a slot bought in its console)",
+    )
 
 
 class UploadTarget(BaseModel):

@@ -73,6 +73,10 @@ class NotFound(VoicecloneError):
     """The resource does not exist for this tenant (never says whether it exists for another)."""
 
 
+class InvalidRequest(VoicecloneError):
+    """The request is well-formed but cannot be served as asked (e.g. an option the vendor lacks)."""
+
+
 class Conflict(VoicecloneError):
     """A conditional write lost: someone else changed the record first."""
 

@@ -135,6 +135,11 @@ class Job(BaseModel):
     callback_token: str | None = None
     # Stable across retries of SubmitTraining, so a repeated create can be recognised.
     session_id: str | None = None
+    # Vendor options: the client's (POST /v1/jobs "options") and the adapter's one-time choices.
+    vendor_options: dict[str, str] = Field(default_factory=dict)
+    options_prepared: bool = False
+    # Creates started at the vendor; above zero, a retry first looks for the earlier task.
+    create_attempts: int = 0
     # The Step Functions task token while the workflow waits for the vendor's callback.
     task_token: str | None = None
     callback_received_at: datetime | None = None

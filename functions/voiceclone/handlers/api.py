@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.domain.api_models import CreateJobRequest, ErrorBody, JobPage, JobView, TrainingTexts
-from voiceclone.domain.errors import NotFound, VendorError, VoicecloneError
+from voiceclone.domain.errors import InvalidRequest, NotFound, VendorError, VoicecloneError
 from voiceclone.logic import jobs
 from voiceclone.logic.services import services
 from voiceclone.observability import logger, metrics
@@ -42,6 +42,11 @@ def _error(status: int, exc: VoicecloneError) -> Response[Any]:
 @app.exception_handler(NotFound)  # type: ignore[untyped-decorator]
 def _not_found(exc: NotFound) -> Response[Any]:
     return _error(404, exc)
+
+
+@app.exception_handler(InvalidRequest)  # type: ignore[untyped-decorator]
+def _invalid(exc: InvalidRequest) -> Response[Any]:
+    return _error(400, exc)
 
 
 @app.exception_handler(Unauthenticated)  # type: ignore[untyped-decorator]

@@ -13,6 +13,7 @@ from voiceclone.domain.api_models import (
     TrainingTexts,
     UploadTarget,
 )
+from voiceclone.domain.errors import InvalidRequest
 from voiceclone.domain.models import Job, Sentence, TrainingText, utcnow
 from voiceclone.logic.services import Services
 from voiceclone.vendors.registry import capabilities
@@ -59,6 +60,12 @@ def presign_upload(svc: Services, key: str) -> UploadTarget:
 
 def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobView:
     caps = capabilities(request.vendor)
+    unknown = sorted(set(request.options) - set(caps.options))
+    if unknown:
+        allowed = ", ".join(caps.options) or "none"
+        raise InvalidRequest(
+            "UnknownOption", f"{request.vendor} takes no option {', '.join(unknown)}; its options: {allowed}"
+        )
     texts: list[TrainingText] = svc.adapter_for(request.vendor).training_texts()[: caps.sentence_count]
     job_id = uuid.uuid4().hex
     job = Job(
@@ -69,6 +76,7 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         language=request.language,
         gender=request.gender,
         sentence_count=len(texts),
+        vendor_options=dict(request.options),
     )
     sentences = [
         Sentence(

@@ -23,6 +23,7 @@ from voiceclone.domain.models import (
     Voice,
     utcnow,
 )
+from voiceclone.logic.audio_source import S3AudioSource
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger, metrics
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
@@ -117,52 +118,90 @@ def callback_url(svc: Services, job: Job) -> str | None:
     return f"{base}/v1/callbacks/{job.vendor}/{job.job_id}?token={job.callback_token}"
 
 
-def _initial_poll(svc: Services, state: str) -> dict[str, Any]:
+def _initial_poll(svc: Services, vendor: str) -> dict[str, Any]:
+    """The first wait and the cap: the vendor's own pace unless configuration overrides it."""
+    caps = capabilities(vendor)
+    maximum = svc.settings.poll_max_seconds or caps.poll_max_seconds
     return {
-        "wait_seconds": svc.settings.poll_initial_seconds,
+        "wait_seconds": min(svc.settings.poll_initial_seconds or caps.poll_initial_seconds, maximum),
+        "max_seconds": maximum,
         "attempt": 0,
-        "state": state,
+        "state": TrainingState.PENDING.value,
         "started_at": int(time.time()),
     }
 
 
+def _training_request(svc: Services, job: Job, callback: bool) -> TrainingRequest:
+    _, sentences = svc.repo.get_job_with_sentences(job.job_id)
+    return TrainingRequest(
+        job_id=job.job_id,
+        session_id=job.session_id or job.job_id,
+        voice_name=job.voice_name,
+        gender=job.gender,
+        language=job.language,
+        sentences=[
+            CheckedSentence(
+                text_id=s.text_id,
+                text=s.text,
+                s3_key=s.s3_key,
+                vendor_audio_id=s.check.vendor_audio_id if s.check else None,
+            )
+            for s in sentences
+        ],
+        callback_url=callback_url(svc, job) if callback else None,
+        options=dict(job.vendor_options),
+    )
+
+
 def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
-    """Create the vendor's training task once; a retry after a lost answer does not create a second."""
-    caps_callback = capabilities(svc.repo.require_job(job_id).vendor).completion == "callback"
+    """Create the vendor's training task exactly once, even when a create's answer is lost.
 
-    def prepare(job: Job) -> Job | None:
-        if job.callback_token and job.session_id:
-            return None
-        return job.model_copy(
-            update={"callback_token": secrets.token_urlsafe(32), "session_id": uuid.uuid4().hex}
-        )
+    Before the first create the job records its session id, callback token and the
+    vendor's one-time choices (prepare_options), so every retry sends the same
+    request; and a retry first asks the vendor whether the earlier create happened.
+    """
+    job = svc.repo.require_job(job_id)
+    adapter = svc.adapter_for(job.vendor)
+    callback = capabilities(job.vendor).completion == "callback"
 
-    job = svc.repo.mutate_job(job_id, prepare)
     if job.vendor_task_id is None:
-        _, sentences = svc.repo.get_job_with_sentences(job_id)
-        request = TrainingRequest(
-            job_id=job_id,
-            session_id=job.session_id or job_id,
-            voice_name=job.voice_name,
-            gender=job.gender,
-            language=job.language,
-            sentences=[
-                CheckedSentence(
-                    text_id=s.text_id,
-                    s3_key=s.s3_key,
-                    vendor_audio_id=s.check.vendor_audio_id if s.check else None,
-                )
-                for s in sentences
-            ],
-            callback_url=callback_url(svc, job) if caps_callback else None,
-        )
-        task_id = svc.adapter_for(job.vendor).create_task(request)
+        if not (job.callback_token and job.session_id):
+            job = svc.repo.mutate_job(
+                job_id,
+                lambda j: (
+                    None
+                    if j.callback_token and j.session_id
+                    else j.model_copy(
+                        update={"callback_token": secrets.token_urlsafe(32), "session_id": uuid.uuid4().hex}
+                    )
+                ),
+            )
+        if not job.options_prepared:
+            options = adapter.prepare_options(_training_request(svc, job, callback))
+            job = svc.repo.mutate_job(
+                job_id,
+                lambda j: (
+                    None
+                    if j.options_prepared
+                    else j.model_copy(update={"vendor_options": options, "options_prepared": True})
+                ),
+            )
+        request = _training_request(svc, job, callback)
+        task_id = adapter.find_existing_task(request) if job.create_attempts else None
+        if task_id is None:
+            job = svc.repo.mutate_job(
+                job_id, lambda j: j.model_copy(update={"create_attempts": j.create_attempts + 1})
+            )
+            _, sentences = svc.repo.get_job_with_sentences(job_id)
+            task_id = adapter.create_task(request, S3AudioSource(svc, job, sentences))
+            metrics.add_metric(name="TrainingSubmitted", unit="Count", value=1)
+        else:
+            logger.info("found the task of an earlier create", extra={"job_id": job_id})
         job = svc.repo.transition(job_id, JobStatus.TRAINING, vendor_task_id=task_id, vendor_status="PENDING")
-        metrics.add_metric(name="TrainingSubmitted", unit="Count", value=1)
     return {
         "task_id": job.vendor_task_id,
-        "callback": caps_callback and callback_url(svc, job) is not None,
-        "poll": _initial_poll(svc, "PENDING"),
+        "callback": callback and callback_url(svc, job) is not None,
+        "poll": _initial_poll(svc, job.vendor),
     }
 
 
@@ -269,11 +308,11 @@ def poll_status(svc: Services, job_id: str, poll: dict[str, Any]) -> dict[str, A
             "TrainingTimedOut",
             f"the vendor did not finish training within {settings.training_deadline_seconds} s",
         )
-    wait = min(
-        int(float(poll.get("wait_seconds") or 1) * settings.poll_backoff + 0.5), settings.poll_max_seconds
-    )
+    maximum = int(poll.get("max_seconds") or settings.poll_max_seconds or 900)
+    wait = min(int(float(poll.get("wait_seconds") or 1) * settings.poll_backoff + 0.5), maximum)
     return {
         "wait_seconds": max(wait, 1),
+        "max_seconds": maximum,
         "attempt": int(poll.get("attempt") or 0) + 1,
         "state": status.state.value,
         "started_at": started,

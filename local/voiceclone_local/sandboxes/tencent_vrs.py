@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
@@ -35,6 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from voiceclone.domain.audio import AudioProblem, inspect_wav
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.signing import tc3
+
+from voiceclone_local.sandboxes.base import DropConnection
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +109,8 @@ class TencentVrsSandboxConfig(BaseModel):
     callback_retry_seconds: float = Field(default=0.2, ge=0)
     # Added to every DetectEnvAndSoundQuality, to see how a client copes with a slow vendor.
     check_latency_ms: int = Field(default=0, ge=0)
+    # The next N CreateVRSTask calls create the task and then drop the connection unanswered.
+    drop_create_response_first: int = Field(default=0, ge=0)
 
 
 class SandboxApiError(Exception):
@@ -538,6 +543,10 @@ class TencentVrsSandbox:
 
         config = self.config
         with self._lock:
+            # SessionId identifies the request: a repeated create (its answer lost) gets the same task.
+            for existing in self.tasks.values():
+                if existing.session_id == session_id:
+                    return {"TaskId": existing.task_id}
             unknown = [a for a in audio_ids if a not in self.audio_ids]
             if unknown:
                 raise SandboxApiError(
@@ -566,6 +575,10 @@ class TencentVrsSandbox:
             timer.daemon = True
             self._timers.append(timer)
         timer.start()
+        with self._lock:
+            if config.drop_create_response_first:
+                config.drop_create_response_first -= 1
+                raise DropConnection
         return {"TaskId": task.task_id}
 
     def _describe_vrs_task_status(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -672,7 +685,12 @@ class _Handler(BaseHTTPRequestHandler):
             }
         else:
             body = self.rfile.read(length) if length else b""
-            payload = self.server.sandbox.handle(self.command, self.path, headers, body)
+            try:
+                payload = self.server.sandbox.handle(self.command, self.path, headers, body)
+            except DropConnection:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
         out = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
