@@ -84,9 +84,20 @@ class VoicecloneClient:
         return texts
 
     def create_job(
-        self, vendor: str, voice_name: str, gender: str, language: str = "zh-CN"
+        self,
+        vendor: str,
+        voice_name: str,
+        gender: str,
+        language: str = "zh-CN",
+        options: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        payload = {"vendor": vendor, "voice_name": voice_name, "gender": gender, "language": language}
+        payload = {
+            "vendor": vendor,
+            "voice_name": voice_name,
+            "gender": gender,
+            "language": language,
+            "options": options or {},
+        }
         job: dict[str, Any] = self._request("POST", "/v1/jobs", json=payload)
         return job
 

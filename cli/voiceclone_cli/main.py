@@ -15,7 +15,8 @@ from voiceclone_cli.client import ApiError, VoicecloneClient
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "CHECK_FAILED"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = REPO_ROOT / "samples"
+# Recordings of the standard script (every vendor's sentences are drawn from it).
+SAMPLES = REPO_ROOT / "samples" / "tencent_vrs"
 
 
 def _out(text: str = "") -> None:
@@ -57,6 +58,7 @@ def clone(
     timeout: float = 600.0,
     interval: float = 0.5,
     as_json: bool = False,
+    options: dict[str, str] | None = None,
 ) -> int:
     """Create a job, upload one recording per sentence, follow it to the end. Returns the exit code."""
     texts = client.training_texts(vendor)
@@ -65,7 +67,7 @@ def clone(
         _out(f"error: {directory} lacks recordings for: {', '.join(missing)} (expected <text_id>.wav files;")
         _out(f"       list the sentences with: voiceclone texts --vendor {vendor})")
         return 2
-    job = client.create_job(vendor, name, gender)
+    job = client.create_job(vendor, name, gender, options=options)
     job_id = job["job_id"]
     if not as_json:
         _out(f"job {job_id} created ({vendor}, {len(job['sentences'])} sentences)")
@@ -173,7 +175,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with LocalStack(quiet=True) as stack:
         _out(f"local stack up in {time.monotonic() - started:.1f} s: API {stack.api_url}")
-        directory = Path(args.directory) if args.directory else SAMPLES / args.vendor
+        directory = Path(args.directory) if args.directory else SAMPLES
         code = clone(
             VoicecloneClient(stack.api_url), args.vendor, args.name, directory, args.gender, args.timeout
         )
@@ -181,13 +183,13 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    if args.vendor != "tencent_vrs":
-        _out(f"error: no sandbox for {args.vendor!r}; available: tencent_vrs")
-        return 2
-    from voiceclone_local.sandboxes.tencent_vrs import TencentVrsSandbox, TencentVrsSandboxConfig
+    from voiceclone_local.stack import SANDBOXES, sandbox_class
 
-    sandbox = TencentVrsSandbox(TencentVrsSandboxConfig(), port=args.port)
-    _out(f"tencent_vrs sandbox on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    if args.vendor not in SANDBOXES:
+        _out(f"error: no sandbox for {args.vendor!r}; available: {', '.join(SANDBOXES)}")
+        return 2
+    sandbox = sandbox_class(args.vendor)(port=args.port)
+    _out(f"{args.vendor} sandbox on {sandbox.url} (Ctrl-C stops it)")
     with contextlib.suppress(KeyboardInterrupt):
         sandbox.serve_forever()
     return 0
@@ -207,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--gender", choices=["female", "male"], default="female")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow the job (default 3600)")
+    p.add_argument(
+        "--option", action="append", metavar="KEY=VALUE", help="a vendor option, e.g. speaker_id=S_1"
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("directory")
     p.set_defaults(func=cmd_clone)
@@ -231,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--name", default="demo-voice")
     g.add_argument("--gender", choices=["female", "male"], default="female")
     g.add_argument("--timeout", type=float, default=300.0)
-    g.add_argument("directory", nargs="?", help="recordings (default: samples/<vendor>)")
+    g.add_argument(
+        "directory", nargs="?", help="recordings (default: samples/tencent_vrs, the standard script)"
+    )
     p.set_defaults(func=cmd_local)
 
     p = sub.add_parser("sandbox", help="run a vendor sandbox standalone")

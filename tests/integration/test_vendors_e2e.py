@@ -1,0 +1,147 @@
+"""Every vendor through the same API, state machine and local stack: a client changes one field.
+
+Parametrized over the vendors the local stack has sandboxes for; each case is a
+whole job through the synthesized workflow, with the vendor's sandbox misbehaving
+as configured.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from voiceclone.store.repository import Repository
+from voiceclone_cli.client import VoicecloneClient
+from voiceclone_cli.main import main as cli_main
+from voiceclone_local.stack import SANDBOXES, LocalStack
+
+from tests.helpers import wait_for, wav_bytes
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
+DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
+VENDORS = list(SANDBOXES)
+# The credential each sandbox checks, to make the service's copy wrong.
+CREDENTIAL = {
+    "tencent_vrs": "secret_key",
+    "tencent_gateway": "secret_key",
+    "volcengine": "access_token",
+    "qiniu": "api_key",
+}
+
+
+@pytest.fixture
+def vendor_sandbox(stack: LocalStack, request: pytest.FixtureRequest) -> Iterator[Any]:
+    sandbox = stack.sandboxes[request.param]
+    saved = sandbox.config.model_copy()
+    yield sandbox
+    sandbox.config = saved
+
+
+def run_job(
+    client: VoicecloneClient, vendor: str, before_upload: Any = None, directory: Path = SAMPLES
+) -> Any:
+    job = client.create_job(vendor, f"e2e-{vendor}", "female")
+    if before_upload:
+        before_upload()
+    for sentence in job["sentences"]:
+        client.upload(sentence["upload"], directory / f"{sentence['text_id']}.wav")
+
+    def done() -> dict[str, Any] | None:
+        current = client.get_job(job["job_id"])
+        return current if current["status"] in DONE else None
+
+    return wait_for(done, timeout=120, what=f"{vendor} job to finish")
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_cli_clone_succeeds_for_every_vendor(
+    stack: LocalStack, vendor: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the local stack and the standard recordings
+    monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    # When a client clones with the vendor field changed, and nothing else
+    code = cli_main(
+        ["clone", "--vendor", vendor, "--name", f"cli-{vendor}", "--timeout", "120", str(SAMPLES)]
+    )
+    out = capsys.readouterr().out
+    # Then it gets a voice, with what that vendor's TTS needs
+    assert code == 0, out
+    assert "voice ready: v-" in out
+    job_id = out.split("job ", 1)[1].split()[0]
+    job = VoicecloneClient(stack.api_url).get_job(job_id)
+    assert job["status"] == "SUCCEEDED" and job["voice"]["vendor_voice_id"]
+    assert stack.execution_status(job_id) == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
+def test_wrong_credentials_fail_the_job_with_the_vendor_code(
+    stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient
+) -> None:
+    vendor = next(v for v, s in stack.sandboxes.items() if s is vendor_sandbox)
+
+    def rotate() -> None:
+        setattr(vendor_sandbox.config, CREDENTIAL[vendor], "rotated-at-the-vendor")
+
+    final = run_job(client, vendor, before_upload=rotate)
+    assert final["status"] == "FAILED", final
+    assert final["error"]["vendor"] == vendor and final["error"]["code"]
+    assert final["error"]["error"] == "VendorAuthError"
+
+
+@pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
+def test_throttling_is_retried_and_the_job_succeeds(
+    stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient
+) -> None:
+    vendor = next(v for v, s in stack.sandboxes.items() if s is vendor_sandbox)
+
+    def throttle() -> None:
+        vendor_sandbox.config.throttle_first = 2
+
+    final = run_job(client, vendor, before_upload=throttle)
+    assert final["status"] == "SUCCEEDED", final
+    assert vendor_sandbox.config.throttle_first == 0
+
+
+@pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
+def test_a_training_failure_ends_failed_with_the_vendor_reason(
+    stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient
+) -> None:
+    vendor = next(v for v, s in stack.sandboxes.items() if s is vendor_sandbox)
+    vendor_sandbox.config.fail_training = "speaker too far from the microphone"
+    final = run_job(client, vendor)
+    assert final["status"] == "FAILED", final
+    assert "speaker too far from the microphone" in final["error"]["message"]
+
+
+@pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
+def test_a_lost_create_response_leaves_exactly_one_vendor_task(
+    stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient
+) -> None:
+    vendor = next(v for v, s in stack.sandboxes.items() if s is vendor_sandbox)
+    before = vendor_sandbox.tasks_created
+
+    def drop() -> None:
+        vendor_sandbox.config.drop_create_response_first = 1
+
+    final = run_job(client, vendor, before_upload=drop)
+    assert final["status"] == "SUCCEEDED", final
+    assert vendor_sandbox.tasks_created == before + 1
+    assert (
+        Repository(stack.table_name, stack.client("dynamodb")).require_job(final["job_id"]).create_attempts
+        >= 1
+    )
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_bad_recording_gets_its_reason_for_every_vendor(
+    stack: LocalStack, vendor: str, client: VoicecloneClient, tmp_path: Path
+) -> None:
+    shutil.copytree(SAMPLES, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "00002.wav").write_bytes(wav_bytes(seconds=3.0, amplitude=0.0))
+    final = run_job(client, vendor, directory=tmp_path)
+    assert final["status"] == "CHECK_FAILED", final
+    rejected = {s["text_id"]: s["check"]["code"] for s in final["sentences"] if s["status"] == "REJECTED"}
+    assert rejected == {"00002": "SILENT"}
