@@ -91,11 +91,13 @@ class VoicecloneStack(Stack):
         functions["intake"].configure_async_invoke(
             on_failure=destinations.SqsDestination(failed_uploads), retry_attempts=2
         )
-        storage.bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            s3n.LambdaDestination(functions["intake"]),
-            s3.NotificationKeyFilter(prefix=UPLOAD_PREFIX, suffix=".wav"),
-        )
+        # Recordings (.wav) and the documents some vendors require (.pdf) both go to intake.
+        for suffix in (".wav", ".pdf"):
+            storage.bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.LambdaDestination(functions["intake"]),
+                s3.NotificationKeyFilter(prefix=UPLOAD_PREFIX, suffix=suffix),
+            )
 
     def _acknowledge_nag_findings(self) -> None:
         NagSuppressions.add_stack_suppressions(

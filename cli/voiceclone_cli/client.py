@@ -79,8 +79,13 @@ class VoicecloneClient:
             raise ApiError(response.status_code, error, message)
         return body
 
+    def vendor_info(self, vendor: str) -> dict[str, Any]:
+        """The vendor's sentences to record, and the options and documents it takes."""
+        info: dict[str, Any] = self._request("GET", f"/v1/vendors/{vendor}/training-texts")
+        return info
+
     def training_texts(self, vendor: str) -> list[dict[str, str]]:
-        texts: list[dict[str, str]] = self._request("GET", f"/v1/vendors/{vendor}/training-texts")["texts"]
+        texts: list[dict[str, str]] = self.vendor_info(vendor)["texts"]
         return texts
 
     def create_job(

@@ -59,13 +59,21 @@ def clone(
     interval: float = 0.5,
     as_json: bool = False,
     options: dict[str, str] | None = None,
+    documents: dict[str, str] | None = None,
 ) -> int:
     """Create a job, upload one recording per sentence, follow it to the end. Returns the exit code."""
-    texts = client.training_texts(vendor)
+    info = client.vendor_info(vendor)
+    texts = info["texts"]
     missing = [t["text_id"] for t in texts if not (directory / f"{t['text_id']}.wav").is_file()]
     if missing:
         _out(f"error: {directory} lacks recordings for: {', '.join(missing)} (expected <text_id>.wav files;")
         _out(f"       list the sentences with: voiceclone texts --vendor {vendor})")
+        return 2
+    documents = documents or {}
+    missing_docs = [d for d in info.get("documents", []) if d not in documents]
+    if missing_docs:
+        flags = " ".join(f"--document {d}=FILE.pdf" for d in missing_docs)
+        _out(f"error: {vendor} requires {', '.join(missing_docs)}: pass {flags}")
         return 2
     job = client.create_job(vendor, name, gender, options=options)
     job_id = job["job_id"]
@@ -77,6 +85,8 @@ def clone(
     def upload(sentence: dict[str, Any]) -> None:
         client.upload(sentence["upload"], directory / f"{sentence['text_id']}.wav")
 
+    for document in job.get("documents") or []:
+        client.upload(document["upload"], Path(documents[document["name"]]))
     with ThreadPoolExecutor(max_workers=4) as pool:
         for _ in pool.map(upload, job["sentences"]):
             uploaded += 1
@@ -127,7 +137,20 @@ def cmd_clone(args: argparse.Namespace) -> int:
         args.gender,
         args.timeout,
         as_json=args.json,
+        options=_options(args.option),
+        documents=_options(args.document),
     )
+
+
+def _options(pairs: list[str] | None) -> dict[str, str]:
+    """KEY=VALUE arguments as a dict."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: expected KEY=VALUE, got {pair!r}")
+        options[key] = value
+    return options
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -211,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow the job (default 3600)")
     p.add_argument(
         "--option", action="append", metavar="KEY=VALUE", help="a vendor option, e.g. speaker_id=S_1"
+    )
+    p.add_argument(
+        "--document", action="append", metavar="NAME=FILE", help="a document the vendor requires (PDF)"
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("directory")

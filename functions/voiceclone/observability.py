@@ -7,7 +7,12 @@ start here (benchmarks/run.py). Powertools' Tracer would add per-call
 subsegments; it is left out on purpose.
 """
 
+import logging
+
 from aws_lambda_powertools import Logger, Metrics
+
+# httpx logs every request URL at INFO: vendor URLs can hold presigned signatures and tokens.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 logger = Logger(service="voiceclone")
 metrics = Metrics(namespace="Voiceclone", service="voiceclone")

@@ -213,10 +213,11 @@ def test_uploads_notify_intake(template: Template, template_json: dict[str, Any]
                     {
                         "Events": ["s3:ObjectCreated:*"],
                         "Filter": {"Key": {"FilterRules": Match.array_with([
-                            {"Name": "suffix", "Value": ".wav"}, {"Name": "prefix", "Value": "uploads/"},
+                            {"Name": "suffix", "Value": suffix}, {"Name": "prefix", "Value": "uploads/"},
                         ])}},
                         "LambdaFunctionArn": {"Fn::GetAtt": [intake, "Arn"]},
                     }
+                    for suffix in (".wav", ".pdf")
                 ]
             }
         },

@@ -49,6 +49,12 @@ class SentenceView(BaseModel):
     upload: UploadTarget | None = None
 
 
+class DocumentView(BaseModel):
+    name: str
+    uploaded: bool
+    upload: UploadTarget | None = None
+
+
 class JobView(BaseModel):
     job_id: str
     vendor: str
@@ -63,14 +69,19 @@ class JobView(BaseModel):
     voice: dict[str, Any] | None = Field(None, description="What a TTS call at the vendor needs")
     error: JobError | None = None
     sentences: list[SentenceView] = Field(default_factory=list)
+    documents: list[DocumentView] = Field(default_factory=list, description="Documents the vendor requires")
     checks_done: int = 0
     checks_total: int = 0
 
     @classmethod
     def of(
-        cls, job: Job, sentences: list[Sentence], uploads: dict[str, UploadTarget] | None = None
+        cls,
+        job: Job,
+        sentences: list[Sentence],
+        uploads: dict[str, UploadTarget] | None = None,
+        documents: dict[str, UploadTarget] | None = None,
     ) -> JobView:
-        uploads = uploads or {}
+        uploads, documents = uploads or {}, documents or {}
         return cls(
             job_id=job.job_id,
             vendor=job.vendor,
@@ -97,6 +108,10 @@ class JobView(BaseModel):
                     upload=uploads.get(s.text_id),
                 )
                 for s in sentences
+            ],
+            documents=[
+                DocumentView(name=name, uploaded=bool(etag), upload=documents.get(name))
+                for name, etag in job.documents.items()
             ],
             checks_done=sum(
                 1 for s in sentences if s.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED)
@@ -133,6 +148,10 @@ class JobPage(BaseModel):
 class TrainingTexts(BaseModel):
     vendor: str
     texts: list[TrainingText]
+    documents: list[str] = Field(default_factory=list, description="Documents to upload with the recordings")
+    options: list[str] = Field(
+        default_factory=list, description="Options POST /v1/jobs accepts for the vendor"
+    )
 
 
 class ErrorBody(BaseModel):

@@ -29,6 +29,13 @@ class S3AudioSource:
             self._cache[text_id] = obj["Body"].read()
         return self._cache[text_id]
 
+    def document(self, name: str) -> bytes:
+        from voiceclone.logic.jobs import document_key
+
+        key = document_key(self._job.tenant_id, self._job.job_id, name)
+        body: bytes = self._svc.s3.get_object(Bucket=self._svc.settings.bucket_name, Key=key)["Body"].read()
+        return body
+
     @cached_property
     def _assembled(self) -> bytes:
         from voiceclone.domain.audio import assemble_wav  # only SubmitTraining of single-file vendors

@@ -7,7 +7,7 @@ from enum import StrEnum
 from botocore.exceptions import ClientError
 
 from voiceclone.domain.errors import NotFound
-from voiceclone.domain.models import JobStatus, SentenceStatus
+from voiceclone.domain.models import Job, JobStatus, SentenceStatus
 from voiceclone.logic.jobs import parse_upload_key
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger
@@ -30,21 +30,44 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
     if parsed is None:
         logger.warning("ignoring object outside the upload layout", extra={"key": key})
         return IntakeOutcome.IGNORED
-    tenant_id, job_id, text_id = parsed
+    tenant_id, job_id, name, kind = parsed
+    etag = etag.strip('"')
     try:
-        svc.repo.require_job(job_id, tenant_id)
-        changed = svc.repo.record_upload(job_id, text_id, etag=etag.strip('"'), size=size)
+        job = svc.repo.require_job(job_id, tenant_id)
+        if kind == "pdf":
+            if name not in job.documents:
+                raise NotFound("DocumentNotFound", f"job {job_id} needs no document {name}")
+            changed = _record_document(svc, job_id, name, etag)
+        else:
+            changed = svc.repo.record_upload(job_id, name, etag=etag, size=size)
     except NotFound:
-        logger.warning("upload for an unknown job or sentence", extra={"job_id": job_id, "text_id": text_id})
+        logger.warning(
+            "upload for an unknown job, sentence or document", extra={"job_id": job_id, "name": name}
+        )
         return IntakeOutcome.IGNORED
     # Even a duplicate event re-evaluates the start: if an earlier attempt recorded the upload
     # and died before starting the workflow, the redelivered event finishes the work.
     job, sentences = svc.repo.get_job_with_sentences(job_id)
-    if job.status is not JobStatus.AWAITING_AUDIO or any(
-        s.status is SentenceStatus.PENDING_UPLOAD for s in sentences
+    if (
+        job.status is not JobStatus.AWAITING_AUDIO
+        or any(s.status is SentenceStatus.PENDING_UPLOAD for s in sentences)
+        or not all(job.documents.values())
     ):
         return IntakeOutcome.RECORDED if changed else IntakeOutcome.DUPLICATE
     return _start_workflow(svc, job_id, changed)
+
+
+def _record_document(svc: Services, job_id: str, name: str, etag: str) -> bool:
+    """Mark a required document uploaded; False when this very object was already recorded."""
+    changed = False
+
+    def record(job: Job) -> Job | None:
+        nonlocal changed
+        changed = job.documents.get(name) != etag
+        return job.model_copy(update={"documents": {**job.documents, name: etag}}) if changed else None
+
+    svc.repo.mutate_job(job_id, record)
+    return changed
 
 
 def _start_workflow(svc: Services, job_id: str, changed: bool) -> IntakeOutcome:

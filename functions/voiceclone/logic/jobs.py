@@ -26,28 +26,41 @@ def upload_key(tenant_id: str, job_id: str, text_id: str) -> str:
     return f"{UPLOAD_PREFIX}/{tenant_id}/{job_id}/{text_id}.wav"
 
 
-def parse_upload_key(key: str) -> tuple[str, str, str] | None:
-    """(tenant_id, job_id, text_id) of an upload key, or None for anything else."""
+def document_key(tenant_id: str, job_id: str, name: str) -> str:
+    """Where a document the vendor requires lives (e.g. a signed authorization letter, PDF)."""
+    return f"{UPLOAD_PREFIX}/{tenant_id}/{job_id}/{name}.pdf"
+
+
+def parse_upload_key(key: str) -> tuple[str, str, str, str] | None:
+    """(tenant_id, job_id, name, kind) of an upload key, kind "wav" or "pdf"; None for anything else."""
     parts = key.split("/")
-    if len(parts) != 4 or parts[0] != UPLOAD_PREFIX or not parts[3].endswith(".wav"):
+    if len(parts) != 4 or parts[0] != UPLOAD_PREFIX:
         return None
-    return parts[1], parts[2], parts[3].removesuffix(".wav")
+    name, _, kind = parts[3].rpartition(".")
+    if kind not in ("wav", "pdf") or not name:
+        return None
+    return parts[1], parts[2], name, kind
 
 
 def training_texts(svc: Services, vendor: str) -> TrainingTexts:
-    capabilities(vendor)  # unknown vendor → NotFound before any vendor call
-    return TrainingTexts(vendor=vendor, texts=svc.adapter_for(vendor).training_texts())
+    caps = capabilities(vendor)  # unknown vendor → NotFound before any vendor call
+    return TrainingTexts(
+        vendor=vendor,
+        texts=svc.adapter_for(vendor).training_texts(),
+        documents=list(caps.documents),
+        options=list(caps.options),
+    )
 
 
-def presign_upload(svc: Services, key: str) -> UploadTarget:
-    """A presigned POST bound to one object key, a size range and a short expiry."""
+def presign_upload(svc: Services, key: str, content_type: str = "audio/wav") -> UploadTarget:
+    """A presigned POST bound to one object key, a content type, a size range and a short expiry."""
     expiry = svc.settings.upload_url_expiry_seconds
     max_bytes = svc.settings.max_upload_bytes
     post = svc.s3.generate_presigned_post(
         Bucket=svc.settings.bucket_name,
         Key=key,
-        Fields={"Content-Type": "audio/wav"},
-        Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": "audio/wav"}],
+        Fields={"Content-Type": content_type},
+        Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": content_type}],
         ExpiresIn=expiry,
     )
     return UploadTarget(
@@ -55,6 +68,7 @@ def presign_upload(svc: Services, key: str) -> UploadTarget:
         fields={k: str(v) for k, v in post["fields"].items()},
         expires_at=utcnow() + timedelta(seconds=expiry),
         max_bytes=max_bytes,
+        content_type=content_type,
     )
 
 
@@ -77,6 +91,7 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         gender=request.gender,
         sentence_count=len(texts),
         vendor_options=dict(request.options),
+        documents=dict.fromkeys(caps.documents, ""),
     )
     sentences = [
         Sentence(
@@ -90,7 +105,11 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
     ]
     svc.repo.create_job(job, sentences)
     uploads = {s.text_id: presign_upload(svc, s.s3_key) for s in sentences}
-    return JobView.of(job, sentences, uploads)
+    documents = {
+        name: presign_upload(svc, document_key(tenant_id, job_id, name), "application/pdf")
+        for name in job.documents
+    }
+    return JobView.of(job, sentences, uploads, documents)
 
 
 def get_job(svc: Services, tenant_id: str, job_id: str) -> JobView:

@@ -32,6 +32,8 @@ class Capabilities(BaseModel):
     poll_max_seconds: int = 900
     # Vendor-specific job options a client may pass in POST /v1/jobs "options" (e.g. speaker_id).
     options: tuple[str, ...] = ()
+    # Documents the client uploads with the recordings (e.g. Huawei's signed authorization letter, a PDF).
+    documents: tuple[str, ...] = ()
 
 
 class TrainingState(StrEnum):
@@ -72,6 +74,9 @@ class AudioSource(Protocol):
 
     def assembled_url(self) -> str:
         """A URL of the assembled WAV that the vendor can download until the training deadline."""
+
+    def document(self, name: str) -> bytes:
+        """A document the client uploaded for the job (one of Capabilities.documents)."""
 
 
 class TrainingRequest(BaseModel):
