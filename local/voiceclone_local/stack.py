@@ -30,6 +30,7 @@ from voiceclone_local.template import Resolver, api_routes, resources_of_type
 # VOICECLONE_<VENDOR>_ENDPOINT points elsewhere, e.g. at the real vendor).
 SANDBOXES: dict[str, str] = {
     "tencent_vrs": "voiceclone_local.sandboxes.tencent_vrs:TencentVrsSandbox",
+    "qiniu": "voiceclone_local.sandboxes.qiniu:QiniuSandbox",
 }
 
 

@@ -11,6 +11,7 @@ from voiceclone.vendors.base import Capabilities, VendorAdapter
 # vendor id -> "module:Class"
 _ADAPTERS: dict[str, str] = {
     "tencent_vrs": "voiceclone.vendors.tencent_vrs:TencentVrsAdapter",
+    "qiniu": "voiceclone.vendors.qiniu:QiniuAdapter",
 }
 
 VENDOR_IDS: tuple[str, ...] = tuple(_ADAPTERS)

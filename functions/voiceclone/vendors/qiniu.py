@@ -1,0 +1,338 @@
+"""Qiniu 灵矽 (xrobo) voice clones: Bearer-key REST over voice slots, trained from one audio URL, polled.
+
+Wire format per NOTES.md section 5 (the current doc revision: create body
+``{language, tier}``, ``name`` required on PUT, 403 for paid slots), not the older
+seed. A job owns one slot: ``prepare_options`` picks or creates it once, and the
+slot id is also the task id. Qiniu's ``code`` may arrive as the HTTP status or in
+a 200 body; both are mapped to the shared taxonomy here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, ClassVar, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from voiceclone.domain.errors import (
+    VendorAuthError,
+    VendorError,
+    VendorRejected,
+    VendorThrottled,
+    VendorUnavailable,
+)
+from voiceclone.domain.models import Language, VendorVoice
+from voiceclone.vendors.base import (
+    AudioSource,
+    Capabilities,
+    TrainingRequest,
+    TrainingState,
+    TrainingStatus,
+    VendorAdapter,
+)
+from voiceclone.vendors.config import vendor_settings
+from voiceclone.vendors.http import VendorHttp
+
+VENDOR_ID = "qiniu"
+DEFAULT_ENDPOINT = "https://xrobo.qiniu.com"
+VOICES_PATH = "/v1/voice-clones"
+# Qiniu counts characters, not bytes (汉字/字母/数字 each one).
+NAME_MAX_CHARS = 20
+# Slots this service made carry this prefix and a job-derived key; nothing else is ever reused.
+NAME_PREFIX = "vc-"
+_NAME_KEY_CHARS = NAME_MAX_CHARS - len(NAME_PREFIX)
+_OWN_NAME = re.compile(rf"{re.escape(NAME_PREFIX)}[0-9a-f]{{{_NAME_KEY_CHARS}}}")
+_HEX_JOB_ID = re.compile(rf"[0-9a-f]{{{_NAME_KEY_CHARS},}}")
+# Only free slots are created or reused: training a pro slot spends paid quota and it can never be deleted.
+FREE_TIER = "free"
+_LANGUAGES = {Language.ZH_CN: "zh"}
+
+STATE_INIT, STATE_TRAINING, STATE_SUCCESS, STATE_FAILED = "Init", "Training", "Success", "Failed"
+_STATES = {
+    STATE_INIT: TrainingState.RUNNING,
+    STATE_TRAINING: TrainingState.RUNNING,
+    STATE_SUCCESS: TrainingState.SUCCEEDED,
+    STATE_FAILED: TrainingState.FAILED,
+}
+# States a slot reaches only through a PUT with audio: the training was started.
+_TRAINED_STATES = (STATE_TRAINING, STATE_SUCCESS, STATE_FAILED)
+
+# Documented codes: 0 ok, 400 bad parameters, 401 unauthenticated, 403 paid slot, 404 no voice, 500.
+_THROTTLE_TEXT = re.compile(r"rate.?limit|too many requests|throttl|限流|频繁|过快", re.IGNORECASE)
+_DEFAULT_MESSAGES = {
+    400: "Qiniu refused the request parameters",
+    401: "the Qiniu API key is missing, wrong or expired: check the qiniu api_key setting",
+    403: "Qiniu forbids this operation",
+    404: "no such voice at Qiniu",
+    429: "rate limited by Qiniu",
+    500: "Qiniu internal error",
+}
+PAID_SLOT_MESSAGE = "paid (pro) voice slots cannot be deleted at Qiniu"
+
+
+class QiniuVoice(BaseModel):
+    """One voice slot as Qiniu describes it; unknown fields are ignored, absent ones default."""
+
+    id: str
+    name: str = ""
+    language: str = ""
+    demo_url: str = ""
+    state: str = ""
+    tier: str = ""
+    # Not in the doc (it names no failure reason); read when present, and the sandbox sends it.
+    reason: str = ""
+
+
+def slot_name(job_id: str) -> str:
+    """The slot's name for a job: ≤ 20 chars, the same on every retry, distinct between jobs.
+
+    Job ids are uuid4 hex, so the name shows the job id's start (an operator can find
+    the job from the Qiniu console); any other id is hashed to stay unique and short.
+    """
+    key = job_id.lower()
+    if not _HEX_JOB_ID.fullmatch(key):
+        key = hashlib.sha256(job_id.encode("utf-8")).hexdigest()
+    return NAME_PREFIX + key[:_NAME_KEY_CHARS]
+
+
+class QiniuAdapter(VendorAdapter):
+    vendor_id: ClassVar[str] = VENDOR_ID
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        sentence_check="local",
+        completion="polling",
+        audio_transport="url",
+        audio_files="single",
+        # Qiniu wants 10–60 s of audio: six of our ~8 s sentences plus pauses land inside it.
+        sentence_count=6,
+        sample_rate=16000,
+        # Training takes minutes to a dozen minutes.
+        poll_initial_seconds=30,
+        poll_max_seconds=300,
+    )
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str,
+        timeout_seconds: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._api_key = api_key
+        self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        conf = vendor_settings(VENDOR_ID, ("endpoint", "api_key"), defaults={"endpoint": DEFAULT_ENDPOINT})
+        return cls(conf["endpoint"], conf["api_key"])
+
+    # ----- transport -------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One request; returns the envelope's ``data`` or raises the mapped error."""
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        content = b""
+        if body is not None:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        # 429 and 5xx statuses are raised as retryable errors by VendorHttp before we get here.
+        response = self._http.request(method, path, content=content, headers=headers)
+        parsed = _envelope(response)
+        status = response.status_code
+        if parsed is None:
+            if 200 <= status < 300:
+                raise VendorUnavailable(
+                    VENDOR_ID, f"HTTP{status}", "the vendor answered something that is not its API"
+                )
+            raise self.map_error(status, response.text[:200])
+        code, envelope = parsed
+        # The HTTP status speaks when the body has no error code of its own.
+        if code == 0 and not 200 <= status < 300:
+            code = status
+        if code != 0:
+            raise self.map_error(code, str(envelope.get("msg") or ""), envelope.get("reqid"))
+        return envelope.get("data")
+
+    @staticmethod
+    def map_error(code: int, message: str, request_id: str | None = None) -> VendorError:
+        """Qiniu's code (HTTP status or envelope ``code``) to the taxonomy, keeping code, msg and reqid."""
+        details = {"request_id": str(request_id)} if request_id else {}
+        text = message or _DEFAULT_MESSAGES.get(code, f"Qiniu answered code {code}")
+        if code == 429 or _THROTTLE_TEXT.search(message):
+            return VendorThrottled(VENDOR_ID, str(code), text, **details)
+        if code == 401:
+            return VendorAuthError(VENDOR_ID, str(code), text, **details)
+        if 500 <= code < 600:
+            return VendorUnavailable(VENDOR_ID, str(code), text, **details)
+        return VendorRejected(VENDOR_ID, str(code), text, **details)
+
+    def _voice(self, data: Any) -> QiniuVoice:
+        try:
+            return QiniuVoice.model_validate(data)
+        except ValidationError as exc:
+            raise VendorUnavailable(
+                VENDOR_ID, "BadResponse", "Qiniu answered without a voice object"
+            ) from exc
+
+    def _get(self, voice_id: str) -> QiniuVoice:
+        return self._voice(self.call("GET", _voice_path(voice_id)))
+
+    def _voices(self) -> list[QiniuVoice]:
+        data = self.call("GET", VOICES_PATH)
+        voices = data.get("voices") if isinstance(data, dict) else None
+        if not isinstance(voices, list):
+            raise VendorUnavailable(VENDOR_ID, "BadResponse", "Qiniu listed voices without a voices list")
+        return [self._voice(v) for v in voices]
+
+    def _put(self, voice_id: str, key: str, name: str) -> QiniuVoice:
+        """PUT a slot: a non-empty key trains from that audio URL, an empty one only renames."""
+        return self._voice(self.call("PUT", _voice_path(voice_id), {"key": key, "name": name}))
+
+    # ----- operations ------------------------------------------------------------------------
+
+    def prepare_options(self, request: TrainingRequest) -> dict[str, str]:
+        """Pick the job's voice slot: its own if an earlier attempt made one, a spare one, else a new one.
+
+        Creating a slot is not idempotent (each POST makes one), so a retried prepare
+        must find the slot it made: every slot is renamed for its job right after it is
+        created, which also marks it as ours. An untrained slot of ours left behind by
+        another job (it failed before training) is claimed by renaming it. Qiniu has no
+        conditional update, so create_task checks the name again right before training:
+        a job whose slot was claimed from under it fails clearly instead of sharing a voice.
+        """
+        if request.options.get("voice_id"):
+            return dict(request.options)
+        name = slot_name(request.job_id)
+        language = _LANGUAGES[request.language]
+        voices = self._voices()
+        chosen = next((v for v in voices if v.state == STATE_INIT and v.name == name), None)
+        if chosen is None:
+            spare = next(
+                (
+                    v
+                    for v in voices
+                    if v.state == STATE_INIT
+                    and _OWN_NAME.fullmatch(v.name)
+                    and v.tier in (FREE_TIER, "")
+                    and v.language == language
+                ),
+                None,
+            )
+            if spare is None:
+                spare = self._voice(self.call("POST", VOICES_PATH, {"language": language, "tier": FREE_TIER}))
+            self._put(spare.id, "", name)
+            chosen = spare
+        return {**request.options, "voice_id": chosen.id}
+
+    def create_task(self, request: TrainingRequest, audio: AudioSource) -> str:
+        """Train the job's slot from the assembled recording's URL; the slot id is the task id."""
+        voice_id = _voice_id(request)
+        name = slot_name(request.job_id)
+        slot = self._get(voice_id)
+        if slot.name != name:
+            raise VendorRejected(
+                VENDOR_ID,
+                "SlotTaken",
+                f"the voice slot {voice_id} was taken over by another job (now named {slot.name!r}): "
+                "start a new job",
+            )
+        if slot.state in _TRAINED_STATES:
+            return voice_id  # an earlier create of this job already started the training
+        self._put(voice_id, audio.assembled_url(), name)
+        return voice_id
+
+    def find_existing_task(self, request: TrainingRequest) -> str | None:
+        """The slot, if the PUT that trains it happened (its answer may have been lost)."""
+        voice_id = request.options.get("voice_id")
+        if not voice_id:
+            return None
+        slot = self._get(voice_id)
+        if slot.state in _TRAINED_STATES and slot.name == slot_name(request.job_id):
+            return voice_id
+        return None
+
+    def get_status(self, task_id: str) -> TrainingStatus:
+        slot = self._get(task_id)
+        # An unknown state is taken as "not finished yet": polling goes on until the deadline.
+        state = _STATES.get(slot.state, TrainingState.RUNNING)
+        voice = None
+        if state is TrainingState.SUCCEEDED:
+            voice = VendorVoice(
+                vendor=VENDOR_ID, voice_id=slot.id, details={"voice_id": slot.id, "name": slot.name}
+            )
+        failed = state is TrainingState.FAILED
+        return TrainingStatus(
+            task_id=slot.id or task_id,
+            state=state,
+            vendor_state=slot.state,
+            voice=voice,
+            error_code="TrainingFailed" if failed else "",
+            error_message=(slot.reason or "Qiniu reported the training as Failed without a reason")
+            if failed
+            else "",
+        )
+
+    def parse_callback(self, body: bytes) -> TrainingStatus:
+        raise VendorRejected(VENDOR_ID, "NoCallback", "Qiniu has no training callback: the status is polled")
+
+    def list_voices(self) -> list[VendorVoice]:
+        """Every slot of the account, spare and failed ones included (details.state tells them apart)."""
+        return [
+            VendorVoice(
+                vendor=VENDOR_ID,
+                voice_id=v.id,
+                details={
+                    "voice_id": v.id,
+                    "name": v.name,
+                    "language": v.language,
+                    "state": v.state,
+                    "tier": v.tier,
+                },
+            )
+            for v in self._voices()
+        ]
+
+    def delete_voice(self, voice_id: str) -> None:
+        """Delete a slot; an already deleted one counts as done (a retried delete must not fail)."""
+        try:
+            self.call("DELETE", _voice_path(voice_id))
+        except VendorRejected as exc:
+            if exc.code == "404":
+                return
+            if exc.code == "403":
+                details = {k: v for k, v in exc.details.items() if k == "request_id"}
+                raise VendorRejected(
+                    VENDOR_ID, "403", PAID_SLOT_MESSAGE, vendor_message=exc.message, **details
+                ) from exc
+            raise
+
+
+def _envelope(response: httpx.Response) -> tuple[int, dict[str, Any]] | None:
+    """The envelope's integer ``code`` and the envelope, or None when the body is something else."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or isinstance(body.get("code"), bool):
+        return None
+    try:
+        return int(body["code"]), body
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _voice_path(voice_id: str) -> str:
+    return f"{VOICES_PATH}/{quote(voice_id, safe='')}"
+
+
+def _voice_id(request: TrainingRequest) -> str:
+    voice_id = request.options.get("voice_id")
+    if not voice_id:
+        raise VendorRejected(
+            VENDOR_ID, "NoVoiceSlot", "the job has no Qiniu voice slot: prepare_options must run first"
+        )
+    return voice_id
