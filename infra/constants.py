@@ -10,7 +10,7 @@ SERVICE_NAME = "voiceclone"
 STACK_NAME = "Voiceclone"
 API_STAGE = "prod"
 UPLOAD_PREFIX = "uploads/"
-VENDORS = ("tencent_vrs", "tencent_gateway", "volcengine", "qiniu")
+VENDORS = ("tencent_vrs", "tencent_gateway", "volcengine", "qiniu", "huawei")
 TRAINING_PREFIX = "training/"
 
 # Function name -> handler module under voiceclone.handlers.

@@ -22,6 +22,7 @@ VENDOR_SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "tencent_gateway": ("secret_id", "secret_key"),
     "volcengine": ("appid", "access_token", "access_key_id", "secret_access_key"),
     "qiniu": ("api_key",),
+    "huawei": ("project_id", "access_key", "secret_key"),
 }
 
 

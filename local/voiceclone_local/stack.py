@@ -31,6 +31,7 @@ from voiceclone_local.template import Resolver, api_routes, resources_of_type
 SANDBOXES: dict[str, str] = {
     "tencent_vrs": "voiceclone_local.sandboxes.tencent_vrs:TencentVrsSandbox",
     "qiniu": "voiceclone_local.sandboxes.qiniu:QiniuSandbox",
+    "huawei": "voiceclone_local.sandboxes.huawei:HuaweiSandbox",
 }
 
 

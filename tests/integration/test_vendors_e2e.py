@@ -21,6 +21,7 @@ from voiceclone_local.stack import SANDBOXES, LocalStack
 from tests.helpers import wait_for, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
+LETTER = SAMPLES.parent / "authorization-letter.pdf"
 DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
 VENDORS = list(SANDBOXES)
 # The credential each sandbox checks, to make the service's copy wrong.
@@ -29,6 +30,7 @@ CREDENTIAL = {
     "tencent_gateway": "secret_key",
     "volcengine": "access_token",
     "qiniu": "api_key",
+    "huawei": "secret_key",
 }
 
 
@@ -46,6 +48,8 @@ def run_job(
     job = client.create_job(vendor, f"e2e-{vendor}", "female")
     if before_upload:
         before_upload()
+    for document in job["documents"]:
+        client.upload(document["upload"], LETTER)
     for sentence in job["sentences"]:
         client.upload(sentence["upload"], directory / f"{sentence['text_id']}.wav")
 
@@ -62,10 +66,9 @@ def test_cli_clone_succeeds_for_every_vendor(
 ) -> None:
     # Given the local stack and the standard recordings
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
-    # When a client clones with the vendor field changed, and nothing else
-    code = cli_main(
-        ["clone", "--vendor", vendor, "--name", f"cli-{vendor}", "--timeout", "120", str(SAMPLES)]
-    )
+    # When a client clones with the vendor field changed (and the documents that vendor requires)
+    args = ["clone", "--vendor", vendor, "--name", f"cli-{vendor}", "--timeout", "120"]
+    code = cli_main([*args, "--document", f"authorization_letter={LETTER}", str(SAMPLES)])
     out = capsys.readouterr().out
     # Then it gets a voice, with what that vendor's TTS needs
     assert code == 0, out

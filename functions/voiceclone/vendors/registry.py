@@ -12,6 +12,7 @@ from voiceclone.vendors.base import Capabilities, VendorAdapter
 _ADAPTERS: dict[str, str] = {
     "tencent_vrs": "voiceclone.vendors.tencent_vrs:TencentVrsAdapter",
     "qiniu": "voiceclone.vendors.qiniu:QiniuAdapter",
+    "huawei": "voiceclone.vendors.huawei:HuaweiAdapter",
 }
 
 VENDOR_IDS: tuple[str, ...] = tuple(_ADAPTERS)

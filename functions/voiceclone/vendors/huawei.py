@@ -1,0 +1,515 @@
+"""Huawei Cloud MetaStudio voice training (声音制作): AK/SK-signed REST, zip upload to OBS, commit, polling.
+
+Wire format per NOTES.md section 6. A job is created per edition (``BASIC``: 20
+sentences as ``i.wav`` + ``i.txt`` in one zip; ``ADVANCE``, the seed's "Premium
+Edition": one long WAV in a zip), its zip and the signed authorization letter
+are PUT to the presigned OBS URLs the create returns (no Huawei signature on
+those), and a commit starts audit and training, which take working days.
+
+Huawei has no idempotency key, so a job carries a ``batch_name`` derived from
+the job's session id: a retried create finds the job an earlier attempt made,
+and finishes its upload and commit instead of paying for a second one. Errors
+arrive as HTTP 4xx/5xx with ``{error_code, error_msg}`` and are mapped to the
+shared taxonomy here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import threading
+import zipfile
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, ClassVar, Self
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from voiceclone.domain.errors import (
+    VendorAuthError,
+    VendorError,
+    VendorRejected,
+    VendorThrottled,
+    VendorUnavailable,
+)
+from voiceclone.domain.models import Gender, Language, VendorVoice
+from voiceclone.vendors.base import (
+    AudioSource,
+    Capabilities,
+    TrainingRequest,
+    TrainingState,
+    TrainingStatus,
+    VendorAdapter,
+)
+from voiceclone.vendors.config import vendor_settings
+from voiceclone.vendors.http import VendorHttp
+from voiceclone.vendors.signing import huawei as signer
+
+VENDOR_ID = "huawei"
+DEFAULT_ENDPOINT = "https://metastudio.cn-north-4.myhuaweicloud.com"
+JSON_TYPE = "application/json"
+ZIP_TYPE = "application/zip"
+PDF_TYPE = "application/pdf"
+AUTHORIZATION_LETTER = "authorization_letter"
+# Edition (job_type) -> the last segment of its create path. MIDDLE and THIRD_PARTY are not offered.
+EDITIONS: dict[str, str] = {"BASIC": "basic-jobs", "ADVANCE": "advance-jobs"}
+DEFAULT_EDITION = "BASIC"
+BASIC_SENTENCES = 20
+# The name of the one long recording inside an ADVANCE zip (the docs name none).
+ADVANCE_WAV_NAME = "audio.wav"
+BATCH_PREFIX = "voiceclone-"
+_PLAIN_SESSION = re.compile(r"[A-Za-z0-9-]{1,48}")
+LIST_LIMIT = 100
+_SEXES = {Gender.MALE: "MALE", Gender.FEMALE: "FEMALE"}
+_LANGUAGES = {Language.ZH_CN: "CN"}
+
+# States before the commit: the job exists but has no (complete) training data yet.
+UNCOMMITTED_STATES = ("CREATING", "UPLOADING")
+_PENDING_STATES = (
+    *UNCOMMITTED_STATES,
+    "SYSTEM_AUDITING",
+    "AUDITING",
+    "WAITING_SPLIT",
+    "SPLITTING",
+    "ANNOTATING",
+    "WAITING",
+)
+_FAILED_STATES = ("FAILED", "SPLIT_FAILED")
+AUDIT_FAILED = "AUDIT_FAILED"
+SUCCEED = "SUCCEED"
+# Throttling at the API gateway (it also answers 429, which VendorHttp maps first).
+_THROTTLED_CODES = ("APIGW.0308",)
+_AUTH_CODE_PREFIX = "APIGW.03"
+# Keep the audio of a create whose upload or commit failed, so that the retry's find_existing_task
+# (same warm process) can finish the job; a cold retry finishes it in create_task instead.
+_PENDING_UPLOADS_KEPT = 8
+
+
+def batch_name(session_id: str) -> str:
+    """The job's batch label: the same on every retry of one job, distinct between jobs.
+
+    Session ids are uuid4 hex, kept readable so an operator can find the job in the
+    console; anything else is hashed to stay short and URL-safe.
+    """
+    key = (
+        session_id
+        if _PLAIN_SESSION.fullmatch(session_id)
+        else hashlib.sha256(session_id.encode()).hexdigest()
+    )
+    return BATCH_PREFIX + key[:48]
+
+
+def normalise_edition(value: str | None) -> str:
+    """BASIC or ADVANCE (case-insensitive; absent means BASIC), else VendorRejected naming the editions."""
+    edition = (value or DEFAULT_EDITION).strip().upper()
+    if edition not in EDITIONS:
+        raise VendorRejected(
+            VENDOR_ID,
+            "InvalidEdition",
+            f"unknown Huawei edition {value!r}: choose one of {', '.join(EDITIONS)} "
+            "(BASIC: 20 sentences; ADVANCE: the premium edition, one long recording)",
+        )
+    return edition
+
+
+class HuaweiAdapter(VendorAdapter):
+    vendor_id: ClassVar[str] = VENDOR_ID
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        sentence_check="local",
+        completion="polling",
+        audio_transport="upload",
+        audio_files="per_sentence",
+        sentence_count=BASIC_SENTENCES,
+        sample_rate=16000,
+        max_sentence_seconds=15.0,
+        # Audit and training take working days: poll every ten minutes, at most hourly.
+        poll_initial_seconds=600,
+        poll_max_seconds=3600,
+        options=("edition",),
+        documents=(AUTHORIZATION_LETTER,),
+    )
+
+    def __init__(
+        self,
+        endpoint: str,
+        project_id: str,
+        access_key: str,
+        secret_key: str,
+        timeout_seconds: float = 10.0,
+        upload_timeout_seconds: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.host = urlsplit(self.endpoint).hostname or ""
+        self.project_id = project_id
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._base = f"/v1/{quote(project_id, safe='')}/voice-training-manage"
+        self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
+        # Presigned URLs are absolute: an empty base URL sends them as they are.
+        self._uploads = VendorHttp(VENDOR_ID, "", upload_timeout_seconds, transport)
+        self._pending: OrderedDict[str, AudioSource] = OrderedDict()
+        self._pending_lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        conf = vendor_settings(
+            VENDOR_ID,
+            ("endpoint", "project_id", "access_key", "secret_key"),
+            defaults={"endpoint": DEFAULT_ENDPOINT},
+        )
+        return cls(conf["endpoint"], conf["project_id"], conf["access_key"], conf["secret_key"])
+
+    # ----- transport -------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        query: Sequence[tuple[str, str]] = (),
+    ) -> dict[str, Any]:
+        """One signed API request (path after ``/v1/{project_id}/voice-training-manage``); the JSON answer."""
+        full_path = self._base + path
+        # Serialise once and sign exactly these bytes (NOTES.md section 1.1); sign right before sending.
+        content = (
+            b"" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        )
+        headers = {
+            "Host": self.host,
+            "Content-Type": JSON_TYPE,
+            signer.PROJECT_HEADER: self.project_id,
+            signer.DATE_HEADER: signer.sdk_date(),
+        }
+        headers["Authorization"] = signer.sign(
+            access_key=self._access_key,
+            secret_key=self._secret_key,
+            method=method,
+            path=full_path,
+            query=query,
+            headers=headers,
+            body=content,
+        )
+        # The query goes out encoded exactly as it was signed.
+        target = full_path + ("?" + signer.canonical_query(query) if query else "")
+        # 429 and 5xx are raised as retryable errors by VendorHttp before we get here.
+        response = self._http.request(method, target, content=content, headers=headers)
+        request_id = response.headers.get("X-Request-Id")
+        data = _json(response)
+        if response.status_code >= 400:
+            error = data or {}
+            code = str(error.get("error_code") or f"HTTP{response.status_code}")
+            message = str(error.get("error_msg") or "") if data else response.text[:200]
+            raise self.map_error(response.status_code, code, message, request_id)
+        if data is None:
+            if not response.content:
+                return {}  # commit and delete answer with an empty body
+            raise VendorUnavailable(
+                VENDOR_ID, f"HTTP{response.status_code}", "the vendor answered something that is not its API"
+            )
+        return data
+
+    @staticmethod
+    def map_error(status: int, code: str, message: str, request_id: str | None = None) -> VendorError:
+        details = {"request_id": request_id} if request_id else {}
+        if status == 429 or code in _THROTTLED_CODES:
+            return VendorThrottled(VENDOR_ID, code, message or "rate limited by Huawei", **details)
+        if status >= 500:
+            return VendorUnavailable(VENDOR_ID, code, message or "Huawei server error", **details)
+        if status in (401, 403) or code.startswith(_AUTH_CODE_PREFIX):
+            return VendorAuthError(
+                VENDOR_ID,
+                code,
+                message
+                or "Huawei refused the credentials: check the huawei access_key, secret_key, project_id",
+                **details,
+            )
+        return VendorRejected(
+            VENDOR_ID, code, message or f"Huawei refused the request (HTTP {status})", **details
+        )
+
+    def _upload(self, url: str, content: bytes, content_type: str, what: str) -> None:
+        """PUT to a presigned OBS URL: only the documented Content-Type, never our signature headers."""
+        if not url:
+            raise VendorUnavailable(VENDOR_ID, "NoUploadUrl", f"Huawei gave no upload URL for the {what}")
+        response = self._uploads.request("PUT", url, content=content, headers={"Content-Type": content_type})
+        if response.status_code < 300:
+            return
+        detail = f"uploading the {what} answered HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code in (401, 403):
+            # Most likely an expired presigned URL: a retry fetches fresh ones and uploads again.
+            raise VendorUnavailable(VENDOR_ID, "UploadUrlRejected", detail)
+        raise VendorRejected(VENDOR_ID, "UploadRejected", detail)
+
+    # ----- options and packages --------------------------------------------------------------
+
+    def prepare_options(self, request: TrainingRequest) -> dict[str, str]:
+        return {
+            "edition": normalise_edition(request.options.get("edition")),
+            "batch_name": batch_name(request.session_id),
+        }
+
+    def _options(self, request: TrainingRequest) -> tuple[str, str]:
+        """(edition, batch_name), also when the workflow did not prepare them (they are deterministic)."""
+        edition = normalise_edition(request.options.get("edition"))
+        return edition, request.options.get("batch_name") or batch_name(request.session_id)
+
+    def _text(self, text_id: str, text: str) -> str:
+        if text.strip():
+            return text
+        script = {t.text_id: t.text for t in self.training_texts()}
+        if not script.get(text_id):
+            raise VendorRejected(
+                VENDOR_ID, "MissingText", f"sentence {text_id} has no text for its .txt file"
+            )
+        return script[text_id]
+
+    def build_package(self, request: TrainingRequest, audio: AudioSource) -> bytes:
+        """The training zip: BASIC ``0.wav…19.wav`` + ``0.txt…19.txt`` (UTF-8), ADVANCE one long WAV."""
+        edition, _ = self._options(request)
+        buffer = io.BytesIO()
+        # Stored, not deflated: WAV barely compresses and any unzip reads stored members.
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as package:
+            if edition == "ADVANCE":
+                package.writestr(ADVANCE_WAV_NAME, audio.assembled_wav())
+            else:
+                if len(request.sentences) != BASIC_SENTENCES:
+                    raise VendorRejected(
+                        VENDOR_ID,
+                        "SentenceCount",
+                        f"the BASIC edition needs exactly {BASIC_SENTENCES} sentences, "
+                        f"the job has {len(request.sentences)}",
+                    )
+                for index, sentence in enumerate(request.sentences):
+                    package.writestr(f"{index}.wav", audio.sentence_audio(sentence.text_id))
+                    package.writestr(
+                        f"{index}.txt", self._text(sentence.text_id, sentence.text).encode("utf-8")
+                    )
+        return buffer.getvalue()
+
+    @staticmethod
+    def _letter(audio: AudioSource) -> bytes:
+        letter = audio.document(AUTHORIZATION_LETTER)
+        if not letter:
+            raise VendorRejected(
+                VENDOR_ID,
+                "MissingAuthorizationLetter",
+                "Huawei needs the signed authorization letter (PDF): upload it with the job",
+            )
+        return letter
+
+    # ----- operations ------------------------------------------------------------------------
+
+    def create_task(self, request: TrainingRequest, audio: AudioSource) -> str:
+        """Create the job, upload its zip and letter, commit it; the job id.
+
+        A job this request's batch already made is reused (and finished when it was
+        never committed), so no retry ever pays for a second training resource.
+        """
+        edition, batch = self._options(request)
+        # Build everything first: a request that cannot be served must not allocate a job.
+        package = self.build_package(request, audio)
+        letter = self._letter(audio)
+        existing = self._find_job(batch)
+        if existing is not None:
+            job_id = str(existing["job_id"])
+            if existing.get("state") in UNCOMMITTED_STATES:
+                self._resume(job_id, package, letter)
+            return job_id
+        body = {
+            "voice_name": request.voice_name,
+            "sex": _SEXES[request.gender],
+            "language": _LANGUAGES.get(request.language, "CN"),
+            "create_type": "PACKAGE",
+            "batch_name": batch,
+        }
+        self._remember(batch, audio)
+        data = self.call("POST", f"/user/{EDITIONS[edition]}", body)
+        job_id = str(data.get("job_id") or "")
+        if not job_id:
+            raise VendorUnavailable(VENDOR_ID, "NoJobId", "the create answered without a job_id")
+        self._upload(str(data.get("training_data_uploading_url") or ""), package, ZIP_TYPE, "training data")
+        self._upload(
+            str(data.get("authorization_letter_uploading_url") or ""),
+            letter,
+            PDF_TYPE,
+            "authorization letter",
+        )
+        self._commit(job_id)
+        self._forget(batch)
+        return job_id
+
+    def _resume(self, job_id: str, package: bytes, letter: bytes) -> None:
+        """Finish a job an earlier attempt created: fresh upload URLs, upload, commit."""
+        urls = self.call("GET", f"/user/jobs/{quote(job_id, safe='')}/uploading-address-url")
+        package_url = (urls.get("package_url") or {}).get("training_data_uploading_url") or ""
+        self._upload(str(package_url), package, ZIP_TYPE, "training data")
+        self._upload(
+            str(urls.get("authorization_letter_uploading_url") or ""),
+            letter,
+            PDF_TYPE,
+            "authorization letter",
+        )
+        self._commit(job_id)
+
+    def _commit(self, job_id: str) -> None:
+        self.call("POST", f"/user/jobs/{quote(job_id, safe='')}", {})
+
+    def _remember(self, batch: str, audio: AudioSource) -> None:
+        with self._pending_lock:
+            self._pending[batch] = audio
+            self._pending.move_to_end(batch)
+            while len(self._pending) > _PENDING_UPLOADS_KEPT:
+                self._pending.popitem(last=False)
+
+    def _forget(self, batch: str) -> None:
+        with self._pending_lock:
+            self._pending.pop(batch, None)
+
+    def find_existing_task(self, request: TrainingRequest) -> str | None:
+        """The job an earlier create for this request's batch made, committed; None if there is none.
+
+        A job that was created but never committed (its create answer was lost, or the
+        upload failed) is finished here with the audio that create was given, when this
+        process still holds it. Otherwise None: the create_task that follows finds the
+        same job by its batch name and finishes it, so it still never makes a second one.
+        """
+        _, batch = self._options(request)
+        job = self._find_job(batch)
+        if job is None:
+            return None
+        job_id = str(job["job_id"])
+        if job.get("state") not in UNCOMMITTED_STATES:
+            return job_id
+        with self._pending_lock:
+            audio = self._pending.get(batch)
+        if audio is None:
+            return None
+        self._resume(job_id, self.build_package(request, audio), self._letter(audio))
+        self._forget(batch)
+        return job_id
+
+    def _find_job(self, batch: str) -> dict[str, Any] | None:
+        """This batch's job: a committed one first (it is the one training), else the newest uncommitted."""
+        jobs = self._list_jobs(("batch_name", batch))
+        # Only an exact batch match: a job of another request must never be taken for this one's.
+        mine = [j for j in jobs if j.get("batch_name") == batch and j.get("job_id")]
+        mine.sort(key=lambda j: (j.get("state") not in UNCOMMITTED_STATES, int(j.get("create_time") or 0)))
+        return mine[-1] if mine else None
+
+    def _list_jobs(self, *filters: tuple[str, str]) -> list[dict[str, Any]]:
+        jobs: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = self.call(
+                "GET", "/user/jobs", query=[*filters, ("limit", str(LIST_LIMIT)), ("offset", str(offset))]
+            )
+            batch = [j for j in page.get("jobs") or [] if isinstance(j, dict)]
+            jobs.extend(batch)
+            offset += len(batch)
+            if not batch or offset >= int(page.get("count") or 0):
+                return jobs
+
+    def get_status(self, task_id: str) -> TrainingStatus:
+        job = self.call("GET", f"/user/jobs/{quote(task_id, safe='')}")
+        return self._status(task_id, job)
+
+    def _status(self, task_id: str, job: dict[str, Any]) -> TrainingStatus:
+        """The job's state in the shared terms.
+
+        AUDIT_FAILED is recoverable at Huawei (re-upload and commit again), but this
+        service has no re-record loop for it yet, so it is reported as FAILED with the
+        audit's per-file reasons; a later re-record flow can resume the same job.
+        """
+        state = str(job.get("state") or "")
+        asset_id = str(job.get("asset_id") or "")
+        if state == SUCCEED and asset_id:
+            voice = VendorVoice(
+                vendor=VENDOR_ID, voice_id=asset_id, details={"asset_id": asset_id, "job_id": task_id}
+            )
+            return TrainingStatus(
+                task_id=task_id, state=TrainingState.SUCCEEDED, vendor_state=state, voice=voice
+            )
+        if state in _FAILED_STATES:
+            return TrainingStatus(
+                task_id=task_id,
+                state=TrainingState.FAILED,
+                vendor_state=state,
+                error_code=str(job.get("job_failed_code") or state),
+                error_message=str(job.get("job_failed_reason") or f"Huawei reports the job {state}"),
+            )
+        if state == AUDIT_FAILED:
+            return TrainingStatus(
+                task_id=task_id,
+                state=TrainingState.FAILED,
+                vendor_state=state,
+                error_code=AUDIT_FAILED,
+                error_message=self.audit_reasons(task_id),
+            )
+        # SUCCEED without an asset yet is still finishing; unknown states keep being polled.
+        pending = state in _PENDING_STATES
+        return TrainingStatus(
+            task_id=task_id,
+            state=TrainingState.PENDING if pending else TrainingState.RUNNING,
+            vendor_state=state,
+        )
+
+    def audit_reasons(self, job_id: str) -> str:
+        """The audit's findings in one message, file by file, for the speaker to act on."""
+        result = self.call("GET", f"/user/jobs/{quote(job_id, safe='')}/audit-result")
+        reasons: list[str] = []
+        system = result.get("system_audit_result") or {}
+        for error in system.get("errors") or []:
+            name = error.get("audio_name") or error.get("text_name") or "the upload"
+            code = error.get("error_code") or ""
+            text = error.get("error_message") or "rejected"
+            reasons.append(f"{name}: {text}" + (f" ({code})" if code else ""))
+        admin = (result.get("admin_audit_result") or {}).get("message")
+        if admin:
+            reasons.append(f"reviewer: {admin}")
+        return "the audit failed: " + ("; ".join(reasons) if reasons else "Huawei gave no reason")
+
+    def parse_callback(self, body: bytes) -> TrainingStatus:
+        raise VendorRejected(VENDOR_ID, "NoCallback", "Huawei voice training has no callback: it is polled")
+
+    def list_voices(self) -> list[VendorVoice]:
+        """Voices of the jobs that succeeded; the voice id is the asset id TTS takes."""
+        return [
+            VendorVoice(
+                vendor=VENDOR_ID,
+                voice_id=str(job["asset_id"]),
+                details={
+                    "asset_id": str(job["asset_id"]),
+                    "job_id": str(job.get("job_id") or ""),
+                    "voice_name": str(job.get("voice_name") or ""),
+                    "edition": str(job.get("job_type") or ""),
+                },
+            )
+            for job in self._list_jobs(("state", SUCCEED))
+            if job.get("state", SUCCEED) == SUCCEED and job.get("asset_id")
+        ]
+
+    def delete_voice(self, voice_id: str) -> None:
+        """Delete the training job; ``voice_id`` is its job id, or the asset id list_voices gave.
+
+        The voice asset itself is managed by Huawei's asset APIs (NOTES.md section 6.9).
+        """
+        job_id = voice_id
+        for job in self._list_jobs(("state", SUCCEED)):
+            if str(job.get("asset_id") or "") == voice_id and job.get("job_id"):
+                job_id = str(job["job_id"])
+                break
+        self.call("DELETE", f"/user/jobs/{quote(job_id, safe='')}")
+
+
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    if not response.content:
+        return None
+    try:
+        value = response.json()
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

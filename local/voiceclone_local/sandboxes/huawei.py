@@ -1,0 +1,550 @@
+"""A local Huawei Cloud MetaStudio voice-training API: AK/SK signature, OBS-style uploads, real zip audit.
+
+It lets the adapter and the workflow run a Huawei clone without an enterprise
+account. Paths, bodies, states and the error envelope follow NOTES.md section 6.
+The API and the presigned "OBS" upload URLs share one port: uploads go to
+``/obs/<job_id>/<object>?signature=<token>`` and, as on OBS, need the documented
+Content-Type and no API signature. The commit opens the zip for real and audits
+each file with ``inspect_wav``; a bad upload (or the ``audit_fail`` knob) ends
+in AUDIT_FAILED with per-file errors at ``audit-result``. Audit and training are
+simulated by elapsed time: SYSTEM_AUDITING → WAITING → PROCESSING → SUCCEED/FAILED.
+
+Where the docs are silent the sandbox chooses, and says so here: the audit error
+codes other than MSS.20020011 (wrong audio format), the object names of the
+upload URLs, HTTP 204 for delete, and 401 ``APIGW.0301`` for any auth failure.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Self
+from urllib.parse import unquote
+
+from pydantic import Field
+from voiceclone.domain.audio import inspect_wav
+from voiceclone.vendors.signing import huawei as signer
+
+from voiceclone_local.sandboxes.base import (
+    DropConnection,
+    Fault,
+    Faults,
+    SandboxConfig,
+    SandboxRequest,
+    SandboxResponse,
+    SandboxServer,
+    SimulatedTask,
+    TrainingSimulator,
+    TrainingState,
+)
+
+logger = logging.getLogger(__name__)
+
+# Public, fixed sandbox credentials (not secrets): the local stack and tests use them by default.
+DEFAULT_PROJECT_ID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+DEFAULT_ACCESS_KEY = "SANDBOXHUAWEIAK0000"
+DEFAULT_SECRET_KEY = "sandbox-huawei-secret-key"  # noqa: S105
+
+API_PREFIX = "/v1/"
+SERVICE = "voice-training-manage"
+OBS_PREFIX = "/obs/"
+DATA_OBJECT, LETTER_OBJECT = "training-data.zip", "authorization-letter"
+# The Content-Type each upload URL was "presigned" with.
+OBJECT_TYPES = {DATA_OBJECT: "application/zip", LETTER_OBJECT: "application/pdf"}
+EDITIONS = {"basic-jobs": "BASIC", "advance-jobs": "ADVANCE"}
+BASIC_SENTENCES = 20
+SAMPLE_RATE = 16000
+MAX_CLOCK_SKEW_SECONDS = 15 * 60
+
+# Audit error codes: MSS.20020011 is documented; the others are the sandbox's own.
+AUDIO_FORMAT_ERROR = "MSS.20020011"
+MISSING_FILE_ERROR = "MSS.20020012"
+TEXT_ERROR = "MSS.20020013"
+LETTER_ERROR = "MSS.20020014"
+REJECTED_ERROR = "MSS.20020015"
+
+
+def _env_or(name: str, default: str) -> Callable[[], str]:
+    return lambda: os.environ.get(name) or default
+
+
+class HuaweiSandboxConfig(SandboxConfig):
+    """The project, the AK/SK pair, the audit knob and the shared fault knobs; tests change them live."""
+
+    project_id: str = Field(default_factory=_env_or("VOICECLONE_HUAWEI_PROJECT_ID", DEFAULT_PROJECT_ID))
+    # repr=False: the config may end up in a log line or a test failure message.
+    access_key: str = Field(default_factory=_env_or("VOICECLONE_HUAWEI_ACCESS_KEY", DEFAULT_ACCESS_KEY))
+    secret_key: str = Field(
+        default_factory=_env_or("VOICECLONE_HUAWEI_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
+    )
+    # When set, every commit fails its audit with this reason (as a human reviewer might).
+    audit_fail: str | None = None
+
+
+class HuaweiApiError(Exception):
+    """An answer with Huawei's error envelope."""
+
+    def __init__(self, status: int, code: str, msg: str) -> None:
+        super().__init__(status, code, msg)
+        self.status = status
+        self.code = code
+        self.msg = msg
+
+
+@dataclass
+class Job:
+    """One voice-training job; after commit its state follows the simulated audit and training."""
+
+    job_id: str
+    edition: str
+    voice_name: str
+    sex: str
+    language: str
+    batch_name: str
+    create_time: int
+    state: str = "CREATING"  # until commit; AUDIT_FAILED after a failed audit
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    audit_errors: list[dict[str, str]] = field(default_factory=list)
+    audit_time: int = 0
+    task: SimulatedTask | None = None
+    asset_id: str = ""
+
+    def current_state(self, now: float | None = None) -> str:
+        task = self.task
+        if task is None:
+            return self.state
+        final = task.state(now)
+        if final is TrainingState.SUCCEEDED:
+            return "SUCCEED"
+        if final is TrainingState.FAILED:
+            return "FAILED"
+        elapsed = (now if now is not None else time.monotonic()) - task.created
+        if elapsed < 0.1 * task.training_seconds:
+            return "SYSTEM_AUDITING"
+        if elapsed < 0.3 * task.training_seconds:
+            return "WAITING"
+        return "PROCESSING"
+
+    def describe(self) -> dict[str, Any]:
+        state = self.current_state()
+        info: dict[str, Any] = {
+            "job_id": self.job_id,
+            "job_type": self.edition,
+            "voice_name": self.voice_name,
+            "sex": self.sex,
+            "language": self.language,
+            "state": state,
+            "create_type": "PACKAGE",
+            "batch_name": self.batch_name,
+            "create_time": self.create_time,
+            "lastupdate_time": self.create_time,
+            "reject_times": 1 if state == "AUDIT_FAILED" else 0,
+        }
+        if state == "SUCCEED":
+            info["asset_id"] = self.asset_id
+        if state == "FAILED" and self.task is not None:
+            info["job_failed_code"] = "MSS.20030001"
+            info["job_failed_reason"] = self.task.failure or "training failed"
+        return info
+
+
+def _bad_request(code: str, msg: str) -> HuaweiApiError:
+    return HuaweiApiError(400, code, msg)
+
+
+def _auth_error(msg: str) -> HuaweiApiError:
+    return HuaweiApiError(401, "APIGW.0301", f"Incorrect IAM authentication information: {msg}")
+
+
+def _audit_error(code: str, message: str, audio_name: str = "", text_name: str = "") -> dict[str, str]:
+    return {"audio_name": audio_name, "text_name": text_name, "error_code": code, "error_message": message}
+
+
+def _wav_errors(name: str, data: bytes, max_seconds: float) -> list[dict[str, str]]:
+    report = inspect_wav(data, expected_sample_rate=SAMPLE_RATE, min_seconds=1, max_seconds=max_seconds)
+    if report.ok:
+        return []
+    problems = ", ".join(f.problem.value for f in report.findings)
+    detail = "; ".join(f.message for f in report.findings)
+    return [_audit_error(AUDIO_FORMAT_ERROR, f"{problems}: {detail}", audio_name=name)]
+
+
+def audit_package(edition: str, package: bytes, letter: bytes) -> list[dict[str, str]]:
+    """Every problem with the uploaded zip and letter, file by file; empty when they pass."""
+    errors: list[dict[str, str]] = []
+    if not letter:
+        errors.append(_audit_error(LETTER_ERROR, "the authorization letter is empty: upload the signed PDF"))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(package))
+    except zipfile.BadZipFile:
+        return [*errors, _audit_error(AUDIO_FORMAT_ERROR, "the training data is not a zip", DATA_OBJECT)]
+    with archive:
+        files = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+        if edition == "ADVANCE":
+            wavs = [name for name in files if name.lower().endswith(".wav")]
+            if len(wavs) != 1:
+                return [
+                    *errors,
+                    _audit_error(
+                        MISSING_FILE_ERROR,
+                        f"the premium edition needs one long .wav, the zip has {len(wavs)}",
+                    ),
+                ]
+            return [*errors, *_wav_errors(wavs[0], archive.read(wavs[0]), max_seconds=7200)]
+        for index in range(BASIC_SENTENCES):
+            wav, txt = f"{index}.wav", f"{index}.txt"
+            if wav not in files:
+                errors.append(_audit_error(MISSING_FILE_ERROR, f"{wav} is missing", audio_name=wav))
+            else:
+                errors.extend(_wav_errors(wav, archive.read(wav), max_seconds=15))
+            if txt not in files:
+                errors.append(_audit_error(MISSING_FILE_ERROR, f"{txt} is missing", text_name=txt))
+                continue
+            try:
+                text = archive.read(txt).decode("utf-8").strip()
+            except UnicodeDecodeError:
+                text = ""
+            if not text:
+                errors.append(_audit_error(TEXT_ERROR, f"{txt} is empty or not UTF-8", text_name=txt))
+    return errors
+
+
+class HuaweiSandbox:
+    """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
+
+    def __init__(
+        self, config: HuaweiSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or HuaweiSandboxConfig()
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._jobs_created = 0
+        self._faults = Faults(lambda: self.config)
+        self._trainer = TrainingSimulator(lambda: self.config)
+        # Bound now, so `url` is known (and the port taken) before start().
+        self._server = SandboxServer(self.handle, host=host, port=port)
+        self._serving = False
+        self._stopped = False
+
+    # ----- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def tasks_created(self) -> int:
+        """How many jobs were created (each allocates a paid training resource): tests hold a job to one."""
+        return self._jobs_created
+
+    @property
+    def jobs(self) -> dict[str, Job]:
+        """A snapshot of the jobs by id (the Job objects are live)."""
+        with self._lock:
+            return dict(self._jobs)
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests served, by "METHOD route", authenticated or not."""
+        return dict(self._server.requests)
+
+    def local_settings(self) -> dict[str, str]:
+        """Vendor settings the local stack gives the adapter (the public sandbox credentials)."""
+        return {
+            "HUAWEI_PROJECT_ID": self.config.project_id,
+            "HUAWEI_ACCESS_KEY": self.config.access_key,
+            "HUAWEI_SECRET_KEY": self.config.secret_key,
+        }
+
+    def start(self) -> Self:
+        """Serve from a daemon thread; returns self so `HuaweiSandbox().start()` reads naturally."""
+        self._server.start()
+        self._serving = True
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
+        self._serving = True
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice, and before start()."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if not self._serving:
+            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
+            self._server.start()
+        self._server.stop()
+        self._trainer.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ----- request handling -----------------------------------------------------------------------
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """One request in, Huawei's JSON (or OBS's XML for uploads) out; keys and bodies are never logged."""
+        if request.path.startswith(OBS_PREFIX):
+            with self._lock:
+                self._server.requests[f"{request.method} /obs"] += 1
+            return self._obs(request)
+        request_id = uuid.uuid4().hex
+        parts = [unquote(p) for p in request.path.split("/")]
+        # ["", "v1", project_id, "voice-training-manage", *route]
+        route = parts[4:] if len(parts) > 4 and parts[1] == "v1" and parts[3] == SERVICE else []
+        key = self._route_key(request.method, route)
+        with self._lock:
+            self._server.requests[key] += 1
+        try:
+            if not route:
+                raise HuaweiApiError(404, "APIGW.0101", f"the API does not exist: {request.path}")
+            self._authenticate(request, parts[2])
+            fault = self._faults.next()
+            if fault is Fault.THROTTLE:
+                raise HuaweiApiError(429, "APIGW.0308", "The throttling threshold has been reached")
+            if fault is Fault.INTERNAL:
+                raise HuaweiApiError(500, "MSS.00000001", "internal error")
+            status, data = self._dispatch(request, route)
+        except HuaweiApiError as exc:
+            logger.debug("huawei sandbox %s -> %s %s", key, exc.status, exc.code)
+            body = {"error_code": exc.code, "error_msg": exc.msg}
+            return self._answer(exc.status, body, request_id)
+        logger.debug("huawei sandbox %s ok", key)
+        return self._answer(status, data, request_id)
+
+    @staticmethod
+    def _route_key(method: str, route: list[str]) -> str:
+        """ "METHOD /user/jobs/{job_id}/..." with the job id generalised, for request counting."""
+        shown = ["{job_id}" if i == 2 and route[:2] == ["user", "jobs"] else p for i, p in enumerate(route)]
+        return f"{method} /" + "/".join(shown)
+
+    @staticmethod
+    def _answer(status: int, data: dict[str, Any] | None, request_id: str) -> SandboxResponse:
+        body = b"" if data is None else json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return SandboxResponse(status=status, body=body, headers={"X-Request-Id": request_id})
+
+    def _authenticate(self, request: SandboxRequest, path_project: str) -> None:
+        """AK/SK signature, its freshness and the project; before any fault knob, which it must not use up."""
+        parsed = signer.parse_authorization(request.headers.get("authorization", ""))
+        if parsed is None:
+            raise _auth_error("the Authorization header is missing or not SDK-HMAC-SHA256")
+        if not hmac.compare_digest(parsed.access_key.encode(), self.config.access_key.encode()):
+            raise _auth_error("the access key is unknown")
+        names = set(parsed.signed_headers)
+        if not names >= set(signer.REQUIRED_SIGNED_HEADERS):
+            raise _auth_error("host and x-sdk-date must be signed")
+        if any(name not in request.headers for name in names):
+            raise _auth_error("a signed header is missing from the request")
+        signed = sorted(names)
+        when = signer.parse_sdk_date(request.headers["x-sdk-date"])
+        if when is None or abs((datetime.now(UTC) - when).total_seconds()) > MAX_CLOCK_SKEW_SECONDS:
+            raise _auth_error("X-Sdk-Date is malformed or too far from the server's clock")
+        canonical = signer.canonical_request(
+            method=request.method,
+            path=request.path,
+            query=sorted(request.query.items()),
+            headers={name: request.headers[name] for name in signed},
+            body=request.body,
+        )
+        expected = signer.signature(
+            self.config.secret_key, signer.string_to_sign(canonical, request.headers["x-sdk-date"])
+        )
+        if not hmac.compare_digest(expected.encode(), parsed.signature.encode()):
+            raise _auth_error("verify aksk signature fail")
+        project = request.headers.get("x-project-id", "")
+        if project != self.config.project_id or path_project != self.config.project_id:
+            raise _auth_error("the project id in X-Project-Id or the path is not this account's")
+
+    def _dispatch(self, request: SandboxRequest, route: list[str]) -> tuple[int, dict[str, Any] | None]:
+        method = request.method
+        if len(route) == 2 and route[0] == "user" and method == "POST" and route[1].endswith("-jobs"):
+            return 200, self._create(route[1], request.body)
+        if route == ["user", "jobs"] and method == "GET":
+            return 200, self._list(request.query)
+        if len(route) >= 3 and route[:2] == ["user", "jobs"]:
+            job_id, rest = route[2], route[3:]
+            if not rest and method == "GET":
+                return 200, self._job(job_id).describe()
+            if not rest and method == "POST":
+                self._commit(job_id)
+                return 200, None
+            if not rest and method == "DELETE":
+                self._delete(job_id)
+                return 204, None
+            if rest == ["audit-result"] and method == "GET":
+                return 200, self._audit_result(job_id)
+            if rest == ["uploading-address-url"] and method == "GET":
+                return 200, self._uploading_address(job_id)
+        raise HuaweiApiError(404, "APIGW.0101", f"the API does not exist: {method} /{'/'.join(route)}")
+
+    def _job(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise HuaweiApiError(404, "MSS.00000004", f"job {job_id} does not exist")
+        return job
+
+    # ----- operations -----------------------------------------------------------------------------
+
+    def _create(self, kind: str, body: bytes) -> dict[str, Any]:
+        edition = EDITIONS.get(kind)
+        if edition is None:
+            raise _bad_request("MSS.00000003", f"the sandbox simulates only {', '.join(EDITIONS)}")
+        params = _json_object(body)
+        voice_name = params.get("voice_name")
+        if not isinstance(voice_name, str) or not voice_name.strip():
+            raise _bad_request("MSS.00000003", "voice_name is required")
+        sex = params.get("sex", "FEMALE")
+        if sex not in ("FEMALE", "MALE"):
+            raise _bad_request("MSS.00000003", "sex must be FEMALE or MALE")
+        language = params.get("language", "CN")
+        if language not in ("CN", "EN"):
+            raise _bad_request("MSS.00000003", "language must be CN or EN")
+        if params.get("create_type", "PACKAGE") != "PACKAGE":
+            raise _bad_request("MSS.00000003", "the sandbox simulates only create_type PACKAGE")
+        job = Job(
+            job_id=uuid.uuid4().hex,
+            edition=edition,
+            voice_name=voice_name,
+            sex=sex,
+            language=language,
+            batch_name=str(params.get("batch_name") or ""),
+            create_time=int(time.time() * 1000),
+        )
+        with self._lock:
+            self._jobs[job.job_id] = job
+            self._jobs_created += 1
+            urls = self._issue_urls(job)
+        if self._faults.drop_create_response():
+            raise DropConnection
+        return {"job_id": job.job_id, **urls}
+
+    def _issue_urls(self, job: Job) -> dict[str, Any]:
+        """Fresh upload URLs (the previous ones stop working, as expired presigned URLs do)."""
+        job.tokens = {name: secrets.token_urlsafe(16) for name in OBJECT_TYPES}
+        base = f"{self.url}{OBS_PREFIX}{job.job_id}/"
+        data, letter = (f"{base}{name}?signature={job.tokens[name]}" for name in (DATA_OBJECT, LETTER_OBJECT))
+        return {"training_data_uploading_url": data, "authorization_letter_uploading_url": letter}
+
+    def _uploading_address(self, job_id: str) -> dict[str, Any]:
+        job = self._job(job_id)
+        with self._lock:
+            urls = self._issue_urls(job)
+        return {
+            "package_url": {"training_data_uploading_url": urls["training_data_uploading_url"]},
+            "authorization_letter_uploading_url": urls["authorization_letter_uploading_url"],
+        }
+
+    def _obs(self, request: SandboxRequest) -> SandboxResponse:
+        """A presigned PUT: the token and the Content-Type it was signed with, and no other auth."""
+        parts = request.path[len(OBS_PREFIX) :].split("/")
+        if request.method != "PUT" or len(parts) != 2 or parts[1] not in OBJECT_TYPES:
+            return _obs_error(405, "MethodNotAllowed", "only PUT to an upload URL is allowed")
+        if "authorization" in request.headers or "x-sdk-date" in request.headers:
+            return _obs_error(400, "InvalidArgument", "Only one auth mechanism allowed")
+        job_id, name = parts
+        with self._lock:
+            job = self._jobs.get(job_id)
+            token = job.tokens.get(name, "") if job is not None else ""
+            given = request.query.get("signature", "")
+            if job is None or not token or not hmac.compare_digest(token.encode(), given.encode()):
+                return _obs_error(403, "AccessDenied", "the upload URL is invalid or has expired")
+            content_type = request.headers.get("content-type", "")
+            if content_type != OBJECT_TYPES[name]:
+                return _obs_error(
+                    403,
+                    "SignatureDoesNotMatch",
+                    f"the URL was signed for Content-Type {OBJECT_TYPES[name]}, got {content_type!r}",
+                )
+            if job.task is not None:
+                return _obs_error(409, "OperationAborted", "the job is committed")
+            job.uploads[name] = request.body
+            if job.state == "CREATING":
+                job.state = "UPLOADING"
+        return SandboxResponse(status=200, body=b"", content_type="application/xml", headers={"ETag": '"0"'})
+
+    def _commit(self, job_id: str) -> None:
+        """Audit the uploads for real, then start (simulated) training; an empty 200 as documented."""
+        job = self._job(job_id)
+        with self._lock:
+            if job.state not in ("CREATING", "UPLOADING", "AUDIT_FAILED") or job.task is not None:
+                raise _bad_request("MSS.00000005", f"job {job_id} is already committed")
+            missing = [name for name in OBJECT_TYPES if name not in job.uploads]
+            if missing:
+                raise _bad_request("MSS.00000006", f"upload {' and '.join(missing)} before committing")
+            package, letter = job.uploads[DATA_OBJECT], job.uploads[LETTER_OBJECT]
+        errors = audit_package(job.edition, package, letter)
+        if not errors and self.config.audit_fail:
+            errors = [_audit_error(REJECTED_ERROR, self.config.audit_fail)]
+        with self._lock:
+            job.audit_time = int(time.time() * 1000)
+            job.audit_errors = errors
+            if errors:
+                job.state = "AUDIT_FAILED"
+            else:
+                job.asset_id = uuid.uuid4().hex
+                job.task = self._trainer.create(job_id=job.job_id)
+
+    def _audit_result(self, job_id: str) -> dict[str, Any]:
+        job = self._job(job_id)
+        with self._lock:
+            return {"system_audit_result": {"audit_time": job.audit_time, "errors": list(job.audit_errors)}}
+
+    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        try:
+            offset = int(query.get("offset", "0"))
+            limit = int(query.get("limit", "10"))
+        except ValueError as exc:
+            raise _bad_request("MSS.00000003", "offset and limit must be integers") from exc
+        if offset < 0 or not 1 <= limit <= 100:
+            raise _bad_request("MSS.00000003", "offset must be ≥ 0 and limit 1–100")
+        states = {s for s in query.get("state", "").split(",") if s}
+        with self._lock:
+            jobs = sorted(self._jobs.values(), key=lambda j: j.create_time, reverse=True)
+            described = [j.describe() for j in jobs]
+        selected = [
+            d
+            for d in described
+            if (not states or d["state"] in states)
+            and all(d.get(k) == query[k] for k in ("batch_name", "job_id", "voice_name") if k in query)
+        ]
+        return {"count": len(selected), "jobs": selected[offset : offset + limit]}
+
+    def _delete(self, job_id: str) -> None:
+        with self._lock:
+            if self._jobs.pop(job_id, None) is None:
+                raise HuaweiApiError(404, "MSS.00000004", f"job {job_id} does not exist")
+
+
+def _obs_error(status: int, code: str, message: str) -> SandboxResponse:
+    body = f"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>{code}</Code><Message>{message}</Message>"
+    body += "</Error>"
+    return SandboxResponse(status=status, body=body.encode("utf-8"), content_type="application/xml")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise _bad_request("MSS.00000003", "the request body is not JSON") from exc
+    if not isinstance(value, dict):
+        raise _bad_request("MSS.00000003", "the request body must be a JSON object")
+    return value
