@@ -131,8 +131,7 @@ def _initial_poll(svc: Services, vendor: str) -> dict[str, Any]:
     }
 
 
-def _training_request(svc: Services, job: Job, callback: bool) -> TrainingRequest:
-    _, sentences = svc.repo.get_job_with_sentences(job.job_id)
+def _training_request(svc: Services, job: Job, sentences: list[Sentence], callback: bool) -> TrainingRequest:
     return TrainingRequest(
         job_id=job.job_id,
         session_id=job.session_id or job.job_id,
@@ -153,6 +152,26 @@ def _training_request(svc: Services, job: Job, callback: bool) -> TrainingReques
     )
 
 
+def _with_session(job: Job) -> Job | None:
+    """A session id and a callback token, made once and kept for every retry."""
+    if job.callback_token and job.session_id:
+        return None
+    return job.model_copy(
+        update={"callback_token": secrets.token_urlsafe(32), "session_id": uuid.uuid4().hex}
+    )
+
+
+def _with_options(job: Job, options: dict[str, str]) -> Job | None:
+    """The vendor's one-time choices (the first writer's win, should two race)."""
+    if job.options_prepared:
+        return None
+    return job.model_copy(update={"vendor_options": options, "options_prepared": True})
+
+
+def _count_create(job: Job) -> Job:
+    return job.model_copy(update={"create_attempts": job.create_attempts + 1})
+
+
 def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
     """Create the vendor's training task exactly once, even when a create's answer is lost.
 
@@ -160,39 +179,19 @@ def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
     vendor's one-time choices (prepare_options), so every retry sends the same
     request; and a retry first asks the vendor whether the earlier create happened.
     """
-    job = svc.repo.require_job(job_id)
+    job, sentences = svc.repo.get_job_with_sentences(job_id)
     adapter = svc.adapter_for(job.vendor)
     callback = capabilities(job.vendor).completion == "callback"
 
     if job.vendor_task_id is None:
-        if not (job.callback_token and job.session_id):
-            job = svc.repo.mutate_job(
-                job_id,
-                lambda j: (
-                    None
-                    if j.callback_token and j.session_id
-                    else j.model_copy(
-                        update={"callback_token": secrets.token_urlsafe(32), "session_id": uuid.uuid4().hex}
-                    )
-                ),
-            )
+        job = svc.repo.mutate_job(job_id, _with_session)
         if not job.options_prepared:
-            options = adapter.prepare_options(_training_request(svc, job, callback))
-            job = svc.repo.mutate_job(
-                job_id,
-                lambda j: (
-                    None
-                    if j.options_prepared
-                    else j.model_copy(update={"vendor_options": options, "options_prepared": True})
-                ),
-            )
-        request = _training_request(svc, job, callback)
+            options = adapter.prepare_options(_training_request(svc, job, sentences, callback))
+            job = svc.repo.mutate_job(job_id, lambda j: _with_options(j, options))
+        request = _training_request(svc, job, sentences, callback)
         task_id = adapter.find_existing_task(request) if job.create_attempts else None
         if task_id is None:
-            job = svc.repo.mutate_job(
-                job_id, lambda j: j.model_copy(update={"create_attempts": j.create_attempts + 1})
-            )
-            _, sentences = svc.repo.get_job_with_sentences(job_id)
+            job = svc.repo.mutate_job(job_id, _count_create)
             task_id = adapter.create_task(request, S3AudioSource(svc, job, sentences))
             metrics.add_metric(name="TrainingSubmitted", unit="Count", value=1)
         else:
