@@ -92,6 +92,7 @@ class LocalStack:
     table_name: str = ""
     function_names: dict[str, str] = field(default_factory=dict)
     _stoppers: list[Any] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     # ----- lifecycle -----------------------------------------------------------------------------
@@ -194,7 +195,12 @@ class LocalStack:
     # ----- provisioning from the template --------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION, endpoint_url=self.moto_url)  # type: ignore[call-overload]
+        """A boto3 client of the local moto server (one per service; clients are thread-safe)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(  # type: ignore[call-overload]
+                service, region_name=REGION, endpoint_url=self.moto_url
+            )
+        return self._clients[service]
 
     def _provision(self) -> None:
         t = self.template
