@@ -1,19 +1,31 @@
-"""Names in one place: the functions, their handlers, context keys, environment variables."""
+"""Names in one place: the functions and their handlers, CDK context keys, environment variable names."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-SERVICE_NAME = "voiceclone"
-STACK_NAME = "Voiceclone"
-API_STAGE = "prod"
-UPLOAD_PREFIX = "uploads/"
-VENDORS = ("tencent_vrs", "tencent_gateway", "volcengine", "qiniu", "huawei")
-TRAINING_PREFIX = "training/"
+PYPROJECT = REPO_ROOT / "pyproject.toml"
 
-# Function name -> handler module under voiceclone.handlers.
+SERVICE_NAME = "voiceclone"
+METRICS_NAMESPACE = "Voiceclone"
+STACK_NAME = "Voiceclone"
+TAGS = {"service": SERVICE_NAME}
+API_STAGE = "prod"
+
+# Key prefixes in the audio bucket: clients upload recordings (and documents) under uploads/;
+# SubmitTraining writes the assembled audio a vendor downloads under training/.
+UPLOAD_PREFIX = "uploads/"
+TRAINING_PREFIX = "training/"
+# Recordings, and the authorization letters some vendors require: both go to intake.
+UPLOAD_SUFFIXES = (".wav", ".pdf")
+
+# One Secrets Manager secret each (voiceclone/<vendor>).
+VENDORS = ("tencent_vrs", "tencent_gateway", "volcengine", "qiniu", "huawei")
+
+# The Lambda functions; each one's handler is voiceclone.handlers.<name>.handler.
 FUNCTION_NAMES = (
     "api",
     "callback",
@@ -30,9 +42,53 @@ FUNCTION_NAMES = (
 
 
 def handler_of(name: str) -> str:
+    """The Lambda `Handler` of a function: also how a consumer finds it in the template."""
     return f"voiceclone.handlers.{name}.handler"
 
 
-def logical_id_of(name: str) -> str:
-    """CDK construct id of a function: `check_sentence` -> `CheckSentenceFunction`."""
+def construct_id_of(name: str) -> str:
+    """The construct id of a function (`check_sentence` -> `CheckSentenceFunction`).
+
+    The CloudFormation logical id is ``Functions<construct id><8 hex digits>``; find a
+    function by its Handler rather than by that hash.
+    """
     return "".join(part.title() for part in name.split("_")) + "Function"
+
+
+# ----- CDK context ---------------------------------------------------------------------------------
+CONTEXT_PREFIX = "voiceclone:"
+CTX_MAP_MAX_CONCURRENCY = "voiceclone:mapMaxConcurrency"
+CTX_CALLBACK_TIMEOUT_SECONDS = "voiceclone:callbackTimeoutSeconds"
+CTX_POLL_INITIAL_SECONDS = "voiceclone:pollInitialSeconds"
+CTX_POLL_MAX_SECONDS = "voiceclone:pollMaxSeconds"
+CTX_POLL_BACKOFF = "voiceclone:pollBackoff"
+CTX_TRAINING_DEADLINE_SECONDS = "voiceclone:trainingDeadlineSeconds"
+CTX_UPLOAD_URL_EXPIRY_SECONDS = "voiceclone:uploadUrlExpirySeconds"
+CTX_MAX_UPLOAD_BYTES = "voiceclone:maxUploadBytes"
+CTX_UPLOAD_RETENTION_DAYS = "voiceclone:uploadRetentionDays"
+CTX_TENCENT_VRS_ENDPOINT = "voiceclone:tencentVrsEndpoint"
+CTX_VENDOR_SETTINGS = "voiceclone:vendorSettings"
+CTX_LOG_LEVEL = "voiceclone:logLevel"
+# CDK's own key: the stacks whose assets are bundled. An empty list skips bundling (no pip run).
+CTX_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
+SKIP_BUNDLING: dict[str, Any] = {CTX_BUNDLING_STACKS: []}
+
+# ----- environment variables the functions read (functions/voiceclone/settings.py) ---------------
+ENV_TABLE_NAME = "VOICECLONE_TABLE_NAME"
+ENV_BUCKET_NAME = "VOICECLONE_BUCKET_NAME"
+ENV_STATE_MACHINE_ARN = "VOICECLONE_STATE_MACHINE_ARN"
+ENV_API_URL = "VOICECLONE_API_URL"
+ENV_POLL_INITIAL_SECONDS = "VOICECLONE_POLL_INITIAL_SECONDS"
+ENV_POLL_MAX_SECONDS = "VOICECLONE_POLL_MAX_SECONDS"
+ENV_POLL_BACKOFF = "VOICECLONE_POLL_BACKOFF"
+ENV_TRAINING_DEADLINE_SECONDS = "VOICECLONE_TRAINING_DEADLINE_SECONDS"
+ENV_UPLOAD_URL_EXPIRY_SECONDS = "VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS"
+ENV_MAX_UPLOAD_BYTES = "VOICECLONE_MAX_UPLOAD_BYTES"
+ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+
+
+def vendor_env(vendor: str, field: str) -> str:
+    """A vendor's variable, e.g. VOICECLONE_TENCENT_VRS_SECRET_ARN (voiceclone.vendors.config.env_name)."""
+    return f"VOICECLONE_{vendor.upper()}_{field.upper()}"

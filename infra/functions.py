@@ -1,4 +1,4 @@
-"""The Lambda functions: defaults set once, one role each, one code asset packaged without Docker."""
+"""The Lambda functions: defaults set once, one role each, one code asset packaged with pip, not Docker."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,41 +14,69 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.constants import FUNCTION_NAMES, FUNCTIONS_DIR, REPO_ROOT, SERVICE_NAME, handler_of, logical_id_of
+from infra import constants as c
 from infra.settings import StackSettings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
-# Lambda's Python runtime ships boto3; the rest of [project].dependencies is bundled.
-PROVIDED_BY_RUNTIME = ("boto3",)
+# Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34) on arm64: any manylinux wheel up to
+# 2.34 runs there. pip takes the tags literally, so the usual ones are listed.
+PIP_PLATFORMS = (
+    "manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64",
+)  # fmt: skip
+MEMORY_MB = 512
+TIMEOUT_SECONDS = 30
+# A sentence check uploads audio to the vendor and waits for its verdict; SubmitTraining assembles
+# the recordings into the audio the vendor downloads. Both outlast 30 s on a slow vendor.
 LONGER_TIMEOUTS = {"check_sentence": 60, "submit_training": 60}
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# Lambda's Python runtime ships boto3; bundling another copy would only slow cold starts.
+PROVIDED_BY_RUNTIME = ("boto3",)
 
 
-def runtime_requirements() -> list[str]:
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    return [d for d in project["dependencies"] if not d.startswith(PROVIDED_BY_RUNTIME)]
+def runtime_requirements(pyproject: Path = c.PYPROJECT) -> list[str]:
+    """[project].dependencies minus what the runtime provides: the pins there are the pins shipped."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    requirements: list[str] = project["dependencies"]
+    return [r for r in requirements if _distribution(r) not in PROVIDED_BY_RUNTIME]
+
+
+def _distribution(requirement: str) -> str:
+    for stop in "<>=!~;[ @":
+        requirement = requirement.split(stop, 1)[0]
+    return requirement.strip().lower()
 
 
 @jsii.implements(ILocalBundling)
 class PipBundling:
-    """Bundle with the local pip for Lambda's platform (manylinux aarch64 wheels), so no Docker is needed."""
+    """Bundles the code with the local pip and wheels built for Lambda's platform.
+
+    Docker is not needed (and not available on the machines this is built on): pip can
+    fetch manylinux aarch64 wheels for CPython 3.13 from any host. Source distributions
+    are refused, so nothing is compiled for the wrong platform.
+    """
 
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         target = Path(output_dir)
-        subprocess.run(  # noqa: S603 - fixed arguments, requirements from our own pyproject
+        subprocess.run(  # noqa: S603 - fixed arguments; the requirements come from our own pyproject
             [
                 sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                 "--target", str(target),
-                "--platform", "manylinux2014_aarch64", "--implementation", "cp",
+                *(arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)),
+                "--implementation", "cp",
                 "--python-version", RUNTIME.name.removeprefix("python"),
-                "--only-binary=:all:", *runtime_requirements(),
+                "--only-binary=:all:",
+                # .pyc files of this interpreter's version would be dead weight for 3.13.
+                "--no-compile",
+                *runtime_requirements(),
             ],
             check=True,
         )  # fmt: skip
         shutil.copytree(
-            FUNCTIONS_DIR / "voiceclone",
+            c.FUNCTIONS_DIR / "voiceclone",
             target / "voiceclone",
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
@@ -56,8 +85,9 @@ class PipBundling:
 
 
 def code_asset() -> lambda_.Code:
+    """One asset for every function: they share the package, and one upload is cheaper than eleven."""
     return lambda_.Code.from_asset(
-        str(FUNCTIONS_DIR),
+        str(c.FUNCTIONS_DIR),
         # Hash what is shipped, so a changed dependency pin also makes a new asset.
         asset_hash_type=AssetHashType.OUTPUT,
         exclude=["**/__pycache__", "**/*.pyc"],
@@ -70,44 +100,64 @@ def code_asset() -> lambda_.Code:
 
 
 class Functions(Construct):
+    """All the functions, built alike so they cannot drift apart (runtime, tracing, logs, env)."""
+
     def __init__(
-        self, scope: Construct, construct_id: str, settings: StackSettings, environment: dict[str, str]
+        self,
+        scope: Construct,
+        construct_id: str,
+        settings: StackSettings,
+        environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         code = code_asset()
-        common_env = {
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": "Voiceclone",
-            "POWERTOOLS_LOG_LEVEL": settings.log_level,
+        shared_env = {
+            c.ENV_POWERTOOLS_SERVICE_NAME: c.SERVICE_NAME,
+            c.ENV_POWERTOOLS_METRICS_NAMESPACE: c.METRICS_NAMESPACE,
+            c.ENV_POWERTOOLS_LOG_LEVEL: settings.log_level,
             **environment,
         }
         self.by_name: dict[str, lambda_.Function] = {
-            name: self._build_function(name, code, common_env) for name in FUNCTION_NAMES
+            name: self._build_function(name, code, shared_env) for name in c.FUNCTION_NAMES
         }
-
-    def _build_function(self, name: str, code: lambda_.Code, environment: dict[str, str]) -> lambda_.Function:
-        logical_id = logical_id_of(name)
-        log_group = logs.LogGroup(
-            self,
-            f"{logical_id}Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        return lambda_.Function(
-            self,
-            logical_id,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=handler_of(name),
-            code=code,
-            memory_size=512,
-            timeout=Duration.seconds(LONGER_TIMEOUTS.get(name, 30)),
-            environment=environment,
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
-            description=f"voiceclone {name}",
-        )
 
     def __getitem__(self, name: str) -> lambda_.Function:
         return self.by_name[name]
+
+    def _build_function(self, name: str, code: lambda_.Code, environment: dict[str, str]) -> lambda_.Function:
+        construct_id = c.construct_id_of(name)
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=f"voiceclone {name}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=c.handler_of(name),
+            code=code,
+            memory_size=MEMORY_MB,
+            timeout=Duration.seconds(LONGER_TIMEOUTS.get(name, TIMEOUT_SECONDS)),
+            environment=environment,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=self._build_log_group(construct_id),
+        )
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason="The runtime is pinned to python3.13 on purpose: the bundler fetches cp313 "
+                    "aarch64 wheels for the pinned dependencies; the runtime moves with those pins.",
+                )
+            ],
+        )
+        return function
+
+    def _build_log_group(self, construct_id: str) -> logs.LogGroup:
+        """An explicit log group: retention without CDK's LogRetention custom resource."""
+        return logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )

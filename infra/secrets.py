@@ -1,22 +1,19 @@
-"""Vendor credentials in Secrets Manager, one secret per vendor.
-
-After deploying, the operator writes the real credentials into each secret,
-e.g. ``{"secret_id": "AKID...", "secret_key": "..."}`` for ``voiceclone/tencent_vrs``
-(fields per vendor: VENDOR_SECRET_FIELDS).
-The functions read them through Powertools Parameters (cached for 5 minutes).
-"""
+"""Vendor credentials: one Secrets Manager secret per vendor, filled in by the operator after deploying."""
 
 from __future__ import annotations
 
 import json
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.constants import VENDORS
+from infra import constants as c
 
-# The credential fields of each vendor's secret (the adapters read them by these names).
+# The JSON fields of each vendor's secret: the adapters read them by these names
+# (voiceclone.vendors.config), and the local stack fills them from the sandboxes.
 VENDOR_SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "tencent_vrs": ("secret_id", "secret_key"),
     "tencent_gateway": ("secret_id", "secret_key"),
@@ -26,23 +23,62 @@ VENDOR_SECRET_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def secret_name_of(vendor: str) -> str:
+    return f"{c.SERVICE_NAME}/{vendor}"
+
+
 class VendorSecrets(Construct):
+    """One secret per vendor, named ``voiceclone/<vendor>``, holding that vendor's credentials as JSON.
+
+    CloudFormation cannot know a vendor's API keys, so the stack creates each secret with
+    placeholders: ``REPLACE_ME`` for every field but the last, which is generated so the
+    template never carries a value. After the first deploy the operator writes the real
+    credentials, e.g. for Tencent VRS (SecretId / SecretKey of a CAM user allowed to call VRS)::
+
+        aws secretsmanager put-secret-value --secret-id voiceclone/tencent_vrs \\
+            --secret-string '{"secret_id": "AKID...", "secret_key": "..."}'
+
+    The functions find a secret by ``VOICECLONE_<VENDOR>_SECRET_ARN`` and cache its value
+    for five minutes, so a new key is in use within minutes, without a deploy.
+    """
+
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secrets: dict[str, secretsmanager.Secret] = {
-            vendor: self._build_secret(vendor) for vendor in VENDORS
+        self.by_vendor: dict[str, secretsmanager.Secret] = {
+            vendor: self._build_secret(vendor) for vendor in c.VENDORS
         }
 
+    def environment(self) -> dict[str, str]:
+        """VOICECLONE_<VENDOR>_SECRET_ARN for each vendor."""
+        return {c.vendor_env(v, "secret_arn"): s.secret_arn for v, s in self.by_vendor.items()}
+
+    def grant_read(self, grantee: iam.IGrantable) -> None:
+        """Read access to every vendor's secret: a function serves whichever vendor a job names."""
+        for secret in self.by_vendor.values():
+            secret.grant_read(grantee)
+
     def _build_secret(self, vendor: str) -> secretsmanager.Secret:
-        *templated, generated_field = VENDOR_SECRET_FIELDS[vendor]
-        return secretsmanager.Secret(
+        *placeholders, generated = VENDOR_SECRET_FIELDS[vendor]
+        secret = secretsmanager.Secret(
             self,
-            "".join(p.title() for p in vendor.split("_")),
-            secret_name=f"voiceclone/{vendor}",
+            "".join(part.title() for part in vendor.split("_")),
+            secret_name=secret_name_of(vendor),
             description=f"{vendor} credentials for voiceclone: replace the placeholders with the real ones",
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps(dict.fromkeys(templated, "REPLACE_ME")),
-                generate_string_key=generated_field,
+                secret_string_template=json.dumps(dict.fromkeys(placeholders, "REPLACE_ME")),
+                generate_string_key=generated,
             ),
+            # The credentials outlive the stack: deleting it must not lock the operator out.
             removal_policy=RemovalPolicy.RETAIN,
         )
+        NagSuppressions.add_resource_suppressions(
+            secret,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason="Vendor API keys are issued by the vendor and cannot be rotated by a rotation "
+                    "Lambda; the operator rotates them at the vendor and writes the new ones here.",
+                )
+            ],
+        )
+        return secret

@@ -1,37 +1,82 @@
-"""Deployment settings from CDK context (cdk.json, `-c key=value`, or App(context=...) locally)."""
+"""Deployment settings read from CDK context (cdk.json, `cdk -c key=value`, or `App(context=...)`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from constructs import Construct
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PREFIX = "voiceclone:"
+from infra import constants as c
 
 
 class StackSettings(BaseModel):
-    map_max_concurrency: int = Field(10, alias="mapMaxConcurrency", ge=1, le=40)
-    callback_timeout_seconds: int = Field(7200, alias="callbackTimeoutSeconds", ge=1)
-    # Unset: each vendor polls at its own pace (seconds for Volcengine, minutes for Huawei).
-    poll_initial_seconds: int | None = Field(None, alias="pollInitialSeconds", ge=1)
-    poll_max_seconds: int | None = Field(None, alias="pollMaxSeconds", ge=1)
-    poll_backoff: float = Field(1.5, alias="pollBackoff", ge=1.0)
-    training_deadline_seconds: int = Field(172800, alias="trainingDeadlineSeconds", ge=60)
-    upload_url_expiry_seconds: int = Field(900, alias="uploadUrlExpirySeconds", ge=60)
-    max_upload_bytes: int = Field(5 * 1024 * 1024, alias="maxUploadBytes", ge=1024)
-    upload_retention_days: int = Field(30, alias="uploadRetentionDays", ge=1)
-    # Non-secret vendor settings as VOICECLONE_<KEY> variables, e.g. {"TENCENT_VRS_ENDPOINT": "https://..."};
-    # the adapters default to the vendors' public endpoints.
-    vendor_settings: dict[str, str] = Field(default_factory=dict, alias="vendorSettings")
-    log_level: str = Field("INFO", alias="logLevel")
+    """Every tunable of the stack, validated once at synthesis.
+
+    Each field's validation alias is its context key, so the local stack can synthesize the very
+    same stack with seconds-long waits just by passing different context. A bad value
+    fails the synthesis with pydantic's message instead of deploying a broken stack.
+    """
+
+    # By context key (from_context) or by field name (StackSettings(map_max_concurrency=3)).
+    model_config = ConfigDict(frozen=True, validate_by_alias=True, validate_by_name=True)
+
+    map_max_concurrency: int = Field(10, validation_alias=c.CTX_MAP_MAX_CONCURRENCY, ge=1, le=40)
+    callback_timeout_seconds: int = Field(7200, validation_alias=c.CTX_CALLBACK_TIMEOUT_SECONDS, ge=1)
+    # Unset (the default): each vendor polls at its own pace (Capabilities in the vendor adapter,
+    # 60 s growing to 900 s unless the vendor says otherwise); set: every vendor uses these.
+    poll_initial_seconds: int | None = Field(None, validation_alias=c.CTX_POLL_INITIAL_SECONDS, ge=1)
+    poll_max_seconds: int | None = Field(None, validation_alias=c.CTX_POLL_MAX_SECONDS, ge=1)
+    poll_backoff: float = Field(1.5, validation_alias=c.CTX_POLL_BACKOFF, ge=1.0)
+    training_deadline_seconds: int = Field(172800, validation_alias=c.CTX_TRAINING_DEADLINE_SECONDS, ge=1)
+    # A presigned POST is valid for at most 7 days.
+    upload_url_expiry_seconds: int = Field(
+        900, validation_alias=c.CTX_UPLOAD_URL_EXPIRY_SECONDS, ge=1, le=604800
+    )
+    max_upload_bytes: int = Field(5 * 1024 * 1024, validation_alias=c.CTX_MAX_UPLOAD_BYTES, ge=1)
+    upload_retention_days: int = Field(30, validation_alias=c.CTX_UPLOAD_RETENTION_DAYS, ge=1)
+    tencent_vrs_endpoint: str = Field(
+        "https://vrs.tencentcloudapi.com", validation_alias=c.CTX_TENCENT_VRS_ENDPOINT
+    )
+    # More VOICECLONE_<KEY> variables for the adapters, e.g. {"QINIU_ENDPOINT": "https://..."}; they win
+    # over tencentVrsEndpoint (the local stack points the adapters at its sandboxes this way).
+    # Credentials of a deployed stack belong in the vendor's secret, not here: these are plain text.
+    vendor_settings: dict[str, str] = Field(default_factory=dict, validation_alias=c.CTX_VENDOR_SETTINGS)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", validation_alias=c.CTX_LOG_LEVEL
+    )
+
+    @field_validator("vendor_settings", mode="before")
+    @classmethod
+    def _vendor_settings_from_cli(cls, value: Any) -> Any:
+        """`cdk -c voiceclone:vendorSettings='{...}'` arrives as a string of JSON."""
+        return json.loads(value) if isinstance(value, str) else value
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackSettings:
-        values: dict[str, Any] = {}
-        for field in cls.model_fields.values():
-            alias = str(field.alias)
-            value = scope.node.try_get_context(PREFIX + alias)
-            if value is not None:
-                values[alias] = value
-        return cls.model_validate(values)
+        """The settings as the context of `scope` has them; absent keys keep their defaults."""
+        keys = [str(field.validation_alias) for field in cls.model_fields.values()]
+        return cls.from_mapping({key: scope.node.try_get_context(key) for key in keys})
+
+    @classmethod
+    def from_mapping(cls, context: Mapping[str, Any]) -> StackSettings:
+        """Same as from_context, from a plain dict (None means absent)."""
+        return cls.model_validate({k: v for k, v in context.items() if v is not None})
+
+    def function_environment(self) -> dict[str, str]:
+        """The VOICECLONE_* variables every function gets from context (the stack adds resource names)."""
+        env = {
+            c.ENV_POLL_BACKOFF: str(self.poll_backoff),
+            c.ENV_TRAINING_DEADLINE_SECONDS: str(self.training_deadline_seconds),
+            c.ENV_UPLOAD_URL_EXPIRY_SECONDS: str(self.upload_url_expiry_seconds),
+            c.ENV_MAX_UPLOAD_BYTES: str(self.max_upload_bytes),
+            c.vendor_env("tencent_vrs", "endpoint"): self.tencent_vrs_endpoint,
+        }
+        if self.poll_initial_seconds is not None:
+            env[c.ENV_POLL_INITIAL_SECONDS] = str(self.poll_initial_seconds)
+        if self.poll_max_seconds is not None:
+            env[c.ENV_POLL_MAX_SECONDS] = str(self.poll_max_seconds)
+        env.update({f"VOICECLONE_{key.upper()}": value for key, value in self.vendor_settings.items()})
+        return env

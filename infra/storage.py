@@ -1,4 +1,4 @@
-"""Where data lives: the audio bucket (and its access-log bucket) and the jobs table."""
+"""Where data lives: the audio bucket (with its access-log bucket) and the jobs table."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ from constructs import Construct
 from infra.constants import TRAINING_PREFIX, UPLOAD_PREFIX
 from infra.settings import StackSettings
 
+ACCESS_LOG_RETENTION_DAYS = 90
+# Secondary indexes: gsi1 lists a tenant's jobs or voices newest first; gsi2 finds a job by the
+# vendor's task id (callbacks and status queries name the vendor's id, not ours).
+INDEXES = ("gsi1", "gsi2")
+
 
 class Storage(Construct):
+    """The recordings and the job records; both outlive the stack (RETAIN), they are the customer's data."""
+
     def __init__(self, scope: Construct, construct_id: str, settings: StackSettings) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = self._build_access_log_bucket()
@@ -19,6 +26,7 @@ class Storage(Construct):
         self.table = self._build_table()
 
     def _build_access_log_bucket(self) -> s3.Bucket:
+        """Server access logs: who read or wrote which recording (voice data is personal data)."""
         return s3.Bucket(
             self,
             "AccessLogs",
@@ -26,11 +34,14 @@ class Storage(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(90))],
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(ACCESS_LOG_RETENTION_DAYS))
+            ],
             removal_policy=RemovalPolicy.RETAIN,
         )
 
     def _build_audio_bucket(self, settings: StackSettings) -> s3.Bucket:
+        retention = Duration.days(settings.upload_retention_days)
         return s3.Bucket(
             self,
             "Audio",
@@ -39,25 +50,29 @@ class Storage(Construct):
             enforce_ssl=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="audio/",
+            # Recordings are only needed until the vendor has trained the voice.
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-uploads",
                     prefix=UPLOAD_PREFIX,
-                    expiration=Duration.days(settings.upload_retention_days),
+                    expiration=retention,
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 ),
                 s3.LifecycleRule(
                     id="expire-training-audio",
                     prefix=TRAINING_PREFIX,
-                    expiration=Duration.days(settings.upload_retention_days),
+                    expiration=retention,
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
                 ),
             ],
-            # Browsers upload recordings straight to S3 with the presigned POST.
+            # Browsers upload recordings straight to S3 with the presigned POST the api hands out;
+            # the POST policy, not CORS, decides what may be uploaded.
             cors=[
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.POST],
                     allowed_origins=["*"],
                     allowed_headers=["*"],
+                    exposed_headers=["ETag", "Location"],
                     max_age=3000,
                 )
             ],
@@ -65,7 +80,7 @@ class Storage(Construct):
         )
 
     def _build_table(self) -> dynamodb.Table:
-        """One table; keys, indexes and access patterns are in docs/table-design.md."""
+        """One table for jobs, sentences and voices; keys and access patterns: docs/table-design.md."""
         string = dynamodb.AttributeType.STRING
         table = dynamodb.Table(
             self,
@@ -79,7 +94,7 @@ class Storage(Construct):
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        for index in ("gsi1", "gsi2"):
+        for index in INDEXES:
             table.add_global_secondary_index(
                 index_name=index,
                 partition_key=dynamodb.Attribute(name=f"{index}pk", type=string),

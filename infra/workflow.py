@@ -16,56 +16,73 @@ from constructs import Construct
 from infra.constants import FUNCTIONS_DIR
 from infra.settings import StackSettings
 
-sys.path.insert(0, str(FUNCTIONS_DIR))
-from voiceclone.domain.errors import RETRYABLE_ERRORS
+try:
+    # The error names the functions raise are the names the workflow retries: one tuple for both.
+    from voiceclone.domain.errors import RETRYABLE_ERRORS
+except ModuleNotFoundError:  # the package is not installed: take it from the source tree
+    sys.path.append(str(FUNCTIONS_DIR))
+    from voiceclone.domain.errors import RETRYABLE_ERRORS
 
 JOB_ID = sfn.JsonPath.string_at("$.job_id")
+# A job that would run longer than the training deadline is failed by the poller; this margin
+# bounds everything else (a lost callback, a stuck task) so no execution runs forever.
+EXECUTION_TIMEOUT_MARGIN = Duration.days(1)
 
 
 class Workflow(Construct):
+    """Load → check every sentence → gate → submit → await callback or poll → finalize; failures → MarkFailed.
+
+    The states are Lambda tasks with payload_response_only (the function's return value is the
+    task's result), so the local stack can run the synthesized definition against in-process
+    functions exactly as Step Functions runs it against Lambda.
+    """
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         settings: StackSettings,
-        functions: dict[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.IFunction],
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
         self.fn = functions
+        stack = Stack.of(self)
+        # A known name gives a known ARN: functions the workflow itself invokes can be allowed to
+        # answer its task tokens without referring to it (that reference would be a cycle).
+        self.state_machine_name = f"{stack.stack_name}-training"
+        self.arn_by_name = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
-        stack = Stack.of(self)
-        # A known name gives a known ARN, so functions the workflow invokes can be allowed to
-        # resume it without a reference to it (a reference would be a dependency cycle).
-        self.name = f"{stack.stack_name}-training"
-        self.arn = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=self.name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=self.name,
-            definition_body=sfn.DefinitionBody.from_chainable(self._build_definition()),
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
-            ),
-            # Nothing runs forever: the poller fails the job at the deadline, and this bounds the rest.
-            timeout=Duration.seconds(settings.training_deadline_seconds + 86400),
-        )
+        self.state_machine = self._build_state_machine()
 
     def grant_task_response(self, grantee: iam.IGrantable) -> None:
-        """SendTaskSuccess/Failure/Heartbeat on this workflow's tasks, by ARN (see __init__)."""
+        """SendTaskSuccess/Failure/Heartbeat on this workflow, granted by ARN (see __init__ for why)."""
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-            resource_arns=[self.arn],
+            resource_arns=[self.arn_by_name],
+        )
+
+    def _build_state_machine(self) -> sfn.StateMachine:
+        return sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=self.state_machine_name,
+            definition_body=sfn.DefinitionBody.from_chainable(self._build_definition()),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            tracing_enabled=True,
+            # Every state transition, without the data: payloads carry task tokens and vendor replies.
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+            timeout=Duration.seconds(self.settings.training_deadline_seconds).plus(EXECUTION_TIMEOUT_MARGIN),
         )
 
     # ----- building blocks -----------------------------------------------------------------------
@@ -84,6 +101,7 @@ class Workflow(Construct):
 
     @staticmethod
     def _retry_vendor_errors(state: sfn.TaskStateBase) -> None:
+        """Throttling and outages are the vendor's, and pass: retry them with backoff and full jitter."""
         state.add_retry(
             errors=list(RETRYABLE_ERRORS),
             interval=Duration.seconds(1),
@@ -93,11 +111,60 @@ class Workflow(Construct):
             jitter_strategy=sfn.JitterType.FULL,
         )
 
+    @staticmethod
+    def _fail_into(state: sfn.TaskStateBase | sfn.Map, mark_failed: sfn.IChainable) -> None:
+        state.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
+
     # ----- the definition ----------------------------------------------------------------------
 
     def _build_definition(self) -> sfn.IChainable:
         job = {"job_id": JOB_ID}
-        mark_failed = self._task(
+        mark_failed = self._build_mark_failed()
+
+        load_job = self._task("LoadJob", "load_job", job, "$.job")
+        check_sentences = self._build_check_sentences()
+        self._fail_into(check_sentences, mark_failed)
+
+        gate = self._task("Gate", "gate", job, "$.gate")
+        rejected = sfn.Fail(
+            self,
+            "SentencesRejected",
+            error="SentencesRejected",
+            cause="one or more sentences failed the check; GET /v1/jobs/{id} lists the reasons",
+        )
+
+        submit = self._task("SubmitTraining", "submit_training", job, "$.training")
+        self._retry_vendor_errors(submit)
+        self._fail_into(submit, mark_failed)
+
+        finalize = self._task("Finalize", "finalize", job, "$.voice")
+        self._retry_vendor_errors(finalize)
+        self._fail_into(finalize, mark_failed)
+        finalize.next(sfn.Succeed(self, "VoiceReady"))
+
+        wait = self._build_poll_loop(finalize, mark_failed)
+        await_callback = self._build_await_callback(wait, mark_failed)
+        await_callback.next(finalize)
+
+        submit.next(
+            sfn.Choice(self, "CallbackOrPoll")
+            .when(sfn.Condition.boolean_equals("$.training.callback", True), await_callback)
+            .otherwise(wait)
+        )
+        return (
+            sfn.Chain.start(load_job)
+            .next(check_sentences)
+            .next(gate)
+            .next(
+                sfn.Choice(self, "AllSentencesPassed")
+                .when(sfn.Condition.boolean_equals("$.gate.passed", True), submit)
+                .otherwise(rejected)
+            )
+        )
+
+    def _build_mark_failed(self) -> sfn.IChainable:
+        """Record the failure (vendor code and message) on the job, then fail the execution."""
+        return self._task(
             "MarkFailed",
             "mark_failed",
             {"job_id": JOB_ID, "error": sfn.JsonPath.object_at("$.error")},
@@ -106,8 +173,8 @@ class Workflow(Construct):
             sfn.Fail(self, "JobFailed", error="JobFailed", cause="the job failed; GET /v1/jobs/{id} says why")
         )
 
-        load_job = self._task("LoadJob", "load_job", job, "$.job")
-
+    def _build_check_sentences(self) -> sfn.Map:
+        """Fan out over the job's sentences; the concurrency bound protects the vendor's rate limit."""
         check_sentence = self._task(
             "CheckSentence",
             "check_sentence",
@@ -124,28 +191,14 @@ class Workflow(Construct):
                 "text_id": sfn.JsonPath.string_at("$$.Map.Item.Value.text_id"),
             },
             max_concurrency=self.settings.map_max_concurrency,
+            # The verdicts are on the job records; Gate reads them there.
             result_path=sfn.JsonPath.DISCARD,
         )
         check_sentences.item_processor(check_sentence)
-        check_sentences.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
+        return check_sentences
 
-        gate = self._task("Gate", "gate", job, "$.gate")
-        rejected = sfn.Fail(
-            self,
-            "SentencesRejected",
-            error="SentencesRejected",
-            cause="one or more sentences failed the check; GET /v1/jobs/{id} lists the reasons",
-        )
-
-        submit = self._task("SubmitTraining", "submit_training", job, "$.training")
-        self._retry_vendor_errors(submit)
-        submit.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
-
-        finalize = self._task("Finalize", "finalize", job, "$.voice")
-        self._retry_vendor_errors(finalize)
-        finalize.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
-        finalize.next(sfn.Succeed(self, "VoiceReady"))
-
+    def _build_poll_loop(self, finalize: sfn.IChainable, mark_failed: sfn.IChainable) -> sfn.Wait:
+        """Wait, ask the vendor, repeat; PollStatus returns the next wait (growing) and the state."""
         wait = sfn.Wait(
             self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.training.poll.wait_seconds")
         )
@@ -156,13 +209,16 @@ class Workflow(Construct):
             "$.training.poll",
         )
         self._retry_vendor_errors(poll)
-        poll.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
+        self._fail_into(poll, mark_failed)
         wait.next(poll).next(
             sfn.Choice(self, "TrainingDone")
             .when(sfn.Condition.string_equals("$.training.poll.state", "SUCCEEDED"), finalize)
             .otherwise(wait)
         )
+        return wait
 
+    def _build_await_callback(self, wait: sfn.Wait, mark_failed: sfn.IChainable) -> tasks.LambdaInvoke:
+        """Park the execution on a task token the vendor's callback redeems; no callback in time → poll."""
         await_callback = tasks.LambdaInvoke(
             self,
             "AwaitCallback",
@@ -172,35 +228,7 @@ class Workflow(Construct):
             task_timeout=sfn.Timeout.duration(Duration.seconds(self.settings.callback_timeout_seconds)),
             result_path="$.outcome",
         )
-        # No callback in time (or none can reach us): poll the vendor instead.
+        # Order matters: the specific catcher must come before States.ALL.
         await_callback.add_catch(wait, errors=["States.Timeout"], result_path="$.await_timeout")
-        await_callback.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
-        await_callback.next(finalize)
-
-        return self._chain(load_job, check_sentences, gate, rejected, submit, await_callback, wait)
-
-    def _chain(
-        self,
-        load_job: sfn.TaskStateBase,
-        check_sentences: sfn.Map,
-        gate: sfn.TaskStateBase,
-        rejected: sfn.Fail,
-        submit: sfn.TaskStateBase,
-        await_callback: sfn.TaskStateBase,
-        wait: sfn.Wait,
-    ) -> sfn.IChainable:
-        submit.next(
-            sfn.Choice(self, "CallbackOrPoll")
-            .when(sfn.Condition.boolean_equals("$.training.callback", True), await_callback)
-            .otherwise(wait)
-        )
-        return (
-            sfn.Chain.start(load_job)
-            .next(check_sentences)
-            .next(gate)
-            .next(
-                sfn.Choice(self, "AllSentencesPassed")
-                .when(sfn.Condition.boolean_equals("$.gate.passed", True), submit)
-                .otherwise(rejected)
-            )
-        )
+        self._fail_into(await_callback, mark_failed)
+        return await_callback
