@@ -30,9 +30,21 @@ from voiceclone_local.template import Resolver, api_routes, resources_of_type
 # VOICECLONE_<VENDOR>_ENDPOINT points elsewhere, e.g. at the real vendor).
 SANDBOXES: dict[str, str] = {
     "tencent_vrs": "voiceclone_local.sandboxes.tencent_vrs:TencentVrsSandbox",
+    "tencent_gateway": "voiceclone_local.sandboxes.tencent_gateway:TencentGatewaySandbox",
+    "volcengine": "voiceclone_local.sandboxes.volcengine:VolcengineSandbox",
     "qiniu": "voiceclone_local.sandboxes.qiniu:QiniuSandbox",
     "huawei": "voiceclone_local.sandboxes.huawei:HuaweiSandbox",
 }
+
+
+def default_sandbox_config(vendor: str) -> Any | None:
+    """The local stack's sandbox settings where a vendor's own defaults are too small for it."""
+    if vendor == "volcengine":
+        # Each cloned voice takes a speaker slot bought in the console: give the local stack plenty.
+        from voiceclone_local.sandboxes.volcengine import VolcengineSandboxConfig
+
+        return VolcengineSandboxConfig(speaker_ids=[f"S_local{i:03d}" for i in range(1, 201)])
+    return None
 
 
 def sandbox_class(vendor: str) -> Any:
@@ -150,7 +162,7 @@ class LocalStack:
             if os.environ.get(f"VOICECLONE_{prefix}_ENDPOINT"):
                 continue
             cls = sandbox_class(vendor)
-            config = self.sandbox_configs.get(vendor)
+            config = self.sandbox_configs.get(vendor) or default_sandbox_config(vendor)
             sandbox = cls(config) if config is not None else cls()
             sandbox.start()
             self._stoppers.append(sandbox.stop)

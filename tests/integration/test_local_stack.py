@@ -249,8 +249,9 @@ def test_forged_callbacks_are_rejected_and_change_nothing(
     job = start_job(client)
     upload_all(client, job)
     repo = repository(stack)
+    # (once the workflow waits for the callback: the parked task token is the last write before it)
     training = wait_for(
-        lambda: (j := repo.require_job(job["job_id"])).vendor_task_id and j, timeout=60, what="training"
+        lambda: (j := repo.require_job(job["job_id"])).task_token and j, timeout=60, what="training"
     )
     forged = json.dumps(
         {

@@ -11,6 +11,8 @@ from voiceclone.vendors.base import Capabilities, VendorAdapter
 # vendor id -> "module:Class"
 _ADAPTERS: dict[str, str] = {
     "tencent_vrs": "voiceclone.vendors.tencent_vrs:TencentVrsAdapter",
+    "tencent_gateway": "voiceclone.vendors.tencent_gateway:TencentGatewayAdapter",
+    "volcengine": "voiceclone.vendors.volcengine:VolcengineAdapter",
     "qiniu": "voiceclone.vendors.qiniu:QiniuAdapter",
     "huawei": "voiceclone.vendors.huawei:HuaweiAdapter",
 }

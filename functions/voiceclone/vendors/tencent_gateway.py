@@ -1,0 +1,427 @@
+"""Tencent smart-content voice cloning (API gateway): JSON actions with the credentials in the body.
+
+Wire format per NOTES.md section 3 (the seed's result table swaps the job types;
+its examples are right: type 2 trains a model and yields ``modelName``). One
+CreateJob of type 2 trains a model from the assembled recording's URL; the job's
+``customId`` is the request's session id, so a create whose answer was lost is
+found again with ListJobs. The error format is undocumented: every plausible
+shape is read here, mapped to the shared taxonomy, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from voiceclone.domain.errors import (
+    VendorAuthError,
+    VendorError,
+    VendorRejected,
+    VendorThrottled,
+    VendorUnavailable,
+)
+from voiceclone.domain.models import VendorVoice
+from voiceclone.vendors.base import (
+    AudioSource,
+    Capabilities,
+    TrainingRequest,
+    TrainingState,
+    TrainingStatus,
+    VendorAdapter,
+)
+from voiceclone.vendors.config import vendor_settings
+from voiceclone.vendors.http import VendorHttp
+
+VENDOR_ID = "tencent_gateway"
+DEFAULT_ENDPOINT = "https://service-mqk0mc83-1257411467.bj.apigw.tencentcs.com"
+JOB_PATH = "/release/job"
+MODEL_PATH = "/release/music_model"
+CONTENT_TYPE = "application/json"
+
+# voiceCloning.type: 1 generates audio with a model, 2 trains one.
+TRAIN_MODEL = 2
+# modelName: digits, letters and underscores, fewer than 64 characters, unique in the account.
+MODEL_NAME_PREFIX = "vc_"
+MODEL_NAME_MAX_CHARS = 63
+_PLAIN_JOB_ID = re.compile(rf"[A-Za-z0-9_]{{1,{MODEL_NAME_MAX_CHARS - len(MODEL_NAME_PREFIX)}}}")
+# customId: fewer than 64 characters.
+CUSTOM_ID_MAX_CHARS = 63
+# ListModels answers at most 100 models per page; the cap stops a gateway that pages forever.
+LIST_MODELS_LIMIT = 100
+LIST_MODELS_MAX_PAGES = 100
+
+STATE_SUBMITTED, STATE_PROCESSING, STATE_COMPLETED, STATE_ERROR, STATE_CANCELED = 1, 2, 3, 4, 5
+_STATES = {
+    STATE_SUBMITTED: TrainingState.PENDING,
+    STATE_PROCESSING: TrainingState.RUNNING,
+    STATE_COMPLETED: TrainingState.SUCCEEDED,
+    STATE_ERROR: TrainingState.FAILED,
+    STATE_CANCELED: TrainingState.FAILED,
+}
+_STATE_NAMES = {
+    STATE_SUBMITTED: "SUBMITTED",
+    STATE_PROCESSING: "PROCESSING",
+    STATE_COMPLETED: "COMPLETED",
+    STATE_ERROR: "ERROR",
+    STATE_CANCELED: "CANCELED",
+}
+
+# The error format is not documented, so codes and messages are recognised by their words.
+_THROTTLE_TEXT = re.compile(
+    r"RequestLimitExceeded|rate.?limit|too many requests|throttl|限流|频率|频繁", re.IGNORECASE
+)
+_AUTH_TEXT = re.compile(
+    r"auth|secret.?id|secret.?key|signature|credential|unauthori[sz]ed|forbidden|鉴权|认证|密钥",
+    re.IGNORECASE,
+)
+_UNAVAILABLE_CODES = ("InternalError", "ResourceUnavailable", "ServiceUnavailable")
+# Envelope "code" values that mean success.
+_OK_CODES = (0, "0", "", None)
+
+
+def model_name(job_id: str) -> str:
+    """The model a job trains: allowed characters, under 64 chars, the same on every retry, one per job.
+
+    Job ids are uuid4 hex, kept readable so an operator can find the job from the
+    model list; anything else is hashed to stay within the allowed characters.
+    """
+    if _PLAIN_JOB_ID.fullmatch(job_id):
+        return MODEL_NAME_PREFIX + job_id
+    return MODEL_NAME_PREFIX + hashlib.sha256(job_id.encode("utf-8")).hexdigest()[:40]
+
+
+def custom_id(session_id: str) -> str:
+    """The job's customId: the session id (stable across retries), hashed if it is 64 characters or more."""
+    if len(session_id) <= CUSTOM_ID_MAX_CHARS:
+        return session_id
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:48]
+
+
+class TencentGatewayAdapter(VendorAdapter):
+    vendor_id: ClassVar[str] = VENDOR_ID
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        sentence_check="local",
+        completion="callback",
+        audio_transport="url",
+        audio_files="single",
+        sentence_count=20,
+        sample_rate=16000,
+        # Training time is not documented; the callback normally ends the wait, polling is the fallback.
+        poll_initial_seconds=30,
+        poll_max_seconds=600,
+    )
+
+    def __init__(
+        self,
+        endpoint: str,
+        secret_id: str,
+        secret_key: str,
+        timeout_seconds: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._secret_id = secret_id
+        self._secret_key = secret_key
+        self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        conf = vendor_settings(
+            VENDOR_ID, ("endpoint", "secret_id", "secret_key"), defaults={"endpoint": DEFAULT_ENDPOINT}
+        )
+        return cls(conf["endpoint"], conf["secret_id"], conf["secret_key"])
+
+    # ----- transport -------------------------------------------------------------------------
+
+    def call(self, path: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One action; returns its ``<action>Response`` object or raises the mapped error."""
+        key = action[0].lower() + action[1:]
+        # The gateway has no request signing: secretId AND secretKey travel in this JSON body
+        # (NOTES.md section 3.1). Request bodies are therefore never logged, here or by callers.
+        body = {
+            "action": action,
+            "secretId": self._secret_id,
+            "secretKey": self._secret_key,
+            f"{key}Request": params,
+        }
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # 429 and 5xx are raised as retryable errors by VendorHttp before we get here.
+        response = self._http.request("POST", path, content=content, headers={"Content-Type": CONTENT_TYPE})
+        status = response.status_code
+        try:
+            parsed: Any = response.json()
+        except ValueError:
+            parsed = None
+        request_id = _request_id(parsed, response)
+        error = _error_of(parsed)
+        if error is not None or not 200 <= status < 300:
+            code, message = error or ("", "")
+            raise self.map_error(
+                status,
+                code or f"HTTP{status}",
+                message or response.text[:200] or f"the gateway answered HTTP {status}",
+                request_id,
+            )
+        result = parsed.get(f"{key}Response") if isinstance(parsed, dict) else None
+        if not isinstance(result, dict):
+            details = {"request_id": request_id} if request_id else {}
+            raise VendorUnavailable(
+                VENDOR_ID,
+                f"HTTP{status}",
+                f"the gateway answered {action} without {key}Response: not its API",
+                **details,
+            )
+        return result
+
+    @staticmethod
+    def map_error(status: int, code: str, message: str, request_id: str | None = None) -> VendorError:
+        """An HTTP status and the vendor's code and message to the taxonomy, keeping all three."""
+        details = {"request_id": request_id} if request_id else {}
+        text = f"{code} {message}"
+        if status in (401, 403):
+            return VendorAuthError(VENDOR_ID, code, message, **details)
+        if status == 429 or _THROTTLE_TEXT.search(text):
+            return VendorThrottled(VENDOR_ID, code, message, **details)
+        if _AUTH_TEXT.search(text):
+            return VendorAuthError(VENDOR_ID, code, message, **details)
+        if status >= 500 or code.startswith(_UNAVAILABLE_CODES):
+            return VendorUnavailable(VENDOR_ID, code, message, **details)
+        return VendorRejected(VENDOR_ID, code, message, **details)
+
+    # ----- operations ------------------------------------------------------------------------
+
+    def create_task(self, request: TrainingRequest, audio: AudioSource) -> str:
+        """CreateJob type 2: train this job's model from the assembled recording's URL."""
+        job_request: dict[str, Any] = {
+            "customId": custom_id(request.session_id),
+            "inputs": [{"url": audio.assembled_url()}],
+            "outputs": [
+                {
+                    "inputSelectors": [0],
+                    "smartContentDescriptor": {
+                        "voiceCloning": {"type": TRAIN_MODEL, "modelName": model_name(request.job_id)}
+                    },
+                }
+            ],
+        }
+        if request.callback_url:
+            job_request["callback"] = request.callback_url
+        job = _job_of(self.call(JOB_PATH, "CreateJob", job_request), "CreateJob")
+        return str(job["id"])
+
+    def find_existing_task(self, request: TrainingRequest) -> str | None:
+        """The training job an earlier create for this request made (its answer may have been lost).
+
+        ListJobs by customId may return several entries, repeated ones included: only
+        jobs with this request's customId and model name count, de-duplicated on id; a
+        job still alive is preferred to one that failed, then the oldest.
+        """
+        wanted_custom_id = custom_id(request.session_id)
+        wanted_model = model_name(request.job_id)
+        data = self.call(JOB_PATH, "ListJobs", {"customId": wanted_custom_id})
+        jobs = data.get("jobs")
+        mine: dict[str, dict[str, Any]] = {}
+        for job in jobs if isinstance(jobs, list) else []:
+            if not isinstance(job, dict) or not job.get("id"):
+                continue
+            if job.get("customId") not in (None, wanted_custom_id):
+                continue
+            if _requested_model(job) not in (None, wanted_model):
+                continue
+            mine.setdefault(str(job["id"]), job)
+        if not mine:
+            return None
+        best = min(
+            mine.values(),
+            key=lambda j: (
+                _int(j.get("state")) in (STATE_ERROR, STATE_CANCELED),
+                _int(_dict(j.get("timing")).get("createdAt")) or 0,
+                str(j["id"]),
+            ),
+        )
+        return str(best["id"])
+
+    def get_status(self, task_id: str) -> TrainingStatus:
+        job = _job_of(self.call(JOB_PATH, "GetJob", {"id": task_id}), "GetJob")
+        return self._status(job, task_id)
+
+    def parse_callback(self, body: bytes) -> TrainingStatus:
+        """The whole Job, bare or as ``{"job": {...}}`` (the doc does not show which)."""
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body is not JSON") from exc
+        if not isinstance(data, dict):
+            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body is not a JSON object")
+        job = data.get("job")
+        if not isinstance(job, dict):
+            wrapped = data.get("getJobResponse")
+            job = wrapped.get("job") if isinstance(wrapped, dict) else data
+        if not isinstance(job, dict) or not job.get("id"):
+            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body has no job id")
+        return self._status(job, str(job["id"]))
+
+    def list_voices(self) -> list[VendorVoice]:
+        """Every trained model of the account (ListModels, paged with offset/limit)."""
+        voices: list[VendorVoice] = []
+        offset = 0
+        for _ in range(LIST_MODELS_MAX_PAGES):
+            data = self.call(MODEL_PATH, "ListModels", {"offset": offset, "limit": LIST_MODELS_LIMIT})
+            models = data.get("models")
+            page = [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+            for model in page:
+                name = str(model.get("name") or "")
+                if not name:
+                    continue
+                details: dict[str, Any] = {"modelName": name}
+                if model.get("createdAt") is not None:
+                    details["createdAt"] = str(model["createdAt"])
+                voices.append(VendorVoice(vendor=VENDOR_ID, voice_id=name, details=details))
+            offset += len(page)
+            total = _int(data.get("total"))
+            if len(page) < LIST_MODELS_LIMIT or (total is not None and offset >= total):
+                break
+        return voices
+
+    @staticmethod
+    def _status(job: dict[str, Any], task_id: str) -> TrainingStatus:
+        code = _int(job.get("state"))
+        # An unknown state is taken as "not finished yet": polling goes on until the deadline.
+        state = _STATES.get(code, TrainingState.RUNNING) if code is not None else TrainingState.RUNNING
+        vendor_state = _STATE_NAMES.get(code, str(job.get("state"))) if code is not None else ""
+        voice = None
+        if state is TrainingState.SUCCEEDED:
+            name = _trained_model(job) or _requested_model(job)
+            if name:
+                voice = VendorVoice(vendor=VENDOR_ID, voice_id=name, details={"modelName": name})
+        error_code, error_message = "", ""
+        if state is TrainingState.FAILED:
+            vendor_code, vendor_message = _job_error(job)
+            canceled = code == STATE_CANCELED
+            error_code = vendor_code or ("JobCanceled" if canceled else "TrainingFailed")
+            error_message = vendor_message or (
+                "the job was canceled at Tencent"
+                if canceled
+                else "Tencent ended the job in ERROR without a reason"
+            )
+        return TrainingStatus(
+            task_id=str(job.get("id") or task_id),
+            state=state,
+            vendor_state=vendor_state,
+            voice=voice,
+            error_code=error_code,
+            error_message=error_message,
+        )
+
+
+# ----- reading the gateway's answers ---------------------------------------------------------
+
+
+def _int(value: Any) -> int | None:
+    """Integers the gateway may send as numbers or strings (timing is epoch-ms strings)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _error_of(body: Any) -> tuple[str, str] | None:
+    """(code, message) when the body says something failed, in any shape a gateway might use."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error", body.get("Error"))
+    if isinstance(error, dict):
+        return (
+            _text(error.get("code", error.get("Code"))),
+            _text(error.get("message", error.get("Message"))),
+        )
+    if isinstance(error, str) and error:
+        return "", error
+    envelope = body.get("Response")
+    if isinstance(envelope, dict) and isinstance(envelope.get("Error"), dict):
+        inner = envelope["Error"]
+        return _text(inner.get("Code")), _text(inner.get("Message"))
+    for code_key, message_keys in (
+        ("code", ("message", "msg", "Message")),
+        ("Code", ("Message", "message")),
+        ("errorCode", ("errorMessage", "message")),
+    ):
+        code = body.get(code_key)
+        if code_key in body and code not in _OK_CODES:
+            message = next((_text(body[k]) for k in message_keys if body.get(k)), "")
+            return _text(code), message
+    return None
+
+
+def _request_id(body: Any, response: httpx.Response) -> str | None:
+    if isinstance(body, dict):
+        for key in ("requestId", "RequestId", "request_id"):
+            if body.get(key):
+                return str(body[key])
+        envelope = body.get("Response")
+        if isinstance(envelope, dict) and envelope.get("RequestId"):
+            return str(envelope["RequestId"])
+    # API Gateway's own request id, when the body carries none.
+    header: str | None = response.headers.get("x-api-requestid")
+    return header
+
+
+def _job_of(result: dict[str, Any], action: str) -> dict[str, Any]:
+    job = result.get("job")
+    if not isinstance(job, dict) or not job.get("id"):
+        raise VendorUnavailable(VENDOR_ID, "NoJob", f"{action} answered without a job id")
+    return job
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _training_outputs(job: dict[str, Any]) -> list[dict[str, Any]]:
+    outputs = job.get("outputs")
+    return [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+
+
+def _requested_model(job: dict[str, Any]) -> str | None:
+    """The modelName a training (type 2) output asked for, if the job shows one."""
+    for output in _training_outputs(job):
+        cloning = _dict(_dict(output.get("smartContentDescriptor")).get("voiceCloning"))
+        if _int(cloning.get("type")) == TRAIN_MODEL and cloning.get("modelName"):
+            return str(cloning["modelName"])
+    return None
+
+
+def _trained_model(job: dict[str, Any]) -> str | None:
+    """smartContentResult.voiceCloning.modelName of a completed training job."""
+    for output in _training_outputs(job):
+        result = _dict(_dict(output.get("smartContentResult")).get("voiceCloning"))
+        if result.get("modelName"):
+            return str(result["modelName"])
+    return None
+
+
+def _job_error(job: dict[str, Any]) -> tuple[str, str]:
+    """The reason a job failed; the doc names no field, so the likely ones are read in turn."""
+    error = job.get("error")
+    if isinstance(error, dict):
+        code = _text(error.get("code", error.get("Code")))
+        message = _text(error.get("message", error.get("Message")))
+        if code or message:
+            return code, message
+    if isinstance(error, str) and error:
+        return "", error
+    code = _text(job.get("errorCode", job.get("errCode")))
+    for key in ("errorMessage", "errorMsg", "errMsg", "message"):
+        if job.get(key):
+            return code, str(job[key])
+    return code, ""

@@ -1,0 +1,722 @@
+"""A local Volcengine voice clone: both API planes on one port, real auth and audio checks, fake training.
+
+It lets the adapter and the workflow clone a voice without an account and without
+spending any of a speaker slot's ten uploads. The wire format follows NOTES.md
+section 4 (section 4.13, not the seed): the speech data plane (``/api/v1/mega_tts/...``)
+takes ``Authorization: Bearer;{token}`` exactly and a ``Resource-Id``, the upload is
+JSON with one base64 audio that is decoded and inspected for real, and the status
+is a POST answering integers 0–4. The console OpenAPI
+(``/?Action=BatchListMegaTTSTrainStatus&Version=2023-11-07``) verifies the V4
+signature with its own key and lists the slots page by page.
+
+Where the docs are silent the sandbox chooses, and says so here: parameter errors
+are HTTP 400 and audio errors HTTP 200, both with a non-zero ``BaseResp.StatusCode``;
+a bad token is HTTP 401 and an app id or Resource-Id the token does not cover is
+HTTP 403; throttling and internal errors repeat the HTTP status as ``StatusCode``;
+a failed training shows as ``Unknown`` in the console (it has no failed state);
+``model_type`` must be sent (the API's own default 0 is the legacy model, which
+the sandbox does not offer); and every upload that reaches the audio check spends
+one of the slot's uploads, whether the audio passes or not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from pydantic import Field
+from voiceclone.domain.audio import AudioProblem, inspect_wav
+from voiceclone.vendors.signing import volc_v4
+
+from voiceclone_local.sandboxes.base import (
+    DropConnection,
+    Fault,
+    Faults,
+    SandboxConfig,
+    SandboxRequest,
+    SandboxResponse,
+    SandboxServer,
+    SimulatedTask,
+    TrainingSimulator,
+    TrainingState,
+)
+
+logger = logging.getLogger(__name__)
+
+# Public, fixed sandbox credentials (not secrets): the local stack and tests use them by default.
+DEFAULT_APPID = "2100000001"
+DEFAULT_ACCESS_TOKEN = "sandbox-volcengine-access-token"  # noqa: S105
+DEFAULT_ACCESS_KEY_ID = "AKLTsandboxvoiceclone000000000"
+DEFAULT_SECRET_ACCESS_KEY = "sandbox-volcengine-secret-access-key"  # noqa: S105
+DEFAULT_SPEAKER_IDS: tuple[str, ...] = ("S_sandbox001", "S_sandbox002", "S_sandbox003")
+DEFAULT_RESOURCE_IDS: tuple[str, ...] = ("seed-icl-1.0", "seed-icl-2.0", "volc.megatts.voiceclone")
+
+UPLOAD_PATH = "/api/v1/mega_tts/audio/upload"
+STATUS_PATH = "/api/v1/mega_tts/status"
+CONSOLE_ROUTE = "/?Action"
+LIST_ACTION = "BatchListMegaTTSTrainStatus"
+CONSOLE_VERSION = "2023-11-07"
+SAMPLE_RATE = 16000
+SOURCE = 2
+AUDIO_FORMATS = ("wav", "mp3", "ogg", "m4a", "aac", "pcm")
+MODEL_TYPES = (1, 2, 3, 4)
+# Languages by model_type (NOTES.md 4.8): 0 zh, 1 en, 2 ja, 3 es, 4 id, 5 pt, 6 de, 7 fr.
+_LANGUAGES: dict[int, tuple[int, ...]] = {1: tuple(range(6)), 2: tuple(range(8)), 3: (0, 1), 4: (0, 1)}
+# Which model types a Resource-Id serves (the old id serves them all).
+_RESOURCE_MODELS: dict[str, tuple[int, ...]] = {"seed-icl-1.0": (1, 2, 3), "seed-icl-2.0": (4,)}
+LOG_ID_HEADER = "X-Tt-Logid"
+CONSOLE_REQUEST_ID_HEADER = "X-Top-Request-Id"
+
+STATUS_NOT_FOUND, STATUS_TRAINING, STATUS_SUCCESS, STATUS_FAILED, STATUS_ACTIVE = 0, 1, 2, 3, 4
+BAD_REQUEST = 1001
+# Data-plane codes by name (NOTES.md 4.9).
+GET_AUDIO_DATA_ERROR, SPEAKER_NOT_FOUND, AUDIO_CONVERT_ERROR = 1105, 1107, 1108
+AED_ERROR, AUDIO_QUALITY_ERROR, UPLOAD_LIMIT = 1111, 1114, 1123
+CODE_NAMES: dict[int, str] = {
+    1001: "BadRequestError",
+    1101: "AudioUploadError",
+    1102: "ASRError",
+    1103: "SIDError",
+    1104: "SIDFailError",
+    1105: "GetAudioDataError",
+    1106: "SpeakerIDDuplicationError",
+    1107: "SpeakerIDNotFoundError",
+    1108: "AudioConvertError",
+    1109: "WERError",
+    1111: "AEDError",
+    1112: "SNRError",
+    1113: "DenoiseError",
+    1114: "AudioQualityError",
+    1122: "ASRNoSpeakerError",
+    1123: "UploadLimitError",
+}
+# What the inspection finds -> the code Volcengine answers, most fundamental first.
+_AUDIO_CODES: tuple[tuple[AudioProblem, int], ...] = (
+    (AudioProblem.EMPTY, GET_AUDIO_DATA_ERROR),
+    (AudioProblem.NOT_WAV, GET_AUDIO_DATA_ERROR),
+    (AudioProblem.TRUNCATED, GET_AUDIO_DATA_ERROR),
+    (AudioProblem.UNSUPPORTED_ENCODING, AUDIO_CONVERT_ERROR),
+    (AudioProblem.SAMPLE_RATE_MISMATCH, AUDIO_CONVERT_ERROR),
+    (AudioProblem.SILENT, AED_ERROR),
+    (AudioProblem.TOO_SHORT, AUDIO_QUALITY_ERROR),
+    (AudioProblem.TOO_LONG, AUDIO_QUALITY_ERROR),
+    (AudioProblem.CLIPPED, AUDIO_QUALITY_ERROR),
+)
+
+
+def _env_or(name: str, default: str) -> Callable[[], str]:
+    return lambda: os.environ.get(name) or default
+
+
+def _default_speaker_ids() -> list[str]:
+    configured = os.environ.get("VOICECLONE_VOLCENGINE_SPEAKER_IDS", "")
+    ids = [s.strip() for s in configured.split(",") if s.strip()]
+    return ids or list(DEFAULT_SPEAKER_IDS)
+
+
+class VolcengineSandboxConfig(SandboxConfig):
+    """Credentials, the app's speaker slots, limits and the shared fault knobs; changeable while running."""
+
+    appid: str = Field(default_factory=_env_or("VOICECLONE_VOLCENGINE_APPID", DEFAULT_APPID))
+    # repr=False: the config may end up in a log line or a test failure message.
+    access_token: str = Field(
+        default_factory=_env_or("VOICECLONE_VOLCENGINE_ACCESS_TOKEN", DEFAULT_ACCESS_TOKEN), repr=False
+    )
+    access_key_id: str = Field(
+        default_factory=_env_or("VOICECLONE_VOLCENGINE_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
+    )
+    secret_access_key: str = Field(
+        default_factory=_env_or("VOICECLONE_VOLCENGINE_SECRET_ACCESS_KEY", DEFAULT_SECRET_ACCESS_KEY),
+        repr=False,
+    )
+    # The slots "bought in the console" for the app; adding one here makes it exist at once.
+    speaker_ids: list[str] = Field(default_factory=_default_speaker_ids)
+    resource_ids: list[str] = Field(default_factory=lambda: list(DEFAULT_RESOURCE_IDS))
+    uploads_per_speaker: int = Field(default=10, ge=1)
+    min_seconds: float = Field(default=5.0, ge=0)
+    max_seconds: float = Field(default=600.0, gt=0)
+    max_audio_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # The console's PageSize/MaxResults ceiling; lower it to make a client walk several pages.
+    max_page_size: int = Field(default=100, ge=1, le=100)
+    # How far X-Date may be from the sandbox clock (InvalidTimestamp beyond).
+    clock_skew_seconds: int = Field(default=900, ge=0)
+    # When set, uploads that pass the checks answer this StatusCode instead (e.g. 1109, 1112).
+    force_upload_status: int | None = None
+
+
+class SpeechApiError(Exception):
+    """A data-plane answer with a non-zero BaseResp.StatusCode."""
+
+    def __init__(self, http_status: int, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+
+
+class ConsoleApiError(Exception):
+    """A console answer with ResponseMetadata.Error."""
+
+    def __init__(self, http_status: int, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+
+
+def _bad_request(message: str) -> SpeechApiError:
+    return SpeechApiError(400, BAD_REQUEST, message)
+
+
+def _audio_error(code: int, message: str) -> SpeechApiError:
+    return SpeechApiError(200, code, f"{CODE_NAMES.get(code, 'Error')}: {message}")
+
+
+@dataclass
+class Slot:
+    """One speaker slot; its status follows its latest training, if any."""
+
+    speaker_id: str
+    resource_id: str
+    uploads: int = 0
+    trainings: int = 0
+    task: SimulatedTask | None = None
+    created_ms: int = 0
+    activated: bool = False
+    order_ms: int = 0
+
+    def status(self) -> int:
+        if self.task is None:
+            return STATUS_NOT_FOUND
+        state = self.task.state()
+        if state is TrainingState.SUCCEEDED:
+            return STATUS_ACTIVE if self.activated else STATUS_SUCCESS
+        if state is TrainingState.FAILED:
+            return STATUS_FAILED
+        return STATUS_TRAINING
+
+    def console_state(self) -> str:
+        status = self.status()
+        if status == STATUS_TRAINING:
+            return "Training"
+        if status == STATUS_SUCCESS:
+            return "Success"
+        if status == STATUS_ACTIVE:
+            return "Active"
+        return "Unknown"  # never trained, or the training failed: the console has no failed state
+
+    def version(self) -> str:
+        return f"V{self.trainings}" if self.trainings else ""
+
+    def describe(self) -> dict[str, Any]:
+        """The status call's answer fields."""
+        status = self.status()
+        usable = status in (STATUS_SUCCESS, STATUS_ACTIVE)
+        return {
+            "speaker_id": self.speaker_id,
+            "status": status,
+            "create_time": self.created_ms,
+            "version": self.version(),
+            "demo_audio": f"https://sandbox.invalid/demo/{self.speaker_id}.wav" if usable else "",
+        }
+
+    def console_row(self, uploads_per_speaker: int) -> dict[str, Any]:
+        """The listing row: an untouched slot shows only its id and state, as Volcengine's do."""
+        state = self.console_state()
+        left = max(0, uploads_per_speaker - self.uploads)
+        if self.trainings == 0:
+            row: dict[str, Any] = {"SpeakerID": self.speaker_id, "State": state}
+            if self.uploads:
+                row["AvailableTrainingTimes"] = left
+            return row
+        return {
+            "SpeakerID": self.speaker_id,
+            "State": state,
+            "CreateTime": self.created_ms,
+            "DemoAudio": self.describe()["demo_audio"],
+            "InstanceNO": f"Model_storage_sandbox_{self.speaker_id}",
+            "IsActivable": state == "Success",
+            "Version": self.version(),
+            "ExpireTime": self.order_ms + 365 * 86400 * 1000,
+            "OrderTime": self.order_ms,
+            "Alias": "",
+            "AvailableTrainingTimes": left,
+            "ResourceID": self.resource_id,
+        }
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body) if body else None
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise _bad_request("the request body must be a JSON object")
+    return value
+
+
+def _int_field(params: dict[str, Any], name: str) -> int | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad_request(f"{name} must be an integer")
+    return value
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class VolcengineSandbox:
+    """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
+
+    def __init__(
+        self, config: VolcengineSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or VolcengineSandboxConfig()
+        self._lock = threading.Lock()
+        self._slots: dict[str, Slot] = {}
+        self._uploads: Counter[str] = Counter()
+        self._faults = Faults(lambda: self.config)
+        self._trainer = TrainingSimulator(lambda: self.config)
+        # Bound now, so `url` is known (and the port taken) before start().
+        self._server = SandboxServer(self.handle, host=host, port=port)
+        self._serving = False
+        self._stopped = False
+
+    # ----- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Both planes: the adapter's endpoint and console_endpoint are this one URL."""
+        return self._server.url
+
+    @property
+    def tasks_created(self) -> int:
+        """Uploads accepted (trainings started): tests hold a job to exactly one."""
+        return self._trainer.tasks_created
+
+    @property
+    def uploads_by_speaker(self) -> dict[str, int]:
+        """Uploads that reached the audio check, per slot, passed or not (each spends one of ten)."""
+        with self._lock:
+            return dict(self._uploads)
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests served, by "METHOD route" (the console as "POST /?Action=..."), authenticated or not."""
+        return dict(self._server.requests)
+
+    def slot(self, speaker_id: str) -> Slot | None:
+        """A configured slot (live object), or None for an id the app does not have."""
+        with self._lock:
+            return self._slot(speaker_id)
+
+    def activate(self, speaker_id: str) -> None:
+        """What the console's activation does: a trained slot becomes Active (status 4), no more training."""
+        with self._lock:
+            slot = self._slot(speaker_id)
+            if slot is None or slot.status() != STATUS_SUCCESS:
+                raise ValueError(f"{speaker_id} is not a slot with a finished training")
+            slot.activated = True
+
+    def local_settings(self) -> dict[str, str]:
+        """Vendor settings the local stack gives the adapter (both planes here, public credentials)."""
+        return {
+            "VOLCENGINE_CONSOLE_ENDPOINT": self.url,
+            "VOLCENGINE_APPID": self.config.appid,
+            "VOLCENGINE_ACCESS_TOKEN": self.config.access_token,
+            "VOLCENGINE_ACCESS_KEY_ID": self.config.access_key_id,
+            "VOLCENGINE_SECRET_ACCESS_KEY": self.config.secret_access_key,
+            "VOLCENGINE_SPEAKER_IDS": ",".join(self.config.speaker_ids),
+        }
+
+    def start(self) -> Self:
+        """Serve from a daemon thread; returns self so `VolcengineSandbox().start()` reads naturally."""
+        self._server.start()
+        self._serving = True
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
+        self._serving = True
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice, and before start()."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if not self._serving:
+            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
+            self._server.start()
+        self._server.stop()
+        self._trainer.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ----- request handling -----------------------------------------------------------------------
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """One request in, the plane's envelope out; tokens, keys and audio are never logged."""
+        console = request.path == "/" and "Action" in request.query
+        route = f"{CONSOLE_ROUTE}={request.query.get('Action', '')}" if console else request.path
+        with self._lock:
+            self._server.requests[f"{request.method} {route}"] += 1
+        if console:
+            return self._console(request)
+        return self._speech(request)
+
+    # ----- speech data plane ----------------------------------------------------------------------
+
+    def _speech(self, request: SandboxRequest) -> SandboxResponse:
+        log_id = uuid.uuid4().hex
+        try:
+            if request.method != "POST" or request.path not in (UPLOAD_PATH, STATUS_PATH):
+                raise SpeechApiError(404, BAD_REQUEST, f"no such API: {request.method} {request.path}")
+            resource_id = self._authenticate_speech(request)
+            fault = self._faults.next()
+            if fault is Fault.THROTTLE:
+                raise SpeechApiError(429, 429, "too many requests: rate limit exceeded, retry later")
+            if fault is Fault.INTERNAL:
+                raise SpeechApiError(500, 500, "internal error: retry later")
+            params = _json_object(request.body)
+            upload = request.path == UPLOAD_PATH
+            data = self._upload(params, resource_id) if upload else self._status(params)
+        except SpeechApiError as exc:
+            logger.debug("volcengine sandbox %s -> %s", request.path, exc.code)
+            body = {"BaseResp": {"StatusCode": exc.code, "StatusMessage": exc.message}}
+            return self._answer(exc.http_status, body, {LOG_ID_HEADER: log_id})
+        logger.debug("volcengine sandbox %s ok", request.path)
+        body = {"BaseResp": {"StatusCode": 0, "StatusMessage": ""}, **data}
+        return self._answer(200, body, {LOG_ID_HEADER: log_id})
+
+    def _authenticate_speech(self, request: SandboxRequest) -> str:
+        """Exactly ``Bearer;{token}``, then a Resource-Id the token covers; before any fault knob."""
+        expected = f"Bearer;{self.config.access_token}".encode()
+        given = request.headers.get("authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            raise SpeechApiError(
+                401, BAD_REQUEST, "authentication failed: send Authorization: Bearer;{access token}"
+            )
+        resource_id = request.headers.get("resource-id", "")
+        if not resource_id:
+            raise _bad_request("the Resource-Id header is missing")
+        if resource_id not in self.config.resource_ids:
+            raise SpeechApiError(403, BAD_REQUEST, f"requested resource not granted: {resource_id}")
+        return resource_id
+
+    def _check_appid(self, params: dict[str, Any]) -> None:
+        appid = params.get("appid")
+        if not isinstance(appid, str) or not appid:
+            raise _bad_request("appid is missing")
+        if appid != self.config.appid:
+            raise SpeechApiError(403, BAD_REQUEST, f"the access token does not cover appid {appid}")
+
+    def _speaker_id(self, params: dict[str, Any]) -> str:
+        speaker_id = params.get("speaker_id")
+        if not isinstance(speaker_id, str) or not speaker_id:
+            raise _bad_request("speaker_id is missing")
+        return speaker_id
+
+    def _slot(self, speaker_id: str) -> Slot | None:
+        """The slot, made on first sight of a configured id; call with the lock held."""
+        if speaker_id not in self.config.speaker_ids:
+            return None
+        slot = self._slots.get(speaker_id)
+        if slot is None:
+            slot = Slot(speaker_id=speaker_id, resource_id=self.config.resource_ids[0], order_ms=_now_ms())
+            self._slots[speaker_id] = slot
+        return slot
+
+    def _upload(self, params: dict[str, Any], resource_id: str) -> dict[str, Any]:
+        self._check_appid(params)
+        speaker_id = self._speaker_id(params)
+        audio, audio_format = self._audio(params)
+        self._check_model(params, resource_id)
+        extra = params.get("extra_params", "{}")
+        if not isinstance(extra, str):
+            raise _bad_request("extra_params must be a JSON-encoded string (an object only in the V3 API)")
+        try:
+            extra_value = json.loads(extra)
+        except ValueError:
+            extra_value = None
+        if not isinstance(extra_value, dict):
+            raise _bad_request("extra_params must encode a JSON object")
+        config = self.config
+        with self._lock:
+            slot = self._slot(speaker_id)
+            if slot is None:
+                raise _audio_error(SPEAKER_NOT_FOUND, f"speaker_id {speaker_id} is not a slot of this app")
+            status = slot.status()
+            if status == STATUS_ACTIVE:
+                raise _bad_request(f"speaker {speaker_id} is activated and cannot be trained again")
+            if status == STATUS_TRAINING:
+                raise _bad_request(f"speaker {speaker_id} is training: wait until it finishes")
+            if slot.uploads >= config.uploads_per_speaker:
+                raise _audio_error(
+                    UPLOAD_LIMIT, f"speaker {speaker_id} has used all {config.uploads_per_speaker} uploads"
+                )
+            slot.uploads += 1
+            self._uploads[speaker_id] += 1
+        if len(audio) > config.max_audio_bytes:
+            raise _audio_error(
+                GET_AUDIO_DATA_ERROR, f"the audio is larger than {config.max_audio_bytes} bytes"
+            )
+        if audio_format != "wav":
+            raise _audio_error(AUDIO_CONVERT_ERROR, f"the sandbox decodes only wav, not {audio_format}")
+        report = inspect_wav(
+            audio,
+            expected_sample_rate=SAMPLE_RATE,
+            min_seconds=config.min_seconds,
+            max_seconds=config.max_seconds,
+        )
+        for problem, code in _AUDIO_CODES:
+            finding = next((f for f in report.findings if f.problem is problem), None)
+            if finding is not None:
+                raise _audio_error(code, finding.message)
+        if config.force_upload_status:
+            code = config.force_upload_status
+            raise _audio_error(code, f"forced by the sandbox (force_upload_status={code})")
+        with self._lock:
+            slot = self._slot(speaker_id)
+            if slot is None:  # removed from the configuration during the check
+                raise _audio_error(SPEAKER_NOT_FOUND, f"speaker_id {speaker_id} is not a slot of this app")
+            slot.trainings += 1
+            slot.created_ms = _now_ms()
+            slot.resource_id = resource_id
+            slot.activated = False
+            slot.task = self._trainer.create(task_id=f"{speaker_id}#{slot.trainings}", speaker_id=speaker_id)
+        if self._faults.drop_create_response():
+            raise DropConnection
+        return {"speaker_id": speaker_id}
+
+    @staticmethod
+    def _audio(params: dict[str, Any]) -> tuple[bytes, str]:
+        """The one audio's bytes and format; exactly one entry, base64 that decodes."""
+        audios = params.get("audios")
+        if not isinstance(audios, list) or len(audios) != 1 or not isinstance(audios[0], dict):
+            raise _bad_request("audios must be a list of exactly one audio object")
+        entry = audios[0]
+        encoded = entry.get("audio_bytes")
+        if not isinstance(encoded, str) or not encoded:
+            raise _bad_request("audios[0].audio_bytes is missing")
+        try:
+            audio = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad_request("audios[0].audio_bytes is not valid base64") from None
+        audio_format = entry.get("audio_format", "wav")
+        if not isinstance(audio_format, str) or audio_format not in AUDIO_FORMATS:
+            raise _bad_request(f"audios[0].audio_format must be one of {', '.join(AUDIO_FORMATS)}")
+        text = entry.get("text")
+        if text is not None and not isinstance(text, str):
+            raise _bad_request("audios[0].text must be a string")
+        return audio, audio_format
+
+    @staticmethod
+    def _check_model(params: dict[str, Any], resource_id: str) -> None:
+        if _int_field(params, "source") != SOURCE:
+            raise _bad_request("source must be 2")
+        model_type = _int_field(params, "model_type")
+        if model_type not in MODEL_TYPES:
+            raise _bad_request(
+                "model_type must be sent as 1 (ICL 1.0), 2 (DiT standard), 3 (DiT restore) or 4 (ICL 2.0); "
+                "the default 0 is the legacy model"
+            )
+        served = _RESOURCE_MODELS.get(resource_id)
+        if served is not None and model_type not in served:
+            raise _bad_request(f"Resource-Id {resource_id} does not serve model_type {model_type}")
+        language = _int_field(params, "language")
+        if language is not None and language not in _LANGUAGES[model_type]:
+            raise _bad_request(f"language {language} is not available for model_type {model_type}")
+
+    def _status(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_appid(params)
+        speaker_id = self._speaker_id(params)
+        with self._lock:
+            slot = self._slot(speaker_id)
+            if slot is None:
+                raise _audio_error(SPEAKER_NOT_FOUND, f"speaker_id {speaker_id} is not a slot of this app")
+            return slot.describe()
+
+    @staticmethod
+    def _answer(status: int, envelope: dict[str, Any], headers: dict[str, str]) -> SandboxResponse:
+        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        return SandboxResponse(status=status, body=body, headers=headers)
+
+    # ----- console OpenAPI ------------------------------------------------------------------------
+
+    def _console(self, request: SandboxRequest) -> SandboxResponse:
+        request_id = uuid.uuid4().hex
+        action = request.query.get("Action", "")
+        version = request.query.get("Version", "")
+        metadata: dict[str, Any] = {
+            "RequestId": request_id,
+            "Action": action,
+            "Version": version,
+            "Service": volc_v4.SERVICE,
+            "Region": volc_v4.REGION,
+        }
+        headers = {CONSOLE_REQUEST_ID_HEADER: request_id}
+        try:
+            self._authenticate_console(request)
+            if request.method != "POST" or action != LIST_ACTION or version != CONSOLE_VERSION:
+                raise ConsoleApiError(
+                    404, "InvalidActionOrVersion", f"Could not find operation {action} for version {version}."
+                )
+            fault = self._faults.next()
+            if fault is Fault.THROTTLE:
+                raise ConsoleApiError(
+                    429, "AccountFlowLimitExceeded", "Request was denied due to flow limit."
+                )
+            if fault is Fault.INTERNAL:
+                raise ConsoleApiError(500, "InternalError", "Service has some internal Error. Retry later.")
+            result = self._batch_list(request.body)
+        except ConsoleApiError as exc:
+            logger.debug("volcengine sandbox console %s -> %s", action, exc.code)
+            metadata["Error"] = {"Code": exc.code, "Message": exc.message}
+            return self._answer(exc.http_status, {"ResponseMetadata": metadata}, headers)
+        return self._answer(200, {"ResponseMetadata": metadata, "Result": result}, headers)
+
+    def _authenticate_console(self, request: SandboxRequest) -> None:
+        """V4 verification in the gateway's order: header, key id, scope, clock, body hash, signature."""
+        header = request.headers.get("authorization", "")
+        if not header:
+            raise ConsoleApiError(
+                401, "MissingAuthenticationToken", "Request is missing Authentication Token."
+            )
+        parsed = volc_v4.parse_authorization(header)
+        if parsed is None:
+            raise ConsoleApiError(
+                400, "InvalidAuthorization", "Invalid 'Authorization' header, Pls check authorization header."
+            )
+        config = self.config
+        if not hmac.compare_digest(parsed.access_key_id.encode(), config.access_key_id.encode()):
+            raise ConsoleApiError(
+                401,
+                "InvalidAccessKey",
+                f"The accesskey [{parsed.access_key_id}] included in the request is invalid.",
+            )
+        if parsed.region != volc_v4.REGION or parsed.service != volc_v4.SERVICE:
+            raise ConsoleApiError(
+                400,
+                "InvalidCredential",
+                f"Invalid credential in 'Authorization': scope must be {volc_v4.REGION}/{volc_v4.SERVICE}.",
+            )
+        date = request.headers.get(volc_v4.DATE_HEADER.lower(), "")
+        moment = volc_v4.parse_x_date(date)
+        if moment is None:
+            raise ConsoleApiError(400, "MissingRequestInfo", "The request is missing X-Date information.")
+        if abs((datetime.now(UTC) - moment).total_seconds()) > config.clock_skew_seconds:
+            raise ConsoleApiError(403, "InvalidTimestamp", "The Signature of the request is expired.")
+        signed_names = set(parsed.signed_headers)
+        body_sha256 = hashlib.sha256(request.body).hexdigest()
+        sent_sha256 = request.headers.get(volc_v4.CONTENT_SHA256_HEADER.lower())
+        if (
+            parsed.date != date[:8]
+            or not {"host", "x-date"} <= signed_names
+            or (sent_sha256 is not None and sent_sha256 != body_sha256)
+        ):
+            raise self._signature_mismatch()
+        signed = volc_v4.headers_to_sign(request.headers, parsed.signed_headers)
+        canonical = volc_v4.canonical_request(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            signed=signed,
+            body_sha256=body_sha256,
+        )
+        scope = volc_v4.credential_scope(date[:8])
+        key = volc_v4.signing_key(config.secret_access_key, date[:8])
+        expected = volc_v4.signature(key, volc_v4.string_to_sign(date, scope, canonical))
+        if not hmac.compare_digest(expected.encode(), parsed.signature.encode()):
+            raise self._signature_mismatch()
+
+    @staticmethod
+    def _signature_mismatch() -> ConsoleApiError:
+        return ConsoleApiError(
+            401,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your Secret Access Key and signing method.",
+        )
+
+    def _batch_list(self, body: bytes) -> dict[str, Any]:
+        try:
+            params = json.loads(body) if body else {}
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            raise ConsoleApiError(400, "InvalidParameter", "The request body must be a JSON object.")
+        config = self.config
+        if params.get("AppID") != config.appid:
+            raise ConsoleApiError(
+                400, "InvalidParameter.AppID", f"AppID {params.get('AppID')!r} is not yours."
+            )
+        wanted = params.get("SpeakerIDs") or []
+        if not isinstance(wanted, list) or not all(isinstance(s, str) for s in wanted):
+            raise ConsoleApiError(400, "InvalidParameter", "SpeakerIDs must be a list of strings.")
+        state = params.get("State") or ""
+        token = params.get("NextToken") or ""
+        if token:
+            offset = self._token_offset(token)
+            size = self._page_size(params, "MaxResults")
+        else:
+            page = params.get("PageNumber", 1)
+            if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+                raise ConsoleApiError(400, "InvalidParameter", "PageNumber must be an integer of at least 1.")
+            size = self._page_size(params, "PageSize")
+            offset = (page - 1) * size
+        with self._lock:
+            slots = [s for s in (self._slot(sid) for sid in config.speaker_ids) if s is not None]
+            rows = [
+                slot.console_row(config.uploads_per_speaker)
+                for slot in slots
+                if (not wanted or slot.speaker_id in wanted) and (not state or slot.console_state() == state)
+            ]
+        end = offset + size
+        return {
+            "AppID": config.appid,
+            "TotalCount": len(rows),
+            "NextToken": base64.urlsafe_b64encode(f"offset:{end}".encode()).decode()
+            if end < len(rows)
+            else "",
+            "PageNumber": offset // size + 1,
+            "PageSize": size,
+            "Statuses": rows[offset:end],
+        }
+
+    def _page_size(self, params: dict[str, Any], name: str) -> int:
+        size = params.get(name, 10)
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 100:
+            raise ConsoleApiError(400, "InvalidParameter", f"{name} must be an integer from 1 to 100.")
+        return min(size, self.config.max_page_size)
+
+    @staticmethod
+    def _token_offset(token: Any) -> int:
+        try:
+            text = base64.urlsafe_b64decode(str(token).encode()).decode()
+            prefix, _, number = text.partition(":")
+            if prefix != "offset":
+                raise ValueError(text)
+            return max(0, int(number))
+        except (ValueError, binascii.Error):
+            raise ConsoleApiError(400, "InvalidParameter", "NextToken is not one this API issued.") from None
