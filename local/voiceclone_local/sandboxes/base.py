@@ -247,3 +247,44 @@ class SandboxServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+class SandboxBase:
+    """The lifecycle every vendor sandbox shares; a subclass sets `_server` and `_trainer`."""
+
+    _server: SandboxServer
+    _trainer: TrainingSimulator
+    _serving = False
+    _stopped = False
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> Self:
+        """Serve from a daemon thread; returns self so `Sandbox().start()` reads naturally."""
+        self._server.start()
+        self._serving = True
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
+        self._serving = True
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice, and before start()."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if not self._serving:
+            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
+            self._server.start()
+        self._server.stop()
+        self._trainer.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote
 
 from pydantic import Field
@@ -40,6 +40,7 @@ from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
     Faults,
+    SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
@@ -221,7 +222,7 @@ def audit_package(edition: str, package: bytes, letter: bytes) -> list[dict[str,
     return errors
 
 
-class HuaweiSandbox:
+class HuaweiSandbox(SandboxBase):
     """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
 
     def __init__(
@@ -235,14 +236,8 @@ class HuaweiSandbox:
         self._trainer = TrainingSimulator(lambda: self.config)
         # Bound now, so `url` is known (and the port taken) before start().
         self._server = SandboxServer(self.handle, host=host, port=port)
-        self._serving = False
-        self._stopped = False
 
     # ----- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def tasks_created(self) -> int:
@@ -267,34 +262,6 @@ class HuaweiSandbox:
             "HUAWEI_ACCESS_KEY": self.config.access_key,
             "HUAWEI_SECRET_KEY": self.config.secret_key,
         }
-
-    def start(self) -> Self:
-        """Serve from a daemon thread; returns self so `HuaweiSandbox().start()` reads naturally."""
-        self._server.start()
-        self._serving = True
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
-        self._serving = True
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice, and before start()."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if not self._serving:
-            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
-            self._server.start()
-        self._server.stop()
-        self._trainer.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # ----- request handling -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -31,6 +31,7 @@ from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
     Faults,
+    SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
@@ -154,7 +155,7 @@ def audio_problem(data: bytes, config: QiniuSandboxConfig) -> str | None:
     return "training audio rejected: " + "; ".join(f.message for f in report.findings)
 
 
-class QiniuSandbox:
+class QiniuSandbox(SandboxBase):
     """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
 
     def __init__(
@@ -167,14 +168,8 @@ class QiniuSandbox:
         self._trainer = TrainingSimulator(lambda: self.config)
         # Bound now, so `url` is known (and the port taken) before start().
         self._server = SandboxServer(self.handle, host=host, port=port)
-        self._serving = False
-        self._stopped = False
 
     # ----- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def tasks_created(self) -> int:
@@ -195,34 +190,6 @@ class QiniuSandbox:
     def local_settings(self) -> dict[str, str]:
         """Vendor settings the local stack gives the adapter (the public sandbox key)."""
         return {"QINIU_API_KEY": self.config.api_key}
-
-    def start(self) -> Self:
-        """Serve from a daemon thread; returns self so `QiniuSandbox().start()` reads naturally."""
-        self._server.start()
-        self._serving = True
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
-        self._serving = True
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice, and before start()."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if not self._serving:
-            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
-            self._server.start()
-        self._server.stop()
-        self._trainer.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # ----- request handling -----------------------------------------------------------------------
 

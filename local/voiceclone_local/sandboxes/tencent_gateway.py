@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -40,6 +40,7 @@ from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
     Faults,
+    SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
@@ -310,7 +311,7 @@ def audio_problem(data: bytes, config: TencentGatewaySandboxConfig) -> str | Non
 # ----- the sandbox ---------------------------------------------------------------------------------
 
 
-class TencentGatewaySandbox:
+class TencentGatewaySandbox(SandboxBase):
     """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
 
     def __init__(
@@ -331,14 +332,8 @@ class TencentGatewaySandbox:
         }
         # Bound now, so `url` is known (and the port taken) before start().
         self._server = SandboxServer(self.handle, host=host, port=port)
-        self._serving = False
-        self._stopped = False
 
     # ----- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     @property
     def tasks_created(self) -> int:
@@ -368,34 +363,6 @@ class TencentGatewaySandbox:
         with self._lock:
             job = self._jobs.get(job_id)
         return job is not None and job.settled.wait(timeout)
-
-    def start(self) -> Self:
-        """Serve from a daemon thread; returns self so `TencentGatewaySandbox().start()` reads naturally."""
-        self._server.start()
-        self._serving = True
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
-        self._serving = True
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        """Stop serving, drop pending completions and release the port; safe twice and before start()."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if not self._serving:
-            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
-            self._server.start()
-        self._server.stop()
-        self._trainer.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # ----- request handling -----------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from pydantic import Field
 from voiceclone.domain.audio import AudioProblem, inspect_wav
@@ -45,6 +45,7 @@ from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
     Faults,
+    SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
@@ -281,7 +282,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class VolcengineSandbox:
+class VolcengineSandbox(SandboxBase):
     """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
 
     def __init__(
@@ -295,15 +296,8 @@ class VolcengineSandbox:
         self._trainer = TrainingSimulator(lambda: self.config)
         # Bound now, so `url` is known (and the port taken) before start().
         self._server = SandboxServer(self.handle, host=host, port=port)
-        self._serving = False
-        self._stopped = False
 
     # ----- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Both planes: the adapter's endpoint and console_endpoint are this one URL."""
-        return self._server.url
 
     @property
     def tasks_created(self) -> int:
@@ -344,34 +338,6 @@ class VolcengineSandbox:
             "VOLCENGINE_SECRET_ACCESS_KEY": self.config.secret_access_key,
             "VOLCENGINE_SPEAKER_IDS": ",".join(self.config.speaker_ids),
         }
-
-    def start(self) -> Self:
-        """Serve from a daemon thread; returns self so `VolcengineSandbox().start()` reads naturally."""
-        self._server.start()
-        self._serving = True
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
-        self._serving = True
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice, and before start()."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if not self._serving:
-            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
-            self._server.start()
-        self._server.stop()
-        self._trainer.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # ----- request handling -----------------------------------------------------------------------
 
