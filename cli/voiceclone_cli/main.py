@@ -17,6 +17,7 @@ TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "CHECK_FAILED"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Recordings of the standard script (every vendor's sentences are drawn from it).
 SAMPLES = REPO_ROOT / "samples" / "tencent_vrs"
+SAMPLE_LETTER = REPO_ROOT / "samples" / "authorization-letter.pdf"
 
 
 def _out(text: str = "") -> None:
@@ -199,8 +200,17 @@ def cmd_local(args: argparse.Namespace) -> int:
     with LocalStack(quiet=True) as stack:
         _out(f"local stack up in {time.monotonic() - started:.1f} s: API {stack.api_url}")
         directory = Path(args.directory) if args.directory else SAMPLES
+        # The sample letter stands in for a signed one; the sandbox only checks one was uploaded.
+        documents = {"authorization_letter": str(SAMPLE_LETTER), **_options(args.document)}
         code = clone(
-            VoicecloneClient(stack.api_url), args.vendor, args.name, directory, args.gender, args.timeout
+            VoicecloneClient(stack.api_url),
+            args.vendor,
+            args.name,
+            directory,
+            args.gender,
+            args.timeout,
+            options=_options(args.option),
+            documents=documents,
         )
     return code
 
@@ -262,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--name", default="demo-voice")
     g.add_argument("--gender", choices=["female", "male"], default="female")
     g.add_argument("--timeout", type=float, default=300.0)
+    g.add_argument("--option", action="append", metavar="KEY=VALUE", help="a vendor option")
+    g.add_argument(
+        "--document", action="append", metavar="NAME=FILE", help="default: samples/authorization-letter.pdf"
+    )
     g.add_argument(
         "directory", nargs="?", help="recordings (default: samples/tencent_vrs, the standard script)"
     )
