@@ -7,6 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from infra.template_tools import resources_of_type
+
+__all__ = ["PSEUDO", "Resolver", "Route", "api_routes", "resources_of_type"]
+
 PSEUDO = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "Voiceclone"}
 
 
@@ -55,10 +59,6 @@ class Resolver:
 
                 return re.sub(r"\$\{([^}!]+)\}", sub, text)
         return {k: self(v) for k, v in node.items()}
-
-
-def resources_of_type(template: Mapping[str, Any], type_name: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == type_name}
 
 
 @dataclass(frozen=True)
