@@ -20,6 +20,7 @@ CLIENT_ROUTES = (
     ("POST", "/v1/jobs"),
     ("GET", "/v1/jobs"),
     ("GET", "/v1/jobs/{job_id}"),
+    ("POST", "/v1/jobs/{job_id}/sentences/{text_id}/upload-url"),
     ("GET", "/v1/vendors/{vendor}/training-texts"),
 )
 CALLBACK_ROUTE = ("POST", "/v1/callbacks/{vendor}/{job_id}")

@@ -362,6 +362,7 @@ def test_api_routes_their_authorization_and_functions(template_json: dict[str, A
         ("POST", "/v1/jobs"): "AWS_IAM",
         ("GET", "/v1/jobs"): "AWS_IAM",
         ("GET", "/v1/jobs/{job_id}"): "AWS_IAM",
+        ("POST", "/v1/jobs/{job_id}/sentences/{text_id}/upload-url"): "AWS_IAM",
         ("GET", "/v1/vendors/{vendor}/training-texts"): "AWS_IAM",
         ("POST", "/v1/callbacks/{vendor}/{job_id}"): "NONE",
     }

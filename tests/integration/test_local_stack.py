@@ -395,3 +395,44 @@ def test_a_lost_create_response_leaves_exactly_one_vendor_task(
     assert repository(stack).require_job(job["job_id"]).create_attempts == 2
     failures = [e for e in stack.execution_history(job["job_id"]) if e["type"] == "LambdaFunctionFailed"]
     assert any(e["lambdaFunctionFailedEventDetails"]["error"] == "VendorUnavailable" for e in failures)
+
+
+def test_re_recording_the_rejected_sentences_completes_the_job(
+    stack: LocalStack, sandbox: Any, client: VoicecloneClient, tmp_path: Path
+) -> None:
+    # Given a job whose sentences 00003 and 00011 were silent
+    shutil.copytree(SAMPLES, tmp_path, dirs_exist_ok=True)
+    for text_id in ("00003", "00011"):
+        (tmp_path / f"{text_id}.wav").write_bytes(wav_bytes(seconds=3.0, amplitude=0.0))
+    job = start_job(client)
+    upload_all(client, job, tmp_path)
+    failed = finished(client, job["job_id"])
+    assert failed["status"] == "CHECK_FAILED"
+    assert {s["text_id"] for s in failed["sentences"] if s["status"] == "REJECTED"} == {"00003", "00011"}
+    # (a sentence that passed is not recorded again)
+    passed = httpx.post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/00001/upload-url")
+    assert passed.status_code == 409 and passed.json()["error"] == "SentencePassed"
+    # When the client records just those two again, each with a new upload URL
+    for text_id in ("00003", "00011"):
+        target = httpx.post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/{text_id}/upload-url")
+        assert target.status_code == 200, target.text
+        client.upload(target.json(), SAMPLES / f"{text_id}.wav")
+    # Then the same job goes on to training and succeeds, without a new job
+    final = finished(client, job["job_id"])
+    assert final["status"] == "SUCCEEDED", final
+    assert final["error"] is None
+    # and only the two re-recorded sentences were checked again
+    _, sentences = repository(stack).get_job_with_sentences(job["job_id"])
+    counts = {s.text_id: s.check_count for s in sentences}
+    assert counts.pop("00003") == 2 and counts.pop("00011") == 2
+    assert set(counts.values()) == {1}
+
+
+def test_a_passed_sentence_gets_no_new_upload_url(stack: LocalStack, client: VoicecloneClient) -> None:
+    job = start_job(client)
+    upload_all(client, job)
+    assert finished(client, job["job_id"])["status"] == "SUCCEEDED"
+    response = httpx.post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/00001/upload-url")
+    assert response.status_code == 409 and response.json()["error"] == "JobNotAwaitingAudio"
+    missing = httpx.post(f"{stack.api_url}/v1/jobs/nope/sentences/00001/upload-url")
+    assert missing.status_code == 404

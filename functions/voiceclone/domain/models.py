@@ -140,6 +140,8 @@ class Job(BaseModel):
     options_prepared: bool = False
     # Creates started at the vendor; above zero, a retry first looks for the earlier task.
     create_attempts: int = 0
+    # How often the checks rejected sentences: names the execution that checks the re-recordings.
+    check_failures: int = 0
     # Documents the vendor requires (Capabilities.documents): name -> ETag of the upload, "" until uploaded.
     documents: dict[str, str] = Field(default_factory=dict)
     # The Step Functions task token while the workflow waits for the vendor's callback.

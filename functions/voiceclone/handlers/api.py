@@ -9,8 +9,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.domain.api_models import CreateJobRequest, ErrorBody, JobPage, JobView, TrainingTexts
-from voiceclone.domain.errors import InvalidRequest, NotFound, VendorError, VoicecloneError
+from voiceclone.domain.api_models import (
+    CreateJobRequest,
+    ErrorBody,
+    JobPage,
+    JobView,
+    TrainingTexts,
+    UploadTarget,
+)
+from voiceclone.domain.errors import Conflict, InvalidRequest, NotFound, VendorError, VoicecloneError
 from voiceclone.logic import jobs
 from voiceclone.logic.services import services
 from voiceclone.observability import logger, metrics
@@ -42,6 +49,11 @@ def _error(status: int, exc: VoicecloneError) -> Response[Any]:
 @app.exception_handler(NotFound)  # type: ignore[untyped-decorator]
 def _not_found(exc: NotFound) -> Response[Any]:
     return _error(404, exc)
+
+
+@app.exception_handler(Conflict)  # type: ignore[untyped-decorator]
+def _conflict(exc: Conflict) -> Response[Any]:
+    return _error(409, exc)
 
 
 @app.exception_handler(InvalidRequest)  # type: ignore[untyped-decorator]
@@ -84,6 +96,20 @@ def list_jobs(
 @app.get("/v1/jobs/<job_id>", summary="Get a job with its sentences and their check results", tags=["jobs"])
 def get_job(job_id: Annotated[str, Path(min_length=1, max_length=64)]) -> JobView:
     return jobs.get_job(services(), tenant_id(), job_id)
+
+
+@app.post(
+    "/v1/jobs/<job_id>/sentences/<text_id>/upload-url",
+    summary="A new upload URL for one sentence",
+    description="To record a rejected sentence again (the job is CHECK_FAILED) or replace a lapsed URL. "
+    "When every rejected sentence is uploaded again, only those are checked and the job goes on.",
+    tags=["jobs"],
+)
+def new_upload_url(
+    job_id: Annotated[str, Path(min_length=1, max_length=64)],
+    text_id: Annotated[str, Path(min_length=1, max_length=32)],
+) -> UploadTarget:
+    return jobs.new_upload_url(services(), tenant_id(), job_id, text_id)
 
 
 @app.get(

@@ -21,10 +21,6 @@ class IntakeOutcome(StrEnum):
     ALREADY_STARTED = "already_started"
 
 
-def execution_name(job_id: str) -> str:
-    return job_id
-
-
 def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcome:
     parsed = parse_upload_key(key)
     if parsed is None:
@@ -49,12 +45,14 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
     # and died before starting the workflow, the redelivered event finishes the work.
     job, sentences = svc.repo.get_job_with_sentences(job_id)
     if (
-        job.status is not JobStatus.AWAITING_AUDIO
-        or any(s.status is SentenceStatus.PENDING_UPLOAD for s in sentences)
+        job.status not in (JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED)
+        or any(s.status in (SentenceStatus.PENDING_UPLOAD, SentenceStatus.REJECTED) for s in sentences)
         or not all(job.documents.values())
     ):
         return IntakeOutcome.RECORDED if changed else IntakeOutcome.DUPLICATE
-    return _start_workflow(svc, job_id, changed)
+    # A job back from CHECK_FAILED gets a new execution, named for the round of checks it starts.
+    name = job_id if job.check_failures == 0 else f"{job_id}-recheck-{job.check_failures}"
+    return _start_workflow(svc, job_id, name, changed)
 
 
 def _record_document(svc: Services, job_id: str, name: str, etag: str) -> bool:
@@ -70,8 +68,7 @@ def _record_document(svc: Services, job_id: str, name: str, etag: str) -> bool:
     return changed
 
 
-def _start_workflow(svc: Services, job_id: str, changed: bool) -> IntakeOutcome:
-    name = execution_name(job_id)
+def _start_workflow(svc: Services, job_id: str, name: str, changed: bool) -> IntakeOutcome:
     try:
         svc.sfn.start_execution(
             stateMachineArn=svc.settings.state_machine_arn, name=name, input=f'{{"job_id": "{job_id}"}}'

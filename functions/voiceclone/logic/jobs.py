@@ -13,8 +13,8 @@ from voiceclone.domain.api_models import (
     TrainingTexts,
     UploadTarget,
 )
-from voiceclone.domain.errors import InvalidRequest
-from voiceclone.domain.models import Job, Sentence, TrainingText, utcnow
+from voiceclone.domain.errors import Conflict, InvalidRequest
+from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, TrainingText, utcnow
 from voiceclone.logic.services import Services
 from voiceclone.vendors.registry import capabilities
 
@@ -110,6 +110,19 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         for name in job.documents
     }
     return JobView.of(job, sentences, uploads, documents)
+
+
+def new_upload_url(svc: Services, tenant_id: str, job_id: str, text_id: str) -> UploadTarget:
+    """A fresh presigned POST for one sentence: to record it again after a rejection (or a lapsed URL)."""
+    job = svc.repo.require_job(job_id, tenant_id)
+    sentence = svc.repo.get_sentence(job_id, text_id)
+    if job.status not in (JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED):
+        raise Conflict("JobNotAwaitingAudio", f"the job is {job.status.value}: it takes no recordings now")
+    if sentence.status is SentenceStatus.PASSED:
+        raise Conflict(
+            "SentencePassed", f"sentence {text_id} passed its check: only rejected ones are redone"
+        )
+    return presign_upload(svc, sentence.s3_key)
 
 
 def get_job(svc: Services, tenant_id: str, job_id: str) -> JobView:

@@ -32,7 +32,7 @@ from voiceclone.vendors.registry import capabilities
 
 def load_job(svc: Services, job_id: str) -> dict[str, Any]:
     """Move the job to CHECKING and list the sentences that still need a check."""
-    svc.repo.transition(job_id, JobStatus.CHECKING)
+    svc.repo.transition(job_id, JobStatus.CHECKING, error=None)
     job, sentences = svc.repo.get_job_with_sentences(job_id)
     to_check = [{"text_id": s.text_id} for s in sentences if s.status is not SentenceStatus.PASSED]
     return {"job_id": job_id, "vendor": job.vendor, "sentences": to_check}
@@ -106,7 +106,20 @@ def gate(svc: Services, job_id: str) -> dict[str, Any]:
         code="SentencesRejected",
         message=f"{len(rejected)} of {len(sentences)} sentences need a new recording: {listing}",
     )
-    svc.repo.transition(job_id, JobStatus.CHECK_FAILED, error=error)
+    svc.repo.mutate_job(
+        job_id,
+        lambda job: (
+            None
+            if job.status is JobStatus.CHECK_FAILED
+            else job.model_copy(
+                update={
+                    "status": JobStatus.CHECK_FAILED,
+                    "error": error,
+                    "check_failures": job.check_failures + 1,
+                }
+            )
+        ),
+    )
     metrics.add_metric(name="JobCheckFailed", unit="Count", value=1)
     return {"passed": False, "rejected": [s.text_id for s in rejected]}
 
