@@ -261,6 +261,16 @@ class SandboxBase:
     def url(self) -> str:
         return self._server.url
 
+    @property
+    def tasks_created(self) -> int:
+        """How many vendor tasks (trainings) were created: tests hold a job to exactly one."""
+        return self._trainer.tasks_created
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests served, by the sandbox's route names, authenticated or not."""
+        return dict(self._server.requests)
+
     def start(self) -> Self:
         """Serve from a daemon thread; returns self so `Sandbox().start()` reads naturally."""
         self._server.start()

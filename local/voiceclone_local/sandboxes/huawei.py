@@ -250,11 +250,6 @@ class HuaweiSandbox(SandboxBase):
         with self._lock:
             return dict(self._jobs)
 
-    @property
-    def requests(self) -> dict[str, int]:
-        """Requests served, by "METHOD route", authenticated or not."""
-        return dict(self._server.requests)
-
     def local_settings(self) -> dict[str, str]:
         """Vendor settings the local stack gives the adapter (the public sandbox credentials)."""
         return {

@@ -172,20 +172,10 @@ class QiniuSandbox(SandboxBase):
     # ----- lifecycle ------------------------------------------------------------------------------
 
     @property
-    def tasks_created(self) -> int:
-        """How many trainings were started: tests hold a job to exactly one."""
-        return self._trainer.tasks_created
-
-    @property
     def slots(self) -> dict[str, Slot]:
         """A snapshot of the slots by id (the Slot objects are live)."""
         with self._lock:
             return dict(self._slots)
-
-    @property
-    def requests(self) -> dict[str, int]:
-        """Requests served, by "METHOD route" (e.g. "POST /v1/voice-clones"), authenticated or not."""
-        return dict(self._server.requests)
 
     def local_settings(self) -> dict[str, str]:
         """Vendor settings the local stack gives the adapter (the public sandbox key)."""

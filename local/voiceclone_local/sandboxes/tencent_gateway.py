@@ -336,20 +336,10 @@ class TencentGatewaySandbox(SandboxBase):
     # ----- lifecycle ------------------------------------------------------------------------------
 
     @property
-    def tasks_created(self) -> int:
-        """How many training jobs (type 2) were created: tests hold a clone to exactly one."""
-        return self._trainer.tasks_created
-
-    @property
     def jobs(self) -> dict[str, GatewayJob]:
         """A snapshot of the jobs by id (the GatewayJob objects are live)."""
         with self._lock:
             return dict(self._jobs)
-
-    @property
-    def requests(self) -> dict[str, int]:
-        """Requests served, by action (e.g. "CreateJob"), authenticated or not."""
-        return dict(self._server.requests)
 
     def local_settings(self) -> dict[str, str]:
         """Vendor settings the local stack gives the adapter (the public sandbox credentials)."""

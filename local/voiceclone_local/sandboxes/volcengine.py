@@ -300,20 +300,10 @@ class VolcengineSandbox(SandboxBase):
     # ----- lifecycle ------------------------------------------------------------------------------
 
     @property
-    def tasks_created(self) -> int:
-        """Uploads accepted (trainings started): tests hold a job to exactly one."""
-        return self._trainer.tasks_created
-
-    @property
     def uploads_by_speaker(self) -> dict[str, int]:
         """Uploads that reached the audio check, per slot, passed or not (each spends one of ten)."""
         with self._lock:
             return dict(self._uploads)
-
-    @property
-    def requests(self) -> dict[str, int]:
-        """Requests served, by "METHOD route" (the console as "POST /?Action=..."), authenticated or not."""
-        return dict(self._server.requests)
 
     def slot(self, speaker_id: str) -> Slot | None:
         """A configured slot (live object), or None for an id the app does not have."""
