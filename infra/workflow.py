@@ -142,7 +142,7 @@ class Workflow(Construct):
         self._fail_into(finalize, mark_failed)
         finalize.next(sfn.Succeed(self, "VoiceReady"))
 
-        wait = self._build_poll_loop(finalize, mark_failed)
+        wait = self._build_poll_loop(finalize, mark_failed, rejected)
         await_callback = self._build_await_callback(wait, mark_failed)
         await_callback.next(finalize)
 
@@ -197,8 +197,14 @@ class Workflow(Construct):
         check_sentences.item_processor(check_sentence)
         return check_sentences
 
-    def _build_poll_loop(self, finalize: sfn.IChainable, mark_failed: sfn.IChainable) -> sfn.Wait:
-        """Wait, ask the vendor, repeat; PollStatus returns the next wait (growing) and the state."""
+    def _build_poll_loop(
+        self, finalize: sfn.IChainable, mark_failed: sfn.IChainable, rejected: sfn.IChainable
+    ) -> sfn.Wait:
+        """Wait, ask the vendor, repeat; PollStatus returns the next wait (growing) and the state.
+
+        REJECTED: the vendor refused some recordings after training began (Huawei's audit); the
+        job is CHECK_FAILED with their reasons and the re-recordings start a new execution.
+        """
         wait = sfn.Wait(
             self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.training.poll.wait_seconds")
         )
@@ -213,6 +219,7 @@ class Workflow(Construct):
         wait.next(poll).next(
             sfn.Choice(self, "TrainingDone")
             .when(sfn.Condition.string_equals("$.training.poll.state", "SUCCEEDED"), finalize)
+            .when(sfn.Condition.string_equals("$.training.poll.state", "REJECTED"), rejected)
             .otherwise(wait)
         )
         return wait

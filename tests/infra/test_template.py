@@ -300,7 +300,9 @@ def test_polling_loop(definition: dict[str, Any]) -> None:
     assert poll["ResultPath"] == "$.training.poll" and poll["Next"] == "TrainingDone"
     done = states["TrainingDone"]
     assert done["Choices"] == [
-        {"Variable": "$.training.poll.state", "StringEquals": "SUCCEEDED", "Next": "Finalize"}
+        {"Variable": "$.training.poll.state", "StringEquals": "SUCCEEDED", "Next": "Finalize"},
+        # the vendor refused recordings after training began: the client records them again
+        {"Variable": "$.training.poll.state", "StringEquals": "REJECTED", "Next": "SentencesRejected"},
     ]
     assert done["Default"] == "WaitBeforePoll"
 

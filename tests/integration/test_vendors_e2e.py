@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from voiceclone.store.repository import Repository
 from voiceclone.vendors.registry import capabilities
@@ -164,3 +165,34 @@ def test_a_bad_recording_gets_its_reason_for_every_vendor(
     assert final["status"] == "CHECK_FAILED", final
     rejected = {s["text_id"]: s["check"]["code"] for s in final["sentences"] if s["status"] == "REJECTED"}
     assert rejected == {"00002": "SILENT"}
+
+
+def test_a_huawei_audit_rejection_comes_back_as_a_re_record(
+    stack: LocalStack, client: VoicecloneClient
+) -> None:
+    # Given Huawei's reviewers will reject the fourth recording (3.wav in the BASIC package)
+    sandbox = stack.sandboxes["huawei"]
+    sandbox.config.audit_reject_files = {"3.wav": "background music in the recording"}
+    tasks_before = sandbox.tasks_created
+    # When the job is submitted
+    rejected = run_job(client, "huawei")
+    # Then the job asks for that sentence again, with the reviewer's reason, not a dead end
+    assert rejected["status"] == "CHECK_FAILED", rejected
+    redo = {s["text_id"]: s["check"] for s in rejected["sentences"] if s["status"] == "REJECTED"}
+    assert list(redo) == ["00004"]
+    assert redo["00004"]["code"] == "AUDIT_FAILED" and "background music" in redo["00004"]["message"]
+    # When the client records just that sentence again
+    job_id = rejected["job_id"]
+    target = httpx.post(f"{stack.api_url}/v1/jobs/{job_id}/sentences/00004/upload-url")
+    assert target.status_code == 200, target.text
+    client.upload(target.json(), SAMPLES / "00004.wav")
+
+    # Then the same Huawei job takes the new package, passes its audit and trains: one vendor job in all
+    def done() -> dict[str, Any] | None:
+        current = client.get_job(job_id)
+        return current if current["status"] in ("SUCCEEDED", "FAILED") else None
+
+    final = wait_for(done, timeout=120, what="the re-recorded huawei job")
+    assert final["status"] == "SUCCEEDED", final
+    assert final["voice"]["asset_id"]
+    assert sandbox.tasks_created == tasks_before + 1

@@ -40,7 +40,10 @@ ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     ),
     # A client re-records the rejected sentences and the job is checked again.
     JobStatus.CHECK_FAILED: frozenset({JobStatus.CHECKING, JobStatus.FAILED, JobStatus.CANCELLED}),
-    JobStatus.TRAINING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}),
+    # ...or back to CHECK_FAILED when the vendor rejects recordings after training began (Huawei's audit).
+    JobStatus.TRAINING: frozenset(
+        {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.CHECK_FAILED}
+    ),
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),

@@ -196,7 +196,12 @@ def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
     adapter = svc.adapter_for(job.vendor)
     callback = capabilities(job.vendor).completion == "callback"
 
-    if job.vendor_task_id is None:
+    if job.vendor_task_id is not None and job.vendor_status == REJECTED:
+        # The vendor asked for re-recordings: they passed our checks, send them to the same task.
+        request = _training_request(svc, job, sentences, callback)
+        adapter.resubmit(job.vendor_task_id, request, S3AudioSource(svc, job, sentences))
+        job = svc.repo.transition(job_id, JobStatus.TRAINING, vendor_status="PENDING", error=None)
+    elif job.vendor_task_id is None:
         job = svc.repo.mutate_job(job_id, _with_session)
         if not job.options_prepared:
             options = adapter.prepare_options(_training_request(svc, job, sentences, callback))
@@ -307,6 +312,9 @@ def poll_status(svc: Services, job_id: str, poll: dict[str, Any]) -> dict[str, A
     if job.vendor_status == TrainingState.SUCCEEDED.value and job.vendor_voice is not None:
         return {**poll, "state": TrainingState.SUCCEEDED.value}
     status = svc.adapter_for(job.vendor).get_status(job.vendor_task_id or "")
+    if status.state is TrainingState.FAILED and status.rejected_items:
+        reject_recordings(svc, job_id, status)
+        return {**poll, "state": REJECTED}
     if status.state is TrainingState.FAILED:
         raise TrainingFailed(
             job.vendor, status.error_code or "TrainingFailed", status.error_message or "failed"
@@ -329,6 +337,53 @@ def poll_status(svc: Services, job_id: str, poll: dict[str, Any]) -> dict[str, A
         "state": status.state.value,
         "started_at": started,
     }
+
+
+# The poll state that sends the workflow to SentencesRejected (the vendor wants re-recordings).
+REJECTED = "REJECTED"
+
+
+def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> None:
+    """The vendor rejected some recordings after training began: the job asks for just those again.
+
+    The sentences get the vendor's reasons and the job goes back to CHECK_FAILED; once they
+    are uploaded again the new execution checks them and SubmitTraining resubmits the same task.
+    """
+    job, sentences = svc.repo.get_job_with_sentences(job_id)
+    for position, reason in status.rejected_items.items():
+        if position >= len(sentences):
+            continue
+        sentence = sentences[position]
+        verdict = SentenceCheck(
+            passed=False,
+            code=status.error_code or "VendorRejected",
+            message=f"{reason} (record this sentence again)",
+            source=job.vendor,
+        )
+        rejected = sentence.model_copy(
+            update={"status": SentenceStatus.REJECTED, "check": verdict, "checked_at": utcnow()}
+        )
+        svc.repo.save_sentence(rejected, expected_version=sentence.version)
+    error = JobError(
+        error="SentencesRejected",
+        code=status.error_code,
+        message=f"the vendor rejected {len(status.rejected_items)} recording(s): {status.error_message}",
+        vendor=job.vendor,
+    )
+
+    def back_to_check_failed(current: Job) -> Job | None:
+        if current.status is JobStatus.CHECK_FAILED:
+            return None
+        update = {
+            "status": JobStatus.CHECK_FAILED,
+            "error": error,
+            "vendor_status": REJECTED,
+            "check_failures": current.check_failures + 1,
+        }
+        return current.model_copy(update=update)
+
+    svc.repo.mutate_job(job_id, back_to_check_failed)
+    metrics.add_metric(name="JobCheckFailed", unit="Count", value=1)
 
 
 def finalize(svc: Services, job_id: str) -> dict[str, Any]:

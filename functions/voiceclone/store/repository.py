@@ -276,7 +276,9 @@ class Repository:
         """Mark a sentence uploaded; False when this very object (same ETag) was already recorded."""
         for _ in range(MAX_CONFLICT_RETRIES):
             sentence = self.get_sentence(job_id, text_id)
-            if sentence.upload_etag == etag:
+            # The same object again is a repeated event, unless the sentence was rejected since:
+            # then it is a new upload of the same bytes (a vendor may refuse what our checks passed).
+            if sentence.upload_etag == etag and sentence.status is not SentenceStatus.REJECTED:
                 return False
             updated = sentence.model_copy(
                 update={

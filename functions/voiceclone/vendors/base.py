@@ -54,6 +54,9 @@ class TrainingStatus(BaseModel):
     voice: VendorVoice | None = None
     error_code: str = ""
     error_message: str = ""
+    # Recordings the vendor rejected after training began (e.g. Huawei's audit), by position in
+    # TrainingRequest.sentences, with the vendor's reason: the job asks for those to be recorded again.
+    rejected_items: dict[int, str] = Field(default_factory=dict)
 
 
 class CheckedSentence(BaseModel):
@@ -120,6 +123,10 @@ class VendorAdapter(ABC):
         cannot be served (no free slot), with a message that says what to do.
         """
         return dict(request.options)
+
+    def resubmit(self, task_id: str, request: TrainingRequest, audio: AudioSource) -> None:
+        """Send re-recorded audio to the same vendor task (after rejected_items) and submit it again."""
+        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot take new recordings")
 
     def list_voices(self) -> list[VendorVoice]:
         """The cloned voices the vendor holds for this account."""

@@ -342,6 +342,10 @@ class HuaweiAdapter(VendorAdapter):
         self._forget(batch)
         return job_id
 
+    def resubmit(self, task_id: str, request: TrainingRequest, audio: AudioSource) -> None:
+        """After AUDIT_FAILED: upload the package again with the re-recorded sentences, and commit."""
+        self._resume(task_id, self.build_package(request, audio), self._letter(audio))
+
     def _resume(self, job_id: str, package: bytes, letter: bytes) -> None:
         """Finish a job an earlier attempt created: fresh upload URLs, upload, commit."""
         urls = self.call("GET", f"/user/jobs/{quote(job_id, safe='')}/uploading-address-url")
@@ -442,12 +446,14 @@ class HuaweiAdapter(VendorAdapter):
                 error_message=str(job.get("job_failed_reason") or f"Huawei reports the job {state}"),
             )
         if state == AUDIT_FAILED:
+            findings = self._audit_findings(task_id)
             return TrainingStatus(
                 task_id=task_id,
                 state=TrainingState.FAILED,
                 vendor_state=state,
                 error_code=AUDIT_FAILED,
-                error_message=self.audit_reasons(task_id),
+                error_message=self._describe(findings),
+                rejected_items=self._rejected_sentences(findings),
             )
         # SUCCEED without an asset yet is still finishing; unknown states keep being polled.
         pending = state in _PENDING_STATES
@@ -459,17 +465,36 @@ class HuaweiAdapter(VendorAdapter):
 
     def audit_reasons(self, job_id: str) -> str:
         """The audit's findings in one message, file by file, for the speaker to act on."""
+        return self._describe(self._audit_findings(job_id))
+
+    def _audit_findings(self, job_id: str) -> list[tuple[str, str]]:
+        """(file name, reason) per audit finding; the reviewer's message under the name "reviewer"."""
         result = self.call("GET", f"/user/jobs/{quote(job_id, safe='')}/audit-result")
-        reasons: list[str] = []
+        findings: list[tuple[str, str]] = []
         system = result.get("system_audit_result") or {}
         for error in system.get("errors") or []:
             name = error.get("audio_name") or error.get("text_name") or "the upload"
             code = error.get("error_code") or ""
             text = error.get("error_message") or "rejected"
-            reasons.append(f"{name}: {text}" + (f" ({code})" if code else ""))
+            findings.append((str(name), f"{text}" + (f" ({code})" if code else "")))
         admin = (result.get("admin_audit_result") or {}).get("message")
         if admin:
-            reasons.append(f"reviewer: {admin}")
+            findings.append(("reviewer", str(admin)))
+        return findings
+
+    @staticmethod
+    def _rejected_sentences(findings: list[tuple[str, str]]) -> dict[int, str]:
+        """BASIC packages name sentence i ``i.wav`` / ``i.txt``: those findings point at one sentence."""
+        rejected: dict[int, str] = {}
+        for name, reason in findings:
+            stem, _, ext = name.rpartition(".")
+            if ext in ("wav", "txt") and stem.isdigit():
+                rejected[int(stem)] = reason
+        return rejected
+
+    @staticmethod
+    def _describe(findings: list[tuple[str, str]]) -> str:
+        reasons = [f"{name}: {reason}" for name, reason in findings]
         return "the audit failed: " + ("; ".join(reasons) if reasons else "Huawei gave no reason")
 
     def parse_callback(self, body: bytes) -> TrainingStatus:

@@ -91,6 +91,9 @@ class HuaweiSandboxConfig(SandboxConfig):
     )
     # When set, every commit fails its audit with this reason (as a human reviewer might).
     audit_fail: str | None = None
+    # File name in the package -> the reviewer's reason: the next commit's audit rejects just those
+    # files (then the knob is spent), as a reviewer who finds a sentence unusable would.
+    audit_reject_files: dict[str, str] = Field(default_factory=dict)
 
 
 class HuaweiApiError(Exception):
@@ -454,6 +457,11 @@ class HuaweiSandbox(SandboxBase):
         errors = audit_package(job.edition, package, letter)
         if not errors and self.config.audit_fail:
             errors = [_audit_error(REJECTED_ERROR, self.config.audit_fail)]
+        if not errors and self.config.audit_reject_files:
+            rejected, self.config.audit_reject_files = self.config.audit_reject_files, {}
+            errors = [
+                _audit_error(REJECTED_ERROR, reason, audio_name=name) for name, reason in rejected.items()
+            ]
         with self._lock:
             job.audit_time = int(time.time() * 1000)
             job.audit_errors = errors
