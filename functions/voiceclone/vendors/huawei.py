@@ -424,9 +424,10 @@ class HuaweiAdapter(VendorAdapter):
     def _status(self, task_id: str, job: dict[str, Any]) -> TrainingStatus:
         """The job's state in the shared terms.
 
-        AUDIT_FAILED is recoverable at Huawei (re-upload and commit again), but this
-        service has no re-record loop for it yet, so it is reported as FAILED with the
-        audit's per-file reasons; a later re-record flow can resume the same job.
+        AUDIT_FAILED is recoverable at Huawei (re-upload and commit again): it is reported
+        as FAILED with the audit's reasons and, for the files that name a sentence
+        (BASIC ``i.wav``/``i.txt``), ``rejected_items``, so the job asks the client to
+        record those again and ``resubmit`` sends them to this same job.
         """
         state = str(job.get("state") or "")
         asset_id = str(job.get("asset_id") or "")
