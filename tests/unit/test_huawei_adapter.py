@@ -21,6 +21,7 @@ from voiceclone.domain.errors import (
 from voiceclone.domain.models import Gender, Language
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState
+from voiceclone.vendors.http import VendorHttp
 from voiceclone.vendors.huawei import DEFAULT_ENDPOINT, HuaweiAdapter, batch_name
 from voiceclone.vendors.signing import huawei as signer
 
@@ -500,3 +501,33 @@ def test_the_capabilities_fit_huawei() -> None:
     assert (caps.completion, caps.audio_transport, caps.sentence_count) == ("polling", "upload", 20)
     assert (caps.poll_initial_seconds, caps.poll_max_seconds) == (600, 3600)
     assert caps.options == ("edition",) and caps.documents == ("authorization_letter",)
+
+
+def test_an_iam_token_replaces_the_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given only a project id and an IAM user token in the environment
+    for name in ("ACCESS_KEY", "SECRET_KEY", "SECRET_ARN"):
+        monkeypatch.delenv(f"VOICECLONE_HUAWEI_{name}", raising=False)
+    monkeypatch.setenv("VOICECLONE_HUAWEI_PROJECT_ID", "proj-1")
+    monkeypatch.setenv("VOICECLONE_HUAWEI_IAM_TOKEN", "iam-token-value")
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"job_id": "j1", "state": "PROCESSING"})
+
+    adapter = HuaweiAdapter.from_environment()
+    adapter._http = VendorHttp("huawei", adapter.endpoint, 10.0, httpx.MockTransport(answer))
+    # When it asks for a job
+    adapter.get_status("j1")
+    # Then the token authenticates the request, and nothing is signed
+    assert seen[0].headers["X-Auth-Token"] == "iam-token-value"
+    assert "Authorization" not in seen[0].headers
+    assert seen[0].url.path == "/v1/proj-1/voice-training-manage/user/jobs/j1"
+
+
+def test_neither_keys_nor_token_is_a_clear_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ACCESS_KEY", "SECRET_KEY", "SECRET_ARN", "IAM_TOKEN"):
+        monkeypatch.delenv(f"VOICECLONE_HUAWEI_{name}", raising=False)
+    monkeypatch.setenv("VOICECLONE_HUAWEI_PROJECT_ID", "proj-1")
+    with pytest.raises(VendorAuthError, match="AK/SK or an IAM token"):
+        HuaweiAdapter.from_environment()

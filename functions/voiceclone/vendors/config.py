@@ -38,14 +38,18 @@ def vendor_settings(
     fields: tuple[str, ...],
     defaults: Mapping[str, str],
     environ: Mapping[str, str] | None = None,
+    optional: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The vendor's configuration: environment variable, else secret, else default; missing → clear error."""
+    """The vendor's configuration: environment variable, else secret, else default; missing → clear error.
+
+    Fields in `optional` may be absent and come back as "".
+    """
     environ = os.environ if environ is None else environ
     secret = _secret_fields(vendor_id, environ)
     resolved: dict[str, str] = {}
     for field in fields:
-        value = environ.get(env_name(vendor_id, field)) or secret.get(field) or defaults.get(field)
-        if not value:
+        value = environ.get(env_name(vendor_id, field)) or secret.get(field) or defaults.get(field) or ""
+        if not value and field not in optional:
             raise VendorAuthError(
                 vendor_id,
                 "MissingConfiguration",

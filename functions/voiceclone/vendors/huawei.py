@@ -141,12 +141,14 @@ class HuaweiAdapter(VendorAdapter):
         timeout_seconds: float = 10.0,
         upload_timeout_seconds: float = 300.0,
         transport: httpx.BaseTransport | None = None,
+        iam_token: str = "",
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.host = urlsplit(self.endpoint).hostname or ""
         self.project_id = project_id
         self._access_key = access_key
         self._secret_key = secret_key
+        self._iam_token = iam_token
         self._base = f"/v1/{quote(project_id, safe='')}/voice-training-manage"
         self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
         # Presigned URLs are absolute: an empty base URL sends them as they are.
@@ -156,12 +158,23 @@ class HuaweiAdapter(VendorAdapter):
 
     @classmethod
     def from_environment(cls) -> Self:
+        """AK/SK signing, or an IAM token when ``VOICECLONE_HUAWEI_IAM_TOKEN`` (or ``iam_token``) is set."""
+        fields = ("endpoint", "project_id", "access_key", "secret_key", "iam_token")
         conf = vendor_settings(
             VENDOR_ID,
-            ("endpoint", "project_id", "access_key", "secret_key"),
+            fields,
             defaults={"endpoint": DEFAULT_ENDPOINT},
+            optional=("access_key", "secret_key", "iam_token"),
         )
-        return cls(conf["endpoint"], conf["project_id"], conf["access_key"], conf["secret_key"])
+        if not conf["iam_token"] and not (conf["access_key"] and conf["secret_key"]):
+            raise VendorAuthError(VENDOR_ID, "MissingConfiguration", "set the AK/SK or an IAM token")
+        return cls(
+            conf["endpoint"],
+            conf["project_id"],
+            conf["access_key"],
+            conf["secret_key"],
+            iam_token=conf["iam_token"],
+        )
 
     # ----- transport -------------------------------------------------------------------------
 
@@ -184,15 +197,19 @@ class HuaweiAdapter(VendorAdapter):
             signer.PROJECT_HEADER: self.project_id,
             signer.DATE_HEADER: signer.sdk_date(),
         }
-        headers["Authorization"] = signer.sign(
-            access_key=self._access_key,
-            secret_key=self._secret_key,
-            method=method,
-            path=full_path,
-            query=query,
-            headers=headers,
-            body=content,
-        )
+        if self._iam_token:
+            # The alternative to AK/SK: an IAM user token (from IAM's token API) instead of a signature.
+            headers["X-Auth-Token"] = self._iam_token
+        else:
+            headers["Authorization"] = signer.sign(
+                access_key=self._access_key,
+                secret_key=self._secret_key,
+                method=method,
+                path=full_path,
+                query=query,
+                headers=headers,
+                body=content,
+            )
         # The query goes out encoded exactly as it was signed.
         target = full_path + ("?" + signer.canonical_query(query) if query else "")
         # 429 and 5xx are raised as retryable errors by VendorHttp before we get here.
