@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 from voiceclone.domain.errors import Conflict, InvalidTransition, NotFound
 from voiceclone.domain.models import (
     Gender,
@@ -21,18 +20,23 @@ from voiceclone.domain.models import (
     utcnow,
 )
 from voiceclone.store.repository import Repository
+from voiceclone_local.stack import LocalStack
 
 from tests.helpers import TABLE_SCHEMA
 
 
 @pytest.fixture
-def repo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Repository]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="jobs", **TABLE_SCHEMA)
-        yield Repository("jobs", client)
+def repo(stack: LocalStack) -> Iterator[Repository]:
+    """A fresh table on the session's moto server.
+
+    Not `mock_aws()`: leaving it resets every moto backend of the process, the local
+    stack's included, when tests share a worker.
+    """
+    client = stack.client("dynamodb")
+    name = f"repo-test-{uuid.uuid4().hex[:12]}"
+    client.create_table(TableName=name, **TABLE_SCHEMA)
+    yield Repository(name, client)
+    client.delete_table(TableName=name)
 
 
 def make_job(
