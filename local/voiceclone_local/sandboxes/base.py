@@ -6,6 +6,7 @@ A vendor sandbox is a function from :class:`SandboxRequest` to :class:`SandboxRe
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -20,6 +21,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from pydantic import BaseModel, Field
+
+
+def env_or(name: str, default: str) -> Callable[[], str]:
+    """A default factory: the environment variable (the adapter reads the same one), else a fixed value."""
+    return lambda: os.environ.get(name) or default
 
 
 class SandboxConfig(BaseModel):

@@ -20,13 +20,11 @@ import hmac
 import io
 import json
 import logging
-import os
 import secrets
 import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +46,7 @@ from voiceclone_local.sandboxes.base import (
     SimulatedTask,
     TrainingSimulator,
     TrainingState,
+    env_or,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,18 +75,14 @@ LETTER_ERROR = "MSS.20020014"
 REJECTED_ERROR = "MSS.20020015"
 
 
-def _env_or(name: str, default: str) -> Callable[[], str]:
-    return lambda: os.environ.get(name) or default
-
-
 class HuaweiSandboxConfig(SandboxConfig):
     """The project, the AK/SK pair, the audit knob and the shared fault knobs; tests change them live."""
 
-    project_id: str = Field(default_factory=_env_or("VOICECLONE_HUAWEI_PROJECT_ID", DEFAULT_PROJECT_ID))
+    project_id: str = Field(default_factory=env_or("VOICECLONE_HUAWEI_PROJECT_ID", DEFAULT_PROJECT_ID))
     # repr=False: the config may end up in a log line or a test failure message.
-    access_key: str = Field(default_factory=_env_or("VOICECLONE_HUAWEI_ACCESS_KEY", DEFAULT_ACCESS_KEY))
+    access_key: str = Field(default_factory=env_or("VOICECLONE_HUAWEI_ACCESS_KEY", DEFAULT_ACCESS_KEY))
     secret_key: str = Field(
-        default_factory=_env_or("VOICECLONE_HUAWEI_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
+        default_factory=env_or("VOICECLONE_HUAWEI_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
     )
     # When set, every commit fails its audit with this reason (as a human reviewer might).
     audit_fail: str | None = None

@@ -16,10 +16,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +37,7 @@ from voiceclone_local.sandboxes.base import (
     SimulatedTask,
     TrainingSimulator,
     TrainingState,
+    env_or,
     fetch_audio,
 )
 
@@ -64,15 +63,11 @@ _STATES = {
 }
 
 
-def _env_or(name: str, default: str) -> Callable[[], str]:
-    return lambda: os.environ.get(name) or default
-
-
 class QiniuSandboxConfig(SandboxConfig):
     """The key, the audio limits and the shared fault knobs; tests change them while the sandbox runs."""
 
     # repr=False: the config may end up in a log line or a test failure message.
-    api_key: str = Field(default_factory=_env_or("VOICECLONE_QINIU_API_KEY", DEFAULT_API_KEY), repr=False)
+    api_key: str = Field(default_factory=env_or("VOICECLONE_QINIU_API_KEY", DEFAULT_API_KEY), repr=False)
     # Qiniu asks for 10–60 s of training audio.
     min_seconds: float = Field(default=10.0, ge=0)
     max_seconds: float = Field(default=60.0, gt=0)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -48,6 +47,7 @@ from voiceclone_local.sandboxes.base import (
     SimulatedTask,
     TrainingSimulator,
     TrainingState,
+    env_or,
     fetch_audio,
     post_callback,
 )
@@ -91,17 +91,13 @@ JOB_TIMEOUT = "JobTimeout"
 TRAINING_FAILED = "TrainingFailed"
 
 
-def _env_or(name: str, default: str) -> Callable[[], str]:
-    return lambda: os.environ.get(name) or default
-
-
 class TencentGatewaySandboxConfig(SandboxConfig):
     """Credentials, audio limits and the shared fault knobs; tests change them while the sandbox runs."""
 
-    secret_id: str = Field(default_factory=_env_or("VOICECLONE_TENCENT_GATEWAY_SECRET_ID", DEFAULT_SECRET_ID))
+    secret_id: str = Field(default_factory=env_or("VOICECLONE_TENCENT_GATEWAY_SECRET_ID", DEFAULT_SECRET_ID))
     # repr=False: the config may end up in a log line or a test failure message.
     secret_key: str = Field(
-        default_factory=_env_or("VOICECLONE_TENCENT_GATEWAY_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
+        default_factory=env_or("VOICECLONE_TENCENT_GATEWAY_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
     )
     # The doc states no audio limits; these are the sandbox's.
     min_seconds: float = Field(default=10.0, ge=0)

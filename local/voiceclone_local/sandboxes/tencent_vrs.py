@@ -17,7 +17,6 @@ import binascii
 import hmac
 import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -37,7 +36,7 @@ from voiceclone.domain.audio import AudioProblem, inspect_wav
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.signing import tc3
 
-from voiceclone_local.sandboxes.base import DropConnection
+from voiceclone_local.sandboxes.base import DropConnection, env_or
 
 logger = logging.getLogger(__name__)
 
@@ -80,19 +79,15 @@ _BAD_AUDIO = (
 )
 
 
-def _env_or(name: str, default: str) -> Callable[[], str]:
-    return lambda: os.environ.get(name) or default
-
-
 class TencentVrsSandboxConfig(BaseModel):
     """Credentials and failure knobs; mutable while the sandbox runs (tests flip them between jobs)."""
 
     model_config = ConfigDict(validate_assignment=True)
 
-    secret_id: str = Field(default_factory=_env_or("VOICECLONE_TENCENT_VRS_SECRET_ID", DEFAULT_SECRET_ID))
+    secret_id: str = Field(default_factory=env_or("VOICECLONE_TENCENT_VRS_SECRET_ID", DEFAULT_SECRET_ID))
     # repr=False: the config may end up in a log line or a test failure message.
     secret_key: str = Field(
-        default_factory=_env_or("VOICECLONE_TENCENT_VRS_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
+        default_factory=env_or("VOICECLONE_TENCENT_VRS_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
     )
     # Time from CreateVRSTask to success/failure; the first fifth of it is "waiting".
     training_seconds: float = Field(default=2.0, ge=0)

@@ -32,7 +32,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +52,7 @@ from voiceclone_local.sandboxes.base import (
     SimulatedTask,
     TrainingSimulator,
     TrainingState,
+    env_or,
 )
 
 logger = logging.getLogger(__name__)
@@ -118,10 +118,6 @@ _AUDIO_CODES: tuple[tuple[AudioProblem, int], ...] = (
 )
 
 
-def _env_or(name: str, default: str) -> Callable[[], str]:
-    return lambda: os.environ.get(name) or default
-
-
 def _default_speaker_ids() -> list[str]:
     configured = os.environ.get("VOICECLONE_VOLCENGINE_SPEAKER_IDS", "")
     ids = [s.strip() for s in configured.split(",") if s.strip()]
@@ -131,16 +127,16 @@ def _default_speaker_ids() -> list[str]:
 class VolcengineSandboxConfig(SandboxConfig):
     """Credentials, the app's speaker slots, limits and the shared fault knobs; changeable while running."""
 
-    appid: str = Field(default_factory=_env_or("VOICECLONE_VOLCENGINE_APPID", DEFAULT_APPID))
+    appid: str = Field(default_factory=env_or("VOICECLONE_VOLCENGINE_APPID", DEFAULT_APPID))
     # repr=False: the config may end up in a log line or a test failure message.
     access_token: str = Field(
-        default_factory=_env_or("VOICECLONE_VOLCENGINE_ACCESS_TOKEN", DEFAULT_ACCESS_TOKEN), repr=False
+        default_factory=env_or("VOICECLONE_VOLCENGINE_ACCESS_TOKEN", DEFAULT_ACCESS_TOKEN), repr=False
     )
     access_key_id: str = Field(
-        default_factory=_env_or("VOICECLONE_VOLCENGINE_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
+        default_factory=env_or("VOICECLONE_VOLCENGINE_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
     )
     secret_access_key: str = Field(
-        default_factory=_env_or("VOICECLONE_VOLCENGINE_SECRET_ACCESS_KEY", DEFAULT_SECRET_ACCESS_KEY),
+        default_factory=env_or("VOICECLONE_VOLCENGINE_SECRET_ACCESS_KEY", DEFAULT_SECRET_ACCESS_KEY),
         repr=False,
     )
     # The slots "bought in the console" for the app; adding one here makes it exist at once.
