@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorThrottled, VendorUnavailable
-from voiceclone.domain.models import Gender, Language
+from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
 from voiceclone.vendors.huawei import HuaweiAdapter
@@ -284,10 +284,78 @@ def test_voices_are_listed_and_deleted(sandbox: HuaweiSandbox, adapter: HuaweiAd
     assert [v.voice_id for v in voices] == [sandbox.jobs[job_id].asset_id]
     assert voices[0].details["job_id"] == job_id
 
-    # When deleted by that voice id / Then the job is gone
-    adapter.delete_voice(voices[0].voice_id)
+    # When that voice is deleted / Then the job is gone
+    adapter.delete_voice(voices[0])
     assert sandbox.jobs == {}
     assert adapter.list_voices() == []
+
+
+# ----- delete, cancel, rename --------------------------------------------------------------------
+
+
+def test_the_voice_of_a_finished_job_is_deleted_with_its_job(
+    sandbox: HuaweiSandbox, adapter: HuaweiAdapter
+) -> None:
+    # Given a trained voice as get_status gave it (the voice id is the asset id, not the job id)
+    job_id = adapter.create_task(prepared(adapter), LetteredAudio())
+    voice = finished(adapter, job_id).voice
+    assert voice is not None and voice.voice_id == sandbox.jobs[job_id].asset_id != job_id
+
+    # When deleted / Then its job answers 404, and deleting it again is not an error
+    adapter.delete_voice(voice)
+    with pytest.raises(VendorRejected) as caught:
+        adapter.get_status(job_id)
+    assert caught.value.code == "MSS.00000004"
+    adapter.delete_voice(voice)
+    assert sandbox.jobs == {}
+    assert sandbox.requests["DELETE /user/jobs/{job_id}"] == 2
+    assert sandbox.requests.get("GET /user/jobs", 0) == 1  # the batch lookup of the create, none for delete
+
+
+def test_cancel_during_training_deletes_the_job(sandbox: HuaweiSandbox, adapter: HuaweiAdapter) -> None:
+    # Given a committed job in audit/training for a long while
+    sandbox.config.training_seconds = 30
+    job_id = adapter.create_task(prepared(adapter), LetteredAudio())
+    assert not adapter.get_status(job_id).state.finished
+
+    # When cancelled / Then the job is gone and its GET answers 404
+    adapter.cancel_task(job_id)
+    assert job_id not in sandbox.jobs
+    with pytest.raises(VendorRejected) as caught:
+        adapter.get_status(job_id)
+    assert caught.value.code == "MSS.00000004"
+    # And a retried cancel is not an error, and nothing is listed
+    adapter.cancel_task(job_id)
+    assert adapter.list_voices() == []
+
+
+def test_a_job_not_yet_committed_is_cancelled_too(sandbox: HuaweiSandbox, adapter: HuaweiAdapter) -> None:
+    # Given a job created but never uploaded or committed / When cancelled / Then it is gone
+    created = adapter.call("POST", "/user/basic-jobs", {"voice_name": "v", "create_type": "PACKAGE"})
+    adapter.cancel_task(created["job_id"])
+    assert sandbox.jobs == {}
+
+
+def test_a_delete_huawei_refuses_during_training_is_a_rejection_with_its_code(
+    sandbox: HuaweiSandbox, adapter: HuaweiAdapter
+) -> None:
+    # Given a Huawei that refuses to delete a job while it trains (the docs do not say which it does)
+    sandbox.config.training_seconds = 30
+    sandbox.config.refuse_delete_while_training = True
+    job_id = adapter.create_task(prepared(adapter), LetteredAudio())
+
+    # When cancelled / Then Huawei's code and message, and the job is still there
+    with pytest.raises(VendorRejected) as caught:
+        adapter.cancel_task(job_id)
+    assert caught.value.code == "MSS.00000007" and "cannot be deleted" in caught.value.message
+    assert job_id in sandbox.jobs
+
+
+def test_rename_is_not_supported(sandbox: HuaweiSandbox, adapter: HuaweiAdapter) -> None:
+    with pytest.raises(VendorRejected) as caught:
+        adapter.rename_voice(VendorVoice(vendor="huawei", voice_id="asset"), "新名字")
+    assert caught.value.code == "NotSupported"
+    assert sandbox.requests == {}
 
 
 def test_uploads_need_the_signed_content_type_a_valid_token_and_no_api_auth(

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorThrottled, VendorUnavailable
-from voiceclone.domain.models import Gender, Language
+from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
 from voiceclone.vendors.qiniu import PAID_SLOT_MESSAGE, QiniuAdapter, slot_name
 from voiceclone_local.sandboxes.qiniu import DEFAULT_API_KEY, QiniuSandbox, QiniuSandboxConfig
@@ -278,15 +278,94 @@ def test_a_paid_slot_cannot_be_deleted_and_a_free_one_can(
     free_id = prepared(adapter).options["voice_id"]
 
     # When the pro slot is deleted / Then a rejection that says why, and the slot is still there
+    listed = {v.voice_id: v for v in adapter.list_voices()}
     with pytest.raises(VendorRejected) as info:
-        adapter.delete_voice(pro_id)
+        adapter.delete_voice(listed[pro_id])
     assert (info.value.code, info.value.message) == ("403", PAID_SLOT_MESSAGE)
     assert pro_id in sandbox.slots
 
     # And the free slot is deleted; deleting it again is not an error
-    adapter.delete_voice(free_id)
-    adapter.delete_voice(free_id)
+    adapter.delete_voice(listed[free_id])
+    adapter.delete_voice(listed[free_id])
     assert [v.voice_id for v in adapter.list_voices()] == [pro_id]
+
+
+# ----- rename, delete and cancel -------------------------------------------------------------
+
+
+def test_a_trained_voice_is_renamed_without_training_again(
+    adapter: QiniuAdapter, sandbox: QiniuSandbox, audio: LocalAudioSource
+) -> None:
+    # Given a trained voice, as get_status gave it
+    task_id = adapter.create_task(prepared(adapter), audio)
+    voice = finished(adapter, task_id).voice
+    assert voice is not None and voice.voice_id == task_id
+
+    # When renamed with 20 characters
+    puts = sandbox.requests["PUT /v1/voice-clones/{id}"]
+    adapter.rename_voice(voice, "温柔的女声" * 4)
+
+    # Then the new name shows in GET and in the listing, still Success, and nothing was trained again
+    status = adapter.get_status(task_id)
+    assert (status.state, status.vendor_state) == (TrainingState.SUCCEEDED, "Success")
+    assert status.voice is not None and status.voice.details["name"] == "温柔的女声" * 4
+    assert raw(sandbox, "GET", f"/v1/voice-clones/{task_id}")["data"]["name"] == "温柔的女声" * 4
+    assert [v.details["name"] for v in adapter.list_voices()] == ["温柔的女声" * 4]
+    assert sandbox.tasks_created == 1 and sandbox.requests["PUT /v1/voice-clones/{id}"] == puts + 1
+
+
+def test_renaming_while_training_does_not_restart_or_finish_it(
+    adapter: QiniuAdapter, sandbox: QiniuSandbox, audio: LocalAudioSource
+) -> None:
+    # Given a slot in training
+    sandbox.config.training_seconds = 30
+    task_id = adapter.create_task(prepared(adapter), audio)
+    task = sandbox.slots[task_id].task
+    # When renamed / Then still Training on the same simulated task, renamed
+    adapter.rename_voice(VendorVoice(vendor="qiniu", voice_id=task_id), "新名字")
+    assert adapter.get_status(task_id).vendor_state == "Training"
+    assert sandbox.slots[task_id].task is task and sandbox.slots[task_id].name == "新名字"
+    assert sandbox.tasks_created == 1
+
+
+def test_a_name_too_long_is_rejected_without_a_request(adapter: QiniuAdapter, sandbox: QiniuSandbox) -> None:
+    voice_id = prepared(adapter).options["voice_id"]
+    puts = sandbox.requests["PUT /v1/voice-clones/{id}"]
+    with pytest.raises(VendorRejected) as info:
+        adapter.rename_voice(VendorVoice(vendor="qiniu", voice_id=voice_id), "x" * 21)
+    assert info.value.code == "NameTooLong" and "20" in info.value.message
+    assert sandbox.requests["PUT /v1/voice-clones/{id}"] == puts
+
+
+def test_renaming_a_deleted_voice_is_its_404(adapter: QiniuAdapter) -> None:
+    voice = VendorVoice(vendor="qiniu", voice_id=prepared(adapter).options["voice_id"])
+    adapter.delete_voice(voice)
+    with pytest.raises(VendorRejected) as info:
+        adapter.rename_voice(voice, "新名字")
+    assert info.value.code == "404"
+
+
+@pytest.mark.parametrize("as_http_status", [True, False], ids=["http-status", "in-200-body"])
+def test_cancel_during_training_deletes_the_slot(
+    adapter: QiniuAdapter, sandbox: QiniuSandbox, audio: LocalAudioSource, as_http_status: bool
+) -> None:
+    # Given a job whose slot is training (for a long while)
+    sandbox.config.errors_as_http_status = as_http_status
+    sandbox.config.training_seconds = 30
+    task_id = adapter.create_task(prepared(adapter), audio)
+    assert adapter.get_status(task_id).vendor_state == "Training"
+
+    # When the task is cancelled
+    adapter.cancel_task(task_id)
+
+    # Then the slot is gone: its GET is a 404, the account no longer lists it
+    assert task_id not in sandbox.slots
+    with pytest.raises(VendorRejected) as info:
+        adapter.get_status(task_id)
+    assert info.value.code == "404"
+    assert adapter.list_voices() == []
+    # And cancelling again (a retry) is not an error
+    adapter.cancel_task(task_id)
 
 
 def test_keys_and_audio_urls_stay_out_of_the_logs(

@@ -18,7 +18,7 @@ from voiceclone.domain.errors import (
     VendorThrottled,
     VendorUnavailable,
 )
-from voiceclone.domain.models import Gender, Language
+from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState
 from voiceclone.vendors.http import VendorHttp
@@ -480,9 +480,118 @@ def test_voices_are_listed_across_pages_and_deleted_by_asset_id() -> None:
     assert [(v.voice_id, v.details["job_id"]) for v in voices] == [("a-1", "job-1"), ("a-2", "job-2")]
     assert vendor.requests[0].url.params["state"] == "SUCCEED"
 
-    # When the second is deleted by its voice id / Then its job is deleted
-    adapter.delete_voice("a-2")
-    assert vendor.calls()[-1] == "DELETE /user/jobs/job-2"
+    # When the second is deleted / Then its job is deleted, by the job id its details carry
+    calls = len(vendor.requests)
+    adapter.delete_voice(voices[1])
+    assert vendor.calls()[calls:] == ["DELETE /user/jobs/job-2"]
+
+
+def test_the_voice_of_a_status_is_deleted_by_its_job_id_not_its_asset_id() -> None:
+    # Given a succeeded job's status (the voice id is the asset id TTS takes)
+    vendor = Vendor(
+        {
+            "GET /user/jobs/job-1": ok(job("SUCCEED", asset_id="asset-1")),
+            "DELETE /user/jobs/job-1": httpx.Response(204),
+        }
+    )
+    adapter = make_adapter(vendor)
+    voice = adapter.get_status("job-1").voice
+    assert voice is not None and voice.voice_id == "asset-1"
+    # When it is deleted / Then the job is, with one call
+    adapter.delete_voice(voice)
+    assert vendor.calls() == ["GET /user/jobs/job-1", "DELETE /user/jobs/job-1"]
+    assert_signed(vendor.requests[-1])
+
+
+def test_a_voice_without_its_job_id_is_found_by_its_asset_id() -> None:
+    # Given a voice that names only its asset / When deleted / Then the job with that asset is deleted
+    vendor = Vendor(
+        {
+            "GET /user/jobs": ok(
+                {"count": 1, "jobs": [{**job("SUCCEED", asset_id="a-9"), "job_id": "job-9"}]}
+            ),
+            "DELETE /user/jobs/job-9": httpx.Response(204),
+        }
+    )
+    make_adapter(vendor).delete_voice(VendorVoice(vendor="huawei", voice_id="a-9"))
+    assert vendor.calls()[-1] == "DELETE /user/jobs/job-9"
+
+
+def test_a_voice_whose_job_is_gone_is_deleted() -> None:
+    # Given no job has the asset any more / When deleted / Then nothing is deleted and nothing raised
+    vendor = Vendor({"GET /user/jobs": ok({"count": 0, "jobs": []})})
+    make_adapter(vendor).delete_voice(VendorVoice(vendor="huawei", voice_id="a-9"))
+    assert not any(call.startswith("DELETE") for call in vendor.calls())
+
+
+def gone() -> httpx.Response:
+    return httpx.Response(404, json={"error_code": "MSS.00000004", "error_msg": "job does not exist"})
+
+
+def test_deleting_a_voice_twice_is_done() -> None:
+    # Given a retried delete whose first answer was lost / When Huawei says the job is gone / Then done
+    vendor = Vendor({"DELETE /user/jobs/job-1": gone()})
+    voice = VendorVoice(
+        vendor="huawei", voice_id="asset-1", details={"asset_id": "asset-1", "job_id": "job-1"}
+    )
+    make_adapter(vendor).delete_voice(voice)
+    assert vendor.calls() == ["DELETE /user/jobs/job-1"]
+
+
+# ----- rename and cancel -----------------------------------------------------------------------------
+
+
+def test_the_capabilities_delete_and_cancel_but_do_not_rename() -> None:
+    caps = HuaweiAdapter.capabilities
+    assert (caps.rename_voice, caps.delete_voice, caps.cancel_task) == (False, True, True)
+
+
+def test_rename_is_not_supported_and_asks_nothing() -> None:
+    vendor = Vendor({})
+    with pytest.raises(VendorRejected) as caught:
+        make_adapter(vendor).rename_voice(VendorVoice(vendor="huawei", voice_id="asset-1"), "新名字")
+    assert caught.value.code == "NotSupported" and "rename" in caught.value.message
+    assert vendor.requests == []
+
+
+def test_cancel_deletes_the_training_job() -> None:
+    # Given a job in training / When cancelled / Then its job is deleted (MetaStudio has no cancel)
+    vendor = Vendor({"DELETE /user/jobs/job-1": httpx.Response(204)})
+    make_adapter(vendor).cancel_task("job-1")
+    assert vendor.calls() == ["DELETE /user/jobs/job-1"]
+    assert vendor.requests[0].content == b""
+    assert_signed(vendor.requests[0])
+
+
+def test_cancelling_a_job_already_gone_is_done() -> None:
+    vendor = Vendor({"DELETE /user/jobs/job-1": gone()})
+    make_adapter(vendor).cancel_task("job-1")
+
+
+def test_a_404_from_the_gateway_itself_is_not_taken_for_a_deleted_job() -> None:
+    # Given no such API (a wrong path: APIGW.0101) / When cancelled / Then an error, not "done"
+    with pytest.raises(VendorRejected) as caught:
+        make_adapter(Vendor({})).cancel_task("job-1")
+    assert caught.value.code == "APIGW.0101"
+
+
+def test_a_cancel_huawei_refuses_keeps_its_code() -> None:
+    # Given Huawei refusing to delete a job in its state / When cancelled / Then its code and message
+    refused = httpx.Response(
+        400,
+        json={"error_code": "MSS.00000007", "error_msg": "job is PROCESSING"},
+        headers={"X-Request-Id": "r-1"},
+    )
+    with pytest.raises(VendorRejected) as caught:
+        make_adapter(Vendor({"DELETE /user/jobs/job-1": refused})).cancel_task("job-1")
+    assert (caught.value.code, caught.value.message) == ("MSS.00000007", "job is PROCESSING")
+    assert caught.value.details["request_id"] == "r-1"
+
+
+def test_a_cancel_during_an_outage_is_retryable() -> None:
+    vendor = Vendor({"DELETE /user/jobs/job-1": httpx.Response(503, text="busy")})
+    with pytest.raises(VendorUnavailable):
+        make_adapter(vendor).cancel_task("job-1")
 
 
 def test_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,10 +15,15 @@ from voiceclone.domain.errors import (
     VendorThrottled,
     VendorUnavailable,
 )
-from voiceclone.domain.models import Gender, Language
+from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState
-from voiceclone.vendors.qiniu import PAID_SLOT_MESSAGE, QiniuAdapter, slot_name
+from voiceclone.vendors.qiniu import (
+    PAID_SLOT_CANCEL_MESSAGE,
+    PAID_SLOT_MESSAGE,
+    QiniuAdapter,
+    slot_name,
+)
 
 API_KEY = "qiniu-test-key"
 ENDPOINT = "https://xrobo.qiniu.com"
@@ -116,6 +121,8 @@ class UrlAudio:
 
 
 ONE = f"/v1/voice-clones/{VOICE_ID}"
+# The voice as get_status gives it on success: the slot id is the voice id.
+VOICE = VendorVoice(vendor="qiniu", voice_id=VOICE_ID, details={"voice_id": VOICE_ID, "name": NAME})
 
 
 # ----- configuration and shape ---------------------------------------------------------------
@@ -131,6 +138,8 @@ def test_capabilities_ask_for_six_sentences_in_one_file_by_url_and_polling() -> 
         "single",
     )
     assert (caps.sentence_count, caps.poll_initial_seconds, caps.poll_max_seconds) == (6, 30, 300)
+    # And it renames, deletes, and cancels (by deleting the slot) at Qiniu
+    assert (caps.rename_voice, caps.delete_voice, caps.cancel_task) == (True, True, True)
     adapter, _ = adapter_with(routes({}))
     assert [t.text_id for t in adapter.training_texts()] == [t.text_id for t in STANDARD_SCRIPT[:6]]
 
@@ -368,7 +377,7 @@ def test_list_voices_shows_every_slot_with_its_state() -> None:
 
 def test_delete_voice_sends_delete() -> None:
     adapter, recorder = adapter_with(routes({("DELETE", ONE): (200, ok({}))}))
-    adapter.delete_voice(VOICE_ID)
+    adapter.delete_voice(VOICE)
     assert recorder.calls() == [("DELETE", ONE, None)]
 
 
@@ -378,7 +387,7 @@ def test_deleting_a_paid_slot_is_a_clear_rejection(status: int) -> None:
     adapter, _ = adapter_with(routes({("DELETE", ONE): (status, err(403, "付费音色不能删除"))}))
     # When deleted / Then a rejection that says why, keeping Qiniu's own words and request id
     with pytest.raises(VendorRejected) as info:
-        adapter.delete_voice(VOICE_ID)
+        adapter.delete_voice(VOICE)
     assert (info.value.code, info.value.message) == ("403", PAID_SLOT_MESSAGE)
     assert info.value.details["vendor_message"] == "付费音色不能删除"
     assert info.value.details["request_id"] == "req-err"
@@ -387,7 +396,74 @@ def test_deleting_a_paid_slot_is_a_clear_rejection(status: int) -> None:
 def test_deleting_a_voice_already_gone_is_done() -> None:
     # Given a retried delete whose first answer was lost / When Qiniu says 404 / Then nothing is raised
     adapter, _ = adapter_with(routes({("DELETE", ONE): (404, err(404, "voice not found"))}))
-    adapter.delete_voice(VOICE_ID)
+    adapter.delete_voice(VOICE)
+
+
+# ----- rename and cancel ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["新名字", "声" * 20, "a"])
+def test_rename_puts_an_empty_key_and_the_name(name: str) -> None:
+    # Given a trained voice / When renamed with up to 20 characters
+    adapter, recorder = adapter_with(routes({("PUT", ONE): (200, ok(voice(name=name, state="Success")))}))
+    adapter.rename_voice(VOICE, name)
+    # Then one PUT of the slot with an empty key (rename only, no training) and the name as given
+    assert recorder.calls() == [("PUT", ONE, {"key": "", "name": name})]
+
+
+def test_a_name_over_twenty_characters_is_rejected_before_anything_is_sent() -> None:
+    # Given 21 characters (Qiniu counts 汉字 as one each) / When renamed
+    adapter, recorder = adapter_with(routes({}))
+    with pytest.raises(VendorRejected) as info:
+        adapter.rename_voice(VOICE, "声" * 21)
+    # Then NameTooLong, saying the limit, and Qiniu is not asked
+    assert info.value.code == "NameTooLong"
+    assert "at most 20 characters" in info.value.message and "21" in info.value.message
+    assert info.value.details["max_chars"] == 20
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_an_empty_name_is_rejected(name: str) -> None:
+    adapter, recorder = adapter_with(routes({}))
+    with pytest.raises(VendorRejected) as info:
+        adapter.rename_voice(VOICE, name)
+    assert info.value.code == "InvalidName" and recorder.requests == []
+
+
+def test_renaming_a_voice_qiniu_no_longer_has_is_its_404() -> None:
+    adapter, _ = adapter_with(routes({("PUT", ONE): (200, err(404, "voice not found"))}))
+    with pytest.raises(VendorRejected) as info:
+        adapter.rename_voice(VOICE, "新名字")
+    assert info.value.code == "404"
+
+
+def test_cancel_deletes_the_jobs_slot() -> None:
+    # Given a job training its slot (the slot id is the task id) / When cancelled
+    adapter, recorder = adapter_with(routes({("DELETE", ONE): (200, ok({}))}))
+    adapter.cancel_task(VOICE_ID)
+    # Then the slot is deleted: Qiniu has no cancel, deleting is the only way to stop training
+    assert recorder.calls() == [("DELETE", ONE, None)]
+
+
+@pytest.mark.parametrize("status", [404, 200])
+def test_cancelling_a_slot_already_gone_is_done(status: int) -> None:
+    adapter, _ = adapter_with(routes({("DELETE", ONE): (status, err(404, "voice not found"))}))
+    adapter.cancel_task(VOICE_ID)
+
+
+def test_a_paid_slot_cannot_be_cancelled_and_says_why() -> None:
+    adapter, _ = adapter_with(routes({("DELETE", ONE): (403, err(403, "付费音色不能删除"))}))
+    with pytest.raises(VendorRejected) as info:
+        adapter.cancel_task(VOICE_ID)
+    assert (info.value.code, info.value.message) == ("403", PAID_SLOT_CANCEL_MESSAGE)
+    assert info.value.details["vendor_message"] == "付费音色不能删除"
+
+
+def test_a_cancel_during_an_outage_is_retryable() -> None:
+    adapter, _ = adapter_with(routes({("DELETE", ONE): (503, "upstream down")}))
+    with pytest.raises(VendorUnavailable):
+        adapter.cancel_task(VOICE_ID)
 
 
 # ----- the error mapping ---------------------------------------------------------------------

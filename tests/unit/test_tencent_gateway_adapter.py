@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorThrottled, VendorUnavailable
-from voiceclone.domain.models import Gender, Language
+from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState
 from voiceclone.vendors.tencent_gateway import (
     DEFAULT_ENDPOINT,
@@ -378,7 +378,7 @@ def test_list_voices_pages_through_list_models() -> None:
 def test_delete_voice_is_not_supported() -> None:
     adapter, recorder = adapter_with(lambda action, body: (200, ok(action, {})))
     with pytest.raises(VendorRejected) as info:
-        adapter.delete_voice(MODEL)
+        adapter.delete_voice(VendorVoice(vendor="tencent_gateway", voice_id=MODEL))
     assert info.value.code == "NotSupported" and recorder.requests == []
 
 

@@ -17,7 +17,7 @@ from voiceclone.domain.errors import (
     VendorThrottled,
     VendorUnavailable,
 )
-from voiceclone.domain.models import Gender, Language
+from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState
 from voiceclone.vendors.signing import volc_v4
@@ -742,6 +742,6 @@ def test_there_is_no_callback_and_no_delete() -> None:
     with pytest.raises(VendorRejected) as callback:
         adapter.parse_callback(b"{}")
     with pytest.raises(VendorRejected) as delete:
-        adapter.delete_voice(SPEAKER)
+        adapter.delete_voice(VendorVoice(vendor="volcengine", voice_id=SPEAKER))
     assert callback.value.code == "NoCallback" and delete.value.code == "NotSupported"
     assert recorder.requests == []

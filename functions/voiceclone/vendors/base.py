@@ -34,6 +34,17 @@ class Capabilities(BaseModel):
     options: tuple[str, ...] = ()
     # Documents the client uploads with the recordings (e.g. Huawei's signed authorization letter, a PDF).
     documents: tuple[str, ...] = ()
+    # Voice management at the vendor, True exactly where the vendor's own API offers it; where it
+    # is False the adapter method raises VendorRejected "NotSupported" and the service only
+    # records the change on its side (PATCH/DELETE /v1/voices/{id}, POST /v1/jobs/{id}/cancel).
+    # rename_voice: the vendor's name of a cloned voice can be changed (VendorAdapter.rename_voice).
+    rename_voice: bool = False
+    # delete_voice: a cloned voice can be deleted at the vendor (VendorAdapter.delete_voice).
+    delete_voice: bool = False
+    # cancel_task: a training task can be stopped at the vendor (VendorAdapter.cancel_task); where
+    # the vendor has no cancel of its own this may be done by deleting the task's slot or job,
+    # which the adapter's cancel_task docstring says.
+    cancel_task: bool = False
 
 
 class TrainingState(StrEnum):
@@ -132,9 +143,32 @@ class VendorAdapter(ABC):
         """The cloned voices the vendor holds for this account."""
         raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} has no voice listing")
 
-    def delete_voice(self, voice_id: str) -> None:
-        """Delete a cloned voice at the vendor, or raise VendorRejected saying why it cannot be."""
+    def rename_voice(self, voice: VendorVoice, name: str) -> None:
+        """Rename a cloned voice at the vendor (``voice`` as get_status or list_voices gave it).
+
+        Only where ``capabilities.rename_voice``; otherwise VendorRejected "NotSupported".
+        A name the vendor cannot take is a VendorRejected saying the vendor's limit.
+        """
+        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot rename voices")
+
+    def delete_voice(self, voice: VendorVoice) -> None:
+        """Delete a cloned voice at the vendor (``voice`` as get_status or list_voices gave it).
+
+        Only where ``capabilities.delete_voice``; otherwise VendorRejected "NotSupported".
+        The whole VendorVoice is taken because some vendors delete by an id kept in its
+        ``details`` (Huawei: the training job's id, not the asset id TTS uses). A voice
+        already gone counts as deleted, so a retried delete does not fail.
+        """
         raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot delete voices")
+
+    def cancel_task(self, task_id: str) -> None:
+        """Stop a training task at the vendor (``task_id`` as create_task returned it).
+
+        Only where ``capabilities.cancel_task``; otherwise VendorRejected "NotSupported"
+        and the workflow stops only on our side (the vendor may still finish the training).
+        A task already gone counts as cancelled, so a retried cancel does not fail.
+        """
+        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot cancel training")
 
     def find_existing_task(self, request: TrainingRequest) -> str | None:
         """The task an earlier create for this request made, if any.

@@ -130,6 +130,10 @@ class HuaweiAdapter(VendorAdapter):
         poll_max_seconds=3600,
         options=("edition",),
         documents=(AUTHORIZATION_LETTER,),
+        # DELETE …/user/jobs/{job_id} deletes a job; with no cancel action, deleting the job is
+        # the only way offered to stop a training (cancel_task). The training API has no rename.
+        delete_voice=True,
+        cancel_task=True,
     )
 
     def __init__(
@@ -184,8 +188,14 @@ class HuaweiAdapter(VendorAdapter):
         path: str,
         body: dict[str, Any] | None = None,
         query: Sequence[tuple[str, str]] = (),
+        *,
+        gone_ok: bool = False,
     ) -> dict[str, Any]:
-        """One signed API request (path after ``/v1/{project_id}/voice-training-manage``); the JSON answer."""
+        """One signed API request (path after ``/v1/{project_id}/voice-training-manage``); the JSON answer.
+
+        With ``gone_ok`` a 404 for the resource answers ``{}`` instead of raising; the API
+        gateway's own 404 (``APIGW.*``: no such API, a wrong path) is still an error.
+        """
         full_path = self._base + path
         # Serialise once and sign exactly these bytes (NOTES.md section 1.1); sign right before sending.
         content = (
@@ -220,6 +230,8 @@ class HuaweiAdapter(VendorAdapter):
             error = data or {}
             code = str(error.get("error_code") or f"HTTP{response.status_code}")
             message = str(error.get("error_msg") or "") if data else response.text[:200]
+            if gone_ok and response.status_code == 404 and not code.startswith("APIGW."):
+                return {}
             raise self.map_error(response.status_code, code, message, request_id)
         if data is None:
             if not response.content:
@@ -535,17 +547,51 @@ class HuaweiAdapter(VendorAdapter):
             if job.get("state", SUCCEED) == SUCCEED and job.get("asset_id")
         ]
 
-    def delete_voice(self, voice_id: str) -> None:
-        """Delete the training job; ``voice_id`` is its job id, or the asset id list_voices gave.
+    def rename_voice(self, voice: VendorVoice, name: str) -> None:
+        raise VendorRejected(
+            VENDOR_ID,
+            "NotSupported",
+            "Huawei's voice-training API has no rename: no documented call changes a job's voice_name "
+            "after its commit (the voice asset is managed by MetaStudio's asset APIs, not used here)",
+        )
 
+    def delete_voice(self, voice: VendorVoice) -> None:
+        """Delete the voice's training job: ``DELETE …/user/jobs/{job_id}``.
+
+        ``voice.voice_id`` is the asset id TTS takes, not the job's id: the job id is read
+        from ``voice.details["job_id"]`` (get_status and list_voices put it there). A voice
+        without one is looked up among the succeeded jobs by its asset id; when no job has
+        that asset it is taken as already deleted. A job already gone (404) counts as done.
         The voice asset itself is managed by Huawei's asset APIs (NOTES.md section 6.9).
         """
-        job_id = voice_id
-        for job in self._list_jobs(("state", SUCCEED)):
-            if str(job.get("asset_id") or "") == voice_id and job.get("job_id"):
-                job_id = str(job["job_id"])
-                break
-        self.call("DELETE", f"/user/jobs/{quote(job_id, safe='')}")
+        job_id = str(voice.details.get("job_id") or "")
+        if not job_id:
+            job_id = next(
+                (
+                    str(job["job_id"])
+                    for job in self._list_jobs(("state", SUCCEED))
+                    if str(job.get("asset_id") or "") == voice.voice_id and job.get("job_id")
+                ),
+                "",
+            )
+            if not job_id:
+                return
+        self._delete_job(job_id)
+
+    def cancel_task(self, task_id: str) -> None:
+        """Stop a training by deleting its job (``task_id`` is the job id create_task returned).
+
+        MetaStudio has no cancel action; ``DELETE …/user/jobs/{job_id}`` removes the job.
+        NOTES.md (and the SDK and docs it cites) say nothing about whether a job may be
+        deleted while it is being audited or trained, nor whether that stops the training
+        or releases its resource: should Huawei refuse, its error is raised as it came
+        (VendorRejected with Huawei's code). A job already gone (404) counts as cancelled.
+        """
+        self._delete_job(task_id)
+
+    def _delete_job(self, job_id: str) -> None:
+        """DELETE the job; one already gone (a retry whose first answer was lost) is done."""
+        self.call("DELETE", f"/user/jobs/{quote(job_id, safe='')}", gone_ok=True)
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:

@@ -72,6 +72,10 @@ _DEFAULT_MESSAGES = {
     500: "Qiniu internal error",
 }
 PAID_SLOT_MESSAGE = "paid (pro) voice slots cannot be deleted at Qiniu"
+PAID_SLOT_CANCEL_MESSAGE = (
+    "the training of a paid (pro) voice slot cannot be stopped: Qiniu has no cancel, and pro slots "
+    "cannot be deleted"
+)
 
 
 class QiniuVoice(BaseModel):
@@ -112,6 +116,11 @@ class QiniuAdapter(VendorAdapter):
         # Training takes minutes to a dozen minutes.
         poll_initial_seconds=30,
         poll_max_seconds=300,
+        # PUT with an empty key renames; DELETE removes a free slot (403 for pro); there is no
+        # cancel, so cancel_task deletes the job's own slot, which is the only way to stop it.
+        rename_voice=True,
+        delete_voice=True,
+        cancel_task=True,
     )
 
     def __init__(
@@ -296,8 +305,45 @@ class QiniuAdapter(VendorAdapter):
             for v in self._voices()
         ]
 
-    def delete_voice(self, voice_id: str) -> None:
-        """Delete a slot; an already deleted one counts as done (a retried delete must not fail)."""
+    def rename_voice(self, voice: VendorVoice, name: str) -> None:
+        """Rename the slot ``voice.voice_id``: ``PUT /v1/voice-clones/{id}`` with an empty key.
+
+        An empty key only renames: the slot is not trained again and keeps its state, and a
+        pro slot's paid quota is not spent. Qiniu takes at most 20 characters (each 汉字,
+        letter or digit one): a longer name is rejected ("NameTooLong"), never cut, and an
+        empty one too ("InvalidName"), before anything is sent. Meant for trained voices:
+        while a job is still preparing its slot, the slot's name marks it as the job's.
+        """
+        if not name.strip():
+            raise VendorRejected(VENDOR_ID, "InvalidName", "a Qiniu voice name must not be empty")
+        if len(name) > NAME_MAX_CHARS:
+            raise VendorRejected(
+                VENDOR_ID,
+                "NameTooLong",
+                f"Qiniu voice names are at most {NAME_MAX_CHARS} characters; this one has {len(name)}",
+                max_chars=NAME_MAX_CHARS,
+            )
+        self._put(voice.voice_id, "", name)
+
+    def delete_voice(self, voice: VendorVoice) -> None:
+        """Delete the slot ``voice.voice_id`` (``DELETE /v1/voice-clones/{id}``).
+
+        An already deleted slot counts as done (a retried delete must not fail); a paid
+        (pro) slot cannot be deleted (Qiniu's 403, with a message that says so).
+        """
+        self._delete_slot(voice.voice_id, PAID_SLOT_MESSAGE)
+
+    def cancel_task(self, task_id: str) -> None:
+        """Stop a training by deleting the job's slot (``task_id`` is the slot id create_task returned).
+
+        Qiniu has no cancel: deleting the slot is the only way to stop its training, and the
+        slot is gone afterwards (its GET answers 404), with whatever it had trained. The slot
+        was made or claimed for this one job, so nothing else loses a voice. A slot already
+        gone counts as cancelled; a pro slot cannot be deleted, so its training cannot be stopped.
+        """
+        self._delete_slot(task_id, PAID_SLOT_CANCEL_MESSAGE)
+
+    def _delete_slot(self, voice_id: str, paid_message: str) -> None:
         try:
             self.call("DELETE", _voice_path(voice_id))
         except VendorRejected as exc:
@@ -306,7 +352,7 @@ class QiniuAdapter(VendorAdapter):
             if exc.code == "403":
                 details = {k: v for k, v in exc.details.items() if k == "request_id"}
                 raise VendorRejected(
-                    VENDOR_ID, "403", PAID_SLOT_MESSAGE, vendor_message=exc.message, **details
+                    VENDOR_ID, "403", paid_message, vendor_message=exc.message, **details
                 ) from exc
             raise
 

@@ -287,6 +287,30 @@ class TencentGatewayAdapter(VendorAdapter):
                 break
         return voices
 
+    # Voice management: the gateway documents none of it (capabilities keep the three flags False).
+    # Its job state 5 is CANCELED, but no action that cancels a job is documented.
+
+    def rename_voice(self, voice: VendorVoice, name: str) -> None:
+        raise VendorRejected(
+            VENDOR_ID,
+            "NotSupported",
+            "the Tencent smart-content gateway has no action to rename a trained model",
+        )
+
+    def delete_voice(self, voice: VendorVoice) -> None:
+        raise VendorRejected(
+            VENDOR_ID,
+            "NotSupported",
+            "the Tencent smart-content gateway has no action to delete a trained model",
+        )
+
+    def cancel_task(self, task_id: str) -> None:
+        raise VendorRejected(
+            VENDOR_ID,
+            "NotSupported",
+            "the Tencent smart-content gateway has no action to cancel a job",
+        )
+
     @staticmethod
     def _status(job: dict[str, Any], task_id: str) -> TrainingStatus:
         code = _int(job.get("state"))

@@ -228,6 +228,21 @@ class TencentVrsAdapter(VendorAdapter):
             raise VendorRejected(VENDOR_ID, "BadCallback", "callback body has no TaskId")
         return self._status(data, str(data["TaskId"]))
 
+    # Voice management: Tencent VRS offers none of it (capabilities keep the three flags False).
+
+    def rename_voice(self, voice: VendorVoice, name: str) -> None:
+        raise VendorRejected(VENDOR_ID, "NotSupported", "Tencent VRS has no action to rename a cloned voice")
+
+    def delete_voice(self, voice: VendorVoice) -> None:
+        raise VendorRejected(VENDOR_ID, "NotSupported", "Tencent VRS has no action to delete a cloned voice")
+
+    def cancel_task(self, task_id: str) -> None:
+        raise VendorRejected(
+            VENDOR_ID,
+            "NotSupported",
+            "Tencent VRS cannot stop a training task: CancelVRSTask is listed as not yet open",
+        )
+
     @staticmethod
     def _status(data: dict[str, Any], task_id: str) -> TrainingStatus:
         status = data.get("Status")

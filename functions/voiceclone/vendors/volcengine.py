@@ -643,11 +643,27 @@ class VolcengineAdapter(VendorAdapter):
             if row.state in _USABLE_CONSOLE_STATES
         ]
 
-    def delete_voice(self, voice_id: str) -> None:
+    # Voice management: Volcengine offers none of it (capabilities keep the three flags False).
+
+    def rename_voice(self, voice: VendorVoice, name: str) -> None:
+        raise VendorRejected(
+            VENDOR_ID,
+            "NotSupported",
+            "Volcengine documents no action to rename a speaker slot (the listing's Alias cannot be set)",
+        )
+
+    def delete_voice(self, voice: VendorVoice) -> None:
         raise VendorRejected(
             VENDOR_ID,
             "NotSupported",
             "Volcengine speaker slots cannot be deleted: they expire, or are retrained with a new upload",
+        )
+
+    def cancel_task(self, task_id: str) -> None:
+        raise VendorRejected(
+            VENDOR_ID,
+            "NotSupported",
+            "Volcengine has no action to stop a training: it runs to its end (seconds to minutes)",
         )
 
 

@@ -9,9 +9,14 @@ each file with ``inspect_wav``; a bad upload (or the ``audit_fail`` knob) ends
 in AUDIT_FAILED with per-file errors at ``audit-result``. Audit and training are
 simulated by elapsed time: SYSTEM_AUDITING → WAITING → PROCESSING → SUCCEED/FAILED.
 
+``DELETE …/user/jobs/{job_id}`` removes a job in any state, which also stops its
+audit or training; the job then answers 404 (``MSS.00000004``) everywhere.
+
 Where the docs are silent the sandbox chooses, and says so here: the audit error
 codes other than MSS.20020011 (wrong audio format), the object names of the
-upload URLs, HTTP 204 for delete, and 401 ``APIGW.0301`` for any auth failure.
+upload URLs, HTTP 204 for delete, 401 ``APIGW.0301`` for any auth failure, and
+that a job may be deleted while it is audited or trained (the docs do not say;
+``refuse_delete_while_training`` makes such a delete fail with a 400 instead).
 """
 
 from __future__ import annotations
@@ -73,6 +78,9 @@ MISSING_FILE_ERROR = "MSS.20020012"
 TEXT_ERROR = "MSS.20020013"
 LETTER_ERROR = "MSS.20020014"
 REJECTED_ERROR = "MSS.20020015"
+DELETE_REFUSED_ERROR = "MSS.00000007"  # the sandbox's own: the docs name no such error
+# States in which a job is being audited or trained (refuse_delete_while_training applies).
+_BUSY_STATES = ("SYSTEM_AUDITING", "WAITING", "PROCESSING")
 
 
 class HuaweiSandboxConfig(SandboxConfig):
@@ -89,6 +97,9 @@ class HuaweiSandboxConfig(SandboxConfig):
     # File name in the package -> the reviewer's reason: the next commit's audit rejects just those
     # files (then the knob is spent), as a reviewer who finds a sentence unusable would.
     audit_reject_files: dict[str, str] = Field(default_factory=dict)
+    # The docs do not say whether a job may be deleted while it is audited or trained: False (the
+    # default) allows it and stops the training; True refuses it with 400 DELETE_REFUSED_ERROR.
+    refuse_delete_while_training: bool = False
 
 
 class HuaweiApiError(Exception):
@@ -492,9 +503,16 @@ class HuaweiSandbox(SandboxBase):
         return {"count": len(selected), "jobs": selected[offset : offset + limit]}
 
     def _delete(self, job_id: str) -> None:
+        """Remove the job in any state (its simulated training stops with it); then it is a 404."""
         with self._lock:
-            if self._jobs.pop(job_id, None) is None:
+            job = self._jobs.get(job_id)
+            if job is None:
                 raise HuaweiApiError(404, "MSS.00000004", f"job {job_id} does not exist")
+            if self.config.refuse_delete_while_training and job.current_state() in _BUSY_STATES:
+                raise _bad_request(
+                    DELETE_REFUSED_ERROR, f"job {job_id} is {job.current_state()}: it cannot be deleted now"
+                )
+            del self._jobs[job_id]
 
 
 def _obs_error(status: int, code: str, message: str) -> SandboxResponse:

@@ -6,9 +6,13 @@ section 5), not the older seed: create takes ``{language, tier}``, ``name`` is
 required on PUT, a slot's language is fixed, and ``pro`` slots cannot be deleted
 (403). A PUT with a ``key`` downloads that URL and inspects the WAV for real; a
 bad file makes the training fail with a reason a person can act on. Training is
-simulated by elapsed time. Where the doc is silent the sandbox chooses, and says
-so: failed voices carry a ``reason`` field (the doc has none), and whether codes
-are also HTTP statuses is a knob (``errors_as_http_status``).
+simulated by elapsed time. A PUT with an empty ``key`` only renames: it starts
+no training and leaves the state as it was (also while training). DELETE removes
+a free slot in any state; deleting a slot that is training stops that training,
+and the slot answers 404 afterwards (Qiniu has no cancel: this is the only way).
+Where the doc is silent the sandbox chooses, and says so: failed voices carry a
+``reason`` field (the doc has none), renaming is allowed in every state, and
+whether codes are also HTTP statuses is a knob (``errors_as_http_status``).
 """
 
 from __future__ import annotations

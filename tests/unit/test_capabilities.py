@@ -1,0 +1,107 @@
+"""Voice management per vendor: the Capabilities flags match what each adapter really does."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from voiceclone.domain.errors import VendorRejected
+from voiceclone.domain.models import VendorVoice
+from voiceclone.vendors.base import VendorAdapter
+from voiceclone.vendors.huawei import HuaweiAdapter
+from voiceclone.vendors.qiniu import QiniuAdapter
+from voiceclone.vendors.registry import VENDOR_IDS, capabilities
+from voiceclone.vendors.tencent_gateway import TencentGatewayAdapter
+from voiceclone.vendors.tencent_vrs import TencentVrsAdapter
+from voiceclone.vendors.volcengine import VolcengineAdapter
+
+# (rename_voice, delete_voice, cancel_task), from NOTES.md: only Qiniu renames (PUT with an empty
+# key); Qiniu and Huawei delete; both "cancel" by deleting the job's slot / job (neither has a
+# cancel of its own). Tencent VRS (CancelVRSTask not yet open), the Tencent gateway and
+# Volcengine (slots expire) support none of the three.
+EXPECTED: dict[str, tuple[bool, bool, bool]] = {
+    "tencent_vrs": (False, False, False),
+    "tencent_gateway": (False, False, False),
+    "volcengine": (False, False, False),
+    "qiniu": (True, True, True),
+    "huawei": (False, True, True),
+}
+UNSUPPORTED = [v for v, flags in EXPECTED.items() if not any(flags)]
+
+
+def refuse_all(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"an unsupported operation sent {request.method} {request.url}")
+
+
+def offline_adapter(vendor_id: str) -> VendorAdapter:
+    """The vendor's adapter with a transport that fails the test if anything is sent."""
+    transport = httpx.MockTransport(refuse_all)
+    if vendor_id == "tencent_vrs":
+        return TencentVrsAdapter("https://vrs.example", "id", "key", transport=transport)
+    if vendor_id == "tencent_gateway":
+        return TencentGatewayAdapter("https://gateway.example", "id", "key", transport=transport)
+    if vendor_id == "volcengine":
+        return VolcengineAdapter(
+            appid="app", access_token="token", access_key_id="ak", secret_access_key="sk", transport=transport
+        )
+    if vendor_id == "qiniu":
+        return QiniuAdapter("https://qiniu.example", "key", transport=transport)
+    return HuaweiAdapter("https://huawei.example", "project", "ak", "sk", transport=transport)
+
+
+def test_every_vendor_is_covered() -> None:
+    assert set(EXPECTED) == set(VENDOR_IDS)
+
+
+@pytest.mark.parametrize("vendor_id", VENDOR_IDS)
+def test_the_flags_match_the_vendors_api(vendor_id: str) -> None:
+    caps = capabilities(vendor_id)
+    assert (caps.rename_voice, caps.delete_voice, caps.cancel_task) == EXPECTED[vendor_id]
+
+
+@pytest.mark.parametrize("vendor_id", VENDOR_IDS)
+def test_an_operation_is_overridden_exactly_where_its_flag_is_true(vendor_id: str) -> None:
+    # A flag that is True must come with the adapter's own method (not the NotSupported default).
+    cls = type(offline_adapter(vendor_id))
+    assert cls.capabilities is capabilities(vendor_id)
+    for flag in ("rename_voice", "delete_voice", "cancel_task"):
+        if getattr(cls.capabilities, flag):
+            assert getattr(cls, flag) is not getattr(VendorAdapter, flag), (vendor_id, flag)
+
+
+@pytest.mark.parametrize("vendor_id", UNSUPPORTED)
+def test_a_vendor_without_support_refuses_each_operation_and_says_why(vendor_id: str) -> None:
+    # Given the adapter of a vendor whose API has no rename, delete or cancel
+    adapter = offline_adapter(vendor_id)
+    voice = VendorVoice(vendor=vendor_id, voice_id="voice-1")
+    # When each is asked for / Then VendorRejected NotSupported naming the vendor, and nothing is sent
+    for operation in (
+        lambda: adapter.rename_voice(voice, "新名字"),
+        lambda: adapter.delete_voice(voice),
+        lambda: adapter.cancel_task("task-1"),
+    ):
+        with pytest.raises(VendorRejected) as caught:
+            operation()
+        assert caught.value.code == "NotSupported"
+        assert caught.value.vendor == vendor_id and caught.value.message
+
+
+def test_the_base_defaults_refuse_with_not_supported() -> None:
+    # Given the VendorAdapter defaults (what an adapter gets when it overrides none of the three)
+    adapter = offline_adapter("qiniu")
+    voice = VendorVoice(vendor="qiniu", voice_id="v")
+    messages = []
+    for operation in (
+        lambda: VendorAdapter.rename_voice(adapter, voice, "n"),
+        lambda: VendorAdapter.delete_voice(adapter, voice),
+        lambda: VendorAdapter.cancel_task(adapter, "t"),
+    ):
+        # When called / Then NotSupported, naming the vendor and what it cannot do
+        with pytest.raises(VendorRejected) as caught:
+            operation()
+        assert caught.value.code == "NotSupported"
+        messages.append(caught.value.message)
+    assert messages == [
+        "qiniu cannot rename voices",
+        "qiniu cannot delete voices",
+        "qiniu cannot cancel training",
+    ]
