@@ -65,9 +65,18 @@ class InvocationLog:
         return sum(self.counts.values())
 
 
+# In Lambda each function imports its code alone; here functions share one process and their first
+# invocations may overlap, and two threads importing the same package tree at once can see each
+# other's half-initialized modules. Handler modules are imported one at a time (a dict lookup
+# once imported).
+_IMPORT_LOCK = threading.Lock()
+
+
 def _load(handler: str) -> Callable[[Any, Any], Any]:
     module_name, _, attr = handler.rpartition(".")
-    fn: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attr)
+    with _IMPORT_LOCK:
+        module = importlib.import_module(module_name)
+    fn: Callable[[Any, Any], Any] = getattr(module, attr)
     return fn
 
 

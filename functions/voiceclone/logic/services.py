@@ -31,7 +31,10 @@ class Services:
 
     @cached_property
     def s3(self) -> S3Client:
-        return self.overrides.get("s3") or boto3.client("s3")
+        """SigV4 explicitly: botocore would sign presigned POSTs with SigV2, which new buckets refuse."""
+        from botocore.config import Config
+
+        return self.overrides.get("s3") or boto3.client("s3", config=Config(signature_version="s3v4"))
 
     @cached_property
     def sfn(self) -> SFNClient:
