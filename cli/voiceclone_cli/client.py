@@ -6,78 +6,138 @@ import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
+KEY_HINT = (
+    "set VOICECLONE_API_KEY (the local stack prints one at start: voiceclone local up; "
+    "in AWS: voiceclone admin issue-key --tenant <id>)"
+)
+UNREACHABLE_HINT = "is the local stack running? voiceclone local up (or check VOICECLONE_API_URL)"
+
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str) -> None:
+    """A failed call: the API's error code and message, and what to do about it where that is known."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        hint: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{error}: {message} (HTTP {status})")
         self.status = status
         self.error = error
         self.message = message
+        self.hint = hint
+        self.details = details or {}
 
 
-class SigV4(httpx.Auth):
-    """Sign requests to a deployed API (IAM authorization) with the caller's AWS credentials."""
+class ApiKey(httpx.Auth):
+    """The API key as a bearer token: what the API's authorizer (or the local gateway) checks."""
 
-    def __init__(self, region: str) -> None:
-        import boto3
-
-        credentials = boto3.Session().get_credentials()
-        if credentials is None:
-            raise ApiError(0, "NoCredentials", "the API uses IAM authorization: configure AWS credentials")
-        self.credentials = credentials
-        self.region = region
+    def __init__(self, key: str) -> None:
+        self.key = key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        aws = AWSRequest(
-            method=request.method,
-            url=str(request.url),
-            data=request.content,
-            headers={"Content-Type": request.headers.get("Content-Type", "application/json")},
-        )
-        SigV4Auth(self.credentials, "execute-api", self.region).add_auth(aws)
-        request.headers.update(dict(aws.headers))
+        request.headers["Authorization"] = f"Bearer {self.key}"
         yield request
 
 
-def _auth_for(url: str) -> httpx.Auth | None:
-    host = urlsplit(url).hostname or ""
-    if host.endswith(".amazonaws.com"):
-        # https://<api>.execute-api.<region>.amazonaws.com/<stage>
-        return SigV4(region=host.split(".")[2])
-    return None
+def _validation_message(detail: Any) -> str:
+    """Powertools' 422 `detail` list as `field: problem; field: problem`."""
+    if not isinstance(detail, list):
+        return str(detail)
+    problems = []
+    for item in detail:
+        if not isinstance(item, dict):
+            problems.append(str(item))
+            continue
+        loc = [str(part) for part in item.get("loc") or [] if part not in ("body", "query", "path")]
+        where = ".".join(loc) or "request"
+        problems.append(f"{where}: {item.get('msg') or item.get('type') or 'invalid'}")
+    return "; ".join(problems) or "the request is not valid"
+
+
+def error_from(response: httpx.Response, has_key: bool) -> ApiError:
+    """The ApiError for an HTTP error response, whatever shape its body has."""
+    status = response.status_code
+    try:
+        body: Any = response.json() if response.content else {}
+    except ValueError:
+        body = response.text.strip()[:300]
+    if status == 401:
+        why = "the API key was refused" if has_key else "no API key was sent"
+        return ApiError(status, "Unauthorized", why, hint=KEY_HINT)
+    if status == 403:
+        message = body.get("message") if isinstance(body, dict) else None
+        return ApiError(status, "Forbidden", str(message or "the API key may not do this"), hint=KEY_HINT)
+    if not isinstance(body, dict):
+        return ApiError(status, f"HTTP{status}", str(body) or response.reason_phrase)
+    if status == 422 and "detail" in body:
+        return ApiError(
+            status,
+            "InvalidRequest",
+            _validation_message(body["detail"]),
+            details={"detail": body["detail"]},
+        )
+    error = str(body.get("error") or body.get("message") or f"HTTP{status}")
+    message = str(body.get("message") or body.get("detail") or response.reason_phrase)
+    details = body.get("details")
+    hint = None
+    if status == 503:
+        hint = "the vendor is busy or unavailable: try again in a minute"
+    elif status == 502:
+        hint = "the vendor refused the call: check the vendor's credentials and the message above"
+    return ApiError(status, error, message, hint=hint, details=details if isinstance(details, dict) else {})
 
 
 class VoicecloneClient:
-    def __init__(self, base_url: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         url = base_url or os.environ.get("VOICECLONE_API_URL")
         if not url:
             raise ApiError(
-                0, "NoApiUrl", "set VOICECLONE_API_URL (the local stack prints it: voiceclone local up)"
+                0,
+                "NoApiUrl",
+                "VOICECLONE_API_URL is not set",
+                hint="export the URL the local stack prints (voiceclone local up) or a deployed API's URL",
             )
+        key = api_key or os.environ.get("VOICECLONE_API_KEY")
         self.base_url = url.rstrip("/")
-        self._http = httpx.Client(timeout=timeout, auth=_auth_for(self.base_url))
+        self.has_key = bool(key)
+        self._http = httpx.Client(timeout=timeout, auth=ApiKey(key) if key else None, transport=transport)
+        # Presigned targets carry their own signature: no API key goes to S3.
+        self._uploads = httpx.Client(timeout=60.0, transport=transport)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, self.base_url + path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(0, "Unreachable", f"cannot reach {self.base_url}: {exc}") from exc
-        body = response.json() if response.content else {}
+            raise ApiError(
+                0, "Unreachable", f"cannot reach {self.base_url}: {exc}", hint=UNREACHABLE_HINT
+            ) from exc
         if response.status_code >= 400:
-            if isinstance(body, dict):
-                error = str(body.get("error") or body.get("message") or "Error")
-                message = str(body.get("message") or body.get("detail") or body)
-            else:
-                error, message = "Error", str(body)
-            raise ApiError(response.status_code, error, message)
-        return body
+            raise error_from(response, self.has_key)
+        try:
+            return response.json() if response.content else {}
+        except ValueError as exc:
+            raise ApiError(
+                response.status_code,
+                "NotJson",
+                f"{self.base_url} answered {response.text[:100]!r}, not JSON",
+                hint="check VOICECLONE_API_URL: it should be the API's base URL",
+            ) from exc
+
+    # Vendors
 
     def vendor_info(self, vendor: str) -> dict[str, Any]:
         """The vendor's sentences to record, and the options and documents it takes."""
@@ -88,6 +148,8 @@ class VoicecloneClient:
         texts: list[dict[str, str]] = self.vendor_info(vendor)["texts"]
         return texts
 
+    # Jobs
+
     def create_job(
         self,
         vendor: str,
@@ -95,14 +157,17 @@ class VoicecloneClient:
         gender: str,
         language: str = "zh-CN",
         options: dict[str, str] | None = None,
+        notify_url: str | None = None,
     ) -> dict[str, Any]:
-        payload = {
+        payload: dict[str, Any] = {
             "vendor": vendor,
             "voice_name": voice_name,
             "gender": gender,
             "language": language,
             "options": options or {},
         }
+        if notify_url:
+            payload["notify_url"] = notify_url
         job: dict[str, Any] = self._request("POST", "/v1/jobs", json=payload)
         return job
 
@@ -117,17 +182,76 @@ class VoicecloneClient:
         page: dict[str, Any] = self._request("GET", "/v1/jobs", params=params)
         return page
 
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        job: dict[str, Any] = self._request("POST", f"/v1/jobs/{job_id}/cancel")
+        return job
+
+    def new_upload_url(self, job_id: str, text_id: str) -> dict[str, Any]:
+        """A fresh upload target for one sentence (to record it again after a rejection)."""
+        target: dict[str, Any] = self._request("POST", f"/v1/jobs/{job_id}/sentences/{text_id}/upload-url")
+        return target
+
+    # Voices
+
+    def list_voices(
+        self,
+        limit: int = 20,
+        cursor: str | None = None,
+        vendor: str | None = None,
+        state: str | None = None,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        for key, value in (("cursor", cursor), ("vendor", vendor), ("state", state)):
+            if value:
+                params[key] = value
+        page: dict[str, Any] = self._request("GET", "/v1/voices", params=params)
+        return page
+
+    def get_voice(self, voice_id: str) -> dict[str, Any]:
+        voice: dict[str, Any] = self._request("GET", f"/v1/voices/{voice_id}")
+        return voice
+
+    def rename_voice(self, voice_id: str, name: str) -> dict[str, Any]:
+        voice: dict[str, Any] = self._request("PATCH", f"/v1/voices/{voice_id}", json={"name": name})
+        return voice
+
+    def delete_voice(self, voice_id: str) -> dict[str, Any]:
+        voice: dict[str, Any] = self._request("DELETE", f"/v1/voices/{voice_id}")
+        return voice
+
+    # Webhooks
+
+    def webhook_secret(self) -> dict[str, Any]:
+        secret: dict[str, Any] = self._request("GET", "/v1/webhooks/secret")
+        return secret
+
+    def rotate_webhook_secret(self) -> dict[str, Any]:
+        secret: dict[str, Any] = self._request("POST", "/v1/webhooks/secret/rotate")
+        return secret
+
+    # Uploads
+
     def upload(self, target: dict[str, Any], path: Path) -> None:
         """POST one recording to its presigned S3 target (form fields first, the file last)."""
         data = path.read_bytes()
         try:
-            response = httpx.post(
+            response = self._uploads.post(
                 target["url"],
                 data=target["fields"],
-                files={"file": (path.name, data, target.get("content_type", "audio/wav"))},
-                timeout=60.0,
+                files={"file": (path.name, data, target.get("content_type") or "audio/wav")},
             )
         except httpx.TransportError as exc:
-            raise ApiError(0, "UploadFailed", f"cannot upload {path.name}: {exc}") from exc
+            raise ApiError(
+                0, "UploadFailed", f"cannot upload {path.name}: {exc}", hint="check the network and retry"
+            ) from exc
         if response.status_code >= 300:
-            raise ApiError(response.status_code, "UploadRejected", f"{path.name}: {response.text[:300]}")
+            hint = None
+            if "EntityTooLarge" in response.text:
+                hint = f"the file must be at most {target.get('max_bytes')} bytes"
+            elif "expired" in response.text.lower() or response.status_code == 403:
+                hint = (
+                    "the upload URL may have expired: voiceclone jobs reupload <job_id> <dir> gets fresh ones"
+                )
+            raise ApiError(
+                response.status_code, "UploadRejected", f"{path.name}: {response.text[:300]}", hint=hint
+            )

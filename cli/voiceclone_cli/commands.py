@@ -1,0 +1,605 @@
+"""What each `voiceclone` subcommand does; main.py parses the arguments and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from voiceclone_cli.client import ApiError, VoicecloneClient
+from voiceclone_cli.output import TERMINAL, Output, Progress
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Recordings of the standard script (every vendor's sentences are drawn from it).
+SAMPLES = REPO_ROOT / "samples" / "tencent_vrs"
+SAMPLE_LETTER = REPO_ROOT / "samples" / "authorization-letter.pdf"
+# Sentences `jobs reupload` sends again: the rejected ones, and any never uploaded.
+TO_RECORD = ("REJECTED", "PENDING_UPLOAD")
+UPLOAD_WORKERS = 4
+POLL_INTERVAL = 0.5  # seconds between two looks at a followed job
+
+
+class CliError(Exception):
+    """A failure the CLI explains itself: `error: message`, `hint: hint`, and the exit code."""
+
+    def __init__(self, message: str, hint: str | None = None, code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.code = code
+
+
+def usage_error(message: str, hint: str | None = None) -> CliError:
+    return CliError(message, hint, code=2)
+
+
+def _output(args: argparse.Namespace) -> Output:
+    return Output(as_json=bool(getattr(args, "json", False)))
+
+
+def options(pairs: list[str] | None) -> dict[str, str]:
+    """KEY=VALUE arguments as a dict."""
+    parsed = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise usage_error(f"expected KEY=VALUE, got {pair!r}")
+        parsed[key] = value
+    return parsed
+
+
+# Jobs: following one to the end and telling how it ended
+
+
+def describe_failure(job: dict[str, Any]) -> list[str]:
+    lines = []
+    if job["status"] == "CHECK_FAILED":
+        lines.append("These recordings must be made again:")
+        for s in job.get("sentences") or []:
+            if s["status"] != "PASSED":
+                check = s.get("check") or {}
+                lines.append(f"  {s['text_id']} «{s['text']}»: {check.get('message') or s['status']}")
+                lines += [f"      - {tip}" for tip in check.get("tips") or []][:5]
+        lines.append(
+            "Record them again as DIR/<text_id>.wav, then: "
+            f"voiceclone jobs reupload {job['job_id']} DIR --wait"
+        )
+    error = job.get("error") or {}
+    if job["status"] == "FAILED" and error:
+        vendor = f"{error.get('vendor')} " if error.get("vendor") else ""
+        lines.append(f"Job failed: {vendor}{error.get('code')}: {error.get('message')}")
+    if job["status"] == "CANCELLED":
+        lines.append(f"Job {job['job_id']} was cancelled.")
+    return lines
+
+
+def _fingerprint(job: dict[str, Any]) -> str:
+    sentences = [(s["text_id"], s["status"], s.get("check")) for s in job.get("sentences") or []]
+    return json.dumps([job["status"], job.get("updated_at"), sentences], sort_keys=True, default=str)
+
+
+def _settled(job: dict[str, Any], baseline: dict[str, Any] | None) -> bool:
+    """Nothing more will happen by itself. After a re-upload (`baseline`: the job before it), a
+    CHECK_FAILED counts only once the new recordings were checked, not while the old verdict stands."""
+    if job["status"] not in TERMINAL:
+        return False
+    if baseline is None or job["status"] != "CHECK_FAILED":
+        return True
+    awaiting_check = any(s["status"] == "UPLOADED" for s in job.get("sentences") or [])
+    return not awaiting_check and _fingerprint(job) != _fingerprint(baseline)
+
+
+def follow(
+    client: VoicecloneClient,
+    job_id: str,
+    progress: Progress,
+    timeout: float,
+    interval: float = 0.5,
+    baseline: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Poll the job until it settles, showing its checks and training; the final job."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get_job(job_id)
+        progress.job(job)
+        if _settled(job, baseline):
+            return job
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"job {job_id} still {job['status']} after {timeout:.0f} s (it goes on without the CLI)",
+                hint=f"follow it with: voiceclone jobs get {job_id}",
+            )
+        time.sleep(interval)
+
+
+def report(out: Output, job: dict[str, Any]) -> int:
+    """The outcome of a followed job; 0 when its voice is ready."""
+    if out.as_json:
+        out.json(job)
+    elif job["status"] == "SUCCEEDED":
+        out.line(f"voice ready: {job['voice_id']}")
+        for key, value in (job.get("voice") or {}).items():
+            out.line(f"  {key}: {value}")
+    else:
+        for line in describe_failure(job):
+            out.line(line)
+    return 0 if job["status"] == "SUCCEEDED" else 1
+
+
+def _upload_all(
+    client: VoicecloneClient,
+    directory: Path,
+    text_ids: list[str],
+    target: Callable[[str], dict[str, Any]],
+    progress: Progress,
+) -> None:
+    """Upload DIR/<text_id>.wav for each sentence to its target(text_id), a few at a time."""
+
+    def send(text_id: str) -> None:
+        client.upload(target(text_id), directory / f"{text_id}.wav")
+
+    progress.uploads(0, len(text_ids))
+    with ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as pool:
+        for done, _ in enumerate(pool.map(send, text_ids), start=1):
+            progress.uploads(done, len(text_ids))
+
+
+def clone(
+    client: VoicecloneClient,
+    vendor: str,
+    name: str,
+    directory: Path,
+    gender: str = "female",
+    timeout: float = 600.0,
+    interval: float = 0.5,
+    as_json: bool = False,
+    options: dict[str, str] | None = None,
+    documents: dict[str, str] | None = None,
+    out: Output | None = None,
+) -> int:
+    """Create a job, upload one recording per sentence, follow it to the end. Returns the exit code."""
+    out = out or Output(as_json=as_json)
+    info = client.vendor_info(vendor)
+    missing = [t["text_id"] for t in info["texts"] if not (directory / f"{t['text_id']}.wav").is_file()]
+    if missing:
+        raise usage_error(
+            f"{directory} lacks recordings for: {', '.join(missing)} (expected <text_id>.wav files)",
+            hint=f"list the sentences with: voiceclone texts {vendor}",
+        )
+    documents = documents or {}
+    missing_docs = [d for d in info.get("documents", []) if d not in documents]
+    if missing_docs:
+        flags = " ".join(f"--document {d}=FILE.pdf" for d in missing_docs)
+        raise usage_error(f"{vendor} requires {', '.join(missing_docs)}", hint=f"pass {flags}")
+    absent = [f for f in documents.values() if not Path(f).is_file()]
+    if absent:
+        raise usage_error(f"no such file: {', '.join(absent)}")
+
+    job = client.create_job(vendor, name, gender, options=options)
+    job_id = job["job_id"]
+    out.line(f"job {job_id} created ({vendor}, {len(job['sentences'])} sentences)")
+    for document in job.get("documents") or []:
+        if document.get("upload"):
+            client.upload(document["upload"], Path(documents[document["name"]]))
+    with out.progress() as progress:
+        targets = {s["text_id"]: s["upload"] for s in job["sentences"]}
+        _upload_all(client, directory, list(targets), targets.__getitem__, progress)
+        job = follow(client, job_id, progress, timeout, interval)
+    return report(out, job)
+
+
+def reupload(
+    client: VoicecloneClient,
+    job_id: str,
+    directory: Path,
+    out: Output,
+    wait: bool = False,
+    timeout: float = 3600.0,
+    interval: float = 0.5,
+) -> int:
+    """Send the rejected (or never uploaded) sentences again from DIR/<text_id>.wav, each to a fresh URL."""
+    job = client.get_job(job_id)
+    status = job["status"]
+    if status not in ("AWAITING_AUDIO", "CHECK_FAILED"):
+        hints = {
+            "SUCCEEDED": f"its voice is ready: voiceclone voices get {job.get('voice_id')}",
+            "CHECKING": f"its recordings are being checked; follow it: voiceclone jobs get {job_id}",
+            "TRAINING": f"it is training; follow it: voiceclone jobs get {job_id}",
+        }
+        raise CliError(
+            f"job {job_id} is {status}: it takes no recordings now",
+            hint=hints.get(status, "start a new job: voiceclone clone --vendor VENDOR --name NAME DIR"),
+        )
+    todo = [s for s in job.get("sentences") or [] if s["status"] in TO_RECORD]
+    if not directory.is_dir():
+        raise usage_error(
+            f"{directory} is not a directory", hint="pass the folder of <text_id>.wav recordings"
+        )
+    missing = [s["text_id"] for s in todo if not (directory / f"{s['text_id']}.wav").is_file()]
+    if missing:
+        raise usage_error(
+            f"{directory} lacks recordings for: {', '.join(missing)} (expected <text_id>.wav files)",
+            hint=f"the sentences and why they were rejected: voiceclone jobs get {job_id}",
+        )
+    pending_docs = [d["name"] for d in job.get("documents") or [] if not d.get("uploaded")]
+    if pending_docs and not out.as_json:
+        out.warn(f"job {job_id} still lacks {', '.join(pending_docs)}: it starts once they are uploaded")
+    if not todo:
+        out.line(f"job {job_id}: no sentence to record again")
+    final: dict[str, Any] | None = None
+    with out.progress() as progress:
+        if todo:
+            _upload_all(
+                client,
+                directory,
+                [s["text_id"] for s in todo],
+                partial(client.new_upload_url, job_id),
+                progress,
+            )
+        if wait:
+            final = follow(client, job_id, progress, timeout, interval, baseline=job)
+    if final is not None:
+        return report(out, final)
+    if out.as_json:
+        out.json(client.get_job(job_id))
+    else:
+        out.line(
+            f"re-uploaded {len(todo)} recordings of job {job_id}: {', '.join(s['text_id'] for s in todo)}"
+        )
+        out.line(f"follow it with: voiceclone jobs get {job_id}")
+    return 0
+
+
+# Subcommands
+
+
+def cmd_texts(args: argparse.Namespace) -> int:
+    out = _output(args)
+    vendor = args.vendor or args.vendor_option
+    if not vendor:
+        raise usage_error(
+            "name the vendor: voiceclone texts VENDOR", hint="e.g. voiceclone texts tencent_vrs"
+        )
+    info = VoicecloneClient().vendor_info(vendor)
+    if out.as_json:
+        out.json(info)
+        return 0
+    for t in info["texts"]:
+        out.line(f"{t['text_id']}  {t['text']}")
+    out.line()
+    out.line(f"{len(info['texts'])} sentences: record each as DIR/<text_id>.wav")
+    if info.get("documents"):
+        out.line(f"documents: {', '.join(info['documents'])} (pass --document NAME=FILE.pdf to clone)")
+    if info.get("options"):
+        out.line(f"options: {', '.join(info['options'])} (pass --option KEY=VALUE to clone)")
+    return 0
+
+
+def cmd_clone(args: argparse.Namespace) -> int:
+    return clone(
+        VoicecloneClient(),
+        args.vendor,
+        args.name,
+        Path(args.directory),
+        args.gender,
+        args.timeout,
+        POLL_INTERVAL,
+        options=options(args.option),
+        documents=options(args.document),
+        out=_output(args),
+    )
+
+
+def _job_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [j["job_id"], j.get("created_at"), j["vendor"], j["status"], j.get("voice_name"), j.get("voice_id")]
+        for j in items
+    ]
+
+
+def show_job(out: Output, job: dict[str, Any]) -> None:
+    out.fields(
+        [
+            ("job", job["job_id"]),
+            ("vendor", job["vendor"]),
+            ("status", job["status"]),
+            ("voice name", job.get("voice_name")),
+            ("language", job.get("language")),
+            ("gender", job.get("gender")),
+            ("created", job.get("created_at")),
+            ("updated", job.get("updated_at")),
+            ("vendor task", job.get("vendor_task_id")),
+            ("voice id", job.get("voice_id")),
+            ("checks", f"{job.get('checks_done', 0)}/{job.get('checks_total', 0)}"),
+        ]
+    )
+    for key, value in (job.get("voice") or {}).items():
+        out.line(f"  {key}: {value}")
+    sentences = job.get("sentences") or []
+    if sentences:
+        out.line()
+        out.table(
+            ["TEXT ID", "STATUS", "CHECK", "TEXT"],
+            [
+                [s["text_id"], s["status"], (s.get("check") or {}).get("message"), s["text"]]
+                for s in sentences
+            ],
+        )
+    documents = job.get("documents") or []
+    if documents:
+        out.line()
+        out.table(
+            ["DOCUMENT", "UPLOADED"], [[d["name"], "yes" if d.get("uploaded") else "no"] for d in documents]
+        )
+    lines = describe_failure(job)
+    if lines:
+        out.line()
+    for line in lines:
+        out.line(line)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    out = _output(args)
+    client = VoicecloneClient()
+    command = args.jobs_command
+    if command == "list":
+        page = client.list_jobs(limit=args.limit, cursor=args.cursor)
+        if out.as_json:
+            out.json(page)
+            return 0
+        if not page["items"]:
+            out.line("no jobs yet; start one: voiceclone clone --vendor VENDOR --name NAME DIR")
+            return 0
+        out.table(
+            ["JOB ID", "CREATED", "VENDOR", "STATUS", "VOICE NAME", "VOICE ID"], _job_rows(page["items"])
+        )
+        if page.get("next_cursor"):
+            out.line(f"more: voiceclone jobs list --cursor {page['next_cursor']}")
+        return 0
+    if command == "get":
+        job = client.get_job(args.job_id)
+        if out.as_json:
+            out.json(job)
+        else:
+            show_job(out, job)
+        return 0
+    if command == "cancel":
+        job = client.cancel_job(args.job_id)
+        if out.as_json:
+            out.json(job)
+        else:
+            out.line(f"job {job['job_id']} {job['status'].lower()}")
+        return 0
+    # reupload
+    return reupload(
+        client,
+        args.job_id,
+        Path(args.directory),
+        out,
+        wait=args.wait,
+        timeout=args.timeout,
+        interval=POLL_INTERVAL,
+    )
+
+
+def show_voice(out: Output, voice: dict[str, Any]) -> None:
+    out.fields(
+        [
+            ("voice", voice["voice_id"]),
+            ("name", voice.get("name")),
+            ("vendor", voice.get("vendor")),
+            ("state", voice.get("state")),
+            ("language", voice.get("language")),
+            ("gender", voice.get("gender")),
+            ("job", voice.get("job_id")),
+            ("created", voice.get("created_at")),
+            ("updated", voice.get("updated_at")),
+            ("deleted", voice.get("deleted_at")),
+            ("vendor voice id", voice.get("vendor_voice_id")),
+        ]
+    )
+    tts = voice.get("tts") or {}
+    if tts:
+        out.line("tts:")
+        for key, value in tts.items():
+            out.line(f"  {key}: {value}")
+    if voice.get("note"):
+        out.line(f"note: {voice['note']}")
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return True
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    out = _output(args)
+    client = VoicecloneClient()
+    command = args.voices_command
+    if command == "list":
+        page = client.list_voices(limit=args.limit, cursor=args.cursor, vendor=args.vendor, state=args.state)
+        if out.as_json:
+            out.json(page)
+            return 0
+        if not page["items"]:
+            out.line(
+                "no voices"
+                + (f" in state {args.state}" if args.state else "")
+                + (f" at {args.vendor}" if args.vendor else "")
+                + "; a voice appears when a clone job succeeds"
+            )
+            return 0
+        out.table(
+            ["VOICE ID", "NAME", "VENDOR", "STATE", "LANGUAGE", "GENDER", "CREATED", "JOB ID"],
+            [
+                [
+                    v["voice_id"],
+                    v.get("name"),
+                    v.get("vendor"),
+                    v.get("state"),
+                    v.get("language"),
+                    v.get("gender"),
+                    v.get("created_at"),
+                    v.get("job_id"),
+                ]
+                for v in page["items"]
+            ],
+        )
+        if page.get("next_cursor"):
+            out.line(f"more: voiceclone voices list --cursor {page['next_cursor']}")
+        return 0
+    if command == "get":
+        voice = client.get_voice(args.voice_id)
+    elif command == "rename":
+        voice = client.rename_voice(args.voice_id, args.name)
+        out.line(f"voice {voice['voice_id']} renamed to {voice.get('name')}")
+    else:  # delete
+        if (
+            not args.yes
+            and not out.as_json
+            and not _confirm(f"delete voice {args.voice_id}, here and at its vendor?")
+        ):
+            raise CliError("not deleted", hint="pass --yes to delete without asking")
+        voice = client.delete_voice(args.voice_id)
+        out.line(f"voice {voice['voice_id']} deleted")
+    if out.as_json:
+        out.json(voice)
+    elif command == "get":
+        show_voice(out, voice)
+    elif voice.get("note"):
+        out.line(f"note: {voice['note']}")
+    return 0
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    out = _output(args)
+    client = VoicecloneClient()
+    secret = client.rotate_webhook_secret() if args.rotate else client.webhook_secret()
+    if out.as_json:
+        out.json(secret)
+        return 0
+    if args.rotate:
+        out.line("rotated: deliveries are signed with this secret from now on")
+    out.fields([("secret", secret.get("secret")), ("created", secret.get("created_at"))])
+    return 0
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    out = _output(args)
+    table = args.table or os.environ.get("VOICECLONE_TABLE_NAME")
+    if not table:
+        raise usage_error(
+            "no table: pass --table NAME or set VOICECLONE_TABLE_NAME",
+            hint="the stack's table name is in its outputs (aws cloudformation describe-stacks)",
+        )
+    from botocore.exceptions import BotoCoreError, ClientError
+    from voiceclone.store.repository import Repository
+
+    # Imported by name: the CLI runs where the service code is installed, loaded only for admin work.
+    api_keys = importlib.import_module("voiceclone.logic.api_keys")
+    try:
+        key = str(api_keys.issue_api_key(Repository(table), args.tenant))
+    except (BotoCoreError, ClientError) as exc:
+        raise CliError(
+            f"cannot issue a key in table {table}: {exc}",
+            hint="check your AWS credentials and region (AWS_PROFILE, AWS_REGION) and the table name",
+        ) from exc
+    if out.as_json:
+        out.json({"tenant_id": args.tenant, "api_key": key})
+        return 0
+    out.line(f"API key for tenant {args.tenant} (shown once; store it now):")
+    out.line(f"  export VOICECLONE_API_KEY={key}")
+    return 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from voiceclone_local.stack import LocalStack
+
+    out = _output(args)
+    if args.local_command == "up":
+        stack = LocalStack(api_port=args.port).start()
+        out.line(f"voiceclone local stack is up: API {stack.api_url}")
+        out.line(f"  export VOICECLONE_API_URL={stack.api_url}")
+        api_key = getattr(stack, "api_key", "")
+        if api_key:
+            out.line(f"  export VOICECLONE_API_KEY={api_key}")
+        if stack.sandbox:
+            out.line(f"  tencent_vrs sandbox at {stack.sandbox.url}")
+        out.line("Ctrl-C stops it.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stack.stop()
+        return 0
+    # demo: the whole clone on a stack that lives for this command only
+    out.line("starting the local stack (moto + sandboxes; synthesizing the CDK app)...")
+    started = time.monotonic()
+    with LocalStack(quiet=True) as stack:
+        out.line(f"local stack up in {time.monotonic() - started:.1f} s: API {stack.api_url}")
+        directory = Path(args.directory) if args.directory else SAMPLES
+        # The sample letter stands in for a signed one; the sandbox only checks one was uploaded.
+        documents = {"authorization_letter": str(SAMPLE_LETTER), **options(args.document)}
+        code = clone(
+            VoicecloneClient(stack.api_url, api_key=getattr(stack, "api_key", "") or None),
+            args.vendor,
+            args.name,
+            directory,
+            args.gender,
+            args.timeout,
+            options=options(args.option),
+            documents=documents,
+            out=out,
+        )
+    return code
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from voiceclone_local.stack import SANDBOXES, sandbox_class
+
+    out = _output(args)
+    if args.vendor not in SANDBOXES:
+        raise usage_error(f"no sandbox for {args.vendor!r}", hint=f"available: {', '.join(SANDBOXES)}")
+    sandbox = sandbox_class(args.vendor)(port=args.port)
+    out.line(f"{args.vendor} sandbox on {sandbox.url} (Ctrl-C stops it)")
+    with contextlib.suppress(KeyboardInterrupt):
+        sandbox.serve_forever()
+    return 0
+
+
+def context_hint(args: argparse.Namespace, exc: ApiError) -> str | None:
+    """What to do about an API error, given the command that got it."""
+    if exc.hint:
+        return exc.hint
+    command = args.command
+    sub = getattr(args, f"{command}_command", None)
+    if exc.status == 404 and exc.error == "InvalidCursor":
+        return "start again without --cursor"
+    if exc.status == 404 and command == "jobs":
+        return "list your jobs: voiceclone jobs list"
+    if exc.status == 404 and command == "voices":
+        return "list your voices: voiceclone voices list"
+    if exc.status == 409 and command == "jobs" and sub == "cancel":
+        return f"the job already finished; see how: voiceclone jobs get {args.job_id}"
+    if exc.status == 409 and command == "jobs":
+        return (
+            f"only a job AWAITING_AUDIO or CHECK_FAILED takes recordings: voiceclone jobs get {args.job_id}"
+        )
+    if exc.status == 409 and command == "voices":
+        return f"see the voice's state: voiceclone voices get {args.voice_id}"
+    if exc.status in (400, 422):
+        return f"see: voiceclone {command}{' ' + sub if sub else ''} --help"
+    return None
