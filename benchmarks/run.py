@@ -19,10 +19,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-HANDLERS = [
-    "api", "callback", "intake", "load_job", "check_sentence", "gate",
-    "submit_training", "await_training", "poll_status", "finalize", "mark_failed",
-]  # fmt: skip
+from infra.constants import FUNCTION_NAMES  # noqa: E402 - after the path fix above
+
+HANDLERS = list(FUNCTION_NAMES)
 DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
@@ -110,7 +109,7 @@ def one_job(check_latency_ms: int, training_seconds: float) -> None:
     t0 = time.monotonic()
     with LocalStack(sandbox_configs={"tencent_vrs": config}, quiet=True) as stack:
         print(f"  local stack start (synth + provision): {time.monotonic() - t0:6.2f} s")
-        client = VoicecloneClient(stack.api_url)
+        client = VoicecloneClient(stack.api_url, api_key=stack.api_key)
         counter.calls.clear()
         stack.invocations.counts.clear()
         t1 = time.monotonic()

@@ -1,8 +1,16 @@
-"""The REST API: client routes behind IAM authorization, the vendor callback behind its per-job token."""
+"""The REST API: client routes behind an API-key authorizer, the vendor callback behind its per-job token.
+
+Why a Lambda TOKEN authorizer over API keys (README "Authentication" says it for users):
+API Gateway's own API keys identify usage plans, not callers, and are no authentication;
+IAM (SigV4) would make every tenant an AWS principal; Cognito machine-to-machine clients
+add a token exchange per client and a user pool to run. A bearer key the service issues,
+looked up by its SHA-256 in the jobs table and cached by API Gateway per key, is what
+server-to-server API clients expect (as with the voice platforms they already use).
+"""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -15,15 +23,28 @@ from infra.constants import API_STAGE
 API_URL_OUTPUT = "ApiUrl"
 THROTTLING_RATE_LIMIT = 50
 THROTTLING_BURST_LIMIT = 100
-# (method, path) of each client route; all go to the api function.
+# (method, path) of each client route; all go to the api function behind the authorizer.
 CLIENT_ROUTES = (
     ("POST", "/v1/jobs"),
     ("GET", "/v1/jobs"),
     ("GET", "/v1/jobs/{job_id}"),
+    ("POST", "/v1/jobs/{job_id}/cancel"),
     ("POST", "/v1/jobs/{job_id}/sentences/{text_id}/upload-url"),
+    ("GET", "/v1/voices"),
+    ("GET", "/v1/voices/{voice_id}"),
+    ("PATCH", "/v1/voices/{voice_id}"),
+    ("DELETE", "/v1/voices/{voice_id}"),
     ("GET", "/v1/vendors/{vendor}/training-texts"),
+    ("GET", "/v1/webhooks/secret"),
+    ("POST", "/v1/webhooks/secret/rotate"),
 )
+# The machine-readable description of the API: public, like any API's documentation.
+OPENAPI_ROUTE = ("GET", "/v1/openapi.json")
+# Swagger UI, only where StackSettings.swagger_ui is on (the local stack).
+SWAGGER_ROUTE = ("GET", "/v1/docs")
 CALLBACK_ROUTE = ("POST", "/v1/callbacks/{vendor}/{job_id}")
+# The header the authorizer reads the API key from.
+AUTH_HEADER = "Authorization"
 
 
 class Api(Construct):
@@ -35,6 +56,10 @@ class Api(Construct):
         construct_id: str,
         api_function: lambda_.IFunction,
         callback_function: lambda_.IFunction,
+        authorizer_function: lambda_.IFunction,
+        *,
+        authorizer_cache_seconds: int = 300,
+        swagger_ui: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
@@ -44,7 +69,15 @@ class Api(Construct):
         self.validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
+        self.authorizer = apigw.TokenAuthorizer(
+            self,
+            "ApiKeyAuthorizer",
+            handler=authorizer_function,
+            identity_source=apigw.IdentitySource.header(AUTH_HEADER),
+            results_cache_ttl=Duration.seconds(authorizer_cache_seconds),
+        )
         self._build_client_routes(api_function)
+        self._build_public_routes(api_function, swagger_ui)
         self._build_callback_route(callback_function)
         output = CfnOutput(self, "Url", value=self.rest_api.url, description="voiceclone REST API")
         output.override_logical_id(API_URL_OUTPUT)
@@ -98,9 +131,9 @@ class Api(Construct):
             [
                 NagPackSuppression(
                     id="AwsSolutions-APIG3",
-                    reason="No WAF web ACL yet: every client route needs a SigV4 signature, the callback "
-                    "route an unguessable per-job token, and the stage is throttled. A web ACL is an "
-                    "account-level choice left to the operator.",
+                    reason="No WAF web ACL yet: every client route needs an API key checked by the "
+                    "authorizer, the callback route an unguessable per-job token, and the stage is "
+                    "throttled. A web ACL is an account-level choice left to the operator.",
                 )
             ],
         )
@@ -113,14 +146,13 @@ class Api(Construct):
         return resource
 
     def _build_client_routes(self, fn: lambda_.IFunction) -> None:
-        # The tenant is the calling AWS account (requestContext.identity.accountId): IAM authorization
-        # needs no user store, and every AWS SDK and the CLI sign requests with SigV4 already.
         integration = apigw.LambdaIntegration(fn, allow_test_invoke=False)
         for verb, path in CLIENT_ROUTES:
             method = self._resource(path).add_method(
                 verb,
                 integration,
-                authorization_type=apigw.AuthorizationType.IAM,
+                authorization_type=apigw.AuthorizationType.CUSTOM,
+                authorizer=self.authorizer,
                 request_validator=self.validator,
             )
             NagSuppressions.add_resource_suppressions(
@@ -128,9 +160,28 @@ class Api(Construct):
                 [
                     NagPackSuppression(
                         id="AwsSolutions-COG4",
-                        reason="Clients authenticate with IAM (SigV4), not Cognito: a tenant is an AWS "
-                        "account, and API Gateway verifies the signature before the function runs.",
+                        reason="Clients authenticate with an API key checked by a Lambda TOKEN authorizer "
+                        "that yields the tenant id (why not Cognito: infra/api.py docstring, README).",
                     )
+                ],
+            )
+
+    def _build_public_routes(self, fn: lambda_.IFunction, swagger_ui: bool) -> None:
+        integration = apigw.LambdaIntegration(fn, allow_test_invoke=False)
+        routes = [OPENAPI_ROUTE, *([SWAGGER_ROUTE] if swagger_ui else [])]
+        reason = (
+            "The API's documentation (OpenAPI document, Swagger UI): public by design, it holds no "
+            "tenant data and is generated from the code."
+        )
+        for verb, path in routes:
+            method = self._resource(path).add_method(
+                verb, integration, authorization_type=apigw.AuthorizationType.NONE
+            )
+            NagSuppressions.add_resource_suppressions(
+                method,
+                [
+                    NagPackSuppression(id="AwsSolutions-APIG4", reason=reason),
+                    NagPackSuppression(id="AwsSolutions-COG4", reason=reason),
                 ],
             )
 
@@ -142,7 +193,7 @@ class Api(Construct):
             authorization_type=apigw.AuthorizationType.NONE,
         )
         reason = (
-            "Vendors cannot sign requests with SigV4 or obtain Cognito tokens, so the callback route is "
+            "Vendors cannot hold a tenant's API key or obtain Cognito tokens, so the callback route is "
             "open; the callback URL carries an unguessable per-job token that the callback function "
             "compares in constant time, and it confirms the result with the vendor's status API."
         )

@@ -27,6 +27,7 @@ VENDORS = ("tencent_vrs", "tencent_gateway", "volcengine", "qiniu", "huawei")
 
 # The Lambda functions; each one's handler is voiceclone.handlers.<name>.handler.
 FUNCTION_NAMES = (
+    "authorizer",
     "api",
     "callback",
     "intake",
@@ -38,6 +39,8 @@ FUNCTION_NAMES = (
     "poll_status",
     "finalize",
     "mark_failed",
+    "publish_events",
+    "deliver_webhook",
 )
 
 
@@ -69,6 +72,14 @@ CTX_UPLOAD_RETENTION_DAYS = "voiceclone:uploadRetentionDays"
 CTX_TENCENT_VRS_ENDPOINT = "voiceclone:tencentVrsEndpoint"
 CTX_VENDOR_SETTINGS = "voiceclone:vendorSettings"
 CTX_LOG_LEVEL = "voiceclone:logLevel"
+# Serve Swagger UI at /v1/docs (the local stack turns it on; a deployed API serves /v1/openapi.json).
+CTX_SWAGGER_UI = "voiceclone:swaggerUi"
+# How long API Gateway caches the authorizer's answer for one API key (0 turns caching off).
+CTX_AUTHORIZER_CACHE_SECONDS = "voiceclone:authorizerCacheSeconds"
+CTX_WEBHOOK_BACKOFF_BASE_SECONDS = "voiceclone:webhookBackoffBaseSeconds"
+CTX_WEBHOOK_BACKOFF_MAX_SECONDS = "voiceclone:webhookBackoffMaxSeconds"
+CTX_WEBHOOK_MAX_ATTEMPTS = "voiceclone:webhookMaxAttempts"
+CTX_WEBHOOK_ALLOW_PRIVATE_TARGETS = "voiceclone:webhookAllowPrivateTargets"
 # CDK's own key: the stacks whose assets are bundled. An empty list skips bundling (no pip run).
 CTX_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 SKIP_BUNDLING: dict[str, Any] = {CTX_BUNDLING_STACKS: []}
@@ -84,6 +95,11 @@ ENV_POLL_BACKOFF = "VOICECLONE_POLL_BACKOFF"
 ENV_TRAINING_DEADLINE_SECONDS = "VOICECLONE_TRAINING_DEADLINE_SECONDS"
 ENV_UPLOAD_URL_EXPIRY_SECONDS = "VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS"
 ENV_MAX_UPLOAD_BYTES = "VOICECLONE_MAX_UPLOAD_BYTES"
+ENV_SWAGGER_UI = "VOICECLONE_SWAGGER_UI"
+ENV_EVENT_BUS_NAME = "VOICECLONE_EVENT_BUS_NAME"
+ENV_WEBHOOK_BACKOFF_BASE_SECONDS = "VOICECLONE_WEBHOOK_BACKOFF_BASE_SECONDS"
+ENV_WEBHOOK_BACKOFF_MAX_SECONDS = "VOICECLONE_WEBHOOK_BACKOFF_MAX_SECONDS"
+ENV_WEBHOOK_ALLOW_PRIVATE_TARGETS = "VOICECLONE_WEBHOOK_ALLOW_PRIVATE_TARGETS"
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"

@@ -47,6 +47,28 @@ class StackSettings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", validation_alias=c.CTX_LOG_LEVEL
     )
+    # Webhook retries (docs/events.md): attempt n+1 waits base * 2**(n-1) s, at most max (SQS allows 12 h);
+    # after max attempts the delivery goes to the webhook dead-letter queue.
+    webhook_backoff_base_seconds: int = Field(30, validation_alias=c.CTX_WEBHOOK_BACKOFF_BASE_SECONDS, ge=0)
+    webhook_backoff_max_seconds: int = Field(
+        3600, validation_alias=c.CTX_WEBHOOK_BACKOFF_MAX_SECONDS, ge=0, le=43200
+    )
+    webhook_max_attempts: int = Field(8, validation_alias=c.CTX_WEBHOOK_MAX_ATTEMPTS, ge=1, le=1000)
+    # Only for the local stack, whose receivers are on 127.0.0.1: deployed, such targets are refused.
+    webhook_allow_private_targets: bool = Field(False, validation_alias=c.CTX_WEBHOOK_ALLOW_PRIVATE_TARGETS)
+
+    def webhook_environment(self) -> dict[str, str]:
+        """The variables of deliver_webhook alone."""
+        env = {
+            c.ENV_WEBHOOK_BACKOFF_BASE_SECONDS: str(self.webhook_backoff_base_seconds),
+            c.ENV_WEBHOOK_BACKOFF_MAX_SECONDS: str(self.webhook_backoff_max_seconds),
+        }
+        if self.webhook_allow_private_targets:
+            env[c.ENV_WEBHOOK_ALLOW_PRIVATE_TARGETS] = "true"
+        return env
+
+    swagger_ui: bool = Field(False, validation_alias=c.CTX_SWAGGER_UI)
+    authorizer_cache_seconds: int = Field(300, validation_alias=c.CTX_AUTHORIZER_CACHE_SECONDS, ge=0, le=3600)
 
     @field_validator("vendor_settings", mode="before")
     @classmethod

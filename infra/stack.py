@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.api import Api
+from infra.events import Events
 from infra.functions import Functions
 from infra.notifications import UploadNotifications
 from infra.secrets import VendorSecrets
@@ -18,14 +19,20 @@ from infra.storage import Storage
 from infra.workflow import Workflow
 
 # Who may do what, by function name (least privilege; each function has its own role).
-TABLE_READ_WRITE = c.FUNCTION_NAMES  # every function reads or updates its job's records
+# The authorizer only looks API keys up; every other function reads or updates its job's records.
+TABLE_READERS = ("authorizer",)
+TABLE_READ_WRITE = tuple(name for name in c.FUNCTION_NAMES if name not in TABLE_READERS)
 UPLOAD_READERS = ("api", "intake", "check_sentence", "submit_training")
 # The api signs presigned POSTs, and S3 checks the signer may put the object.
 UPLOAD_WRITERS = ("api",)
+# DELETE /v1/voices/{id} deletes the voice's recordings and its assembled training audio.
+AUDIO_DELETERS = ("api",)
 # SubmitTraining writes the assembled audio a vendor downloads, and presigns its GET.
 TRAINING_AUDIO_READ_WRITE = ("submit_training",)
 SECRET_READERS = ("api", "callback", "check_sentence", "submit_training", "poll_status", "finalize")
 EXECUTION_STARTERS = ("intake",)
+# POST /v1/jobs/{id}/cancel stops the job's execution.
+EXECUTION_STOPPERS = ("api",)
 # The callback redeems the task token; await_training does too when the result came before the token.
 TASK_RESPONDERS = ("callback", "await_training")
 
@@ -41,7 +48,7 @@ MANAGED_POLICIES = (
     "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
 )
 # The action groups of CDK's bucket grants, on the one audio bucket.
-S3_GRANT_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:Abort*")
+S3_GRANT_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:Abort*", "s3:DeleteObject*")
 
 
 class VoicecloneStack(Stack):
@@ -72,25 +79,50 @@ class VoicecloneStack(Stack):
             },
         )
         self.workflow = Workflow(self, "Workflow", self.settings, self.functions.by_name)
-        self.api = Api(self, "Api", self.functions["api"], self.functions["callback"])
+        self.api = Api(
+            self,
+            "Api",
+            self.functions["api"],
+            self.functions["callback"],
+            self.functions["authorizer"],
+            authorizer_cache_seconds=self.settings.authorizer_cache_seconds,
+            swagger_ui=self.settings.swagger_ui,
+        )
         self.uploads = UploadNotifications(self, "Uploads", self.storage.bucket, self.functions["intake"])
+        # Job events on a bus, and the webhooks fed from it (docs/events.md).
+        self.events = Events(
+            self,
+            "Events",
+            self.settings,
+            self.storage.table,
+            self.functions["publish_events"],
+            self.functions["deliver_webhook"],
+        )
 
         # Added once the state machine and the API exist (both are built from the functions).
-        self.functions["intake"].add_environment(
-            c.ENV_STATE_MACHINE_ARN, self.workflow.state_machine.state_machine_arn
-        )
+        for name in EXECUTION_STARTERS + EXECUTION_STOPPERS:
+            self.functions[name].add_environment(
+                c.ENV_STATE_MACHINE_ARN, self.workflow.state_machine.state_machine_arn
+            )
+        if self.settings.swagger_ui:
+            self.functions["api"].add_environment(c.ENV_SWAGGER_UI, "true")
         self.functions["submit_training"].add_environment(c.ENV_API_URL, self.api.base_url)
         self._grant()
         self._acknowledge_nag_findings()
 
     def _grant(self) -> None:
         fn, bucket = self.functions, self.storage.bucket
+        for name in TABLE_READERS:
+            self.storage.table.grant_read_data(fn[name])
         for name in TABLE_READ_WRITE:
             self.storage.table.grant_read_write_data(fn[name])
         for name in UPLOAD_READERS:
             bucket.grant_read(fn[name], f"{c.UPLOAD_PREFIX}*")
         for name in UPLOAD_WRITERS:
             bucket.grant_put(fn[name], f"{c.UPLOAD_PREFIX}*")
+        for name in AUDIO_DELETERS:
+            bucket.grant_delete(fn[name], f"{c.UPLOAD_PREFIX}*")
+            bucket.grant_delete(fn[name], f"{c.TRAINING_PREFIX}*")
         for name in TRAINING_AUDIO_READ_WRITE:
             bucket.grant_read(fn[name], f"{c.TRAINING_PREFIX}*")
             bucket.grant_put(fn[name], f"{c.TRAINING_PREFIX}*")
@@ -98,6 +130,8 @@ class VoicecloneStack(Stack):
             self.secrets.grant_read(fn[name])
         for name in EXECUTION_STARTERS:
             self.workflow.state_machine.grant_start_execution(fn[name])
+        for name in EXECUTION_STOPPERS:
+            self.workflow.state_machine.grant_execution(fn[name], "states:StopExecution")
         for name in TASK_RESPONDERS:
             self.workflow.grant_task_response(fn[name])
 
@@ -121,8 +155,9 @@ class VoicecloneStack(Stack):
                     id="AwsSolutions-IAM5",
                     reason="Wildcards from CDK grants, each on one named resource: objects under uploads/* "
                     "and training/* of the audio bucket (with CDK's s3:GetObject*/GetBucket*/List*/Abort* "
-                    "action groups on that bucket only), the jobs table's index/* (its two GSIs), and "
-                    "the state machine invoking versions/aliases (:*) of its own functions.",
+                    "action groups on that bucket only), the jobs table's index/* (its two GSIs), "
+                    "the state machine invoking versions/aliases (:*) of its own functions, and the api "
+                    "stopping executions (:*) of the one state machine (POST /v1/jobs/{id}/cancel).",
                     applies_to=self._granted_wildcards(),
                 ),
             ],
@@ -148,12 +183,19 @@ class VoicecloneStack(Stack):
         table = self._logical_id(self.storage.table.node.default_child)
         # Any function may be a task of the workflow; naming them all keeps this list from drifting.
         invoked = [self._logical_id(f.node.default_child) for f in self.functions.by_name.values()]
+        machine = self._logical_id(self.workflow.state_machine.node.default_child)
+        # grant_execution's resource: the executions of the one state machine (its name from its ARN).
+        executions = (
+            "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}:*'
+        )
         return [
             *(f"Action::{action}" for action in S3_GRANT_ACTIONS),
             f"Resource::<{bucket}.Arn>/{c.UPLOAD_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.TRAINING_PREFIX}*",
             f"Resource::<{table}.Arn>/index/*",
             *(f"Resource::<{function}.Arn>:*" for function in invoked),
+            f"Resource::{executions}",
         ]
 
     def _logical_id(self, element: object) -> str:

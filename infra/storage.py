@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -14,6 +14,11 @@ ACCESS_LOG_RETENTION_DAYS = 90
 # Secondary indexes: gsi1 lists a tenant's jobs or voices newest first; gsi2 finds a job by the
 # vendor's task id (callbacks and status queries name the vendor's id, not ours).
 INDEXES = ("gsi1", "gsi2")
+TTL_ATTRIBUTE = "expires_at"
+
+
+# Output key of the table's name (README: issuing API keys).
+TABLE_NAME_OUTPUT = "TableName"
 
 
 class Storage(Construct):
@@ -24,6 +29,9 @@ class Storage(Construct):
         self.access_logs = self._build_access_log_bucket()
         self.bucket = self._build_audio_bucket(settings)
         self.table = self._build_table()
+        # `voiceclone admin issue-key --table <TableName>` writes API keys here.
+        output = CfnOutput(self, "TableNameOutput", value=self.table.table_name, description="jobs table")
+        output.override_logical_id(TABLE_NAME_OUTPUT)
 
     def _build_access_log_bucket(self) -> s3.Bucket:
         """Server access logs: who read or wrote which recording (voice data is personal data)."""
@@ -92,6 +100,10 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Every change of a job reaches publish_events (infra/events.py), old and new status both.
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            # Items with an `expires_at` (epoch seconds) go away by themselves: the events' publish markers.
+            time_to_live_attribute=TTL_ATTRIBUTE,
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in INDEXES:

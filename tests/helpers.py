@@ -111,3 +111,11 @@ class LocalAudioSource:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def http(stack: Any, api_key: str | None = None) -> Any:
+    """An httpx client that sends the stack's dev API key (or `api_key`) on every request."""
+    import httpx
+
+    key = api_key if api_key is not None else stack.api_key
+    return httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30.0)

@@ -22,6 +22,17 @@ class Settings(BaseModel):
     upload_url_expiry_seconds: int = Field(900, alias="VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS", ge=1)
     max_upload_bytes: int = Field(5 * 1024 * 1024, alias="VOICECLONE_MAX_UPLOAD_BYTES", ge=1)
     vendor_timeout_seconds: float = Field(10.0, alias="VOICECLONE_VENDOR_TIMEOUT_SECONDS", gt=0)
+    # Job events (docs/events.md): the EventBridge bus publish_events puts them on.
+    event_bus_name: str = Field("", alias="VOICECLONE_EVENT_BUS_NAME")
+    # Webhook deliveries: the receiver's time to answer, and the pause before retry n (base * 2**(n-1),
+    # at most max) that deliver_webhook sets as the message's visibility timeout.
+    webhook_timeout_seconds: float = Field(5.0, alias="VOICECLONE_WEBHOOK_TIMEOUT_SECONDS", gt=0)
+    webhook_backoff_base_seconds: int = Field(30, alias="VOICECLONE_WEBHOOK_BACKOFF_BASE_SECONDS", ge=0)
+    webhook_backoff_max_seconds: int = Field(
+        3600, alias="VOICECLONE_WEBHOOK_BACKOFF_MAX_SECONDS", ge=0, le=43200
+    )
+    # Off in AWS: a notify_url on a loopback/private address (Lambda's runtime API!) is refused.
+    webhook_allow_private_targets: bool = Field(False, alias="VOICECLONE_WEBHOOK_ALLOW_PRIVATE_TARGETS")
 
 
 @lru_cache(maxsize=1)

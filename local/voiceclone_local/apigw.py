@@ -1,8 +1,15 @@
-"""A small API Gateway on 127.0.0.1: each HTTP request becomes a REST proxy event for the route's function."""
+"""A small API Gateway on 127.0.0.1: each HTTP request becomes a REST proxy event for the route's function.
+
+Routes behind a TOKEN authorizer run it first, as API Gateway does: no token header is a
+401 without calling it, the function failing with "Unauthorized" a 401, a Deny policy a
+403, and an Allow policy's context reaches the route's function in
+``requestContext.authorizer``. Answers are not cached (API Gateway caches them per token).
+"""
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import socket
 import threading
@@ -17,10 +24,20 @@ from voiceclone_local.template import Route
 
 # (function name, event) -> (payload, function error or None)
 Invoker = Callable[[str, dict[str, Any]], tuple[dict[str, Any], str | None]]
+API_ID = "local"
+STAGE = "local"
+# How long a request's body may take to arrive in full.
+BODY_READ_TIMEOUT_SECONDS = 2.0
 
 
 def proxy_event(
-    route: Route, method: str, raw_path: str, headers: dict[str, str], body: bytes, tenant_id: str
+    route: Route,
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    account_id: str,
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     parts = urlsplit(raw_path)
     match = route.pattern.match(parts.path)
@@ -45,27 +62,54 @@ def proxy_event(
         "requestContext": {
             "resourcePath": route.path,
             "httpMethod": method,
-            "path": "/local" + parts.path,
+            # The local URL has no stage segment (like a custom domain), so neither has this path.
+            "path": parts.path,
             "stage": "local",
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
-            "accountId": tenant_id,
-            "apiId": "local",
+            "accountId": account_id,
+            "apiId": API_ID,
             "identity": {
-                "accountId": tenant_id,
                 "sourceIp": "127.0.0.1",
                 "userAgent": headers.get("User-Agent"),
             },
+            **({"authorizer": authorizer} if authorizer is not None else {}),
         },
     }
 
 
+def _json(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+def _policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """Whether an authorizer's IAM policy allows execute-api:Invoke on the method (Deny wins)."""
+    allowed = False
+    for statement in (policy.get("policyDocument") or {}).get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if not any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
 class LocalApiGateway:
-    def __init__(self, routes: list[Route], function_names: dict[str, str], invoke: Invoker, tenant_id: str):
+    def __init__(
+        self,
+        routes: list[Route],
+        function_names: dict[str, str],
+        invoke: Invoker,
+        account_id: str,
+        region: str = "us-east-1",
+    ):
         self.routes = routes
         self.function_names = function_names
         self.invoke = invoke
-        self.tenant_id = tenant_id
+        self.account_id = account_id
+        self.region = region
         self._server: ThreadingHTTPServer | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -83,9 +127,21 @@ class LocalApiGateway:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, headers, payload = gateway.dispatch(self.command, self.path, dict(self.headers), body)
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    self.connection.settimeout(BODY_READ_TIMEOUT_SECONDS)
+                    body = self.rfile.read(length) if length > 0 else b""
+                    short = len(body) < length
+                except (ValueError, TimeoutError):
+                    short, body = True, b""
+                finally:
+                    self.connection.settimeout(None)
+                if short:  # a Content-Length the body never reaches, or not a number
+                    status, headers, payload = _json(400, "Bad Request")
+                else:
+                    status, headers, payload = gateway.dispatch(
+                        self.command, self.path, dict(self.headers), body
+                    )
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -93,7 +149,12 @@ class LocalApiGateway:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+            def __getattr__(self, name: str) -> Any:
+                # Every method (do_GET, do_QUERY...) reaches dispatch, which answers those a route
+                # lacks as API Gateway does.
+                if name.startswith("do_"):
+                    return self._handle
+                raise AttributeError(name)
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
@@ -112,10 +173,14 @@ class LocalApiGateway:
         candidates = [r for r in self.routes if r.pattern.match(path)]
         route = next((r for r in candidates if r.method == method), None)
         if route is None:
-            status = 405 if candidates else 404
-            message = "Method Not Allowed" if candidates else "Missing Authentication Token"
-            return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
-        event = proxy_event(route, method, raw_path, headers, body, self.tenant_id)
+            # API Gateway answers a method it does not have like a missing route.
+            return _json(403, "Missing Authentication Token")
+        context: dict[str, Any] | None = None
+        if route.authorizer_logical_id:
+            denied, context = self._authorize(route, method, path, headers)
+            if denied:
+                return denied
+        event = proxy_event(route, method, raw_path, headers, body, self.account_id, context)
         result, error = self.invoke(self.function_names[route.function_logical_id], event)
         if error:
             return 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'
@@ -125,3 +190,23 @@ class LocalApiGateway:
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode("utf-8")
         return int(result.get("statusCode") or 200), out_headers, payload
+
+    def _authorize(
+        self, route: Route, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[tuple[int, dict[str, str], bytes] | None, dict[str, Any] | None]:
+        """(the refusal, None) or (None, the requestContext.authorizer of the allowed request)."""
+        token = next((v for k, v in headers.items() if k.lower() == route.identity_header.lower()), "")
+        if not token:
+            return _json(401, "Unauthorized"), None
+        method_arn = f"arn:aws:execute-api:{self.region}:{self.account_id}:{API_ID}/{STAGE}/{method}{path}"
+        event = {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+        assert route.authorizer_logical_id is not None
+        policy, error = self.invoke(self.function_names[route.authorizer_logical_id], event)
+        if error:
+            if policy.get("errorMessage") == "Unauthorized":
+                return _json(401, "Unauthorized"), None
+            return _json(500, "AuthorizerConfigurationException"), None
+        if not _policy_allows(policy, method_arn):
+            return _json(403, "User is not authorized to access this resource"), None
+        context = {str(k): v for k, v in (policy.get("context") or {}).items()}
+        return None, {**context, "principalId": policy.get("principalId")}

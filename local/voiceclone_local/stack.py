@@ -22,8 +22,9 @@ from typing import Any
 import boto3
 import httpx
 
-from voiceclone_local import lambda_shim
+from voiceclone_local import lambda_shim, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
+from voiceclone_local.events import LocalEvents
 from voiceclone_local.template import Resolver, api_routes, resources_of_type
 
 # vendor id -> "module:Class" of its sandbox (started by the local stack unless the vendor's
@@ -54,7 +55,7 @@ def sandbox_class(vendor: str) -> Any:
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-# The tenant the local gateway puts on every request (in AWS: the caller's account).
+# The tenant of the dev API key the local stack issues at start (`api_key`, printed by `local up`).
 LOCAL_TENANT = "local-tenant"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/voiceclone-local"
 
@@ -68,6 +69,11 @@ LOCAL_CONTEXT: dict[str, Any] = {
     "voiceclone:trainingDeadlineSeconds": 120,
     "voiceclone:uploadUrlExpirySeconds": 900,
     "voiceclone:mapMaxConcurrency": 10,
+    # Webhook retries after 1, 2, 4, 4... s; receivers here are on 127.0.0.1.
+    "voiceclone:webhookBackoffBaseSeconds": 1,
+    "voiceclone:webhookBackoffMaxSeconds": 4,
+    "voiceclone:webhookAllowPrivateTargets": True,
+    "voiceclone:swaggerUi": True,
 }
 
 
@@ -103,6 +109,9 @@ class LocalStack:
     bucket_name: str = ""
     table_name: str = ""
     function_names: dict[str, str] = field(default_factory=dict)
+    events: LocalEvents | None = None
+    # The dev API key of LOCAL_TENANT: `Authorization: Bearer <api_key>` (issue_api_key makes more).
+    api_key: str = ""
     _stoppers: list[Any] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -141,6 +150,8 @@ class LocalStack:
         httpx.post(f"{self.moto_url}/moto-api/reset")
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._stoppers.append(lambda_shim.install(self.invocations, self._on_function_error))
+        self._stoppers.append(s3_post_policy.install(os.environ["AWS_SECRET_ACCESS_KEY"]))
+        self._stoppers.append(sfn_stop.install())
 
         from infra.synth import synthesize_template
 
@@ -256,7 +267,12 @@ class LocalStack:
                     {k: v for k, v in g.items() if k in ("IndexName", "KeySchema", "Projection")}
                     for g in props["GlobalSecondaryIndexes"]
                 ]
-            ddb.create_table(**kwargs)
+            if props.get("StreamSpecification"):
+                view = props["StreamSpecification"]["StreamViewType"]
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
+            created = ddb.create_table(**kwargs)["TableDescription"]
+            if "LatestStreamArn" in created:
+                attrs[(logical, "StreamArn")] = created["LatestStreamArn"]
 
         s3 = self.client("s3")
         for logical in buckets:
@@ -267,6 +283,8 @@ class LocalStack:
             name = res["Properties"]["Name"]
             sm.create_secret(Name=name, SecretString=json.dumps(self._vendor_secret(name)))
             refs[logical] = sm.describe_secret(SecretId=name)["ARN"]
+        self.events = LocalEvents(t, self.client, self._invoke, self.function_names, REGION, ACCOUNT)
+        self.events.prepare(refs, attrs)
         resolve = Resolver(refs, attrs, REGION, ACCOUNT)
 
         self.client("iam").create_role(
@@ -290,7 +308,7 @@ class LocalStack:
         self.bucket_name = union.get("VOICECLONE_BUCKET_NAME", "")
 
         routes = api_routes(t)
-        gateway = LocalApiGateway(routes, self.function_names, self._invoke, LOCAL_TENANT)
+        gateway = LocalApiGateway(routes, self.function_names, self._invoke, ACCOUNT, REGION)
         self.api_url = gateway.start(port=self.api_port)
         self._stoppers.append(gateway.stop)
         union["VOICECLONE_API_URL"] = self.api_url
@@ -320,11 +338,22 @@ class LocalStack:
             created = sfn.create_state_machine(name=logical, definition=definition, roleArn=ROLE_ARN)
             self.state_machine_arn = created["stateMachineArn"]
 
+        self.events.provision(resolve)
+        self._stoppers.append(self.events.stop)
+
         for res in resources_of_type(t, "Custom::S3BucketNotifications").values():
             props = resolve(res["Properties"])
             s3.put_bucket_notification_configuration(
                 Bucket=props["BucketName"], NotificationConfiguration=props["NotificationConfiguration"]
             )
+        self.api_key = self.issue_api_key(LOCAL_TENANT)
+
+    def issue_api_key(self, tenant_id: str) -> str:
+        """A new API key for `tenant_id` on this stack (what `voiceclone admin issue-key` does in AWS)."""
+        from voiceclone.logic.api_keys import issue_api_key
+        from voiceclone.store.repository import Repository
+
+        return issue_api_key(Repository(self.table_name, self.client("dynamodb")), tenant_id)
 
     def _vendor_secret(self, name: str) -> dict[str, str]:
         """A vendor secret's local value: the VOICECLONE_<VENDOR>_* variables, else the sandbox's keys."""

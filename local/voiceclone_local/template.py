@@ -66,6 +66,9 @@ class Route:
     method: str
     path: str  # "/v1/jobs/{job_id}"
     function_logical_id: str
+    # The TOKEN authorizer's function and the header it reads; None for an open route.
+    authorizer_logical_id: str | None = None
+    identity_header: str = "Authorization"
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -100,12 +103,26 @@ def api_routes(template: Mapping[str, Any]) -> list[Route]:
             return path_of(res["ParentId"]) + "/" + str(res["PathPart"])
         return ""  # Fn::GetAtt [RestApi, RootResourceId]
 
+    authorizers = resources_of_type(template, "AWS::ApiGateway::Authorizer")
     routes = []
     for method in resources_of_type(template, "AWS::ApiGateway::Method").values():
         props = method["Properties"]
         fn = _integration_function(props.get("Integration", {}).get("Uri"))
         if props.get("HttpMethod") == "OPTIONS" or fn is None:
             continue
-        routes.append(Route(props["HttpMethod"], path_of(props["ResourceId"]) or "/", fn))
+        authorizer_fn, header = None, "Authorization"
+        if props.get("AuthorizationType") == "CUSTOM":
+            authorizer = authorizers[props["AuthorizerId"]["Ref"]]["Properties"]
+            if authorizer.get("Type") != "TOKEN":
+                raise ValueError(
+                    f"the local gateway runs TOKEN authorizers only, not {authorizer.get('Type')}"
+                )
+            authorizer_fn = _integration_function(authorizer["AuthorizerUri"])
+            header = str(authorizer["IdentitySource"]).removeprefix("method.request.header.")
+        elif props.get("AuthorizationType") not in (None, "NONE"):
+            raise ValueError(f"the local gateway cannot check {props['AuthorizationType']} authorization")
+        routes.append(
+            Route(props["HttpMethod"], path_of(props["ResourceId"]) or "/", fn, authorizer_fn, header)
+        )
     # Literal segments win over parameters, as in API Gateway.
     return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))

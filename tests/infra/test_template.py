@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
+from infra.api import CLIENT_ROUTES
 from infra.constants import FUNCTION_NAMES, SKIP_BUNDLING, VENDORS, handler_of
 from infra.synth import synthesize_template
 from infra.template_tools import definition_from_template, placeholder, resources_of_type
@@ -118,11 +119,12 @@ def test_vendor_secrets_hold_placeholders_not_values(template_json: dict[str, An
 # ----- functions ------------------------------------------------------------------------------------
 
 
-def test_eleven_functions_python_3_13_arm_traced_json_logs_and_shared_environment(
+def test_every_function_python_3_13_arm_traced_json_logs_and_shared_environment(
     template_json: dict[str, Any],
 ) -> None:
     functions = functions_by_handler(template_json)
-    assert set(functions) == {handler_of(n) for n in FUNCTION_NAMES} and len(functions) == 11
+    assert set(functions) == {handler_of(n) for n in FUNCTION_NAMES}
+    assert len(functions) == len(FUNCTION_NAMES)
     for handler, fn in functions.items():
         props = fn["Properties"]
         assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"], handler
@@ -150,7 +152,7 @@ def test_default_context_values_reach_the_environment(template_json: dict[str, A
     assert "VOICECLONE_POLL_INITIAL_SECONDS" not in env and "VOICECLONE_POLL_MAX_SECONDS" not in env
 
 
-def test_only_intake_knows_the_state_machine_and_only_submit_training_the_api_url(
+def test_only_intake_and_api_know_the_state_machine_and_only_submit_training_the_api_url(
     template_json: dict[str, Any],
 ) -> None:
     (machine_id,) = resources_of_type(template_json, "AWS::StepFunctions::StateMachine")
@@ -159,7 +161,7 @@ def test_only_intake_knows_the_state_machine_and_only_submit_training_the_api_ur
         for name in ("VOICECLONE_STATE_MACHINE_ARN", "VOICECLONE_API_URL")
     }
     assert holders == {
-        "VOICECLONE_STATE_MACHINE_ARN": {handler_of("intake")},
+        "VOICECLONE_STATE_MACHINE_ARN": {handler_of("intake"), handler_of("api")},
         "VOICECLONE_API_URL": {handler_of("submit_training")},
     }
     assert environment_of(template_json, handler_of("intake"))["VOICECLONE_STATE_MACHINE_ARN"] == {
@@ -361,20 +363,39 @@ def _methods(template_json: dict[str, Any]) -> dict[tuple[str, str], dict[str, A
 def test_api_routes_their_authorization_and_functions(template_json: dict[str, Any]) -> None:
     methods = _methods(template_json)
     assert {route: m["AuthorizationType"] for route, m in methods.items()} == {
-        ("POST", "/v1/jobs"): "AWS_IAM",
-        ("GET", "/v1/jobs"): "AWS_IAM",
-        ("GET", "/v1/jobs/{job_id}"): "AWS_IAM",
-        ("POST", "/v1/jobs/{job_id}/sentences/{text_id}/upload-url"): "AWS_IAM",
-        ("GET", "/v1/vendors/{vendor}/training-texts"): "AWS_IAM",
+        **{route: "CUSTOM" for route in CLIENT_ROUTES},
+        ("GET", "/v1/openapi.json"): "NONE",
         ("POST", "/v1/callbacks/{vendor}/{job_id}"): "NONE",
     }
+    (authorizer_id,) = resources_of_type(template_json, "AWS::ApiGateway::Authorizer")
     logical_of = function_ids_by_handler(template_json)
     for route, method in methods.items():
         integration = method["Integration"]
         assert integration["Type"] == "AWS_PROXY", route
         expected = handler_of("callback" if route[1].startswith("/v1/callbacks") else "api")
         assert logical_of[expected] in str(integration["Uri"]), route
-        assert method.get("RequestValidatorId") or route[1].startswith("/v1/callbacks"), route
+        if route in CLIENT_ROUTES:
+            assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
+            assert method.get("RequestValidatorId"), route
+
+
+def test_the_authorizer_reads_the_bearer_key_and_is_cached_per_key(
+    template: Template, template_json: dict[str, Any]
+) -> None:
+    (authorizer,) = resources_of_type(template_json, "AWS::ApiGateway::Authorizer").values()
+    props = authorizer["Properties"]
+    assert props["Type"] == "TOKEN"
+    assert props["IdentitySource"] == "method.request.header.Authorization"
+    assert props["AuthorizerResultTtlInSeconds"] == 300
+    assert function_ids_by_handler(template_json)[handler_of("authorizer")] in str(props["AuthorizerUri"])
+
+
+def test_swagger_ui_only_where_the_context_turns_it_on(template_json: dict[str, Any]) -> None:
+    assert ("GET", "/v1/docs") not in _methods(template_json)
+    assert "VOICECLONE_SWAGGER_UI" not in environment_of(template_json, handler_of("api"))
+    local = synthesize_template({"voiceclone:swaggerUi": True})
+    assert _methods(local)[("GET", "/v1/docs")]["AuthorizationType"] == "NONE"
+    assert environment_of(local, handler_of("api"))["VOICECLONE_SWAGGER_UI"] == "true"
 
 
 def test_api_stage_logs_traces_and_throttles(template: Template, template_json: dict[str, Any]) -> None:
@@ -393,6 +414,9 @@ def test_api_stage_logs_traces_and_throttles(template: Template, template_json: 
         },
     )  # fmt: skip
     assert "ApiUrl" in template_json["Outputs"]
+    # ...and the table's name, where `voiceclone admin issue-key --table` writes API keys
+    (table_id,) = resources_of_type(template_json, "AWS::DynamoDB::Table")
+    assert template_json["Outputs"]["TableName"]["Value"] == {"Ref": table_id}
 
 
 # ----- events and permissions -----------------------------------------------------------------------
@@ -432,6 +456,8 @@ def test_uploads_notify_intake(template: Template, template_json: dict[str, Any]
 
 def test_workflow_permissions_are_least_privilege(template_json: dict[str, Any]) -> None:
     assert handlers_allowed(template_json, "states:StartExecution") == {handler_of("intake")}
+    # POST /v1/jobs/{id}/cancel
+    assert handlers_allowed(template_json, "states:StopExecution") == {handler_of("api")}
     assert handlers_allowed(template_json, "states:SendTaskSuccess") == {
         handler_of("callback"),
         handler_of("await_training"),
@@ -440,7 +466,11 @@ def test_workflow_permissions_are_least_privilege(template_json: dict[str, Any])
 
 def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> None:
     every = {handler_of(n) for n in FUNCTION_NAMES}
-    assert handlers_allowed(template_json, "dynamodb:PutItem") == every
+    # The authorizer reads API keys and nothing else.
+    assert handlers_allowed(template_json, "dynamodb:PutItem") == every - {handler_of("authorizer")}
+    assert handler_of("authorizer") in handlers_allowed(template_json, "dynamodb:GetItem")
+    # Only DELETE /v1/voices/{id} deletes audio.
+    assert handlers_allowed(template_json, "s3:DeleteObject*") == {handler_of("api")}
     # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining.
     assert handlers_allowed(template_json, "s3:PutObject") == {
         handler_of("api"),

@@ -42,4 +42,4 @@ def sandbox(stack: LocalStack) -> Iterator[Any]:
 
 @pytest.fixture
 def client(stack: LocalStack) -> VoicecloneClient:
-    return VoicecloneClient(stack.api_url)
+    return VoicecloneClient(stack.api_url, api_key=stack.api_key)

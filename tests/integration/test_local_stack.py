@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from voiceclone.store.repository import Repository
-from voiceclone_cli.client import VoicecloneClient
+from voiceclone_cli.client import ApiError, VoicecloneClient
 from voiceclone_cli.main import main as cli_main
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import wait_for, wav_bytes
+from tests.helpers import http, wait_for, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
@@ -60,6 +60,7 @@ def test_cli_clone_succeeds_through_the_callback(
 ) -> None:
     # Given the local stack and 20 real recordings
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
     callbacks_before = len(sandbox.callbacks)
     # When a client runs the documented clone command
     code = cli_main(
@@ -70,7 +71,7 @@ def test_cli_clone_succeeds_through_the_callback(
     assert code == 0, out
     assert "voice ready: v-" in out and "VoiceType:" in out
     job_id = out.split("job ", 1)[1].split()[0]
-    job = VoicecloneClient(stack.api_url).get_job(job_id)
+    job = VoicecloneClient(stack.api_url, api_key=stack.api_key).get_job(job_id)
     assert job["status"] == "SUCCEEDED"
     assert isinstance(job["voice"]["VoiceType"], int)
     assert all(s["status"] == "PASSED" for s in job["sentences"]) and job["checks_done"] == 20
@@ -109,7 +110,7 @@ def test_bad_recordings_end_check_failed_with_a_reason_each(
     good = (SAMPLES / "00004.wav").read_bytes()
     bad = {
         "00001": wav_bytes(seconds=3.0, amplitude=0.0),  # silent
-        "00002": b"",  # 0 bytes
+        "00002": wav_bytes(seconds=0.0),  # a WAV header and no audio
         "00003": b"ID3\x04\x00 this is an mp3 header, not a WAV file" * 10,  # not WAV
         "00004": good[: len(good) // 2],  # truncated upload
         "00005": wav_bytes(seconds=20.0),  # too long for Tencent (15 s)
@@ -126,7 +127,7 @@ def test_bad_recordings_end_check_failed_with_a_reason_each(
     by_id = {s["text_id"]: s for s in final["sentences"]}
     expected = {
         "00001": "SILENT",
-        "00002": "EMPTY",
+        "00002": "TOO_SHORT",
         "00003": "NOT_WAV",
         "00004": "TRUNCATED",
         "00005": "TOO_LONG",
@@ -139,6 +140,17 @@ def test_bad_recordings_end_check_failed_with_a_reason_each(
     assert "5 of 20 sentences" in final["error"]["message"]
     assert sandbox.tasks_created == tasks_before
     assert "SubmitTraining" not in states_entered(stack, job["job_id"])
+
+
+def test_an_empty_file_is_refused_at_upload(client: VoicecloneClient, tmp_path: Path) -> None:
+    # S3 enforces the presigned POST's size range (1 byte to the maximum) before anything is stored
+    job = start_job(client)
+    empty = tmp_path / "00001.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(ApiError) as refused:
+        client.upload(job["sentences"][0]["upload"], empty)
+    assert refused.value.status == 403 and "1-5242880 bytes" in refused.value.message
+    assert client.get_job(job["job_id"])["sentences"][0]["status"] == "PENDING_UPLOAD"
 
 
 def test_throttling_is_retried_and_the_job_succeeds(
@@ -306,11 +318,11 @@ def test_the_lambda_shim_reports_errors_as_lambda_does(stack: LocalStack) -> Non
 
 
 def test_api_errors_say_what_is_wrong(stack: LocalStack, client: VoicecloneClient) -> None:
-    missing = httpx.get(f"{stack.api_url}/v1/jobs/nope")
+    missing = http(stack).get(f"{stack.api_url}/v1/jobs/nope")
     assert missing.status_code == 404 and missing.json()["error"] == "JobNotFound"
-    unknown = httpx.get(f"{stack.api_url}/v1/vendors/acme/training-texts")
+    unknown = http(stack).get(f"{stack.api_url}/v1/vendors/acme/training-texts")
     assert unknown.status_code == 404 and "tencent_vrs" in unknown.json()["message"]
-    invalid = httpx.post(f"{stack.api_url}/v1/jobs", json={"vendor": "tencent_vrs", "voice_name": ""})
+    invalid = http(stack).post(f"{stack.api_url}/v1/jobs", json={"vendor": "tencent_vrs", "voice_name": ""})
     assert invalid.status_code == 422
     assert "gender" in invalid.text and "voice_name" in invalid.text
     texts = client.training_texts("tencent_vrs")
@@ -348,6 +360,7 @@ def test_cli_clone_exits_non_zero_with_the_reason_per_sentence(
     shutil.copytree(SAMPLES, tmp_path, dirs_exist_ok=True)
     (tmp_path / "00007.wav").write_bytes(wav_bytes(seconds=3.0, amplitude=0.0))
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
     # When the client clones
     code = cli_main(
         ["clone", "--vendor", "tencent_vrs", "--name", "cli-bad", "--timeout", "90", str(tmp_path)]
@@ -363,17 +376,19 @@ def test_cli_refuses_a_folder_with_missing_recordings(
 ) -> None:
     (tmp_path / "00001.wav").write_bytes((SAMPLES / "00001.wav").read_bytes())
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
     code = cli_main(["clone", "--vendor", "tencent_vrs", "--name", "x", str(tmp_path)])
-    out = capsys.readouterr().out
-    assert code == 2 and "00002" in out and "voiceclone texts --vendor tencent_vrs" in out
+    err = capsys.readouterr().err
+    assert code == 2 and "00002" in err and "voiceclone texts tencent_vrs" in err
 
 
 def test_cli_texts_prints_the_sentences(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
-    assert cli_main(["texts", "--vendor", "tencent_vrs", "--json"]) == 0
-    texts = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
+    assert cli_main(["texts", "tencent_vrs", "--json"]) == 0
+    texts = json.loads(capsys.readouterr().out)["texts"]
     assert len(texts) == 20 and texts[0] == {"text_id": "00001", "text": "在很久很久以前 鸟群中有一只小鸟"}
     assert cli_main(["texts", "--vendor", "tencent_vrs"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("00002  ")
@@ -410,14 +425,16 @@ def test_re_recording_the_rejected_sentences_completes_the_job(
     assert failed["status"] == "CHECK_FAILED"
     assert {s["text_id"] for s in failed["sentences"] if s["status"] == "REJECTED"} == {"00003", "00011"}
     # (a sentence that passed is not recorded again)
-    passed = httpx.post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/00001/upload-url")
+    passed = http(stack).post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/00001/upload-url")
     assert passed.status_code == 409 and passed.json()["error"] == "SentencePassed"
     # When the client records just those two again, each with a new upload URL
     for text_id in ("00003", "00011"):
-        target = httpx.post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/{text_id}/upload-url")
+        target = http(stack).post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/{text_id}/upload-url")
         assert target.status_code == 200, target.text
         client.upload(target.json(), SAMPLES / f"{text_id}.wav")
-    # Then the same job goes on to training and succeeds, without a new job
+    # Then the same job goes on to training and succeeds, without a new job (it stays CHECK_FAILED
+    # until the resumed workflow's first step takes it on)
+    wait_for(lambda: client.get_job(job["job_id"])["status"] != "CHECK_FAILED" or None, what="the recheck")
     final = finished(client, job["job_id"])
     assert final["status"] == "SUCCEEDED", final
     assert final["error"] is None
@@ -432,7 +449,7 @@ def test_a_passed_sentence_gets_no_new_upload_url(stack: LocalStack, client: Voi
     job = start_job(client)
     upload_all(client, job)
     assert finished(client, job["job_id"])["status"] == "SUCCEEDED"
-    response = httpx.post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/00001/upload-url")
+    response = http(stack).post(f"{stack.api_url}/v1/jobs/{job['job_id']}/sentences/00001/upload-url")
     assert response.status_code == 409 and response.json()["error"] == "JobNotAwaitingAudio"
-    missing = httpx.post(f"{stack.api_url}/v1/jobs/nope/sentences/00001/upload-url")
+    missing = http(stack).post(f"{stack.api_url}/v1/jobs/nope/sentences/00001/upload-url")
     assert missing.status_code == 404

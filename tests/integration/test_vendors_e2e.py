@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from voiceclone.store.repository import Repository
 from voiceclone.vendors.registry import capabilities
@@ -20,7 +19,7 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main as cli_main
 from voiceclone_local.stack import SANDBOXES, LocalStack
 
-from tests.helpers import wait_for, wav_bytes
+from tests.helpers import http, wait_for, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
@@ -68,6 +67,7 @@ def test_cli_clone_succeeds_for_every_vendor(
 ) -> None:
     # Given the local stack and the standard recordings
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
     # When a client clones with the vendor field changed (and the documents that vendor requires)
     args = ["clone", "--vendor", vendor, "--name", f"cli-{vendor}", "--timeout", "120"]
     code = cli_main([*args, "--document", f"authorization_letter={LETTER}", str(SAMPLES)])
@@ -76,7 +76,7 @@ def test_cli_clone_succeeds_for_every_vendor(
     assert code == 0, out
     assert "voice ready: v-" in out
     job_id = out.split("job ", 1)[1].split()[0]
-    job = VoicecloneClient(stack.api_url).get_job(job_id)
+    job = VoicecloneClient(stack.api_url, api_key=stack.api_key).get_job(job_id)
     assert job["status"] == "SUCCEEDED" and job["voice"]["vendor_voice_id"]
     assert stack.execution_status(job_id) == "SUCCEEDED"
     # ...by the path its capabilities choose in the one state machine
@@ -183,7 +183,7 @@ def test_a_huawei_audit_rejection_comes_back_as_a_re_record(
     assert redo["00004"]["code"] == "AUDIT_FAILED" and "background music" in redo["00004"]["message"]
     # When the client records just that sentence again
     job_id = rejected["job_id"]
-    target = httpx.post(f"{stack.api_url}/v1/jobs/{job_id}/sentences/00004/upload-url")
+    target = http(stack).post(f"{stack.api_url}/v1/jobs/{job_id}/sentences/00004/upload-url")
     assert target.status_code == 200, target.text
     client.upload(target.json(), SAMPLES / "00004.wav")
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from voiceclone.domain.models import (
     Gender,
@@ -17,7 +18,24 @@ from voiceclone.domain.models import (
     SentenceCheck,
     SentenceStatus,
     TrainingText,
+    Voice,
+    VoiceState,
 )
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+# Where a job's events are POSTed (signed webhooks, docs/events.md).
+NotifyUrl = Annotated[
+    str,
+    Field(min_length=1, max_length=2048, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"),
+    AfterValidator(_http_url),
+]
 
 
 class CreateJobRequest(BaseModel):
@@ -28,6 +46,12 @@ class CreateJobRequest(BaseModel):
     options: dict[str, str] = Field(
         default_factory=dict,
         description="Vendor-specific options, e.g. volcengine's speaker_id (a slot bought in its console)",
+    )
+    notify_url: NotifyUrl | None = Field(
+        None,
+        description="An http(s) URL that receives each status change of the job as a signed POST "
+        "(docs/events.md); https is strongly recommended",
+        examples=["https://example.com/hooks/voiceclone"],
     )
 
 
@@ -68,6 +92,8 @@ class JobView(BaseModel):
     voice_id: str | None = None
     voice: dict[str, Any] | None = Field(None, description="What a TTS call at the vendor needs")
     error: JobError | None = None
+    notify_url: str | None = Field(None, description="Where the job's events are POSTed")
+    note: str | None = Field(None, description="What the service could not do at the vendor, e.g. on cancel")
     sentences: list[SentenceView] = Field(default_factory=list)
     documents: list[DocumentView] = Field(default_factory=list, description="Documents the vendor requires")
     checks_done: int = 0
@@ -99,6 +125,8 @@ class JobView(BaseModel):
                 else None
             ),
             error=job.error,
+            notify_url=job.notify_url,
+            note=job.note,
             sentences=[
                 SentenceView(
                     text_id=s.text_id,
@@ -154,7 +182,68 @@ class TrainingTexts(BaseModel):
     )
 
 
+class VoiceView(BaseModel):
+    """A cloned voice, with what a speech-synthesis call at its vendor needs (`tts`)."""
+
+    voice_id: str
+    name: str
+    vendor: str
+    job_id: str
+    language: Language
+    gender: Gender
+    state: VoiceState
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+    vendor_voice_id: str = Field(description="The vendor's own id of the voice")
+    tts: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What a TTS call at the vendor takes: VoiceType, speaker id and cluster, model name...",
+    )
+    note: str | None = Field(None, description="What happened at the vendor on the last rename or delete")
+
+    @classmethod
+    def of(cls, voice: Voice) -> VoiceView:
+        return cls(
+            voice_id=voice.voice_id,
+            name=voice.name,
+            vendor=voice.vendor,
+            job_id=voice.job_id,
+            language=voice.language,
+            gender=voice.gender,
+            state=voice.state,
+            created_at=voice.created_at,
+            updated_at=voice.updated_at,
+            deleted_at=voice.deleted_at,
+            vendor_voice_id=voice.vendor_voice.voice_id,
+            tts={"vendor_voice_id": voice.vendor_voice.voice_id, **voice.vendor_voice.details},
+            note=voice.note,
+        )
+
+
+class VoicePage(BaseModel):
+    items: list[VoiceView]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page")
+
+
+class RenameVoiceRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=64, description="The voice's new display name")
+
+
+class GatewayMessage(BaseModel):
+    """What API Gateway itself answers (401 before the API runs, 403 for a route it does not have)."""
+
+    message: str
+
+
 class ErrorBody(BaseModel):
     error: str
     message: str
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+class WebhookSecret(BaseModel):
+    """The tenant's webhook signing secret: HMAC-SHA256 key of the Voiceclone-Signature header."""
+
+    secret: str = Field(description="Keep it private; rotate it if it leaks")
+    created_at: datetime

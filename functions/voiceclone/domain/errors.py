@@ -81,6 +81,10 @@ class Conflict(VoicecloneError):
     """A conditional write lost: someone else changed the record first."""
 
 
+class StorageError(VoicecloneError):
+    """S3 or DynamoDB refused a write the service needs; retrying later may help."""
+
+
 class InvalidTransition(VoicecloneError):
     """A job status change that the lifecycle does not allow."""
 

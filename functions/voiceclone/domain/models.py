@@ -154,7 +154,16 @@ class Job(BaseModel):
     vendor_voice: VendorVoice | None = None
     voice_id: str | None = None
     error: JobError | None = None
+    # Where the job's events are POSTed as signed webhooks (docs/events.md); None: no webhooks.
+    notify_url: str | None = None
+    # What the service could not do at the vendor, in words (e.g. a cancel the vendor's API lacks).
+    note: str | None = None
     version: int = 0
+
+
+class VoiceState(StrEnum):
+    READY = "READY"
+    DELETED = "DELETED"
 
 
 class Voice(BaseModel):
@@ -165,9 +174,14 @@ class Voice(BaseModel):
     name: str
     language: Language
     gender: Gender
-    state: str = "READY"
+    state: VoiceState = VoiceState.READY
     vendor_voice: VendorVoice
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = None
+    # What happened at the vendor on the last rename or delete, when it is not the obvious.
+    note: str | None = None
+    version: int = 0
 
 
 class TrainingText(BaseModel):

@@ -1,28 +1,107 @@
-"""REST API entry point: routes, validation and error mapping over voiceclone.logic.jobs."""
+"""REST API entry point: routes, validation and error mapping over voiceclone.logic.
+
+The OpenAPI document is generated from these routes and models (GET /v1/openapi.json);
+with VOICECLONE_SWAGGER_UI=true (the local stack) Swagger UI is served at /v1/docs.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.domain.api_models import (
     CreateJobRequest,
     ErrorBody,
+    GatewayMessage,
     JobPage,
     JobView,
+    RenameVoiceRequest,
     TrainingTexts,
     UploadTarget,
+    VoicePage,
+    VoiceView,
+    WebhookSecret,
 )
-from voiceclone.domain.errors import Conflict, InvalidRequest, NotFound, VendorError, VoicecloneError
-from voiceclone.logic import jobs
+from voiceclone.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    StorageError,
+    VendorError,
+    VoicecloneError,
+)
+from voiceclone.domain.models import VoiceState
+from voiceclone.logic import jobs, voices
 from voiceclone.logic.services import services
 from voiceclone.observability import logger, metrics
 
 app = APIGatewayRestResolver(enable_validation=True)
+TITLE = "voiceclone"
+API_VERSION = "1.0.0"
+DESCRIPTION = (
+    "One REST API in front of several voice-cloning vendors. Every route but this document takes "
+    "`Authorization: Bearer <API key>`; the key names the tenant, and a tenant sees only its own jobs "
+    "and voices."
+)
+
+
+def openapi_options() -> dict[str, Any]:
+    """What the OpenAPI document says about the API as a whole (its models load only when asked for)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return {
+        "title": TITLE,
+        "version": API_VERSION,
+        "description": DESCRIPTION,
+        "security_schemes": {"apiKey": HTTPBearer(description="An API key: `Authorization: Bearer vck_...`")},
+        "security": [{"apiKey": []}],
+    }
+
+
+if os.environ.get("VOICECLONE_SWAGGER_UI", "").lower() == "true":
+    app.enable_swagger(path="/v1/docs", **openapi_options())
+
+# Job, voice, sentence and vendor ids: letters, digits, '_' and '-' (what the service issues).
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+# The error responses each route declares in the OpenAPI document, besides 422 (validation).
+ERRORS: OpenAPIResponse = {
+    "description": "An error: what went wrong and what to do",
+    "content": {"application/json": {"model": ErrorBody}},
+}
+UNAUTHENTICATED: dict[int, OpenAPIResponse] = {
+    401: {
+        "description": "No API key, or an unknown or revoked one (answered by API Gateway)",
+        "content": {"application/json": {"model": GatewayMessage}},
+    }
+}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: ERRORS}
+CONFLICT: dict[int, OpenAPIResponse] = {409: ERRORS}
+VENDOR: dict[int, OpenAPIResponse] = {502: ERRORS, 503: ERRORS}
+# Routes that take a JSON body refuse any other media type.
+JSON_ONLY: dict[int, OpenAPIResponse] = {415: ERRORS}
+
+
+def answers(
+    model: type[Any], *errors: dict[int, OpenAPIResponse], status: int = 200, description: str = "OK"
+) -> dict[int, OpenAPIResponse]:
+    """A route's documented responses: its success (`model`), the errors named, and 401."""
+    documented: dict[int, OpenAPIResponse] = {
+        status: {"description": description, "content": {"application/json": {"model": model}}}
+    }
+    for group in (*errors, UNAUTHENTICATED):
+        documented.update(group)
+    return documented
 
 
 class Unauthenticated(VoicecloneError):
@@ -30,12 +109,12 @@ class Unauthenticated(VoicecloneError):
 
 
 def tenant_id() -> str:
-    """The caller's tenant: an authorizer's tenant id, else the IAM caller's AWS account."""
+    """The caller's tenant, from the authorizer's context: nothing the client sends names it."""
     ctx = app.current_event.request_context
-    authorizer = ctx.authorizer.raw_event if ctx.authorizer else {}
-    tenant = (authorizer or {}).get("tenant_id") or ctx.identity.account_id
+    authorizer = (ctx.authorizer.raw_event if ctx.authorizer else None) or {}
+    tenant = authorizer.get("tenant_id")
     if not tenant:
-        raise Unauthenticated("Unauthenticated", "sign the request (AWS SigV4) or use the local stack's key")
+        raise Unauthenticated("Unauthenticated", "send Authorization: Bearer <API key>")
     return str(tenant)
 
 
@@ -44,6 +123,76 @@ def _error(status: int, exc: VoicecloneError) -> Response[Any]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
     )
+
+
+def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse a body that is not UTF-8 JSON before anything parses it (an API Gateway proxy response).
+
+    415 for another declared media type, 422 (in the validation error's shape) for bytes that
+    are not UTF-8.
+    """
+    raw = event.get("body")
+    if not raw:
+        return None
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        error = ErrorBody(
+            error="UnsupportedMediaType", message=f"send the body as application/json, not {media_type}"
+        )
+        return _proxy_response(415, error.model_dump_json())
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(raw).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            message = "the body is not UTF-8 encoded JSON"
+            detail = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+            return _proxy_response(
+                422, json.dumps({"error": "InvalidRequest", "message": message, "detail": detail})
+            )
+    return None
+
+
+def _proxy_response(status: int, body: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
+
+
+def reject_unknown_query_parameters(
+    app: APIGatewayRestResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    """A query parameter the route does not take is an error, not silently ignored (`?limt=5`)."""
+    route = app.context.get("_route")  # the matched route, as Powertools' own validation reads it
+    known = {p.alias for p in route.dependant.query_params} if route is not None else set()
+    unknown = sorted(set(app.current_event.query_string_parameters or {}) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter; this route takes {takes}",
+                    "type": "extra_forbidden",
+                }
+                for name in unknown
+            ]
+        )
+    return next_middleware(app)
+
+
+app.use([reject_unknown_query_parameters])
+
+
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def _validation_error(exc: RequestValidationError) -> Response[Any]:
+    """422 in the documented shape (Powertools' own drops `msg`, which its schema requires)."""
+    detail = [
+        {"loc": list(e["loc"]), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    summary = "; ".join(f"{'.'.join(str(x) for x in d['loc'])}: {d['msg']}" for d in detail)
+    body = {"error": "InvalidRequest", "message": summary or "the request is not valid", "detail": detail}
+    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.exception_handler(NotFound)  # type: ignore[untyped-decorator]
@@ -66,6 +215,12 @@ def _unauthenticated(exc: Unauthenticated) -> Response[Any]:
     return _error(401, exc)
 
 
+@app.exception_handler(StorageError)  # type: ignore[untyped-decorator]
+def _storage_error(exc: StorageError) -> Response[Any]:
+    logger.warning("storage error", extra={"code": exc.code})
+    return _error(503, exc)
+
+
 @app.exception_handler(VendorError)  # type: ignore[untyped-decorator]
 def _vendor_error(exc: VendorError) -> Response[Any]:
     # The vendor's own code stays visible; 503 when retrying may help, 502 when it will not.
@@ -78,7 +233,7 @@ def _vendor_error(exc: VendorError) -> Response[Any]:
     summary="Create a voice-cloning job",
     description="Returns the sentences to record, each with a presigned S3 POST for its recording.",
     tags=["jobs"],
-    responses={201: {"description": "The job", "content": {"application/json": {"model": JobView}}}},
+    responses=answers(JobView, {400: ERRORS}, NOT_FOUND, JSON_ONLY, status=201, description="The job"),
 )
 def create_job(body: CreateJobRequest) -> Response[JobView]:
     view = jobs.create_job(services(), tenant_id(), body)
@@ -86,16 +241,41 @@ def create_job(body: CreateJobRequest) -> Response[JobView]:
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=view)
 
 
-@app.get("/v1/jobs", summary="List jobs, newest first", tags=["jobs"])
+@app.get(
+    "/v1/jobs",
+    summary="List jobs, newest first",
+    tags=["jobs"],
+    responses=answers(JobPage, NOT_FOUND),
+)
 def list_jobs(
-    limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: Annotated[str | None, Query()] = None
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> JobPage:
     return jobs.list_jobs(services(), tenant_id(), limit, cursor)
 
 
-@app.get("/v1/jobs/<job_id>", summary="Get a job with its sentences and their check results", tags=["jobs"])
-def get_job(job_id: Annotated[str, Path(min_length=1, max_length=64)]) -> JobView:
+@app.get(
+    "/v1/jobs/<job_id>",
+    summary="Get a job with its sentences and their check results",
+    tags=["jobs"],
+    responses=answers(JobView, NOT_FOUND),
+)
+def get_job(job_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]) -> JobView:
     return jobs.get_job(services(), tenant_id(), job_id)
+
+
+@app.post(
+    "/v1/jobs/<job_id>/cancel",
+    summary="Cancel a job",
+    description="Stops the workflow and, where the vendor's API allows, the vendor's training task; the "
+    "job ends CANCELLED and nothing moves it afterwards. `note` says what the vendor could not stop.",
+    tags=["jobs"],
+    responses=answers(JobView, NOT_FOUND, CONFLICT, VENDOR),
+)
+def cancel_job(job_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]) -> JobView:
+    view = jobs.cancel_job(services(), tenant_id(), job_id)
+    metrics.add_metric(name="JobCancelled", unit="Count", value=1)
+    return view
 
 
 @app.post(
@@ -104,24 +284,114 @@ def get_job(job_id: Annotated[str, Path(min_length=1, max_length=64)]) -> JobVie
     description="To record a rejected sentence again (the job is CHECK_FAILED) or replace a lapsed URL. "
     "When every rejected sentence is uploaded again, only those are checked and the job goes on.",
     tags=["jobs"],
+    responses=answers(UploadTarget, NOT_FOUND, CONFLICT),
 )
 def new_upload_url(
-    job_id: Annotated[str, Path(min_length=1, max_length=64)],
-    text_id: Annotated[str, Path(min_length=1, max_length=32)],
+    job_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)],
+    text_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=32)],
 ) -> UploadTarget:
     return jobs.new_upload_url(services(), tenant_id(), job_id, text_id)
+
+
+@app.get(
+    "/v1/voices",
+    summary="List voices, newest first",
+    tags=["voices"],
+    responses=answers(VoicePage, NOT_FOUND),
+)
+def list_voices(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    vendor: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=32)] = None,
+    state: Annotated[VoiceState | None, Query()] = None,
+) -> VoicePage:
+    return voices.list_voices(services(), tenant_id(), limit, cursor, vendor, state)
+
+
+@app.get(
+    "/v1/voices/<voice_id>",
+    summary="Get a voice with what a TTS call at its vendor needs",
+    tags=["voices"],
+    responses=answers(VoiceView, NOT_FOUND),
+)
+def get_voice(voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)]) -> VoiceView:
+    return voices.get_voice(services(), tenant_id(), voice_id)
+
+
+@app.patch(
+    "/v1/voices/<voice_id>",
+    summary="Rename a voice",
+    description="Renamed at the vendor where its API allows; else kept here only, and `note` says so.",
+    tags=["voices"],
+    responses=answers(VoiceView, NOT_FOUND, CONFLICT, VENDOR, JSON_ONLY),
+)
+def rename_voice(
+    voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)],
+    body: Annotated[RenameVoiceRequest, Body()],
+) -> VoiceView:
+    return voices.rename_voice(services(), tenant_id(), voice_id, body.name)
+
+
+@app.delete(
+    "/v1/voices/<voice_id>",
+    summary="Delete a voice",
+    description="Deleted at the vendor where its API allows (else `note` says it remains there), its "
+    "recordings deleted from S3, and the voice kept as DELETED. Deleting again changes nothing.",
+    tags=["voices"],
+    responses=answers(VoiceView, NOT_FOUND, VENDOR),
+)
+def delete_voice(voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)]) -> VoiceView:
+    view = voices.delete_voice(services(), tenant_id(), voice_id)
+    metrics.add_metric(name="VoiceDeleted", unit="Count", value=1)
+    return view
 
 
 @app.get(
     "/v1/vendors/<vendor>/training-texts",
     summary="The sentences a speaker records for a vendor",
     tags=["vendors"],
+    responses=answers(TrainingTexts, NOT_FOUND, VENDOR),
 )
-def training_texts(vendor: Annotated[str, Path(min_length=1, max_length=32)]) -> TrainingTexts:
+def training_texts(vendor: Annotated[str, Path(pattern=ID_PATTERN, max_length=32)]) -> TrainingTexts:
     return jobs.training_texts(services(), vendor)
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    """The OpenAPI document of this API, generated from the routes above (no API key needed)."""
+    from aws_lambda_powertools.event_handler.openapi.models import Server
+
+    base = app._get_base_path()  # the stage, e.g. /prod, so "Try it out" calls the right URL
+    body = app.get_openapi_json_schema(servers=[Server(url=base or "/")], **openapi_options())
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.get(
+    "/v1/webhooks/secret",
+    summary="The secret that signs this tenant's webhooks",
+    description="Made on first use. Verify each delivery's Voiceclone-Signature with it (docs/events.md).",
+    tags=["webhooks"],
+    responses=answers(WebhookSecret),
+)
+def get_webhook_secret() -> WebhookSecret:
+    secret, created_at = services().repo.describe_webhook_secret(tenant_id())
+    return WebhookSecret(secret=secret, created_at=created_at)
+
+
+@app.post(
+    "/v1/webhooks/secret/rotate",
+    summary="Replace the webhook signing secret",
+    description="Deliveries from now on are signed with the new secret only.",
+    tags=["webhooks"],
+    responses=answers(WebhookSecret),
+)
+def rotate_webhook_secret() -> WebhookSecret:
+    secret, created_at = services().repo.rotate_webhook_secret_described(tenant_id())
+    metrics.add_metric(name="WebhookSecretRotated", unit="Count", value=1)
+    return WebhookSecret(secret=secret, created_at=created_at)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return _unreadable_body(event) or app.resolve(event, context)

@@ -12,6 +12,11 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 TRAINING_PREFIX = "training"
 
 
+def assembled_key(tenant_id: str, job_id: str) -> str:
+    """Where SubmitTraining stores a single-file vendor's assembled recording."""
+    return f"{TRAINING_PREFIX}/{tenant_id}/{job_id}/voice.wav"
+
+
 class S3AudioSource:
     """The vendor adapter's view of the audio (voiceclone.vendors.base.AudioSource)."""
 
@@ -47,7 +52,7 @@ class S3AudioSource:
 
     @property
     def assembled_key(self) -> str:
-        return f"{TRAINING_PREFIX}/{self._job.tenant_id}/{self._job.job_id}/voice.wav"
+        return assembled_key(self._job.tenant_id, self._job.job_id)
 
     def assembled_url(self) -> str:
         """Store the assembled WAV and presign a GET that lasts as long as training may (7 days at most)."""

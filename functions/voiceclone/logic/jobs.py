@@ -13,9 +13,10 @@ from voiceclone.domain.api_models import (
     TrainingTexts,
     UploadTarget,
 )
-from voiceclone.domain.errors import Conflict, InvalidRequest
+from voiceclone.domain.errors import Conflict, InvalidRequest, VendorError
 from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, TrainingText, utcnow
 from voiceclone.logic.services import Services
+from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
 
 UPLOAD_PREFIX = "uploads"
@@ -92,6 +93,7 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         sentence_count=len(texts),
         vendor_options=dict(request.options),
         documents=dict.fromkeys(caps.documents, ""),
+        notify_url=request.notify_url,
     )
     sentences = [
         Sentence(
@@ -134,3 +136,63 @@ def get_job(svc: Services, tenant_id: str, job_id: str) -> JobView:
 def list_jobs(svc: Services, tenant_id: str, limit: int, cursor: str | None) -> JobPage:
     jobs, next_cursor = svc.repo.list_jobs(tenant_id, limit, cursor)
     return JobPage(items=[JobSummary.of(j) for j in jobs], next_cursor=next_cursor)
+
+
+def execution_arn(state_machine_arn: str, execution_name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_name}"
+
+
+def cancel_job(svc: Services, tenant_id: str, job_id: str) -> JobView:
+    """End the job CANCELLED, stop its execution, and stop the vendor's task where the vendor can.
+
+    The status changes first: from then on no workflow step, callback or poll can move the
+    job (CANCELLED is terminal), whatever the execution was doing when it was stopped.
+    """
+    job = svc.repo.require_job(job_id, tenant_id)
+    if job.status is JobStatus.CANCELLED:
+        return get_job(svc, tenant_id, job_id)
+
+    def cancel(current: Job) -> Job | None:
+        if current.status is JobStatus.CANCELLED:
+            return None
+        if current.status.terminal:
+            raise Conflict(
+                "JobFinished", f"the job is {current.status.value}: only an unfinished job can be cancelled"
+            )
+        return current.model_copy(update={"status": JobStatus.CANCELLED, "task_token": None})
+
+    job = svc.repo.mutate_job(job_id, cancel)
+    _stop_execution(svc, job)
+    note = _cancel_vendor_task(svc, job)
+    if note:
+        svc.repo.mutate_job(job_id, lambda j: None if j.note == note else j.model_copy(update={"note": note}))
+    return get_job(svc, tenant_id, job_id)
+
+
+def _stop_execution(svc: Services, job: Job) -> None:
+    if not job.execution_name or not svc.settings.state_machine_arn:
+        return
+    from botocore.exceptions import ClientError
+
+    arn = execution_arn(svc.settings.state_machine_arn, job.execution_name)
+    try:
+        svc.sfn.stop_execution(executionArn=arn, error="JobCancelled", cause="cancelled by the client")
+    except ClientError as exc:
+        # Already ended (it had nothing left to do) or never started: the status is what counts.
+        if exc.response.get("Error", {}).get("Code") not in ("ExecutionDoesNotExist", "ValidationException"):
+            raise
+        logger.info("no running execution to stop", extra={"job_id": job.job_id})
+
+
+def _cancel_vendor_task(svc: Services, job: Job) -> str | None:
+    """Stop the vendor's task; the note to keep on the job when that is not possible."""
+    if not job.vendor_task_id:
+        return None
+    if not capabilities(job.vendor).cancel_task:
+        return f"{job.vendor} has no API to cancel training: its task {job.vendor_task_id} may still finish"
+    try:
+        svc.adapter_for(job.vendor).cancel_task(job.vendor_task_id)
+    except VendorError as exc:
+        logger.warning("vendor cancel failed", extra={"job_id": job.job_id, "code": exc.code})
+        return f"{job.vendor} did not cancel task {job.vendor_task_id} ({exc.code}: {exc.message})"
+    return None

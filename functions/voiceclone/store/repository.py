@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 JOB_SK = "JOB"
 VOICE_SK = "VOICE"
+APIKEY_SK = "APIKEY"
 MAX_CONFLICT_RETRIES = 8
 
 
@@ -359,3 +362,163 @@ class Repository:
         )
         item = resp.get("Item")
         return Voice.model_validate(_from_attrs(item)) if item else None
+
+    def require_voice(self, voice_id: str, tenant_id: str) -> Voice:
+        """The voice, or NotFound: another tenant's voice is reported exactly like a missing one."""
+        voice = self.get_voice(voice_id)
+        if voice is None or voice.tenant_id != tenant_id:
+            raise NotFound("VoiceNotFound", f"no voice {voice_id}")
+        return voice
+
+    def save_voice(self, voice: Voice, expected_version: int) -> Voice:
+        """Write `voice` if nobody wrote it since `expected_version`; the saved copy has version + 1."""
+        saved = voice.model_copy(update={"version": expected_version + 1, "updated_at": utcnow()})
+        self._put_versioned(self._voice_item(saved), expected_version, f"voice {voice.voice_id}")
+        return saved
+
+    def list_voices(
+        self,
+        tenant_id: str,
+        limit: int,
+        cursor: str | None,
+        matches: Callable[[Voice], bool] = lambda _: True,
+    ) -> tuple[list[Voice], str | None]:
+        """Up to `limit` of the tenant's voices that `matches`, newest first, and the next page's cursor.
+
+        Filters apply after the read (a tenant has few voices), so a page is filled from as
+        many reads as it takes; the cursor is the key of the last voice returned.
+        """
+        pk = f"TENANT#{tenant_id}#VOICES"
+        start = decode_cursor(cursor)
+        if start and start.get("gsi1pk", {}).get("S") != pk:
+            raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+        found: list[Voice] = []
+        last_key: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            resp = self.client.query(**kwargs)
+            for item in resp.get("Items", []):
+                voice = Voice.model_validate(_from_attrs(item))
+                if not matches(voice):
+                    continue
+                found.append(voice)
+                if len(found) == limit:
+                    last_key = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+                    return found, encode_cursor(last_key)
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                return found, None
+
+    # ----- API keys ---------------------------------------------------------------------------
+    # Only the key's SHA-256 is stored: the plaintext is shown once, when it is issued.
+
+    def put_api_key(self, key_hash: str, tenant_id: str, key_prefix: str) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item=_to_attrs(
+                {
+                    "pk": f"APIKEY#{key_hash}",
+                    "sk": APIKEY_SK,
+                    "type": "api_key",
+                    "tenant_id": tenant_id,
+                    "key_prefix": key_prefix,
+                    "created_at": utcnow().isoformat(),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def tenant_of_api_key(self, key_hash: str) -> str | None:
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": APIKEY_SK}},
+        )
+        item = resp.get("Item")
+        if not item or "revoked_at" in item:
+            return None
+        return str(_from_attrs(item)["tenant_id"])
+
+    def revoke_api_key(self, key_hash: str) -> bool:
+        """Revoke a key; False when there is no such key."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": APIKEY_SK}},
+                UpdateExpression="SET revoked_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":now": {"S": utcnow().isoformat()}},
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    # ----- webhook secrets ------------------------------------------------------------------------
+    # One signing secret per tenant (TENANT#<tenant_id> / WEBHOOK_SECRET), made on first use.
+
+    def describe_webhook_secret(self, tenant_id: str) -> tuple[str, datetime]:
+        """The tenant's webhook secret and when it was made; made now if the tenant has none yet."""
+        key = {"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": WEBHOOK_SECRET_SK}}
+        for _ in range(2):
+            item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+            if item:
+                found = _from_attrs(item)
+                return str(found["secret"]), datetime.fromisoformat(str(found["created_at"]))
+            secret, created_at = _new_webhook_secret(), utcnow()
+            try:
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self._webhook_secret_item(tenant_id, secret, created_at),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except ClientError as exc:
+                if _conditional_failed(exc):
+                    continue  # made concurrently: use that one
+                raise
+            return secret, created_at
+        raise Conflict("Conflict", f"the webhook secret of tenant {tenant_id} could not be read")
+
+    def get_or_create_webhook_secret(self, tenant_id: str) -> str:
+        return self.describe_webhook_secret(tenant_id)[0]
+
+    def rotate_webhook_secret(self, tenant_id: str) -> str:
+        """Replace the tenant's secret: deliveries from now on are signed with the new one only."""
+        return self.rotate_webhook_secret_described(tenant_id)[0]
+
+    def rotate_webhook_secret_described(self, tenant_id: str) -> tuple[str, datetime]:
+        secret, created_at = _new_webhook_secret(), utcnow()
+        self.client.put_item(
+            TableName=self.table_name, Item=self._webhook_secret_item(tenant_id, secret, created_at)
+        )
+        return secret, created_at
+
+    def _webhook_secret_item(self, tenant_id: str, secret: str, created_at: datetime) -> dict[str, Any]:
+        return _to_attrs(
+            {
+                "pk": f"TENANT#{tenant_id}",
+                "sk": WEBHOOK_SECRET_SK,
+                "type": "webhook_secret",
+                "tenant_id": tenant_id,
+                "secret": secret,
+                "created_at": created_at.isoformat(),
+            }
+        )
+
+
+# Names, not secrets.
+WEBHOOK_SECRET_SK = "WEBHOOK_SECRET"  # noqa: S105
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105
+
+
+def _new_webhook_secret() -> str:
+    return WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)

@@ -1,0 +1,121 @@
+"""The job events: what each status change publishes (EventBridge detail, webhook body), and its schema.
+
+One event per status change of a job, the creation included. The detail is a
+`JobEvent`; its JSON schema is committed at docs/events.schema.json and checked by
+a test. Regenerate it with ``python -m voiceclone.domain.events > docs/events.schema.json``
+(or ``python scripts/gen_event_schema.py``). docs/events.md describes the contract.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voiceclone.domain.models import Job, JobError, JobStatus
+
+# The EventBridge `source` of every event the service publishes.
+EVENT_SOURCE = "voiceclone"
+SCHEMA_VERSION: Literal["1"] = "1"
+
+DetailType = Literal[
+    "Job Created",
+    "Job Checking",
+    "Job Check Failed",
+    "Job Training",
+    "Job Succeeded",
+    "Job Failed",
+    "Job Cancelled",
+]
+# The EventBridge `detail-type` of the event a job publishes when it enters a status.
+DETAIL_TYPES: dict[JobStatus, DetailType] = {
+    JobStatus.AWAITING_AUDIO: "Job Created",
+    JobStatus.CHECKING: "Job Checking",
+    JobStatus.CHECK_FAILED: "Job Check Failed",
+    JobStatus.TRAINING: "Job Training",
+    JobStatus.SUCCEEDED: "Job Succeeded",
+    JobStatus.FAILED: "Job Failed",
+    JobStatus.CANCELLED: "Job Cancelled",
+}
+
+
+class JobEvent(BaseModel):
+    """A job entered a new status (the `detail` of an EventBridge event, and the body of a webhook)."""
+
+    model_config = ConfigDict(
+        title="JobEvent",
+        extra="forbid",
+        # Every field is always sent (null where it does not apply): the schema says so.
+        json_schema_serialization_defaults_required=True,
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+        },
+    )
+
+    schema_version: Literal["1"] = Field(SCHEMA_VERSION, description="Changes when a field changes meaning")
+    event_id: str = Field(
+        description="Unique per event and the same on every redelivery (`<job_id>:<sequence>`): "
+        "deduplicate on it",
+        examples=["4f1c0d7e9b2a4c55a0e1f3b2c4d5e6f7:3"],
+    )
+    detail_type: DetailType = Field(
+        description="The EventBridge detail-type, also sent as the webhook's Voiceclone-Event-Type header",
+        examples=["Job Succeeded"],
+    )
+    job_id: str
+    tenant_id: str
+    vendor: str = Field(examples=["tencent_vrs"])
+    voice_name: str
+    status: JobStatus = Field(description="The status the job entered")
+    previous_status: JobStatus | None = Field(description="The status it left; null for Job Created")
+    sequence: int = Field(
+        ge=0,
+        description="The job's version at the change: grows with every change of the job, so a consumer "
+        "orders a job's events by it (it is not contiguous: other updates of the job count too)",
+    )
+    occurred_at: datetime = Field(description="When the job entered the status (UTC, ISO 8601)")
+    voice_id: str | None = Field(None, description="The cloned voice, set on Job Succeeded")
+    error: JobError | None = Field(None, description="Why the job failed, set on Job Failed")
+    has_webhook: bool = Field(
+        False, description="Whether the job has a notify_url (the webhook rule routes on it)"
+    )
+
+    @classmethod
+    def of(cls, job: Job, previous_status: JobStatus | None) -> JobEvent:
+        """The event of `job` having just entered its status (as stored: its version is the sequence)."""
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            event_id=event_id(job.job_id, job.version),
+            detail_type=DETAIL_TYPES[job.status],
+            job_id=job.job_id,
+            tenant_id=job.tenant_id,
+            vendor=job.vendor,
+            voice_name=job.voice_name,
+            status=job.status,
+            previous_status=previous_status,
+            sequence=job.version,
+            occurred_at=job.updated_at,
+            voice_id=job.voice_id,
+            error=job.error,
+            has_webhook=bool(job.notify_url),
+        )
+
+
+def event_id(job_id: str, sequence: int) -> str:
+    return f"{job_id}:{sequence}"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of JobEvent as committed at docs/events.schema.json."""
+    return JobEvent.model_json_schema(mode="serialization")
+
+
+def json_schema_text() -> str:
+    """The committed file's exact text."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    print(json_schema_text(), end="")

@@ -1,0 +1,54 @@
+"""API Gateway TOKEN authorizer: the API key in ``Authorization: Bearer <key>`` names the caller's tenant.
+
+An unknown or missing key fails with "Unauthorized" (API Gateway answers 401). A known
+key gets a policy allowing every route of the stage, so API Gateway may cache the
+answer for the key across routes; the tenant id travels to the api function in the
+authorizer context, the only place the api function takes it from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from voiceclone.logic.api_keys import tenant_for
+from voiceclone.logic.services import services
+from voiceclone.observability import logger, metrics
+
+# The exact message API Gateway turns into a 401 (any other failure is a 500).
+UNAUTHORIZED = "Unauthorized"
+
+
+class Unauthorized(Exception):
+    def __init__(self) -> None:
+        super().__init__(UNAUTHORIZED)
+
+
+# Never log the event: it holds the key.
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@event_source(data_class=APIGatewayAuthorizerTokenEvent)
+def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
+    tenant = tenant_for(services().repo, event.authorization_token)
+    if tenant is None:
+        metrics.add_metric(name="AuthRejected", unit="Count", value=1)
+        raise Unauthorized()
+    arn = event.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=tenant,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={"tenant_id": tenant},
+        partition=arn.partition,
+    )
+    policy.allow_all_routes()
+    logger.append_keys(tenant_id=tenant)
+    return policy.asdict()

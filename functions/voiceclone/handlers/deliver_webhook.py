@@ -1,0 +1,18 @@
+"""SQS entry point: job events POSTed to the jobs' notify_url, signed; failures retried with backoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from voiceclone.logic.services import services
+from voiceclone.logic.webhooks import process_queue
+from voiceclone.observability import logger, metrics
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_queue(services(), event, context)

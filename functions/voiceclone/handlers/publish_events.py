@@ -1,0 +1,18 @@
+"""DynamoDB stream entry point: each status change of a job is put on the event bus once (docs/events.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from voiceclone.logic.events import process_stream
+from voiceclone.logic.services import services
+from voiceclone.observability import logger, metrics
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_stream(services(), event, context)

@@ -1,0 +1,105 @@
+"""Voices as resources: list, read, rename and delete, at the vendor where its API allows it."""
+
+from __future__ import annotations
+
+from voiceclone.domain.api_models import VoicePage, VoiceView
+from voiceclone.domain.errors import Conflict, StorageError, VendorRejected
+from voiceclone.domain.models import Voice, VoiceState, utcnow
+from voiceclone.logic.audio_source import assembled_key
+from voiceclone.logic.services import Services
+from voiceclone.observability import logger
+from voiceclone.vendors.registry import capabilities
+
+
+def list_voices(
+    svc: Services,
+    tenant_id: str,
+    limit: int,
+    cursor: str | None,
+    vendor: str | None = None,
+    state: VoiceState | None = None,
+) -> VoicePage:
+    def matches(voice: Voice) -> bool:
+        return (vendor is None or voice.vendor == vendor) and (state is None or voice.state is state)
+
+    voices, next_cursor = svc.repo.list_voices(tenant_id, limit, cursor, matches)
+    return VoicePage(items=[VoiceView.of(v) for v in voices], next_cursor=next_cursor)
+
+
+def get_voice(svc: Services, tenant_id: str, voice_id: str) -> VoiceView:
+    return VoiceView.of(svc.repo.require_voice(voice_id, tenant_id))
+
+
+def _ready(voice: Voice) -> None:
+    if voice.state is VoiceState.DELETED:
+        raise Conflict(
+            "VoiceDeleted", f"voice {voice.voice_id} was deleted", deleted_at=str(voice.deleted_at)
+        )
+
+
+def rename_voice(svc: Services, tenant_id: str, voice_id: str, name: str) -> VoiceView:
+    """Rename at the vendor first where it can (a refusal leaves the voice as it was), then here."""
+    voice = svc.repo.require_voice(voice_id, tenant_id)
+    _ready(voice)
+    if name == voice.name:
+        return VoiceView.of(voice)
+    if capabilities(voice.vendor).rename_voice:
+        svc.adapter_for(voice.vendor).rename_voice(voice.vendor_voice, name)
+        note = None
+    else:
+        note = f"{voice.vendor} cannot rename a voice: the new name is kept by voiceclone only"
+    saved = svc.repo.save_voice(voice.model_copy(update={"name": name, "note": note}), voice.version)
+    return VoiceView.of(saved)
+
+
+def delete_voice(svc: Services, tenant_id: str, voice_id: str) -> VoiceView:
+    """Delete at the vendor where it can, delete the recordings in S3, and mark the voice DELETED.
+
+    A vendor that cannot delete (no API, or a paid slot) leaves the voice usable there: the
+    note says so. A vendor outage fails the call instead (503), so the client can retry it.
+    """
+    voice = svc.repo.require_voice(voice_id, tenant_id)
+    if voice.state is VoiceState.DELETED:
+        return VoiceView.of(voice)  # deleting twice is not an error
+    note: str | None = None
+    if capabilities(voice.vendor).delete_voice:
+        try:
+            svc.adapter_for(voice.vendor).delete_voice(voice.vendor_voice)
+        except VendorRejected as exc:  # a final no (e.g. a paid slot); an outage propagates as 503
+            note = (
+                f"{voice.vendor} refused the delete ({exc.code}: {exc.message}); the voice may remain there"
+            )
+    else:
+        note = f"{voice.vendor} has no API to delete a voice: it remains usable at {voice.vendor}"
+    deleted = delete_recordings(svc, voice)
+    logger.info("voice deleted", extra={"voice_id": voice_id, "objects_deleted": deleted, "note": note})
+    now = utcnow()
+    saved = svc.repo.save_voice(
+        voice.model_copy(update={"state": VoiceState.DELETED, "deleted_at": now, "note": note}), voice.version
+    )
+    return VoiceView.of(saved)
+
+
+def delete_recordings(svc: Services, voice: Voice) -> int:
+    """Delete the job's recordings, documents and the assembled training audio; how many keys went."""
+    from voiceclone.logic.jobs import document_key
+
+    job, sentences = svc.repo.get_job_with_sentences(voice.job_id)
+
+    keys = [s.s3_key for s in sentences]
+    keys += [document_key(job.tenant_id, job.job_id, name) for name in job.documents]
+    keys.append(assembled_key(job.tenant_id, job.job_id))
+    for start in range(0, len(keys), 1000):
+        batch = keys[start : start + 1000]
+        resp = svc.s3.delete_objects(
+            Bucket=svc.settings.bucket_name,
+            Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+        )
+        errors = resp.get("Errors", [])
+        if errors:
+            first = errors[0]
+            raise StorageError(
+                str(first.get("Code", "DeleteFailed")),
+                f"could not delete the recording {first.get('Key')}: {first.get('Message')}; try again",
+            )
+    return len(keys)

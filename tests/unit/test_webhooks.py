@@ -1,0 +1,225 @@
+"""Webhooks: the documented signature, the retry schedule, one delivery, a batch with a failing receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from voiceclone.domain.api_models import CreateJobRequest
+from voiceclone.domain.events import JobEvent
+from voiceclone.domain.models import Gender, Job, JobStatus, Language
+from voiceclone.logic import webhooks
+from voiceclone.logic.services import Services
+from voiceclone.logic.webhooks import (
+    DeliveryFailed,
+    backoff_seconds,
+    deliver,
+    process_queue,
+    signature,
+    verify,
+)
+from voiceclone.settings import Settings
+
+SECRET = "whsec_test"
+REAL_PRIVATE_TARGET = webhooks.private_target
+
+
+def test_the_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
+    body = b'{"event_id":"j1:0"}'
+    expected = hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert signature(SECRET, 1700000000, body) == f"v1={expected}"
+
+
+def test_verify_accepts_the_signature_and_nothing_else() -> None:
+    body, ts = b'{"a":1}', 1700000000
+    header = signature(SECRET, ts, body)
+    assert verify(SECRET, body, str(ts), header, now=ts + 10)
+    # One of several v1 entries (e.g. during a key change on the receiver's side)
+    assert verify(SECRET, body, str(ts), f"v1=00ff, {header}", now=ts)
+    assert not verify(SECRET, b'{"a":2}', str(ts), header, now=ts)  # body changed
+    assert not verify("whsec_other", body, str(ts), header, now=ts)  # other secret
+    assert not verify(SECRET, body, str(ts + 1), header, now=ts)  # timestamp changed
+    assert not verify(SECRET, body, str(ts), header, now=ts + 301)  # replayed late
+    assert not verify(SECRET, body, "yesterday", header, now=ts)
+
+
+def test_backoff_doubles_from_the_base_up_to_the_cap() -> None:
+    assert [backoff_seconds(n, 30, 3600) for n in range(1, 10)] == [
+        30, 60, 120, 240, 480, 960, 1920, 3600, 3600,
+    ]  # fmt: skip
+    assert backoff_seconds(0, 1, 4) == 1 and backoff_seconds(100, 1, 4) == 4
+
+
+def test_notify_url_must_be_an_http_url_of_at_most_2048_characters() -> None:
+    ok = CreateJobRequest(
+        vendor="tencent_vrs", voice_name="v", gender=Gender.FEMALE, notify_url="https://a.b/h"
+    )
+    assert ok.notify_url == "https://a.b/h"
+    for bad in ("ftp://a.b/h", "not a url", "https://", "https://a.b/" + "x" * 2048):
+        with pytest.raises(ValidationError):
+            CreateJobRequest(vendor="tencent_vrs", voice_name="v", gender=Gender.FEMALE, notify_url=bad)
+
+
+# ----- delivery ----------------------------------------------------------------------------------
+
+
+class FakeRepo:
+    def __init__(self, job: Job | None) -> None:
+        self.job = job
+
+    def get_job(self, job_id: str) -> Job | None:
+        return self.job
+
+    def get_or_create_webhook_secret(self, tenant_id: str) -> str:
+        return SECRET
+
+
+def make_job(notify_url: str | None = "https://receiver.example/hook") -> Job:
+    return Job(
+        job_id="j1",
+        tenant_id="t1",
+        vendor="tencent_vrs",
+        voice_name="v",
+        language=Language.ZH_CN,
+        gender=Gender.FEMALE,
+        status=JobStatus.SUCCEEDED,
+        version=9,
+        voice_id="v-j1",
+        notify_url=notify_url,
+        updated_at=datetime(2026, 1, 2, tzinfo=UTC),
+    )
+
+
+def services(job: Job | None, **env: str) -> Services:
+    settings = Settings.model_validate({"VOICECLONE_TABLE_NAME": "t", "VOICECLONE_BUCKET_NAME": "b", **env})
+    svc = Services(settings=settings)
+    svc.__dict__["repo"] = FakeRepo(job)
+    return svc
+
+
+@pytest.fixture(autouse=True)
+def public_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """receiver.example resolves nowhere here; treat it as a public host."""
+    monkeypatch.setattr(webhooks, "private_target", lambda url: "127.0.0.1" in url)
+
+
+def receiver(status: int, seen: list[httpx.Request]) -> httpx.Client:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status)
+
+    return httpx.Client(transport=httpx.MockTransport(handle))
+
+
+def test_a_delivery_posts_the_detail_signed_with_the_tenants_secret() -> None:
+    job = make_job()
+    event = JobEvent.of(job, JobStatus.TRAINING)
+    seen: list[httpx.Request] = []
+    assert deliver(services(job), event, receiver(204, seen)) == "delivered"
+    (request,) = seen
+    assert request.method == "POST" and str(request.url) == job.notify_url
+    h = request.headers
+    assert h["Content-Type"] == "application/json"
+    assert h["Voiceclone-Event-Id"] == "j1:9" and h["Voiceclone-Event-Type"] == "Job Succeeded"
+    assert verify(SECRET, request.content, h["Voiceclone-Timestamp"], h["Voiceclone-Signature"])
+    assert JobEvent.model_validate_json(request.content) == event
+
+
+@pytest.mark.parametrize("status", [500, 404, 302])
+def test_a_receiver_that_does_not_answer_2xx_fails_the_delivery(status: int) -> None:
+    job = make_job()
+    with pytest.raises(DeliveryFailed, match=str(status)):
+        deliver(services(job), JobEvent.of(job, JobStatus.TRAINING), receiver(status, []))
+
+
+def test_an_unreachable_receiver_fails_the_delivery() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    job = make_job()
+    with pytest.raises(DeliveryFailed, match="ConnectError"):
+        deliver(services(job), JobEvent.of(job, None), httpx.Client(transport=httpx.MockTransport(refuse)))
+
+
+def test_no_webhook_and_private_targets_are_not_posted() -> None:
+    seen: list[httpx.Request] = []
+    job = make_job(notify_url=None)
+    assert deliver(services(job), JobEvent.of(job, None), receiver(200, seen)) == "no-webhook"
+    private = make_job(notify_url="http://127.0.0.1:9001/2018-06-01/runtime/invocation/next")
+    assert deliver(services(private), JobEvent.of(private, None), receiver(200, seen)) == "refused"
+    allowed = services(private, VOICECLONE_WEBHOOK_ALLOW_PRIVATE_TARGETS="true")
+    assert deliver(allowed, JobEvent.of(private, None), receiver(200, seen)) == "delivered"
+    assert len(seen) == 1
+
+
+def test_private_target_recognises_loopback_and_private_addresses() -> None:
+    private_target = REAL_PRIVATE_TARGET
+    assert private_target("http://127.0.0.1:9001/x") and private_target("http://10.0.0.1/")
+    assert private_target("http://[::1]/") and private_target("http://169.254.169.254/")
+    assert not private_target("http://93.184.215.14/")
+
+
+class FakeSqs:
+    def __init__(self) -> None:
+        self.visibility: list[tuple[str, int]] = []
+
+    def get_queue_url(self, QueueName: str, QueueOwnerAWSAccountId: str) -> dict[str, str]:
+        return {"QueueUrl": f"https://sqs.local/{QueueOwnerAWSAccountId}/{QueueName}"}
+
+    def change_message_visibility(self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int) -> None:
+        self.visibility.append((ReceiptHandle, VisibilityTimeout))
+
+
+def message(message_id: str, body: str, receive_count: int) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count)},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
+        "awsRegion": "us-east-1",
+    }
+
+
+def envelope(event: JobEvent) -> str:
+    return json.dumps(
+        {
+            "detail-type": event.detail_type,
+            "source": "voiceclone",
+            "detail": json.loads(event.model_dump_json()),
+        }
+    )
+
+
+def test_failed_messages_are_reported_and_hidden_for_their_backoff_the_rest_acknowledged() -> None:
+    # Given a batch: one event to a receiver answering 500 (third attempt), one malformed message
+    job = make_job()
+    batch = {
+        "Records": [
+            message("m1", envelope(JobEvent.of(job, JobStatus.TRAINING)), receive_count=3),
+            message("m2", "not json", receive_count=1),
+        ]
+    }
+    sqs = FakeSqs()
+    svc = services(job, VOICECLONE_WEBHOOK_BACKOFF_BASE_SECONDS="10")
+    # When the batch is processed, nothing is raised
+    response = process_queue(svc, batch, None, http=receiver(500, []), sqs=sqs)  # type: ignore[arg-type]
+    # Then both are retried later: the third attempt after 40 s, the first after 10 s
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+    assert sqs.visibility == [("rh-m1", 40), ("rh-m2", 10)]
+
+
+def test_a_delivered_message_is_acknowledged() -> None:
+    job = make_job()
+    batch = {"Records": [message("m1", envelope(JobEvent.of(job, None)), receive_count=1)]}
+    sqs = FakeSqs()
+    response = process_queue(services(job), batch, None, http=receiver(200, []), sqs=sqs)  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": []} and sqs.visibility == []
