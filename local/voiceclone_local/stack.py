@@ -377,9 +377,15 @@ class LocalStack:
 
     # ----- inspection for tests and the benchmark -------------------------------------------------
 
+    def execution_arn(self, execution_name: str) -> str:
+        # Imported here: the service's modules read their settings once the stack has set the environment.
+        from voiceclone.logic.jobs import execution_arn
+
+        return execution_arn(self.state_machine_arn, execution_name)
+
     def execution_history(self, job_id: str) -> list[dict[str, Any]]:
         sfn = self.client("stepfunctions")
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+        arn = self.execution_arn(job_id)
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": arn}
         while True:
@@ -390,7 +396,7 @@ class LocalStack:
             kwargs["nextToken"] = page["nextToken"]
 
     def execution_status(self, job_id: str) -> str:
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+        arn = self.execution_arn(job_id)
         return str(self.client("stepfunctions").describe_execution(executionArn=arn)["status"])
 
 

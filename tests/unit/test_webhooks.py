@@ -76,8 +76,8 @@ class FakeRepo:
     def get_job(self, job_id: str) -> Job | None:
         return self.job
 
-    def get_or_create_webhook_secret(self, tenant_id: str) -> str:
-        return SECRET
+    def webhook_secret(self, tenant_id: str) -> tuple[str, datetime]:
+        return SECRET, datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make_job(notify_url: str | None = "https://receiver.example/hook") -> Job:

@@ -120,9 +120,7 @@ class JobView(BaseModel):
             vendor_task_id=job.vendor_task_id,
             voice_id=job.voice_id,
             voice=(
-                {"vendor_voice_id": job.vendor_voice.voice_id, **job.vendor_voice.details}
-                if job.vendor_voice and job.status is JobStatus.SUCCEEDED
-                else None
+                job.vendor_voice.tts() if job.vendor_voice and job.status is JobStatus.SUCCEEDED else None
             ),
             error=job.error,
             notify_url=job.notify_url,
@@ -216,7 +214,7 @@ class VoiceView(BaseModel):
             updated_at=voice.updated_at,
             deleted_at=voice.deleted_at,
             vendor_voice_id=voice.vendor_voice.voice_id,
-            tts={"vendor_voice_id": voice.vendor_voice.voice_id, **voice.vendor_voice.details},
+            tts=voice.vendor_voice.tts(),
             note=voice.note,
         )
 

@@ -118,6 +118,10 @@ class VendorVoice(BaseModel):
     voice_id: str
     details: dict[str, Any] = Field(default_factory=dict)
 
+    def tts(self) -> dict[str, Any]:
+        """What the API shows a client for its TTS call: the vendor's voice id and the details."""
+        return {"vendor_voice_id": self.voice_id, **self.details}
+
 
 class Job(BaseModel):
     job_id: str

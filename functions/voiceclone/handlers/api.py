@@ -146,11 +146,8 @@ def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
         try:
             base64.b64decode(raw).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            message = "the body is not UTF-8 encoded JSON"
-            detail = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
-            return _proxy_response(
-                422, json.dumps({"error": "InvalidRequest", "message": message, "detail": detail})
-            )
+            detail = [{"loc": ["body"], "msg": "the body is not UTF-8 encoded JSON", "type": "json_invalid"}]
+            return _proxy_response(422, json.dumps(validation_error_body(detail)))
     return None
 
 
@@ -190,9 +187,15 @@ def _validation_error(exc: RequestValidationError) -> Response[Any]:
         {"loc": list(e["loc"]), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
         for e in exc.errors()
     ]
+    return Response(
+        status_code=422, content_type=content_types.APPLICATION_JSON, body=validation_error_body(detail)
+    )
+
+
+def validation_error_body(detail: list[dict[str, Any]]) -> dict[str, Any]:
+    """A 422's body: Powertools' documented `detail` list ({loc, msg, type}), and a one-line summary."""
     summary = "; ".join(f"{'.'.join(str(x) for x in d['loc'])}: {d['msg']}" for d in detail)
-    body = {"error": "InvalidRequest", "message": summary or "the request is not valid", "detail": detail}
-    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body=body)
+    return {"error": "InvalidRequest", "message": summary or "the request is not valid", "detail": detail}
 
 
 @app.exception_handler(NotFound)  # type: ignore[untyped-decorator]
@@ -374,7 +377,7 @@ def openapi_document() -> Response[str]:
     responses=answers(WebhookSecret),
 )
 def get_webhook_secret() -> WebhookSecret:
-    secret, created_at = services().repo.describe_webhook_secret(tenant_id())
+    secret, created_at = services().repo.webhook_secret(tenant_id())
     return WebhookSecret(secret=secret, created_at=created_at)
 
 
@@ -386,7 +389,7 @@ def get_webhook_secret() -> WebhookSecret:
     responses=answers(WebhookSecret),
 )
 def rotate_webhook_secret() -> WebhookSecret:
-    secret, created_at = services().repo.rotate_webhook_secret_described(tenant_id())
+    secret, created_at = services().repo.rotate_webhook_secret(tenant_id())
     metrics.add_metric(name="WebhookSecretRotated", unit="Count", value=1)
     return WebhookSecret(secret=secret, created_at=created_at)
 

@@ -128,8 +128,7 @@ def new_upload_url(svc: Services, tenant_id: str, job_id: str, text_id: str) -> 
 
 
 def get_job(svc: Services, tenant_id: str, job_id: str) -> JobView:
-    svc.repo.require_job(job_id, tenant_id)
-    job, sentences = svc.repo.get_job_with_sentences(job_id)
+    job, sentences = svc.repo.get_job_with_sentences(job_id, tenant_id)
     return JobView.of(job, sentences)
 
 

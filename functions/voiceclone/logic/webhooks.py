@@ -153,7 +153,7 @@ def deliver(svc: Services, event: JobEvent, http: httpx.Client | None = None) ->
         logger.warning("webhook target refused: a private address", extra=log)
         metrics.add_metric(name="WebhookRefused", unit="Count", value=1)
         return "refused"
-    secret = svc.repo.get_or_create_webhook_secret(job.tenant_id)
+    secret, _ = svc.repo.webhook_secret(job.tenant_id)
     body = event.model_dump_json().encode()
     headers = signed_headers(secret, event, body, int(time.time()))
     client = http or _http(settings.webhook_timeout_seconds)

@@ -77,6 +77,14 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
+def page_start(cursor: str | None, gsi1pk: str) -> dict[str, Any] | None:
+    """The ExclusiveStartKey a cursor stands for, refused unless it is a page of this very list."""
+    start = decode_cursor(cursor)
+    if start and start.get("gsi1pk", {}).get("S") != gsi1pk:
+        raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+    return start
+
+
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
@@ -156,7 +164,8 @@ class Repository:
             raise NotFound("JobNotFound", f"no job {job_id}")
         return job
 
-    def get_job_with_sentences(self, job_id: str) -> tuple[Job, list[Sentence]]:
+    def get_job_with_sentences(self, job_id: str, tenant_id: str | None = None) -> tuple[Job, list[Sentence]]:
+        """The job and its sentences in one query; NotFound as require_job for another tenant's job."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
@@ -171,7 +180,7 @@ class Repository:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         jobs = [i for i in items if i.get("sk") == JOB_SK]
-        if not jobs:
+        if not jobs or (tenant_id is not None and jobs[0].get("tenant_id") != tenant_id):
             raise NotFound("JobNotFound", f"no job {job_id}")
         sentences = sorted(
             (Sentence.model_validate(i) for i in items if i.get("type") == "sentence"),
@@ -189,10 +198,8 @@ class Repository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_cursor(cursor)
+        start = page_start(cursor, f"TENANT#{tenant_id}#JOBS")
         if start:
-            if start.get("gsi1pk", {}).get("S") != f"TENANT#{tenant_id}#JOBS":
-                raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
             kwargs["ExclusiveStartKey"] = start
         resp = self.client.query(**kwargs)
         jobs = [Job.model_validate(_from_attrs(i)) for i in resp.get("Items", [])]
@@ -389,9 +396,7 @@ class Repository:
         many reads as it takes; the cursor is the key of the last voice returned.
         """
         pk = f"TENANT#{tenant_id}#VOICES"
-        start = decode_cursor(cursor)
-        if start and start.get("gsi1pk", {}).get("S") != pk:
-            raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+        start = page_start(cursor, pk)
         found: list[Voice] = []
         last_key: dict[str, Any] | None = None
         while True:
@@ -466,7 +471,7 @@ class Repository:
     # ----- webhook secrets ------------------------------------------------------------------------
     # One signing secret per tenant (TENANT#<tenant_id> / WEBHOOK_SECRET), made on first use.
 
-    def describe_webhook_secret(self, tenant_id: str) -> tuple[str, datetime]:
+    def webhook_secret(self, tenant_id: str) -> tuple[str, datetime]:
         """The tenant's webhook secret and when it was made; made now if the tenant has none yet."""
         key = {"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": WEBHOOK_SECRET_SK}}
         for _ in range(2):
@@ -488,14 +493,8 @@ class Repository:
             return secret, created_at
         raise Conflict("Conflict", f"the webhook secret of tenant {tenant_id} could not be read")
 
-    def get_or_create_webhook_secret(self, tenant_id: str) -> str:
-        return self.describe_webhook_secret(tenant_id)[0]
-
-    def rotate_webhook_secret(self, tenant_id: str) -> str:
+    def rotate_webhook_secret(self, tenant_id: str) -> tuple[str, datetime]:
         """Replace the tenant's secret: deliveries from now on are signed with the new one only."""
-        return self.rotate_webhook_secret_described(tenant_id)[0]
-
-    def rotate_webhook_secret_described(self, tenant_id: str) -> tuple[str, datetime]:
         secret, created_at = _new_webhook_secret(), utcnow()
         self.client.put_item(
             TableName=self.table_name, Item=self._webhook_secret_item(tenant_id, secret, created_at)
