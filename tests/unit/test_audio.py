@@ -173,6 +173,49 @@ def test_eight_bit_audio_is_an_unsupported_encoding() -> None:
     assert problems(inspect_wav(data)) == [AudioProblem.UNSUPPORTED_ENCODING]
 
 
+def with_block_align(data: bytes, block_align: int) -> bytes:
+    """The same WAV with its fmt chunk's block_align (offset 32 in the standard 44-byte header) changed."""
+    assert data[12:16] == b"fmt "
+    return data[:32] + struct.pack("<H", block_align) + data[34:]
+
+
+@pytest.mark.parametrize("block_align", [0, 1, 4])
+def test_a_header_with_a_wrong_block_align_says_the_header_is_damaged(block_align: int) -> None:
+    # Given a good 16-bit mono PCM recording whose header claims another frame size
+    data = with_block_align(make_wav(sine(2.0)), block_align)
+
+    # When it is inspected
+    report = inspect_wav(data)
+
+    # Then it is refused, and the message names the damaged field instead of blaming the encoding
+    assert problems(report) == [AudioProblem.UNSUPPORTED_ENCODING]
+    message = report.findings[0].message
+    assert message.startswith("the WAV header is damaged:"), message
+    assert f"block_align is {block_align}" in message and "frames of 2 bytes" in message
+    assert "export the recording again" in message
+    assert "the recording is PCM, 16-bit, mono" not in message
+
+
+def test_a_header_declaring_no_channels_is_damaged() -> None:
+    # Given a WAV whose fmt chunk declares 0 channels (offset 22)
+    data = make_wav(sine(2.0))
+    data = data[:22] + struct.pack("<H", 0) + data[24:]
+
+    # When / Then the message says what is wrong with the header
+    message = inspect_wav(data).findings[0].message
+    assert message.startswith("the WAV header is damaged: it declares 0 channels"), message
+
+
+def test_a_genuine_other_encoding_still_names_the_encoding() -> None:
+    # Given a consistent 8-bit header (a choice of encoding, not a damaged header)
+    report = inspect_wav(make_wav(sine(2.0), sample_width=1))
+
+    # When / Then the message names the encoding and says how to export
+    assert report.findings[0].message == (
+        "the recording is PCM, 8-bit, mono: record or export it as 16-bit PCM mono WAV"
+    )
+
+
 def test_a_cut_off_upload_is_truncated() -> None:
     # Given a good file cut at several points inside its audio and inside its header
     data = make_wav(sine(3.0))

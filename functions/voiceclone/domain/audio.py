@@ -135,6 +135,27 @@ def _parse_fmt(body: bytes) -> _Format | None:
     return _Format(tag, channels, rate, block_align, bits)
 
 
+# Uncompressed formats: one frame is exactly channels x bytes per sample, so the header must say so.
+_UNCOMPRESSED = frozenset({0x0001, 0x0003, 0x0006, 0x0007})
+
+
+def _header_damage(fmt: _Format) -> str | None:
+    """What in the ``fmt `` chunk contradicts itself (a writer's bug, not a choice of encoding)."""
+    if fmt.channels == 0:
+        return "it declares 0 channels"
+    if fmt.tag not in _UNCOMPRESSED:
+        return None
+    if fmt.bits == 0:
+        return "it declares 0 bits per sample"
+    frame = fmt.channels * ((fmt.bits + 7) // 8)
+    if fmt.block_align != frame:
+        layout = "mono" if fmt.channels == 1 else f"{fmt.channels}-channel"
+        return (
+            f"block_align is {fmt.block_align}, but {fmt.bits}-bit {layout} audio has frames of {frame} bytes"
+        )
+    return None
+
+
 def _walk_chunks(data: bytes) -> tuple[_Format | None, tuple[int, int] | None, bool, bool]:
     """Find the fmt chunk and the data chunk's (offset, length).
 
@@ -233,12 +254,15 @@ def inspect_wav(
         fmt.tag == _WAVE_FORMAT_PCM and fmt.bits == 16 and fmt.channels == 1 and fmt.block_align == 2
     )
     if not is_pcm16_mono:
+        damage = _header_damage(fmt)
         encoding = _FORMAT_NAMES.get(fmt.tag, f"format 0x{fmt.tag:04x}")
         layout = "mono" if fmt.channels == 1 else f"{fmt.channels} channels"
         findings.append(
             _finding(
                 AudioProblem.UNSUPPORTED_ENCODING,
-                f"the recording is {encoding}, {fmt.bits}-bit, {layout}: "
+                f"the WAV header is damaged: {damage}; export the recording again as 16-bit PCM mono WAV"
+                if damage
+                else f"the recording is {encoding}, {fmt.bits}-bit, {layout}: "
                 "record or export it as 16-bit PCM mono WAV",
             )
         )
