@@ -9,7 +9,7 @@ from voiceclone.domain.models import VendorVoice
 from voiceclone.vendors.base import VendorAdapter
 from voiceclone.vendors.huawei import HuaweiAdapter
 from voiceclone.vendors.qiniu import QiniuAdapter
-from voiceclone.vendors.registry import VENDOR_IDS, capabilities
+from voiceclone.vendors.registry import capabilities, vendor_ids
 from voiceclone.vendors.tencent_gateway import TencentGatewayAdapter
 from voiceclone.vendors.tencent_vrs import TencentVrsAdapter
 from voiceclone.vendors.volcengine import VolcengineAdapter
@@ -26,6 +26,7 @@ EXPECTED: dict[str, tuple[bool, bool, bool]] = {
     "huawei": (False, True, True),
 }
 UNSUPPORTED = [v for v, flags in EXPECTED.items() if not any(flags)]
+VENDOR_IDS = vendor_ids()
 
 
 def refuse_all(request: httpx.Request) -> httpx.Response:
@@ -105,3 +106,29 @@ def test_the_base_defaults_refuse_with_not_supported() -> None:
         "qiniu cannot delete voices",
         "qiniu cannot cancel training",
     ]
+
+
+def test_options_are_validated_against_the_declared_options_and_choices() -> None:
+    # Given Huawei's capabilities (one option, "edition", with two editions)
+    caps = capabilities("huawei")
+    assert caps.option_choices == {"edition": ("BASIC", "ADVANCE")}
+    # When valid options are checked (case and spaces as the adapter reads them) / Then no problem
+    assert caps.validate_options({}) == []
+    assert caps.validate_options({"edition": " advance "}) == []
+    # When an unknown option and a value not allowed are checked / Then both problems are named
+    problems = caps.validate_options({"edition": "GOLD", "speaker_id": "S_1"})
+    assert len(problems) == 2
+    assert "'edition'" in problems[0] and "BASIC, ADVANCE" in problems[0]
+    assert "unknown option 'speaker_id'" in problems[1] and "edition" in problems[1]
+
+
+def test_a_vendor_without_options_refuses_any() -> None:
+    problems = capabilities("tencent_vrs").validate_options({"edition": "BASIC"})
+    assert problems == ["unknown option 'edition' (this vendor takes: none)"]
+    # And a vendor whose option takes any value accepts any value
+    assert capabilities("volcengine").validate_options({"speaker_id": "S_anything"}) == []
+
+
+def test_the_voice_name_limit_is_known_before_calling_the_vendor() -> None:
+    assert capabilities("qiniu").voice_name_max_chars == 20
+    assert capabilities("tencent_vrs").voice_name_max_chars is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
 from typing import ClassVar, Literal, Protocol, Self
 
@@ -45,6 +46,25 @@ class Capabilities(BaseModel):
     # the vendor has no cancel of its own this may be done by deleting the task's slot or job,
     # which the adapter's cancel_task docstring says.
     cancel_task: bool = False
+    # The longest voice name the vendor takes (characters, as the vendor counts them), known before
+    # calling it, so the API can refuse a longer one at once; None: no limit we know of.
+    voice_name_max_chars: int | None = None
+    # The values an option allows (e.g. Huawei's "edition": BASIC or ADVANCE); options not named here
+    # take any value. Matched as the adapters read them: case and surrounding spaces do not count.
+    option_choices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    def validate_options(self, options: Mapping[str, str]) -> list[str]:
+        """Every problem with a client's job options (unknown option, value not allowed); [] if none."""
+        problems: list[str] = []
+        for name, value in options.items():
+            if name not in self.options:
+                known = ", ".join(self.options) or "none"
+                problems.append(f"unknown option {name!r} (this vendor takes: {known})")
+                continue
+            choices = self.option_choices.get(name)
+            if choices and str(value).strip().upper() not in {c.upper() for c in choices}:
+                problems.append(f"option {name!r} cannot be {value!r}: choose one of {', '.join(choices)}")
+        return problems
 
 
 class TrainingState(StrEnum):
@@ -106,13 +126,74 @@ class TrainingRequest(BaseModel):
 
 
 class VendorAdapter(ABC):
+    """One vendor behind the shared interface; a new vendor is a subclass plus one line in the registry.
+
+    The class declares who the vendor is (``vendor_id``, ``capabilities``) and what configures it:
+    ``default_endpoint``, the secret's ``credential_fields`` (required) and ``optional_fields``.
+    Each is read from ``VOICECLONE_<VENDOR>_<FIELD>``, else the vendor's Secrets Manager secret
+    (voiceclone.vendors.config); infra and the local stack derive the secrets from the same names.
+    Operations the vendor lacks need no code: the defaults below answer from ``capabilities``.
+    """
+
     vendor_id: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    default_endpoint: ClassVar[str]
+    credential_fields: ClassVar[tuple[str, ...]]
+    optional_fields: ClassVar[tuple[str, ...]] = ()
+    # The vendor's training states (as its API sends them) in the shared terms; see status_of.
+    training_states: ClassVar[Mapping[Hashable, TrainingState]] = {}
 
     @classmethod
-    @abstractmethod
+    def settings_fields(cls) -> tuple[str, ...]:
+        """Every setting of the vendor: the endpoint, the credentials, the optional settings."""
+        return ("endpoint", *cls.credential_fields, *cls.optional_fields)
+
+    @classmethod
     def from_environment(cls) -> Self:
-        """The adapter configured from the environment (endpoint, credentials)."""
+        """The adapter configured from the environment (endpoint, credentials, timeout).
+
+        Takes each setting as a keyword argument of the same name; an adapter whose settings
+        need converting (numbers, lists) or checking together overrides this.
+        """
+        from voiceclone.vendors import config
+
+        # Adapters take their settings by name: the base class cannot spell their signatures.
+        build: Callable[..., Self] = cls
+        return build(**config.settings_of(cls), timeout_seconds=config.timeout_seconds())
+
+    def unsupported(self, what: str, code: str = "NotSupported") -> VendorRejected:
+        """The one refusal for an operation the vendor's API does not offer."""
+        return VendorRejected(self.vendor_id, code, f"{self.vendor_id} cannot {what}")
+
+    def status_of(
+        self,
+        task_id: str,
+        vendor_state: Hashable | None,
+        *,
+        label: str | None = None,
+        voice: VendorVoice | None = None,
+        error_code: str = "",
+        error_message: str = "",
+    ) -> TrainingStatus:
+        """A vendor state read through ``training_states``: an unknown (or absent) state means RUNNING.
+
+        A state the table does not know is taken as "not finished yet", so polling goes on
+        until the training deadline instead of failing a job on a state the vendor added.
+        ``label`` is the vendor's name of the state (default: the state as sent). The voice
+        is kept only on SUCCEEDED, the error only on FAILED (code "TrainingFailed" by default).
+        """
+        state = TrainingState.RUNNING
+        if vendor_state is not None:
+            state = self.training_states.get(vendor_state, TrainingState.RUNNING)
+        failed = state is TrainingState.FAILED
+        return TrainingStatus(
+            task_id=task_id,
+            state=state,
+            vendor_state=label if label is not None else ("" if vendor_state is None else str(vendor_state)),
+            voice=voice if state is TrainingState.SUCCEEDED else None,
+            error_code=(error_code or "TrainingFailed") if failed else "",
+            error_message=error_message if failed else "",
+        )
 
     def training_texts(self) -> list[TrainingText]:
         """The sentences a speaker reads, in order: our standard script unless the vendor has its own."""
@@ -137,11 +218,11 @@ class VendorAdapter(ABC):
 
     def resubmit(self, task_id: str, request: TrainingRequest, audio: AudioSource) -> None:
         """Send re-recorded audio to the same vendor task (after rejected_items) and submit it again."""
-        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot take new recordings")
+        raise self.unsupported("take new recordings")
 
     def list_voices(self) -> list[VendorVoice]:
         """The cloned voices the vendor holds for this account."""
-        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} has no voice listing")
+        raise self.unsupported("list voices")
 
     def rename_voice(self, voice: VendorVoice, name: str) -> None:
         """Rename a cloned voice at the vendor (``voice`` as get_status or list_voices gave it).
@@ -149,7 +230,7 @@ class VendorAdapter(ABC):
         Only where ``capabilities.rename_voice``; otherwise VendorRejected "NotSupported".
         A name the vendor cannot take is a VendorRejected saying the vendor's limit.
         """
-        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot rename voices")
+        raise self.unsupported("rename voices")
 
     def delete_voice(self, voice: VendorVoice) -> None:
         """Delete a cloned voice at the vendor (``voice`` as get_status or list_voices gave it).
@@ -159,7 +240,7 @@ class VendorAdapter(ABC):
         ``details`` (Huawei: the training job's id, not the asset id TTS uses). A voice
         already gone counts as deleted, so a retried delete does not fail.
         """
-        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot delete voices")
+        raise self.unsupported("delete voices")
 
     def cancel_task(self, task_id: str) -> None:
         """Stop a training task at the vendor (``task_id`` as create_task returned it).
@@ -168,7 +249,7 @@ class VendorAdapter(ABC):
         and the workflow stops only on our side (the vendor may still finish the training).
         A task already gone counts as cancelled, so a retried cancel does not fail.
         """
-        raise VendorRejected(self.vendor_id, "NotSupported", f"{self.vendor_id} cannot cancel training")
+        raise self.unsupported("cancel training")
 
     def find_existing_task(self, request: TrainingRequest) -> str | None:
         """The task an earlier create for this request made, if any.
@@ -183,6 +264,10 @@ class VendorAdapter(ABC):
     def get_status(self, task_id: str) -> TrainingStatus:
         """Where training stands now."""
 
-    @abstractmethod
     def parse_callback(self, body: bytes) -> TrainingStatus:
-        """Read a vendor callback body. Treat it as a hint: confirm with get_status before acting."""
+        """Read a vendor callback body. Treat it as a hint: confirm with get_status before acting.
+
+        Only where ``capabilities.completion == "callback"``; a polled vendor refuses with
+        VendorRejected "NoCallback" (its status is polled instead).
+        """
+        raise self.unsupported("send training callbacks: its status is polled", code="NoCallback")

@@ -1,8 +1,10 @@
 """Vendor endpoints and credentials: environment variables first, else the vendor's Secrets Manager secret.
 
 For vendor ``tencent_vrs`` and field ``secret_key`` the variable is
-``VOICECLONE_TENCENT_VRS_SECRET_KEY``; ``VOICECLONE_TENCENT_VRS_SECRET_ARN``
-names a JSON secret holding the fields by their lower-case names (in AWS).
+``VOICECLONE_TENCENT_VRS_SECRET_KEY`` (built by :func:`env_name`, nowhere else);
+``VOICECLONE_TENCENT_VRS_SECRET_ARN`` names a JSON secret holding the fields by their
+lower-case names (in AWS). A vendor's fields are those its adapter declares:
+``endpoint``, ``credential_fields`` and ``optional_fields``.
 """
 
 from __future__ import annotations
@@ -10,14 +12,58 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from voiceclone.domain.errors import VendorAuthError
 
+if TYPE_CHECKING:
+    from voiceclone.vendors.base import VendorAdapter
+
 SECRET_CACHE_SECONDS = 300
+# How long one vendor call may take (seconds), for every vendor; uploads allow more (the adapters').
+TIMEOUT_VARIABLE = "VOICECLONE_VENDOR_TIMEOUT_SECONDS"
+DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 def env_name(vendor_id: str, field: str) -> str:
+    """The environment variable of one vendor setting: ``VOICECLONE_<VENDOR>_<FIELD>``."""
     return f"VOICECLONE_{vendor_id.upper()}_{field.upper()}"
+
+
+def timeout_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """``VOICECLONE_VENDOR_TIMEOUT_SECONDS`` (infra's ``voiceclone:vendorTimeoutSeconds``), else 10 s."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ValueError(f"{TIMEOUT_VARIABLE} must be a positive number of seconds, not {raw!r}")
+    return value
+
+
+def settings_of(
+    adapter: type[VendorAdapter],
+    environ: Mapping[str, str] | None = None,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    optional: tuple[str, ...] | None = None,
+) -> dict[str, str]:
+    """An adapter's declared settings: endpoint (default: its ``default_endpoint``), credentials, options.
+
+    ``credential_fields`` are required unless named in ``optional`` (an adapter whose
+    credentials come in alternatives, like Huawei's AK/SK or IAM token, checks them itself).
+    """
+    return vendor_settings(
+        adapter.vendor_id,
+        adapter.settings_fields(),
+        defaults={"endpoint": adapter.default_endpoint, **(defaults or {})},
+        environ=environ,
+        optional=(*adapter.optional_fields, *(optional or ())),
+    )
 
 
 def _secret_fields(vendor_id: str, environ: Mapping[str, str]) -> dict[str, str]:

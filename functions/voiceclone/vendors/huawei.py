@@ -117,6 +117,10 @@ def normalise_edition(value: str | None) -> str:
 
 class HuaweiAdapter(VendorAdapter):
     vendor_id: ClassVar[str] = VENDOR_ID
+    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
+    # AK/SK sign requests; an IAM token (optional) replaces them, so from_environment checks the pair.
+    credential_fields: ClassVar[tuple[str, ...]] = ("project_id", "access_key", "secret_key")
+    optional_fields: ClassVar[tuple[str, ...]] = ("iam_token",)
     capabilities: ClassVar[Capabilities] = Capabilities(
         sentence_check="local",
         completion="polling",
@@ -129,6 +133,7 @@ class HuaweiAdapter(VendorAdapter):
         poll_initial_seconds=600,
         poll_max_seconds=3600,
         options=("edition",),
+        option_choices={"edition": tuple(EDITIONS)},
         documents=(AUTHORIZATION_LETTER,),
         # DELETE …/user/jobs/{job_id} deletes a job; with no cancel action, deleting the job is
         # the only way offered to stop a training (cancel_task). The training API has no rename.

@@ -105,6 +105,8 @@ def slot_name(job_id: str) -> str:
 
 class QiniuAdapter(VendorAdapter):
     vendor_id: ClassVar[str] = VENDOR_ID
+    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
+    credential_fields: ClassVar[tuple[str, ...]] = ("api_key",)
     capabilities: ClassVar[Capabilities] = Capabilities(
         sentence_check="local",
         completion="polling",
@@ -121,6 +123,7 @@ class QiniuAdapter(VendorAdapter):
         rename_voice=True,
         delete_voice=True,
         cancel_task=True,
+        voice_name_max_chars=NAME_MAX_CHARS,
     )
 
     def __init__(

@@ -103,6 +103,8 @@ def custom_id(session_id: str) -> str:
 
 class TencentGatewayAdapter(VendorAdapter):
     vendor_id: ClassVar[str] = VENDOR_ID
+    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
+    credential_fields: ClassVar[tuple[str, ...]] = ("secret_id", "secret_key")
     capabilities: ClassVar[Capabilities] = Capabilities(
         sentence_check="local",
         completion="callback",

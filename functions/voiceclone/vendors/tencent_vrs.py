@@ -76,6 +76,8 @@ _GENDERS = {Gender.MALE: 1, Gender.FEMALE: 2}
 
 class TencentVrsAdapter(VendorAdapter):
     vendor_id: ClassVar[str] = VENDOR_ID
+    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
+    credential_fields: ClassVar[tuple[str, ...]] = ("secret_id", "secret_key")
     capabilities: ClassVar[Capabilities] = Capabilities(
         sentence_check="vendor",
         completion="callback",

@@ -211,6 +211,19 @@ class ConsoleSpeaker:
 
 class VolcengineAdapter(VendorAdapter):
     vendor_id: ClassVar[str] = VENDOR_ID
+    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
+    credential_fields: ClassVar[tuple[str, ...]] = (
+        "appid",
+        "access_token",
+        "access_key_id",
+        "secret_access_key",
+    )
+    optional_fields: ClassVar[tuple[str, ...]] = (
+        "console_endpoint",
+        "resource_id",
+        "model_type",
+        "speaker_ids",
+    )
     capabilities: ClassVar[Capabilities] = Capabilities(
         # Volcengine checks the recording when it is uploaded (codes 1102–1123); before that, only ours.
         sentence_check="local",
