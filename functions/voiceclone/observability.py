@@ -1,4 +1,13 @@
-"""Logger and metrics, created once and shared by every handler.
+"""Logger and metrics, created once and shared by every handler; every metric carries its vendor.
+
+Every metric has a ``vendor`` dimension and the logs of an invocation that concerns one vendor a
+``vendor`` key, so "jobs failed at Volcengine today" is one query (the JobFailed metric with
+vendor=volcengine, or ``filter vendor = "volcengine"`` in Logs Insights). An invocation about one
+vendor (a workflow step, an API call on one job, a callback) names it with ``tag_vendor``; one whose
+records span vendors (a stream or queue batch) counts each record with ``count``. Metrics of
+invocations that concern no vendor (the authorizer, the webhook-secret routes, a callback to a path
+naming no vendor) carry ``vendor=none`` (``NO_VENDOR``): handlers flush with ``log_metrics`` below,
+which sees to it that no metric leaves without the dimension.
 
 Tracing is Lambda's active X-Ray tracing (set in infra/functions.py) together with
 API Gateway's and Step Functions': the service map and each function's segment
@@ -7,12 +16,75 @@ start here (benchmarks/run.py). Powertools' Tracer would add per-call
 subsegments; it is left out on purpose.
 """
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 # httpx logs every request URL at INFO: vendor URLs can hold presigned signatures and tokens.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-logger = Logger(service="voiceclone")
-metrics = Metrics(namespace="Voiceclone", service="voiceclone")
+SERVICE = "voiceclone"
+NAMESPACE = "Voiceclone"
+# The metric dimension and the log key that name the vendor (infra/monitoring.py alarms on it).
+VENDOR = "vendor"
+# Its value where no (known) vendor is concerned.
+NO_VENDOR = "none"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def tag_vendor(vendor: str | None) -> None:
+    """Name the vendor of this invocation: a dimension of each of its metrics, a key of its later logs.
+
+    Dimensions apply to the whole metric set when it is flushed, so metrics added before this
+    call carry the vendor too.
+    """
+    value = vendor or NO_VENDOR
+    metrics.add_dimension(name=VENDOR, value=value)
+    logger.append_keys(**{VENDOR: value})
+
+
+def count(name: str, vendor: str | None) -> None:
+    """Count one event of one vendor, published at once: for invocations whose records span vendors.
+
+    The invocation's own metric set can hold one vendor dimension only; this one has its own.
+    """
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+        AmazonCloudWatchEMFProvider,
+    )
+
+    one = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service=SERVICE)
+    one.add_dimension(name=VENDOR, value=vendor or NO_VENDOR)
+    one.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    one.flush_metrics()
+
+
+def log_metrics(handler: Handler) -> Handler:
+    """``metrics.log_metrics`` for every handler: no metric leaves without the vendor dimension.
+
+    A warm container keeps the logger's keys and, when nothing was published, the metric set's
+    dimensions: the previous invocation's vendor is dropped first, and an invocation that named
+    none publishes its metrics with ``vendor=none``.
+    """
+
+    @metrics.log_metrics
+    @wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        metrics.dimension_set.pop(VENDOR, None)
+        logger.remove_keys([VENDOR])
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            if VENDOR not in metrics.dimension_set:
+                metrics.add_dimension(name=VENDOR, value=NO_VENDOR)
+
+    return wrapped  # type: ignore[return-value]

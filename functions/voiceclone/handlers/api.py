@@ -43,7 +43,7 @@ from voiceclone.domain.errors import (
 from voiceclone.domain.models import VoiceState
 from voiceclone.logic import jobs, voices
 from voiceclone.logic.services import services
-from voiceclone.observability import logger, metrics
+from voiceclone.observability import log_metrics, logger, metrics, tag_vendor
 
 app = APIGatewayRestResolver(enable_validation=True)
 TITLE = "voiceclone"
@@ -240,6 +240,7 @@ def _vendor_error(exc: VendorError) -> Response[Any]:
 )
 def create_job(body: CreateJobRequest) -> Response[JobView]:
     view = jobs.create_job(services(), tenant_id(), body)
+    tag_vendor(view.vendor)
     metrics.add_metric(name="JobCreated", unit="Count", value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=view)
 
@@ -277,6 +278,7 @@ def get_job(job_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]) -> 
 )
 def cancel_job(job_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]) -> JobView:
     view = jobs.cancel_job(services(), tenant_id(), job_id)
+    tag_vendor(view.vendor)
     metrics.add_metric(name="JobCancelled", unit="Count", value=1)
     return view
 
@@ -345,6 +347,7 @@ def rename_voice(
 )
 def delete_voice(voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)]) -> VoiceView:
     view = voices.delete_voice(services(), tenant_id(), voice_id)
+    tag_vendor(view.vendor)
     metrics.add_metric(name="VoiceDeleted", unit="Count", value=1)
     return view
 
@@ -395,6 +398,6 @@ def rotate_webhook_secret() -> WebhookSecret:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-@metrics.log_metrics
+@log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _unreadable_body(event) or app.resolve(event, context)

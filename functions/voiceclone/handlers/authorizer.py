@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.logic.api_keys import tenant_for
 from voiceclone.logic.services import services
-from voiceclone.observability import logger, metrics
+from voiceclone.observability import log_metrics, logger, metrics
 
 # The exact message API Gateway turns into a 401 (any other failure is a 500).
 UNAUTHORIZED = "Unauthorized"
@@ -31,8 +31,9 @@ class Unauthorized(Exception):
 
 
 # Never log the event: it holds the key.
+# Its metrics (AuthRejected) concern no vendor: log_metrics gives them vendor=none.
 @logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
+@log_metrics
 @event_source(data_class=APIGatewayAuthorizerTokenEvent)
 def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
     tenant = tenant_for(services().repo, event.authorization_token)

@@ -11,17 +11,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.logic.callbacks import handle_callback
 from voiceclone.logic.services import services
-from voiceclone.observability import logger, metrics
+from voiceclone.observability import log_metrics, logger, metrics, tag_vendor
+from voiceclone.vendors.registry import vendor_ids
 
 
 # The event is not logged: its query string holds the callback token.
 @logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
+@log_metrics
 @event_source(data_class=APIGatewayProxyEvent)
 def handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[str, Any]:
     params = event.path_parameters or {}
     job_id, vendor = params.get("job_id", ""), params.get("vendor", "")
     logger.append_keys(job_id=job_id)
+    # Only a known vendor becomes a dimension: anyone can POST to any path here.
+    tag_vendor(vendor if vendor in vendor_ids() else None)
     body = event.body or ""
     raw = base64.b64decode(body) if event.is_base64_encoded else body.encode()
     token = (event.query_string_parameters or {}).get("token")

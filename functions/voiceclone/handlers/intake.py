@@ -10,11 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.logic.intake import handle_upload
 from voiceclone.logic.services import services
-from voiceclone.observability import logger, metrics
+from voiceclone.observability import log_metrics, logger, metrics
 
 
 @logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
+@log_metrics
 @event_source(data_class=S3Event)
 def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     outcomes = []

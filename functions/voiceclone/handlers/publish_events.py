@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.logic.events import process_stream
 from voiceclone.logic.services import services
-from voiceclone.observability import logger, metrics
+from voiceclone.observability import log_metrics, logger
 
 
 @logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
+@log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_stream(services(), event, context)

@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 from voiceclone.domain.events import EVENT_SOURCE, JobEvent
 from voiceclone.domain.models import Job, JobStatus
 from voiceclone.logic.services import Services
-from voiceclone.observability import logger, metrics
+from voiceclone.observability import count, logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -218,7 +218,12 @@ def process_stream(
         job_event = event_of_record(record)
         if job_event is None:
             return "ignored"
-        log = {"job_id": job_event.job_id, "event_id": job_event.event_id, "status": job_event.status.value}
+        log = {
+            "job_id": job_event.job_id,
+            "event_id": job_event.event_id,
+            "status": job_event.status.value,
+            "vendor": job_event.vendor,
+        }
         if job_event.job_id in failed_jobs:
             # An earlier event of this job failed: this one must not overtake it.
             raise EventNotPublished(f"event {job_event.event_id} waits for an earlier event of its job")
@@ -234,7 +239,7 @@ def process_stream(
             raise
         if published:
             logger.info("job event published", extra=log)
-            metrics.add_metric(name="JobEventPublished", unit="Count", value=1)
+            count("JobEventPublished", job_event.vendor)  # a batch spans vendors
             return "published"
         logger.info("job event already published", extra=log)
         return "duplicate"

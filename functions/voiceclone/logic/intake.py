@@ -10,7 +10,7 @@ from voiceclone.domain.errors import NotFound
 from voiceclone.domain.models import Job, JobStatus, SentenceStatus
 from voiceclone.logic.jobs import parse_upload_key
 from voiceclone.logic.services import Services
-from voiceclone.observability import logger
+from voiceclone.observability import logger, tag_vendor
 
 
 class IntakeOutcome(StrEnum):
@@ -30,6 +30,7 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
     etag = etag.strip('"')
     try:
         job = svc.repo.require_job(job_id, tenant_id)
+        tag_vendor(job.vendor)  # S3 sends one record per event: the invocation's vendor
         if kind == "pdf":
             if name not in job.documents:
                 raise NotFound("DocumentNotFound", f"job {job_id} needs no document {name}")

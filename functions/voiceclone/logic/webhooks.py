@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.domain.events import JobEvent
 from voiceclone.logic.services import Services
-from voiceclone.observability import logger, metrics
+from voiceclone.observability import count, logger
 
 # boto3's SQS client (the project's boto3-stubs extras do not include sqs).
 SQSClient = Any
@@ -143,7 +143,7 @@ def event_of_message(body: str) -> JobEvent:
 def deliver(svc: Services, event: JobEvent, http: httpx.Client | None = None) -> str:
     """POST the event to its job's notify_url; raises DeliveryFailed when the receiver did not take it."""
     job = svc.repo.get_job(event.job_id)
-    log = {"job_id": event.job_id, "event_id": event.event_id}
+    log = {"job_id": event.job_id, "event_id": event.event_id, "vendor": event.vendor}
     if job is None or not job.notify_url or job.tenant_id != event.tenant_id:
         logger.info("no webhook for the event", extra=log)
         return "no-webhook"
@@ -151,7 +151,7 @@ def deliver(svc: Services, event: JobEvent, http: httpx.Client | None = None) ->
     if not settings.webhook_allow_private_targets and private_target(job.notify_url):
         # Not retried: the address will not change its nature. Nothing else is logged of the URL.
         logger.warning("webhook target refused: a private address", extra=log)
-        metrics.add_metric(name="WebhookRefused", unit="Count", value=1)
+        count("WebhookRefused", event.vendor)
         return "refused"
     secret, _ = svc.repo.webhook_secret(job.tenant_id)
     body = event.model_dump_json().encode()
@@ -165,7 +165,7 @@ def deliver(svc: Services, event: JobEvent, http: httpx.Client | None = None) ->
     if not 200 <= status < 300:
         raise DeliveryFailed(f"the receiver answered HTTP {status}")
     logger.info("webhook delivered", extra={**log, "http_status": status})
-    metrics.add_metric(name="WebhookDelivered", unit="Count", value=1)
+    count("WebhookDelivered", event.vendor)
     return "delivered"
 
 
@@ -198,8 +198,10 @@ def process_queue(
 
     def record_handler(record: SQSRecord) -> str:
         attempt = int(record.attributes.approximate_receive_count or 1)
+        vendor: str | None = None  # a batch spans vendors: each record is counted with its own
         try:
             job_event = event_of_message(record.body)
+            vendor = job_event.vendor
             return deliver(svc, job_event, http)
         except Exception as exc:
             queue = sqs or svc.overrides.get("sqs") or _sqs_client()
@@ -211,9 +213,10 @@ def process_queue(
                     "attempt": attempt,
                     "retry_in": delay,
                     "why": str(exc),
+                    "vendor": vendor,
                 },
             )
-            metrics.add_metric(name="WebhookFailed", unit="Count", value=1)
+            count("WebhookFailed", vendor)
             raise
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -1,0 +1,278 @@
+"""Every metric carries a vendor dimension and workflow logs a vendor key: read from what is printed."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from voiceclone import observability
+from voiceclone.domain.api_models import JobView
+from voiceclone.handlers.step import workflow_step
+from voiceclone.observability import NO_VENDOR, VENDOR, metrics
+
+
+class FakeLambdaContext:
+    function_name = "fn"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:fn"
+    aws_request_id = "req-1"
+
+
+CONTEXT = cast(LambdaContext, FakeLambdaContext())
+
+
+LOG_STREAM = io.StringIO()
+
+
+@pytest.fixture(autouse=True)
+def published(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Metrics published as in Lambda (the local stack and other tests turn them off), from a clean set.
+
+    The logger's handler holds the stdout of its creation: here it writes to LOG_STREAM instead.
+    """
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    LOG_STREAM.seek(0)
+    LOG_STREAM.truncate()
+    for handler in observability.logger.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            monkeypatch.setattr(handler, "stream", LOG_STREAM)
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+    observability.logger.remove_keys([VENDOR])
+
+
+def printed(capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(EMF documents, log records) as CloudWatch Logs would receive them (EMF is printed to stdout)."""
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    logs = [json.loads(line) for line in LOG_STREAM.getvalue().splitlines()]
+    assert all("_aws" in doc for doc in emf)
+    return emf, logs
+
+
+def metric_vendors(emf: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Metric name -> the vendor dimension of each published data point (asserting EMF declares it)."""
+    found: dict[str, list[str]] = {}
+    for doc in emf:
+        (directive,) = doc["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "Voiceclone"
+        assert [VENDOR in dims for dims in directive["Dimensions"]] == [True]
+        assert doc["service"] == "voiceclone"
+        for metric in directive["Metrics"]:
+            found.setdefault(metric["Name"], []).append(doc[VENDOR])
+    return found
+
+
+# ----- a workflow step ------------------------------------------------------------------------------
+
+
+@workflow_step
+def failing_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A step as the workflow's MarkFailed is: it logs and counts a failed job."""
+    observability.logger.info("job failed")
+    metrics.add_metric(name="JobFailed", unit="Count", value=1)
+    return {"status": "FAILED"}
+
+
+def test_a_workflow_steps_metrics_and_logs_carry_the_vendor_named_in_its_input(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a step whose input names its job's vendor
+    # When it runs and counts a failed job
+    failing_step({"job_id": "job-1", "vendor": "volcengine"}, CONTEXT)
+
+    # Then the JobFailed metric has vendor=volcengine (and service) as dimensions, and the log the key
+    emf, logs = printed(capsys)
+    assert metric_vendors(emf) == {"JobFailed": ["volcengine"]}
+    (line,) = [log for log in logs if log["message"] == "job failed"]
+    assert line[VENDOR] == "volcengine" and line["correlation_id"] == "job-1"
+
+
+def test_a_step_without_the_vendor_in_its_input_takes_the_jobs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voiceclone.handlers import step
+
+    # Given the job's record names Qiniu and the step's input only the job id
+    asked: list[str] = []
+
+    def get_job(job_id: str) -> SimpleNamespace:
+        asked.append(job_id)
+        return SimpleNamespace(vendor="qiniu")
+
+    monkeypatch.setattr(step, "services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=get_job)))
+
+    failing_step({"job_id": "job-2"}, CONTEXT)
+
+    emf, logs = printed(capsys)
+    assert asked == ["job-2"]
+    assert metric_vendors(emf) == {"JobFailed": ["qiniu"]}
+    assert [log[VENDOR] for log in logs if log["message"] == "job failed"] == ["qiniu"]
+
+
+def test_a_warm_container_does_not_keep_the_previous_invocations_vendor(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voiceclone.handlers import step
+
+    # Given a step ran for Huawei, then one for a job that does not exist
+    monkeypatch.setattr(
+        step, "services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=lambda job_id: None))
+    )
+    failing_step({"job_id": "job-3", "vendor": "huawei"}, CONTEXT)
+    failing_step({"job_id": "gone"}, CONTEXT)
+
+    # Then the second one's metric and logs say none, not huawei
+    emf, logs = printed(capsys)
+    assert metric_vendors(emf) == {"JobFailed": ["huawei", NO_VENDOR]}
+    assert [log[VENDOR] for log in logs if log["message"] == "job failed"] == ["huawei", NO_VENDOR]
+
+
+# ----- the API --------------------------------------------------------------------------------------
+
+
+def rest_event(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A REST API proxy event as API Gateway sends it once the authorizer allowed tenant acme."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": path,
+            "stage": "prod",
+            "requestId": "req-api",
+            "authorizer": {"tenant_id": "acme"},
+        },
+    }
+
+
+def test_an_api_call_counts_a_created_job_with_its_vendor(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voiceclone.handlers import api
+
+    # Given the logic creates the job the client asked for (the store is not the point here)
+    def create_job(svc: Any, tenant: str, body: Any) -> JobView:
+        now = datetime(2026, 12, 3, tzinfo=UTC)
+        return JobView.model_validate(
+            {
+                "job_id": "job-4",
+                "vendor": body.vendor,
+                "voice_name": body.voice_name,
+                "language": body.language,
+                "gender": body.gender,
+                "status": "AWAITING_AUDIO",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+
+    monkeypatch.setattr("voiceclone.logic.jobs.create_job", create_job)
+    monkeypatch.setattr(api, "services", lambda: None)
+
+    # When a client creates a Tencent VRS job
+    body = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female", "language": "zh-CN"}
+    answer = api.handler(rest_event("POST", "/v1/jobs", body), CONTEXT)
+
+    # Then JobCreated is published with vendor=tencent_vrs
+    assert answer["statusCode"] == 201, answer
+    emf, _ = printed(capsys)
+    assert metric_vendors(emf) == {"JobCreated": ["tencent_vrs"]}
+
+
+def test_an_api_call_about_no_vendor_counts_with_vendor_none(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voiceclone.handlers import api
+
+    rotated = ("whsec_x", datetime(2026, 12, 3, tzinfo=UTC))
+    repo = SimpleNamespace(rotate_webhook_secret=lambda tenant: rotated)
+    monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=repo))
+
+    answer = api.handler(rest_event("POST", "/v1/webhooks/secret/rotate"), CONTEXT)
+
+    assert answer["statusCode"] == 200, answer
+    emf, _ = printed(capsys)
+    assert metric_vendors(emf) == {"WebhookSecretRotated": [NO_VENDOR]}
+
+
+# ----- callbacks and the authorizer -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path_vendor", "dimension"), [("qiniu", "qiniu"), ("made-up-vendor", NO_VENDOR)])
+def test_a_callback_counts_with_its_vendor_and_an_unknown_one_never_becomes_a_dimension(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path_vendor: str, dimension: str
+) -> None:
+    from voiceclone.handlers import callback
+    from voiceclone.logic.callbacks import CallbackResult
+
+    monkeypatch.setattr(callback, "services", lambda: None)
+    monkeypatch.setattr(callback, "handle_callback", lambda *args: CallbackResult(404, "unknown job"))
+    event = rest_event("POST", f"/v1/callbacks/{path_vendor}/job-5", {})
+    event["pathParameters"] = {"vendor": path_vendor, "job_id": "job-5"}
+
+    callback.handler(event, CONTEXT)
+
+    emf, _ = printed(capsys)
+    assert metric_vendors(emf) == {"Callback404": [dimension]}
+
+
+def test_the_authorizers_rejections_carry_vendor_none(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voiceclone.handlers import authorizer
+
+    monkeypatch.setattr(authorizer, "tenant_for", lambda repo, token: None)
+    monkeypatch.setattr(authorizer, "services", lambda: SimpleNamespace(repo=None))
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": "Bearer vck_unknown",
+        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/v1/jobs",
+    }
+    with pytest.raises(authorizer.Unauthorized):
+        authorizer.handler(event, CONTEXT)
+
+    emf, _ = printed(capsys)
+    assert metric_vendors(emf) == {"AuthRejected": [NO_VENDOR]}
+
+
+# ----- invocations that span vendors ----------------------------------------------------------------
+
+
+def test_count_publishes_each_record_with_its_own_vendor(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given one batch with events of two vendors, while the invocation's own set names another
+    observability.tag_vendor("huawei")
+    observability.count("WebhookDelivered", "qiniu")
+    observability.count("WebhookDelivered", "volcengine")
+    observability.count("WebhookFailed", None)
+
+    emf, _ = printed(capsys)
+    assert metric_vendors(emf) == {"WebhookDelivered": ["qiniu", "volcengine"], "WebhookFailed": [NO_VENDOR]}
+    # and the invocation's own metric set is untouched by them
+    assert metrics.metric_set == {}
+
+
+def test_count_stays_silent_where_metrics_are_disabled(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    observability.count("JobEventPublished", "qiniu")
+    assert printed(capsys)[0] == []
