@@ -4,6 +4,11 @@ Routes behind a TOKEN authorizer run it first, as API Gateway does: no token hea
 401 without calling it, the function failing with "Unauthorized" a 401, a Deny policy a
 403, and an Allow policy's context reaches the route's function in
 ``requestContext.authorizer``. Answers are not cached (API Gateway caches them per token).
+
+Many clients at once: the socket listens with a real backlog (``LISTEN_BACKLOG``, set before
+it listens), accepted connections wait in a queue for a bounded pool of ``WORKERS`` threads,
+and each connection carries one request (``Connection: close``), so an idle keep-alive
+connection never holds a worker while other clients wait.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +34,41 @@ API_ID = "local"
 STAGE = "local"
 # How long a request's body may take to arrive in full.
 BODY_READ_TIMEOUT_SECONDS = 2.0
+# How long a connection may stay silent before its request line and headers arrive.
+IDLE_TIMEOUT_SECONDS = 10.0
+# The listen backlog (the default of socketserver is 5) and the requests handled at once.
+LISTEN_BACKLOG = 128
+WORKERS = 16
+
+
+class PooledHTTPServer(HTTPServer):
+    """An HTTP server whose connections are handled by a bounded pool of threads, one request each."""
+
+    # Class attributes, so they are in place before the constructor binds and listens.
+    request_queue_size = LISTEN_BACKLOG
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-apigw")
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - one broken connection must not stop the worker
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a client that hangs up is its own business."""
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def proxy_event(
@@ -110,13 +151,14 @@ class LocalApiGateway:
         self.invoke = invoke
         self.account_id = account_id
         self.region = region
-        self._server: ThreadingHTTPServer | None = None
+        self._server: PooledHTTPServer | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = IDLE_TIMEOUT_SECONDS
 
             def log_message(self, format: str, *args: Any) -> None:  # no access log: URLs hold tokens
                 return
@@ -146,6 +188,9 @@ class LocalApiGateway:
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
+                # One request per connection: the worker is free again once it is answered.
+                self.send_header("Connection", "close")
+                self.close_connection = True
                 self.end_headers()
                 self.wfile.write(payload)
 
@@ -156,9 +201,10 @@ class LocalApiGateway:
                     return self._handle
                 raise AttributeError(name)
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="local-apigw").start()
+        self._server = PooledHTTPServer((host, port), Handler, WORKERS)
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="local-apigw"
+        ).start()
         return f"http://{host}:{self._server.server_address[1]}"
 
     def stop(self) -> None:

@@ -6,10 +6,14 @@ DynamoDB-stream event source mapping. Two things differ from AWS and are mended 
 
 - moto invokes the stream's function inside the write that made the record, so every
   write would wait for the events it causes. `StreamDispatcher` hands the records to one
-  worker thread instead, which invokes in order, as Lambda's one poller per shard does.
+  worker thread instead, which invokes in order, as Lambda's one poller per shard does
+  (under moto's lock, ``moto_server.GATE``, which the Lambda shim sets aside while the
+  function runs).
 - moto's SQS event source invokes once at send time and never redelivers. `SqsPoller`
   receives from the queue honouring visibility timeouts, invokes the function with an SQS
   event and deletes the messages the function did not report in ``batchItemFailures``.
+  It polls without long polling: moto's long poll waits inside the request, under moto's
+  lock, and would hold up every other request for its whole wait.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ import threading
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from voiceclone_local.moto_server import GATE
 from voiceclone_local.template import Resolver, resources_of_type
 
 Invoker = Callable[[str, dict[str, Any]], tuple[dict[str, Any], str | None]]
-# How long one receive waits for a message: also how long stopping a poller takes at most.
-POLL_WAIT_SECONDS = 1
+# How long a poller waits after an empty receive: also about how long stopping it takes.
+POLL_WAIT_SECONDS = 0.5
 
 
 def matches(pattern: Any, value: Any) -> bool:
@@ -78,7 +83,8 @@ class StreamDispatcher:
                 return
             backend, function_arn, items, source = work
             try:
-                self._original(backend, function_arn, items, source)
+                with GATE.held():  # moto's own code reads its backends; the shim opens it for the function
+                    self._original(backend, function_arn, items, source)
             except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the stream
                 print(f"[local] stream delivery to {function_arn}: {type(exc).__name__}: {exc}")
 
@@ -136,11 +142,12 @@ class SqsPoller:
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
-            WaitTimeSeconds=POLL_WAIT_SECONDS,
+            WaitTimeSeconds=0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
+            self._stopping.wait(POLL_WAIT_SECONDS)
             return 0
         self.batches += 1
         payload, error = self.invoke(self.function_name, {"Records": [self._record(m) for m in messages]})

@@ -6,6 +6,12 @@ replacement imports the function's configured ``Handler`` and answers as Lambda
 does: the handler's JSON result, or on an exception the
 ``x-amz-function-error: Unhandled`` header with ``{"errorType", "errorMessage"}``
 so that Retry/Catch match on error names exactly as in AWS.
+
+Functions share one process here and run side by side, so what Lambda keeps apart per
+execution environment is kept apart per invocation: the handler runs with moto's lock
+(``moto_server.GATE``) set aside, since it calls moto over HTTP, and the keys Powertools
+Logger adds to every line (``function_name``, ``correlation_id``...) are the invocation's
+own (a context variable), not one dict every thread writes.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+
+from voiceclone_local.moto_server import GATE
 
 
 @dataclass
@@ -80,6 +90,60 @@ def _load(handler: str) -> Callable[[Any, Any], Any]:
     return fn
 
 
+# The log keys of the running invocation, per Powertools formatter (by id); None outside invocations.
+_INVOCATION_LOG_KEYS: ContextVar[dict[int, dict[str, Any]] | None] = ContextVar(
+    "voiceclone_local_log_keys", default=None
+)
+_BASE = "_voiceclone_local_log_format"
+
+
+def _isolate_log_keys() -> Callable[[], None]:
+    """Make Powertools' ``LambdaPowertoolsFormatter.log_format`` per invocation; returns the undo.
+
+    Outside an invocation (at import, when the logger is built) the formatter's own dict is
+    used; inside, the first access copies it for that invocation, so ``append_keys`` from
+    ``inject_lambda_context`` in one thread never shows in another thread's lines.
+    """
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    seen: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def base(self: Any) -> dict[str, Any]:
+        state = self.__dict__
+        if _BASE not in state:
+            state[_BASE] = state.pop("log_format", {})
+            seen.add(self)
+        keys: dict[str, Any] = state[_BASE]
+        return keys
+
+    def get(self: Any) -> dict[str, Any]:
+        shared = base(self)
+        per_invocation = _INVOCATION_LOG_KEYS.get()
+        if per_invocation is None:
+            return shared
+        if id(self) not in per_invocation:
+            per_invocation[id(self)] = dict(shared)
+        return per_invocation[id(self)]
+
+    def set_(self: Any, value: dict[str, Any]) -> None:
+        per_invocation = _INVOCATION_LOG_KEYS.get()
+        if per_invocation is None or _BASE not in self.__dict__:
+            self.__dict__[_BASE] = value
+            seen.add(self)
+        else:
+            per_invocation[id(self)] = value
+
+    # Set on the class (it is an instance attribute in Powertools): a property wins over instance dicts.
+    setattr(LambdaPowertoolsFormatter, "log_format", property(get, set_))  # noqa: B010
+
+    def restore() -> None:
+        delattr(LambdaPowertoolsFormatter, "log_format")
+        for formatter in list(seen):
+            formatter.__dict__["log_format"] = formatter.__dict__.pop(_BASE)
+
+    return restore
+
+
 def install(
     log: InvocationLog, on_error: Callable[[str, BaseException], None] | None = None
 ) -> Callable[[], None]:
@@ -95,7 +159,13 @@ def install(
             timeout_seconds=int(self.timeout or 3),
         )
         try:
-            result = _load(str(self.handler))(event, context)
+            with GATE.released():
+                handler = _load(str(self.handler))
+                token = _INVOCATION_LOG_KEYS.set({})
+                try:
+                    result = handler(event, context)
+                finally:
+                    _INVOCATION_LOG_KEYS.reset(token)
         except Exception as exc:  # noqa: BLE001 - Lambda reports any exception as an Unhandled error
             log.record(self.function_name, type(exc).__name__)
             if on_error is not None:
@@ -111,9 +181,11 @@ def install(
         log.record(self.function_name, None)
         return json.dumps(result)
 
+    restore_log_keys = _isolate_log_keys()
     LambdaFunction.invoke = invoke  # type: ignore[method-assign]
 
     def restore() -> None:
         LambdaFunction.invoke = original  # type: ignore[method-assign]
+        restore_log_keys()
 
     return restore

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import httpx
 
-from voiceclone_local import lambda_shim, s3_post_policy, sfn_stop
+from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
 from voiceclone_local.events import LocalEvents
 from voiceclone_local.template import Resolver, api_routes, resources_of_type
@@ -120,7 +120,6 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
 
         vendor_settings = self._start_sandboxes()
 
@@ -144,9 +143,11 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         # With metrics disabled locally, Powertools still warns on every invocation.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        # moto is not thread-safe: its server handles each request under one lock (moto_server.GATE).
+        server = moto_server.LocalMotoServer("127.0.0.1", moto_port)
         server.start()
         self._stoppers.append(server.stop)
+        self._stoppers.append(moto_server.install())
         httpx.post(f"{self.moto_url}/moto-api/reset")
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._stoppers.append(lambda_shim.install(self.invocations, self._on_function_error))
