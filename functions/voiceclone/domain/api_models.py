@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from voiceclone.domain.models import (
     Gender,
@@ -38,13 +39,47 @@ NotifyUrl = Annotated[
 ]
 
 
-class CreateJobRequest(BaseModel):
-    vendor: str = Field(description="Vendor id, e.g. tencent_vrs", examples=["tencent_vrs"])
-    voice_name: str = Field(min_length=1, max_length=64, description="A display name for the voice")
+# Characters a name must not hold: they move a terminal's cursor, recolour or clear it, reorder the
+# text around them (bidi overrides) or break lines where the name is shown. Category Cc is the C0
+# and C1 controls (ESC starts an ANSI sequence), Cs lone surrogates (not text at all), Zl/Zp line
+# and paragraph separators.
+UNSAFE_CATEGORIES = frozenset(("Cc", "Cs", "Zl", "Zp"))
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_characters(value: str) -> list[str]:
+    """The characters of `value` that must not reach a terminal or a log raw, as U+XXXX."""
+    found = {c for c in value if c in BIDI_CONTROLS or unicodedata.category(c) in UNSAFE_CATEGORIES}
+    return [f"U+{ord(c):04X}" for c in sorted(found)]
+
+
+def _display_name(value: str) -> str:
+    unsafe = unsafe_characters(value)
+    if unsafe:
+        raise ValueError(
+            "must not hold control characters, line separators or bidi overrides; found " + ", ".join(unsafe)
+        )
+    return value
+
+
+# A name people read: a voice's display name. The vendor may allow fewer characters (Capabilities).
+DisplayName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_display_name)]
+
+
+class RequestModel(BaseModel):
+    """A request body: a field the model does not have is an error, as an unknown query parameter is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateJobRequest(RequestModel):
+    vendor: str = Field(description="Vendor id, e.g. tencent_vrs", examples=["tencent_vrs"], max_length=32)
+    voice_name: DisplayName = Field(description="A display name for the voice")
     language: Language = Language.ZH_CN
     gender: Gender
-    options: dict[str, str] = Field(
+    options: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]] = Field(
         default_factory=dict,
+        max_length=32,
         description="Vendor-specific options, e.g. volcengine's speaker_id (a slot bought in its console)",
     )
     notify_url: NotifyUrl | None = Field(
@@ -224,8 +259,8 @@ class VoicePage(BaseModel):
     next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page")
 
 
-class RenameVoiceRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=64, description="The voice's new display name")
+class RenameVoiceRequest(RequestModel):
+    name: DisplayName = Field(description="The voice's new display name")
 
 
 class GatewayMessage(BaseModel):

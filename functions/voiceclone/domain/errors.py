@@ -77,6 +77,17 @@ class InvalidRequest(VoicecloneError):
     """The request is well-formed but cannot be served as asked (e.g. an option the vendor lacks)."""
 
 
+class InvalidField(InvalidRequest):
+    """One field breaks a rule its schema cannot state (e.g. the vendor's name length): the API's 422.
+
+    ``loc`` is where, as in a validation error's detail: ``("body", "voice_name")``.
+    """
+
+    def __init__(self, loc: tuple[str, ...], code: str, message: str, **details: Any) -> None:
+        super().__init__(code, message, **details)
+        self.loc = loc
+
+
 class Conflict(VoicecloneError):
     """A conditional write lost: someone else changed the record first."""
 

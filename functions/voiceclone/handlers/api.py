@@ -13,11 +13,16 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
 
 from voiceclone.domain.api_models import (
     CreateJobRequest,
@@ -34,6 +39,7 @@ from voiceclone.domain.api_models import (
 )
 from voiceclone.domain.errors import (
     Conflict,
+    InvalidField,
     InvalidRequest,
     NotFound,
     StorageError,
@@ -88,18 +94,20 @@ UNAUTHENTICATED: dict[int, OpenAPIResponse] = {
 NOT_FOUND: dict[int, OpenAPIResponse] = {404: ERRORS}
 CONFLICT: dict[int, OpenAPIResponse] = {409: ERRORS}
 VENDOR: dict[int, OpenAPIResponse] = {502: ERRORS, 503: ERRORS}
-# Routes that take a JSON body refuse any other media type.
-JSON_ONLY: dict[int, OpenAPIResponse] = {415: ERRORS}
+# Routes that take a JSON body refuse any other media type, and a body over MAX_BODY_BYTES.
+JSON_ONLY: dict[int, OpenAPIResponse] = {413: ERRORS, 415: ERRORS}
+# Any route: the service's storage (DynamoDB, S3, Step Functions) failed or did not answer; retry.
+UNAVAILABLE: dict[int, OpenAPIResponse] = {503: ERRORS}
 
 
 def answers(
     model: type[Any], *errors: dict[int, OpenAPIResponse], status: int = 200, description: str = "OK"
 ) -> dict[int, OpenAPIResponse]:
-    """A route's documented responses: its success (`model`), the errors named, and 401."""
+    """A route's documented responses: its success (`model`), the errors named, 401 and 503."""
     documented: dict[int, OpenAPIResponse] = {
         status: {"description": description, "content": {"application/json": {"model": model}}}
     }
-    for group in (*errors, UNAUTHENTICATED):
+    for group in (*errors, UNAUTHENTICATED, UNAVAILABLE):
         documented.update(group)
     return documented
 
@@ -125,30 +133,89 @@ def _error(status: int, exc: VoicecloneError) -> Response[Any]:
     )
 
 
-def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
-    """Refuse a body that is not UTF-8 JSON before anything parses it (an API Gateway proxy response).
+# A request body larger than any this API takes is refused before it is parsed; so is JSON nested
+# deeper than any request model goes (a parser's recursion must not be the client's to spend).
+MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 16
 
-    415 for another declared media type, 422 (in the validation error's shape) for bytes that
-    are not UTF-8.
+
+def _refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse a body that is not small, UTF-8, sanely nested JSON text (an API Gateway proxy response).
+
+    413 over MAX_BODY_BYTES, 415 for another declared media type, 422 (in the validation error's
+    shape) for bytes that are not UTF-8, JSON nested deeper than MAX_JSON_DEPTH, or a string
+    holding a lone surrogate (valid JSON escapes, but no Unicode text: nothing downstream can
+    encode it). JSON syntax errors are left to the validation, which names where they are.
     """
     raw = event.get("body")
     if not raw:
         return None
+    if len(raw) > (MAX_BODY_BYTES * 4 // 3 + 4 if event.get("isBase64Encoded") else MAX_BODY_BYTES):
+        error = ErrorBody(
+            error="PayloadTooLarge", message=f"the body is over {MAX_BODY_BYTES} bytes; no request needs that"
+        )
+        return _proxy_response(413, error.model_dump_json())
     headers = event.get("headers") or {}
     content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
     media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
-        error = ErrorBody(
-            error="UnsupportedMediaType", message=f"send the body as application/json, not {media_type}"
-        )
-        return _proxy_response(415, error.model_dump_json())
+    if media_type and media_type != "application/json":
+        return _proxy_response(415, _unsupported_media_type(media_type).model_dump_json())
+    text = raw
     if event.get("isBase64Encoded"):
         try:
-            base64.b64decode(raw).decode("utf-8")
+            text = base64.b64decode(raw, validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            detail = [{"loc": ["body"], "msg": "the body is not UTF-8 encoded JSON", "type": "json_invalid"}]
-            return _proxy_response(422, json.dumps(validation_error_body(detail)))
+            return _invalid_body(["body"], "the body is not UTF-8 encoded JSON", "json_invalid")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None  # the validation names the syntax error
+    except RecursionError:  # nested deeper than the parser goes
+        return _invalid_body(["body"], f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "json_depth")
+    problem = _json_problem(value)
+    return _invalid_body(*problem) if problem else None
+
+
+def _json_problem(value: Any) -> tuple[list[str | int], str, str] | None:
+    """(loc, msg, type) of the first value too deeply nested or holding a lone surrogate, else None."""
+    stack: list[tuple[list[str | int], Any]] = [(["body"], value)]
+    while stack:
+        loc, item = stack.pop()
+        if len(loc) - 1 > MAX_JSON_DEPTH:
+            return loc[: MAX_JSON_DEPTH + 1], f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "json_depth"
+        children: list[tuple[Any, Any]] = []
+        if isinstance(item, dict):
+            children = list(item.items())
+        elif isinstance(item, list):
+            children = list(enumerate(item))
+        for key, child in children:
+            if isinstance(key, str) and _has_surrogate(key):
+                return loc, "a key holds a lone surrogate: not Unicode text", "string_unicode"
+            stack.append(([*loc, _safe(key)], child))
+        if isinstance(item, str) and _has_surrogate(item):
+            return loc, "the string holds a lone surrogate (e.g. \\ud800): not Unicode text", "string_unicode"
     return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _safe(key: Any) -> str | int:
+    return key if isinstance(key, int) else key.encode("utf-8", "backslashreplace").decode()[:64]
+
+
+def _invalid_body(loc: list[str | int], msg: str, kind: str) -> dict[str, Any]:
+    return _proxy_response(422, json.dumps(validation_error_body([{"loc": loc, "msg": msg, "type": kind}])))
+
+
+def _unsupported_media_type(media_type: str) -> ErrorBody:
+    shown = media_type.encode("ascii", "backslashreplace").decode()[:100] or "no media type"
+    return ErrorBody(error="UnsupportedMediaType", message=f"send the body as application/json, not {shown}")
 
 
 def _proxy_response(status: int, body: str) -> dict[str, Any]:
@@ -184,18 +251,55 @@ app.use([reject_unknown_query_parameters])
 def _validation_error(exc: RequestValidationError) -> Response[Any]:
     """422 in the documented shape (Powertools' own drops `msg`, which its schema requires)."""
     detail = [
-        {"loc": list(e["loc"]), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-        for e in exc.errors()
+        {"loc": list(e["loc"]), "msg": _message(e), "type": str(e.get("type", ""))} for e in exc.errors()
     ]
     return Response(
         status_code=422, content_type=content_types.APPLICATION_JSON, body=validation_error_body(detail)
     )
 
 
-def validation_error_body(detail: list[dict[str, Any]]) -> dict[str, Any]:
+def _message(error: dict[str, Any]) -> str:
+    """A validation error's message; an unknown body field says which fields the body takes."""
+    if error.get("type") == "extra_forbidden" and len(error["loc"]) == 2 and error["loc"][0] == "body":
+        return f"unknown field; this body takes {', '.join(_body_fields())}"
+    return str(error.get("msg", ""))
+
+
+def _body_fields() -> list[str]:
+    """The fields of the matched route's body model."""
+    route = app.context.get("_route")
+    params = route.dependant.body_params if route is not None else []
+    model = params[0].type_ if params else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return ["only the fields its schema lists"]
+    return sorted(model.model_fields)
+
+
+def validation_error_body(detail: list[dict[str, Any]], error: str = "InvalidRequest") -> dict[str, Any]:
     """A 422's body: Powertools' documented `detail` list ({loc, msg, type}), and a one-line summary."""
     summary = "; ".join(f"{'.'.join(str(x) for x in d['loc'])}: {d['msg']}" for d in detail)
-    return {"error": "InvalidRequest", "message": summary or "the request is not valid", "detail": detail}
+    return {"error": error, "message": summary or "the request is not valid", "detail": detail}
+
+
+@app.exception_handler(InvalidField)  # type: ignore[untyped-decorator]
+def _invalid_field(exc: InvalidField) -> Response[Any]:
+    """A rule beyond the schema (e.g. the vendor's name length): a 422 like the schema's own."""
+    detail = [{"loc": list(exc.loc), "msg": exc.message, "type": exc.code}]
+    return Response(
+        status_code=422,
+        content_type=content_types.APPLICATION_JSON,
+        body={**validation_error_body(detail, exc.code), "message": exc.message, "details": exc.details},
+    )
+
+
+@app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+    media_type = app.current_event.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return Response(
+        status_code=415,
+        content_type=content_types.APPLICATION_JSON,
+        body=_unsupported_media_type(media_type).model_dump_json(),
+    )
 
 
 @app.exception_handler(NotFound)  # type: ignore[untyped-decorator]
@@ -222,6 +326,28 @@ def _unauthenticated(exc: Unauthenticated) -> Response[Any]:
 def _storage_error(exc: StorageError) -> Response[Any]:
     logger.warning("storage error", extra={"code": exc.code})
     return _error(503, exc)
+
+
+@app.exception_handler(ClientError)  # type: ignore[untyped-decorator]
+def _aws_error(exc: ClientError) -> Response[Any]:
+    """DynamoDB, S3 or Step Functions refused or failed a call: the client may retry, so 503."""
+    code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+    logger.warning("AWS error", extra={"operation": exc.operation_name, "code": code})
+    return _unavailable()
+
+
+@app.exception_handler(BotoCoreError)  # type: ignore[untyped-decorator]
+def _aws_unreachable(exc: BotoCoreError) -> Response[Any]:
+    """An AWS endpoint did not answer (EndpointConnectionError, timeouts): 503 as well."""
+    logger.warning("AWS unreachable", extra={"error": type(exc).__name__})
+    return _unavailable()
+
+
+def _unavailable() -> Response[Any]:
+    error = StorageError("ServiceUnavailable", "the service's storage did not answer; try again shortly")
+    response = _error(503, error)
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 @app.exception_handler(VendorError)  # type: ignore[untyped-decorator]
@@ -400,4 +526,4 @@ def rotate_webhook_secret() -> WebhookSecret:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _unreadable_body(event) or app.resolve(event, context)
+    return _refuse_unreadable_body(event) or app.resolve(event, context)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from voiceclone.logic.callbacks import handle_callback
+from voiceclone.domain.errors import VendorError
+from voiceclone.logic.callbacks import CallbackResult, handle_callback
 from voiceclone.logic.services import services
 from voiceclone.observability import log_metrics, logger, metrics, tag_vendor
 from voiceclone.vendors.registry import vendor_ids
@@ -25,13 +28,30 @@ def handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[str, An
     logger.append_keys(job_id=job_id)
     # Only a known vendor becomes a dimension: anyone can POST to any path here.
     tag_vendor(vendor if vendor in vendor_ids() else None)
-    body = event.body or ""
-    raw = base64.b64decode(body) if event.is_base64_encoded else body.encode()
-    token = (event.query_string_parameters or {}).get("token")
-    result = handle_callback(services(), vendor, job_id, token, raw)
+    result = _answer(event, vendor, job_id)
     metrics.add_metric(name=f"Callback{result.status_code}", unit="Count", value=1)
     return {
         "statusCode": result.status_code,
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"message": result.message}),
+        "body": json.dumps(result.body()),
     }
+
+
+def _answer(event: APIGatewayProxyEvent, vendor: str, job_id: str) -> CallbackResult:
+    """handle_callback's answer; what it raises becomes a 5xx the vendor retries, with a body."""
+    body = event.body or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode()
+    except (binascii.Error, UnicodeEncodeError):  # not base64, or a lone surrogate in the text
+        return CallbackResult(400, "the callback body is not readable", "BadCallback")
+    token = (event.query_string_parameters or {}).get("token")
+    try:
+        return handle_callback(services(), vendor, job_id, token, raw)
+    except VendorError as exc:  # confirming with the vendor failed: it may call again, or we poll
+        logger.warning("vendor error on callback", extra={"vendor": vendor, "code": exc.code})
+        return CallbackResult(503 if exc.retryable else 502, exc.message, exc.code)
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("AWS error on callback", extra={"error": type(exc).__name__})
+        return CallbackResult(
+            503, "the service's storage did not answer; try again shortly", "ServiceUnavailable"
+        )

@@ -77,11 +77,40 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
+# A page cursor is the key of the last item returned (LastEvaluatedKey of a gsi1 query): these
+# four string attributes and nothing else. Anything else is refused before DynamoDB sees it.
+CURSOR_ATTRIBUTES = frozenset(("pk", "sk", "gsi1pk", "gsi1sk"))
+MAX_CURSOR_VALUE_CHARS = 512
+
+
+def _invalid_cursor() -> NotFound:
+    return NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+
+
+def _cursor_string(value: Any) -> bool:
+    """Whether `value` is a DynamoDB string attribute a key of this table can hold."""
+    if not isinstance(value, dict) or set(value) != {"S"}:
+        return False
+    text = value["S"]
+    return (
+        isinstance(text, str)
+        and 0 < len(text) <= MAX_CURSOR_VALUE_CHARS
+        and text.isprintable()
+        and text.isascii()  # every key this service writes is ASCII (ids, tenants, timestamps)
+    )
+
+
 def page_start(cursor: str | None, gsi1pk: str) -> dict[str, Any] | None:
     """The ExclusiveStartKey a cursor stands for, refused unless it is a page of this very list."""
     start = decode_cursor(cursor)
-    if start and start.get("gsi1pk", {}).get("S") != gsi1pk:
-        raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+    if start is None:
+        return None
+    if (
+        set(start) != CURSOR_ATTRIBUTES
+        or not all(_cursor_string(start[name]) for name in CURSOR_ATTRIBUTES)
+        or start["gsi1pk"]["S"] != gsi1pk
+    ):
+        raise _invalid_cursor()
     return start
 
 
@@ -90,10 +119,10 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as exc:
-        raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it") from exc
+    except (ValueError, RecursionError) as exc:  # not base64, not UTF-8, not JSON, or nested too deep
+        raise _invalid_cursor() from exc
     if not isinstance(value, dict):
-        raise NotFound("InvalidCursor", "the page cursor is not valid; start again without it")
+        raise _invalid_cursor()
     return value
 
 
