@@ -17,13 +17,20 @@ from infra.constants import FUNCTIONS_DIR
 from infra.settings import StackSettings
 
 try:
-    # The error names the functions raise are the names the workflow retries: one tuple for both.
+    # The error names the functions raise are the names the workflow retries, and the poll
+    # outcomes PollStatus returns are the values its Choice matches: one definition for both.
     from voiceclone.domain.errors import RETRYABLE_ERRORS
+    from voiceclone.domain.polling import PollOutcome
 except ModuleNotFoundError:  # the package is not installed: take it from the source tree
     sys.path.append(str(FUNCTIONS_DIR))
     from voiceclone.domain.errors import RETRYABLE_ERRORS
+    from voiceclone.domain.polling import PollOutcome
 
 JOB_ID = sfn.JsonPath.string_at("$.job_id")
+# Where SubmitTraining's result (voiceclone.domain.polling.TrainingStarted) and each poll's state live.
+TRAINING = "$.training"
+POLL = f"{TRAINING}.poll"
+POLL_STATE = f"{POLL}.state"
 # A job that would run longer than the training deadline is failed by the poller; this margin
 # bounds everything else (a lost callback, a stuck task) so no execution runs forever.
 EXECUTION_TIMEOUT_MARGIN = Duration.days(1)
@@ -133,7 +140,7 @@ class Workflow(Construct):
             cause="one or more sentences failed the check; GET /v1/jobs/{id} lists the reasons",
         )
 
-        submit = self._task("SubmitTraining", "submit_training", job, "$.training")
+        submit = self._task("SubmitTraining", "submit_training", job, TRAINING)
         self._retry_vendor_errors(submit)
         self._fail_into(submit, mark_failed)
 
@@ -148,7 +155,7 @@ class Workflow(Construct):
 
         submit.next(
             sfn.Choice(self, "CallbackOrPoll")
-            .when(sfn.Condition.boolean_equals("$.training.callback", True), await_callback)
+            .when(sfn.Condition.boolean_equals(f"{TRAINING}.callback", True), await_callback)
             .otherwise(wait)
         )
         return (
@@ -202,24 +209,26 @@ class Workflow(Construct):
     ) -> sfn.Wait:
         """Wait, ask the vendor, repeat; PollStatus returns the next wait (growing) and the state.
 
-        REJECTED: the vendor refused some recordings after training began (Huawei's audit); the
-        job is CHECK_FAILED with their reasons and the re-recordings start a new execution.
+        Three state transitions per poll (Wait, PollStatus, TrainingDone). A vendor's throttling
+        or outage does not leave PollStatus: it answers "not known yet" (the state as it was) and
+        the loop goes on until the training deadline, which PollStatus enforces. The vendor retry
+        stays as a backstop only. REJECTED: the vendor refused some recordings after training
+        began (Huawei's audit); the job is CHECK_FAILED with their reasons and the re-recordings
+        start a new execution.
         """
-        wait = sfn.Wait(
-            self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path("$.training.poll.wait_seconds")
-        )
+        wait = sfn.Wait(self, "WaitBeforePoll", time=sfn.WaitTime.seconds_path(f"{POLL}.wait_seconds"))
         poll = self._task(
             "PollStatus",
             "poll_status",
-            {"job_id": JOB_ID, "poll": sfn.JsonPath.object_at("$.training.poll")},
-            "$.training.poll",
+            {"job_id": JOB_ID, "poll": sfn.JsonPath.object_at(POLL)},
+            POLL,
         )
         self._retry_vendor_errors(poll)
         self._fail_into(poll, mark_failed)
         wait.next(poll).next(
             sfn.Choice(self, "TrainingDone")
-            .when(sfn.Condition.string_equals("$.training.poll.state", "SUCCEEDED"), finalize)
-            .when(sfn.Condition.string_equals("$.training.poll.state", "REJECTED"), rejected)
+            .when(sfn.Condition.string_equals(POLL_STATE, PollOutcome.SUCCEEDED.value), finalize)
+            .when(sfn.Condition.string_equals(POLL_STATE, PollOutcome.REJECTED.value), rejected)
             .otherwise(wait)
         )
         return wait

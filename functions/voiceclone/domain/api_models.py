@@ -19,6 +19,7 @@ from voiceclone.domain.models import (
     SentenceCheck,
     SentenceStatus,
     TrainingText,
+    VendorErrorInfo,
     Voice,
     VoiceState,
 )
@@ -127,6 +128,10 @@ class JobView(BaseModel):
     voice_id: str | None = None
     voice: dict[str, Any] | None = Field(None, description="What a TTS call at the vendor needs")
     error: JobError | None = None
+    last_vendor_error: VendorErrorInfo | None = Field(
+        None,
+        description="While training: the vendor's last throttling or outage error, which the service waits out",
+    )
     notify_url: str | None = Field(None, description="Where the job's events are POSTed")
     note: str | None = Field(None, description="What the service could not do at the vendor, e.g. on cancel")
     sentences: list[SentenceView] = Field(default_factory=list)
@@ -158,6 +163,7 @@ class JobView(BaseModel):
                 job.vendor_voice.tts() if job.vendor_voice and job.status is JobStatus.SUCCEEDED else None
             ),
             error=job.error,
+            last_vendor_error=job.last_vendor_error,
             notify_url=job.notify_url,
             note=job.note,
             sentences=[

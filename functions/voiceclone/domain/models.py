@@ -111,6 +111,15 @@ class JobError(BaseModel):
     vendor: str | None = None
 
 
+class VendorErrorInfo(BaseModel):
+    """A vendor error the workflow waited out (throttling, an outage): shown on the job until the vendor answers."""
+
+    error: str = Field(description="The error class, e.g. VendorUnavailable or VendorThrottled")
+    code: str = Field(default="", description="The vendor's own error code")
+    message: str = ""
+    at: datetime = Field(default_factory=utcnow, description="When the vendor answered so")
+
+
 class VendorVoice(BaseModel):
     """What a speech-synthesis call at the vendor needs to use the cloned voice."""
 
@@ -158,6 +167,8 @@ class Job(BaseModel):
     vendor_voice: VendorVoice | None = None
     voice_id: str | None = None
     error: JobError | None = None
+    # The vendor's last retryable error while the workflow keeps asking (cleared when it answers again).
+    last_vendor_error: VendorErrorInfo | None = None
     # Where the job's events are POSTed as signed webhooks (docs/events.md); None: no webhooks.
     notify_url: str | None = None
     # What the service could not do at the vendor, in words (e.g. a cancel the vendor's API lacks).

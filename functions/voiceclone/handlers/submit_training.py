@@ -13,4 +13,4 @@ from voiceclone.logic.services import services
 
 @workflow_step
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return workflow.submit_training(services(), event["job_id"])
+    return workflow.submit_training(services(), event["job_id"]).model_dump(mode="json")

@@ -12,7 +12,15 @@ import time
 import uuid
 from typing import Any
 
-from voiceclone.domain.errors import TrainingFailed, TrainingTimedOut, VendorRejected, parse_cause
+from voiceclone.domain.errors import (
+    TrainingFailed,
+    TrainingTimedOut,
+    VendorError,
+    VendorRejected,
+    VendorThrottled,
+    VendorUnavailable,
+    parse_cause,
+)
 from voiceclone.domain.models import (
     Job,
     JobError,
@@ -20,14 +28,21 @@ from voiceclone.domain.models import (
     Sentence,
     SentenceCheck,
     SentenceStatus,
+    VendorErrorInfo,
     Voice,
     utcnow,
 )
+from voiceclone.domain.polling import PollOutcome, PollState, TrainingStarted
 from voiceclone.logic.audio_source import S3AudioSource
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger, metrics
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
 from voiceclone.vendors.registry import capabilities
+
+
+def _now() -> float:
+    """The clock the poll deadline runs on (tests replace it to pass hours in a moment)."""
+    return time.time()
 
 
 def load_job(svc: Services, job_id: str) -> dict[str, Any]:
@@ -131,17 +146,14 @@ def callback_url(svc: Services, job: Job) -> str | None:
     return f"{base}/v1/callbacks/{job.vendor}/{job.job_id}?token={job.callback_token}"
 
 
-def _initial_poll(svc: Services, vendor: str) -> dict[str, Any]:
+def _initial_poll(svc: Services, vendor: str) -> PollState:
     """The first wait and the cap: the vendor's own pace unless configuration overrides it."""
     caps = capabilities(vendor)
-    maximum = svc.settings.poll_max_seconds or caps.poll_max_seconds
-    return {
-        "wait_seconds": min(svc.settings.poll_initial_seconds or caps.poll_initial_seconds, maximum),
-        "max_seconds": maximum,
-        "attempt": 0,
-        "state": TrainingState.PENDING.value,
-        "started_at": int(time.time()),
-    }
+    return PollState.start(
+        initial_seconds=svc.settings.poll_initial_seconds or caps.poll_initial_seconds,
+        max_seconds=svc.settings.poll_max_seconds or caps.poll_max_seconds,
+        now=_now(),
+    )
 
 
 def _training_request(svc: Services, job: Job, sentences: list[Sentence], callback: bool) -> TrainingRequest:
@@ -185,7 +197,7 @@ def _count_create(job: Job) -> Job:
     return job.model_copy(update={"create_attempts": job.create_attempts + 1})
 
 
-def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
+def submit_training(svc: Services, job_id: str) -> TrainingStarted:
     """Create the vendor's training task exactly once, even when a create's answer is lost.
 
     Before the first create the job records its session id, callback token and the
@@ -196,7 +208,7 @@ def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
     adapter = svc.adapter_for(job.vendor)
     callback = capabilities(job.vendor).completion == "callback"
 
-    if job.vendor_task_id is not None and job.vendor_status == REJECTED:
+    if job.vendor_task_id is not None and job.vendor_status == PollOutcome.REJECTED.value:
         # The vendor asked for re-recordings: they passed our checks, send them to the same task.
         request = _training_request(svc, job, sentences, callback)
         adapter.resubmit(job.vendor_task_id, request, S3AudioSource(svc, job, sentences))
@@ -215,11 +227,11 @@ def submit_training(svc: Services, job_id: str) -> dict[str, Any]:
         else:
             logger.info("found the task of an earlier create", extra={"job_id": job_id})
         job = svc.repo.transition(job_id, JobStatus.TRAINING, vendor_task_id=task_id, vendor_status="PENDING")
-    return {
-        "task_id": job.vendor_task_id,
-        "callback": callback and callback_url(svc, job) is not None,
-        "poll": _initial_poll(svc, job.vendor),
-    }
+    return TrainingStarted(
+        task_id=job.vendor_task_id,
+        callback=callback and callback_url(svc, job) is not None,
+        poll=_initial_poll(svc, job.vendor),
+    )
 
 
 def record_vendor_result(svc: Services, job_id: str, status: TrainingStatus, *, via_callback: bool) -> Job:
@@ -305,42 +317,110 @@ def take_token(svc: Services, job_id: str, token: str) -> bool:
     return taken
 
 
-def poll_status(svc: Services, job_id: str, poll: dict[str, Any]) -> dict[str, Any]:
-    """Ask the vendor once; the next wait grows by the backoff factor up to the configured maximum."""
+def poll_status(svc: Services, job_id: str, poll: PollState) -> PollState:
+    """Ask the vendor once, and say when to ask again (the wait grows by the backoff, up to the cap).
+
+    Throttling and outages at the vendor's status API are "not known yet", not a failure: the
+    vendor's training goes on (and is billed) while its API is down, so the job stays TRAINING,
+    shows the error, and is asked again on the same growing interval. Only the vendor's own
+    verdict, a permanent error (auth, rejected) or the training deadline ends the polling.
+    """
     job = svc.repo.require_job(job_id)
     settings = svc.settings
     if job.vendor_status == TrainingState.SUCCEEDED.value and job.vendor_voice is not None:
-        return {**poll, "state": TrainingState.SUCCEEDED.value}
-    status = svc.adapter_for(job.vendor).get_status(job.vendor_task_id or "")
+        return poll.model_copy(update={"state": PollOutcome.SUCCEEDED})
+    try:
+        status = svc.adapter_for(job.vendor).get_status(job.vendor_task_id or "")
+    except (VendorThrottled, VendorUnavailable) as exc:
+        return _not_known_yet(svc, job, poll, exc)
+    if job.last_vendor_error is not None:
+        clear_vendor_error(svc, job_id)
     if status.state is TrainingState.FAILED and status.rejected_items:
         reject_recordings(svc, job_id, status)
-        return {**poll, "state": REJECTED}
+        return poll.model_copy(update={"state": PollOutcome.REJECTED})
     if status.state is TrainingState.FAILED:
         raise TrainingFailed(
             job.vendor, status.error_code or "TrainingFailed", status.error_message or "failed"
         )
     if status.state is TrainingState.SUCCEEDED:
         record_vendor_result(svc, job_id, status, via_callback=False)
-        return {**poll, "state": status.state.value}
-    started = int(poll.get("started_at") or time.time())
-    if time.time() - started > settings.training_deadline_seconds:
-        raise TrainingTimedOut(
-            "TrainingTimedOut",
-            f"the vendor did not finish training within {settings.training_deadline_seconds} s",
-        )
-    maximum = int(poll.get("max_seconds") or settings.poll_max_seconds or 900)
-    wait = min(int(float(poll.get("wait_seconds") or 1) * settings.poll_backoff + 0.5), maximum)
-    return {
-        "wait_seconds": max(wait, 1),
-        "max_seconds": maximum,
-        "attempt": int(poll.get("attempt") or 0) + 1,
-        "state": status.state.value,
-        "started_at": started,
+        return poll.answered(PollOutcome.SUCCEEDED, status.vendor_state, poll.wait_seconds)
+    now = _now()
+    answered = poll.answered(
+        PollOutcome(status.state.value),
+        status.vendor_state,
+        poll.next_wait(now, settings.poll_backoff, settings.training_deadline_seconds),
+    )
+    _check_deadline(svc, job, answered, now)
+    return answered
+
+
+def _not_known_yet(svc: Services, job: Job, poll: PollState, exc: VendorError) -> PollState:
+    """The vendor could not be asked: keep the error on the job and ask again later, within the deadline."""
+    problem = note_vendor_error(svc, job.job_id, exc)
+    logger.warning(
+        "the vendor's status API did not answer; polling goes on",
+        extra={
+            "job_id": job.job_id,
+            "vendor": job.vendor,
+            "error": problem.error,
+            "code": problem.code,
+            "failures": poll.failures + 1,
+        },
+    )
+    now = _now()
+    settings = svc.settings
+    unanswered = poll.unanswered(
+        problem, poll.next_wait(now, settings.poll_backoff, settings.training_deadline_seconds)
+    )
+    _check_deadline(svc, job, unanswered, now)
+    return unanswered
+
+
+def _check_deadline(svc: Services, job: Job, poll: PollState, now: float) -> None:
+    """Past the training deadline the job fails, naming the vendor, its last state and last error."""
+    deadline = svc.settings.training_deadline_seconds
+    if not poll.overdue(now, deadline):
+        return
+    state = poll.state.value + (f" ({poll.vendor_state})" if poll.vendor_state else "")
+    message = f"{job.vendor} did not finish training within {deadline} s; its last state was {state}"
+    details: dict[str, Any] = {
+        "vendor": job.vendor,
+        "last_state": poll.state.value,
+        "vendor_state": poll.vendor_state,
     }
+    if poll.last_error is not None:
+        last = poll.last_error
+        message += (
+            f"; its status API has not answered the last {poll.failures} poll(s), the last time"
+            f" {last.error} {last.code}: {last.message} ({last.at.isoformat(timespec='seconds')})"
+        )
+        details["last_error"] = last.model_dump(mode="json")
+    metrics.add_metric(name="TrainingTimedOut", unit="Count", value=1)
+    raise TrainingTimedOut("TrainingTimedOut", message, **details)
 
 
-# The poll state that sends the workflow to SentencesRejected (the vendor wants re-recordings).
-REJECTED = "REJECTED"
+def note_vendor_error(svc: Services, job_id: str, exc: VendorError) -> VendorErrorInfo:
+    """Show a retryable vendor error on a training job (GET /v1/jobs/{id}) while the service waits it out."""
+    problem = VendorErrorInfo(error=type(exc).__name__, code=exc.code, message=exc.message)
+
+    def note(job: Job) -> Job | None:
+        if job.status is not JobStatus.TRAINING:
+            return None
+        return job.model_copy(update={"last_vendor_error": problem})
+
+    svc.repo.mutate_job(job_id, note)
+    metrics.add_metric(name="VendorErrorWaitedOut", unit="Count", value=1)
+    return problem
+
+
+def clear_vendor_error(svc: Services, job_id: str) -> None:
+    """The vendor answers again: the job no longer shows its last error."""
+
+    def clear(job: Job) -> Job | None:
+        return None if job.last_vendor_error is None else job.model_copy(update={"last_vendor_error": None})
+
+    svc.repo.mutate_job(job_id, clear)
 
 
 def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> None:
@@ -377,7 +457,7 @@ def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> Non
         update = {
             "status": JobStatus.CHECK_FAILED,
             "error": error,
-            "vendor_status": REJECTED,
+            "vendor_status": PollOutcome.REJECTED.value,
             "check_failures": current.check_failures + 1,
         }
         return current.model_copy(update=update)
