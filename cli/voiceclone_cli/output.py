@@ -3,18 +3,61 @@
 On a terminal (and with rich installed: the `local` extra) tables and progress are drawn by rich;
 piped or redirected, the same content is printed as plain aligned columns and one line per change,
 so logs and `grep` keep working. rich is imported only when it draws something.
+
+Everything printed passes through `escape`: names, messages and ids come from the API, that is
+from other people (a tenant names its voices, a vendor writes its error messages), and a control
+character or bidi override in them must not move, recolour, retitle or clear the reader's terminal.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 # Job statuses after which nothing changes by itself (CHECK_FAILED waits for new recordings).
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "CHECK_FAILED"}
+
+
+# Format characters (Cf) that only join letters into one glyph (emoji sequences, Indic and Persian
+# scripts): shown as they are. Every other Cf (bidi overrides and isolates, zero-width spaces, the
+# BOM, soft hyphens) is escaped.
+JOINERS = frozenset("\u200c\u200d")
+
+
+def _unsafe(char: str) -> bool:
+    """C0/C1 controls (ESC starts ANSI sequences), lone surrogates, line and paragraph separators,
+    and format characters other than the joiners."""
+    category = unicodedata.category(char)
+    return category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and char not in JOINERS)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escape(text: str) -> str:
+    """`text` with each character that could drive a terminal written as an escape (ESC -> \\x1b)."""
+    if text.isprintable():
+        return text
+    return "".join(_escaped(c) if _unsafe(c) else c for c in text)
+
+
+def _json_text(data: Any) -> str:
+    """Indented JSON whose strings keep their values, with unsafe characters as \\uXXXX escapes.
+
+    json.dumps escapes C0 controls itself; C1 controls, bidi overrides and separators it writes raw.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if text.isprintable():
+        return text
+    return "".join(f"\\u{ord(c):04x}" if c != "\n" and _unsafe(c) else c for c in text)
 
 
 def _interactive() -> bool:
@@ -32,8 +75,8 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return escape(json.dumps(value, ensure_ascii=False))
+    return escape(str(value))
 
 
 class Output:
@@ -55,25 +98,29 @@ class Output:
     # stdout
 
     def json(self, data: Any) -> None:
-        print(json.dumps(data, ensure_ascii=False, indent=2), flush=True)
+        print(_json_text(data), flush=True)
 
     def line(self, text: str = "") -> None:
         """A line for people (nothing in --json mode, where stdout is the API's JSON alone)."""
         if not self.as_json:
-            print(text, flush=True)
+            print(escape(text), flush=True)
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
         if self.as_json:
             return
         cells = [[_cell(v) for v in row] for row in rows]
         if self.interactive:
+            from rich.markup import escape as markup
             from rich.table import Table
 
-            table = Table(title=title, header_style="bold", title_justify="left")
+            # rich reads "[...]" in a string as markup: what the API sent is text, never style.
+            table = Table(
+                title=markup(escape(title)) if title else None, header_style="bold", title_justify="left"
+            )
             for column in columns:
                 table.add_column(column, overflow="fold")
             for row in cells:
-                table.add_row(*row)
+                table.add_row(*(markup(cell) for cell in row))
             self.console.print(table)
             return
         if title:
@@ -94,12 +141,12 @@ class Output:
     # stderr
 
     def error(self, message: str, hint: str | None = None) -> None:
-        print(f"error: {message}", file=sys.stderr, flush=True)
+        print(f"error: {escape(message)}", file=sys.stderr, flush=True)
         if hint:
-            print(f"hint: {hint}", file=sys.stderr, flush=True)
+            print(f"hint: {escape(hint)}", file=sys.stderr, flush=True)
 
     def warn(self, message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr, flush=True)
+        print(f"warning: {escape(message)}", file=sys.stderr, flush=True)
 
     # progress
 
@@ -143,6 +190,9 @@ class Progress:
         self.last = ""
 
     def _task(self, key: str, description: str, total: int | None, completed: int) -> None:
+        from rich.markup import escape as markup
+
+        description = markup(escape(description))  # it names the vendor, as the API sent it
         if key not in self.tasks:
             self.tasks[key] = self.bar.add_task(description, total=total, completed=completed)
         self.bar.update(self.tasks[key], description=description, total=total, completed=completed)

@@ -811,3 +811,82 @@ def test_local_demo_uses_the_stacks_key(
     request = clients[0]._http.build_request("GET", "http://127.0.0.1:4010/v1/jobs")
     flow = clients[0]._http.auth.auth_flow(request)  # type: ignore[union-attr]
     assert next(flow).headers["Authorization"] == "Bearer vc_local_key"
+
+
+# text from other people reaches the terminal escaped
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07evil\u202egnp.exe\x9b31m"
+HOSTILE_SHOWN = "\\x1b[2J\\x1b]0;pwned\\x07evil\\u202egnp.exe\\x9b31m"
+
+
+def assert_inert(text: str) -> None:
+    """Nothing in `text` drives a terminal: no C0/C1 control but line breaks, no bidi override."""
+    assert not any(c in text for c in ("\x1b", "\x07", "\x9b", "\u202e")), repr(text)
+
+
+def test_an_ansi_escape_in_a_name_is_printed_escaped_in_tables_and_fields(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = {
+        "items": [
+            {
+                "job_id": "j-1",
+                "vendor": "tencent_vrs",
+                "voice_name": HOSTILE,
+                "status": "SUCCEEDED",
+                "created_at": "2025-01-01T00:00:00Z",
+                "voice_id": "v-1",
+            }
+        ],
+        "next_cursor": None,
+    }
+    api.on("GET", "/v1/jobs", page)
+    code, out, _ = run(capsys, "jobs", "list")
+    assert code == 0 and HOSTILE_SHOWN in out
+    assert_inert(out)
+    api.on("GET", "/v1/voices/v-1", voice_view(name=HOSTILE))
+    code, out, _ = run(capsys, "voices", "get", "v-1")
+    assert code == 0 and HOSTILE_SHOWN in out
+    assert_inert(out)
+
+
+def test_an_ansi_escape_in_an_error_message_is_printed_escaped(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.on("GET", "/v1/voices/v-1", {"error": "Nope\x1b[31m", "message": f"no voice {HOSTILE}"}, status=404)
+    code, _, err = run(capsys, "voices", "get", "v-1")
+    assert code == 1 and "error: Nope\\x1b[31m: no voice " + HOSTILE_SHOWN in err
+    assert_inert(err)
+
+
+def test_json_output_keeps_the_value_and_escapes_what_json_dumps_leaves_raw(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.on("GET", "/v1/voices/v-1", voice_view(name=HOSTILE + "\u2028"))
+    code, out, _ = run(capsys, "--json", "voices", "get", "v-1")
+    assert code == 0
+    assert_inert(out)
+    assert "\\u202e" in out and "\\u009b" in out and "\\u2028" in out
+    assert json.loads(out)["name"] == HOSTILE + "\u2028"
+    # A lone surrogate (valid as a JSON escape) is written back as one, not printed (which would fail)
+    assert output._json_text({"name": "a\ud800"}) == '{\n  "name": "a\\ud800"\n}'
+
+
+def test_on_a_terminal_rich_shows_the_name_escaped_and_never_as_markup(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "_interactive", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    api.on(
+        "GET", "/v1/voices", {"items": [voice_view(name=HOSTILE + "[blink]x[/blink]")], "next_cursor": None}
+    )
+    code, out, _ = run(capsys, "voices", "list")
+    assert code == 0 and "[blink]x[/blink]" in out and "\\x1b[2J" in out
+    assert_inert(out)
+
+
+@pytest.mark.parametrize(
+    "text", ["新名字", "Zoë's voice", "👩\u200d👩\u200d👧 family", "עברית", "tab-free plain text"]
+)
+def test_ordinary_text_in_any_script_is_printed_as_it_is(text: str) -> None:
+    assert output.escape(text) == text
