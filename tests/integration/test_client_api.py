@@ -303,9 +303,10 @@ def test_a_qiniu_voice_is_renamed_and_deleted_at_qiniu(
     renamed = api.patch(url, json={"name": "新名字"}).json()
     assert renamed["name"] == "新名字" and renamed["note"] is None
     assert qiniu.slots[slot_id].name == "新名字"
-    # Qiniu takes at most 20 characters: the vendor's refusal reaches the client and nothing changes
+    # Qiniu takes at most 20 characters: refused before Qiniu is asked (422 naming the limit), nothing changes
     too_long = api.patch(url, json={"name": "x" * 21})
-    assert too_long.status_code == 502 and too_long.json()["error"] == "NameTooLong"
+    assert too_long.status_code == 422 and too_long.json()["error"] == "NameTooLong"
+    assert "at most 20 characters" in too_long.json()["message"]
     assert api.get(url).json()["name"] == "新名字"
     deleted = api.delete(url).json()
     assert deleted["state"] == "DELETED" and deleted["note"] is None

@@ -437,3 +437,56 @@ def test_a_well_formed_callback_still_reaches_the_status_query() -> None:
     adapter = SimpleNamespace(parse_callback=lambda body: confirmed, get_status=lambda task_id: confirmed)
     result = callbacks.handle_callback(services_with(training(), adapter), "tencent_vrs", "j1", "tok", b"{}")
     assert result.status_code == 202 and result.error is None and set(result.body()) == {"message"}
+
+
+# ----- what the vendor refuses, refused at once ------------------------------------------------------
+
+
+def test_a_name_longer_than_qiniu_takes_is_a_422_naming_the_limit_at_create(api: Any) -> None:
+    request = {**CREATE, "vendor": "qiniu", "voice_name": "名" * 21}
+    status, body = answer(api, event("POST", "/v1/jobs", json.dumps(request)))
+    assert_refused(status, body, 422)
+    assert body["error"] == "NameTooLong" and "at most 20 characters" in body["message"]
+    assert body["detail"] == [{"loc": ["body", "voice_name"], "msg": body["message"], "type": "NameTooLong"}]
+    assert body["details"] == {"max_chars": 20}
+
+
+def test_a_name_longer_than_qiniu_takes_is_a_422_at_rename_before_qiniu_is_called(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voiceclone.domain.models import VendorVoice, Voice
+
+    voice = Voice(
+        voice_id="v-1",
+        tenant_id="acme",
+        name="old",
+        vendor="qiniu",
+        job_id="j1",
+        language=Language.ZH_CN,
+        gender=Gender.FEMALE,
+        vendor_voice=VendorVoice(vendor="qiniu", voice_id="slot-1"),
+    )
+    repo = SimpleNamespace(require_voice=lambda voice_id, tenant: voice)
+    monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=repo, adapter_for=Untouchable()))
+    status, body = answer(api, event("PATCH", "/v1/voices/v-1", json.dumps({"name": "x" * 21})))
+    assert_refused(status, body, 422)
+    assert body["error"] == "NameTooLong" and body["detail"][0]["loc"] == ["body", "name"]
+    assert body["message"] == "qiniu takes voice names of at most 20 characters; this one has 21"
+
+
+def test_a_name_within_the_limit_or_at_a_vendor_without_one_passes() -> None:
+    from voiceclone.logic.voices import check_voice_name
+
+    check_voice_name("qiniu", "x" * 20, ("body", "name"))
+    check_voice_name("tencent_vrs", "x" * 64, ("body", "name"))
+
+
+def test_an_option_value_the_vendor_refuses_is_a_400_at_create(api: Any) -> None:
+    request = {**CREATE, "vendor": "huawei", "options": {"edition": "PLATINUM"}}
+    status, body = answer(api, event("POST", "/v1/jobs", json.dumps(request)))
+    assert_refused(status, body, 400)
+    assert body["error"] == "InvalidOption" and "PLATINUM" in body["message"] and "BASIC" in body["message"]
+    unknown = {**CREATE, "options": {"edition": "BASIC"}}
+    status, body = answer(api, event("POST", "/v1/jobs", json.dumps(unknown)))
+    assert_refused(status, body, 400)
+    assert body["error"] == "UnknownOption"

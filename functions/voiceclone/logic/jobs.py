@@ -16,6 +16,7 @@ from voiceclone.domain.api_models import (
 from voiceclone.domain.errors import Conflict, InvalidRequest, VendorError
 from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, TrainingText, utcnow
 from voiceclone.logic.services import Services
+from voiceclone.logic.voices import check_voice_name
 from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
 
@@ -81,6 +82,11 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         raise InvalidRequest(
             "UnknownOption", f"{request.vendor} takes no option {', '.join(unknown)}; its options: {allowed}"
         )
+    # Values too, now: a value the vendor refuses would otherwise fail the job after every recording.
+    problems = caps.validate_options(request.options)
+    if problems:
+        raise InvalidRequest("InvalidOption", f"{request.vendor}: {'; '.join(problems)}")
+    check_voice_name(request.vendor, request.voice_name, ("body", "voice_name"))
     texts: list[TrainingText] = svc.adapter_for(request.vendor).training_texts()[: caps.sentence_count]
     job_id = uuid.uuid4().hex
     job = Job(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voiceclone.domain.api_models import VoicePage, VoiceView
-from voiceclone.domain.errors import Conflict, StorageError, VendorRejected
+from voiceclone.domain.errors import Conflict, InvalidField, StorageError, VendorRejected
 from voiceclone.domain.models import Voice, VoiceState, utcnow
 from voiceclone.logic.audio_source import assembled_key
 from voiceclone.logic.services import Services
@@ -30,6 +30,18 @@ def get_voice(svc: Services, tenant_id: str, voice_id: str) -> VoiceView:
     return VoiceView.of(svc.repo.require_voice(voice_id, tenant_id))
 
 
+def check_voice_name(vendor: str, name: str, loc: tuple[str, ...]) -> None:
+    """Refuse a name longer than the vendor takes (InvalidField, a 422) before the vendor is asked."""
+    limit = capabilities(vendor).voice_name_max_chars
+    if limit is not None and len(name) > limit:
+        raise InvalidField(
+            loc,
+            "NameTooLong",
+            f"{vendor} takes voice names of at most {limit} characters; this one has {len(name)}",
+            max_chars=limit,
+        )
+
+
 def _ready(voice: Voice) -> None:
     if voice.state is VoiceState.DELETED:
         raise Conflict(
@@ -43,6 +55,7 @@ def rename_voice(svc: Services, tenant_id: str, voice_id: str, name: str) -> Voi
     _ready(voice)
     if name == voice.name:
         return VoiceView.of(voice)
+    check_voice_name(voice.vendor, name, ("body", "name"))
     if capabilities(voice.vendor).rename_voice:
         svc.adapter_for(voice.vendor).rename_voice(voice.vendor_voice, name)
         note = None
