@@ -11,6 +11,15 @@ PYPROJECT = REPO_ROOT / "pyproject.toml"
 
 SERVICE_NAME = "voiceclone"
 METRICS_NAMESPACE = "Voiceclone"
+# Every metric's vendor dimension (voiceclone.observability.VENDOR), and the metrics infra/monitoring.py
+# alarms on or charts, as the functions publish them (namespace, service, vendor).
+METRIC_VENDOR_DIMENSION = "vendor"
+METRIC_JOB_CREATED = "JobCreated"
+METRIC_JOB_SUCCEEDED = "JobSucceeded"
+METRIC_JOB_CHECK_FAILED = "JobCheckFailed"
+METRIC_JOB_FAILED = "JobFailed"
+METRIC_JOB_CANCELLED = "JobCancelled"
+METRIC_WEBHOOK_FAILED = "WebhookFailed"
 STACK_NAME = "Voiceclone"
 TAGS = {"service": SERVICE_NAME}
 API_STAGE = "prod"

@@ -12,6 +12,7 @@ from infra import constants as c
 from infra.api import Api
 from infra.events import Events
 from infra.functions import Functions
+from infra.monitoring import Monitoring
 from infra.notifications import UploadNotifications
 from infra.secrets import VendorSecrets
 from infra.settings import StackSettings
@@ -97,6 +98,14 @@ class VoicecloneStack(Stack):
             self.storage.table,
             self.functions["publish_events"],
             self.functions["deliver_webhook"],
+        )
+        # Alarms (failed jobs per vendor, webhook dead letters, executions, API 5xx) and the dashboard.
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            state_machine=self.workflow.state_machine,
+            rest_api=self.api.rest_api,
+            webhook_dead_letters=self.events.webhook_dead_letters,
         )
 
         # Added once the state machine and the API exist (both are built from the functions).

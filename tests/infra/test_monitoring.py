@@ -1,0 +1,182 @@
+"""Monitoring: the alarm topic, alarms (failed jobs per vendor, dead letters, executions, 5xx), dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import App, CfnElement, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Match, Template
+from voiceclone import observability
+from voiceclone.vendors import registry
+
+from infra import constants as c
+from infra.monitoring import Monitoring
+from infra.stack import VoicecloneStack
+from infra.template_tools import resources_of_type
+
+
+def logical_id(stack: Stack, construct: Any) -> str:
+    element = construct.node.default_child
+    assert isinstance(element, CfnElement)
+    return stack.get_logical_id(element)
+
+
+def alarms(template_json: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in resources_of_type(template_json, "AWS::CloudWatch::Alarm").values()]
+
+
+def alarms_on(template_json: dict[str, Any], metric_name: str) -> list[dict[str, Any]]:
+    return [a for a in alarms(template_json) if a.get("MetricName") == metric_name]
+
+
+def dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+
+
+def test_the_dimension_the_alarms_use_is_the_one_the_functions_publish() -> None:
+    assert c.METRIC_VENDOR_DIMENSION == observability.VENDOR
+    assert (c.METRICS_NAMESPACE, c.SERVICE_NAME) == (observability.NAMESPACE, observability.SERVICE)
+
+
+def test_the_alarm_topic_is_encrypted_with_a_rotated_key_and_takes_tls_only(
+    template: Template, template_json: dict[str, Any]
+) -> None:
+    (topic,) = resources_of_type(template_json, "AWS::SNS::Topic").values()
+    key_logical = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key = template_json["Resources"][key_logical]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    # CloudWatch may use the key (an alarm's message is encrypted with it) ...
+    key_statements = key["Properties"]["KeyPolicy"]["Statement"]
+    assert any(
+        s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(s["Action"])
+        for s in key_statements
+    )
+    # ... and publish to the topic, which refuses anything but TLS.
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ),
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Action": "sns:Publish",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            }
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_every_alarm_notifies_the_topic_and_treats_missing_data_as_not_breaching(
+    template_json: dict[str, Any],
+) -> None:
+    (topic_logical,) = resources_of_type(template_json, "AWS::SNS::Topic")
+    found = alarms(template_json)
+    # one per vendor, dead letters, executions failed, executions timed out, API 5xx
+    assert len(found) == len(registry.vendor_ids()) + 4
+    for alarm in found:
+        assert alarm["AlarmActions"] == [{"Ref": topic_logical}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmDescription"]
+
+
+def test_failed_jobs_alarm_once_per_vendor_of_the_registry_on_the_vendor_dimension(
+    template_json: dict[str, Any],
+) -> None:
+    failed = alarms_on(template_json, "JobFailed")
+    by_vendor = {dimensions(a)["vendor"]: a for a in failed}
+    assert sorted(by_vendor) == sorted(registry.vendor_ids())
+    for vendor, alarm in by_vendor.items():
+        assert dimensions(alarm) == {"service": "voiceclone", "vendor": vendor}
+        assert alarm["Namespace"] == "Voiceclone" and alarm["Statistic"] == "Sum"
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and alarm["Threshold"] == 1
+
+
+def test_the_webhook_dead_letter_queue_alarms_on_any_visible_message(
+    nagged: VoicecloneStack, template_json: dict[str, Any]
+) -> None:
+    (alarm,) = alarms_on(template_json, "ApproximateNumberOfMessagesVisible")
+    dead_letters = logical_id(nagged, nagged.events.webhook_dead_letters)
+    assert dimensions(alarm) == {"QueueName": {"Fn::GetAtt": [dead_letters, "QueueName"]}}
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
+
+
+@pytest.mark.parametrize("metric_name", ["ExecutionsFailed", "ExecutionsTimedOut"])
+def test_executions_failed_or_timed_out_alarm_on_the_training_workflow(
+    nagged: VoicecloneStack, template_json: dict[str, Any], metric_name: str
+) -> None:
+    (alarm,) = alarms_on(template_json, metric_name)
+    machine = logical_id(nagged, nagged.workflow.state_machine)
+    assert alarm["Namespace"] == "AWS/States"
+    assert dimensions(alarm) == {"StateMachineArn": {"Ref": machine}}
+
+
+def test_api_5xx_alarm_on_the_rest_api(nagged: VoicecloneStack, template_json: dict[str, Any]) -> None:
+    (alarm,) = alarms_on(template_json, "5XXError")
+    assert alarm["Namespace"] == "AWS/ApiGateway"
+    assert dimensions(alarm) == {"ApiName": "voiceclone"}
+
+
+def dashboard_body(template_json: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's JSON, with the template's references left as placeholders."""
+    (dashboard,) = resources_of_type(template_json, "AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else '"ref"' for p in parts).replace('""ref""', '"ref"')
+    body: dict[str, Any] = json.loads(text)
+    return body
+
+
+def test_one_dashboard_shows_the_alarms_and_each_vendors_job_outcomes(template_json: dict[str, Any]) -> None:
+    widgets = dashboard_body(template_json)["widgets"]
+    titles = [w["properties"].get("title") for w in widgets]
+    assert "Alarms" in titles and "Workflow executions" in titles and "API requests and errors" in titles
+    for vendor in registry.vendor_ids():
+        (outcomes,) = [w for w in widgets if w["properties"].get("title") == f"Job outcomes: {vendor}"]
+        charted = {(m[0], m[1], m[5]) for m in outcomes["properties"]["metrics"]}
+        assert charted == {
+            ("Voiceclone", name, vendor)
+            for name in ("JobCreated", "JobSucceeded", "JobCheckFailed", "JobFailed", "JobCancelled")
+        }
+        # each metric with its dimensions as published: service, then vendor
+        assert all(
+            m[2:6] == ["service", "voiceclone", "vendor", vendor] for m in outcomes["properties"]["metrics"]
+        )
+
+
+def test_a_vendor_added_to_the_registry_gets_its_alarm_and_widget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a sixth vendor registered, and nothing else changed
+    monkeypatch.setitem(registry.VENDORS, "minimax", "voiceclone_fake.minimax:MinimaxAdapter")
+    stack = Stack(App(), "Monitored")
+    api = apigw.RestApi(stack, "Api", rest_api_name="voiceclone")
+    api.root.add_method("GET", apigw.MockIntegration())
+    machine = sfn.StateMachine(
+        stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "P"))
+    )
+
+    # When the monitoring is built
+    Monitoring(
+        stack, "Monitoring", state_machine=machine, rest_api=api, webhook_dead_letters=sqs.Queue(stack, "Dlq")
+    )
+
+    # Then the new vendor has a failed-jobs alarm and a widget of its own
+    template_json = dict(Template.from_stack(stack).to_json())
+    assert "minimax" in {dimensions(a)["vendor"] for a in alarms_on(template_json, "JobFailed")}
+    titles = [w["properties"].get("title") for w in dashboard_body(template_json)["widgets"]]
+    assert "Job outcomes: minimax" in titles
