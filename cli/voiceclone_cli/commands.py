@@ -568,12 +568,15 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from voiceclone_local.stack import SANDBOXES, sandbox_class
+    from voiceclone.vendors.registry import vendor_ids
+    from voiceclone_local.sandboxes.base import SandboxBase
 
     out = _output(args)
-    if args.vendor not in SANDBOXES:
-        raise usage_error(f"no sandbox for {args.vendor!r}", hint=f"available: {', '.join(SANDBOXES)}")
-    sandbox = sandbox_class(args.vendor)(port=args.port)
+    found = SandboxBase.for_vendor(args.vendor) if args.vendor in vendor_ids() else None
+    if found is None:
+        available = [v for v in vendor_ids() if SandboxBase.for_vendor(v) is not None]
+        raise usage_error(f"no sandbox for {args.vendor!r}", hint=f"available: {', '.join(available)}")
+    sandbox = found(port=args.port)
     out.line(f"{args.vendor} sandbox on {sandbox.url} (Ctrl-C stops it)")
     with contextlib.suppress(KeyboardInterrupt):
         sandbox.serve_forever()

@@ -6,7 +6,6 @@ synthesizes, with its function ARNs resolved to functions created in moto.
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
@@ -26,32 +25,6 @@ from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
 from voiceclone_local.events import LocalEvents
 from voiceclone_local.template import Resolver, api_routes, resources_of_type
-
-# vendor id -> "module:Class" of its sandbox (started by the local stack unless the vendor's
-# VOICECLONE_<VENDOR>_ENDPOINT points elsewhere, e.g. at the real vendor).
-SANDBOXES: dict[str, str] = {
-    "tencent_vrs": "voiceclone_local.sandboxes.tencent_vrs:TencentVrsSandbox",
-    "tencent_gateway": "voiceclone_local.sandboxes.tencent_gateway:TencentGatewaySandbox",
-    "volcengine": "voiceclone_local.sandboxes.volcengine:VolcengineSandbox",
-    "qiniu": "voiceclone_local.sandboxes.qiniu:QiniuSandbox",
-    "huawei": "voiceclone_local.sandboxes.huawei:HuaweiSandbox",
-}
-
-
-def default_sandbox_config(vendor: str) -> Any | None:
-    """The local stack's sandbox settings where a vendor's own defaults are too small for it."""
-    if vendor == "volcengine":
-        # Each cloned voice takes a speaker slot bought in the console: give the local stack plenty.
-        from voiceclone_local.sandboxes.volcengine import VolcengineSandboxConfig
-
-        return VolcengineSandboxConfig(speaker_ids=[f"S_local{i:03d}" for i in range(1, 201)])
-    return None
-
-
-def sandbox_class(vendor: str) -> Any:
-    module_name, _, class_name = SANDBOXES[vendor].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -167,20 +140,30 @@ class LocalStack:
         return self.sandboxes.get("tencent_vrs")
 
     def _start_sandboxes(self) -> dict[str, str]:
-        """Start each vendor's sandbox unless its endpoint is configured; their URLs as vendor settings."""
+        """Start each registered vendor's sandbox, found by convention, unless its endpoint is configured.
+
+        Returns each vendor's endpoint as a vendor setting of the template: the sandbox's URL, or
+        the VOICECLONE_<VENDOR>_ENDPOINT set before the start (a staging endpoint, a proxy, the
+        real vendor), so the functions call exactly that. Credentials go to the vendor's secret.
+        """
+        from voiceclone.vendors.config import env_name
+        from voiceclone.vendors.registry import vendor_ids
+
+        from voiceclone_local.sandboxes.base import SandboxBase
+
         settings: dict[str, str] = {}
-        for vendor in SANDBOXES:
-            prefix = vendor.upper()
-            if os.environ.get(f"VOICECLONE_{prefix}_ENDPOINT"):
+        for vendor in vendor_ids():
+            configured = os.environ.get(env_name(vendor, "endpoint"))
+            if configured:
+                settings[f"{vendor}_endpoint"] = configured
                 continue
-            cls = sandbox_class(vendor)
-            config = self.sandbox_configs.get(vendor) or default_sandbox_config(vendor)
-            sandbox = cls(config) if config is not None else cls()
-            sandbox.start()
+            cls = SandboxBase.for_vendor(vendor)
+            if cls is None:  # no sandbox: the adapter's own endpoint and the environment's credentials
+                continue
+            sandbox = cls(self.sandbox_configs.get(vendor) or cls.local_config()).start()
             self._stoppers.append(sandbox.stop)
             self.sandboxes[vendor] = sandbox
-            settings[f"{prefix}_ENDPOINT"] = sandbox.url
-            settings.update(getattr(sandbox, "local_settings", dict)())
+            settings[f"{vendor}_endpoint"] = sandbox.url
         return settings
 
     def stop(self) -> None:
@@ -279,11 +262,7 @@ class LocalStack:
         for logical in buckets:
             s3.create_bucket(Bucket=refs[logical])
 
-        sm = self.client("secretsmanager")
-        for logical, res in secrets.items():
-            name = res["Properties"]["Name"]
-            sm.create_secret(Name=name, SecretString=json.dumps(self._vendor_secret(name)))
-            refs[logical] = sm.describe_secret(SecretId=name)["ARN"]
+        self._vendor_secrets(secrets, refs)
         self.events = LocalEvents(t, self.client, self._invoke, self.function_names, REGION, ACCOUNT)
         self.events.prepare(refs, attrs)
         resolve = Resolver(refs, attrs, REGION, ACCOUNT)
@@ -356,20 +335,44 @@ class LocalStack:
 
         return issue_api_key(Repository(self.table_name, self.client("dynamodb")), tenant_id)
 
-    def _vendor_secret(self, name: str) -> dict[str, str]:
-        """A vendor secret's local value: the VOICECLONE_<VENDOR>_* variables, else the sandbox's keys."""
-        from infra.secrets import VENDOR_SECRET_FIELDS
+    def _vendor_secret(self, vendor: str) -> dict[str, str]:
+        """A vendor secret's local value: each declared field, from its variable or else the sandbox."""
+        from voiceclone.vendors.config import env_name
+        from voiceclone.vendors.registry import adapter_class
 
-        vendor = name.split("/", 1)[-1]
+        adapter = adapter_class(vendor)
         sandbox = self.sandboxes.get(vendor)
+        offered = sandbox.credentials() if sandbox is not None else {}
         values: dict[str, str] = {}
-        for key in VENDOR_SECRET_FIELDS.get(vendor, ()):
-            value = os.environ.get(f"VOICECLONE_{vendor.upper()}_{key.upper()}")
-            if value is None and sandbox is not None:
-                value = str(getattr(sandbox.config, key))
-            if value is not None:
+        for key in (*adapter.credential_fields, *adapter.optional_fields):
+            value = os.environ.get(env_name(vendor, key)) or offered.get(key)
+            if value:
                 values[key] = value
         return values
+
+    def _vendor_secrets(self, secrets: dict[str, Any], refs: dict[str, Any]) -> None:
+        """Each vendor's credentials in its Secrets Manager secret, as in AWS (not in plain variables).
+
+        The template has one secret per vendor (``voiceclone/<vendor>``); a vendor registered at run
+        time has none there, so it gets one here and its VOICECLONE_<VENDOR>_SECRET_ARN.
+        """
+        from voiceclone.vendors.config import env_name
+        from voiceclone.vendors.registry import vendor_ids
+
+        sm = self.client("secretsmanager")
+        in_template: set[str] = set()
+        for logical, res in secrets.items():
+            name = res["Properties"]["Name"]
+            vendor = name.split("/", 1)[-1]
+            in_template.add(vendor)
+            sm.create_secret(Name=name, SecretString=json.dumps(self._vendor_secret(vendor)))
+            refs[logical] = sm.describe_secret(SecretId=name)["ARN"]
+        for vendor in vendor_ids():
+            if vendor not in in_template:
+                created = sm.create_secret(
+                    Name=f"voiceclone/{vendor}", SecretString=json.dumps(self._vendor_secret(vendor))
+                )
+                self._set_env({env_name(vendor, "secret_arn"): created["ARN"]})
 
     def _invoke(self, function_name: str, event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         resp = self.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())

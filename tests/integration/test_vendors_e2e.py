@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 from voiceclone.store.repository import Repository
-from voiceclone.vendors.registry import capabilities
+from voiceclone.vendors.registry import capabilities, vendor_ids
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main as cli_main
-from voiceclone_local.stack import SANDBOXES, LocalStack
+from voiceclone_local.stack import LocalStack
 
 from tests.helpers import http, wait_for, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
 DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
-VENDORS = list(SANDBOXES)
+VENDORS = list(vendor_ids())
 # The credential each sandbox checks, to make the service's copy wrong.
 CREDENTIAL = {
     "tencent_vrs": "secret_key",

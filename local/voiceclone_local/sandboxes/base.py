@@ -1,61 +1,123 @@
-"""What every vendor sandbox shares: the HTTP server, fault knobs, simulated training, audio download.
+"""What every vendor sandbox shares: the request skeleton, the HTTP server, faults, training, callbacks.
 
-A vendor sandbox is a function from :class:`SandboxRequest` to :class:`SandboxResponse`
-(its wire format and auth) on top of these pieces (its behaviour over time).
+A vendor sandbox subclasses :class:`SandboxBase` and declares its ``vendor_id``,
+its routes (a Werkzeug ``Map``), its authentication, its envelope and its
+operations; :meth:`SandboxBase.handle` runs every request through the same steps:
+route, count, authenticate, inject a configured fault, dispatch, wrap. Every
+refusal is one :class:`SandboxApiError` (HTTP status, the vendor's code, message)
+that the vendor's envelope renders. The local stack finds a vendor's sandbox by
+convention (:meth:`SandboxBase.for_vendor`), so adding a vendor adds no list entry.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import logging
 import os
+import re
 import socket
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
-from urllib.parse import parse_qs, urlsplit
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from voiceclone.domain.audio import inspect_wav
+from voiceclone.vendors.config import env_name
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+
+__all__ = ["Map", "Rule"]
+
+logger = logging.getLogger(__name__)  # re-exported: a sandbox declares its routes with these
+
+# How many requests a sandbox serves at once; more wait in the listen backlog or the pool's queue.
+WORKERS = 64
+LISTEN_BACKLOG = 128
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
-def env_or(name: str, default: str) -> Callable[[], str]:
-    """A default factory: the environment variable (the adapter reads the same one), else a fixed value."""
-    return lambda: os.environ.get(name) or default
+def env_or(vendor_id: str, field_name: str, default: str) -> Callable[[], str]:
+    """A default factory: the vendor's setting variable (the adapter reads it too), else a fixed value."""
+    return lambda: os.environ.get(env_name(vendor_id, field_name)) or default
 
 
 class SandboxConfig(BaseModel):
     """Behaviour knobs every sandbox has; mutable at runtime (tests change them between jobs)."""
 
+    model_config = ConfigDict(validate_assignment=True)
+
+    # Time from create to success/failure; the first fifth of it the task is queued (PENDING).
     training_seconds: float = Field(default=2.0, ge=0)
     fail_training: str | None = None  # the vendor's failure reason, when set
-    throttle_first: int = Field(default=0, ge=0)  # the next N requests are rate limited
-    internal_error_first: int = Field(default=0, ge=0)  # the next N requests fail with a server error
+    # The next N authenticated requests are refused as the vendor refuses them: rate limited
+    # (HTTP 429), failed inside (500), unavailable (503); each answer carries the vendor's own code.
+    throttle_first: int = Field(default=0, ge=0)
+    internal_error_first: int = Field(default=0, ge=0)
+    unavailable_first: int = Field(default=0, ge=0)
     # The next N create calls are performed and then the connection is dropped without an answer.
     drop_create_response_first: int = Field(default=0, ge=0)
+    # Checked when a task finishes, so turning it off also silences tasks already running.
     callback_enabled: bool = True
+    # Delivery attempts per callback (first try included) and the base of the exponential pause between them.
+    callback_attempts: int = Field(default=3, ge=1)
+    callback_retry_seconds: float = Field(default=0.2, ge=0)
 
 
 class Fault(StrEnum):
     THROTTLE = "throttle"
     INTERNAL = "internal"
+    UNAVAILABLE = "unavailable"
+
+
+# The counter each fault consumes, in the order they are consumed.
+_FAULT_KNOBS = (
+    (Fault.THROTTLE, "throttle_first"),
+    (Fault.INTERNAL, "internal_error_first"),
+    (Fault.UNAVAILABLE, "unavailable_first"),
+)
+
+
+class SandboxApiError(Exception):
+    """A refusal in the vendor's terms: the HTTP status it is sent with, the vendor's code and message."""
+
+    def __init__(self, status: int, code: str | int, message: str) -> None:
+        super().__init__(status, code, message)
+        self.status = status
+        self.code = code
+        self.message = message
 
 
 class DropConnection(Exception):
-    """Raised by a handler to close the connection without answering (a lost response)."""
+    """Raised by an operation to close the connection without answering (a lost response)."""
 
 
 @dataclass
 class SandboxRequest:
     method: str
     path: str
+    # The last value of each query key; `query_pairs` keeps every pair in order (a key may repeat).
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    query_pairs: list[tuple[str, str]] = field(default_factory=list)
+    too_large: bool = False  # the declared body exceeded the sandbox's limit and was not read
+
+    def query_lists(self) -> dict[str, list[str]]:
+        """Every value of each query key, in the order sent."""
+        lists: dict[str, list[str]] = {}
+        for key, value in self.query_pairs:
+            lists.setdefault(key, []).append(value)
+        return lists
 
 
 @dataclass
@@ -66,92 +128,47 @@ class SandboxResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Faults:
-    """Consumes the configured fault counters, thread-safely, one request at a time."""
-
-    def __init__(self, config: Callable[[], SandboxConfig]) -> None:
-        self._config = config
-        self._lock = threading.Lock()
-
-    def next(self) -> Fault | None:
-        with self._lock:
-            config = self._config()
-            if config.throttle_first:
-                config.throttle_first -= 1
-                return Fault.THROTTLE
-            if config.internal_error_first:
-                config.internal_error_first -= 1
-                return Fault.INTERNAL
-        return None
-
-    def drop_create_response(self) -> bool:
-        with self._lock:
-            config = self._config()
-            if config.drop_create_response_first:
-                config.drop_create_response_first -= 1
-                return True
-        return False
+def json_response(status: int, envelope: Any, headers: dict[str, str] | None = None) -> SandboxResponse:
+    body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+    return SandboxResponse(status=status, body=body, headers=headers or {})
 
 
-class TrainingState(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
+@dataclass(frozen=True)
+class Route:
+    """What a request asks for: a name to count it by, the operation (None: no such API) and its arguments."""
+
+    name: str
+    endpoint: str | None
+    args: Mapping[str, str] = field(default_factory=dict)
+    plane: str = ""  # for a vendor with two APIs on one port (Volcengine)
+    authenticated: bool = True  # False for presigned uploads, which carry no API credentials
 
 
-@dataclass
-class SimulatedTask:
-    task_id: str
-    created: float
-    training_seconds: float
-    failure: str | None
-    meta: dict[str, Any] = field(default_factory=dict)
-    finished: bool = False
+def json_object(
+    body: bytes, invalid: Callable[[str], SandboxApiError], *, empty: bool = True
+) -> dict[str, Any]:
+    """The body as a JSON object, or the vendor's parameter error; an empty body is {} when `empty`."""
+    if not body.strip():
+        if empty:
+            return {}
+        raise invalid("the request body must be a JSON object")
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise invalid("the request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise invalid("the request body must be a JSON object")
+    return value
 
-    def state(self, now: float | None = None) -> TrainingState:
-        elapsed = (now if now is not None else time.monotonic()) - self.created
-        if elapsed >= self.training_seconds:
-            return TrainingState.FAILED if self.failure else TrainingState.SUCCEEDED
-        return TrainingState.PENDING if elapsed < 0.2 * self.training_seconds else TrainingState.RUNNING
 
-
-class TrainingSimulator:
-    """Tasks that finish after the configured time, and a hook called once when each finishes."""
-
-    def __init__(self, config: Callable[[], SandboxConfig]) -> None:
-        self._config = config
-        self._lock = threading.Lock()
-        self.tasks: dict[str, SimulatedTask] = {}
-        self.tasks_created = 0
-        self._timers: list[threading.Timer] = []
-
-    def create(self, on_finish: Callable[[SimulatedTask], None] | None = None, **meta: Any) -> SimulatedTask:
-        config = self._config()
-        task = SimulatedTask(
-            task_id=meta.pop("task_id", None) or uuid.uuid4().hex,
-            created=time.monotonic(),
-            training_seconds=config.training_seconds,
-            failure=config.fail_training,
-            meta=meta,
-        )
-        with self._lock:
-            self.tasks[task.task_id] = task
-            self.tasks_created += 1
-        if on_finish is not None:
-            timer = threading.Timer(task.training_seconds, self._finish, args=(task, on_finish))
-            timer.daemon = True
-            self._timers.append(timer)
-            timer.start()
-        return task
-
-    def _finish(self, task: SimulatedTask, on_finish: Callable[[SimulatedTask], None]) -> None:
-        task.finished = True
-        on_finish(task)
-
-    def stop(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
+def audio_problem(
+    data: bytes, *, min_seconds: float, max_seconds: float, sample_rate: int = 16000
+) -> str | None:
+    """Why this training audio cannot make a voice, in words a person can act on; None if it can."""
+    report = inspect_wav(
+        data, expected_sample_rate=sample_rate, min_seconds=min_seconds, max_seconds=max_seconds
+    )
+    return None if report.ok else "; ".join(f.message for f in report.findings)
 
 
 def fetch_audio(url: str, max_bytes: int = 50 * 1024 * 1024) -> bytes:
@@ -167,101 +184,387 @@ def fetch_audio(url: str, max_bytes: int = 50 * 1024 * 1024) -> bytes:
     return response.content
 
 
-def post_callback(url: str, body: bytes, attempts: int = 3) -> int | None:
-    """POST a vendor callback; a few tries on connection errors and 5xx. Returns the last status."""
-    status = None
-    for attempt in range(attempts):
+class TrainingState(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+# Share of training_seconds a task spends queued before it runs.
+PENDING_SHARE = 0.2
+
+
+@dataclass
+class SimulatedTask:
+    task_id: str
+    created: float
+    training_seconds: float
+    failure: str | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False  # set by the completion timer, so status and callback agree
+    # Set once completion is fully handled (callback delivered, given up on, or not wanted).
+    settled: threading.Event = field(default_factory=threading.Event)
+
+    def state(self, now: float | None = None) -> TrainingState:
+        elapsed = (now if now is not None else time.monotonic()) - self.created
+        if self.finished or elapsed >= self.training_seconds:
+            return TrainingState.FAILED if self.failure else TrainingState.SUCCEEDED
+        return (
+            TrainingState.PENDING
+            if elapsed < PENDING_SHARE * self.training_seconds
+            else TrainingState.RUNNING
+        )
+
+
+class TrainingSimulator:
+    """Tasks that finish after the configured time, and a hook called once when each finishes."""
+
+    def __init__(self, config: Callable[[], SandboxConfig], stopped: threading.Event) -> None:
+        self._config = config
+        self._stopped = stopped
+        self._lock = threading.Lock()
+        self.tasks: dict[str, SimulatedTask] = {}
+        self.tasks_created = 0
+        self._timers: set[threading.Timer] = set()
+
+    def create(self, on_finish: Callable[[SimulatedTask], None] | None = None, **meta: Any) -> SimulatedTask:
+        config = self._config()
+        task = SimulatedTask(
+            task_id=meta.pop("task_id", None) or uuid.uuid4().hex,
+            created=time.monotonic(),
+            training_seconds=config.training_seconds,
+            failure=config.fail_training,
+            meta=meta,
+        )
+        timer = threading.Timer(task.training_seconds, self._finish, args=(task, on_finish))
+        timer.daemon = True
+        with self._lock:
+            self.tasks[task.task_id] = task
+            self.tasks_created += 1
+            self._timers.add(timer)
+        timer.start()
+        return task
+
+    def _finish(self, task: SimulatedTask, on_finish: Callable[[SimulatedTask], None] | None) -> None:
+        task.finished = True
+        with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
         try:
-            status = httpx.post(
-                url, content=body, headers={"Content-Type": "application/json"}, timeout=10
-            ).status_code
-        except httpx.HTTPError:
-            status = None
-        if status is not None and status < 500:
-            return status
-        time.sleep(0.2 * (2**attempt))
-    return status
+            if on_finish is not None and not self._stopped.is_set():
+                on_finish(task)
+        finally:
+            task.settled.set()
+
+    def stop(self) -> None:
+        with self._lock:
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
 
 
-class SandboxServer:
-    """A threaded HTTP server on 127.0.0.1 that hands each request to `handle`."""
+@dataclass(frozen=True)
+class CallbackAttempt:
+    """One POST of a result to a callback URL; the URL is kept without its query (it holds a token)."""
+
+    task_id: str
+    url: str
+    attempt: int
+    status_code: int | None
+    error: str | None = None
+
+
+# ----- HTTP plumbing -------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Moves bytes between a socket and `SandboxServer.handle`; one request per connection."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    server: SandboxServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # requests carry credentials
+        return
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle holds the body ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _serve(self) -> None:
+        # One request per connection: a kept-alive idle connection would hold one of the bounded workers.
+        self.close_connection = True
+        declared = self.headers.get("Content-Length") or "0"
+        length = int(declared) if declared.isdigit() else -1
+        too_large = length < 0 or length > self.server.max_body_bytes
+        parts = urlsplit(self.path)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        request = SandboxRequest(
+            method=self.command,
+            path=parts.path,
+            query=dict(pairs),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=self.rfile.read(length) if length > 0 and not too_large else b"",
+            query_pairs=pairs,
+            too_large=too_large,
+        )
+        try:
+            response = self.server.handle(request)
+        except DropConnection:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+
+class SandboxServer(HTTPServer):
+    """An HTTP server on 127.0.0.1 with a real listen backlog and a bounded pool of workers."""
+
+    # Class attributes, so they are in place before the constructor binds and listens.
+    request_queue_size = LISTEN_BACKLOG
+    allow_reuse_address = True
+    daemon_threads = True
 
     def __init__(
-        self, handle: Callable[[SandboxRequest], SandboxResponse], host: str = "127.0.0.1", port: int = 0
-    ):
+        self,
+        handle: Callable[[SandboxRequest], SandboxResponse],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        workers: int = WORKERS,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.handle = handle
-        self.requests: Counter[str] = Counter()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # requests carry credentials
-                return
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out in two writes: without this, Nagle holds the body ~40 ms.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                parts = urlsplit(self.path)
-                request = SandboxRequest(
-                    method=self.command,
-                    path=parts.path,
-                    query={k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()},
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length) if length else b"",
-                )
-                try:
-                    response = server.handle(request)
-                except DropConnection:
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                for key, value in response.headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(response.body)))
-                self.end_headers()
-                self.wfile.write(response.body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
-
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.request_queue_size = 128
+        self.max_body_bytes = max_body_bytes
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox")
         self._thread: threading.Thread | None = None
+        super().__init__((host, port), _Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host, port = self.server_address[:2]
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else str(host)
+        return f"http://{shown}:{port}"
 
-    def start(self) -> Self:
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - one broken connection must not stop the worker
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a client that hangs up is not the sandbox's problem."""
+
+    def start(self) -> None:
+        # A short poll interval keeps stop(), which waits for the serve loop to notice, quick.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-accept", daemon=True
         )
         self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever(poll_interval=0.05)
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# ----- the base --------------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 class SandboxBase:
-    """The lifecycle every vendor sandbox shares; a subclass sets `_server` and `_trainer`."""
+    """The request skeleton, lifecycle, faults, training and callbacks every vendor sandbox shares.
 
-    _server: SandboxServer
-    _trainer: TrainingSimulator
-    _serving = False
-    _stopped = False
+    A subclass declares ``vendor_id``, ``config_class`` and ``routes``, and implements
+    ``authenticate``, ``fault_error``, ``envelope`` and ``error_envelope``; its
+    operations are methods named by the routes' endpoints, called as
+    ``operation(request, route)`` and returning what the envelope wraps.
+    """
+
+    vendor_id: ClassVar[str]
+    config_class: ClassVar[type[SandboxConfig]] = SandboxConfig
+    routes: ClassVar[Map] = Map()
+    # Sandboxes by vendor id, filled as their modules are imported.
+    _registry: ClassVar[dict[str, type[SandboxBase]]] = {}
+
+    config: Any  # the subclass's config_class
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        vendor_id = cls.__dict__.get("vendor_id")
+        if isinstance(vendor_id, str):
+            SandboxBase._registry[vendor_id] = cls
+
+    @classmethod
+    def for_vendor(cls, vendor_id: str) -> type[SandboxBase] | None:
+        """The vendor's sandbox: registered already, or in ``voiceclone_local.sandboxes.<vendor_id>``."""
+        found = SandboxBase._registry.get(vendor_id)
+        if found is not None:
+            return found
+        module = f"{__package__}.{vendor_id}"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            return None
+        return SandboxBase._registry.get(vendor_id)
+
+    @classmethod
+    def local_config(cls) -> SandboxConfig:
+        """The configuration the local stack starts this sandbox with (the defaults, unless overridden)."""
+        return cls.config_class()
+
+    def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config if config is not None else self.config_class()
+        self._lock = threading.Lock()
+        self._fault_lock = threading.Lock()
+        self._requests: Counter[str] = Counter()
+        self._stopped = threading.Event()
+        self._trainer = TrainingSimulator(lambda: self.config, self._stopped)
+        self._serving = False
+        self._closed = False
+        # Bound now, so `url` is known (and the port taken) before start().
+        self._server = SandboxServer(self.handle, host=host, port=port)
+
+    # ----- what a vendor declares ------------------------------------------------------------------
+
+    def credentials(self) -> dict[str, str]:
+        """The values of the vendor's credential and optional fields this sandbox accepts, by field name."""
+        return {}
+
+    def authenticate(self, request: SandboxRequest, route: Route) -> None:
+        """Raise the vendor's SandboxApiError unless the request carries valid credentials."""
+
+    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
+        """The vendor's own answer to an injected fault (its code and message, in its status)."""
+        raise NotImplementedError
+
+    def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
+        return SandboxApiError(404, "NotFound", f"no such API: {request.method} {request.path}")
+
+    def too_large(self, request: SandboxRequest) -> SandboxApiError:
+        return SandboxApiError(413, "RequestTooLarge", "the request body is too large")
+
+    def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
+        raise NotImplementedError
+
+    def error_envelope(
+        self, request: SandboxRequest, route: Route | None, error: SandboxApiError
+    ) -> SandboxResponse:
+        raise NotImplementedError
+
+    def route(self, request: SandboxRequest) -> Route:
+        """The request's route by the Werkzeug map; unknown paths get ``endpoint=None``."""
+        adapter = self.routes.bind("sandbox.invalid", path_info=request.path or "/")
+        try:
+            rule, args = adapter.match(method=request.method, return_rule=True)
+        except HTTPException:
+            return Route(name=f"{request.method} {request.path}", endpoint=None)
+        return Route(
+            name=f"{request.method} {self.route_name(rule.rule)}", endpoint=str(rule.endpoint), args=args
+        )
+
+    @staticmethod
+    def route_name(rule: str) -> str:
+        """A rule as counted: ``/v1/voices/<id>`` is ``/v1/voices/{id}``."""
+        return _PLACEHOLDER.sub(r"{\1}", rule)
+
+    # ----- the skeleton ------------------------------------------------------------------------------
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """One request in, the vendor's answer out: route, count, authenticate, fault, dispatch, wrap."""
+        route: Route | None = None
+        try:
+            if request.too_large:
+                raise self.too_large(request)
+            route = self.route(request)
+            with self._lock:
+                self._requests[route.name] += 1
+            if route.endpoint is None:
+                raise self.not_found(request, route)
+            if route.authenticated:
+                self.authenticate(request, route)
+                fault = self._next_fault()
+                if fault is not None:
+                    raise self.fault_error(fault, route)
+            result = getattr(self, route.endpoint)(request, route)
+        except SandboxApiError as exc:
+            # Route names and codes only: requests carry credentials, audio and presigned URLs.
+            logger.debug("%s sandbox %s -> %s", self.vendor_id, route.name if route else "?", exc.code)
+            return self.error_envelope(request, route, exc)
+        logger.debug("%s sandbox %s ok", self.vendor_id, route.name)
+        if isinstance(result, SandboxResponse):
+            return result
+        return self.envelope(request, route, result)
+
+    def _next_fault(self) -> Fault | None:
+        """Consume one fault counter, thread-safely (after authentication: a bad request spends none)."""
+        with self._fault_lock:
+            for fault, knob in _FAULT_KNOBS:
+                left = getattr(self.config, knob)
+                if left:
+                    setattr(self.config, knob, left - 1)
+                    return fault
+        return None
+
+    def drop_create_response(self) -> bool:
+        """True (and one less to go) when the create just performed must lose its answer."""
+        with self._fault_lock:
+            if self.config.drop_create_response_first:
+                self.config.drop_create_response_first -= 1
+                return True
+        return False
+
+    # ----- callbacks ---------------------------------------------------------------------------------
+
+    def post_callback(self, task_id: str, url: str, payload: Any) -> list[CallbackAttempt]:
+        """POST a result as the vendor does: a few tries with a growing pause until one answers 2xx."""
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        parts = urlsplit(url)
+        shown = parts._replace(query="", fragment="").geturl()
+        attempts: list[CallbackAttempt] = []
+        with httpx.Client(timeout=5.0) as client:
+            for attempt in range(1, self.config.callback_attempts + 1):
+                status: int | None = None
+                error: str | None = None
+                try:
+                    status = client.post(
+                        url, content=body, headers={"Content-Type": "application/json"}
+                    ).status_code
+                except httpx.HTTPError as exc:
+                    error = type(exc).__name__
+                attempts.append(CallbackAttempt(task_id, shown, attempt, status, error))
+                if status is not None and 200 <= status < 300:
+                    break
+                pause = self.config.callback_retry_seconds * 2 ** (attempt - 1)
+                if attempt < self.config.callback_attempts and self._stopped.wait(pause):
+                    break
+        return attempts
+
+    def wait_settled(self, task_id: str, timeout: float = 10.0) -> bool:
+        """Block until a task has finished and its callback (if any) is done: lets tests assert absence."""
+        task = self._trainer.tasks.get(task_id)
+        return task is not None and task.settled.wait(timeout)
+
+    # ----- lifecycle ---------------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
@@ -275,7 +578,8 @@ class SandboxBase:
     @property
     def requests(self) -> dict[str, int]:
         """Requests served, by the sandbox's route names, authenticated or not."""
-        return dict(self._server.requests)
+        with self._lock:
+            return dict(self._requests)
 
     def start(self) -> Self:
         """Serve from a daemon thread; returns self so `Sandbox().start()` reads naturally."""
@@ -286,18 +590,19 @@ class SandboxBase:
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (the CLI's `voiceclone sandbox`)."""
         self._serving = True
-        self._server.serve_forever()
+        try:
+            self._server.serve_forever()
+        finally:
+            self.stop()
 
     def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice, and before start()."""
-        if self._stopped:
+        """Stop serving, drop pending completions and release the port; safe to call twice."""
+        if self._closed:
             return
-        self._stopped = True
-        if not self._serving:
-            # SandboxServer.stop waits for a serve loop to acknowledge the shutdown: give it one.
-            self._server.start()
-        self._server.stop()
+        self._closed = True
+        self._stopped.set()
         self._trainer.stop()
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()

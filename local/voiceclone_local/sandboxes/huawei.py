@@ -23,46 +23,46 @@ from __future__ import annotations
 
 import hmac
 import io
-import json
-import logging
 import secrets
-import threading
 import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, ClassVar
 
 from pydantic import Field
 from voiceclone.domain.audio import inspect_wav
 from voiceclone.vendors.signing import huawei as signer
+from werkzeug.routing import Submount
 
 from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
-    Faults,
+    Map,
+    Route,
+    Rule,
+    SandboxApiError,
     SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SandboxServer,
     SimulatedTask,
-    TrainingSimulator,
     TrainingState,
     env_or,
+    json_object,
+    json_response,
 )
 
-logger = logging.getLogger(__name__)
+VENDOR_ID = "huawei"
 
 # Public, fixed sandbox credentials (not secrets): the local stack and tests use them by default.
 DEFAULT_PROJECT_ID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 DEFAULT_ACCESS_KEY = "SANDBOXHUAWEIAK0000"
 DEFAULT_SECRET_KEY = "sandbox-huawei-secret-key"  # noqa: S105
 
-API_PREFIX = "/v1/"
 SERVICE = "voice-training-manage"
+API_ROOT = f"/v1/<project_id>/{SERVICE}"
 OBS_PREFIX = "/obs/"
 DATA_OBJECT, LETTER_OBJECT = "training-data.zip", "authorization-letter"
 # The Content-Type each upload URL was "presigned" with.
@@ -79,6 +79,13 @@ TEXT_ERROR = "MSS.20020013"
 LETTER_ERROR = "MSS.20020014"
 REJECTED_ERROR = "MSS.20020015"
 DELETE_REFUSED_ERROR = "MSS.00000007"  # the sandbox's own: the docs name no such error
+# Huawei's answers to the injected faults: API Gateway's throttling code (its docs), MetaStudio's internal
+# error, and the gateway's "backend unavailable" for a 503 (the sandbox's choice: the docs list no 503 code).
+_FAULTS = {
+    Fault.THROTTLE: (429, "APIGW.0308", "The throttling threshold has been reached"),
+    Fault.INTERNAL: (500, "MSS.00000001", "internal error"),
+    Fault.UNAVAILABLE: (503, "APIGW.0201", "Backend unavailable, retry later"),
+}
 # States in which a job is being audited or trained (refuse_delete_while_training applies).
 _BUSY_STATES = ("SYSTEM_AUDITING", "WAITING", "PROCESSING")
 
@@ -86,12 +93,10 @@ _BUSY_STATES = ("SYSTEM_AUDITING", "WAITING", "PROCESSING")
 class HuaweiSandboxConfig(SandboxConfig):
     """The project, the AK/SK pair, the audit knob and the shared fault knobs; tests change them live."""
 
-    project_id: str = Field(default_factory=env_or("VOICECLONE_HUAWEI_PROJECT_ID", DEFAULT_PROJECT_ID))
+    project_id: str = Field(default_factory=env_or(VENDOR_ID, "project_id", DEFAULT_PROJECT_ID))
     # repr=False: the config may end up in a log line or a test failure message.
-    access_key: str = Field(default_factory=env_or("VOICECLONE_HUAWEI_ACCESS_KEY", DEFAULT_ACCESS_KEY))
-    secret_key: str = Field(
-        default_factory=env_or("VOICECLONE_HUAWEI_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
-    )
+    access_key: str = Field(default_factory=env_or(VENDOR_ID, "access_key", DEFAULT_ACCESS_KEY))
+    secret_key: str = Field(default_factory=env_or(VENDOR_ID, "secret_key", DEFAULT_SECRET_KEY), repr=False)
     # When set, every commit fails its audit with this reason (as a human reviewer might).
     audit_fail: str | None = None
     # File name in the package -> the reviewer's reason: the next commit's audit rejects just those
@@ -102,14 +107,9 @@ class HuaweiSandboxConfig(SandboxConfig):
     refuse_delete_while_training: bool = False
 
 
-class HuaweiApiError(Exception):
-    """An answer with Huawei's error envelope."""
-
-    def __init__(self, status: int, code: str, msg: str) -> None:
-        super().__init__(status, code, msg)
-        self.status = status
-        self.code = code
-        self.msg = msg
+def _error(status: int, code: str, msg: str) -> SandboxApiError:
+    """An answer with Huawei's error envelope {error_code, error_msg}."""
+    return SandboxApiError(status, code, msg)
 
 
 @dataclass
@@ -170,12 +170,12 @@ class Job:
         return info
 
 
-def _bad_request(code: str, msg: str) -> HuaweiApiError:
-    return HuaweiApiError(400, code, msg)
+def _bad_request(code: str, msg: str) -> SandboxApiError:
+    return _error(400, code, msg)
 
 
-def _auth_error(msg: str) -> HuaweiApiError:
-    return HuaweiApiError(401, "APIGW.0301", f"Incorrect IAM authentication information: {msg}")
+def _auth_error(msg: str) -> SandboxApiError:
+    return _error(401, "APIGW.0301", f"Incorrect IAM authentication information: {msg}")
 
 
 def _audit_error(code: str, message: str, audio_name: str = "", text_name: str = "") -> dict[str, str]:
@@ -232,21 +232,38 @@ def audit_package(edition: str, package: bytes, letter: bytes) -> list[dict[str,
 
 
 class HuaweiSandbox(SandboxBase):
-    """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
+    """MetaStudio's voice-training operations, and the OBS uploads, on the shared request skeleton."""
+
+    vendor_id: ClassVar[str] = VENDOR_ID
+    config_class: ClassVar[type[SandboxConfig]] = HuaweiSandboxConfig
+    routes: ClassVar[Map] = Map(
+        [
+            Submount(
+                API_ROOT,
+                [
+                    Rule("/user/<kind>", methods=["POST"], endpoint="_create"),
+                    Rule("/user/jobs", methods=["GET"], endpoint="_list"),
+                    Rule("/user/jobs/<job_id>", methods=["GET"], endpoint="_show"),
+                    Rule("/user/jobs/<job_id>", methods=["POST"], endpoint="_commit"),
+                    Rule("/user/jobs/<job_id>", methods=["DELETE"], endpoint="_delete"),
+                    Rule("/user/jobs/<job_id>/audit-result", methods=["GET"], endpoint="_audit_result"),
+                    Rule(
+                        "/user/jobs/<job_id>/uploading-address-url",
+                        methods=["GET"],
+                        endpoint="_uploading_address",
+                    ),
+                ],
+            ),
+        ]
+    )
+    config: HuaweiSandboxConfig
 
     def __init__(
         self, config: HuaweiSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.config = config or HuaweiSandboxConfig()
-        self._lock = threading.Lock()
+        super().__init__(config, host, port)
         self._jobs: dict[str, Job] = {}
         self._jobs_created = 0
-        self._faults = Faults(lambda: self.config)
-        self._trainer = TrainingSimulator(lambda: self.config)
-        # Bound now, so `url` is known (and the port taken) before start().
-        self._server = SandboxServer(self.handle, host=host, port=port)
-
-    # ----- lifecycle ------------------------------------------------------------------------------
 
     @property
     def tasks_created(self) -> int:
@@ -259,58 +276,50 @@ class HuaweiSandbox(SandboxBase):
         with self._lock:
             return dict(self._jobs)
 
-    def local_settings(self) -> dict[str, str]:
-        """Vendor settings the local stack gives the adapter (the public sandbox credentials)."""
+    def credentials(self) -> dict[str, str]:
         return {
-            "HUAWEI_PROJECT_ID": self.config.project_id,
-            "HUAWEI_ACCESS_KEY": self.config.access_key,
-            "HUAWEI_SECRET_KEY": self.config.secret_key,
+            "project_id": self.config.project_id,
+            "access_key": self.config.access_key,
+            "secret_key": self.config.secret_key,
         }
 
-    # ----- request handling -----------------------------------------------------------------------
+    # ----- the request skeleton's vendor parts ----------------------------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """One request in, Huawei's JSON (or OBS's XML for uploads) out; keys and bodies are never logged."""
+    def route(self, request: SandboxRequest) -> Route:
+        """API routes are counted as ``METHOD /user/jobs/{job_id}/...``; every upload as ``METHOD /obs``."""
         if request.path.startswith(OBS_PREFIX):
-            with self._lock:
-                self._server.requests[f"{request.method} /obs"] += 1
-            return self._obs(request)
-        request_id = uuid.uuid4().hex
-        parts = [unquote(p) for p in request.path.split("/")]
-        # ["", "v1", project_id, "voice-training-manage", *route]
-        route = parts[4:] if len(parts) > 4 and parts[1] == "v1" and parts[3] == SERVICE else []
-        key = self._route_key(request.method, route)
-        with self._lock:
-            self._server.requests[key] += 1
-        try:
-            if not route:
-                raise HuaweiApiError(404, "APIGW.0101", f"the API does not exist: {request.path}")
-            self._authenticate(request, parts[2])
-            fault = self._faults.next()
-            if fault is Fault.THROTTLE:
-                raise HuaweiApiError(429, "APIGW.0308", "The throttling threshold has been reached")
-            if fault is Fault.INTERNAL:
-                raise HuaweiApiError(500, "MSS.00000001", "internal error")
-            status, data = self._dispatch(request, route)
-        except HuaweiApiError as exc:
-            logger.debug("huawei sandbox %s -> %s %s", key, exc.status, exc.code)
-            body = {"error_code": exc.code, "error_msg": exc.msg}
-            return self._answer(exc.status, body, request_id)
-        logger.debug("huawei sandbox %s ok", key)
-        return self._answer(status, data, request_id)
+            parts = request.path[len(OBS_PREFIX) :].split("/")
+            args = {"job_id": parts[0], "name": parts[1]} if len(parts) == 2 else {}
+            return Route(f"{request.method} /obs", "_obs", args, authenticated=False)
+        route = super().route(request)
+        name = route.name.replace(API_ROOT.replace("<project_id>", "{project_id}"), "")
+        if route.endpoint == "_create":
+            name = name.replace("{kind}", route.args["kind"])
+        return Route(name, route.endpoint, route.args)
+
+    def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
+        return _error(404, "APIGW.0101", f"the API does not exist: {request.method} {request.path}")
+
+    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
+        return _error(*_FAULTS[fault])
+
+    def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
+        status, data = result if isinstance(result, tuple) else (200, result)
+        return self._answer(status, data)
+
+    def error_envelope(
+        self, request: SandboxRequest, route: Route | None, error: SandboxApiError
+    ) -> SandboxResponse:
+        return self._answer(error.status, {"error_code": error.code, "error_msg": error.message})
 
     @staticmethod
-    def _route_key(method: str, route: list[str]) -> str:
-        """ "METHOD /user/jobs/{job_id}/..." with the job id generalised, for request counting."""
-        shown = ["{job_id}" if i == 2 and route[:2] == ["user", "jobs"] else p for i, p in enumerate(route)]
-        return f"{method} /" + "/".join(shown)
+    def _answer(status: int, data: dict[str, Any] | None) -> SandboxResponse:
+        response = json_response(status, data, {"X-Request-Id": uuid.uuid4().hex})
+        if data is None:
+            response.body = b""
+        return response
 
-    @staticmethod
-    def _answer(status: int, data: dict[str, Any] | None, request_id: str) -> SandboxResponse:
-        body = b"" if data is None else json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return SandboxResponse(status=status, body=body, headers={"X-Request-Id": request_id})
-
-    def _authenticate(self, request: SandboxRequest, path_project: str) -> None:
+    def authenticate(self, request: SandboxRequest, route: Route) -> None:
         """AK/SK signature, its freshness and the project; before any fault knob, which it must not use up."""
         parsed = signer.parse_authorization(request.headers.get("authorization", ""))
         if parsed is None:
@@ -329,7 +338,8 @@ class HuaweiSandbox(SandboxBase):
         canonical = signer.canonical_request(
             method=request.method,
             path=request.path,
-            query=sorted(request.query.items()),
+            # Every pair, a repeated key included, as Huawei's gateway signs them.
+            query=request.query_pairs,
             headers={name: request.headers[name] for name in signed},
             body=request.body,
         )
@@ -339,45 +349,26 @@ class HuaweiSandbox(SandboxBase):
         if not hmac.compare_digest(expected.encode(), parsed.signature.encode()):
             raise _auth_error("verify aksk signature fail")
         project = request.headers.get("x-project-id", "")
-        if project != self.config.project_id or path_project != self.config.project_id:
+        if project != self.config.project_id or route.args.get("project_id") != self.config.project_id:
             raise _auth_error("the project id in X-Project-Id or the path is not this account's")
-
-    def _dispatch(self, request: SandboxRequest, route: list[str]) -> tuple[int, dict[str, Any] | None]:
-        method = request.method
-        if len(route) == 2 and route[0] == "user" and method == "POST" and route[1].endswith("-jobs"):
-            return 200, self._create(route[1], request.body)
-        if route == ["user", "jobs"] and method == "GET":
-            return 200, self._list(request.query)
-        if len(route) >= 3 and route[:2] == ["user", "jobs"]:
-            job_id, rest = route[2], route[3:]
-            if not rest and method == "GET":
-                return 200, self._job(job_id).describe()
-            if not rest and method == "POST":
-                self._commit(job_id)
-                return 200, None
-            if not rest and method == "DELETE":
-                self._delete(job_id)
-                return 204, None
-            if rest == ["audit-result"] and method == "GET":
-                return 200, self._audit_result(job_id)
-            if rest == ["uploading-address-url"] and method == "GET":
-                return 200, self._uploading_address(job_id)
-        raise HuaweiApiError(404, "APIGW.0101", f"the API does not exist: {method} /{'/'.join(route)}")
 
     def _job(self, job_id: str) -> Job:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise HuaweiApiError(404, "MSS.00000004", f"job {job_id} does not exist")
+            raise _error(404, "MSS.00000004", f"job {job_id} does not exist")
         return job
 
     # ----- operations -----------------------------------------------------------------------------
 
-    def _create(self, kind: str, body: bytes) -> dict[str, Any]:
+    def _create(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        kind = route.args["kind"]
+        if not kind.endswith("-jobs"):
+            raise self.not_found(request, route)
         edition = EDITIONS.get(kind)
         if edition is None:
             raise _bad_request("MSS.00000003", f"the sandbox simulates only {', '.join(EDITIONS)}")
-        params = _json_object(body)
+        params = json_object(request.body, _invalid_body)
         voice_name = params.get("voice_name")
         if not isinstance(voice_name, str) or not voice_name.strip():
             raise _bad_request("MSS.00000003", "voice_name is required")
@@ -402,7 +393,7 @@ class HuaweiSandbox(SandboxBase):
             self._jobs[job.job_id] = job
             self._jobs_created += 1
             urls = self._issue_urls(job)
-        if self._faults.drop_create_response():
+        if self.drop_create_response():
             raise DropConnection
         return {"job_id": job.job_id, **urls}
 
@@ -413,8 +404,8 @@ class HuaweiSandbox(SandboxBase):
         data, letter = (f"{base}{name}?signature={job.tokens[name]}" for name in (DATA_OBJECT, LETTER_OBJECT))
         return {"training_data_uploading_url": data, "authorization_letter_uploading_url": letter}
 
-    def _uploading_address(self, job_id: str) -> dict[str, Any]:
-        job = self._job(job_id)
+    def _uploading_address(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        job = self._job(route.args["job_id"])
         with self._lock:
             urls = self._issue_urls(job)
         return {
@@ -422,14 +413,13 @@ class HuaweiSandbox(SandboxBase):
             "authorization_letter_uploading_url": urls["authorization_letter_uploading_url"],
         }
 
-    def _obs(self, request: SandboxRequest) -> SandboxResponse:
+    def _obs(self, request: SandboxRequest, route: Route) -> SandboxResponse:
         """A presigned PUT: the token and the Content-Type it was signed with, and no other auth."""
-        parts = request.path[len(OBS_PREFIX) :].split("/")
-        if request.method != "PUT" or len(parts) != 2 or parts[1] not in OBJECT_TYPES:
+        job_id, name = route.args.get("job_id", ""), route.args.get("name", "")
+        if request.method != "PUT" or name not in OBJECT_TYPES:
             return _obs_error(405, "MethodNotAllowed", "only PUT to an upload URL is allowed")
         if "authorization" in request.headers or "x-sdk-date" in request.headers:
             return _obs_error(400, "InvalidArgument", "Only one auth mechanism allowed")
-        job_id, name = parts
         with self._lock:
             job = self._jobs.get(job_id)
             token = job.tokens.get(name, "") if job is not None else ""
@@ -450,8 +440,12 @@ class HuaweiSandbox(SandboxBase):
                 job.state = "UPLOADING"
         return SandboxResponse(status=200, body=b"", content_type="application/xml", headers={"ETag": '"0"'})
 
-    def _commit(self, job_id: str) -> None:
+    def _show(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        return self._job(route.args["job_id"]).describe()
+
+    def _commit(self, request: SandboxRequest, route: Route) -> tuple[int, None]:
         """Audit the uploads for real, then start (simulated) training; an empty 200 as documented."""
+        job_id = route.args["job_id"]
         job = self._job(job_id)
         with self._lock:
             if job.state not in ("CREATING", "UPLOADING", "AUDIT_FAILED") or job.task is not None:
@@ -476,13 +470,15 @@ class HuaweiSandbox(SandboxBase):
             else:
                 job.asset_id = uuid.uuid4().hex
                 job.task = self._trainer.create(job_id=job.job_id)
+        return 200, None
 
-    def _audit_result(self, job_id: str) -> dict[str, Any]:
-        job = self._job(job_id)
+    def _audit_result(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        job = self._job(route.args["job_id"])
         with self._lock:
             return {"system_audit_result": {"audit_time": job.audit_time, "errors": list(job.audit_errors)}}
 
-    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+    def _list(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        query = request.query
         try:
             offset = int(query.get("offset", "0"))
             limit = int(query.get("limit", "10"))
@@ -502,17 +498,19 @@ class HuaweiSandbox(SandboxBase):
         ]
         return {"count": len(selected), "jobs": selected[offset : offset + limit]}
 
-    def _delete(self, job_id: str) -> None:
-        """Remove the job in any state (its simulated training stops with it); then it is a 404."""
+    def _delete(self, request: SandboxRequest, route: Route) -> tuple[int, None]:
+        """Remove the job in any state (its simulated training stops with it); then it is a 404 (HTTP 204)."""
+        job_id = route.args["job_id"]
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
-                raise HuaweiApiError(404, "MSS.00000004", f"job {job_id} does not exist")
+                raise _error(404, "MSS.00000004", f"job {job_id} does not exist")
             if self.config.refuse_delete_while_training and job.current_state() in _BUSY_STATES:
                 raise _bad_request(
                     DELETE_REFUSED_ERROR, f"job {job_id} is {job.current_state()}: it cannot be deleted now"
                 )
             del self._jobs[job_id]
+        return 204, None
 
 
 def _obs_error(status: int, code: str, message: str) -> SandboxResponse:
@@ -521,13 +519,5 @@ def _obs_error(status: int, code: str, message: str) -> SandboxResponse:
     return SandboxResponse(status=status, body=body.encode("utf-8"), content_type="application/xml")
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
-    if not body:
-        return {}
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise _bad_request("MSS.00000003", "the request body is not JSON") from exc
-    if not isinstance(value, dict):
-        raise _bad_request("MSS.00000003", "the request body must be a JSON object")
-    return value
+def _invalid_body(message: str) -> SandboxApiError:
+    return _bad_request("MSS.00000003", message)

@@ -18,35 +18,34 @@ whether codes are also HTTP statuses is a knob (``errors_as_http_status``).
 from __future__ import annotations
 
 import hmac
-import json
-import logging
-import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field
-from voiceclone.domain.audio import inspect_wav
 
 from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
-    Faults,
+    Map,
+    Route,
+    Rule,
+    SandboxApiError,
     SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SandboxServer,
     SimulatedTask,
-    TrainingSimulator,
     TrainingState,
+    audio_problem,
     env_or,
     fetch_audio,
+    json_object,
+    json_response,
 )
 
-logger = logging.getLogger(__name__)
-
+VENDOR_ID = "qiniu"
 # A public, fixed sandbox key (not a secret): the local stack and tests use it by default.
 DEFAULT_API_KEY = "sandbox-qiniu-api-key"
 VOICES_PATH = "/v1/voice-clones"
@@ -65,13 +64,20 @@ _STATES = {
     TrainingState.SUCCEEDED: STATE_SUCCESS,
     TrainingState.FAILED: STATE_FAILED,
 }
+# Qiniu's envelope codes double as HTTP statuses; 429 and 503 are not in its list (500 is), so the
+# sandbox answers them with the HTTP status as the code, as its documented codes are.
+_FAULTS = {
+    Fault.THROTTLE: (429, "too many requests: rate limit exceeded, retry later"),
+    Fault.INTERNAL: (500, "internal error"),
+    Fault.UNAVAILABLE: (503, "service unavailable, retry later"),
+}
 
 
 class QiniuSandboxConfig(SandboxConfig):
     """The key, the audio limits and the shared fault knobs; tests change them while the sandbox runs."""
 
     # repr=False: the config may end up in a log line or a test failure message.
-    api_key: str = Field(default_factory=env_or("VOICECLONE_QINIU_API_KEY", DEFAULT_API_KEY), repr=False)
+    api_key: str = Field(default_factory=env_or(VENDOR_ID, "api_key", DEFAULT_API_KEY), repr=False)
     # Qiniu asks for 10–60 s of training audio.
     min_seconds: float = Field(default=10.0, ge=0)
     max_seconds: float = Field(default=60.0, gt=0)
@@ -80,13 +86,9 @@ class QiniuSandboxConfig(SandboxConfig):
     errors_as_http_status: bool = True
 
 
-class QiniuApiError(Exception):
-    """An answer with a non-zero envelope code."""
-
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(code, msg)
-        self.code = code
-        self.msg = msg
+def _error(code: int, msg: str) -> SandboxApiError:
+    """An answer with a non-zero envelope code (also its HTTP status, unless configured otherwise)."""
+    return SandboxApiError(code, code, msg)
 
 
 @dataclass
@@ -119,20 +121,8 @@ class Slot:
         return voice
 
 
-def _bad_request(msg: str) -> QiniuApiError:
-    return QiniuApiError(400, msg)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    if not body:
-        return {}
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise _bad_request("the request body is not JSON") from exc
-    if not isinstance(value, dict):
-        raise _bad_request("the request body must be a JSON object")
-    return value
+def _bad_request(msg: str) -> SandboxApiError:
+    return _error(400, msg)
 
 
 def _str_field(params: dict[str, Any], name: str, default: str) -> str:
@@ -144,31 +134,28 @@ def _str_field(params: dict[str, Any], name: str, default: str) -> str:
     return value
 
 
-def audio_problem(data: bytes, config: QiniuSandboxConfig) -> str | None:
-    """Why this training audio cannot make a voice, in words a person can act on; None if it can."""
-    report = inspect_wav(
-        data, expected_sample_rate=SAMPLE_RATE, min_seconds=config.min_seconds, max_seconds=config.max_seconds
-    )
-    if report.ok:
-        return None
-    return "training audio rejected: " + "; ".join(f.message for f in report.findings)
-
-
 class QiniuSandbox(SandboxBase):
-    """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
+    """Qiniu's voice-slot operations on the shared request skeleton."""
+
+    vendor_id: ClassVar[str] = VENDOR_ID
+    config_class: ClassVar[type[SandboxConfig]] = QiniuSandboxConfig
+    routes: ClassVar[Map] = Map(
+        [
+            Rule(VOICES_PATH, methods=["POST"], endpoint="_create"),
+            Rule(VOICES_PATH, methods=["GET"], endpoint="_list"),
+            Rule(VOICES_PATH + "/<id>", methods=["GET"], endpoint="_get"),
+            Rule(VOICES_PATH + "/<id>", methods=["PUT"], endpoint="_put"),
+            Rule(VOICES_PATH + "/<id>", methods=["DELETE"], endpoint="_delete"),
+        ],
+        strict_slashes=False,
+    )
+    config: QiniuSandboxConfig
 
     def __init__(
         self, config: QiniuSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.config = config or QiniuSandboxConfig()
-        self._lock = threading.Lock()
+        super().__init__(config, host, port)
         self._slots: dict[str, Slot] = {}
-        self._faults = Faults(lambda: self.config)
-        self._trainer = TrainingSimulator(lambda: self.config)
-        # Bound now, so `url` is known (and the port taken) before start().
-        self._server = SandboxServer(self.handle, host=host, port=port)
-
-    # ----- lifecycle ------------------------------------------------------------------------------
 
     @property
     def slots(self) -> dict[str, Slot]:
@@ -176,79 +163,45 @@ class QiniuSandbox(SandboxBase):
         with self._lock:
             return dict(self._slots)
 
-    def local_settings(self) -> dict[str, str]:
-        """Vendor settings the local stack gives the adapter (the public sandbox key)."""
-        return {"QINIU_API_KEY": self.config.api_key}
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self.config.api_key}
 
-    # ----- request handling -----------------------------------------------------------------------
+    # ----- the request skeleton's vendor parts ----------------------------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """One request in, the Qiniu envelope out; keys, bodies and audio URLs are never logged."""
-        reqid = uuid.uuid4().hex[:16]
-        route, voice_id = self._route(request.path)
-        with self._lock:
-            self._server.requests[f"{request.method} {route}"] += 1
-        try:
-            self._authenticate(request)
-            fault = self._faults.next()
-            if fault is Fault.THROTTLE:
-                raise QiniuApiError(429, "too many requests: rate limit exceeded, retry later")
-            if fault is Fault.INTERNAL:
-                raise QiniuApiError(500, "internal error")
-            data = self._dispatch(request, route, voice_id)
-        except QiniuApiError as exc:
-            logger.debug("qiniu sandbox %s %s -> %s", request.method, route, exc.code)
-            status = exc.code if self.config.errors_as_http_status else 200
-            return self._answer(status, {"code": exc.code, "msg": exc.msg, "reqid": reqid, "data": {}}, reqid)
-        logger.debug("qiniu sandbox %s %s ok", request.method, route)
-        return self._answer(200, {"code": 0, "msg": "", "reqid": reqid, "data": data}, reqid)
-
-    def _dispatch(self, request: SandboxRequest, route: str, voice_id: str) -> dict[str, Any]:
-        method = request.method
-        if route == VOICES_PATH and method == "POST":
-            return self._create(request.body)
-        if route == VOICES_PATH and method == "GET":
-            return self._list()
-        if route == VOICE_PATH and method == "GET":
-            return self._get(voice_id)
-        if route == VOICE_PATH and method == "PUT":
-            return self._put(voice_id, request.body)
-        if route == VOICE_PATH and method == "DELETE":
-            return self._delete(voice_id)
-        raise QiniuApiError(404, f"no such API: {method} {request.path}")
-
-    @staticmethod
-    def _answer(status: int, envelope: dict[str, Any], reqid: str) -> SandboxResponse:
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        return SandboxResponse(status=status, body=body, headers={"X-Reqid": reqid})
-
-    @staticmethod
-    def _route(path: str) -> tuple[str, str]:
-        """("/v1/voice-clones", voice id or "") for the API's paths, ("", "") for anything else."""
-        if path.rstrip("/") == VOICES_PATH:
-            return VOICES_PATH, ""
-        prefix = VOICES_PATH + "/"
-        if path.startswith(prefix) and "/" not in path[len(prefix) :].rstrip("/"):
-            return VOICE_PATH, path[len(prefix) :].rstrip("/")
-        return "", ""
-
-    def _authenticate(self, request: SandboxRequest) -> None:
-        """Before any fault knob, so an unauthenticated request does not use one up."""
+    def authenticate(self, request: SandboxRequest, route: Route) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         expected = self.config.api_key.encode("utf-8")
         if scheme != "Bearer" or not hmac.compare_digest(token.strip().encode("utf-8"), expected):
-            raise QiniuApiError(401, "unauthorized: the token is missing, invalid or expired")
+            raise _error(401, "unauthorized: the token is missing, invalid or expired")
+
+    def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
+        return _error(404, f"no such API: {request.method} {request.path}")
+
+    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
+        return _error(*_FAULTS[fault])
+
+    def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
+        reqid = uuid.uuid4().hex[:16]
+        return json_response(200, {"code": 0, "msg": "", "reqid": reqid, "data": result}, {"X-Reqid": reqid})
+
+    def error_envelope(
+        self, request: SandboxRequest, route: Route | None, error: SandboxApiError
+    ) -> SandboxResponse:
+        reqid = uuid.uuid4().hex[:16]
+        status = error.status if self.config.errors_as_http_status else 200
+        envelope: dict[str, Any] = {"code": error.code, "msg": error.message, "reqid": reqid, "data": {}}
+        return json_response(status, envelope, {"X-Reqid": reqid})
 
     def _slot(self, voice_id: str) -> Slot:
         slot = self._slots.get(voice_id)
         if slot is None:
-            raise QiniuApiError(404, f"voice {voice_id} not found")
+            raise _error(404, f"voice {voice_id} not found")
         return slot
 
     # ----- operations -----------------------------------------------------------------------------
 
-    def _create(self, body: bytes) -> dict[str, Any]:
-        params = _json_object(body)
+    def _create(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = json_object(request.body, _bad_request)
         # model_id was required by the old revision, then deprecated and removed: accepted and ignored.
         tier = _str_field(params, "tier", "free")
         if tier not in TIERS:
@@ -265,17 +218,18 @@ class QiniuSandbox(SandboxBase):
             self._slots[voice_id] = slot
         return slot.describe()
 
-    def _list(self) -> dict[str, Any]:
+    def _list(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         with self._lock:
             return {"voices": [s.describe() for s in self._slots.values()]}
 
-    def _get(self, voice_id: str) -> dict[str, Any]:
+    def _get(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         with self._lock:
-            return self._slot(voice_id).describe()
+            return self._slot(route.args["id"]).describe()
 
-    def _put(self, voice_id: str, body: bytes) -> dict[str, Any]:
+    def _put(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         """Rename (empty key), or download the key's audio, check it and start training on the slot."""
-        params = _json_object(body)
+        voice_id = route.args["id"]
+        params = json_object(request.body, _bad_request)
         name = _str_field(params, "name", "")
         if not name.strip():
             raise _bad_request("name is required")
@@ -295,7 +249,10 @@ class QiniuSandbox(SandboxBase):
                 audio = fetch_audio(key)
             except ValueError as exc:
                 raise _bad_request(f"cannot fetch the audio at key: {exc}") from exc
-            failure = audio_problem(audio, self.config)
+            problem = audio_problem(
+                audio, min_seconds=self.config.min_seconds, max_seconds=self.config.max_seconds
+            )
+            failure = f"training audio rejected: {problem}" if problem else None
         with self._lock:
             slot = self._slot(voice_id)  # it may have been deleted during the download
             slot.name = name
@@ -306,7 +263,7 @@ class QiniuSandbox(SandboxBase):
                     task.failure = failure  # the audio's problem outranks the configured one
                 slot.task = task
             described = slot.describe()
-        if key and self._faults.drop_create_response():
+        if key and self.drop_create_response():
             raise DropConnection
         return described
 
@@ -321,10 +278,11 @@ class QiniuSandbox(SandboxBase):
         if slot.state() == STATE_TRAINING:
             raise _bad_request(f"voice {slot.id} is training: wait until it finishes")
 
-    def _delete(self, voice_id: str) -> dict[str, Any]:
+    def _delete(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        voice_id = route.args["id"]
         with self._lock:
             slot = self._slot(voice_id)
             if slot.tier == "pro":
-                raise QiniuApiError(403, "paid voices cannot be deleted")
+                raise _error(403, "paid voices cannot be deleted")
             del self._slots[voice_id]
         return {}

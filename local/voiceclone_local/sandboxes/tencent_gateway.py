@@ -21,38 +21,34 @@ Request bodies carry the caller's secretKey: they are never logged.
 from __future__ import annotations
 
 import hmac
-import json
-import logging
 import re
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field
-from voiceclone.domain.audio import inspect_wav
 
 from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
-    Faults,
+    Route,
+    SandboxApiError,
     SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SandboxServer,
     SimulatedTask,
-    TrainingSimulator,
     TrainingState,
+    audio_problem,
     env_or,
     fetch_audio,
-    post_callback,
+    json_object,
+    json_response,
 )
 
-logger = logging.getLogger(__name__)
+VENDOR_ID = "tencent_gateway"
 
 # Public, fixed sandbox credentials (not secrets): the local stack and tests use them by default.
 DEFAULT_SECRET_ID = "sandbox-gateway-secret-id"  # noqa: S105
@@ -60,6 +56,12 @@ DEFAULT_SECRET_KEY = "sandbox-gateway-secret-key"  # noqa: S105
 
 JOB_PATH = "/release/job"
 MODEL_PATH = "/release/music_model"
+# The gateway's answers to the injected faults (the doc shows no error format: see above).
+_FAULTS = {
+    Fault.THROTTLE: (429, "RequestLimitExceeded", "too many requests: retry later"),
+    Fault.INTERNAL: (500, "InternalError", "internal error, retry later"),
+    Fault.UNAVAILABLE: (503, "ServiceUnavailable", "the service is temporarily unavailable, retry later"),
+}
 ACTIONS: dict[str, tuple[str, ...]] = {
     JOB_PATH: ("CreateJob", "GetJob", "ListJobs"),
     MODEL_PATH: ("ListModels",),
@@ -94,11 +96,9 @@ TRAINING_FAILED = "TrainingFailed"
 class TencentGatewaySandboxConfig(SandboxConfig):
     """Credentials, audio limits and the shared fault knobs; tests change them while the sandbox runs."""
 
-    secret_id: str = Field(default_factory=env_or("VOICECLONE_TENCENT_GATEWAY_SECRET_ID", DEFAULT_SECRET_ID))
+    secret_id: str = Field(default_factory=env_or(VENDOR_ID, "secret_id", DEFAULT_SECRET_ID))
     # repr=False: the config may end up in a log line or a test failure message.
-    secret_key: str = Field(
-        default_factory=env_or("VOICECLONE_TENCENT_GATEWAY_SECRET_KEY", DEFAULT_SECRET_KEY), repr=False
-    )
+    secret_key: str = Field(default_factory=env_or(VENDOR_ID, "secret_key", DEFAULT_SECRET_KEY), repr=False)
     # The doc states no audio limits; these are the sandbox's.
     min_seconds: float = Field(default=10.0, ge=0)
     max_seconds: float = Field(default=600.0, gt=0)
@@ -108,18 +108,18 @@ class TencentGatewaySandboxConfig(SandboxConfig):
     callback_wrapped: bool = False
 
 
-class GatewayApiError(Exception):
+def _error(status: int, code: str, message: str) -> SandboxApiError:
     """An answer of the form {"requestId", "error": {"code", "message"}} with an HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code, message)
-        self.status = status
-        self.code = code
-        self.message = message
+    return SandboxApiError(status, code, message)
 
 
-def _invalid(message: str, code: str = "InvalidParameter") -> GatewayApiError:
-    return GatewayApiError(400, code, message)
+def _key(action: str) -> str:
+    """The body key of an action's request and response: CreateJob -> createJob(Request|Response)."""
+    return action[0].lower() + action[1:] if action else ""
+
+
+def _invalid(message: str, code: str = "InvalidParameter") -> SandboxApiError:
+    return _error(400, code, message)
 
 
 @dataclass
@@ -135,8 +135,6 @@ class GatewayJob:
     created_ms: int
     task: SimulatedTask
     error_code: str = ""
-    # Set once completion is fully handled (callback delivered, given up on, or not wanted).
-    settled: threading.Event = field(default_factory=threading.Event)
 
     def state(self) -> int:
         if self.task.finished:
@@ -173,16 +171,6 @@ class GatewayJob:
 
 
 # ----- parameter helpers ---------------------------------------------------------------------------
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body) if body else None
-    except ValueError as exc:
-        raise _invalid("the request body is not JSON") from exc
-    if not isinstance(value, dict):
-        raise _invalid("the request body must be a JSON object")
-    return value
 
 
 def _opt_str(params: dict[str, Any], name: str, max_chars: int | None = None) -> str | None:
@@ -265,7 +253,7 @@ def _check_output(index: int, item: Any, inputs: list[dict[str, Any]]) -> tuple[
         raise _invalid(f"`{where}.smartContentDescriptor.voiceCloning` is required", "MissingParameter")
     kind = _int(cloning, "type")
     if kind == GENERATE_AUDIO:
-        raise GatewayApiError(
+        raise _error(
             400,
             "UnsupportedOperation",
             "the sandbox serves model training (type 2) only, not audio generation",
@@ -294,42 +282,23 @@ def _check_output(index: int, item: Any, inputs: list[dict[str, Any]]) -> tuple[
     return name, epoch
 
 
-def audio_problem(data: bytes, config: TencentGatewaySandboxConfig) -> str | None:
-    """Why this training audio cannot make a model, in words a person can act on; None if it can."""
-    report = inspect_wav(
-        data, expected_sample_rate=SAMPLE_RATE, min_seconds=config.min_seconds, max_seconds=config.max_seconds
-    )
-    if report.ok:
-        return None
-    return "the training audio cannot be used: " + "; ".join(f.message for f in report.findings)
-
-
 # ----- the sandbox ---------------------------------------------------------------------------------
 
 
 class TencentGatewaySandbox(SandboxBase):
-    """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
+    """The gateway's actions on the shared request skeleton: two paths, the action in the JSON body."""
+
+    vendor_id: ClassVar[str] = VENDOR_ID
+    config_class: ClassVar[type[SandboxConfig]] = TencentGatewaySandboxConfig
+    config: TencentGatewaySandboxConfig
 
     def __init__(
         self, config: TencentGatewaySandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.config = config or TencentGatewaySandboxConfig()
+        super().__init__(config, host, port)
         # (job id, HTTP status of the last delivery attempt, None when nobody answered).
         self.callbacks: list[tuple[str, int | None]] = []
-        self._lock = threading.Lock()
         self._jobs: dict[str, GatewayJob] = {}
-        self._faults = Faults(lambda: self.config)
-        self._trainer = TrainingSimulator(lambda: self.config)
-        self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-            "CreateJob": self._create_job,
-            "GetJob": self._get_job,
-            "ListJobs": self._list_jobs,
-            "ListModels": self._list_models,
-        }
-        # Bound now, so `url` is known (and the port taken) before start().
-        self._server = SandboxServer(self.handle, host=host, port=port)
-
-    # ----- lifecycle ------------------------------------------------------------------------------
 
     @property
     def jobs(self) -> dict[str, GatewayJob]:
@@ -337,70 +306,34 @@ class TencentGatewaySandbox(SandboxBase):
         with self._lock:
             return dict(self._jobs)
 
-    def local_settings(self) -> dict[str, str]:
-        """Vendor settings the local stack gives the adapter (the public sandbox credentials)."""
-        return {
-            "TENCENT_GATEWAY_SECRET_ID": self.config.secret_id,
-            "TENCENT_GATEWAY_SECRET_KEY": self.config.secret_key,
-        }
+    def credentials(self) -> dict[str, str]:
+        return {"secret_id": self.config.secret_id, "secret_key": self.config.secret_key}
 
-    def wait_settled(self, job_id: str, timeout: float = 10.0) -> bool:
-        """Block until a job has finished and its callback (if any) is done: lets tests assert absence."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        return job is not None and job.settled.wait(timeout)
+    # ----- the request skeleton's vendor parts ----------------------------------------------------
 
-    # ----- request handling -----------------------------------------------------------------------
+    def route(self, request: SandboxRequest) -> Route:
+        """POST to one of two paths, the action named in the body (which also holds the credentials)."""
+        if request.method != "POST":
+            raise _error(405, "UnsupportedProtocol", "the gateway serves its API as POST only")
+        path = request.path.rstrip("/")
+        actions = ACTIONS.get(path)
+        if actions is None:
+            raise _error(404, "InvalidPath", f"no API at {request.path}")
+        named = json_object(request.body, _invalid, empty=False).get("action")
+        action = named if isinstance(named, str) else ""
+        endpoint = f"_{re.sub(r'(?<!^)(?=[A-Z])', '_', action).lower()}" if action in actions else None
+        return Route(name=action or "?", endpoint=endpoint, args={"path": path})
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """One request in, the gateway's JSON out. Bodies hold the secretKey: only action names are logged."""
-        request_id = str(uuid.uuid4())
-        action = ""
-        try:
-            if request.method != "POST":
-                raise GatewayApiError(405, "UnsupportedProtocol", "the gateway serves its API as POST only")
-            actions = ACTIONS.get(request.path.rstrip("/"))
-            if actions is None:
-                raise GatewayApiError(404, "InvalidPath", f"no API at {request.path}")
-            body = _json_object(request.body)
-            named = body.get("action")
-            action = named if isinstance(named, str) else ""
-            with self._lock:
-                self._server.requests[action or "?"] += 1
-            self._authenticate(body)
-            fault = self._faults.next()
-            if fault is Fault.THROTTLE:
-                raise GatewayApiError(429, "RequestLimitExceeded", "too many requests: retry later")
-            if fault is Fault.INTERNAL:
-                raise GatewayApiError(500, "InternalError", "internal error, retry later")
-            if not action:
-                raise _invalid("`action` is required", "MissingParameter")
-            if action not in actions:
-                raise GatewayApiError(
-                    400,
-                    "InvalidAction",
-                    f"the action {action!r} does not exist at {request.path.rstrip('/')}",
-                )
-            key = action[0].lower() + action[1:]
-            params = body.get(f"{key}Request")
-            if not isinstance(params, dict):
-                raise _invalid(f"`{key}Request` is required", "MissingParameter")
-            result = self._handlers[action](params)
-        except GatewayApiError as exc:
-            logger.debug("tencent_gateway sandbox %s -> %s", action or request.path, exc.code)
-            status = exc.status if self.config.errors_as_http_status else 200
-            envelope = {"requestId": request_id, "error": {"code": exc.code, "message": exc.message}}
-            return self._answer(status, envelope)
-        logger.debug("tencent_gateway sandbox %s ok", action)
-        return self._answer(200, {"requestId": request_id, f"{key}Response": result})
+    def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
+        if route.name == "?":
+            return _invalid("`action` is required", "MissingParameter")
+        return _error(
+            400, "InvalidAction", f"the action {route.name!r} does not exist at {route.args['path']}"
+        )
 
-    @staticmethod
-    def _answer(status: int, envelope: dict[str, Any]) -> SandboxResponse:
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        return SandboxResponse(status=status, body=body, headers={"X-Api-RequestId": envelope["requestId"]})
-
-    def _authenticate(self, body: dict[str, Any]) -> None:
+    def authenticate(self, request: SandboxRequest, route: Route) -> None:
         """The body's secretId/secretKey; checked before any fault knob, so a bad request uses none up."""
+        body = json_object(request.body, _invalid)
         secret_id, secret_key = body.get("secretId"), body.get("secretKey")
         if (
             not isinstance(secret_id, str)
@@ -408,16 +341,42 @@ class TencentGatewaySandbox(SandboxBase):
             or not secret_id
             or not secret_key
         ):
-            raise GatewayApiError(401, "AuthFailure", "secretId and secretKey are required")
+            raise _error(401, "AuthFailure", "secretId and secretKey are required")
         id_ok = hmac.compare_digest(secret_id.encode("utf-8"), self.config.secret_id.encode("utf-8"))
         key_ok = hmac.compare_digest(secret_key.encode("utf-8"), self.config.secret_key.encode("utf-8"))
         if not (id_ok and key_ok):
-            raise GatewayApiError(401, "AuthFailure", "the secretId or secretKey is wrong")
+            raise _error(401, "AuthFailure", "the secretId or secretKey is wrong")
+
+    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
+        return _error(*_FAULTS[fault])
+
+    def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
+        action = route.name
+        return self._answer(200, {"requestId": str(uuid.uuid4()), f"{_key(action)}Response": result})
+
+    def error_envelope(
+        self, request: SandboxRequest, route: Route | None, error: SandboxApiError
+    ) -> SandboxResponse:
+        status = error.status if self.config.errors_as_http_status else 200
+        envelope = {"requestId": str(uuid.uuid4()), "error": {"code": error.code, "message": error.message}}
+        return self._answer(status, envelope)
+
+    @staticmethod
+    def _answer(status: int, envelope: dict[str, Any]) -> SandboxResponse:
+        return json_response(status, envelope, {"X-Api-RequestId": envelope["requestId"]})
+
+    @staticmethod
+    def _params(request: SandboxRequest, route: Route) -> dict[str, Any]:
+        key = _key(route.name)
+        params = json_object(request.body, _invalid).get(f"{key}Request")
+        if not isinstance(params, dict):
+            raise _invalid(f"`{key}Request` is required", "MissingParameter")
+        return params
 
     def _job(self, job_id: str) -> GatewayJob:
         job = self._jobs.get(job_id)
         if job is None:
-            raise GatewayApiError(404, "ResourceNotFound", f"job {job_id} does not exist")
+            raise _error(404, "ResourceNotFound", f"job {job_id} does not exist")
         return job
 
     def _name_taken(self, name: str) -> bool:
@@ -426,7 +385,8 @@ class TencentGatewaySandbox(SandboxBase):
 
     # ----- operations -----------------------------------------------------------------------------
 
-    def _create_job(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _create_job(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = self._params(request, route)
         """Validate, download and inspect the audio, then start the (simulated) training."""
         raw_inputs = params.get("inputs")
         if not isinstance(raw_inputs, list) or not raw_inputs:
@@ -479,7 +439,7 @@ class TencentGatewaySandbox(SandboxBase):
             )
             self._jobs[job_id] = job
             described = job.describe()
-        if self._faults.drop_create_response():
+        if self.drop_create_response():
             raise DropConnection
         return {"job": described}
 
@@ -489,17 +449,21 @@ class TencentGatewaySandbox(SandboxBase):
             audio = fetch_audio(url)
         except ValueError as exc:
             return INPUT_DOWNLOAD_FAILED, f"the input audio could not be downloaded: {exc}"
-        problem = audio_problem(audio, self.config)
-        return (INVALID_AUDIO, problem) if problem else ("", None)
+        problem = audio_problem(
+            audio, min_seconds=self.config.min_seconds, max_seconds=self.config.max_seconds
+        )
+        return (INVALID_AUDIO, f"the training audio cannot be used: {problem}") if problem else ("", None)
 
-    def _get_job(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _get_job(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = self._params(request, route)
         job_id = _opt_str(params, "id")
         if not job_id:
             raise _invalid("`id` is required", "MissingParameter")
         with self._lock:
             return {"job": self._job(job_id).describe()}
 
-    def _list_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _list_jobs(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = self._params(request, route)
         custom_id = _opt_str(params, "customId")
         with self._lock:
             jobs = [
@@ -507,7 +471,8 @@ class TencentGatewaySandbox(SandboxBase):
             ]
         return {"jobs": jobs, "total": len(jobs)}
 
-    def _list_models(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _list_models(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = self._params(request, route)
         offset, limit = _int(params, "offset"), _int(params, "limit")
         if offset < 0:
             raise _invalid("`offset` must not be negative", "InvalidParameterValue")
@@ -530,15 +495,9 @@ class TencentGatewaySandbox(SandboxBase):
         with self._lock:
             job = self._jobs.get(task.task_id)
             described = job.describe() if job is not None else None
-        if job is None or described is None:
+        if job is None or described is None or not (job.callback and self.config.callback_enabled):
             return
-        try:
-            if not (job.callback and self.config.callback_enabled and not self._stopped):
-                return
-            payload = {"job": described} if self.config.callback_wrapped else described
-            status = post_callback(job.callback, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-            with self._lock:
-                self.callbacks.append((job.id, status))
-            logger.debug("tencent_gateway sandbox callback for %s -> %s", job.id, status)
-        finally:
-            job.settled.set()
+        payload = {"job": described} if self.config.callback_wrapped else described
+        attempts = self.post_callback(job.id, job.callback, payload)
+        with self._lock:
+            self.callbacks.append((job.id, attempts[-1].status_code))

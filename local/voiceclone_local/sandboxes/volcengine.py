@@ -26,36 +26,38 @@ import binascii
 import hashlib
 import hmac
 import json
-import logging
 import os
-import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 from voiceclone.domain.audio import AudioProblem, inspect_wav
+from voiceclone.vendors.config import env_name
 from voiceclone.vendors.signing import volc_v4
 
 from voiceclone_local.sandboxes.base import (
     DropConnection,
     Fault,
-    Faults,
+    Map,
+    Route,
+    Rule,
+    SandboxApiError,
     SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SandboxServer,
     SimulatedTask,
-    TrainingSimulator,
     TrainingState,
     env_or,
+    json_object,
+    json_response,
 )
 
-logger = logging.getLogger(__name__)
+VENDOR_ID = "volcengine"
 
 # Public, fixed sandbox credentials (not secrets): the local stack and tests use them by default.
 DEFAULT_APPID = "2100000001"
@@ -76,6 +78,18 @@ AUDIO_FORMATS = ("wav", "mp3", "ogg", "m4a", "aac", "pcm")
 MODEL_TYPES = (1, 2, 3, 4)
 # Languages by model_type (NOTES.md 4.8): 0 zh, 1 en, 2 ja, 3 es, 4 id, 5 pt, 6 de, 7 fr.
 _LANGUAGES: dict[int, tuple[int, ...]] = {1: tuple(range(6)), 2: tuple(range(8)), 3: (0, 1), 4: (0, 1)}
+# Volcengine's answers to the injected faults. The speech plane repeats the HTTP status as StatusCode
+# (its code list has none for these); the console uses the OpenAPI gateway's codes.
+_SPEECH_FAULTS = {
+    Fault.THROTTLE: (429, 429, "too many requests: rate limit exceeded, retry later"),
+    Fault.INTERNAL: (500, 500, "internal error: retry later"),
+    Fault.UNAVAILABLE: (503, 503, "service unavailable: retry later"),
+}
+_CONSOLE_FAULTS = {
+    Fault.THROTTLE: (429, "AccountFlowLimitExceeded", "Request was denied due to flow limit."),
+    Fault.INTERNAL: (500, "InternalError", "Service has some internal Error. Retry later."),
+    Fault.UNAVAILABLE: (503, "ServiceUnavailable", "Service is temporarily unavailable. Retry later."),
+}
 # Which model types a Resource-Id serves (the old id serves them all).
 _RESOURCE_MODELS: dict[str, tuple[int, ...]] = {"seed-icl-1.0": (1, 2, 3), "seed-icl-2.0": (4,)}
 LOG_ID_HEADER = "X-Tt-Logid"
@@ -119,7 +133,7 @@ _AUDIO_CODES: tuple[tuple[AudioProblem, int], ...] = (
 
 
 def _default_speaker_ids() -> list[str]:
-    configured = os.environ.get("VOICECLONE_VOLCENGINE_SPEAKER_IDS", "")
+    configured = os.environ.get(env_name(VENDOR_ID, "speaker_ids"), "")
     ids = [s.strip() for s in configured.split(",") if s.strip()]
     return ids or list(DEFAULT_SPEAKER_IDS)
 
@@ -127,16 +141,14 @@ def _default_speaker_ids() -> list[str]:
 class VolcengineSandboxConfig(SandboxConfig):
     """Credentials, the app's speaker slots, limits and the shared fault knobs; changeable while running."""
 
-    appid: str = Field(default_factory=env_or("VOICECLONE_VOLCENGINE_APPID", DEFAULT_APPID))
+    appid: str = Field(default_factory=env_or(VENDOR_ID, "appid", DEFAULT_APPID))
     # repr=False: the config may end up in a log line or a test failure message.
     access_token: str = Field(
-        default_factory=env_or("VOICECLONE_VOLCENGINE_ACCESS_TOKEN", DEFAULT_ACCESS_TOKEN), repr=False
+        default_factory=env_or(VENDOR_ID, "access_token", DEFAULT_ACCESS_TOKEN), repr=False
     )
-    access_key_id: str = Field(
-        default_factory=env_or("VOICECLONE_VOLCENGINE_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
-    )
+    access_key_id: str = Field(default_factory=env_or(VENDOR_ID, "access_key_id", DEFAULT_ACCESS_KEY_ID))
     secret_access_key: str = Field(
-        default_factory=env_or("VOICECLONE_VOLCENGINE_SECRET_ACCESS_KEY", DEFAULT_SECRET_ACCESS_KEY),
+        default_factory=env_or(VENDOR_ID, "secret_access_key", DEFAULT_SECRET_ACCESS_KEY),
         repr=False,
     )
     # The slots "bought in the console" for the app; adding one here makes it exist at once.
@@ -154,32 +166,22 @@ class VolcengineSandboxConfig(SandboxConfig):
     force_upload_status: int | None = None
 
 
-class SpeechApiError(Exception):
+def _speech_error(http_status: int, code: int, message: str) -> SandboxApiError:
     """A data-plane answer with a non-zero BaseResp.StatusCode."""
-
-    def __init__(self, http_status: int, code: int, message: str) -> None:
-        super().__init__(code, message)
-        self.http_status = http_status
-        self.code = code
-        self.message = message
+    return SandboxApiError(http_status, code, message)
 
 
-class ConsoleApiError(Exception):
+def _console_error(http_status: int, code: str, message: str) -> SandboxApiError:
     """A console answer with ResponseMetadata.Error."""
-
-    def __init__(self, http_status: int, code: str, message: str) -> None:
-        super().__init__(code, message)
-        self.http_status = http_status
-        self.code = code
-        self.message = message
+    return SandboxApiError(http_status, code, message)
 
 
-def _bad_request(message: str) -> SpeechApiError:
-    return SpeechApiError(400, BAD_REQUEST, message)
+def _bad_request(message: str) -> SandboxApiError:
+    return _speech_error(400, BAD_REQUEST, message)
 
 
-def _audio_error(code: int, message: str) -> SpeechApiError:
-    return SpeechApiError(200, code, f"{CODE_NAMES.get(code, 'Error')}: {message}")
+def _audio_error(code: int, message: str) -> SandboxApiError:
+    return _speech_error(200, code, f"{CODE_NAMES.get(code, 'Error')}: {message}")
 
 
 @dataclass
@@ -255,16 +257,6 @@ class Slot:
         }
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body) if body else None
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise _bad_request("the request body must be a JSON object")
-    return value
-
-
 def _int_field(params: dict[str, Any], name: str) -> int | None:
     value = params.get(name)
     if value is None:
@@ -279,21 +271,29 @@ def _now_ms() -> int:
 
 
 class VolcengineSandbox(SandboxBase):
-    """The API state and behaviour on a SandboxServer (which only moves bytes in and out)."""
+    """Both Volcengine planes on the shared request skeleton: speech API by path, console by Action."""
+
+    vendor_id: ClassVar[str] = VENDOR_ID
+    config_class: ClassVar[type[SandboxConfig]] = VolcengineSandboxConfig
+    routes: ClassVar[Map] = Map(
+        [
+            Rule(UPLOAD_PATH, methods=["POST"], endpoint="_upload"),
+            Rule(STATUS_PATH, methods=["POST"], endpoint="_status"),
+        ]
+    )
+    config: VolcengineSandboxConfig
 
     def __init__(
         self, config: VolcengineSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.config = config or VolcengineSandboxConfig()
-        self._lock = threading.Lock()
+        super().__init__(config, host, port)
         self._slots: dict[str, Slot] = {}
         self._uploads: Counter[str] = Counter()
-        self._faults = Faults(lambda: self.config)
-        self._trainer = TrainingSimulator(lambda: self.config)
-        # Bound now, so `url` is known (and the port taken) before start().
-        self._server = SandboxServer(self.handle, host=host, port=port)
 
-    # ----- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    def local_config(cls) -> VolcengineSandboxConfig:
+        """Each cloned voice takes a speaker slot bought in the console: the local stack gets plenty."""
+        return VolcengineSandboxConfig(speaker_ids=[f"S_local{i:03d}" for i in range(1, 201)])
 
     @property
     def uploads_by_speaker(self) -> dict[str, int]:
@@ -314,66 +314,75 @@ class VolcengineSandbox(SandboxBase):
                 raise ValueError(f"{speaker_id} is not a slot with a finished training")
             slot.activated = True
 
-    def local_settings(self) -> dict[str, str]:
-        """Vendor settings the local stack gives the adapter (both planes here, public credentials)."""
+    def credentials(self) -> dict[str, str]:
+        """Both planes' credentials, the console's endpoint (this port too) and the app's speaker slots."""
         return {
-            "VOLCENGINE_CONSOLE_ENDPOINT": self.url,
-            "VOLCENGINE_APPID": self.config.appid,
-            "VOLCENGINE_ACCESS_TOKEN": self.config.access_token,
-            "VOLCENGINE_ACCESS_KEY_ID": self.config.access_key_id,
-            "VOLCENGINE_SECRET_ACCESS_KEY": self.config.secret_access_key,
-            "VOLCENGINE_SPEAKER_IDS": ",".join(self.config.speaker_ids),
+            "console_endpoint": self.url,
+            "appid": self.config.appid,
+            "access_token": self.config.access_token,
+            "access_key_id": self.config.access_key_id,
+            "secret_access_key": self.config.secret_access_key,
+            "speaker_ids": ",".join(self.config.speaker_ids),
         }
 
-    # ----- request handling -----------------------------------------------------------------------
+    # ----- the request skeleton's vendor parts ----------------------------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """One request in, the plane's envelope out; tokens, keys and audio are never logged."""
-        console = request.path == "/" and "Action" in request.query
-        route = f"{CONSOLE_ROUTE}={request.query.get('Action', '')}" if console else request.path
-        with self._lock:
-            self._server.requests[f"{request.method} {route}"] += 1
-        if console:
-            return self._console(request)
-        return self._speech(request)
+    def route(self, request: SandboxRequest) -> Route:
+        """``/?Action=...&Version=...`` is the console plane; anything else the speech plane."""
+        if request.path == "/" and "Action" in request.query:
+            action, version = request.query["Action"], request.query.get("Version", "")
+            known = request.method == "POST" and action == LIST_ACTION and version == CONSOLE_VERSION
+            endpoint = "_batch_list" if known else "_no_such_action"
+            return Route(f"{request.method} {CONSOLE_ROUTE}={action}", endpoint, plane="console")
+        route = super().route(request)
+        return Route(route.name, route.endpoint, plane="speech")
+
+    def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
+        return _speech_error(404, BAD_REQUEST, f"no such API: {request.method} {request.path}")
+
+    def authenticate(self, request: SandboxRequest, route: Route) -> None:
+        if route.plane == "console":
+            self._authenticate_console(request)
+        else:
+            self._authenticate_speech(request)
+
+    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
+        if route.plane == "console":
+            return _console_error(*_CONSOLE_FAULTS[fault])
+        return _speech_error(*_SPEECH_FAULTS[fault])
+
+    def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
+        if route.plane == "console":
+            metadata, headers = self._console_metadata(request)
+            return json_response(200, {"ResponseMetadata": metadata, "Result": result}, headers)
+        body = {"BaseResp": {"StatusCode": 0, "StatusMessage": ""}, **result}
+        return json_response(200, body, {LOG_ID_HEADER: uuid.uuid4().hex})
+
+    def error_envelope(
+        self, request: SandboxRequest, route: Route | None, error: SandboxApiError
+    ) -> SandboxResponse:
+        if route is not None and route.plane == "console":
+            metadata, headers = self._console_metadata(request)
+            metadata["Error"] = {"Code": error.code, "Message": error.message}
+            return json_response(error.status, {"ResponseMetadata": metadata}, headers)
+        body = {"BaseResp": {"StatusCode": error.code, "StatusMessage": error.message}}
+        return json_response(error.status, body, {LOG_ID_HEADER: uuid.uuid4().hex})
 
     # ----- speech data plane ----------------------------------------------------------------------
-
-    def _speech(self, request: SandboxRequest) -> SandboxResponse:
-        log_id = uuid.uuid4().hex
-        try:
-            if request.method != "POST" or request.path not in (UPLOAD_PATH, STATUS_PATH):
-                raise SpeechApiError(404, BAD_REQUEST, f"no such API: {request.method} {request.path}")
-            resource_id = self._authenticate_speech(request)
-            fault = self._faults.next()
-            if fault is Fault.THROTTLE:
-                raise SpeechApiError(429, 429, "too many requests: rate limit exceeded, retry later")
-            if fault is Fault.INTERNAL:
-                raise SpeechApiError(500, 500, "internal error: retry later")
-            params = _json_object(request.body)
-            upload = request.path == UPLOAD_PATH
-            data = self._upload(params, resource_id) if upload else self._status(params)
-        except SpeechApiError as exc:
-            logger.debug("volcengine sandbox %s -> %s", request.path, exc.code)
-            body = {"BaseResp": {"StatusCode": exc.code, "StatusMessage": exc.message}}
-            return self._answer(exc.http_status, body, {LOG_ID_HEADER: log_id})
-        logger.debug("volcengine sandbox %s ok", request.path)
-        body = {"BaseResp": {"StatusCode": 0, "StatusMessage": ""}, **data}
-        return self._answer(200, body, {LOG_ID_HEADER: log_id})
 
     def _authenticate_speech(self, request: SandboxRequest) -> str:
         """Exactly ``Bearer;{token}``, then a Resource-Id the token covers; before any fault knob."""
         expected = f"Bearer;{self.config.access_token}".encode()
         given = request.headers.get("authorization", "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, expected):
-            raise SpeechApiError(
+            raise _speech_error(
                 401, BAD_REQUEST, "authentication failed: send Authorization: Bearer;{access token}"
             )
         resource_id = request.headers.get("resource-id", "")
         if not resource_id:
             raise _bad_request("the Resource-Id header is missing")
         if resource_id not in self.config.resource_ids:
-            raise SpeechApiError(403, BAD_REQUEST, f"requested resource not granted: {resource_id}")
+            raise _speech_error(403, BAD_REQUEST, f"requested resource not granted: {resource_id}")
         return resource_id
 
     def _check_appid(self, params: dict[str, Any]) -> None:
@@ -381,7 +390,7 @@ class VolcengineSandbox(SandboxBase):
         if not isinstance(appid, str) or not appid:
             raise _bad_request("appid is missing")
         if appid != self.config.appid:
-            raise SpeechApiError(403, BAD_REQUEST, f"the access token does not cover appid {appid}")
+            raise _speech_error(403, BAD_REQUEST, f"the access token does not cover appid {appid}")
 
     def _speaker_id(self, params: dict[str, Any]) -> str:
         speaker_id = params.get("speaker_id")
@@ -399,7 +408,9 @@ class VolcengineSandbox(SandboxBase):
             self._slots[speaker_id] = slot
         return slot
 
-    def _upload(self, params: dict[str, Any], resource_id: str) -> dict[str, Any]:
+    def _upload(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = json_object(request.body, _bad_request, empty=False)
+        resource_id = request.headers["resource-id"]  # authenticate checked it
         self._check_appid(params)
         speaker_id = self._speaker_id(params)
         audio, audio_format = self._audio(params)
@@ -457,7 +468,7 @@ class VolcengineSandbox(SandboxBase):
             slot.resource_id = resource_id
             slot.activated = False
             slot.task = self._trainer.create(task_id=f"{speaker_id}#{slot.trainings}", speaker_id=speaker_id)
-        if self._faults.drop_create_response():
+        if self.drop_create_response():
             raise DropConnection
         return {"speaker_id": speaker_id}
 
@@ -500,7 +511,8 @@ class VolcengineSandbox(SandboxBase):
         if language is not None and language not in _LANGUAGES[model_type]:
             raise _bad_request(f"language {language} is not available for model_type {model_type}")
 
-    def _status(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _status(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = json_object(request.body, _bad_request, empty=False)
         self._check_appid(params)
         speaker_id = self._speaker_id(params)
         with self._lock:
@@ -509,66 +521,47 @@ class VolcengineSandbox(SandboxBase):
                 raise _audio_error(SPEAKER_NOT_FOUND, f"speaker_id {speaker_id} is not a slot of this app")
             return slot.describe()
 
-    @staticmethod
-    def _answer(status: int, envelope: dict[str, Any], headers: dict[str, str]) -> SandboxResponse:
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        return SandboxResponse(status=status, body=body, headers=headers)
-
     # ----- console OpenAPI ------------------------------------------------------------------------
 
-    def _console(self, request: SandboxRequest) -> SandboxResponse:
+    @staticmethod
+    def _console_metadata(request: SandboxRequest) -> tuple[dict[str, Any], dict[str, str]]:
         request_id = uuid.uuid4().hex
-        action = request.query.get("Action", "")
-        version = request.query.get("Version", "")
         metadata: dict[str, Any] = {
             "RequestId": request_id,
-            "Action": action,
-            "Version": version,
+            "Action": request.query.get("Action", ""),
+            "Version": request.query.get("Version", ""),
             "Service": volc_v4.SERVICE,
             "Region": volc_v4.REGION,
         }
-        headers = {CONSOLE_REQUEST_ID_HEADER: request_id}
-        try:
-            self._authenticate_console(request)
-            if request.method != "POST" or action != LIST_ACTION or version != CONSOLE_VERSION:
-                raise ConsoleApiError(
-                    404, "InvalidActionOrVersion", f"Could not find operation {action} for version {version}."
-                )
-            fault = self._faults.next()
-            if fault is Fault.THROTTLE:
-                raise ConsoleApiError(
-                    429, "AccountFlowLimitExceeded", "Request was denied due to flow limit."
-                )
-            if fault is Fault.INTERNAL:
-                raise ConsoleApiError(500, "InternalError", "Service has some internal Error. Retry later.")
-            result = self._batch_list(request.body)
-        except ConsoleApiError as exc:
-            logger.debug("volcengine sandbox console %s -> %s", action, exc.code)
-            metadata["Error"] = {"Code": exc.code, "Message": exc.message}
-            return self._answer(exc.http_status, {"ResponseMetadata": metadata}, headers)
-        return self._answer(200, {"ResponseMetadata": metadata, "Result": result}, headers)
+        return metadata, {CONSOLE_REQUEST_ID_HEADER: request_id}
+
+    def _no_such_action(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        action, version = request.query.get("Action", ""), request.query.get("Version", "")
+        raise _console_error(
+            404, "InvalidActionOrVersion", f"Could not find operation {action} for version {version}."
+        )
 
     def _authenticate_console(self, request: SandboxRequest) -> None:
         """V4 verification in the gateway's order: header, key id, scope, clock, body hash, signature."""
         header = request.headers.get("authorization", "")
         if not header:
-            raise ConsoleApiError(
+            raise _console_error(
                 401, "MissingAuthenticationToken", "Request is missing Authentication Token."
             )
         parsed = volc_v4.parse_authorization(header)
         if parsed is None:
-            raise ConsoleApiError(
+            raise _console_error(
                 400, "InvalidAuthorization", "Invalid 'Authorization' header, Pls check authorization header."
             )
         config = self.config
         if not hmac.compare_digest(parsed.access_key_id.encode(), config.access_key_id.encode()):
-            raise ConsoleApiError(
+            raise _console_error(
                 401,
                 "InvalidAccessKey",
                 f"The accesskey [{parsed.access_key_id}] included in the request is invalid.",
             )
         if parsed.region != volc_v4.REGION or parsed.service != volc_v4.SERVICE:
-            raise ConsoleApiError(
+            raise _console_error(
                 400,
                 "InvalidCredential",
                 f"Invalid credential in 'Authorization': scope must be {volc_v4.REGION}/{volc_v4.SERVICE}.",
@@ -576,9 +569,9 @@ class VolcengineSandbox(SandboxBase):
         date = request.headers.get(volc_v4.DATE_HEADER.lower(), "")
         moment = volc_v4.parse_x_date(date)
         if moment is None:
-            raise ConsoleApiError(400, "MissingRequestInfo", "The request is missing X-Date information.")
+            raise _console_error(400, "MissingRequestInfo", "The request is missing X-Date information.")
         if abs((datetime.now(UTC) - moment).total_seconds()) > config.clock_skew_seconds:
-            raise ConsoleApiError(403, "InvalidTimestamp", "The Signature of the request is expired.")
+            raise _console_error(403, "InvalidTimestamp", "The Signature of the request is expired.")
         signed_names = set(parsed.signed_headers)
         body_sha256 = hashlib.sha256(request.body).hexdigest()
         sent_sha256 = request.headers.get(volc_v4.CONTENT_SHA256_HEADER.lower())
@@ -592,7 +585,8 @@ class VolcengineSandbox(SandboxBase):
         canonical = volc_v4.canonical_request(
             method=request.method,
             path=request.path,
-            query=request.query,
+            # Every value of a repeated key, as the gateway signs them.
+            query=request.query_lists(),
             signed=signed,
             body_sha256=body_sha256,
         )
@@ -603,29 +597,24 @@ class VolcengineSandbox(SandboxBase):
             raise self._signature_mismatch()
 
     @staticmethod
-    def _signature_mismatch() -> ConsoleApiError:
-        return ConsoleApiError(
+    def _signature_mismatch() -> SandboxApiError:
+        return _console_error(
             401,
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. "
             "Check your Secret Access Key and signing method.",
         )
 
-    def _batch_list(self, body: bytes) -> dict[str, Any]:
-        try:
-            params = json.loads(body) if body else {}
-        except ValueError:
-            params = None
-        if not isinstance(params, dict):
-            raise ConsoleApiError(400, "InvalidParameter", "The request body must be a JSON object.")
+    def _batch_list(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        params = json_object(request.body, lambda message: _console_error(400, "InvalidParameter", message))
         config = self.config
         if params.get("AppID") != config.appid:
-            raise ConsoleApiError(
+            raise _console_error(
                 400, "InvalidParameter.AppID", f"AppID {params.get('AppID')!r} is not yours."
             )
         wanted = params.get("SpeakerIDs") or []
         if not isinstance(wanted, list) or not all(isinstance(s, str) for s in wanted):
-            raise ConsoleApiError(400, "InvalidParameter", "SpeakerIDs must be a list of strings.")
+            raise _console_error(400, "InvalidParameter", "SpeakerIDs must be a list of strings.")
         state = params.get("State") or ""
         token = params.get("NextToken") or ""
         if token:
@@ -634,7 +623,7 @@ class VolcengineSandbox(SandboxBase):
         else:
             page = params.get("PageNumber", 1)
             if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-                raise ConsoleApiError(400, "InvalidParameter", "PageNumber must be an integer of at least 1.")
+                raise _console_error(400, "InvalidParameter", "PageNumber must be an integer of at least 1.")
             size = self._page_size(params, "PageSize")
             offset = (page - 1) * size
         with self._lock:
@@ -659,7 +648,7 @@ class VolcengineSandbox(SandboxBase):
     def _page_size(self, params: dict[str, Any], name: str) -> int:
         size = params.get(name, 10)
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 100:
-            raise ConsoleApiError(400, "InvalidParameter", f"{name} must be an integer from 1 to 100.")
+            raise _console_error(400, "InvalidParameter", f"{name} must be an integer from 1 to 100.")
         return min(size, self.config.max_page_size)
 
     @staticmethod
@@ -671,4 +660,4 @@ class VolcengineSandbox(SandboxBase):
                 raise ValueError(text)
             return max(0, int(number))
         except (ValueError, binascii.Error):
-            raise ConsoleApiError(400, "InvalidParameter", "NextToken is not one this API issued.") from None
+            raise _console_error(400, "InvalidParameter", "NextToken is not one this API issued.") from None
