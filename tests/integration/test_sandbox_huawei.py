@@ -15,6 +15,7 @@ from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
 from voiceclone.vendors.huawei import HuaweiAdapter
+from voiceclone.vendors.signing import huawei as signer
 from voiceclone_local.sandboxes.huawei import (
     DATA_OBJECT,
     DEFAULT_ACCESS_KEY,
@@ -381,3 +382,32 @@ def test_uploads_need_the_signed_content_type_a_valid_token_and_no_api_auth(
     with pytest.raises(VendorRejected) as caught:
         adapter.call("POST", f"/user/jobs/{created['job_id']}", {})
     assert "upload" in caught.value.message
+
+
+def test_a_repeated_query_key_signed_as_sent_is_accepted(
+    sandbox: HuaweiSandbox, adapter: HuaweiAdapter
+) -> None:
+    # Given one finished job, and a listing whose query repeats `state`, signed over both pairs
+    job_id = adapter.create_task(prepared(adapter), LetteredAudio())
+    finished(adapter, job_id)
+    path = f"/v1/{DEFAULT_PROJECT_ID}/voice-training-manage/user/jobs"
+    query = [("state", "SUCCEED"), ("state", "FAILED")]
+    host = sandbox.url.removeprefix("http://")
+    headers = {"Host": host, "X-Sdk-Date": signer.sdk_date(), "X-Project-Id": DEFAULT_PROJECT_ID}
+    headers["Authorization"] = signer.sign(
+        access_key=DEFAULT_ACCESS_KEY,
+        secret_key=DEFAULT_SECRET_KEY,
+        method="GET",
+        path=path,
+        headers=headers,
+        query=query,
+    )
+
+    # When it is sent with both pairs, and again with only the last one
+    accepted = httpx.get(f"{sandbox.url}{path}?state=SUCCEED&state=FAILED", headers=headers)
+    one_pair = httpx.get(f"{sandbox.url}{path}?state=FAILED", headers=headers)
+
+    # Then the signature covers every pair, and the listing honours every value of the key
+    assert accepted.status_code == 200, accepted.text
+    assert [job["job_id"] for job in accepted.json()["jobs"]] == [job_id]
+    assert one_pair.status_code == 401 and one_pair.json()["error_code"] == "APIGW.0301"

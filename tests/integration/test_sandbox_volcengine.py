@@ -479,3 +479,30 @@ def test_bad_audio_is_answered_with_its_code_on_http_200(
     assert (status, answer["BaseResp"]["StatusCode"]) == (200, code)
     assert answer["BaseResp"]["StatusMessage"]
     assert sandbox.uploads_by_speaker == {DEFAULT_SPEAKER_IDS[0]: 1} and sandbox.tasks_created == 0
+
+
+def test_a_repeated_query_key_signed_as_sent_is_accepted(sandbox: VolcengineSandbox) -> None:
+    # Given a console request whose query repeats a key, signed over both values (as the gateway signs)
+    config = sandbox.config
+    query = {**LIST_QUERY, "Tag": ["b-second", "a-first"]}
+    body = json.dumps({"AppID": config.appid}).encode()
+    headers = volc_v4.signed_request_headers(
+        access_key_id=config.access_key_id,
+        secret_access_key=config.secret_access_key,
+        host=sandbox.url.removeprefix("http://"),
+        method="POST",
+        path="/",
+        query=query,
+        body=body,
+    )
+    url = sandbox.url + "/?Action=BatchListMegaTTSTrainStatus&Version=2023-11-07&Tag=b-second&Tag=a-first"
+
+    # When it is sent with both values, and again with only the last one
+    accepted = httpx.post(url, content=body, headers=headers)
+    one_value = httpx.post(url.replace("Tag=b-second&", ""), content=body, headers=headers)
+
+    # Then the whole query is what is verified: accepted as signed, refused with a value missing
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["Result"]["TotalCount"] == 3
+    assert one_value.status_code == 401
+    assert one_value.json()["ResponseMetadata"]["Error"]["Code"] == "SignatureDoesNotMatch"

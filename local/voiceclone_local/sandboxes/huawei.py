@@ -486,7 +486,8 @@ class HuaweiSandbox(SandboxBase):
             raise _bad_request("MSS.00000003", "offset and limit must be integers") from exc
         if offset < 0 or not 1 <= limit <= 100:
             raise _bad_request("MSS.00000003", "offset must be ≥ 0 and limit 1–100")
-        states = {s for s in query.get("state", "").split(",") if s}
+        # `state` may be comma-separated, repeated, or both.
+        states = {s for value in request.query_lists().get("state", []) for s in value.split(",") if s}
         with self._lock:
             jobs = sorted(self._jobs.values(), key=lambda j: j.create_time, reverse=True)
             described = [j.describe() for j in jobs]
