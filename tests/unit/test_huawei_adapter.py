@@ -439,9 +439,9 @@ def test_errors_are_mapped(status: int, code: str, error: type[VendorError]) -> 
     # When polled / Then the mapped error
     with pytest.raises(error) as caught:
         adapter.get_status("job-1")
-    if status < 429:  # 429 and 5xx are mapped by the shared VendorHttp, before the body is read
-        assert (caught.value.code, caught.value.message) == (code, "the message")
-        assert caught.value.details["request_id"] == "req-1"
+    # And the vendor's code, message and request id survive, 429 and 5xx included
+    assert (caught.value.code, caught.value.message) == (code, "the message")
+    assert caught.value.details["request_id"] == "req-1"
 
 
 def test_a_non_json_success_is_unavailable() -> None:

@@ -491,9 +491,12 @@ def test_a_cancel_during_an_outage_is_retryable() -> None:
         (401, err(0, ""), VendorAuthError, "401"),
         (401, "Unauthorized", VendorAuthError, "401"),
         (404, "<html>404</html>", VendorRejected, "404"),
-        # 429 and 5xx statuses are taken by the shared HTTP layer, as retryable errors
-        (429, err(429, "slow down"), VendorThrottled, "HTTP429"),
-        (500, err(500, "internal"), VendorUnavailable, "HTTP500"),
+        # 429 and 5xx statuses are retryable and keep Qiniu's code; HTTP<status> when the body has none
+        (429, err(429, "slow down"), VendorThrottled, "429"),
+        (429, {"code": 429, "message": "rate limited"}, VendorThrottled, "429"),
+        (429, "slow down", VendorThrottled, "HTTP429"),
+        (500, err(500, "internal"), VendorUnavailable, "500"),
+        (503, err(0, ""), VendorUnavailable, "HTTP503"),
         (502, "bad gateway", VendorUnavailable, "HTTP502"),
         # A 200 that is not the API
         (200, "<html>login</html>", VendorUnavailable, "HTTP200"),

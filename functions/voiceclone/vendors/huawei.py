@@ -1,7 +1,7 @@
 """Huawei Cloud MetaStudio voice training (声音制作): AK/SK-signed REST, zip upload to OBS, commit, polling.
 
-Wire format per NOTES.md section 6. A job is created per edition (``BASIC``: 20
-sentences as ``i.wav`` + ``i.txt`` in one zip; ``ADVANCE``, the seed's "Premium
+Wire format: see docs/vendors/huawei.md (Operations). A job is created per edition (``BASIC``: 20
+sentences as ``i.wav`` + ``i.txt`` in one zip; ``ADVANCE``, the "Premium
 Edition": one long WAV in a zip), its zip and the signed authorization letter
 are PUT to the presigned OBS URLs the create returns (no Huawei signature on
 those), and a commit starts audit and training, which take working days.
@@ -9,15 +9,14 @@ those), and a commit starts audit and training, which take working days.
 Huawei has no idempotency key, so a job carries a ``batch_name`` derived from
 the job's session id: a retried create finds the job an earlier attempt made,
 and finishes its upload and commit instead of paying for a second one. Errors
-arrive as HTTP 4xx/5xx with ``{error_code, error_msg}`` and are mapped to the
-shared taxonomy here and nowhere else.
+arrive as HTTP 4xx/5xx with ``{error_code, error_msg}``; the rules below classify them
+through the shared pipeline (voiceclone.vendors.errors; docs/vendors/huawei.md, Errors).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import threading
 import zipfile
@@ -28,13 +27,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from voiceclone.domain.errors import (
-    VendorAuthError,
-    VendorError,
-    VendorRejected,
-    VendorThrottled,
-    VendorUnavailable,
-)
+from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.vendors.base import (
     AudioSource,
@@ -44,8 +37,9 @@ from voiceclone.vendors.base import (
     TrainingStatus,
     VendorAdapter,
 )
-from voiceclone.vendors.config import vendor_settings
-from voiceclone.vendors.http import VendorHttp
+from voiceclone.vendors.config import settings_of, timeout_seconds
+from voiceclone.vendors.errors import ErrorRules, codes
+from voiceclone.vendors.http import Envelope, Reply, VendorHttp
 from voiceclone.vendors.signing import huawei as signer
 
 VENDOR_ID = "huawei"
@@ -80,9 +74,50 @@ _PENDING_STATES = (
 _FAILED_STATES = ("FAILED", "SPLIT_FAILED")
 AUDIT_FAILED = "AUDIT_FAILED"
 SUCCEED = "SUCCEED"
-# Throttling at the API gateway (it also answers 429, which VendorHttp maps first).
-_THROTTLED_CODES = ("APIGW.0308",)
-_AUTH_CODE_PREFIX = "APIGW.03"
+# The API gateway's codes: APIGW.03xx are authentication, but APIGW.0308 is throttling (an exact
+# code beats a prefix); MetaStudio's own codes (MSS.*) are classified by the HTTP status.
+ERRORS = ErrorRules(
+    codes=codes("throttled", "APIGW.0308"),
+    prefixes=codes("auth", "APIGW.03"),
+    messages={
+        "auth": "Huawei refused the credentials: check the huawei access_key, secret_key, project_id",
+        "throttled": "rate limited by Huawei",
+        "unavailable": "Huawei server error",
+    },
+)
+# Presigned OBS uploads: a refused URL has most likely expired, and a retry fetches fresh ones.
+UPLOAD_ERRORS = ErrorRules(codes={"UploadUrlRejected": "unavailable", "UploadRejected": "rejected"})
+
+
+class MetaStudioEnvelope(Envelope):
+    """``{error_code, error_msg}`` with a 4xx/5xx; the request id in ``X-Request-Id``."""
+
+    request_id_headers = ("X-Request-Id",)
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        if reply.status < 400 or reply.body is None:
+            return None
+        body = reply.json_object
+        return str(body.get("error_code") or ""), str(body.get("error_msg") or "")
+
+    def gone(self, reply: Reply, code: str) -> bool:
+        # The API gateway's own 404 (APIGW.*: no such API, a wrong path) is an error, not a gone job.
+        return reply.status == 404 and not code.startswith("APIGW.")
+
+
+class UploadEnvelope(Envelope):
+    """OBS answers uploads with XML; what counts is the status (``context`` names what was uploaded)."""
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        if reply.ok or reply.status == 429 or reply.status >= 500:
+            return None
+        detail = f"uploading the {reply.context} answered HTTP {reply.status}: {reply.text[:200]}"
+        return ("UploadUrlRejected" if reply.status in (401, 403) else "UploadRejected"), detail
+
+    def payload(self, reply: Reply) -> Any:
+        return None
+
+
 # Keep the audio of a create whose upload or commit failed, so that the retry's find_existing_task
 # (same warm process) can finish the job; a cold retry finishes it in create_task instead.
 _PENDING_UPLOADS_KEPT = 8
@@ -121,6 +156,11 @@ class HuaweiAdapter(VendorAdapter):
     # AK/SK sign requests; an IAM token (optional) replaces them, so from_environment checks the pair.
     credential_fields: ClassVar[tuple[str, ...]] = ("project_id", "access_key", "secret_key")
     optional_fields: ClassVar[tuple[str, ...]] = ("iam_token",)
+    # SUCCEED counts only with its asset (see _status); AUDIT_FAILED is read apart; others keep polling.
+    training_states: ClassVar[dict[Any, TrainingState]] = {
+        **dict.fromkeys(_PENDING_STATES, TrainingState.PENDING),
+        **dict.fromkeys(_FAILED_STATES, TrainingState.FAILED),
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(
         sentence_check="local",
         completion="polling",
@@ -159,22 +199,20 @@ class HuaweiAdapter(VendorAdapter):
         self._secret_key = secret_key
         self._iam_token = iam_token
         self._base = f"/v1/{quote(project_id, safe='')}/voice-training-manage"
-        self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
+        self._http = VendorHttp(
+            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=MetaStudioEnvelope(), rules=ERRORS
+        )
         # Presigned URLs are absolute: an empty base URL sends them as they are.
-        self._uploads = VendorHttp(VENDOR_ID, "", upload_timeout_seconds, transport)
+        self._uploads = VendorHttp(
+            VENDOR_ID, "", upload_timeout_seconds, transport, envelope=UploadEnvelope(), rules=UPLOAD_ERRORS
+        )
         self._pending: OrderedDict[str, AudioSource] = OrderedDict()
         self._pending_lock = threading.Lock()
 
     @classmethod
     def from_environment(cls) -> Self:
         """AK/SK signing, or an IAM token when ``VOICECLONE_HUAWEI_IAM_TOKEN`` (or ``iam_token``) is set."""
-        fields = ("endpoint", "project_id", "access_key", "secret_key", "iam_token")
-        conf = vendor_settings(
-            VENDOR_ID,
-            fields,
-            defaults={"endpoint": DEFAULT_ENDPOINT},
-            optional=("access_key", "secret_key", "iam_token"),
-        )
+        conf = settings_of(cls, optional=("access_key", "secret_key"))
         if not conf["iam_token"] and not (conf["access_key"] and conf["secret_key"]):
             raise VendorAuthError(VENDOR_ID, "MissingConfiguration", "set the AK/SK or an IAM token")
         return cls(
@@ -182,6 +220,7 @@ class HuaweiAdapter(VendorAdapter):
             conf["project_id"],
             conf["access_key"],
             conf["secret_key"],
+            timeout_seconds=timeout_seconds(),
             iam_token=conf["iam_token"],
         )
 
@@ -202,81 +241,39 @@ class HuaweiAdapter(VendorAdapter):
         gateway's own 404 (``APIGW.*``: no such API, a wrong path) is still an error.
         """
         full_path = self._base + path
-        # Serialise once and sign exactly these bytes (NOTES.md section 1.1); sign right before sending.
-        content = (
-            b"" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        )
         headers = {
             "Host": self.host,
             "Content-Type": JSON_TYPE,
             signer.PROJECT_HEADER: self.project_id,
-            signer.DATE_HEADER: signer.sdk_date(),
         }
-        if self._iam_token:
-            # The alternative to AK/SK: an IAM user token (from IAM's token API) instead of a signature.
-            headers["X-Auth-Token"] = self._iam_token
-        else:
-            headers["Authorization"] = signer.sign(
+
+        def sign(content: bytes) -> dict[str, str]:
+            # Sign exactly the bytes sent, right before sending (docs/vendors/huawei.md, Authentication).
+            signed = {**headers, signer.DATE_HEADER: signer.sdk_date()}
+            if self._iam_token:
+                # The alternative to AK/SK: an IAM user token (from IAM's token API) instead of a signature.
+                return {**signed, "X-Auth-Token": self._iam_token}
+            authorization = signer.sign(
                 access_key=self._access_key,
                 secret_key=self._secret_key,
                 method=method,
                 path=full_path,
                 query=query,
-                headers=headers,
+                headers=signed,
                 body=content,
             )
+            return {**signed, "Authorization": authorization}
+
         # The query goes out encoded exactly as it was signed.
         target = full_path + ("?" + signer.canonical_query(query) if query else "")
-        # 429 and 5xx are raised as retryable errors by VendorHttp before we get here.
-        response = self._http.request(method, target, content=content, headers=headers)
-        request_id = response.headers.get("X-Request-Id")
-        data = _json(response)
-        if response.status_code >= 400:
-            error = data or {}
-            code = str(error.get("error_code") or f"HTTP{response.status_code}")
-            message = str(error.get("error_msg") or "") if data else response.text[:200]
-            if gone_ok and response.status_code == 404 and not code.startswith("APIGW."):
-                return {}
-            raise self.map_error(response.status_code, code, message, request_id)
-        if data is None:
-            if not response.content:
-                return {}  # commit and delete answer with an empty body
-            raise VendorUnavailable(
-                VENDOR_ID, f"HTTP{response.status_code}", "the vendor answered something that is not its API"
-            )
-        return data
-
-    @staticmethod
-    def map_error(status: int, code: str, message: str, request_id: str | None = None) -> VendorError:
-        details = {"request_id": request_id} if request_id else {}
-        if status == 429 or code in _THROTTLED_CODES:
-            return VendorThrottled(VENDOR_ID, code, message or "rate limited by Huawei", **details)
-        if status >= 500:
-            return VendorUnavailable(VENDOR_ID, code, message or "Huawei server error", **details)
-        if status in (401, 403) or code.startswith(_AUTH_CODE_PREFIX):
-            return VendorAuthError(
-                VENDOR_ID,
-                code,
-                message
-                or "Huawei refused the credentials: check the huawei access_key, secret_key, project_id",
-                **details,
-            )
-        return VendorRejected(
-            VENDOR_ID, code, message or f"Huawei refused the request (HTTP {status})", **details
-        )
+        data = self._http.call(method, target, json_body=body, headers=headers, sign=sign, gone_ok=gone_ok)
+        return data if isinstance(data, dict) else {}
 
     def _upload(self, url: str, content: bytes, content_type: str, what: str) -> None:
         """PUT to a presigned OBS URL: only the documented Content-Type, never our signature headers."""
         if not url:
             raise VendorUnavailable(VENDOR_ID, "NoUploadUrl", f"Huawei gave no upload URL for the {what}")
-        response = self._uploads.request("PUT", url, content=content, headers={"Content-Type": content_type})
-        if response.status_code < 300:
-            return
-        detail = f"uploading the {what} answered HTTP {response.status_code}: {response.text[:200]}"
-        if response.status_code in (401, 403):
-            # Most likely an expired presigned URL: a retry fetches fresh ones and uploads again.
-            raise VendorUnavailable(VENDOR_ID, "UploadUrlRejected", detail)
-        raise VendorRejected(VENDOR_ID, "UploadRejected", detail)
+        self._uploads.call("PUT", url, content=content, headers={"Content-Type": content_type}, context=what)
 
     # ----- options and packages --------------------------------------------------------------
 
@@ -491,12 +488,7 @@ class HuaweiAdapter(VendorAdapter):
                 rejected_items=self._rejected_sentences(findings),
             )
         # SUCCEED without an asset yet is still finishing; unknown states keep being polled.
-        pending = state in _PENDING_STATES
-        return TrainingStatus(
-            task_id=task_id,
-            state=TrainingState.PENDING if pending else TrainingState.RUNNING,
-            vendor_state=state,
-        )
+        return self.status_of(task_id, state)
 
     def audit_reasons(self, job_id: str) -> str:
         """The audit's findings in one message, file by file, for the speaker to act on."""
@@ -532,9 +524,6 @@ class HuaweiAdapter(VendorAdapter):
         reasons = [f"{name}: {reason}" for name, reason in findings]
         return "the audit failed: " + ("; ".join(reasons) if reasons else "Huawei gave no reason")
 
-    def parse_callback(self, body: bytes) -> TrainingStatus:
-        raise VendorRejected(VENDOR_ID, "NoCallback", "Huawei voice training has no callback: it is polled")
-
     def list_voices(self) -> list[VendorVoice]:
         """Voices of the jobs that succeeded; the voice id is the asset id TTS takes."""
         return [
@@ -552,13 +541,8 @@ class HuaweiAdapter(VendorAdapter):
             if job.get("state", SUCCEED) == SUCCEED and job.get("asset_id")
         ]
 
-    def rename_voice(self, voice: VendorVoice, name: str) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "Huawei's voice-training API has no rename: no documented call changes a job's voice_name "
-            "after its commit (the voice asset is managed by MetaStudio's asset APIs, not used here)",
-        )
+    # rename_voice: the training API has no rename (the voice asset is managed by MetaStudio's asset
+    # APIs, not used here): the base class refuses it.
 
     def delete_voice(self, voice: VendorVoice) -> None:
         """Delete the voice's training job: ``DELETE …/user/jobs/{job_id}``.
@@ -567,7 +551,7 @@ class HuaweiAdapter(VendorAdapter):
         from ``voice.details["job_id"]`` (get_status and list_voices put it there). A voice
         without one is looked up among the succeeded jobs by its asset id; when no job has
         that asset it is taken as already deleted. A job already gone (404) counts as done.
-        The voice asset itself is managed by Huawei's asset APIs (NOTES.md section 6.9).
+        The voice asset itself is managed by Huawei's asset APIs (docs/vendors/huawei.md, Operations).
         """
         job_id = str(voice.details.get("job_id") or "")
         if not job_id:
@@ -587,7 +571,7 @@ class HuaweiAdapter(VendorAdapter):
         """Stop a training by deleting its job (``task_id`` is the job id create_task returned).
 
         MetaStudio has no cancel action; ``DELETE …/user/jobs/{job_id}`` removes the job.
-        NOTES.md (and the SDK and docs it cites) say nothing about whether a job may be
+        Huawei's docs and SDK (docs/vendors/huawei.md, Unverified) say nothing about whether a job may be
         deleted while it is being audited or trained, nor whether that stops the training
         or releases its resource: should Huawei refuse, its error is raised as it came
         (VendorRejected with Huawei's code). A job already gone (404) counts as cancelled.
@@ -597,13 +581,3 @@ class HuaweiAdapter(VendorAdapter):
     def _delete_job(self, job_id: str) -> None:
         """DELETE the job; one already gone (a retry whose first answer was lost) is done."""
         self.call("DELETE", f"/user/jobs/{quote(job_id, safe='')}", gone_ok=True)
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    if not response.content:
-        return None
-    try:
-        value = response.json()
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -1,30 +1,23 @@
 """Qiniu 灵矽 (xrobo) voice clones: Bearer-key REST over voice slots, trained from one audio URL, polled.
 
-Wire format per NOTES.md section 5 (the current doc revision: create body
-``{language, tier}``, ``name`` required on PUT, 403 for paid slots), not the older
-seed. A job owns one slot: ``prepare_options`` picks or creates it once, and the
-slot id is also the task id. Qiniu's ``code`` may arrive as the HTTP status or in
-a 200 body; both are mapped to the shared taxonomy here and nowhere else.
+Wire format: see docs/vendors/qiniu.md (Operations; the current doc revision: create
+body ``{language, tier}``, ``name`` required on PUT, 403 for paid slots). A job owns one
+slot: ``prepare_options`` picks or creates it once, and the slot id is also the task id.
+Qiniu's ``code`` may arrive as the HTTP status or in a 200 body; the envelope below reads
+both, and the rules classify them through the shared pipeline (voiceclone.vendors.errors).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from voiceclone.domain.errors import (
-    VendorAuthError,
-    VendorError,
-    VendorRejected,
-    VendorThrottled,
-    VendorUnavailable,
-)
+from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Language, VendorVoice
 from voiceclone.vendors.base import (
     AudioSource,
@@ -34,8 +27,8 @@ from voiceclone.vendors.base import (
     TrainingStatus,
     VendorAdapter,
 )
-from voiceclone.vendors.config import vendor_settings
-from voiceclone.vendors.http import VendorHttp
+from voiceclone.vendors.errors import ErrorRules, codes
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
 
 VENDOR_ID = "qiniu"
 DEFAULT_ENDPOINT = "https://xrobo.qiniu.com"
@@ -52,30 +45,70 @@ FREE_TIER = "free"
 _LANGUAGES = {Language.ZH_CN: "zh"}
 
 STATE_INIT, STATE_TRAINING, STATE_SUCCESS, STATE_FAILED = "Init", "Training", "Success", "Failed"
-_STATES = {
-    STATE_INIT: TrainingState.RUNNING,
-    STATE_TRAINING: TrainingState.RUNNING,
-    STATE_SUCCESS: TrainingState.SUCCEEDED,
-    STATE_FAILED: TrainingState.FAILED,
-}
 # States a slot reaches only through a PUT with audio: the training was started.
 _TRAINED_STATES = (STATE_TRAINING, STATE_SUCCESS, STATE_FAILED)
 
-# Documented codes: 0 ok, 400 bad parameters, 401 unauthenticated, 403 paid slot, 404 no voice, 500.
-_THROTTLE_TEXT = re.compile(r"rate.?limit|too many requests|throttl|限流|频繁|过快", re.IGNORECASE)
-_DEFAULT_MESSAGES = {
-    400: "Qiniu refused the request parameters",
-    401: "the Qiniu API key is missing, wrong or expired: check the qiniu api_key setting",
-    403: "Qiniu forbids this operation",
-    404: "no such voice at Qiniu",
-    429: "rate limited by Qiniu",
-    500: "Qiniu internal error",
-}
+# Documented codes (docs/vendors/qiniu.md, Errors): 0 ok, 400 bad parameters, 401 unauthenticated,
+# 403 paid slot (not an auth error), 404 no voice, 500; throttling is recognised by its words.
+ERRORS = ErrorRules(
+    codes={
+        **codes("auth", 401),
+        **codes("throttled", 429),
+        **codes("unavailable", *range(500, 600)),
+    },
+    words={"throttled": re.compile(r"rate.?limit|too many requests|throttl|限流|频繁|过快", re.IGNORECASE)},
+    auth_statuses=(401,),
+    messages={
+        "400": "Qiniu refused the request parameters",
+        "401": "the Qiniu API key is missing, wrong or expired: check the qiniu api_key setting",
+        "403": "Qiniu forbids this operation",
+        "404": "no such voice at Qiniu",
+        "429": "rate limited by Qiniu",
+        "500": "Qiniu internal error",
+    },
+)
 PAID_SLOT_MESSAGE = "paid (pro) voice slots cannot be deleted at Qiniu"
 PAID_SLOT_CANCEL_MESSAGE = (
     "the training of a paid (pro) voice slot cannot be stopped: Qiniu has no cancel, and pro slots "
     "cannot be deleted"
 )
+
+
+class QiniuEnvelope(Envelope):
+    """``{code, msg, reqid, data}``; a 4xx without a code of its own is that code (Qiniu's convention)."""
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        body = reply.json_object
+        message = str(body.get("msg") or body.get("message") or "")
+        code = _code(reply)
+        if code:
+            return str(code), message
+        if 400 <= reply.status < 500 and reply.status != 429:
+            return str(reply.status), message
+        return None
+
+    def request_id(self, reply: Reply) -> str | None:
+        request_id = reply.json_object.get("reqid")
+        return str(request_id) if request_id else None
+
+    def payload(self, reply: Reply) -> Any:
+        if _code(reply) is None:
+            raise NotTheApi("the vendor answered something that is not its API")
+        return reply.json_object.get("data")
+
+    def gone(self, reply: Reply, code: str) -> bool:
+        return code == "404"
+
+
+def _code(reply: Reply) -> int | None:
+    """The envelope's integer ``code``, or None when the body is something else."""
+    code = reply.json_object.get("code")
+    if code is None or isinstance(code, bool):
+        return None
+    try:
+        return int(code)
+    except (TypeError, ValueError):
+        return None
 
 
 class QiniuVoice(BaseModel):
@@ -125,6 +158,13 @@ class QiniuAdapter(VendorAdapter):
         cancel_task=True,
         voice_name_max_chars=NAME_MAX_CHARS,
     )
+    # An unknown state is taken as "not finished yet" (VendorAdapter.status_of).
+    training_states: ClassVar[dict[Any, TrainingState]] = {
+        STATE_INIT: TrainingState.RUNNING,
+        STATE_TRAINING: TrainingState.RUNNING,
+        STATE_SUCCESS: TrainingState.SUCCEEDED,
+        STATE_FAILED: TrainingState.FAILED,
+    }
 
     def __init__(
         self,
@@ -135,52 +175,18 @@ class QiniuAdapter(VendorAdapter):
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._api_key = api_key
-        self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
-
-    @classmethod
-    def from_environment(cls) -> Self:
-        conf = vendor_settings(VENDOR_ID, ("endpoint", "api_key"), defaults={"endpoint": DEFAULT_ENDPOINT})
-        return cls(conf["endpoint"], conf["api_key"])
+        self._http = VendorHttp(
+            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=QiniuEnvelope(), rules=ERRORS
+        )
 
     # ----- transport -------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One request; returns the envelope's ``data`` or raises the mapped error."""
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, gone_ok: bool = False
+    ) -> Any:
+        """One request; returns the envelope's ``data`` or raises the classified error."""
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
-        content = b""
-        if body is not None:
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        # 429 and 5xx statuses are raised as retryable errors by VendorHttp before we get here.
-        response = self._http.request(method, path, content=content, headers=headers)
-        parsed = _envelope(response)
-        status = response.status_code
-        if parsed is None:
-            if 200 <= status < 300:
-                raise VendorUnavailable(
-                    VENDOR_ID, f"HTTP{status}", "the vendor answered something that is not its API"
-                )
-            raise self.map_error(status, response.text[:200])
-        code, envelope = parsed
-        # The HTTP status speaks when the body has no error code of its own.
-        if code == 0 and not 200 <= status < 300:
-            code = status
-        if code != 0:
-            raise self.map_error(code, str(envelope.get("msg") or ""), envelope.get("reqid"))
-        return envelope.get("data")
-
-    @staticmethod
-    def map_error(code: int, message: str, request_id: str | None = None) -> VendorError:
-        """Qiniu's code (HTTP status or envelope ``code``) to the taxonomy, keeping code, msg and reqid."""
-        details = {"request_id": str(request_id)} if request_id else {}
-        text = message or _DEFAULT_MESSAGES.get(code, f"Qiniu answered code {code}")
-        if code == 429 or _THROTTLE_TEXT.search(message):
-            return VendorThrottled(VENDOR_ID, str(code), text, **details)
-        if code == 401:
-            return VendorAuthError(VENDOR_ID, str(code), text, **details)
-        if 500 <= code < 600:
-            return VendorUnavailable(VENDOR_ID, str(code), text, **details)
-        return VendorRejected(VENDOR_ID, str(code), text, **details)
+        return self._http.call(method, path, json_body=body, headers=headers, gone_ok=gone_ok)
 
     def _voice(self, data: Any) -> QiniuVoice:
         try:
@@ -269,27 +275,15 @@ class QiniuAdapter(VendorAdapter):
 
     def get_status(self, task_id: str) -> TrainingStatus:
         slot = self._get(task_id)
-        # An unknown state is taken as "not finished yet": polling goes on until the deadline.
-        state = _STATES.get(slot.state, TrainingState.RUNNING)
-        voice = None
-        if state is TrainingState.SUCCEEDED:
-            voice = VendorVoice(
-                vendor=VENDOR_ID, voice_id=slot.id, details={"voice_id": slot.id, "name": slot.name}
-            )
-        failed = state is TrainingState.FAILED
-        return TrainingStatus(
-            task_id=slot.id or task_id,
-            state=state,
-            vendor_state=slot.state,
-            voice=voice,
-            error_code="TrainingFailed" if failed else "",
-            error_message=(slot.reason or "Qiniu reported the training as Failed without a reason")
-            if failed
-            else "",
+        voice = VendorVoice(
+            vendor=VENDOR_ID, voice_id=slot.id, details={"voice_id": slot.id, "name": slot.name}
         )
-
-    def parse_callback(self, body: bytes) -> TrainingStatus:
-        raise VendorRejected(VENDOR_ID, "NoCallback", "Qiniu has no training callback: the status is polled")
+        return self.status_of(
+            slot.id or task_id,
+            slot.state,
+            voice=voice,
+            error_message=slot.reason or "Qiniu reported the training as Failed without a reason",
+        )
 
     def list_voices(self) -> list[VendorVoice]:
         """Every slot of the account, spare and failed ones included (details.state tells them apart)."""
@@ -347,31 +341,16 @@ class QiniuAdapter(VendorAdapter):
         self._delete_slot(task_id, PAID_SLOT_CANCEL_MESSAGE)
 
     def _delete_slot(self, voice_id: str, paid_message: str) -> None:
+        """DELETE a slot; one already gone (404) is done, a paid one (403) says why it stays."""
         try:
-            self.call("DELETE", _voice_path(voice_id))
+            self.call("DELETE", _voice_path(voice_id), gone_ok=True)
         except VendorRejected as exc:
-            if exc.code == "404":
-                return
             if exc.code == "403":
                 details = {k: v for k, v in exc.details.items() if k == "request_id"}
                 raise VendorRejected(
                     VENDOR_ID, "403", paid_message, vendor_message=exc.message, **details
                 ) from exc
             raise
-
-
-def _envelope(response: httpx.Response) -> tuple[int, dict[str, Any]] | None:
-    """The envelope's integer ``code`` and the envelope, or None when the body is something else."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or isinstance(body.get("code"), bool):
-        return None
-    try:
-        return int(body["code"]), body
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def _voice_path(voice_id: str) -> str:

@@ -1,11 +1,11 @@
 """Tencent smart-content voice cloning (API gateway): JSON actions with the credentials in the body.
 
-Wire format per NOTES.md section 3 (the seed's result table swaps the job types;
-its examples are right: type 2 trains a model and yields ``modelName``). One
-CreateJob of type 2 trains a model from the assembled recording's URL; the job's
-``customId`` is the request's session id, so a create whose answer was lost is
-found again with ListJobs. The error format is undocumented: every plausible
-shape is read here, mapped to the shared taxonomy, and nowhere else.
+Wire format: see docs/vendors/tencent_gateway.md (Operations: type 2 trains a model and
+yields ``modelName``). One CreateJob of type 2 trains a model from the assembled
+recording's URL; the job's ``customId`` is the request's session id, so a create whose
+answer was lost is found again with ListJobs. The error format is undocumented
+(docs/vendors/tencent_gateway.md, Errors): the envelope below reads every plausible shape,
+and the rules classify them through the shared pipeline (voiceclone.vendors.errors).
 """
 
 from __future__ import annotations
@@ -13,17 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
-from voiceclone.domain.errors import (
-    VendorAuthError,
-    VendorError,
-    VendorRejected,
-    VendorThrottled,
-    VendorUnavailable,
-)
+from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import VendorVoice
 from voiceclone.vendors.base import (
     AudioSource,
@@ -33,14 +27,13 @@ from voiceclone.vendors.base import (
     TrainingStatus,
     VendorAdapter,
 )
-from voiceclone.vendors.config import vendor_settings
-from voiceclone.vendors.http import VendorHttp
+from voiceclone.vendors.errors import ErrorRules
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
 
 VENDOR_ID = "tencent_gateway"
 DEFAULT_ENDPOINT = "https://service-mqk0mc83-1257411467.bj.apigw.tencentcs.com"
 JOB_PATH = "/release/job"
 MODEL_PATH = "/release/music_model"
-CONTENT_TYPE = "application/json"
 
 # voiceCloning.type: 1 generates audio with a model, 2 trains one.
 TRAIN_MODEL = 2
@@ -55,13 +48,6 @@ LIST_MODELS_LIMIT = 100
 LIST_MODELS_MAX_PAGES = 100
 
 STATE_SUBMITTED, STATE_PROCESSING, STATE_COMPLETED, STATE_ERROR, STATE_CANCELED = 1, 2, 3, 4, 5
-_STATES = {
-    STATE_SUBMITTED: TrainingState.PENDING,
-    STATE_PROCESSING: TrainingState.RUNNING,
-    STATE_COMPLETED: TrainingState.SUCCEEDED,
-    STATE_ERROR: TrainingState.FAILED,
-    STATE_CANCELED: TrainingState.FAILED,
-}
 _STATE_NAMES = {
     STATE_SUBMITTED: "SUBMITTED",
     STATE_PROCESSING: "PROCESSING",
@@ -70,17 +56,44 @@ _STATE_NAMES = {
     STATE_CANCELED: "CANCELED",
 }
 
-# The error format is not documented, so codes and messages are recognised by their words.
-_THROTTLE_TEXT = re.compile(
-    r"RequestLimitExceeded|rate.?limit|too many requests|throttl|限流|频率|频繁", re.IGNORECASE
+# The error format is not documented, so codes and messages are also recognised by their words.
+ERRORS = ErrorRules(
+    prefixes={
+        "InternalError": "unavailable",
+        "ResourceUnavailable": "unavailable",
+        "ServiceUnavailable": "unavailable",
+    },
+    words={
+        "auth": re.compile(
+            r"auth|secret.?id|secret.?key|signature|credential|unauthori[sz]ed|forbidden|鉴权|认证|密钥",
+            re.IGNORECASE,
+        ),
+        "throttled": re.compile(
+            r"RequestLimitExceeded|rate.?limit|too many requests|throttl|限流|频率|频繁", re.IGNORECASE
+        ),
+    },
+    messages={
+        "auth": "the gateway refused the credentials: check the tencent_gateway secret_id and secret_key",
+    },
 )
-_AUTH_TEXT = re.compile(
-    r"auth|secret.?id|secret.?key|signature|credential|unauthori[sz]ed|forbidden|鉴权|认证|密钥",
-    re.IGNORECASE,
-)
-_UNAVAILABLE_CODES = ("InternalError", "ResourceUnavailable", "ServiceUnavailable")
 # Envelope "code" values that mean success.
 _OK_CODES = (0, "0", "", None)
+
+
+class GatewayEnvelope(Envelope):
+    """Successes carry ``<action>Response`` (the call's context); errors come in several shapes."""
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        return _error_of(reply.body)
+
+    def request_id(self, reply: Reply) -> str | None:
+        return _request_id(reply.body, reply.headers)
+
+    def payload(self, reply: Reply) -> Any:
+        result = reply.json_object.get(reply.context)
+        if not isinstance(result, dict):
+            raise NotTheApi(f"the gateway answered without {reply.context}: not its API")
+        return result
 
 
 def model_name(job_id: str) -> str:
@@ -116,6 +129,13 @@ class TencentGatewayAdapter(VendorAdapter):
         poll_initial_seconds=30,
         poll_max_seconds=600,
     )
+    training_states: ClassVar[dict[Any, TrainingState]] = {
+        STATE_SUBMITTED: TrainingState.PENDING,
+        STATE_PROCESSING: TrainingState.RUNNING,
+        STATE_COMPLETED: TrainingState.SUCCEEDED,
+        STATE_ERROR: TrainingState.FAILED,
+        STATE_CANCELED: TrainingState.FAILED,
+    }
 
     def __init__(
         self,
@@ -128,71 +148,25 @@ class TencentGatewayAdapter(VendorAdapter):
         self.endpoint = endpoint.rstrip("/")
         self._secret_id = secret_id
         self._secret_key = secret_key
-        self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
-
-    @classmethod
-    def from_environment(cls) -> Self:
-        conf = vendor_settings(
-            VENDOR_ID, ("endpoint", "secret_id", "secret_key"), defaults={"endpoint": DEFAULT_ENDPOINT}
+        self._http = VendorHttp(
+            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=GatewayEnvelope(), rules=ERRORS
         )
-        return cls(conf["endpoint"], conf["secret_id"], conf["secret_key"])
 
     # ----- transport -------------------------------------------------------------------------
 
     def call(self, path: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One action; returns its ``<action>Response`` object or raises the mapped error."""
+        """One action; returns its ``<action>Response`` object or raises the classified error."""
         key = action[0].lower() + action[1:]
         # The gateway has no request signing: secretId AND secretKey travel in this JSON body
-        # (NOTES.md section 3.1). Request bodies are therefore never logged, here or by callers.
+        # (docs/vendors/tencent_gateway.md, Authentication). Request bodies are therefore never logged.
         body = {
             "action": action,
             "secretId": self._secret_id,
             "secretKey": self._secret_key,
             f"{key}Request": params,
         }
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        # 429 and 5xx are raised as retryable errors by VendorHttp before we get here.
-        response = self._http.request("POST", path, content=content, headers={"Content-Type": CONTENT_TYPE})
-        status = response.status_code
-        try:
-            parsed: Any = response.json()
-        except ValueError:
-            parsed = None
-        request_id = _request_id(parsed, response)
-        error = _error_of(parsed)
-        if error is not None or not 200 <= status < 300:
-            code, message = error or ("", "")
-            raise self.map_error(
-                status,
-                code or f"HTTP{status}",
-                message or response.text[:200] or f"the gateway answered HTTP {status}",
-                request_id,
-            )
-        result = parsed.get(f"{key}Response") if isinstance(parsed, dict) else None
-        if not isinstance(result, dict):
-            details = {"request_id": request_id} if request_id else {}
-            raise VendorUnavailable(
-                VENDOR_ID,
-                f"HTTP{status}",
-                f"the gateway answered {action} without {key}Response: not its API",
-                **details,
-            )
+        result: dict[str, Any] = self._http.call("POST", path, json_body=body, context=f"{key}Response")
         return result
-
-    @staticmethod
-    def map_error(status: int, code: str, message: str, request_id: str | None = None) -> VendorError:
-        """An HTTP status and the vendor's code and message to the taxonomy, keeping all three."""
-        details = {"request_id": request_id} if request_id else {}
-        text = f"{code} {message}"
-        if status in (401, 403):
-            return VendorAuthError(VENDOR_ID, code, message, **details)
-        if status == 429 or _THROTTLE_TEXT.search(text):
-            return VendorThrottled(VENDOR_ID, code, message, **details)
-        if _AUTH_TEXT.search(text):
-            return VendorAuthError(VENDOR_ID, code, message, **details)
-        if status >= 500 or code.startswith(_UNAVAILABLE_CODES):
-            return VendorUnavailable(VENDOR_ID, code, message, **details)
-        return VendorRejected(VENDOR_ID, code, message, **details)
 
     # ----- operations ------------------------------------------------------------------------
 
@@ -289,58 +263,29 @@ class TencentGatewayAdapter(VendorAdapter):
                 break
         return voices
 
-    # Voice management: the gateway documents none of it (capabilities keep the three flags False).
-    # Its job state 5 is CANCELED, but no action that cancels a job is documented.
+    # Voice management: the gateway documents none of it (capabilities keep the three flags False;
+    # its job state 5 is CANCELED, but no action that cancels a job is documented).
 
-    def rename_voice(self, voice: VendorVoice, name: str) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "the Tencent smart-content gateway has no action to rename a trained model",
-        )
-
-    def delete_voice(self, voice: VendorVoice) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "the Tencent smart-content gateway has no action to delete a trained model",
-        )
-
-    def cancel_task(self, task_id: str) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "the Tencent smart-content gateway has no action to cancel a job",
-        )
-
-    @staticmethod
-    def _status(job: dict[str, Any], task_id: str) -> TrainingStatus:
+    def _status(self, job: dict[str, Any], task_id: str) -> TrainingStatus:
         code = _int(job.get("state"))
-        # An unknown state is taken as "not finished yet": polling goes on until the deadline.
-        state = _STATES.get(code, TrainingState.RUNNING) if code is not None else TrainingState.RUNNING
-        vendor_state = _STATE_NAMES.get(code, str(job.get("state"))) if code is not None else ""
         voice = None
-        if state is TrainingState.SUCCEEDED:
-            name = _trained_model(job) or _requested_model(job)
-            if name:
-                voice = VendorVoice(vendor=VENDOR_ID, voice_id=name, details={"modelName": name})
-        error_code, error_message = "", ""
-        if state is TrainingState.FAILED:
-            vendor_code, vendor_message = _job_error(job)
-            canceled = code == STATE_CANCELED
-            error_code = vendor_code or ("JobCanceled" if canceled else "TrainingFailed")
-            error_message = vendor_message or (
+        name = _trained_model(job) or _requested_model(job)
+        if name:
+            voice = VendorVoice(vendor=VENDOR_ID, voice_id=name, details={"modelName": name})
+        vendor_code, vendor_message = _job_error(job)
+        canceled = code == STATE_CANCELED
+        return self.status_of(
+            str(job.get("id") or task_id),
+            code,
+            label=_STATE_NAMES.get(code, str(job.get("state"))) if code is not None else "",
+            voice=voice,
+            error_code=vendor_code or ("JobCanceled" if canceled else "TrainingFailed"),
+            error_message=vendor_message
+            or (
                 "the job was canceled at Tencent"
                 if canceled
                 else "Tencent ended the job in ERROR without a reason"
-            )
-        return TrainingStatus(
-            task_id=str(job.get("id") or task_id),
-            state=state,
-            vendor_state=vendor_state,
-            voice=voice,
-            error_code=error_code,
-            error_message=error_message,
+            ),
         )
 
 
@@ -389,7 +334,7 @@ def _error_of(body: Any) -> tuple[str, str] | None:
     return None
 
 
-def _request_id(body: Any, response: httpx.Response) -> str | None:
+def _request_id(body: Any, headers: httpx.Headers) -> str | None:
     if isinstance(body, dict):
         for key in ("requestId", "RequestId", "request_id"):
             if body.get(key):
@@ -398,7 +343,7 @@ def _request_id(body: Any, response: httpx.Response) -> str | None:
         if isinstance(envelope, dict) and envelope.get("RequestId"):
             return str(envelope["RequestId"])
     # API Gateway's own request id, when the body carries none.
-    header: str | None = response.headers.get("x-api-requestid")
+    header: str | None = headers.get("x-api-requestid")
     return header
 
 

@@ -1,8 +1,8 @@
 """Tencent Cloud VRS (声音复刻): TC3-signed JSON actions, per-sentence quality check, callback.
 
-Wire format per NOTES.md section 2, with the official SDK's action names (the
-seed's example headers carry typos). Errors arrive as HTTP 200 with
-``Response.Error``; they are mapped to the shared taxonomy here and nowhere else.
+Wire format: see docs/vendors/tencent_vrs.md (Operations), with the official SDK's action
+names. Errors arrive as ``Response.Error`` (HTTP 200, or a 4xx/5xx with the same body);
+the rules below classify them through the shared pipeline (voiceclone.vendors.errors).
 """
 
 from __future__ import annotations
@@ -10,18 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from voiceclone.domain.errors import (
-    VendorAuthError,
-    VendorError,
-    VendorRejected,
-    VendorThrottled,
-    VendorUnavailable,
-)
+from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Gender, SentenceCheck, TrainingText, VendorVoice
 from voiceclone.vendors.base import (
     AudioSource,
@@ -31,20 +25,27 @@ from voiceclone.vendors.base import (
     TrainingStatus,
     VendorAdapter,
 )
-from voiceclone.vendors.config import vendor_settings
-from voiceclone.vendors.http import VendorHttp
+from voiceclone.vendors.errors import ErrorRules
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
 from voiceclone.vendors.signing import tc3
 
 VENDOR_ID = "tencent_vrs"
 SERVICE = "vrs"
 API_VERSION = "2020-08-24"
 DEFAULT_ENDPOINT = "https://vrs.tencentcloudapi.com"
-CONTENT_TYPE = "application/json"
 
-# Codes that mean "try again later" (the SDK's StandardRetryer list plus internal errors).
-_THROTTLED = ("RequestLimitExceeded",)
-_UNAVAILABLE = ("InternalError", "FailedOperation.VoiceEvaluateFailed", "ResourceUnavailable")
-_AUTH = ("AuthFailure",)
+# Code families (see docs/vendors/tencent_vrs.md, Errors): "try again later" is the SDK's
+# StandardRetryer list plus internal errors; anything else is the request's fault.
+ERRORS = ErrorRules(
+    prefixes={
+        "AuthFailure": "auth",
+        "RequestLimitExceeded": "throttled",
+        "InternalError": "unavailable",
+        "FailedOperation.VoiceEvaluateFailed": "unavailable",
+        "ResourceUnavailable": "unavailable",
+    },
+    messages={"auth": "Tencent refused the credentials: check the tencent_vrs secret_id and secret_key"},
+)
 # Codes about one recording: the sentence is rejected with the vendor's reason, the job goes on.
 _AUDIO_CODES = (
     "InvalidParameterValue.AudioData",
@@ -65,13 +66,31 @@ _DETECTION_ADVICE = {
     -3: "too much noise: record it again in a quieter place",
 }
 _TAGS = {1: "extra", 2: "missing", 3: "misread", 4: "unknown word", 5: "unclear"}
-_STATES = {
-    0: TrainingState.PENDING,
-    1: TrainingState.RUNNING,
-    2: TrainingState.SUCCEEDED,
-    3: TrainingState.FAILED,
-}
 _GENDERS = {Gender.MALE: 1, Gender.FEMALE: 2}
+
+
+class TencentCloudEnvelope(Envelope):
+    """Tencent Cloud API 3.0: ``{"Response": {"Error": {Code, Message}, "RequestId", "Data"}}``."""
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        error = _response(reply).get("Error")
+        if not isinstance(error, dict):
+            return None
+        return str(error.get("Code") or ""), str(error.get("Message") or "")
+
+    def request_id(self, reply: Reply) -> str | None:
+        request_id = _response(reply).get("RequestId")
+        return str(request_id) if request_id else None
+
+    def payload(self, reply: Reply) -> Any:
+        if not isinstance(reply.json_object.get("Response"), dict):
+            raise NotTheApi("the vendor answered something that is not its API")
+        return _response(reply).get("Data") or {}
+
+
+def _response(reply: Reply) -> dict[str, Any]:
+    response = reply.json_object.get("Response")
+    return response if isinstance(response, dict) else {}
 
 
 class TencentVrsAdapter(VendorAdapter):
@@ -87,6 +106,12 @@ class TencentVrsAdapter(VendorAdapter):
         sample_rate=16000,
         max_sentence_seconds=15.0,
     )
+    training_states: ClassVar[dict[Any, TrainingState]] = {
+        0: TrainingState.PENDING,
+        1: TrainingState.RUNNING,
+        2: TrainingState.SUCCEEDED,
+        3: TrainingState.FAILED,
+    }
 
     def __init__(
         self,
@@ -100,58 +125,38 @@ class TencentVrsAdapter(VendorAdapter):
         self.host = urlsplit(self.endpoint).hostname or ""
         self._secret_id = secret_id
         self._secret_key = secret_key
-        self._http = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
-
-    @classmethod
-    def from_environment(cls) -> Self:
-        conf = vendor_settings(
-            VENDOR_ID, ("endpoint", "secret_id", "secret_key"), defaults={"endpoint": DEFAULT_ENDPOINT}
+        self._http = VendorHttp(
+            VENDOR_ID,
+            self.endpoint,
+            timeout_seconds,
+            transport,
+            envelope=TencentCloudEnvelope(),
+            rules=ERRORS,
         )
-        return cls(conf["endpoint"], conf["secret_id"], conf["secret_key"])
 
     # ----- transport -------------------------------------------------------------------------
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One signed action; returns ``Response.Data`` or raises the mapped error."""
-        # Serialise once and sign exactly these bytes (NOTES.md section 1.1); sign right before sending.
-        body = json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        timestamp = int(time.time())
-        sig = tc3.signature(
-            secret_key=self._secret_key, service=SERVICE, timestamp=timestamp, host=self.host, body=body
-        )
-        headers = {
-            "Host": self.host,
-            "Content-Type": CONTENT_TYPE,
-            "X-TC-Action": action,
-            "X-TC-Version": API_VERSION,
-            "X-TC-Timestamp": str(timestamp),
-            "Authorization": tc3.authorization(
-                secret_id=self._secret_id, service=SERVICE, timestamp=timestamp, sig=sig
-            ),
-        }
-        response = self._http.request("POST", "/", content=body, headers=headers)
-        try:
-            envelope = response.json()["Response"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise VendorUnavailable(
-                VENDOR_ID, f"HTTP{response.status_code}", "the vendor answered something that is not its API"
-            ) from exc
-        error = envelope.get("Error")
-        if error:
-            raise self.map_error(error.get("Code", ""), error.get("Message", ""), envelope.get("RequestId"))
-        data: dict[str, Any] = envelope.get("Data") or {}
-        return data
+        """One signed action; returns ``Response.Data`` or raises the classified error."""
 
-    @staticmethod
-    def map_error(code: str, message: str, request_id: str | None = None) -> VendorError:
-        details = {"request_id": request_id} if request_id else {}
-        if code.startswith(_THROTTLED):
-            return VendorThrottled(VENDOR_ID, code, message, **details)
-        if code.startswith(_UNAVAILABLE):
-            return VendorUnavailable(VENDOR_ID, code, message, **details)
-        if code.startswith(_AUTH):
-            return VendorAuthError(VENDOR_ID, code, message, **details)
-        return VendorRejected(VENDOR_ID, code, message, **details)
+        def sign(body: bytes) -> dict[str, str]:
+            # Sign exactly the bytes sent, right before sending (docs/vendors/tencent_vrs.md, Authentication).
+            timestamp = int(time.time())
+            sig = tc3.signature(
+                secret_key=self._secret_key, service=SERVICE, timestamp=timestamp, host=self.host, body=body
+            )
+            return {
+                "Host": self.host,
+                "X-TC-Action": action,
+                "X-TC-Version": API_VERSION,
+                "X-TC-Timestamp": str(timestamp),
+                "Authorization": tc3.authorization(
+                    secret_id=self._secret_id, service=SERVICE, timestamp=timestamp, sig=sig
+                ),
+            }
+
+        data: dict[str, Any] = self._http.call("POST", "/", json_body=params, sign=sign, context=action)
+        return data
 
     # ----- operations ------------------------------------------------------------------------
 
@@ -230,38 +235,28 @@ class TencentVrsAdapter(VendorAdapter):
             raise VendorRejected(VENDOR_ID, "BadCallback", "callback body has no TaskId")
         return self._status(data, str(data["TaskId"]))
 
-    # Voice management: Tencent VRS offers none of it (capabilities keep the three flags False).
+    # Voice management: Tencent VRS offers none of it (capabilities keep the three flags False;
+    # CancelVRSTask is listed as not yet open): the base class refuses them.
 
-    def rename_voice(self, voice: VendorVoice, name: str) -> None:
-        raise VendorRejected(VENDOR_ID, "NotSupported", "Tencent VRS has no action to rename a cloned voice")
-
-    def delete_voice(self, voice: VendorVoice) -> None:
-        raise VendorRejected(VENDOR_ID, "NotSupported", "Tencent VRS has no action to delete a cloned voice")
-
-    def cancel_task(self, task_id: str) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "Tencent VRS cannot stop a training task: CancelVRSTask is listed as not yet open",
-        )
-
-    @staticmethod
-    def _status(data: dict[str, Any], task_id: str) -> TrainingStatus:
+    def _status(self, data: dict[str, Any], task_id: str) -> TrainingStatus:
         status = data.get("Status")
-        state = (
-            _STATES.get(int(status), TrainingState.RUNNING) if status is not None else TrainingState.RUNNING
-        )
         voice = None
-        if state is TrainingState.SUCCEEDED and data.get("VoiceType") is not None:
+        if data.get("VoiceType") is not None:
             details: dict[str, Any] = {"VoiceType": int(data["VoiceType"])}
             if data.get("FastVoiceType"):
                 details["FastVoiceType"] = data["FastVoiceType"]
             voice = VendorVoice(vendor=VENDOR_ID, voice_id=str(data["VoiceType"]), details=details)
-        return TrainingStatus(
-            task_id=str(data.get("TaskId") or task_id),
-            state=state,
-            vendor_state=str(data.get("StatusStr") or status),
+        return self.status_of(
+            str(data.get("TaskId") or task_id),
+            _int_or_none(status),
+            label=str(data.get("StatusStr") or status),
             voice=voice,
-            error_code="TrainingFailed" if state is TrainingState.FAILED else "",
             error_message=str(data.get("ErrorMsg") or ""),
         )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None

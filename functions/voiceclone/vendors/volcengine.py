@@ -1,7 +1,7 @@
 """Volcengine (ByteDance Doubao speech) voice clone: one base64 JSON upload per speaker slot, then polling.
 
-Wire format per NOTES.md section 4 (section 4.13 says where the seed is wrong): the
-speech data plane takes ``Authorization: Bearer;{token}`` (a semicolon, no space)
+Wire format: see docs/vendors/volcengine.md (Endpoints, Operations): the speech data
+plane takes ``Authorization: Bearer;{token}`` (a semicolon, no space)
 plus a ``Resource-Id`` header, the upload is JSON with the assembled recording in
 base64 and an explicit ``model_type``, and the status is a POST whose integer
 ``status`` is 0 NotFound, 1 Training, 2 Success, 3 Failed, 4 Active (2 and 4 are
@@ -9,16 +9,16 @@ both usable). The console OpenAPI (V4-signed) lists the speaker slots bought for
 the app; a job trains one slot, and the slot id is also the task id.
 
 Errors come as a non-2xx status, or as HTTP 200 with a non-zero
-``BaseResp.StatusCode`` (data plane) or ``ResponseMetadata.Error`` (console); they
-are mapped to the shared taxonomy here and nowhere else, with the audio codes
-1102–1123 turned into reasons a speaker can act on.
+``BaseResp.StatusCode`` (data plane) or ``ResponseMetadata.Error`` (console); the two
+envelopes below read them and the two rule tables classify them through the shared
+pipeline (voiceclone.vendors.errors), with the audio codes 1102–1123 turned into
+reasons a speaker can act on (docs/vendors/volcengine.md, Errors).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -26,13 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from voiceclone.domain.errors import (
-    VendorAuthError,
-    VendorError,
-    VendorRejected,
-    VendorThrottled,
-    VendorUnavailable,
-)
+from voiceclone.domain.errors import VendorAuthError, VendorError, VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Language, VendorVoice
 from voiceclone.vendors.base import (
     AudioSource,
@@ -42,8 +36,9 @@ from voiceclone.vendors.base import (
     TrainingStatus,
     VendorAdapter,
 )
-from voiceclone.vendors.config import vendor_settings
-from voiceclone.vendors.http import VendorHttp
+from voiceclone.vendors.config import settings_of, timeout_seconds
+from voiceclone.vendors.errors import ErrorRules, codes
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
 from voiceclone.vendors.signing import volc_v4
 
 VENDOR_ID = "volcengine"
@@ -65,21 +60,8 @@ MAX_AUDIO_BYTES = 10 * 1024 * 1024
 UPLOADS_PER_SLOT = 10
 PAGE_SIZE = 100
 MAX_PAGES = 100
-JSON_TYPE = "application/json"
 LOG_ID_HEADER = "X-Tt-Logid"
 CONSOLE_REQUEST_ID_HEADER = "X-Top-Request-Id"
-
-_SETTINGS = (
-    "endpoint",
-    "console_endpoint",
-    "appid",
-    "access_token",
-    "access_key_id",
-    "secret_access_key",
-    "resource_id",
-    "model_type",
-    "speaker_ids",
-)
 
 OPTION_SPEAKER_ID = "speaker_id"
 # Set when the chosen slot was already trained before the job: its status then, to tell a new training apart.
@@ -87,14 +69,6 @@ OPTION_BASELINE = "speaker_baseline"
 
 STATUS_NOT_FOUND, STATUS_TRAINING, STATUS_SUCCESS, STATUS_FAILED, STATUS_ACTIVE = 0, 1, 2, 3, 4
 _STATUS_NAMES = {0: "NotFound", 1: "Training", 2: "Success", 3: "Failed", 4: "Active"}
-_STATES = {
-    # NotFound right after an upload can mean "not registered yet": keep polling until the deadline.
-    STATUS_NOT_FOUND: TrainingState.PENDING,
-    STATUS_TRAINING: TrainingState.RUNNING,
-    STATUS_SUCCESS: TrainingState.SUCCEEDED,
-    STATUS_FAILED: TrainingState.FAILED,
-    STATUS_ACTIVE: TrainingState.SUCCEEDED,
-}
 # Statuses an upload leads to: the slot holds (or is making) a voice.
 _TRAINED = (STATUS_TRAINING, STATUS_SUCCESS, STATUS_ACTIVE)
 CONSOLE_UNKNOWN = "Unknown"
@@ -122,50 +96,120 @@ AUDIO_REASONS: dict[int, str] = {
     1123: f"this speaker slot has used all {UPLOADS_PER_SLOT} training uploads: use another slot",
 }
 FIRST_AUDIO_CODE, LAST_AUDIO_CODE = 1102, 1123
-_OTHER_REASONS: dict[int, str] = {
-    1001: "Volcengine refused the request parameters",
-    1101: "Volcengine could not store the upload",
-}
-# 1101 (the upload could not be stored) is the vendor's trouble: retried.
-_UNAVAILABLE_CODES = (1101,)
-_THROTTLE_TEXT = re.compile(r"rate.?limit|too many requests|throttl|qps|concurrency|限流|频繁|过快", re.I)
-_AUTH_TEXT = re.compile(
-    r"token|unauthori[sz]ed|authenticat|permission|not granted|grant|access denied|鉴权|权限|授权", re.I
+_AUDIO_CODES = range(FIRST_AUDIO_CODE, LAST_AUDIO_CODE + 1)
+
+# Data-plane BaseResp.StatusCode: the audio codes are the recording's fault (never the words' kind);
+# 1101 (the upload could not be stored) is the vendor's trouble and is retried.
+SPEECH_ERRORS = ErrorRules(
+    codes={**codes("rejected", *_AUDIO_CODES), **codes("unavailable", 1101)},
+    words={
+        "throttled": re.compile(
+            r"rate.?limit|too many requests|throttl|qps|concurrency|限流|频繁|过快", re.I
+        ),
+        "auth": re.compile(
+            r"token|unauthori[sz]ed|authenticat|permission|not granted|grant|access denied|鉴权|权限|授权",
+            re.I,
+        ),
+    },
+    messages={
+        "1001": "Volcengine refused the request parameters",
+        "1101": "Volcengine could not store the upload",
+        **{str(c): "Volcengine rejected the recording: record it again" for c in _AUDIO_CODES},
+        "auth": "Volcengine refused the access token, app id or Resource-Id: check the volcengine "
+        "access_token, appid and resource_id settings",
+    },
+    advice={str(code): reason for code, reason in AUDIO_REASONS.items()},
 )
 
-# Console ResponseMetadata.Error codes (NOTES.md 4.3 and Volcengine's common error codes).
-_CONSOLE_THROTTLED = (
-    "FlowLimitExceeded",
-    "AccountFlowLimitExceeded",
-    "Throttling",
-    "RequestLimitExceeded",
-    "TooManyRequests",
-    "Forbidden.LimitedTradingFrequency",
+# Console ResponseMetadata.Error codes (docs/vendors/volcengine.md, Errors; Volcengine's common codes).
+CONSOLE_ERRORS = ErrorRules(
+    prefixes={
+        **codes(
+            "throttled",
+            "FlowLimitExceeded",
+            "AccountFlowLimitExceeded",
+            "Throttling",
+            "RequestLimitExceeded",
+            "TooManyRequests",
+            "Forbidden.LimitedTradingFrequency",
+        ),
+        **codes(
+            "unavailable",
+            "InternalError",
+            "InternalServiceTimeout",
+            "InternalServiceError",
+            "FailToConnect",
+            "ServiceUnavailable",
+        ),
+        **codes(
+            "auth",
+            "MissingAuthenticationToken",
+            "MissingSignature",
+            "InvalidAccessKey",
+            "SignatureDoesNotMatch",
+            "InvalidSecretToken",
+            "InvalidAuthorization",
+            "InvalidCredential",
+            "InvalidTimestamp",
+            "AccessDenied",
+            "LackPolicy",
+            "LackProjectPolicy",
+            "Forbidden.ErrAccountNotPermission",
+            # Voice cloning is not enabled for the account, or the app id is not the account's: configuration.
+            "Forbidden.InvalidService",
+            "InvalidParameter.AppID",
+        ),
+    },
+    messages={
+        "auth": "the Volcengine console refused the access key: check the volcengine access_key_id and "
+        "secret_access_key settings",
+    },
 )
-_CONSOLE_UNAVAILABLE = (
-    "InternalError",
-    "InternalServiceTimeout",
-    "InternalServiceError",
-    "FailToConnect",
-    "ServiceUnavailable",
-)
-_CONSOLE_AUTH = (
-    "MissingAuthenticationToken",
-    "MissingSignature",
-    "InvalidAccessKey",
-    "SignatureDoesNotMatch",
-    "InvalidSecretToken",
-    "InvalidAuthorization",
-    "InvalidCredential",
-    "InvalidTimestamp",
-    "AccessDenied",
-    "LackPolicy",
-    "LackProjectPolicy",
-    "Forbidden.ErrAccountNotPermission",
-    # Voice cloning is not enabled for the account, or the app id is not the account's: configuration.
-    "Forbidden.InvalidService",
-    "InvalidParameter.AppID",
-)
+
+
+class SpeechEnvelope(Envelope):
+    """The data plane: the whole body, with ``BaseResp {StatusCode, StatusMessage}``; the log id header."""
+
+    request_id_headers = (LOG_ID_HEADER,)
+    not_api_code = "BadResponse"
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        base = reply.json_object.get("BaseResp")
+        if not isinstance(base, dict) or _int(base.get("StatusCode")) == 0:
+            return None
+        return str(_int(base.get("StatusCode"))), str(base.get("StatusMessage") or "")
+
+    def payload(self, reply: Reply) -> Any:
+        if not isinstance(reply.json_object.get("BaseResp"), dict):
+            raise NotTheApi("the vendor answered something that is not its API")
+        return reply.json_object
+
+
+class ConsoleEnvelope(Envelope):
+    """The console OpenAPI: ``{ResponseMetadata: {RequestId, Error: {Code, Message}}, Result}``."""
+
+    request_id_headers = (CONSOLE_REQUEST_ID_HEADER,)
+    not_api_code = "BadResponse"
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        error = _metadata(reply).get("Error")
+        if not isinstance(error, dict) or not (error.get("Code") or error.get("Message")):
+            return None
+        return str(error.get("Code") or ""), str(error.get("Message") or "")
+
+    def request_id(self, reply: Reply) -> str | None:
+        return str(_metadata(reply).get("RequestId") or "") or super().request_id(reply)
+
+    def payload(self, reply: Reply) -> Any:
+        result = reply.json_object.get("Result")
+        if not isinstance(result, dict):
+            raise NotTheApi(f"the console answered {reply.context} without a Result")
+        return result
+
+
+def _metadata(reply: Reply) -> dict[str, Any]:
+    meta = reply.json_object.get("ResponseMetadata")
+    return meta if isinstance(meta, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -237,6 +281,14 @@ class VolcengineAdapter(VendorAdapter):
         poll_max_seconds=60,
         options=(OPTION_SPEAKER_ID,),
     )
+    training_states: ClassVar[dict[Any, TrainingState]] = {
+        # NotFound right after an upload can mean "not registered yet": keep polling until the deadline.
+        STATUS_NOT_FOUND: TrainingState.PENDING,
+        STATUS_TRAINING: TrainingState.RUNNING,
+        STATUS_SUCCESS: TrainingState.SUCCEEDED,
+        STATUS_FAILED: TrainingState.FAILED,
+        STATUS_ACTIVE: TrainingState.SUCCEEDED,
+    }
 
     def __init__(
         self,
@@ -264,23 +316,32 @@ class VolcengineAdapter(VendorAdapter):
         self._access_token = access_token
         self._access_key_id = access_key_id
         self._secret_access_key = secret_access_key
-        self._speech = VendorHttp(VENDOR_ID, self.endpoint, timeout_seconds, transport)
+        speech, console = SpeechEnvelope(), ConsoleEnvelope()
+        self._speech = VendorHttp(
+            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=speech, rules=SPEECH_ERRORS
+        )
         # The upload carries megabytes and Volcengine checks the audio before it answers.
-        self._upload = VendorHttp(VENDOR_ID, self.endpoint, upload_timeout_seconds, transport)
-        self._console = VendorHttp(VENDOR_ID, self.console_endpoint, timeout_seconds, transport)
+        self._upload = VendorHttp(
+            VENDOR_ID, self.endpoint, upload_timeout_seconds, transport, envelope=speech, rules=SPEECH_ERRORS
+        )
+        self._console = VendorHttp(
+            VENDOR_ID,
+            self.console_endpoint,
+            timeout_seconds,
+            transport,
+            envelope=console,
+            rules=CONSOLE_ERRORS,
+        )
 
     @classmethod
     def from_environment(cls) -> Self:
-        # vendor_settings refuses empty values: the optional pool defaults to a blank, read as "no pool".
-        conf = vendor_settings(
-            VENDOR_ID,
-            _SETTINGS,
+        """The declared settings, with the optional ones converted (an empty speaker pool is no pool)."""
+        conf = settings_of(
+            cls,
             defaults={
-                "endpoint": DEFAULT_ENDPOINT,
                 "console_endpoint": DEFAULT_CONSOLE_ENDPOINT,
                 "resource_id": DEFAULT_RESOURCE_ID,
                 "model_type": str(DEFAULT_MODEL_TYPE),
-                "speaker_ids": " ",
             },
         )
         try:
@@ -302,71 +363,21 @@ class VolcengineAdapter(VendorAdapter):
             resource_id=conf["resource_id"].strip(),
             model_type=model_type,
             speaker_ids=conf["speaker_ids"].split(","),
+            timeout_seconds=timeout_seconds(),
         )
 
-    # ----- transport: speech data plane ------------------------------------------------------
+    # ----- transport -------------------------------------------------------------------------
 
     def speech_call(self, path: str, body: dict[str, Any], *, upload: bool = False) -> dict[str, Any]:
-        """One data-plane POST; returns the JSON body or raises the mapped error."""
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """One data-plane POST; returns the JSON body or raises the classified error."""
         headers = {
-            "Content-Type": JSON_TYPE,
             # A semicolon and no space: the doc's prose shows a space, its header table and HTTP demo do not.
             "Authorization": f"Bearer;{self._access_token}",
             "Resource-Id": self.resource_id,
         }
-        # 429 and 5xx are raised as retryable errors by VendorHttp before we get here.
         http = self._upload if upload else self._speech
-        response = http.request("POST", path, content=content, headers=headers)
-        details = {"request_id": response.headers[LOG_ID_HEADER]} if LOG_ID_HEADER in response.headers else {}
-        data = _json(response)
-        base = data.get("BaseResp") if data is not None else None
-        status = response.status_code
-        code, message = 0, ""
-        if isinstance(base, dict):
-            code, message = _int(base.get("StatusCode")), str(base.get("StatusMessage") or "")
-        if status in (401, 403):
-            raise VendorAuthError(
-                VENDOR_ID,
-                str(code) if code else f"HTTP{status}",
-                message
-                or "Volcengine refused the access token, app id or Resource-Id: check the volcengine "
-                "access_token, appid and resource_id settings",
-                **details,
-            )
-        if data is None or not isinstance(base, dict):
-            if 200 <= status < 300:
-                raise VendorUnavailable(
-                    VENDOR_ID, "BadResponse", "the vendor answered something that is not its API", **details
-                )
-            raise VendorRejected(
-                VENDOR_ID, f"HTTP{status}", response.text[:200] or "request refused", **details
-            )
-        if code != 0:
-            raise self.map_speech_error(code, message, **details)
-        if not 200 <= status < 300:
-            raise VendorRejected(VENDOR_ID, f"HTTP{status}", message or "request refused", **details)
+        data: dict[str, Any] = http.call("POST", path, json_body=body, headers=headers)
         return data
-
-    @staticmethod
-    def map_speech_error(code: int, message: str, **details: Any) -> VendorError:
-        """A non-zero BaseResp.StatusCode to the taxonomy; the vendor's own words stay in vendor_message."""
-        if message:
-            details = {**details, "vendor_message": message}
-        text = str(code)
-        if FIRST_AUDIO_CODE <= code <= LAST_AUDIO_CODE:
-            reason = AUDIO_REASONS.get(
-                code, f"Volcengine rejected the recording: {message or 'record again'}"
-            )
-            return VendorRejected(VENDOR_ID, text, reason, **details)
-        if code in _UNAVAILABLE_CODES:
-            return VendorUnavailable(VENDOR_ID, text, message or _OTHER_REASONS[code], **details)
-        if _THROTTLE_TEXT.search(message):
-            return VendorThrottled(VENDOR_ID, text, message, **details)
-        if _AUTH_TEXT.search(message):
-            return VendorAuthError(VENDOR_ID, text, message, **details)
-        reason = message or _OTHER_REASONS.get(code, f"Volcengine answered StatusCode {code}")
-        return VendorRejected(VENDOR_ID, text, reason, **details)
 
     def speaker_status(self, speaker_id: str) -> SpeakerStatus:
         data = self.speech_call(STATUS_PATH, {"appid": self.appid, "speaker_id": speaker_id})
@@ -382,61 +393,24 @@ class VolcengineAdapter(VendorAdapter):
     # ----- transport: console OpenAPI --------------------------------------------------------
 
     def console_call(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One V4-signed console action; returns ``Result`` or raises the mapped error."""
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """One V4-signed console action; returns ``Result`` or raises the classified error."""
         query = {"Action": action, "Version": CONSOLE_VERSION}
-        # Signed right before sending: the server checks X-Date against its clock.
-        headers = volc_v4.signed_request_headers(
-            access_key_id=self._access_key_id,
-            secret_access_key=self._secret_access_key,
-            host=self.console_host,
-            method="POST",
-            path="/",
-            query=query,
-            body=content,
-        )
-        path = "/?" + volc_v4.canonical_query(query)
-        response = self._console.request("POST", path, content=content, headers=headers)
-        data = _json(response)
-        meta = data.get("ResponseMetadata") if data is not None else None
-        meta = meta if isinstance(meta, dict) else {}
-        request_id = str(meta.get("RequestId") or response.headers.get(CONSOLE_REQUEST_ID_HEADER) or "")
-        details = {"request_id": request_id} if request_id else {}
-        error = meta.get("Error")
-        status = response.status_code
-        if isinstance(error, dict) and (error.get("Code") or error.get("Message")):
-            code, message = str(error.get("Code") or ""), str(error.get("Message") or "")
-            raise self.map_console_error(code, message, status, **details)
-        if status in (401, 403):
-            raise VendorAuthError(
-                VENDOR_ID,
-                f"HTTP{status}",
-                "the Volcengine console refused the access key: check the volcengine access_key_id and "
-                "secret_access_key settings",
-                **details,
-            )
-        if not 200 <= status < 300:
-            raise VendorRejected(
-                VENDOR_ID, f"HTTP{status}", response.text[:200] or "request refused", **details
-            )
-        result = data.get("Result") if data is not None else None
-        if not isinstance(result, dict):
-            raise VendorUnavailable(
-                VENDOR_ID, "BadResponse", f"the console answered {action} without a Result", **details
-            )
-        return result
 
-    @staticmethod
-    def map_console_error(code: str, message: str, http_status: int = 200, **details: Any) -> VendorError:
-        """A console ResponseMetadata.Error to the taxonomy, keeping code, message and request id."""
-        text = message or f"the Volcengine console answered {code or f'HTTP {http_status}'}"
-        if code.startswith(_CONSOLE_THROTTLED) or http_status == 429:
-            return VendorThrottled(VENDOR_ID, code or "HTTP429", text, **details)
-        if code.startswith(_CONSOLE_UNAVAILABLE) or http_status >= 500:
-            return VendorUnavailable(VENDOR_ID, code or f"HTTP{http_status}", text, **details)
-        if code.startswith(_CONSOLE_AUTH) or http_status in (401, 403):
-            return VendorAuthError(VENDOR_ID, code or f"HTTP{http_status}", text, **details)
-        return VendorRejected(VENDOR_ID, code or f"HTTP{http_status}", text, **details)
+        def sign(content: bytes) -> dict[str, str]:
+            # Signed right before sending: the server checks X-Date against its clock.
+            return volc_v4.signed_request_headers(
+                access_key_id=self._access_key_id,
+                secret_access_key=self._secret_access_key,
+                host=self.console_host,
+                method="POST",
+                path="/",
+                query=query,
+                body=content,
+            )
+
+        path = "/?" + volc_v4.canonical_query(query)
+        result: dict[str, Any] = self._console.call("POST", path, json_body=body, sign=sign, context=action)
+        return result
 
     def list_speakers(self, speaker_ids: tuple[str, ...] = ()) -> list[ConsoleSpeaker]:
         """Every slot of the app (or those named), across pages: by NextToken when given, else by page."""
@@ -463,7 +437,7 @@ class VolcengineAdapter(VendorAdapter):
                 continue
             if token:
                 return rows  # the last page of a NextToken walk
-            total = _int(result.get("TotalCount", result.get("Total")))  # the seed says "Total"
+            total = _int(result.get("TotalCount", result.get("Total")))  # older docs: "Total"
             size = _int(result.get("PageSize")) or PAGE_SIZE
             if not statuses or page * size >= total:
                 return rows
@@ -602,37 +576,20 @@ class VolcengineAdapter(VendorAdapter):
 
     def get_status(self, task_id: str) -> TrainingStatus:
         current = self.speaker_status(task_id)
-        # An unknown status is taken as "not finished yet": polling goes on until the deadline.
-        state = _STATES.get(current.status, TrainingState.RUNNING)
-        voice = None
-        if state is TrainingState.SUCCEEDED:
-            voice = VendorVoice(
-                vendor=VENDOR_ID,
-                voice_id=current.speaker_id,
-                details={
-                    "speaker_id": current.speaker_id,
-                    "cluster": CLUSTER,
-                    "resource_id": self.resource_id,
-                },
-            )
-        failed = state is TrainingState.FAILED
-        return TrainingStatus(
-            task_id=current.speaker_id,
-            state=state,
-            vendor_state=current.name,
+        voice = VendorVoice(
+            vendor=VENDOR_ID,
+            voice_id=current.speaker_id,
+            details={"speaker_id": current.speaker_id, "cluster": CLUSTER, "resource_id": self.resource_id},
+        )
+        return self.status_of(
+            current.speaker_id,
+            current.status,
+            label=current.name,
             voice=voice,
-            error_code="TrainingFailed" if failed else "",
             error_message=(
                 f"Volcengine reports the training of speaker slot {current.speaker_id} as failed and gives "
                 f"no reason: check the recording and train again (a slot allows {UPLOADS_PER_SLOT} uploads)"
-            )
-            if failed
-            else "",
-        )
-
-    def parse_callback(self, body: bytes) -> TrainingStatus:
-        raise VendorRejected(
-            VENDOR_ID, "NoCallback", "Volcengine voice cloning has no training callback: the status is polled"
+            ),
         )
 
     def list_voices(self) -> list[VendorVoice]:
@@ -656,38 +613,9 @@ class VolcengineAdapter(VendorAdapter):
             if row.state in _USABLE_CONSOLE_STATES
         ]
 
-    # Voice management: Volcengine offers none of it (capabilities keep the three flags False).
-
-    def rename_voice(self, voice: VendorVoice, name: str) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "Volcengine documents no action to rename a speaker slot (the listing's Alias cannot be set)",
-        )
-
-    def delete_voice(self, voice: VendorVoice) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "Volcengine speaker slots cannot be deleted: they expire, or are retrained with a new upload",
-        )
-
-    def cancel_task(self, task_id: str) -> None:
-        raise VendorRejected(
-            VENDOR_ID,
-            "NotSupported",
-            "Volcengine has no action to stop a training: it runs to its end (seconds to minutes)",
-        )
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    if not response.content:
-        return None
-    try:
-        value = response.json()
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    # Voice management: Volcengine offers none of it (capabilities keep the three flags False): slots
+    # cannot be renamed (the listing's Alias cannot be set) nor deleted (they expire, or are retrained
+    # with a new upload), and a training runs to its end (seconds to minutes).
 
 
 def _int(value: Any) -> int:
