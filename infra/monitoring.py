@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -30,6 +30,9 @@ except ModuleNotFoundError:  # the package is not installed: take it from the so
     from voiceclone.vendors import registry
 
 PERIOD = Duration.minutes(5)
+# Stack outputs: subscribe to the topic (aws sns subscribe --topic-arn ...), open the dashboard.
+ALARM_TOPIC_OUTPUT = "AlarmTopicArn"
+DASHBOARD_OUTPUT = "DashboardName"
 # Job outcomes per vendor on the dashboard (metric names of voiceclone.handlers.api and logic.workflow).
 JOB_OUTCOMES = (
     c.METRIC_JOB_CREATED,
@@ -49,7 +52,8 @@ class Monitoring(Construct):
     """Alarms on failed jobs (one per vendor), webhook dead letters, failed or timed-out executions and
     API 5xx, all notifying one KMS-encrypted, TLS-only SNS topic; and the service's dashboard.
 
-    Subscribe to the topic after deploying (``aws sns subscribe --topic-arn <AlarmTopicArn> ...``).
+    Subscribe to the topic after deploying (``aws sns subscribe --topic-arn <AlarmTopicArn> ...``,
+    the stack output of that name).
     Every alarm treats missing data as not breaching: no traffic is no failure.
     """
 
@@ -85,8 +89,9 @@ class Monitoring(Construct):
         self.executions_failed = self._alarm(
             "ExecutionsFailedAlarm",
             state_machine.metric_failed(period=PERIOD, statistic=cloudwatch.Stats.SUM),
-            description="Training workflow executions failed (a job's own failure ends in MarkFailed: "
-            "look at the JobFailed alarms and the execution's history).",
+            description="Training workflow executions ended FAILED: a job failed (see the JobFailed "
+            "alarm of its vendor), its sentences were rejected (the client records them again), or a "
+            "step failed outside the job's catch (LoadJob, MarkFailed): read the execution's history.",
         )
         self.executions_timed_out = self._alarm(
             "ExecutionsTimedOutAlarm",
@@ -101,6 +106,14 @@ class Monitoring(Construct):
             "vendor was unavailable): see the API's access logs and the functions' logs.",
         )
         self.dashboard = self._build_dashboard()
+        topic_output = CfnOutput(
+            self, "TopicArnOutput", value=self.topic.topic_arn, description="alarm topic"
+        )
+        topic_output.override_logical_id(ALARM_TOPIC_OUTPUT)
+        dashboard_output = CfnOutput(
+            self, "DashboardNameOutput", value=self.dashboard.dashboard_name, description="dashboard"
+        )
+        dashboard_output.override_logical_id(DASHBOARD_OUTPUT)
 
     @property
     def alarms(self) -> list[cloudwatch.Alarm]:

@@ -15,7 +15,7 @@ from voiceclone import observability
 from voiceclone.vendors import registry
 
 from infra import constants as c
-from infra.monitoring import Monitoring
+from infra.monitoring import ALARM_TOPIC_OUTPUT, DASHBOARD_OUTPUT, Monitoring
 from infra.stack import VoicecloneStack
 from infra.template_tools import resources_of_type
 
@@ -82,6 +82,14 @@ def test_the_alarm_topic_is_encrypted_with_a_rotated_key_and_takes_tls_only(
             }
         },
     )
+
+
+def test_the_stack_outputs_the_topic_to_subscribe_to_and_the_dashboard(template_json: dict[str, Any]) -> None:
+    (topic_logical,) = resources_of_type(template_json, "AWS::SNS::Topic")
+    (dashboard_logical,) = resources_of_type(template_json, "AWS::CloudWatch::Dashboard")
+    outputs = template_json["Outputs"]
+    assert outputs[ALARM_TOPIC_OUTPUT]["Value"] == {"Ref": topic_logical}
+    assert outputs[DASHBOARD_OUTPUT]["Value"] == {"Ref": dashboard_logical}
 
 
 def test_every_alarm_notifies_the_topic_and_treats_missing_data_as_not_breaching(
