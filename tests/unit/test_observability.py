@@ -276,3 +276,19 @@ def test_count_stays_silent_where_metrics_are_disabled(
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     observability.count("JobEventPublished", "qiniu")
     assert printed(capsys)[0] == []
+
+
+def test_every_handler_flushes_its_metrics_through_the_vendor_aware_decorator() -> None:
+    """A handler with Powertools' own decorator would publish metrics with no vendor dimension."""
+    from pathlib import Path
+
+    import voiceclone.handlers
+
+    (handlers_dir,) = voiceclone.handlers.__path__
+    sources = {path.name: path.read_text() for path in Path(handlers_dir).glob("*.py")}
+    assert not [name for name, text in sources.items() if "metrics.log_metrics" in text]
+    # every entry point flushes: the workflow steps through workflow_step, the others directly
+    entry_points = [name for name, text in sources.items() if "def handler(" in text]
+    assert entry_points and all(
+        "@log_metrics" in sources[name] or "@workflow_step" in sources[name] for name in entry_points
+    )
