@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # httpx logs every request URL at INFO: vendor URLs can hold presigned signatures and tokens.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -46,10 +47,12 @@ def tag_vendor(vendor: str | None) -> None:
     """Name the vendor of this invocation: a dimension of each of its metrics, a key of its later logs.
 
     Dimensions apply to the whole metric set when it is flushed, so metrics added before this
-    call carry the vendor too.
+    call carry the vendor too. Where metrics are disabled (the local stack, which runs many
+    functions on threads of one process and so shares one metric set) only the logs get it.
     """
     value = vendor or NO_VENDOR
-    metrics.add_dimension(name=VENDOR, value=value)
+    if not is_metrics_disabled():
+        metrics.add_dimension(name=VENDOR, value=value)
     logger.append_keys(**{VENDOR: value})
 
 
