@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -36,9 +36,11 @@ from voiceclone.vendors.config import env_name
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
+# Re-exported: a sandbox declares its routes with these.
 __all__ = ["Map", "Rule"]
 
-logger = logging.getLogger(__name__)  # re-exported: a sandbox declares its routes with these
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How many requests a sandbox serves at once; more wait in the listen backlog or the pool's queue.
 WORKERS = 64
@@ -189,6 +191,16 @@ class TrainingState(StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+
+def state_map(pending: T, running: T, succeeded: T, failed: T) -> dict[TrainingState, T]:
+    """A vendor's names for the simulated training states."""
+    return {
+        TrainingState.PENDING: pending,
+        TrainingState.RUNNING: running,
+        TrainingState.SUCCEEDED: succeeded,
+        TrainingState.FAILED: failed,
+    }
 
 
 # Share of training_seconds a task spends queued before it runs.
@@ -404,6 +416,8 @@ class SandboxBase:
     # Sandboxes by vendor id, filled as their modules are imported.
     _registry: ClassVar[dict[str, type[SandboxBase]]] = {}
 
+    # Larger declared bodies are refused unread (with the vendor's `too_large` error).
+    max_body_bytes: ClassVar[int] = MAX_BODY_BYTES
     config: Any  # the subclass's config_class
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -441,10 +455,14 @@ class SandboxBase:
         self._trainer = TrainingSimulator(lambda: self.config, self._stopped)
         self._serving = False
         self._closed = False
+        self._init_state()
         # Bound now, so `url` is known (and the port taken) before start().
-        self._server = SandboxServer(self.handle, host=host, port=port)
+        self._server = SandboxServer(self.handle, host=host, port=port, max_body_bytes=self.max_body_bytes)
 
     # ----- what a vendor declares ------------------------------------------------------------------
+
+    def _init_state(self) -> None:
+        """The vendor's own state (its jobs, slots, counters), made once by the constructor."""
 
     def credentials(self) -> dict[str, str]:
         """The values of the vendor's credential and optional fields this sandbox accepts, by field name."""

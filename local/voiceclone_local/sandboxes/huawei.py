@@ -258,10 +258,7 @@ class HuaweiSandbox(SandboxBase):
     )
     config: HuaweiSandboxConfig
 
-    def __init__(
-        self, config: HuaweiSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        super().__init__(config, host, port)
+    def _init_state(self) -> None:
         self._jobs: dict[str, Job] = {}
         self._jobs_created = 0
 

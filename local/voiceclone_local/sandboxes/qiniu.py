@@ -37,12 +37,12 @@ from voiceclone_local.sandboxes.base import (
     SandboxRequest,
     SandboxResponse,
     SimulatedTask,
-    TrainingState,
     audio_problem,
     env_or,
     fetch_audio,
     json_object,
     json_response,
+    state_map,
 )
 
 VENDOR_ID = "qiniu"
@@ -58,12 +58,7 @@ PRO_LANGUAGES = (*FREE_LANGUAGES, "ja", "ko", "es", "pt", "id", "de", "fr", "ar"
 SAMPLE_RATE = 16000
 
 STATE_INIT, STATE_TRAINING, STATE_SUCCESS, STATE_FAILED = "Init", "Training", "Success", "Failed"
-_STATES = {
-    TrainingState.PENDING: STATE_TRAINING,
-    TrainingState.RUNNING: STATE_TRAINING,
-    TrainingState.SUCCEEDED: STATE_SUCCESS,
-    TrainingState.FAILED: STATE_FAILED,
-}
+_STATES = state_map(STATE_TRAINING, STATE_TRAINING, STATE_SUCCESS, STATE_FAILED)
 # Qiniu's envelope codes double as HTTP statuses; 429 and 503 are not in its list (500 is), so the
 # sandbox answers them with the HTTP status as the code, as its documented codes are.
 _FAULTS = {
@@ -151,10 +146,7 @@ class QiniuSandbox(SandboxBase):
     )
     config: QiniuSandboxConfig
 
-    def __init__(
-        self, config: QiniuSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        super().__init__(config, host, port)
+    def _init_state(self) -> None:
         self._slots: dict[str, Slot] = {}
 
     @property

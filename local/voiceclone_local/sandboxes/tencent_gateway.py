@@ -40,12 +40,12 @@ from voiceclone_local.sandboxes.base import (
     SandboxRequest,
     SandboxResponse,
     SimulatedTask,
-    TrainingState,
     audio_problem,
     env_or,
     fetch_audio,
     json_object,
     json_response,
+    state_map,
 )
 
 VENDOR_ID = "tencent_gateway"
@@ -77,12 +77,7 @@ MAX_TOTAL_EPOCH = 50
 MAX_LIST_LIMIT = 100
 
 STATE_SUBMITTED, STATE_PROCESSING, STATE_COMPLETED, STATE_ERROR, STATE_CANCELED = 1, 2, 3, 4, 5
-_STATES = {
-    TrainingState.PENDING: STATE_SUBMITTED,
-    TrainingState.RUNNING: STATE_PROCESSING,
-    TrainingState.SUCCEEDED: STATE_COMPLETED,
-    TrainingState.FAILED: STATE_ERROR,
-}
+_STATES = state_map(STATE_SUBMITTED, STATE_PROCESSING, STATE_COMPLETED, STATE_ERROR)
 # Share of the training time a job spends SUBMITTED (TrainingSimulator's PENDING share).
 _SUBMITTED_SHARE = 0.2
 
@@ -292,10 +287,7 @@ class TencentGatewaySandbox(SandboxBase):
     config_class: ClassVar[type[SandboxConfig]] = TencentGatewaySandboxConfig
     config: TencentGatewaySandboxConfig
 
-    def __init__(
-        self, config: TencentGatewaySandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        super().__init__(config, host, port)
+    def _init_state(self) -> None:
         # (job id, HTTP status of the last delivery attempt, None when nobody answered).
         self.callbacks: list[tuple[str, int | None]] = []
         self._jobs: dict[str, GatewayJob] = {}

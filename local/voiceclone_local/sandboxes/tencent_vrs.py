@@ -43,6 +43,7 @@ from voiceclone_local.sandboxes.base import (
     env_or,
     json_object,
     json_response,
+    state_map,
 )
 
 __all__ = ["CallbackAttempt", "TencentVrsSandbox", "TencentVrsSandboxConfig"]
@@ -75,12 +76,7 @@ STATUS_STR = {
     STATUS_SUCCESS: "success",
     STATUS_FAILED: "failed",
 }
-_STATUS = {
-    TrainingState.PENDING: STATUS_WAITING,
-    TrainingState.RUNNING: STATUS_DOING,
-    TrainingState.SUCCEEDED: STATUS_SUCCESS,
-    TrainingState.FAILED: STATUS_FAILED,
-}
+_STATUS = state_map(STATUS_WAITING, STATUS_DOING, STATUS_SUCCESS, STATUS_FAILED)
 # X-TC-Action -> the operation serving it.
 ACTIONS = {
     "GetTrainingText": "_get_training_text",
@@ -196,11 +192,9 @@ class TencentVrsSandbox(SandboxBase):
     config_class: ClassVar[type[SandboxConfig]] = TencentVrsSandboxConfig
     config: TencentVrsSandboxConfig
 
-    def __init__(
-        self, config: TencentVrsSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        super().__init__(config, host, port)
-        self._server.max_body_bytes = MAX_BODY_BYTES
+    max_body_bytes: ClassVar[int] = MAX_BODY_BYTES
+
+    def _init_state(self) -> None:
         self.callbacks: list[CallbackAttempt] = []
         # Issued AudioId -> the TextId it was checked against.
         self.audio_ids: dict[str, str] = {}

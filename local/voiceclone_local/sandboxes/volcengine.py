@@ -283,10 +283,7 @@ class VolcengineSandbox(SandboxBase):
     )
     config: VolcengineSandboxConfig
 
-    def __init__(
-        self, config: VolcengineSandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        super().__init__(config, host, port)
+    def _init_state(self) -> None:
         self._slots: dict[str, Slot] = {}
         self._uploads: Counter[str] = Counter()
 
