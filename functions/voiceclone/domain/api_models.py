@@ -63,8 +63,16 @@ def _display_name(value: str) -> str:
     return value
 
 
+# The same rule as a JSON-schema pattern, for the OpenAPI document (and clients generated from it);
+# _display_name enforces it, with a message that names the characters found.
+DISPLAY_NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]*$"
+
 # A name people read: a voice's display name. The vendor may allow fewer characters (Capabilities).
-DisplayName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_display_name)]
+DisplayName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": DISPLAY_NAME_PATTERN}),
+    AfterValidator(_display_name),
+]
 
 
 class RequestModel(BaseModel):
