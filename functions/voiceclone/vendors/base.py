@@ -5,7 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
-from typing import ClassVar, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
@@ -13,18 +14,29 @@ from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import Gender, Language, SentenceCheck, TrainingText, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
 
+if TYPE_CHECKING:  # the HTTP stack is imported when an adapter is built, not by whoever reads capabilities
+    import httpx
+
+    from voiceclone.vendors.http import Envelope, VendorHttp
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
 
 class Capabilities(BaseModel):
-    """What the workflow needs to know about a vendor, without knowing the vendor."""
+    """What the workflow needs to know about a vendor, without knowing the vendor.
 
-    # "vendor": each sentence is checked by the vendor (and locally first); "local": only our own check.
-    sentence_check: Literal["vendor", "local"]
-    # "callback": the vendor calls us when training ends (polling remains the fallback).
-    completion: Literal["callback", "polling"]
+    The defaults describe the simplest vendor (our own check of each sentence, one assembled
+    file of our 20 sentences, polled until done); an adapter declares how its vendor differs.
+    """
+
     # How audio reaches the vendor: in the request, by a URL it downloads, or uploaded to its URLs.
     audio_transport: Literal["inline", "url", "upload"]
-    audio_files: Literal["per_sentence", "single"]
-    sentence_count: int
+    # "vendor": each sentence is checked by the vendor (and locally first); "local": only our own check.
+    sentence_check: Literal["vendor", "local"] = "local"
+    # "callback": the vendor calls us when training ends (polling remains the fallback).
+    completion: Literal["callback", "polling"] = "polling"
+    audio_files: Literal["per_sentence", "single"] = "single"
+    sentence_count: int = 20
     sample_rate: int = 16000
     min_sentence_seconds: float = 1.0
     max_sentence_seconds: float = 15.0
@@ -76,6 +88,22 @@ class TrainingState(StrEnum):
     @property
     def finished(self) -> bool:
         return self in (TrainingState.SUCCEEDED, TrainingState.FAILED)
+
+
+def state_table(
+    *,
+    pending: tuple[Hashable, ...] = (),
+    running: tuple[Hashable, ...] = (),
+    succeeded: tuple[Hashable, ...] = (),
+    failed: tuple[Hashable, ...] = (),
+) -> dict[Any, TrainingState]:
+    """A vendor's ``training_states``: which of its states mean what; states not named keep polling."""
+    return {
+        **dict.fromkeys(pending, TrainingState.PENDING),
+        **dict.fromkeys(running, TrainingState.RUNNING),
+        **dict.fromkeys(succeeded, TrainingState.SUCCEEDED),
+        **dict.fromkeys(failed, TrainingState.FAILED),
+    }
 
 
 class TrainingStatus(BaseModel):
@@ -141,7 +169,34 @@ class VendorAdapter(ABC):
     credential_fields: ClassVar[tuple[str, ...]]
     optional_fields: ClassVar[tuple[str, ...]] = ()
     # The vendor's training states (as its API sends them) in the shared terms; see status_of.
-    training_states: ClassVar[Mapping[Hashable, TrainingState]] = {}
+    training_states: ClassVar[Mapping[Any, TrainingState]] = {}
+    # How the vendor's API wraps its answers and classifies its errors: the shared pipeline does the rest.
+    envelope: ClassVar[Envelope]
+
+    def __init__(
+        self,
+        endpoint: str,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """The vendor's API at ``endpoint`` (a sandbox, a proxy or the vendor), by the shared pipeline."""
+        self.endpoint = endpoint.rstrip("/")
+        self.host = urlsplit(self.endpoint).hostname or ""
+        self._http = self.connect(self.endpoint, timeout_seconds, transport)
+
+    def connect(
+        self,
+        base_url: str,
+        timeout_seconds: float,
+        transport: httpx.BaseTransport | None,
+        envelope: Envelope | None = None,
+    ) -> VendorHttp:
+        """A client for one of the vendor's APIs (through the declared envelope unless given another)."""
+        from voiceclone.vendors.http import VendorHttp
+
+        return VendorHttp(
+            self.vendor_id, base_url, timeout_seconds, transport, envelope=envelope or self.envelope
+        )
 
     @classmethod
     def settings_fields(cls) -> tuple[str, ...]:
@@ -160,6 +215,10 @@ class VendorAdapter(ABC):
         # Adapters take their settings by name: the base class cannot spell their signatures.
         build: Callable[..., Self] = cls
         return build(**config.settings_of(cls), timeout_seconds=config.timeout_seconds())
+
+    def voice(self, voice_id: str, /, **details: Any) -> VendorVoice:
+        """A voice of this vendor, with what a TTS call (or a later delete) needs in ``details``."""
+        return VendorVoice(vendor=self.vendor_id, voice_id=voice_id, details=details)
 
     def unsupported(self, what: str, code: str = "NotSupported") -> VendorRejected:
         """The one refusal for an operation the vendor's API does not offer."""

@@ -67,7 +67,7 @@ class NotTheApi(Exception):
 
 
 class Envelope:
-    """Where a vendor API puts its error code, message, request id and payload.
+    """Where a vendor API puts its error code, message, request id and payload, and how its errors classify.
 
     The defaults fit a plain JSON API that answers errors with a status and a JSON object
     and successes with a JSON object (or nothing). Adapters override what differs.
@@ -77,6 +77,8 @@ class Envelope:
     request_id_headers: tuple[str, ...] = ()
     # The error code of a success that is not the API; "" means HTTP<status>.
     not_api_code: str = ""
+    # How this API's errors are classified (voiceclone.vendors.errors).
+    rules: ErrorRules = ErrorRules()
 
     def error(self, reply: Reply) -> tuple[str, str] | None:
         """(code, message) when the answer reports an error (even with HTTP 200), else None.
@@ -105,7 +107,7 @@ class Envelope:
 
 
 class VendorHttp:
-    """One vendor API: a base URL, its envelope and error rules, and an HTTP client with explicit timeouts."""
+    """One vendor API: a base URL, its envelope (and error rules), an HTTP client with explicit timeouts."""
 
     def __init__(
         self,
@@ -115,12 +117,10 @@ class VendorHttp:
         transport: httpx.BaseTransport | None = None,
         *,
         envelope: Envelope | None = None,
-        rules: ErrorRules | None = None,
     ) -> None:
         self.vendor_id = vendor_id
         self.base_url = base_url.rstrip("/")
         self.envelope = envelope or Envelope()
-        self.rules = rules or ErrorRules()
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0)),
             follow_redirects=False,
@@ -161,7 +161,7 @@ class VendorHttp:
                 return None
             raise classify(
                 self.vendor_id,
-                self.rules,
+                envelope.rules,
                 status=reply.status,
                 code=code,
                 message=message,

@@ -22,24 +22,26 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self
-from urllib.parse import quote, urlsplit
+from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 
 from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.vendors.base import (
+    DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
     Capabilities,
     TrainingRequest,
     TrainingState,
     TrainingStatus,
     VendorAdapter,
+    state_table,
 )
 from voiceclone.vendors.config import settings_of, timeout_seconds
 from voiceclone.vendors.errors import ErrorRules, codes
-from voiceclone.vendors.http import Envelope, Reply, VendorHttp
+from voiceclone.vendors.http import Envelope, Reply
 from voiceclone.vendors.signing import huawei as signer
 
 VENDOR_ID = "huawei"
@@ -72,6 +74,8 @@ _PENDING_STATES = (
     "WAITING",
 )
 _FAILED_STATES = ("FAILED", "SPLIT_FAILED")
+# SUCCEED counts only with its asset (see _status); AUDIT_FAILED is read apart; others keep polling.
+STATES = state_table(pending=_PENDING_STATES, failed=_FAILED_STATES)
 AUDIT_FAILED = "AUDIT_FAILED"
 SUCCEED = "SUCCEED"
 # The API gateway's codes: APIGW.03xx are authentication, but APIGW.0308 is throttling (an exact
@@ -93,6 +97,7 @@ class MetaStudioEnvelope(Envelope):
     """``{error_code, error_msg}`` with a 4xx/5xx; the request id in ``X-Request-Id``."""
 
     request_id_headers = ("X-Request-Id",)
+    rules = ERRORS
 
     def error(self, reply: Reply) -> tuple[str, str] | None:
         if reply.status < 400 or reply.body is None:
@@ -107,6 +112,8 @@ class MetaStudioEnvelope(Envelope):
 
 class UploadEnvelope(Envelope):
     """OBS answers uploads with XML; what counts is the status (``context`` names what was uploaded)."""
+
+    rules = UPLOAD_ERRORS
 
     def error(self, reply: Reply) -> tuple[str, str] | None:
         if reply.ok or reply.status == 429 or reply.status >= 500:
@@ -151,24 +158,15 @@ def normalise_edition(value: str | None) -> str:
 
 
 class HuaweiAdapter(VendorAdapter):
-    vendor_id: ClassVar[str] = VENDOR_ID
-    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
+    vendor_id = VENDOR_ID
+    default_endpoint = DEFAULT_ENDPOINT
     # AK/SK sign requests; an IAM token (optional) replaces them, so from_environment checks the pair.
-    credential_fields: ClassVar[tuple[str, ...]] = ("project_id", "access_key", "secret_key")
-    optional_fields: ClassVar[tuple[str, ...]] = ("iam_token",)
-    # SUCCEED counts only with its asset (see _status); AUDIT_FAILED is read apart; others keep polling.
-    training_states: ClassVar[dict[Any, TrainingState]] = {
-        **dict.fromkeys(_PENDING_STATES, TrainingState.PENDING),
-        **dict.fromkeys(_FAILED_STATES, TrainingState.FAILED),
-    }
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        sentence_check="local",
-        completion="polling",
+    credential_fields = ("project_id", "access_key", "secret_key")
+    optional_fields = ("iam_token",)
+    capabilities = Capabilities(
         audio_transport="upload",
         audio_files="per_sentence",
         sentence_count=BASIC_SENTENCES,
-        sample_rate=16000,
-        max_sentence_seconds=15.0,
         # Audit and training take working days: poll every ten minutes, at most hourly.
         poll_initial_seconds=600,
         poll_max_seconds=3600,
@@ -180,6 +178,8 @@ class HuaweiAdapter(VendorAdapter):
         delete_voice=True,
         cancel_task=True,
     )
+    envelope = MetaStudioEnvelope()
+    training_states = STATES
 
     def __init__(
         self,
@@ -187,25 +187,20 @@ class HuaweiAdapter(VendorAdapter):
         project_id: str,
         access_key: str,
         secret_key: str,
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         upload_timeout_seconds: float = 300.0,
         transport: httpx.BaseTransport | None = None,
         iam_token: str = "",
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self.host = urlsplit(self.endpoint).hostname or ""
+        super().__init__(endpoint, timeout_seconds, transport)
         self.project_id = project_id
         self._access_key = access_key
         self._secret_key = secret_key
         self._iam_token = iam_token
         self._base = f"/v1/{quote(project_id, safe='')}/voice-training-manage"
-        self._http = VendorHttp(
-            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=MetaStudioEnvelope(), rules=ERRORS
-        )
         # Presigned URLs are absolute: an empty base URL sends them as they are.
-        self._uploads = VendorHttp(
-            VENDOR_ID, "", upload_timeout_seconds, transport, envelope=UploadEnvelope(), rules=UPLOAD_ERRORS
-        )
+        upload_timeout = max(upload_timeout_seconds, timeout_seconds)
+        self._uploads = self.connect("", upload_timeout, transport, envelope=UploadEnvelope())
         self._pending: OrderedDict[str, AudioSource] = OrderedDict()
         self._pending_lock = threading.Lock()
 
@@ -463,9 +458,7 @@ class HuaweiAdapter(VendorAdapter):
         state = str(job.get("state") or "")
         asset_id = str(job.get("asset_id") or "")
         if state == SUCCEED and asset_id:
-            voice = VendorVoice(
-                vendor=VENDOR_ID, voice_id=asset_id, details={"asset_id": asset_id, "job_id": task_id}
-            )
+            voice = self.voice(asset_id, asset_id=asset_id, job_id=task_id)
             return TrainingStatus(
                 task_id=task_id, state=TrainingState.SUCCEEDED, vendor_state=state, voice=voice
             )
@@ -527,15 +520,12 @@ class HuaweiAdapter(VendorAdapter):
     def list_voices(self) -> list[VendorVoice]:
         """Voices of the jobs that succeeded; the voice id is the asset id TTS takes."""
         return [
-            VendorVoice(
-                vendor=VENDOR_ID,
-                voice_id=str(job["asset_id"]),
-                details={
-                    "asset_id": str(job["asset_id"]),
-                    "job_id": str(job.get("job_id") or ""),
-                    "voice_name": str(job.get("voice_name") or ""),
-                    "edition": str(job.get("job_type") or ""),
-                },
+            self.voice(
+                str(job["asset_id"]),
+                asset_id=str(job["asset_id"]),
+                job_id=str(job.get("job_id") or ""),
+                voice_name=str(job.get("voice_name") or ""),
+                edition=str(job.get("job_type") or ""),
             )
             for job in self._list_jobs(("state", SUCCEED))
             if job.get("state", SUCCEED) == SUCCEED and job.get("asset_id")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -20,15 +20,16 @@ from pydantic import BaseModel, ValidationError
 from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Language, VendorVoice
 from voiceclone.vendors.base import (
+    DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
     Capabilities,
     TrainingRequest,
-    TrainingState,
     TrainingStatus,
     VendorAdapter,
+    state_table,
 )
 from voiceclone.vendors.errors import ErrorRules, codes
-from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply
 
 VENDOR_ID = "qiniu"
 DEFAULT_ENDPOINT = "https://xrobo.qiniu.com"
@@ -45,6 +46,7 @@ FREE_TIER = "free"
 _LANGUAGES = {Language.ZH_CN: "zh"}
 
 STATE_INIT, STATE_TRAINING, STATE_SUCCESS, STATE_FAILED = "Init", "Training", "Success", "Failed"
+STATES = state_table(running=(STATE_INIT, STATE_TRAINING), succeeded=(STATE_SUCCESS,), failed=(STATE_FAILED,))
 # States a slot reaches only through a PUT with audio: the training was started.
 _TRAINED_STATES = (STATE_TRAINING, STATE_SUCCESS, STATE_FAILED)
 
@@ -76,6 +78,8 @@ PAID_SLOT_CANCEL_MESSAGE = (
 
 class QiniuEnvelope(Envelope):
     """``{code, msg, reqid, data}``; a 4xx without a code of its own is that code (Qiniu's convention)."""
+
+    rules = ERRORS
 
     def error(self, reply: Reply) -> tuple[str, str] | None:
         body = reply.json_object
@@ -137,17 +141,13 @@ def slot_name(job_id: str) -> str:
 
 
 class QiniuAdapter(VendorAdapter):
-    vendor_id: ClassVar[str] = VENDOR_ID
-    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
-    credential_fields: ClassVar[tuple[str, ...]] = ("api_key",)
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        sentence_check="local",
-        completion="polling",
+    vendor_id = VENDOR_ID
+    default_endpoint = DEFAULT_ENDPOINT
+    credential_fields = ("api_key",)
+    capabilities = Capabilities(
         audio_transport="url",
-        audio_files="single",
         # Qiniu wants 10–60 s of audio: six of our ~8 s sentences plus pauses land inside it.
         sentence_count=6,
-        sample_rate=16000,
         # Training takes minutes to a dozen minutes.
         poll_initial_seconds=30,
         poll_max_seconds=300,
@@ -158,26 +158,19 @@ class QiniuAdapter(VendorAdapter):
         cancel_task=True,
         voice_name_max_chars=NAME_MAX_CHARS,
     )
+    envelope = QiniuEnvelope()
     # An unknown state is taken as "not finished yet" (VendorAdapter.status_of).
-    training_states: ClassVar[dict[Any, TrainingState]] = {
-        STATE_INIT: TrainingState.RUNNING,
-        STATE_TRAINING: TrainingState.RUNNING,
-        STATE_SUCCESS: TrainingState.SUCCEEDED,
-        STATE_FAILED: TrainingState.FAILED,
-    }
+    training_states = STATES
 
     def __init__(
         self,
         endpoint: str,
         api_key: str,
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self._api_key = api_key
-        self._http = VendorHttp(
-            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=QiniuEnvelope(), rules=ERRORS
-        )
+        super().__init__(endpoint, timeout_seconds, transport)
+        self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
     # ----- transport -------------------------------------------------------------------------
 
@@ -185,8 +178,7 @@ class QiniuAdapter(VendorAdapter):
         self, method: str, path: str, body: dict[str, Any] | None = None, *, gone_ok: bool = False
     ) -> Any:
         """One request; returns the envelope's ``data`` or raises the classified error."""
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
-        return self._http.call(method, path, json_body=body, headers=headers, gone_ok=gone_ok)
+        return self._http.call(method, path, json_body=body, headers=self._headers, gone_ok=gone_ok)
 
     def _voice(self, data: Any) -> QiniuVoice:
         try:
@@ -275,9 +267,7 @@ class QiniuAdapter(VendorAdapter):
 
     def get_status(self, task_id: str) -> TrainingStatus:
         slot = self._get(task_id)
-        voice = VendorVoice(
-            vendor=VENDOR_ID, voice_id=slot.id, details={"voice_id": slot.id, "name": slot.name}
-        )
+        voice = self.voice(slot.id, voice_id=slot.id, name=slot.name)
         return self.status_of(
             slot.id or task_id,
             slot.state,
@@ -288,17 +278,7 @@ class QiniuAdapter(VendorAdapter):
     def list_voices(self) -> list[VendorVoice]:
         """Every slot of the account, spare and failed ones included (details.state tells them apart)."""
         return [
-            VendorVoice(
-                vendor=VENDOR_ID,
-                voice_id=v.id,
-                details={
-                    "voice_id": v.id,
-                    "name": v.name,
-                    "language": v.language,
-                    "state": v.state,
-                    "tier": v.tier,
-                },
-            )
+            self.voice(v.id, voice_id=v.id, name=v.name, language=v.language, state=v.state, tier=v.tier)
             for v in self._voices()
         ]
 

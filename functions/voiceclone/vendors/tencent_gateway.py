@@ -13,22 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
 from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import VendorVoice
-from voiceclone.vendors.base import (
-    AudioSource,
-    Capabilities,
-    TrainingRequest,
-    TrainingState,
-    TrainingStatus,
-    VendorAdapter,
-)
+from voiceclone.vendors.base import AudioSource, Capabilities, TrainingRequest, TrainingStatus, state_table
 from voiceclone.vendors.errors import ErrorRules
-from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply
+from voiceclone.vendors.tencent_cloud import TencentKeyPairAdapter
 
 VENDOR_ID = "tencent_gateway"
 DEFAULT_ENDPOINT = "https://service-mqk0mc83-1257411467.bj.apigw.tencentcs.com"
@@ -48,6 +42,12 @@ LIST_MODELS_LIMIT = 100
 LIST_MODELS_MAX_PAGES = 100
 
 STATE_SUBMITTED, STATE_PROCESSING, STATE_COMPLETED, STATE_ERROR, STATE_CANCELED = 1, 2, 3, 4, 5
+STATES = state_table(
+    pending=(STATE_SUBMITTED,),
+    running=(STATE_PROCESSING,),
+    succeeded=(STATE_COMPLETED,),
+    failed=(STATE_ERROR, STATE_CANCELED),
+)
 _STATE_NAMES = {
     STATE_SUBMITTED: "SUBMITTED",
     STATE_PROCESSING: "PROCESSING",
@@ -83,6 +83,8 @@ _OK_CODES = (0, "0", "", None)
 class GatewayEnvelope(Envelope):
     """Successes carry ``<action>Response`` (the call's context); errors come in several shapes."""
 
+    rules = ERRORS
+
     def error(self, reply: Reply) -> tuple[str, str] | None:
         return _error_of(reply.body)
 
@@ -114,43 +116,15 @@ def custom_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:48]
 
 
-class TencentGatewayAdapter(VendorAdapter):
-    vendor_id: ClassVar[str] = VENDOR_ID
-    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
-    credential_fields: ClassVar[tuple[str, ...]] = ("secret_id", "secret_key")
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        sentence_check="local",
-        completion="callback",
-        audio_transport="url",
-        audio_files="single",
-        sentence_count=20,
-        sample_rate=16000,
-        # Training time is not documented; the callback normally ends the wait, polling is the fallback.
-        poll_initial_seconds=30,
-        poll_max_seconds=600,
+class TencentGatewayAdapter(TencentKeyPairAdapter):
+    vendor_id = VENDOR_ID
+    default_endpoint = DEFAULT_ENDPOINT
+    # Training time is not documented; the callback normally ends the wait, polling is the fallback.
+    capabilities = Capabilities(
+        completion="callback", audio_transport="url", poll_initial_seconds=30, poll_max_seconds=600
     )
-    training_states: ClassVar[dict[Any, TrainingState]] = {
-        STATE_SUBMITTED: TrainingState.PENDING,
-        STATE_PROCESSING: TrainingState.RUNNING,
-        STATE_COMPLETED: TrainingState.SUCCEEDED,
-        STATE_ERROR: TrainingState.FAILED,
-        STATE_CANCELED: TrainingState.FAILED,
-    }
-
-    def __init__(
-        self,
-        endpoint: str,
-        secret_id: str,
-        secret_key: str,
-        timeout_seconds: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self._secret_id = secret_id
-        self._secret_key = secret_key
-        self._http = VendorHttp(
-            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=GatewayEnvelope(), rules=ERRORS
-        )
+    envelope = GatewayEnvelope()
+    training_states = STATES
 
     # ----- transport -------------------------------------------------------------------------
 
@@ -256,7 +230,7 @@ class TencentGatewayAdapter(VendorAdapter):
                 details: dict[str, Any] = {"modelName": name}
                 if model.get("createdAt") is not None:
                     details["createdAt"] = str(model["createdAt"])
-                voices.append(VendorVoice(vendor=VENDOR_ID, voice_id=name, details=details))
+                voices.append(self.voice(name, **details))
             offset += len(page)
             total = _int(data.get("total"))
             if len(page) < LIST_MODELS_LIMIT or (total is not None and offset >= total):
@@ -271,7 +245,7 @@ class TencentGatewayAdapter(VendorAdapter):
         voice = None
         name = _trained_model(job) or _requested_model(job)
         if name:
-            voice = VendorVoice(vendor=VENDOR_ID, voice_id=name, details={"modelName": name})
+            voice = self.voice(name, modelName=name)
         vendor_code, vendor_message = _job_error(job)
         canceled = code == STATE_CANCELED
         return self.status_of(

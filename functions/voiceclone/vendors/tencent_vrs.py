@@ -10,24 +10,20 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, ClassVar
-from urllib.parse import urlsplit
-
-import httpx
+from typing import Any
 
 from voiceclone.domain.errors import VendorRejected, VendorUnavailable
-from voiceclone.domain.models import Gender, SentenceCheck, TrainingText, VendorVoice
+from voiceclone.domain.models import Gender, SentenceCheck, TrainingText
 from voiceclone.vendors.base import (
     AudioSource,
     Capabilities,
     TrainingRequest,
-    TrainingState,
     TrainingStatus,
-    VendorAdapter,
+    state_table,
 )
 from voiceclone.vendors.errors import ErrorRules
-from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
 from voiceclone.vendors.signing import tc3
+from voiceclone.vendors.tencent_cloud import TencentCloudEnvelope, TencentKeyPairAdapter
 
 VENDOR_ID = "tencent_vrs"
 SERVICE = "vrs"
@@ -67,72 +63,21 @@ _DETECTION_ADVICE = {
 }
 _TAGS = {1: "extra", 2: "missing", 3: "misread", 4: "unknown word", 5: "unclear"}
 _GENDERS = {Gender.MALE: 1, Gender.FEMALE: 2}
+# DescribeVRSTaskStatus Status (docs/vendors/tencent_vrs.md, States).
+STATES = state_table(pending=(0,), running=(1,), succeeded=(2,), failed=(3,))
 
 
-class TencentCloudEnvelope(Envelope):
-    """Tencent Cloud API 3.0: ``{"Response": {"Error": {Code, Message}, "RequestId", "Data"}}``."""
-
-    def error(self, reply: Reply) -> tuple[str, str] | None:
-        error = _response(reply).get("Error")
-        if not isinstance(error, dict):
-            return None
-        return str(error.get("Code") or ""), str(error.get("Message") or "")
-
-    def request_id(self, reply: Reply) -> str | None:
-        request_id = _response(reply).get("RequestId")
-        return str(request_id) if request_id else None
-
-    def payload(self, reply: Reply) -> Any:
-        if not isinstance(reply.json_object.get("Response"), dict):
-            raise NotTheApi("the vendor answered something that is not its API")
-        return _response(reply).get("Data") or {}
-
-
-def _response(reply: Reply) -> dict[str, Any]:
-    response = reply.json_object.get("Response")
-    return response if isinstance(response, dict) else {}
-
-
-class TencentVrsAdapter(VendorAdapter):
-    vendor_id: ClassVar[str] = VENDOR_ID
-    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
-    credential_fields: ClassVar[tuple[str, ...]] = ("secret_id", "secret_key")
-    capabilities: ClassVar[Capabilities] = Capabilities(
+class TencentVrsAdapter(TencentKeyPairAdapter):
+    vendor_id = VENDOR_ID
+    default_endpoint = DEFAULT_ENDPOINT
+    capabilities = Capabilities(
         sentence_check="vendor",
         completion="callback",
         audio_transport="inline",
         audio_files="per_sentence",
-        sentence_count=20,
-        sample_rate=16000,
-        max_sentence_seconds=15.0,
     )
-    training_states: ClassVar[dict[Any, TrainingState]] = {
-        0: TrainingState.PENDING,
-        1: TrainingState.RUNNING,
-        2: TrainingState.SUCCEEDED,
-        3: TrainingState.FAILED,
-    }
-
-    def __init__(
-        self,
-        endpoint: str,
-        secret_id: str,
-        secret_key: str,
-        timeout_seconds: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self.host = urlsplit(self.endpoint).hostname or ""
-        self._secret_id = secret_id
-        self._secret_key = secret_key
-        self._http = VendorHttp(
-            VENDOR_ID,
-            self.endpoint,
-            timeout_seconds,
-            transport,
-            envelope=TencentCloudEnvelope(),
-            rules=ERRORS,
-        )
+    envelope = TencentCloudEnvelope(ERRORS)
+    training_states = STATES
 
     # ----- transport -------------------------------------------------------------------------
 
@@ -245,7 +190,7 @@ class TencentVrsAdapter(VendorAdapter):
             details: dict[str, Any] = {"VoiceType": int(data["VoiceType"])}
             if data.get("FastVoiceType"):
                 details["FastVoiceType"] = data["FastVoiceType"]
-            voice = VendorVoice(vendor=VENDOR_ID, voice_id=str(data["VoiceType"]), details=details)
+            voice = self.voice(str(data["VoiceType"]), **details)
         return self.status_of(
             str(data.get("TaskId") or task_id),
             _int_or_none(status),

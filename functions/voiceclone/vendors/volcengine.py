@@ -21,7 +21,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,16 +29,17 @@ import httpx
 from voiceclone.domain.errors import VendorAuthError, VendorError, VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Language, VendorVoice
 from voiceclone.vendors.base import (
+    DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
     Capabilities,
     TrainingRequest,
-    TrainingState,
     TrainingStatus,
     VendorAdapter,
+    state_table,
 )
 from voiceclone.vendors.config import settings_of, timeout_seconds
 from voiceclone.vendors.errors import ErrorRules, codes
-from voiceclone.vendors.http import Envelope, NotTheApi, Reply, VendorHttp
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply
 from voiceclone.vendors.signing import volc_v4
 
 VENDOR_ID = "volcengine"
@@ -68,6 +69,13 @@ OPTION_SPEAKER_ID = "speaker_id"
 OPTION_BASELINE = "speaker_baseline"
 
 STATUS_NOT_FOUND, STATUS_TRAINING, STATUS_SUCCESS, STATUS_FAILED, STATUS_ACTIVE = 0, 1, 2, 3, 4
+# NotFound right after an upload can mean "not registered yet": keep polling until the deadline.
+STATES = state_table(
+    pending=(STATUS_NOT_FOUND,),
+    running=(STATUS_TRAINING,),
+    succeeded=(STATUS_SUCCESS, STATUS_ACTIVE),
+    failed=(STATUS_FAILED,),
+)
 _STATUS_NAMES = {0: "NotFound", 1: "Training", 2: "Success", 3: "Failed", 4: "Active"}
 # Statuses an upload leads to: the slot holds (or is making) a voice.
 _TRAINED = (STATUS_TRAINING, STATUS_SUCCESS, STATUS_ACTIVE)
@@ -172,6 +180,7 @@ class SpeechEnvelope(Envelope):
 
     request_id_headers = (LOG_ID_HEADER,)
     not_api_code = "BadResponse"
+    rules = SPEECH_ERRORS
 
     def error(self, reply: Reply) -> tuple[str, str] | None:
         base = reply.json_object.get("BaseResp")
@@ -190,6 +199,7 @@ class ConsoleEnvelope(Envelope):
 
     request_id_headers = (CONSOLE_REQUEST_ID_HEADER,)
     not_api_code = "BadResponse"
+    rules = CONSOLE_ERRORS
 
     def error(self, reply: Reply) -> tuple[str, str] | None:
         error = _metadata(reply).get("Error")
@@ -254,41 +264,22 @@ class ConsoleSpeaker:
 
 
 class VolcengineAdapter(VendorAdapter):
-    vendor_id: ClassVar[str] = VENDOR_ID
-    default_endpoint: ClassVar[str] = DEFAULT_ENDPOINT
-    credential_fields: ClassVar[tuple[str, ...]] = (
-        "appid",
-        "access_token",
-        "access_key_id",
-        "secret_access_key",
-    )
-    optional_fields: ClassVar[tuple[str, ...]] = (
-        "console_endpoint",
-        "resource_id",
-        "model_type",
-        "speaker_ids",
-    )
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    vendor_id = VENDOR_ID
+    default_endpoint = DEFAULT_ENDPOINT
+    credential_fields = ("appid", "access_token", "access_key_id", "secret_access_key")
+    # The console's own endpoint (VOICECLONE_VOLCENGINE_CONSOLE_ENDPOINT), the TTS resource and model,
+    # and the pool of speaker slots bought for the app (comma-separated; blank: no pool).
+    optional_fields = ("console_endpoint", "resource_id", "model_type", "speaker_ids")
+    capabilities = Capabilities(
         # Volcengine checks the recording when it is uploaded (codes 1102–1123); before that, only ours.
-        sentence_check="local",
-        completion="polling",
         audio_transport="inline",
-        audio_files="single",
-        sentence_count=20,
-        sample_rate=16000,
         # Training takes seconds to minutes.
         poll_initial_seconds=10,
         poll_max_seconds=60,
         options=(OPTION_SPEAKER_ID,),
     )
-    training_states: ClassVar[dict[Any, TrainingState]] = {
-        # NotFound right after an upload can mean "not registered yet": keep polling until the deadline.
-        STATUS_NOT_FOUND: TrainingState.PENDING,
-        STATUS_TRAINING: TrainingState.RUNNING,
-        STATUS_SUCCESS: TrainingState.SUCCEEDED,
-        STATUS_FAILED: TrainingState.FAILED,
-        STATUS_ACTIVE: TrainingState.SUCCEEDED,
-    }
+    envelope = SpeechEnvelope()
+    training_states = STATES
 
     def __init__(
         self,
@@ -302,11 +293,11 @@ class VolcengineAdapter(VendorAdapter):
         resource_id: str = DEFAULT_RESOURCE_ID,
         model_type: int = DEFAULT_MODEL_TYPE,
         speaker_ids: tuple[str, ...] | list[str] = (),
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         upload_timeout_seconds: float = 60.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        super().__init__(endpoint, timeout_seconds, transport)
         self.console_endpoint = console_endpoint.rstrip("/")
         self.console_host = urlsplit(self.console_endpoint).netloc
         self.appid = appid
@@ -316,21 +307,10 @@ class VolcengineAdapter(VendorAdapter):
         self._access_token = access_token
         self._access_key_id = access_key_id
         self._secret_access_key = secret_access_key
-        speech, console = SpeechEnvelope(), ConsoleEnvelope()
-        self._speech = VendorHttp(
-            VENDOR_ID, self.endpoint, timeout_seconds, transport, envelope=speech, rules=SPEECH_ERRORS
-        )
         # The upload carries megabytes and Volcengine checks the audio before it answers.
-        self._upload = VendorHttp(
-            VENDOR_ID, self.endpoint, upload_timeout_seconds, transport, envelope=speech, rules=SPEECH_ERRORS
-        )
-        self._console = VendorHttp(
-            VENDOR_ID,
-            self.console_endpoint,
-            timeout_seconds,
-            transport,
-            envelope=console,
-            rules=CONSOLE_ERRORS,
+        self._upload = self.connect(self.endpoint, max(upload_timeout_seconds, timeout_seconds), transport)
+        self._console = self.connect(
+            self.console_endpoint, timeout_seconds, transport, envelope=ConsoleEnvelope()
         )
 
     @classmethod
@@ -375,7 +355,7 @@ class VolcengineAdapter(VendorAdapter):
             "Authorization": f"Bearer;{self._access_token}",
             "Resource-Id": self.resource_id,
         }
-        http = self._upload if upload else self._speech
+        http = self._upload if upload else self._http
         data: dict[str, Any] = http.call("POST", path, json_body=body, headers=headers)
         return data
 
@@ -576,10 +556,8 @@ class VolcengineAdapter(VendorAdapter):
 
     def get_status(self, task_id: str) -> TrainingStatus:
         current = self.speaker_status(task_id)
-        voice = VendorVoice(
-            vendor=VENDOR_ID,
-            voice_id=current.speaker_id,
-            details={"speaker_id": current.speaker_id, "cluster": CLUSTER, "resource_id": self.resource_id},
+        voice = self.voice(
+            current.speaker_id, speaker_id=current.speaker_id, cluster=CLUSTER, resource_id=self.resource_id
         )
         return self.status_of(
             current.speaker_id,
@@ -595,19 +573,16 @@ class VolcengineAdapter(VendorAdapter):
     def list_voices(self) -> list[VendorVoice]:
         """The app's slots that hold a usable voice (Success or Active), as TTS needs them."""
         return [
-            VendorVoice(
-                vendor=VENDOR_ID,
-                voice_id=row.speaker_id,
-                details={
-                    "speaker_id": row.speaker_id,
-                    "cluster": CLUSTER,
-                    "resource_id": row.resource_id or self.resource_id,
-                    "state": row.state,
-                    "alias": row.alias,
-                    "version": row.version,
-                    "expire_time": row.expire_time,
-                    "available_training_times": row.available_training_times,
-                },
+            self.voice(
+                row.speaker_id,
+                speaker_id=row.speaker_id,
+                cluster=CLUSTER,
+                resource_id=row.resource_id or self.resource_id,
+                state=row.state,
+                alias=row.alias,
+                version=row.version,
+                expire_time=row.expire_time,
+                available_training_times=row.available_training_times,
             )
             for row in self.list_speakers()
             if row.state in _USABLE_CONSOLE_STATES

@@ -1,0 +1,57 @@
+"""What Tencent's two voice-cloning products share: a CAM key pair, and Tencent Cloud API 3.0's envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from voiceclone.vendors.base import DEFAULT_TIMEOUT_SECONDS, VendorAdapter
+from voiceclone.vendors.errors import ErrorRules
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply
+
+
+class TencentKeyPairAdapter(VendorAdapter):
+    """A Tencent product reached with a CAM user's SecretId and SecretKey (never logged)."""
+
+    credential_fields = ("secret_id", "secret_key")
+
+    def __init__(
+        self,
+        endpoint: str,
+        secret_id: str,
+        secret_key: str,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(endpoint, timeout_seconds, transport)
+        self._secret_id = secret_id
+        self._secret_key = secret_key
+
+
+class TencentCloudEnvelope(Envelope):
+    """Tencent Cloud API 3.0: ``{"Response": {"Error": {Code, Message}, "RequestId", "Data"}}``."""
+
+    def __init__(self, rules: ErrorRules) -> None:
+        self.rules = rules
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        error = response_of(reply).get("Error")
+        if not isinstance(error, dict):
+            return None
+        return str(error.get("Code") or ""), str(error.get("Message") or "")
+
+    def request_id(self, reply: Reply) -> str | None:
+        request_id = response_of(reply).get("RequestId")
+        return str(request_id) if request_id else None
+
+    def payload(self, reply: Reply) -> Any:
+        if not isinstance(reply.json_object.get("Response"), dict):
+            raise NotTheApi("the vendor answered something that is not its API")
+        return response_of(reply).get("Data") or {}
+
+
+def response_of(reply: Reply) -> dict[str, Any]:
+    """The ``Response`` object of a Tencent Cloud answer, or an empty one."""
+    response = reply.json_object.get("Response")
+    return response if isinstance(response, dict) else {}
