@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,23 @@ TRAINING_PREFIX = "training/"
 # Recordings, and the authorization letters some vendors require: both go to intake.
 UPLOAD_SUFFIXES = (".wav", ".pdf")
 
-# One Secrets Manager secret each (voiceclone/<vendor>).
-VENDORS = ("tencent_vrs", "tencent_gateway", "volcengine", "qiniu", "huawei")
+
+def vendor_ids() -> tuple[str, ...]:
+    """The vendors, as the registry (voiceclone.vendors.registry) lists them now: one secret each."""
+    try:
+        from voiceclone.vendors.registry import vendor_ids as registered
+    except ModuleNotFoundError:  # the package is not installed: take it from the source tree
+        sys.path.append(str(FUNCTIONS_DIR))
+        from voiceclone.vendors.registry import vendor_ids as registered
+    return registered()
+
+
+def __getattr__(name: str) -> Any:
+    """``VENDORS``: the registry's vendor ids when asked (a vendor registered at run time included)."""
+    if name == "VENDORS":
+        return vendor_ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # The Lambda functions; each one's handler is voiceclone.handlers.<name>.handler.
 FUNCTION_NAMES = (
@@ -78,9 +94,10 @@ CTX_TRAINING_DEADLINE_SECONDS = "voiceclone:trainingDeadlineSeconds"
 CTX_UPLOAD_URL_EXPIRY_SECONDS = "voiceclone:uploadUrlExpirySeconds"
 CTX_MAX_UPLOAD_BYTES = "voiceclone:maxUploadBytes"
 CTX_UPLOAD_RETENTION_DAYS = "voiceclone:uploadRetentionDays"
-CTX_TENCENT_VRS_ENDPOINT = "voiceclone:tencentVrsEndpoint"
 CTX_VENDOR_SETTINGS = "voiceclone:vendorSettings"
 CTX_LOG_LEVEL = "voiceclone:logLevel"
+# Seconds one vendor call may take (every vendor; uploads allow more). Unset: the adapters' 10 s.
+CTX_VENDOR_TIMEOUT_SECONDS = "voiceclone:vendorTimeoutSeconds"
 # Serve Swagger UI at /v1/docs (the local stack turns it on; a deployed API serves /v1/openapi.json).
 CTX_SWAGGER_UI = "voiceclone:swaggerUi"
 # How long API Gateway caches the authorizer's answer for one API key (0 turns caching off).
@@ -104,6 +121,7 @@ ENV_POLL_BACKOFF = "VOICECLONE_POLL_BACKOFF"
 ENV_TRAINING_DEADLINE_SECONDS = "VOICECLONE_TRAINING_DEADLINE_SECONDS"
 ENV_UPLOAD_URL_EXPIRY_SECONDS = "VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS"
 ENV_MAX_UPLOAD_BYTES = "VOICECLONE_MAX_UPLOAD_BYTES"
+ENV_VENDOR_TIMEOUT_SECONDS = "VOICECLONE_VENDOR_TIMEOUT_SECONDS"
 ENV_SWAGGER_UI = "VOICECLONE_SWAGGER_UI"
 ENV_EVENT_BUS_NAME = "VOICECLONE_EVENT_BUS_NAME"
 ENV_WEBHOOK_BACKOFF_BASE_SECONDS = "VOICECLONE_WEBHOOK_BACKOFF_BASE_SECONDS"
@@ -112,8 +130,3 @@ ENV_WEBHOOK_ALLOW_PRIVATE_TARGETS = "VOICECLONE_WEBHOOK_ALLOW_PRIVATE_TARGETS"
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
-
-
-def vendor_env(vendor: str, field: str) -> str:
-    """A vendor's variable, e.g. VOICECLONE_TENCENT_VRS_SECRET_ARN (voiceclone.vendors.config.env_name)."""
-    return f"VOICECLONE_{vendor.upper()}_{field.upper()}"

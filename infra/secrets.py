@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -12,15 +13,18 @@ from constructs import Construct
 
 from infra import constants as c
 
-# The JSON fields of each vendor's secret: the adapters read them by these names
-# (voiceclone.vendors.config), and the local stack fills them from the sandboxes.
-VENDOR_SECRET_FIELDS: dict[str, tuple[str, ...]] = {
-    "tencent_vrs": ("secret_id", "secret_key"),
-    "tencent_gateway": ("secret_id", "secret_key"),
-    "volcengine": ("appid", "access_token", "access_key_id", "secret_access_key"),
-    "qiniu": ("api_key",),
-    "huawei": ("project_id", "access_key", "secret_key"),
-}
+try:
+    from voiceclone.vendors.config import env_name
+    from voiceclone.vendors.registry import adapter_class
+except ModuleNotFoundError:  # the package is not installed: take it from the source tree
+    sys.path.append(str(c.FUNCTIONS_DIR))
+    from voiceclone.vendors.config import env_name
+    from voiceclone.vendors.registry import adapter_class
+
+
+def secret_fields(vendor: str) -> tuple[str, ...]:
+    """The JSON fields of a vendor's secret: the credentials its adapter declares (read by those names)."""
+    return adapter_class(vendor).credential_fields
 
 
 def secret_name_of(vendor: str) -> str:
@@ -45,12 +49,12 @@ class VendorSecrets(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.by_vendor: dict[str, secretsmanager.Secret] = {
-            vendor: self._build_secret(vendor) for vendor in c.VENDORS
+            vendor: self._build_secret(vendor) for vendor in c.vendor_ids()
         }
 
     def environment(self) -> dict[str, str]:
         """VOICECLONE_<VENDOR>_SECRET_ARN for each vendor."""
-        return {c.vendor_env(v, "secret_arn"): s.secret_arn for v, s in self.by_vendor.items()}
+        return {env_name(v, "secret_arn"): s.secret_arn for v, s in self.by_vendor.items()}
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """Read access to every vendor's secret: a function serves whichever vendor a job names."""
@@ -58,7 +62,8 @@ class VendorSecrets(Construct):
             secret.grant_read(grantee)
 
     def _build_secret(self, vendor: str) -> secretsmanager.Secret:
-        *placeholders, generated = VENDOR_SECRET_FIELDS[vendor]
+        # A vendor without credentials still gets a (JSON) secret, so its settings can live there.
+        *placeholders, generated = secret_fields(vendor) or ("unused",)
         secret = secretsmanager.Secret(
             self,
             "".join(part.title() for part in vendor.split("_")),

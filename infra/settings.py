@@ -37,13 +37,13 @@ class StackSettings(BaseModel):
     )
     max_upload_bytes: int = Field(5 * 1024 * 1024, validation_alias=c.CTX_MAX_UPLOAD_BYTES, ge=1)
     upload_retention_days: int = Field(30, validation_alias=c.CTX_UPLOAD_RETENTION_DAYS, ge=1)
-    tencent_vrs_endpoint: str = Field(
-        "https://vrs.tencentcloudapi.com", validation_alias=c.CTX_TENCENT_VRS_ENDPOINT
-    )
-    # More VOICECLONE_<KEY> variables for the adapters, e.g. {"QINIU_ENDPOINT": "https://..."}; they win
-    # over tencentVrsEndpoint (the local stack points the adapters at its sandboxes this way).
+    # VOICECLONE_<KEY> variables for the adapters, e.g. {"QINIU_ENDPOINT": "https://..."} (the local
+    # stack points the adapters at its sandboxes this way). A vendor's endpoint not set here is its
+    # adapter's default_endpoint, or whatever the environment says where the functions run.
     # Credentials of a deployed stack belong in the vendor's secret, not here: these are plain text.
     vendor_settings: dict[str, str] = Field(default_factory=dict, validation_alias=c.CTX_VENDOR_SETTINGS)
+    # Seconds one vendor call may take; unset, the adapters' default (voiceclone.vendors.config).
+    vendor_timeout_seconds: float | None = Field(None, validation_alias=c.CTX_VENDOR_TIMEOUT_SECONDS, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", validation_alias=c.CTX_LOG_LEVEL
     )
@@ -94,8 +94,9 @@ class StackSettings(BaseModel):
             c.ENV_TRAINING_DEADLINE_SECONDS: str(self.training_deadline_seconds),
             c.ENV_UPLOAD_URL_EXPIRY_SECONDS: str(self.upload_url_expiry_seconds),
             c.ENV_MAX_UPLOAD_BYTES: str(self.max_upload_bytes),
-            c.vendor_env("tencent_vrs", "endpoint"): self.tencent_vrs_endpoint,
         }
+        if self.vendor_timeout_seconds is not None:
+            env[c.ENV_VENDOR_TIMEOUT_SECONDS] = str(self.vendor_timeout_seconds)
         if self.poll_initial_seconds is not None:
             env[c.ENV_POLL_INITIAL_SECONDS] = str(self.poll_initial_seconds)
         if self.poll_max_seconds is not None:

@@ -21,7 +21,6 @@ class Settings(BaseModel):
     training_deadline_seconds: int = Field(172800, alias="VOICECLONE_TRAINING_DEADLINE_SECONDS", ge=1)
     upload_url_expiry_seconds: int = Field(900, alias="VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS", ge=1)
     max_upload_bytes: int = Field(5 * 1024 * 1024, alias="VOICECLONE_MAX_UPLOAD_BYTES", ge=1)
-    vendor_timeout_seconds: float = Field(10.0, alias="VOICECLONE_VENDOR_TIMEOUT_SECONDS", gt=0)
     # Job events (docs/events.md): the EventBridge bus publish_events puts them on.
     event_bus_name: str = Field("", alias="VOICECLONE_EVENT_BUS_NAME")
     # Webhook deliveries: the receiver's time to answer, and the pause before retry n (base * 2**(n-1),

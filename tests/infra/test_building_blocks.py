@@ -30,7 +30,8 @@ def test_settings_defaults() -> None:
     assert settings.training_deadline_seconds == 172800
     assert (settings.upload_url_expiry_seconds, settings.max_upload_bytes) == (900, 5242880)
     assert settings.upload_retention_days == 30
-    assert settings.tencent_vrs_endpoint == "https://vrs.tencentcloudapi.com"
+    # Vendor endpoints and the vendor timeout default in the adapters, not in the template
+    assert settings.vendor_settings == {} and settings.vendor_timeout_seconds is None
     assert settings.log_level == "INFO"
 
 
@@ -57,6 +58,7 @@ def test_settings_take_cli_strings() -> None:
         ("voiceclone:uploadUrlExpirySeconds", 8 * 86400),
         ("voiceclone:logLevel", "LOUD"),
         ("voiceclone:vendorSettings", ["not", "a", "mapping"]),
+        ("voiceclone:vendorTimeoutSeconds", 0),
     ],
 )
 def test_bad_context_fails_the_synthesis(key: str, value: Any) -> None:
@@ -71,7 +73,6 @@ def test_function_environment_adds_poll_settings_only_when_set_and_vendor_settin
         {
             "voiceclone:pollInitialSeconds": 1,
             "voiceclone:pollMaxSeconds": 2,
-            "voiceclone:tencentVrsEndpoint": "https://vrs.example",
             "voiceclone:vendorSettings": {"tencent_vrs_endpoint": "http://127.0.0.1:8080"},
         }
     ).function_environment()

@@ -21,7 +21,7 @@ from tests.infra.conftest import (
 )
 
 SHARED_ENV = {
-    "VOICECLONE_TABLE_NAME", "VOICECLONE_BUCKET_NAME", "VOICECLONE_TENCENT_VRS_ENDPOINT",
+    "VOICECLONE_TABLE_NAME", "VOICECLONE_BUCKET_NAME",
     "VOICECLONE_POLL_BACKOFF", "VOICECLONE_TRAINING_DEADLINE_SECONDS",
     "VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS", "VOICECLONE_MAX_UPLOAD_BYTES",
     "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
@@ -142,7 +142,9 @@ def test_every_function_python_3_13_arm_traced_json_logs_and_shared_environment(
 
 def test_default_context_values_reach_the_environment(template_json: dict[str, Any]) -> None:
     env = environment_of(template_json, handler_of("poll_status"))
-    assert env["VOICECLONE_TENCENT_VRS_ENDPOINT"] == "https://vrs.tencentcloudapi.com"
+    # No vendor endpoint by default: each adapter's default_endpoint, unless the environment says otherwise
+    assert not [k for k in env if k.endswith("_ENDPOINT")]
+    assert "VOICECLONE_VENDOR_TIMEOUT_SECONDS" not in env
     assert env["VOICECLONE_POLL_BACKOFF"] == "1.5"
     assert env["VOICECLONE_TRAINING_DEADLINE_SECONDS"] == "172800"
     assert env["VOICECLONE_UPLOAD_URL_EXPIRY_SECONDS"] == "900"
@@ -320,8 +322,11 @@ def test_context_reaches_the_template() -> None:
             "voiceclone:pollMaxSeconds": 2,
             "voiceclone:trainingDeadlineSeconds": 120,
             "voiceclone:uploadRetentionDays": 7,
-            "voiceclone:tencentVrsEndpoint": "http://127.0.0.1:9/vrs",
-            "voiceclone:vendorSettings": {"QINIU_ENDPOINT": "https://qiniu.example"},
+            "voiceclone:vendorSettings": {
+                "QINIU_ENDPOINT": "https://qiniu.example",
+                "TENCENT_VRS_ENDPOINT": "http://127.0.0.1:9/vrs",
+            },
+            "voiceclone:vendorTimeoutSeconds": 25,
             "voiceclone:logLevel": "DEBUG",
         }
     )
@@ -335,6 +340,7 @@ def test_context_reaches_the_template() -> None:
     assert env["VOICECLONE_TRAINING_DEADLINE_SECONDS"] == "120"
     assert env["VOICECLONE_TENCENT_VRS_ENDPOINT"] == "http://127.0.0.1:9/vrs"
     assert env["VOICECLONE_QINIU_ENDPOINT"] == "https://qiniu.example"
+    assert env["VOICECLONE_VENDOR_TIMEOUT_SECONDS"] == "25.0"
     assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
     Template.from_json(template).has_resource_properties(
         "AWS::S3::Bucket",
