@@ -24,6 +24,11 @@ from infra.workflow import Workflow
 TABLE_READERS = ("authorizer",)
 TABLE_READ_WRITE = tuple(name for name in c.FUNCTION_NAMES if name not in TABLE_READERS)
 UPLOAD_READERS = ("api", "intake", "check_sentence", "submit_training")
+# Intake copies each upload a job waits for to training/<tenant>/<job>/recordings/, where no presigned
+# form can write (voiceclone.logic.intake); CheckSentence reads it there (SubmitTraining: all of training/).
+RECORDING_KEEPERS = ("intake",)
+RECORDING_READERS = ("check_sentence",)
+RECORDINGS = f"{c.TRAINING_PREFIX}*/recordings/*"
 # The api signs presigned POSTs, and S3 checks the signer may put the object.
 UPLOAD_WRITERS = ("api",)
 # DELETE /v1/voices/{id} deletes the voice's recordings and its assembled training audio.
@@ -129,6 +134,10 @@ class VoicecloneStack(Stack):
             bucket.grant_read(fn[name], f"{c.UPLOAD_PREFIX}*")
         for name in UPLOAD_WRITERS:
             bucket.grant_put(fn[name], f"{c.UPLOAD_PREFIX}*")
+        for name in RECORDING_KEEPERS:
+            bucket.grant_put(fn[name], RECORDINGS)
+        for name in RECORDING_READERS:
+            bucket.grant_read(fn[name], RECORDINGS)
         for name in AUDIO_DELETERS:
             bucket.grant_delete(fn[name], f"{c.UPLOAD_PREFIX}*")
             bucket.grant_delete(fn[name], f"{c.TRAINING_PREFIX}*")

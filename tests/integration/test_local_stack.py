@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from voiceclone.logic.jobs import upload_key
 from voiceclone.store.repository import Repository
 from voiceclone_cli.client import ApiError, VoicecloneClient
 from voiceclone_cli.main import main as cli_main
@@ -232,7 +233,7 @@ def test_duplicate_s3_events_and_callbacks_change_nothing(
     assert finished(client, job["job_id"])["status"] == "SUCCEEDED"
     repo = repository(stack)
     before = repo.get_job_with_sentences(job["job_id"])
-    key = before[1][0].s3_key
+    key = upload_key(before[0].tenant_id, job["job_id"], before[1][0].text_id)  # where the form posted it
     # When S3 delivers the last upload's event again
     result, error = _invoke(stack, "intake", _s3_event(stack, key))
     # Then nothing starts and nothing changes

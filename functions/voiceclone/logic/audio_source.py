@@ -35,9 +35,10 @@ class S3AudioSource:
         return self._cache[text_id]
 
     def document(self, name: str) -> bytes:
-        from voiceclone.logic.jobs import document_key
+        from voiceclone.logic.intake import accepted_key
 
-        key = document_key(self._job.tenant_id, self._job.job_id, name)
+        # The copy intake kept of the upload it recorded, not the upload key a form may still overwrite.
+        key = accepted_key(self._job.tenant_id, self._job.job_id, name, self._job.documents[name], "pdf")
         body: bytes = self._svc.s3.get_object(Bucket=self._svc.settings.bucket_name, Key=key)["Body"].read()
         return body
 

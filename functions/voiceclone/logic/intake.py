@@ -1,4 +1,14 @@
-"""An uploaded recording: mark its sentence uploaded and start the workflow once all are present."""
+"""An uploaded recording or document: kept and recorded while the job waits for it, left out otherwise.
+
+A presigned form writes to the upload key (``uploads/<tenant>/<job>/<name>.wav``) and stays valid
+for its whole expiry, whatever the job does meanwhile, so the same form can be posted again after
+the sentence was checked or the voice trained. Nothing therefore reads the upload key: intake
+copies an upload the job waits for to a key of its own that no form can write
+(:func:`accepted_key`) and records that key on the sentence, in a write conditioned on the job's
+status. An upload the job no longer waits for (the job is being checked, trains or has ended, or
+that sentence already passed) is refused: nothing refers to it, and the recordings that were
+checked and trained stay exactly as they were.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +17,16 @@ from enum import StrEnum
 from botocore.exceptions import ClientError
 
 from voiceclone.domain.errors import NotFound
-from voiceclone.domain.models import Job, JobStatus, SentenceStatus
+from voiceclone.domain.models import Job, SentenceStatus
 from voiceclone.logic.jobs import parse_upload_key
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger, tag_vendor
+from voiceclone.store.repository import UPLOAD_STATUSES, UploadRefused
+
+# Kept uploads live beside the assembled training audio (same lifecycle, no upload notification).
+ACCEPTED_PREFIX = "training"
+# S3's answers to a copy whose source changed or went since the event announced it.
+_SOURCE_GONE = frozenset({"PreconditionFailed", "NoSuchKey", "404", "412"})
 
 
 class IntakeOutcome(StrEnum):
@@ -19,6 +35,13 @@ class IntakeOutcome(StrEnum):
     RECORDED = "recorded"  # recorded, other sentences still missing
     STARTED = "started"  # recorded and the workflow started
     ALREADY_STARTED = "already_started"
+    REFUSED = "refused"  # the job no longer waits for this upload: left out, nothing changed
+    SUPERSEDED = "superseded"  # the object was replaced since this event: the newer one's event counts
+
+
+def accepted_key(tenant_id: str, job_id: str, name: str, etag: str, kind: str) -> str:
+    """Where intake keeps an upload it recorded: named by its ETag, written by intake alone."""
+    return f"{ACCEPTED_PREFIX}/{tenant_id}/{job_id}/recordings/{name}/{etag}.{kind}"
 
 
 def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcome:
@@ -34,39 +57,94 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
         if kind == "pdf":
             if name not in job.documents:
                 raise NotFound("DocumentNotFound", f"job {job_id} needs no document {name}")
-            changed = _record_document(svc, job_id, name, etag)
+            outcome = _record_document(svc, job, key, name, etag)
         else:
-            changed = svc.repo.record_upload(job_id, name, etag=etag, size=size)
+            outcome = _record_recording(svc, job, key, name, etag, size)
     except NotFound:
         logger.warning(
-            "upload for an unknown job, sentence or document", extra={"job_id": job_id, "name": name}
+            "upload for an unknown job, sentence or document", extra={"job_id": job_id, "upload": name}
         )
         return IntakeOutcome.IGNORED
+    except UploadRefused as refused:
+        # Left where it landed: no record points at it, and the lifecycle rule removes it.
+        logger.warning(
+            "upload refused: the job does not wait for it",
+            extra={"job_id": job_id, "upload": name, "reason": refused.code},
+        )
+        return IntakeOutcome.REFUSED
+    if outcome is IntakeOutcome.SUPERSEDED:
+        logger.info("upload replaced before intake read it", extra={"job_id": job_id, "upload": name})
+        return outcome
+    changed = outcome is IntakeOutcome.RECORDED
     # Even a duplicate event re-evaluates the start: if an earlier attempt recorded the upload
     # and died before starting the workflow, the redelivered event finishes the work.
     job, sentences = svc.repo.get_job_with_sentences(job_id)
     if (
-        job.status not in (JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED)
+        job.status not in UPLOAD_STATUSES
         or any(s.status in (SentenceStatus.PENDING_UPLOAD, SentenceStatus.REJECTED) for s in sentences)
         or not all(job.documents.values())
     ):
-        return IntakeOutcome.RECORDED if changed else IntakeOutcome.DUPLICATE
+        return outcome
     # A job back from CHECK_FAILED gets a new execution, named for the round of checks it starts.
     name = job_id if job.check_failures == 0 else f"{job_id}-recheck-{job.check_failures}"
     return _start_workflow(svc, job_id, name, changed)
 
 
-def _record_document(svc: Services, job_id: str, name: str, etag: str) -> bool:
-    """Mark a required document uploaded; False when this very object was already recorded."""
+def _refuse_late(job: Job, what: str) -> None:
+    if job.status not in UPLOAD_STATUSES:
+        raise UploadRefused("JobNotAwaitingAudio", f"the job is {job.status.value}: it takes no {what} now")
+
+
+def _record_recording(svc: Services, job: Job, key: str, text_id: str, etag: str, size: int) -> IntakeOutcome:
+    """Keep and record one sentence's recording; UploadRefused when the job does not wait for it."""
+    sentence = svc.repo.get_sentence(job.job_id, text_id)
+    if sentence.upload_etag == etag and sentence.status is not SentenceStatus.REJECTED:
+        return IntakeOutcome.DUPLICATE  # a repeated event (the repository says the same, atomically)
+    _refuse_late(job, "recordings")
+    if sentence.status is SentenceStatus.PASSED:
+        raise UploadRefused("SentencePassed", f"sentence {text_id} passed its check: it takes no upload")
+    kept = accepted_key(job.tenant_id, job.job_id, text_id, etag, "wav")
+    if not _keep(svc, key, kept, etag):
+        return IntakeOutcome.SUPERSEDED
+    # The repository checks all of the above again in one conditional write.
+    changed = svc.repo.record_upload(job.job_id, text_id, etag=etag, size=size, s3_key=kept)
+    return IntakeOutcome.RECORDED if changed else IntakeOutcome.DUPLICATE
+
+
+def _record_document(svc: Services, job: Job, key: str, name: str, etag: str) -> IntakeOutcome:
+    """Keep and record a required document; UploadRefused when the job does not wait for it."""
+    if job.documents.get(name) == etag:
+        return IntakeOutcome.DUPLICATE
+    _refuse_late(job, "documents")
+    if not _keep(svc, key, accepted_key(job.tenant_id, job.job_id, name, etag, "pdf"), etag):
+        return IntakeOutcome.SUPERSEDED
     changed = False
 
-    def record(job: Job) -> Job | None:
+    def record(current: Job) -> Job | None:
         nonlocal changed
-        changed = job.documents.get(name) != etag
-        return job.model_copy(update={"documents": {**job.documents, name: etag}}) if changed else None
+        changed = current.documents.get(name) != etag
+        if not changed:
+            return None
+        # Written only at the version read here, so this status is still the job's when it lands.
+        _refuse_late(current, "documents")
+        return current.model_copy(update={"documents": {**current.documents, name: etag}})
 
-    svc.repo.mutate_job(job_id, record)
-    return changed
+    svc.repo.mutate_job(job.job_id, record)
+    return IntakeOutcome.RECORDED if changed else IntakeOutcome.DUPLICATE
+
+
+def _keep(svc: Services, key: str, kept: str, etag: str) -> bool:
+    """Copy the upload the event announced (that very ETag) to its kept key; False if it was replaced."""
+    bucket = svc.settings.bucket_name
+    try:
+        svc.s3.copy_object(
+            Bucket=bucket, Key=kept, CopySource={"Bucket": bucket, "Key": key}, CopySourceIfMatch=etag
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _SOURCE_GONE:
+            return False
+        raise
+    return True
 
 
 def _start_workflow(svc: Services, job_id: str, name: str, changed: bool) -> IntakeOutcome:

@@ -130,7 +130,8 @@ def new_upload_url(svc: Services, tenant_id: str, job_id: str, text_id: str) -> 
         raise Conflict(
             "SentencePassed", f"sentence {text_id} passed its check: only rejected ones are redone"
         )
-    return presign_upload(svc, sentence.s3_key)
+    # The upload key, not sentence.s3_key: that is the copy intake kept of the last upload.
+    return presign_upload(svc, upload_key(job.tenant_id, job_id, text_id))
 
 
 def get_job(svc: Services, tenant_id: str, job_id: str) -> JobView:
@@ -168,7 +169,7 @@ def cancel_job(svc: Services, tenant_id: str, job_id: str) -> JobView:
 
     job = svc.repo.mutate_job(job_id, cancel)
     _stop_execution(svc, job)
-    note = _cancel_vendor_task(svc, job)
+    note = cancel_vendor_task(svc, job)
     if note:
         svc.repo.mutate_job(job_id, lambda j: None if j.note == note else j.model_copy(update={"note": note}))
     return get_job(svc, tenant_id, job_id)
@@ -189,7 +190,7 @@ def _stop_execution(svc: Services, job: Job) -> None:
         logger.info("no running execution to stop", extra={"job_id": job.job_id})
 
 
-def _cancel_vendor_task(svc: Services, job: Job) -> str | None:
+def cancel_vendor_task(svc: Services, job: Job) -> str | None:
     """Stop the vendor's task; the note to keep on the job when that is not possible."""
     if not job.vendor_task_id:
         return None

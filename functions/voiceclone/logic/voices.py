@@ -94,14 +94,31 @@ def delete_voice(svc: Services, tenant_id: str, voice_id: str) -> VoiceView:
 
 
 def delete_recordings(svc: Services, voice: Voice) -> int:
-    """Delete the job's recordings, documents and the assembled training audio; how many keys went."""
-    from voiceclone.logic.jobs import document_key
+    """Delete the recordings the voice was trained from; how many keys went."""
+    return delete_job_recordings(svc, voice.job_id)
 
-    job, sentences = svc.repo.get_job_with_sentences(voice.job_id)
+
+def delete_job_recordings(svc: Services, job_id: str) -> int:
+    """Delete the job's recordings, documents and the assembled training audio; how many keys went.
+
+    Both copies of each: what the client's form posted (the upload key) and what intake kept.
+    Used when a voice is deleted and when a job expires (voiceclone.logic.expiry).
+    """
+    from voiceclone.logic.intake import accepted_key
+    from voiceclone.logic.jobs import document_key, upload_key
+
+    job, sentences = svc.repo.get_job_with_sentences(job_id)
 
     keys = [s.s3_key for s in sentences]
+    keys += [upload_key(job.tenant_id, job.job_id, s.text_id) for s in sentences]
     keys += [document_key(job.tenant_id, job.job_id, name) for name in job.documents]
+    keys += [
+        accepted_key(job.tenant_id, job.job_id, name, etag, "pdf")
+        for name, etag in job.documents.items()
+        if etag
+    ]
     keys.append(assembled_key(job.tenant_id, job.job_id))
+    keys = list(dict.fromkeys(keys))
     for start in range(0, len(keys), 1000):
         batch = keys[start : start + 1000]
         resp = svc.s3.delete_objects(

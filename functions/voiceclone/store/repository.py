@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
@@ -36,6 +36,13 @@ JOB_SK = "JOB"
 VOICE_SK = "VOICE"
 APIKEY_SK = "APIKEY"
 MAX_CONFLICT_RETRIES = 8
+# The statuses in which a job takes recordings and documents; an upload at any other time (being
+# checked, training, or ended in any way, EXPIRED included once it exists) is never recorded.
+UPLOAD_STATUSES = frozenset({JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED})
+
+
+class UploadRefused(Conflict):
+    """An upload the job no longer waits for: its job moved on, or its sentence already passed."""
 
 
 def _job_pk(job_id: str) -> str:
@@ -311,14 +318,32 @@ class Repository:
         self._put_versioned(self._sentence_item(saved), expected_version, f"sentence {sentence.text_id}")
         return saved
 
-    def record_upload(self, job_id: str, text_id: str, etag: str, size: int) -> bool:
-        """Mark a sentence uploaded; False when this very object (same ETag) was already recorded."""
+    def record_upload(
+        self,
+        job_id: str,
+        text_id: str,
+        etag: str,
+        size: int,
+        s3_key: str | None = None,
+        job_statuses: Collection[JobStatus] = UPLOAD_STATUSES,
+    ) -> bool:
+        """Mark a sentence uploaded, its recording at `s3_key`; False when this object was already recorded.
+
+        Only while the job is in one of `job_statuses` and the sentence has not passed its check:
+        the sentence is written in one transaction with a condition on the job's status, so an
+        upload that races the job moving on (to CHECKING, or to an end) is never recorded.
+        Otherwise UploadRefused, and nothing is written.
+        """
         for _ in range(MAX_CONFLICT_RETRIES):
             sentence = self.get_sentence(job_id, text_id)
             # The same object again is a repeated event, unless the sentence was rejected since:
             # then it is a new upload of the same bytes (a vendor may refuse what our checks passed).
             if sentence.upload_etag == etag and sentence.status is not SentenceStatus.REJECTED:
                 return False
+            if sentence.status is SentenceStatus.PASSED:
+                raise UploadRefused(
+                    "SentencePassed", f"sentence {text_id} passed its check: it takes no upload"
+                )
             updated = sentence.model_copy(
                 update={
                     "status": SentenceStatus.UPLOADED,
@@ -326,14 +351,53 @@ class Repository:
                     "upload_size": size,
                     "uploaded_at": utcnow(),
                     "check": None,
+                    **({"s3_key": s3_key} if s3_key else {}),
+                    "version": sentence.version + 1,
                 }
             )
             try:
-                self.save_sentence(updated, expected_version=sentence.version)
+                self._write_while_job_in(job_id, job_statuses, self._sentence_item(updated), sentence.version)
                 return True
+            except UploadRefused:
+                raise
             except Conflict:
-                continue
+                continue  # the sentence changed since it was read: read it again
         raise Conflict("Conflict", f"sentence {text_id} kept changing")
+
+    def _write_while_job_in(
+        self, job_id: str, statuses: Collection[JobStatus], item: dict[str, Any], expected_version: int
+    ) -> None:
+        """Put a job's item (at `expected_version`) only while the job's status is one of `statuses`."""
+        names = {f":s{i}": {"S": str(status)} for i, status in enumerate(sorted(statuses))}
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": _job_pk(job_id)}, "sk": {"S": JOB_SK}},
+                            "ConditionExpression": f"#status IN ({', '.join(names)})",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": names,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_exists(pk) AND version = :v",
+                            "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            reasons = exc.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise UploadRefused("JobNotAwaitingAudio", f"job {job_id} takes no uploads now") from exc
+            raise Conflict("Conflict", f"{item['sk']['S']} of job {job_id} changed concurrently") from exc
 
     # ----- voices -----------------------------------------------------------------------------
 
