@@ -477,10 +477,12 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     assert handler_of("authorizer") in handlers_allowed(template_json, "dynamodb:GetItem")
     # Only DELETE /v1/voices/{id} deletes audio.
     assert handlers_allowed(template_json, "s3:DeleteObject*") == {handler_of("api")}
-    # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining.
+    # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining;
+    # intake keeps each accepted upload where no form can write (training/*/recordings/* only).
     assert handlers_allowed(template_json, "s3:PutObject") == {
         handler_of("api"),
         handler_of("submit_training"),
+        handler_of("intake"),
     }
     assert handlers_allowed(template_json, "s3:GetObject*") == {
         handler_of(n) for n in ("api", "intake", "check_sentence", "submit_training")
