@@ -311,6 +311,20 @@ def test_polling_loop(definition: dict[str, Any]) -> None:
     assert done["Default"] == "WaitBeforePoll"
 
 
+def test_the_poll_loop_reads_what_poll_status_returns(definition: dict[str, Any]) -> None:
+    # The Choice's values are PollOutcome's (one definition), and the paths are PollState's fields
+    from voiceclone.domain.polling import PollOutcome, PollState, TrainingStarted
+
+    states = definition["States"]
+    matched = {c["StringEquals"] for c in states["TrainingDone"]["Choices"]}
+    assert matched == {o.value for o in PollOutcome if o.ends_polling}
+    assert states["WaitBeforePoll"]["SecondsPath"].removeprefix("$.training.poll.") in PollState.model_fields
+    assert {"callback", "poll"} <= set(TrainingStarted.model_fields)
+    # Vendor throttling and outages are waited out inside PollStatus: the loop has no extra state for them
+    loop = {"WaitBeforePoll", "PollStatus", "TrainingDone"}
+    assert {states[name].get("Next") for name in loop} - {None} == {"PollStatus", "TrainingDone"}
+
+
 def test_context_reaches_the_template() -> None:
     # Given the short waits the local stack uses
     template = synthesize_template(
