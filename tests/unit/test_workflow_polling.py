@@ -325,7 +325,12 @@ def test_the_callbacks_confirmation_during_an_outage_asks_the_vendor_to_call_aga
     job = repo.jobs["job-1"]
     assert job.status is JobStatus.TRAINING and job.error is None
     assert job.last_vendor_error is not None and job.last_vendor_error.code == "InternalError"
-    # ...and the next poll (after the callback's wait times out) finds the training done
+    # ...and when the vendor calls again and is confirmed, the job no longer shows the error
+    again = callbacks.handle_callback(svc, "tencent_vrs", "job-1", "secret-token", b"{}")
+    assert again.status_code == 200
+    job = repo.jobs["job-1"]
+    assert job.vendor_status == "SUCCEEDED" and job.last_vendor_error is None
+    # ...and a poll after that (had the callback's wait timed out) finds the training done
     poll = workflow.poll_status(
         svc, "job-1", PollState.start(initial_seconds=1, max_seconds=2, now=clock.now)
     )
