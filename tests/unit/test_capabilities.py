@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import VendorVoice
@@ -13,6 +12,8 @@ from voiceclone.vendors.registry import capabilities, vendor_ids
 from voiceclone.vendors.tencent_gateway import TencentGatewayAdapter
 from voiceclone.vendors.tencent_vrs import TencentVrsAdapter
 from voiceclone.vendors.volcengine import VolcengineAdapter
+
+from tests.unit.conftest import Recorder, refuse
 
 # (rename_voice, delete_voice, cancel_task), from NOTES.md: only Qiniu renames (PUT with an empty
 # key); Qiniu and Huawei delete; both "cancel" by deleting the job's slot / job (neither has a
@@ -29,13 +30,9 @@ UNSUPPORTED = [v for v, flags in EXPECTED.items() if not any(flags)]
 VENDOR_IDS = vendor_ids()
 
 
-def refuse_all(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"an unsupported operation sent {request.method} {request.url}")
-
-
 def offline_adapter(vendor_id: str) -> VendorAdapter:
     """The vendor's adapter with a transport that fails the test if anything is sent."""
-    transport = httpx.MockTransport(refuse_all)
+    transport = Recorder(refuse).transport
     if vendor_id == "tencent_vrs":
         return TencentVrsAdapter("https://vrs.example", "id", "key", transport=transport)
     if vendor_id == "tencent_gateway":
@@ -65,8 +62,11 @@ def test_an_operation_is_overridden_exactly_where_its_flag_is_true(vendor_id: st
     cls = type(offline_adapter(vendor_id))
     assert cls.capabilities is capabilities(vendor_id)
     for flag in ("rename_voice", "delete_voice", "cancel_task"):
-        if getattr(cls.capabilities, flag):
-            assert getattr(cls, flag) is not getattr(VendorAdapter, flag), (vendor_id, flag)
+        overridden = getattr(cls, flag) is not getattr(VendorAdapter, flag)
+        assert overridden is getattr(cls.capabilities, flag), (vendor_id, flag)
+    # And a callback is read exactly where the vendor calls back; a polled vendor refuses with NoCallback
+    reads_callbacks = cls.parse_callback is not VendorAdapter.parse_callback
+    assert reads_callbacks is (cls.capabilities.completion == "callback"), vendor_id
 
 
 @pytest.mark.parametrize("vendor_id", UNSUPPORTED)

@@ -26,6 +26,7 @@ from voiceclone.vendors.huawei import DEFAULT_ENDPOINT, HuaweiAdapter, batch_nam
 from voiceclone.vendors.signing import huawei as signer
 
 from tests.helpers import wav_bytes
+from tests.unit.conftest import Recorder
 
 PROJECT = "3f0924078d1b471c884a5383d4dec9fa"
 BASE = f"/v1/{PROJECT}/voice-training-manage"
@@ -55,27 +56,28 @@ class FakeAudio:
         return LETTER
 
 
-class Vendor:
-    """Recorded answers by "METHOD path" (API paths after the project prefix, or the upload host)."""
+def route(request: httpx.Request) -> str:
+    """ "METHOD path" (API paths after the project prefix), or "METHOD host" for the upload host."""
+    path = request.url.path
+    return f"{request.method} {path.removeprefix(BASE) if path.startswith(BASE) else request.url.host}"
+
+
+class Vendor(Recorder):
+    """Recorded answers by route; a route it does not know gets the API gateway's own 404."""
 
     def __init__(self, routes: dict[str, Responder | httpx.Response]) -> None:
         self.routes = routes
-        self.requests: list[httpx.Request] = []
+        super().__init__(self.answer_for, route=route)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path
-        key = f"{request.method} {path.removeprefix(BASE) if path.startswith(BASE) else request.url.host}"
-        answer = self.routes.get(key)
+    def answer_for(self, request: httpx.Request) -> httpx.Response:
+        answer = self.routes.get(route(request))
         if answer is None:
-            return httpx.Response(404, json={"error_code": "APIGW.0101", "error_msg": f"no route {key}"})
+            no_route = {"error_code": "APIGW.0101", "error_msg": f"no route {route(request)}"}
+            return httpx.Response(404, json=no_route)
         return answer(request) if callable(answer) else answer
 
-    def calls(self) -> list[str]:
-        return [
-            f"{r.method} {r.url.path.removeprefix(BASE) if r.url.path.startswith(BASE) else r.url.host}"
-            for r in self.requests
-        ]
+    def calls(self) -> list[str]:  # type: ignore[override]
+        return [route(r) for r in self.requests]
 
 
 def ok(body: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
@@ -83,7 +85,7 @@ def ok(body: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
 
 
 def make_adapter(vendor: Vendor) -> HuaweiAdapter:
-    return HuaweiAdapter(DEFAULT_ENDPOINT, PROJECT, AK, SK, transport=httpx.MockTransport(vendor))
+    return HuaweiAdapter(DEFAULT_ENDPOINT, PROJECT, AK, SK, transport=vendor.transport)
 
 
 def request_for(edition: str | None = None, sentences: int = 20) -> TrainingRequest:

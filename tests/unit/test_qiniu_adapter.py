@@ -25,6 +25,9 @@ from voiceclone.vendors.qiniu import (
     slot_name,
 )
 
+from tests.unit.conftest import Recorder
+from tests.unit.conftest import routes as recorded_routes
+
 API_KEY = "qiniu-test-key"
 ENDPOINT = "https://xrobo.qiniu.com"
 JOB_ID = "3f2a9c1e7b6d4a0f8e5c2b1a9d8e7f60"
@@ -56,40 +59,14 @@ def err(code: int, msg: str = "boom") -> dict[str, Any]:
     return {"code": code, "msg": msg, "reqid": "req-err", "data": {}}
 
 
-class Recorder:
-    """An httpx transport that answers from a function and keeps the requests it saw."""
-
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        status, body = self.answer(request)
-        if isinstance(body, str):
-            return httpx.Response(status, text=body)
-        return httpx.Response(status, json=body)
-
-    def calls(self) -> list[tuple[str, str, Any]]:
-        """(method, path, JSON body or None) of every request, in order."""
-        return [(r.method, r.url.path, json.loads(r.content) if r.content else None) for r in self.requests]
-
-
 def routes(table: dict[tuple[str, str], tuple[int, Any]]) -> Answer:
     """Answer by (method, path); anything else fails the test."""
-
-    def answer(request: httpx.Request) -> tuple[int, Any]:
-        key = (request.method, request.url.path)
-        if key not in table:
-            raise AssertionError(f"unexpected request {key}")
-        return table[key]
-
-    return answer
+    return recorded_routes(dict(table), key=lambda request: (request.method, request.url.path))
 
 
 def adapter_with(answer: Answer) -> tuple[QiniuAdapter, Recorder]:
     recorder = Recorder(answer)
-    return QiniuAdapter(ENDPOINT, API_KEY, transport=httpx.MockTransport(recorder)), recorder
+    return QiniuAdapter(ENDPOINT, API_KEY, transport=recorder.transport), recorder
 
 
 def training_request(job_id: str = JOB_ID, **options: str) -> TrainingRequest:

@@ -19,6 +19,8 @@ from voiceclone.vendors.tencent_gateway import (
     model_name,
 )
 
+from tests.unit.conftest import Recorder
+
 SECRET_ID, SECRET_KEY = "gw-test-id", "gw-test-key"
 JOB_ID = "3f2a9c1e7b6d4a0f8e5c2b1a9d8e7f60"
 SESSION_ID = "0c1d2e3f405162738495a6b7c8d9eaf1"
@@ -74,30 +76,16 @@ def err(code: str, message: str = "boom") -> dict[str, Any]:
     return {"requestId": "req-err", "error": {"code": code, "message": message}}
 
 
-class Recorder:
-    """An httpx transport that answers from a function of (action, body) and keeps the requests."""
-
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        body = json.loads(request.content)
-        status, answer = self.answer(body["action"], body)
-        if isinstance(answer, str):
-            return httpx.Response(status, text=answer)
-        return httpx.Response(status, json=answer)
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests]
+def action_of(request: httpx.Request) -> str:
+    return str(json.loads(request.content)["action"])
 
 
 def adapter_with(answer: Answer) -> tuple[TencentGatewayAdapter, Recorder]:
-    recorder = Recorder(answer)
-    adapter = TencentGatewayAdapter(
-        DEFAULT_ENDPOINT, SECRET_ID, SECRET_KEY, transport=httpx.MockTransport(recorder)
+    """The adapter, answered by ``answer(action, body)`` through the shared recording transport."""
+    recorder = Recorder(
+        lambda request: answer(action_of(request), json.loads(request.content)), route=action_of
     )
+    adapter = TencentGatewayAdapter(DEFAULT_ENDPOINT, SECRET_ID, SECRET_KEY, transport=recorder.transport)
     return adapter, recorder
 
 

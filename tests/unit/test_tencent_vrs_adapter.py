@@ -14,6 +14,8 @@ from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingSt
 from voiceclone.vendors.signing import tc3
 from voiceclone.vendors.tencent_vrs import TencentVrsAdapter
 
+from tests.unit.conftest import Recorder
+
 SECRET_ID, SECRET_KEY = "AKIDtest", "test-key"
 
 
@@ -41,29 +43,13 @@ def err(code: str, message: str = "boom") -> dict[str, Any]:
     return {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "req-2"}}
 
 
-class Recorder:
-    """An httpx transport that answers from a table and keeps the requests it saw."""
-
-    def __init__(self, answer: Callable[[str, dict[str, Any]], tuple[int, Any]]) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        status, body = self.answer(request.headers["X-TC-Action"], json.loads(request.content))
-        return (
-            httpx.Response(status, json=body)
-            if not isinstance(body, str)
-            else httpx.Response(status, text=body)
-        )
-
-
 def adapter_with(
     answer: Callable[[str, dict[str, Any]], tuple[int, Any]],
 ) -> tuple[TencentVrsAdapter, Recorder]:
-    recorder = Recorder(answer)
+    """The adapter, answered by ``answer(action, body)`` through the shared recording transport."""
+    recorder = Recorder(lambda request: answer(request.headers["X-TC-Action"], json.loads(request.content)))
     adapter = TencentVrsAdapter(
-        "https://vrs.tencentcloudapi.com", SECRET_ID, SECRET_KEY, transport=httpx.MockTransport(recorder)
+        "https://vrs.tencentcloudapi.com", SECRET_ID, SECRET_KEY, transport=recorder.transport
     )
     return adapter, recorder
 

@@ -32,6 +32,8 @@ from volcengine.base.Request import Request  # type: ignore[import-untyped]
 from volcengine.Credentials import Credentials  # type: ignore[import-untyped]
 
 from tests.helpers import wav_bytes
+from tests.unit.conftest import Recorder
+from tests.unit.conftest import routes as recorded_routes
 
 ENDPOINT = "https://openspeech.bytedance.com"
 CONSOLE = "https://open.volcengineapi.com"
@@ -49,48 +51,19 @@ WAV = wav_bytes(seconds=0.5)
 Answer = Callable[[httpx.Request], tuple[int, Any]]
 
 
-class Recorder:
-    """An httpx transport that answers from a function and keeps the requests it saw."""
-
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        status, body = self.answer(request)
-        headers = {"X-Tt-Logid": "logid-123"} if request.url.host != "open.volcengineapi.com" else {}
-        if isinstance(body, str):
-            return httpx.Response(status, text=body, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
-
-    def bodies(self, path_or_action: str) -> list[dict[str, Any]]:
-        """JSON bodies of the data-plane path, or of the console action, in order."""
-        return [json.loads(r.content) for r in self.requests if route(r) == path_or_action]
-
-
 def route(request: httpx.Request) -> str:
     """The data-plane path, or the console's Action."""
     return request.url.params.get("Action") or request.url.path
 
 
+def log_id(request: httpx.Request) -> dict[str, str]:
+    """The data plane answers with its log id header; the console does not."""
+    return {"X-Tt-Logid": "logid-123"} if request.url.host != "open.volcengineapi.com" else {}
+
+
 def routes(table: dict[str, Any]) -> Answer:
     """Answer by route; a value is (status, body), or a list of them served in turn; unknown routes fail."""
-    served: dict[str, int] = {}
-
-    def answer(request: httpx.Request) -> tuple[int, Any]:
-        key = route(request)
-        if key not in table:
-            raise AssertionError(f"unexpected request {key}")
-        value = table[key]
-        if isinstance(value, list):
-            index = served.get(key, 0)
-            served[key] = index + 1
-            value = value[min(index, len(value) - 1)]
-        served_answer: tuple[int, Any] = value
-        return served_answer
-
-    return answer
+    return recorded_routes(table, key=route)
 
 
 def ok(**fields: Any) -> dict[str, Any]:
@@ -132,7 +105,7 @@ def row(speaker_id: str, state: str, **fields: Any) -> dict[str, Any]:
 
 
 def adapter_with(answer: Answer, **overrides: Any) -> tuple[VolcengineAdapter, Recorder]:
-    recorder = Recorder(answer)
+    recorder = Recorder(answer, route=route, headers=log_id)
     settings: dict[str, Any] = {
         "endpoint": ENDPOINT,
         "console_endpoint": CONSOLE,
@@ -143,7 +116,7 @@ def adapter_with(answer: Answer, **overrides: Any) -> tuple[VolcengineAdapter, R
         "speaker_ids": POOL,
         **overrides,
     }
-    return VolcengineAdapter(**settings, transport=httpx.MockTransport(recorder)), recorder
+    return VolcengineAdapter(**settings, transport=recorder.transport), recorder
 
 
 def training_request(job_id: str = "job-1", texts: bool = False, **options: str) -> TrainingRequest:

@@ -1,0 +1,113 @@
+"""Unit-test fixtures and the one recording transport the adapter tests answer vendors with.
+
+Adapter tests never touch the network: an adapter gets ``Recorder(answer).transport``, and
+``answer`` plays the vendor from recorded responses. Test modules import ``Recorder`` and
+``routes`` from here (``tests.unit.conftest``); the fixtures below cover the common cases.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from typing import Any
+
+import httpx
+import pytest
+
+# What an answer gives: a ready httpx.Response, or (status, body) where a str body is sent as
+# text and anything else as JSON.
+Recorded = httpx.Response | tuple[int, Any]
+Answer = Callable[[httpx.Request], Recorded]
+
+
+def respond(status: int, body: Any, headers: Mapping[str, str] | None = None) -> httpx.Response:
+    """A recorded vendor answer: text for a str body (an HTML error page), JSON for anything else."""
+    if isinstance(body, str):
+        return httpx.Response(status, text=body, headers=headers)
+    return httpx.Response(status, json=body, headers=headers)
+
+
+class Recorder:
+    """An httpx transport that answers from ``answer`` and keeps every request it saw.
+
+    ``route`` names a request (its path by default; an action for action-style APIs) for
+    :meth:`bodies`; ``headers`` adds response headers (a vendor's request id, say).
+    """
+
+    def __init__(
+        self,
+        answer: Answer,
+        *,
+        route: Callable[[httpx.Request], Hashable] = lambda request: request.url.path,
+        headers: Callable[[httpx.Request], Mapping[str, str]] | None = None,
+    ) -> None:
+        self.answer = answer
+        self.route = route
+        self.headers = headers
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        result = self.answer(request)
+        if isinstance(result, httpx.Response):
+            return result
+        status, body = result
+        return respond(status, body, self.headers(request) if self.headers else None)
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+    def bodies(self, route: Hashable | None = None) -> list[Any]:
+        """The JSON bodies sent, in order (only those of ``route`` when given)."""
+        return [json.loads(r.content) for r in self.requests if route is None or self.route(r) == route]
+
+    def calls(self) -> list[tuple[str, str, Any]]:
+        """(method, path, JSON body or None) of every request, in order."""
+        return [(r.method, r.url.path, json.loads(r.content) if r.content else None) for r in self.requests]
+
+
+def routes(
+    table: Mapping[Hashable, Recorded | list[Recorded] | Answer],
+    key: Callable[[httpx.Request], Hashable] = lambda request: request.url.path,
+) -> Answer:
+    """Answer by ``key(request)``: a recorded answer, a list served in turn (the last repeats), or a
+    function of the request; a request the table does not name fails the test."""
+    served: dict[Hashable, int] = {}
+
+    def answer(request: httpx.Request) -> Recorded:
+        name = key(request)
+        if name not in table:
+            raise AssertionError(f"unexpected request {name}")
+        value = table[name]
+        if isinstance(value, list):
+            index = served.get(name, 0)
+            served[name] = index + 1
+            return value[min(index, len(value) - 1)]
+        if callable(value):
+            return value(request)
+        return value
+
+    return answer
+
+
+def refuse(request: httpx.Request) -> Recorded:
+    """An answer for adapters that must not call their vendor at all."""
+    raise AssertionError(f"nothing should be sent, but {request.method} {request.url} was")
+
+
+@pytest.fixture
+def offline() -> httpx.MockTransport:
+    """A transport that fails the test if the adapter sends anything."""
+    return Recorder(refuse).transport
+
+
+@pytest.fixture
+def clean_vendor_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """No VOICECLONE_* vendor variable from the machine running the tests leaks into a test."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("VOICECLONE_"):
+            monkeypatch.delenv(name)
+    yield monkeypatch
