@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 import pytest
@@ -20,6 +20,7 @@ from voiceclone.vendors import config, registry
 from voiceclone.vendors.base import (
     AudioSource,
     Capabilities,
+    Connection,
     TrainingRequest,
     TrainingState,
     TrainingStatus,
@@ -224,8 +225,8 @@ class FakeAdapter(VendorAdapter):
     envelope = CodedEnvelope()
     training_states = state_table(running=("busy",), succeeded=("done",), failed=("broken",))
 
-    def __init__(self, endpoint: str, token: str, timeout_seconds: float = 10.0, transport: Any = None):
-        super().__init__(endpoint, timeout_seconds, transport)
+    def __init__(self, endpoint: str, token: str, **connection: Unpack[Connection]) -> None:
+        super().__init__(endpoint, **connection)
         self.token = token
 
     def create_task(self, request: TrainingRequest, audio: AudioSource) -> str:

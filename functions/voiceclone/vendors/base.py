@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
@@ -20,6 +20,13 @@ if TYPE_CHECKING:  # the HTTP stack is imported when an adapter is built, not by
     from voiceclone.vendors.http import Envelope, VendorHttp
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class Connection(TypedDict, total=False):
+    """How an adapter reaches its vendor: the timeout of one call, and a transport (tests record)."""
+
+    timeout_seconds: float
+    transport: httpx.BaseTransport | None
 
 
 class Capabilities(BaseModel):
@@ -173,16 +180,12 @@ class VendorAdapter(ABC):
     # How the vendor's API wraps its answers and classifies its errors: the shared pipeline does the rest.
     envelope: ClassVar[Envelope]
 
-    def __init__(
-        self,
-        endpoint: str,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
+    def __init__(self, endpoint: str, **connection: Unpack[Connection]) -> None:
         """The vendor's API at ``endpoint`` (a sandbox, a proxy or the vendor), by the shared pipeline."""
         self.endpoint = endpoint.rstrip("/")
         self.host = urlsplit(self.endpoint).hostname or ""
-        self._http = self.connect(self.endpoint, timeout_seconds, transport)
+        timeout = connection.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+        self._http = self.connect(self.endpoint, timeout, connection.get("transport"))
 
     def connect(
         self,

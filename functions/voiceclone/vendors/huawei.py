@@ -192,7 +192,7 @@ class HuaweiAdapter(VendorAdapter):
         transport: httpx.BaseTransport | None = None,
         iam_token: str = "",
     ) -> None:
-        super().__init__(endpoint, timeout_seconds, transport)
+        super().__init__(endpoint, timeout_seconds=timeout_seconds, transport=transport)
         self.project_id = project_id
         self._access_key = access_key
         self._secret_key = secret_key

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Language, VendorVoice
 from voiceclone.vendors.base import (
-    DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
     Capabilities,
+    Connection,
     TrainingRequest,
     TrainingStatus,
     VendorAdapter,
@@ -162,14 +161,8 @@ class QiniuAdapter(VendorAdapter):
     # An unknown state is taken as "not finished yet" (VendorAdapter.status_of).
     training_states = STATES
 
-    def __init__(
-        self,
-        endpoint: str,
-        api_key: str,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(endpoint, timeout_seconds, transport)
+    def __init__(self, endpoint: str, api_key: str, **connection: Unpack[Connection]) -> None:
+        super().__init__(endpoint, **connection)
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
     # ----- transport -------------------------------------------------------------------------

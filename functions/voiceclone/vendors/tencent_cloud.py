@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
-import httpx
-
-from voiceclone.vendors.base import DEFAULT_TIMEOUT_SECONDS, VendorAdapter
+from voiceclone.vendors.base import Connection, VendorAdapter
 from voiceclone.vendors.errors import ErrorRules
 from voiceclone.vendors.http import Envelope, NotTheApi, Reply
 
@@ -17,14 +15,9 @@ class TencentKeyPairAdapter(VendorAdapter):
     credential_fields = ("secret_id", "secret_key")
 
     def __init__(
-        self,
-        endpoint: str,
-        secret_id: str,
-        secret_key: str,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        transport: httpx.BaseTransport | None = None,
+        self, endpoint: str, secret_id: str, secret_key: str, **connection: Unpack[Connection]
     ) -> None:
-        super().__init__(endpoint, timeout_seconds, transport)
+        super().__init__(endpoint, **connection)
         self._secret_id = secret_id
         self._secret_key = secret_key
 

@@ -297,7 +297,7 @@ class VolcengineAdapter(VendorAdapter):
         upload_timeout_seconds: float = 60.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(endpoint, timeout_seconds, transport)
+        super().__init__(endpoint, timeout_seconds=timeout_seconds, transport=transport)
         self.console_endpoint = console_endpoint.rstrip("/")
         self.console_host = urlsplit(self.console_endpoint).netloc
         self.appid = appid
