@@ -67,6 +67,9 @@ class StackSettings(BaseModel):
             env[c.ENV_WEBHOOK_ALLOW_PRIVATE_TARGETS] = "true"
         return env
 
+    # A job still waiting for recordings this long ends EXPIRED (infra/expiry.py); the local stack's tests
+    # shorten it to seconds.
+    job_expiry_seconds: int = Field(604800, validation_alias=c.CTX_JOB_EXPIRY_SECONDS, ge=1)
     swagger_ui: bool = Field(False, validation_alias=c.CTX_SWAGGER_UI)
     authorizer_cache_seconds: int = Field(300, validation_alias=c.CTX_AUTHORIZER_CACHE_SECONDS, ge=0, le=3600)
 
@@ -94,6 +97,7 @@ class StackSettings(BaseModel):
             c.ENV_TRAINING_DEADLINE_SECONDS: str(self.training_deadline_seconds),
             c.ENV_UPLOAD_URL_EXPIRY_SECONDS: str(self.upload_url_expiry_seconds),
             c.ENV_MAX_UPLOAD_BYTES: str(self.max_upload_bytes),
+            c.ENV_JOB_EXPIRY_SECONDS: str(self.job_expiry_seconds),
         }
         if self.vendor_timeout_seconds is not None:
             env[c.ENV_VENDOR_TIMEOUT_SECONDS] = str(self.vendor_timeout_seconds)

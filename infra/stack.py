@@ -11,6 +11,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.api import Api
 from infra.events import Events
+from infra.expiry import JobExpiry
 from infra.functions import Functions
 from infra.monitoring import Monitoring
 from infra.notifications import UploadNotifications
@@ -31,11 +32,17 @@ RECORDING_READERS = ("check_sentence",)
 RECORDINGS = f"{c.TRAINING_PREFIX}*/recordings/*"
 # The api signs presigned POSTs, and S3 checks the signer may put the object.
 UPLOAD_WRITERS = ("api",)
-# DELETE /v1/voices/{id} deletes the voice's recordings and its assembled training audio.
-AUDIO_DELETERS = ("api",)
+# DELETE /v1/voices/{id} deletes the voice's recordings and its assembled training audio; so does
+# expire_job for a job whose recordings did not all arrive in time.
+AUDIO_DELETERS = ("api", "expire_job")
 # SubmitTraining writes the assembled audio a vendor downloads, and presigns its GET.
 TRAINING_AUDIO_READ_WRITE = ("submit_training",)
-SECRET_READERS = ("api", "callback", "check_sentence", "submit_training", "poll_status", "finalize")
+SECRET_READERS = (
+    "api", "callback", "check_sentence", "submit_training", "poll_status", "finalize", "expire_job",
+)  # fmt: skip
+# Who arms a job's expiry schedule: the api at create, Gate and PollStatus (a vendor's rejection)
+# when a job goes back to CHECK_FAILED (infra/expiry.py).
+EXPIRY_ARMERS = ("api", "gate", "poll_status")
 EXECUTION_STARTERS = ("intake",)
 # POST /v1/jobs/{id}/cancel stops the job's execution.
 EXECUTION_STOPPERS = ("api",)
@@ -103,6 +110,13 @@ class VoicecloneStack(Stack):
             self.storage.table,
             self.functions["publish_events"],
             self.functions["deliver_webhook"],
+        )
+        # One-time schedules that end a job EXPIRED when its recordings do not arrive in time.
+        self.expiry = JobExpiry(
+            self,
+            "Expiry",
+            self.functions["expire_job"],
+            [self.functions[name] for name in EXPIRY_ARMERS],
         )
         # Alarms (failed jobs per vendor, webhook dead letters, executions, API 5xx) and the dashboard.
         self.monitoring = Monitoring(

@@ -79,6 +79,13 @@ def describe_failure(job: dict[str, Any]) -> list[str]:
         lines.append(f"Job failed: {vendor}{error.get('code')}: {error.get('message')}")
     if job["status"] == "CANCELLED":
         lines.append(f"Job {job['job_id']} was cancelled.")
+    if job["status"] == "EXPIRED":
+        # The service's reason says how long it waited ("the recordings did not arrive within 7 days; ...").
+        reason = error.get("message") or "the recordings did not arrive in time; create a new job"
+        lines.append(f"Job {job['job_id']} expired: {reason}")
+        lines.append(
+            "Its recordings were deleted. Start again: voiceclone clone --vendor VENDOR --name NAME DIR"
+        )
     return lines
 
 
@@ -320,6 +327,8 @@ def show_job(out: Output, job: dict[str, Any]) -> None:
             ("vendor task", job.get("vendor_task_id")),
             ("voice id", job.get("voice_id")),
             ("checks", f"{job.get('checks_done', 0)}/{job.get('checks_total', 0)}"),
+            # Set only while the job waits for recordings (an empty value is left out).
+            ("expires", job.get("expires_at")),
         ]
     )
     for key, value in (job.get("voice") or {}).items():

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 # Job statuses after which nothing changes by itself (CHECK_FAILED waits for new recordings).
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "CHECK_FAILED"}
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED", "CHECK_FAILED"}
 
 
 # Format characters (Cf) that only join letters into one glyph (emoji sequences, Indic and Persian

@@ -30,6 +30,13 @@ class Settings(BaseModel):
     webhook_backoff_max_seconds: int = Field(
         3600, alias="VOICECLONE_WEBHOOK_BACKOFF_MAX_SECONDS", ge=0, le=43200
     )
+    # A job still waiting for recordings this long after its creation (or its last CHECK_FAILED) ends
+    # EXPIRED (voiceclone.logic.expiry), fired by a one-time EventBridge Scheduler schedule per job:
+    # its group, its target (the expire_job function) and the role Scheduler invokes it with.
+    job_expiry_seconds: int = Field(604800, alias="VOICECLONE_JOB_EXPIRY_SECONDS", ge=1)
+    expiry_schedule_group: str = Field("", alias="VOICECLONE_EXPIRY_SCHEDULE_GROUP")
+    expiry_function_arn: str = Field("", alias="VOICECLONE_EXPIRY_FUNCTION_ARN")
+    expiry_role_arn: str = Field("", alias="VOICECLONE_EXPIRY_ROLE_ARN")
     # Off in AWS: a notify_url on a loopback/private address (Lambda's runtime API!) is refused.
     webhook_allow_private_targets: bool = Field(False, alias="VOICECLONE_WEBHOOK_ALLOW_PRIVATE_TARGETS")
 

@@ -24,6 +24,7 @@ import httpx
 from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
 from voiceclone_local.events import LocalEvents
+from voiceclone_local.expiry import LocalScheduler
 from voiceclone_local.template import Resolver, api_routes, resources_of_type
 
 REGION = "us-east-1"
@@ -83,6 +84,8 @@ class LocalStack:
     table_name: str = ""
     function_names: dict[str, str] = field(default_factory=dict)
     events: LocalEvents | None = None
+    # Fires the one-time schedules that expire jobs (moto stores them and never fires them).
+    scheduler: LocalScheduler | None = None
     # The dev API key of LOCAL_TENANT: `Authorization: Bearer <api_key>` (issue_api_key makes more).
     api_key: str = ""
     _stoppers: list[Any] = field(default_factory=list)
@@ -265,6 +268,8 @@ class LocalStack:
         self._vendor_secrets(secrets, refs)
         self.events = LocalEvents(t, self.client, self._invoke, self.function_names, REGION, ACCOUNT)
         self.events.prepare(refs, attrs)
+        self.scheduler = LocalScheduler(t, self.client, self._invoke, ACCOUNT)
+        self.scheduler.prepare(refs, attrs)
         resolve = Resolver(refs, attrs, REGION, ACCOUNT)
 
         self.client("iam").create_role(
@@ -320,6 +325,8 @@ class LocalStack:
 
         self.events.provision(resolve)
         self._stoppers.append(self.events.stop)
+        self.scheduler.start()
+        self._stoppers.append(self.scheduler.stop)
 
         for res in resources_of_type(t, "Custom::S3BucketNotifications").values():
             props = resolve(res["Properties"])

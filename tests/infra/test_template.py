@@ -489,8 +489,9 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     # The authorizer reads API keys and nothing else.
     assert handlers_allowed(template_json, "dynamodb:PutItem") == every - {handler_of("authorizer")}
     assert handler_of("authorizer") in handlers_allowed(template_json, "dynamodb:GetItem")
-    # Only DELETE /v1/voices/{id} deletes audio.
-    assert handlers_allowed(template_json, "s3:DeleteObject*") == {handler_of("api")}
+    # Only DELETE /v1/voices/{id} deletes audio, and expire_job that of a job whose recordings came too late.
+    deleters = {handler_of("api"), handler_of("expire_job")}
+    assert handlers_allowed(template_json, "s3:DeleteObject*") == deleters
     # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining;
     # intake keeps each accepted upload where no form can write (training/*/recordings/* only).
     assert handlers_allowed(template_json, "s3:PutObject") == {

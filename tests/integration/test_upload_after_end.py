@@ -228,7 +228,14 @@ def make_job(repo: Repository, status: JobStatus) -> None:
 
 @pytest.mark.parametrize(
     "status",
-    [JobStatus.CHECKING, JobStatus.TRAINING, JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED],
+    [
+        JobStatus.CHECKING,
+        JobStatus.TRAINING,
+        JobStatus.SUCCEEDED,
+        JobStatus.FAILED,
+        JobStatus.CANCELLED,
+        JobStatus.EXPIRED,
+    ],
 )
 def test_the_repository_records_no_upload_once_the_job_moved_on(repo: Repository, status: JobStatus) -> None:
     # Given a job that no longer waits for audio

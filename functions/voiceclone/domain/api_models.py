@@ -142,6 +142,11 @@ class JobView(BaseModel):
     )
     notify_url: str | None = Field(None, description="Where the job's events are POSTed")
     note: str | None = Field(None, description="What the service could not do at the vendor, e.g. on cancel")
+    expires_at: datetime | None = Field(
+        None,
+        description="While the job waits for recordings (AWAITING_AUDIO, CHECK_FAILED): when it ends EXPIRED "
+        "without them",
+    )
     sentences: list[SentenceView] = Field(default_factory=list)
     documents: list[DocumentView] = Field(default_factory=list, description="Documents the vendor requires")
     checks_done: int = 0
@@ -174,6 +179,9 @@ class JobView(BaseModel):
             last_vendor_error=job.last_vendor_error,
             notify_url=job.notify_url,
             note=job.note,
+            expires_at=(
+                job.expires_at if job.status in (JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED) else None
+            ),
             sentences=[
                 SentenceView(
                     text_id=s.text_id,

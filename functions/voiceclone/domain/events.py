@@ -28,6 +28,7 @@ DetailType = Literal[
     "Job Succeeded",
     "Job Failed",
     "Job Cancelled",
+    "Job Expired",
 ]
 # The EventBridge `detail-type` of the event a job publishes when it enters a status.
 DETAIL_TYPES: dict[JobStatus, DetailType] = {
@@ -38,6 +39,7 @@ DETAIL_TYPES: dict[JobStatus, DetailType] = {
     JobStatus.SUCCEEDED: "Job Succeeded",
     JobStatus.FAILED: "Job Failed",
     JobStatus.CANCELLED: "Job Cancelled",
+    JobStatus.EXPIRED: "Job Expired",
 }
 
 
@@ -77,7 +79,9 @@ class JobEvent(BaseModel):
     )
     occurred_at: datetime = Field(description="When the job entered the status (UTC, ISO 8601)")
     voice_id: str | None = Field(None, description="The cloned voice, set on Job Succeeded")
-    error: JobError | None = Field(None, description="Why the job failed, set on Job Failed")
+    error: JobError | None = Field(
+        None, description="Why the job failed or expired, set on Job Failed and Job Expired"
+    )
     has_webhook: bool = Field(
         False, description="Whether the job has a notify_url (the webhook rule routes on it)"
     )

@@ -23,23 +23,29 @@ class JobStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    # The recordings did not arrive in time (voiceclone.logic.expiry): the job is closed and they are deleted.
+    EXPIRED = "EXPIRED"
 
     @property
     def terminal(self) -> bool:
         return self in TERMINAL_STATUSES
 
 
-TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED})
 
 # The job lifecycle. Every status change goes through `check_transition`; the
 # store turns it into a conditional write so a racing writer cannot skip a step.
 ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.AWAITING_AUDIO: frozenset({JobStatus.CHECKING, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.AWAITING_AUDIO: frozenset(
+        {JobStatus.CHECKING, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED}
+    ),
     JobStatus.CHECKING: frozenset(
         {JobStatus.TRAINING, JobStatus.CHECK_FAILED, JobStatus.FAILED, JobStatus.CANCELLED}
     ),
     # A client re-records the rejected sentences and the job is checked again.
-    JobStatus.CHECK_FAILED: frozenset({JobStatus.CHECKING, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.CHECK_FAILED: frozenset(
+        {JobStatus.CHECKING, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED}
+    ),
     # ...or back to CHECK_FAILED when the vendor rejects recordings after training began (Huawei's audit).
     JobStatus.TRAINING: frozenset(
         {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.CHECK_FAILED}
@@ -47,6 +53,7 @@ ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),
+    JobStatus.EXPIRED: frozenset(),
 }
 
 
@@ -173,6 +180,8 @@ class Job(BaseModel):
     notify_url: str | None = None
     # What the service could not do at the vendor, in words (e.g. a cancel the vendor's API lacks).
     note: str | None = None
+    # While the job waits for recordings: when it ends EXPIRED without them (voiceclone.logic.expiry).
+    expires_at: datetime | None = None
     version: int = 0
 
 

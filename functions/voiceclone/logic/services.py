@@ -40,6 +40,11 @@ class Services:
     def sfn(self) -> SFNClient:
         return self.overrides.get("sfn") or boto3.client("stepfunctions")
 
+    @cached_property
+    def scheduler(self) -> Any:
+        """EventBridge Scheduler: the one-time schedule that expires a job (voiceclone.logic.expiry)."""
+        return self.overrides.get("scheduler") or boto3.client("scheduler")
+
 
 _services: Services | None = None
 

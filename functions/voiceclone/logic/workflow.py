@@ -33,6 +33,7 @@ from voiceclone.domain.models import (
     utcnow,
 )
 from voiceclone.domain.polling import PollOutcome, PollState, TrainingStarted
+from voiceclone.logic import expiry
 from voiceclone.logic.audio_source import S3AudioSource
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger, metrics
@@ -121,7 +122,7 @@ def gate(svc: Services, job_id: str) -> dict[str, Any]:
         code="SentencesRejected",
         message=f"{len(rejected)} of {len(sentences)} sentences need a new recording: {listing}",
     )
-    svc.repo.mutate_job(
+    job = svc.repo.mutate_job(
         job_id,
         lambda job: (
             None
@@ -131,12 +132,20 @@ def gate(svc: Services, job_id: str) -> dict[str, Any]:
                     "status": JobStatus.CHECK_FAILED,
                     "error": error,
                     "check_failures": job.check_failures + 1,
+                    "expires_at": expiry.deadline(svc),
                 }
             )
         ),
     )
+    _rearm_expiry(svc, job)
     metrics.add_metric(name="JobCheckFailed", unit="Count", value=1)
     return {"passed": False, "rejected": [s.text_id for s in rejected]}
+
+
+def _rearm_expiry(svc: Services, job: Job) -> None:
+    """Back in CHECK_FAILED: the client has the full time again to re-record, then the job expires."""
+    if job.status is JobStatus.CHECK_FAILED:
+        expiry.arm(svc, job)
 
 
 def callback_url(svc: Services, job: Job) -> str | None:
@@ -464,10 +473,11 @@ def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> Non
             "error": error,
             "vendor_status": PollOutcome.REJECTED.value,
             "check_failures": current.check_failures + 1,
+            "expires_at": expiry.deadline(svc),
         }
         return current.model_copy(update=update)
 
-    svc.repo.mutate_job(job_id, back_to_check_failed)
+    _rearm_expiry(svc, svc.repo.mutate_job(job_id, back_to_check_failed))
     metrics.add_metric(name="JobCheckFailed", unit="Count", value=1)
 
 

@@ -1,0 +1,222 @@
+"""No job waits forever, on the local stack: a job still waiting for recordings at its deadline ends EXPIRED.
+
+The api arms a one-time EventBridge Scheduler schedule per job (moto stores it; the local stack's
+scheduler fires it when due, through the same expire_job function AWS would invoke). The expiry
+time is shortened to seconds for each test through the functions' VOICECLONE_JOB_EXPIRY_SECONDS,
+the variable the CDK context key voiceclone:jobExpirySeconds sets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from voiceclone.domain.models import JobStatus, SentenceStatus
+from voiceclone.logic.expiry import schedule_name
+from voiceclone.logic.jobs import upload_key
+from voiceclone_cli.client import VoicecloneClient
+from voiceclone_local.stack import LocalStack, _reset_function_caches
+
+from tests.helpers import wait_for, wav_bytes
+from tests.integration.test_events import BusTap, Receiver, receiver
+from tests.integration.test_upload_after_end import intake_outcome, post_form, repository
+
+__all__ = ["receiver"]  # the webhook receiver fixture of test_events, used here too
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
+# Long enough for twenty uploads to land before it on a busy machine; short enough to wait for.
+SHORT_EXPIRY = 8
+
+
+@pytest.fixture
+def expiry_seconds(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], None]]:
+    """Set the functions' job expiry for this test (the stack's own comes back after)."""
+
+    def apply(seconds: int) -> None:
+        monkeypatch.setenv("VOICECLONE_JOB_EXPIRY_SECONDS", str(seconds))
+        _reset_function_caches()
+
+    yield apply
+    monkeypatch.undo()
+    _reset_function_caches()
+
+
+@pytest.fixture(scope="module")
+def tap(stack: LocalStack) -> BusTap:
+    """Every event on the stack's bus, copied to a queue of this module's own."""
+    import json
+
+    assert stack.events is not None
+    (bus,) = stack.events.bus_names.values()
+    sqs, events = stack.client("sqs"), stack.client("events")
+    url = sqs.create_queue(QueueName="test-expiry-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="test-expiry-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["voiceclone"]})
+    )
+    events.put_targets(Rule="test-expiry-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return BusTap(sqs, url)
+
+
+def objects_of(stack: LocalStack, tenant_id: str, job_id: str) -> list[str]:
+    """Every object of the job: its uploads and what intake and SubmitTraining kept."""
+    s3 = stack.client("s3")
+    keys: list[str] = []
+    for prefix in (f"uploads/{tenant_id}/{job_id}/", f"training/{tenant_id}/{job_id}/"):
+        listed = s3.list_objects_v2(Bucket=stack.bucket_name, Prefix=prefix)
+        keys += [o["Key"] for o in listed.get("Contents", [])]
+    return keys
+
+
+def fired(stack: LocalStack, job_id: str) -> bool:
+    assert stack.scheduler is not None
+    return any(name == schedule_name(job_id) for _, name, _ in stack.scheduler.fired)
+
+
+def schedule_of(stack: LocalStack, job_id: str) -> dict[str, Any]:
+    assert stack.scheduler is not None
+    (group,) = stack.scheduler.groups
+    schedule: dict[str, Any] = stack.client("scheduler").get_schedule(
+        GroupName=group, Name=schedule_name(job_id)
+    )
+    return schedule
+
+
+def expired(client: VoicecloneClient, job_id: str, timeout: float) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        job = client.get_job(job_id)
+        return job if job["status"] == "EXPIRED" else None
+
+    return wait_for(done, timeout=timeout, interval=0.5, what=f"job {job_id} to expire")
+
+
+def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
+    stack: LocalStack,
+    client: VoicecloneClient,
+    tap: BusTap,
+    receiver: Receiver,
+    expiry_seconds: Callable[[int], None],
+) -> None:
+    # Given a job with a short expiry and a webhook, and only three of its twenty recordings
+    expiry_seconds(SHORT_EXPIRY)
+    job = client.create_job("tencent_vrs", "expiring", "female", notify_url=f"{receiver.url}/ok")
+    job_id = job["job_id"]
+    created = datetime.fromisoformat(job["created_at"])
+    deadline = datetime.fromisoformat(job["expires_at"])
+    assert 0 < (deadline - created).total_seconds() <= SHORT_EXPIRY + 1
+    # ...armed as a one-time schedule for that deadline, which deletes itself after firing
+    schedule = schedule_of(stack, job_id)
+    assert schedule["ScheduleExpression"] == f"at({deadline:%Y-%m-%dT%H:%M:%S})"
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    for sentence in job["sentences"][:3]:
+        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    repo = repository(stack)
+    tenant = repo.require_job(job_id).tenant_id
+    wait_for(lambda: len(objects_of(stack, tenant, job_id)) >= 6, timeout=30, what="uploads and kept copies")
+    assert client.get_job(job_id)["status"] == "AWAITING_AUDIO"
+    # When its deadline passes
+    final = expired(client, job_id, timeout=SHORT_EXPIRY + 30)
+    # Then it is EXPIRED, says why and what to do, and no longer shows a deadline
+    assert final["error"]["code"] == "JobExpired"
+    assert final["error"]["message"] == (
+        f"the recordings did not arrive within {SHORT_EXPIRY} seconds; create a new job"
+    )
+    assert final["expires_at"] is None
+    assert time.time() >= deadline.timestamp()
+    # ...its recordings are gone from S3
+    wait_for(lambda: objects_of(stack, tenant, job_id) == [], timeout=10, what="the recordings to go")
+    # ...its event was published once, after its creation, and its webhook delivered
+    wait_for(lambda: len(tap.of_job(job_id)) >= 2, timeout=30, what="the job's events")
+    time.sleep(1.0)  # a duplicate would arrive right behind
+    details = [e["detail"] for e in tap.of_job(job_id)]
+    assert [d["status"] for d in details] == ["AWAITING_AUDIO", "EXPIRED"], details
+    assert details[-1]["previous_status"] == "AWAITING_AUDIO"
+    assert tap.of_job(job_id)[-1]["detail-type"] == "Job Expired"
+    assert details[-1]["error"]["code"] == "JobExpired"
+    wait_for(
+        lambda: any(b"Job Expired" in d.body for d in receiver.of_job(job_id, "/ok")),
+        timeout=30,
+        what="the Job Expired webhook",
+    )
+    # ...and the schedule deleted itself
+    assert stack.scheduler is not None and fired(stack, job_id)
+    assert not stack.client("scheduler").list_schedules(NamePrefix=schedule_name(job_id)).get("Schedules")
+
+    # When a still-valid form of a missing sentence is posted after the end
+    before = repo.get_job_with_sentences(job_id)
+    missing = job["sentences"][5]
+    assert post_form(missing["upload"], wav_bytes(seconds=2.0)).status_code == 204
+    # Then intake refuses it and nothing changes: no kept copy, the job and its sentences as they were
+    assert intake_outcome(stack, upload_key(tenant, job_id, missing["text_id"])) == ["refused"]
+    assert repo.get_job_with_sentences(job_id) == before
+    assert objects_of(stack, tenant, job_id) == [upload_key(tenant, job_id, missing["text_id"])]
+
+
+def test_a_check_failed_job_gets_a_new_deadline_and_then_expires(
+    stack: LocalStack, client: VoicecloneClient, tap: BusTap, expiry_seconds: Callable[[int], None]
+) -> None:
+    # Given a job whose sentence 00001 is silent: all twenty arrive, the checks reject one
+    expiry_seconds(SHORT_EXPIRY + 4)
+    job = client.create_job("tencent_vrs", "rejected", "female")
+    job_id = job["job_id"]
+    first_deadline = datetime.fromisoformat(job["expires_at"])
+    for sentence in job["sentences"]:
+        data = (SAMPLES / f"{sentence['text_id']}.wav").read_bytes()
+        take = data if sentence["text_id"] != "00001" else wav_bytes(amplitude=0)
+        assert post_form(sentence["upload"], take).status_code == 204
+    check_failed = wait_for(
+        lambda: (j := client.get_job(job_id))["status"] in ("CHECK_FAILED", "FAILED", "EXPIRED") and j,
+        timeout=60,
+        what="the checks",
+    )
+    assert check_failed["status"] == "CHECK_FAILED", check_failed
+    # Then it waits again with the full time ahead, and its schedule moved there
+    second_deadline = datetime.fromisoformat(check_failed["expires_at"])
+    assert second_deadline > first_deadline
+    assert schedule_of(stack, job_id)["ScheduleExpression"] == f"at({second_deadline:%Y-%m-%dT%H:%M:%S})"
+    # When nobody records the sentence again
+    final = expired(client, job_id, timeout=SHORT_EXPIRY + 40)
+    # Then it is EXPIRED, not before its new deadline, with its event once and its recordings gone
+    assert time.time() >= second_deadline.timestamp()
+    assert final["error"]["code"] == "JobExpired"
+    assert final["sentences"][0]["status"] == SentenceStatus.REJECTED.value
+    tenant = repository(stack).require_job(job_id).tenant_id
+    wait_for(lambda: objects_of(stack, tenant, job_id) == [], timeout=10, what="the recordings to go")
+    wait_for(lambda: len(tap.of_job(job_id)) >= 4, timeout=30, what="the job's events")
+    time.sleep(1.0)
+    statuses = [e["detail"]["status"] for e in tap.of_job(job_id)]
+    assert statuses == ["AWAITING_AUDIO", "CHECKING", "CHECK_FAILED", "EXPIRED"], statuses
+
+
+def test_a_job_that_finished_before_its_deadline_is_not_touched(
+    stack: LocalStack, sandbox: Any, client: VoicecloneClient, expiry_seconds: Callable[[int], None]
+) -> None:
+    # Given a job whose recordings all arrive in time and which trains to a voice
+    expiry_seconds(SHORT_EXPIRY + 7)
+    job = client.create_job("tencent_vrs", "in-time", "female")
+    job_id = job["job_id"]
+    deadline = datetime.fromisoformat(job["expires_at"])
+    for sentence in job["sentences"]:
+        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    done = wait_for(
+        lambda: (j := client.get_job(job_id))["status"] in ("SUCCEEDED", "FAILED", "EXPIRED") and j,
+        timeout=60,
+        what="the job to finish",
+    )
+    assert done["status"] == "SUCCEEDED", done
+    assert done["expires_at"] is None
+    repo = repository(stack)
+    before = repo.get_job_with_sentences(job_id)
+    objects = objects_of(stack, before[0].tenant_id, job_id)
+    assert objects
+    # When its schedule comes due anyway
+    wait_for(lambda: fired(stack, job_id), timeout=SHORT_EXPIRY + 30, what="its schedule to fire")
+    assert time.time() >= deadline.timestamp()
+    # Then the job, its sentences and its recordings are exactly as they were
+    assert repo.get_job_with_sentences(job_id) == before
+    assert objects_of(stack, before[0].tenant_id, job_id) == objects
+    assert client.get_job(job_id)["status"] == JobStatus.SUCCEEDED.value
