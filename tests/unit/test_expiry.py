@@ -165,7 +165,7 @@ def svc(repo: MemoryRepository, s3: FakeS3, scheduler: FakeScheduler, vendor: Fa
 def waiting_job(
     repo: MemoryRepository,
     status: JobStatus = JobStatus.AWAITING_AUDIO,
-    expires_at: datetime | None = NOW - timedelta(seconds=1),
+    deadline_at: datetime | None = NOW - timedelta(seconds=1),
     vendor: str = "tencent_vrs",
     **fields: Any,
 ) -> Job:
@@ -178,7 +178,7 @@ def waiting_job(
         gender=Gender.FEMALE,
         sentence_count=2,
         status=status,
-        expires_at=expires_at,
+        deadline_at=deadline_at,
         **fields,
     )
     repo.jobs[job.job_id] = job
@@ -224,7 +224,7 @@ def test_arming_creates_a_one_time_schedule_that_invokes_expire_job_and_deletes_
     svc: Services, repo: MemoryRepository, scheduler: FakeScheduler
 ) -> None:
     # Given a new job with its deadline
-    job = waiting_job(repo, expires_at=datetime(2026, 12, 10, 9, 0, 5, tzinfo=UTC))
+    job = waiting_job(repo, deadline_at=datetime(2026, 12, 10, 9, 0, 5, tzinfo=UTC))
     # When its expiry is armed
     expiry.arm(svc, job)
     # Then one schedule fires once at the deadline, invokes expire_job with the job id, and goes
@@ -241,9 +241,9 @@ def test_arming_creates_a_one_time_schedule_that_invokes_expire_job_and_deletes_
 def test_arming_again_moves_the_existing_schedule(
     svc: Services, repo: MemoryRepository, scheduler: FakeScheduler
 ) -> None:
-    job = waiting_job(repo, expires_at=NOW)
+    job = waiting_job(repo, deadline_at=NOW)
     expiry.arm(svc, job)
-    expiry.arm(svc, job.model_copy(update={"expires_at": NOW + timedelta(days=7)}))
+    expiry.arm(svc, job.model_copy(update={"deadline_at": NOW + timedelta(days=7)}))
     assert scheduler.calls == ["create", "create", "update"]
     assert scheduler.schedules["expire-job-1"]["ScheduleExpression"] == "at(2026-12-10T09:00:00)"
 
@@ -260,7 +260,7 @@ def test_a_job_sent_back_to_check_failed_gets_a_new_deadline_and_its_schedule_mo
     svc: Services, repo: MemoryRepository, scheduler: FakeScheduler
 ) -> None:
     # Given a job being checked, whose first deadline was armed at create
-    job = waiting_job(repo, status=JobStatus.CHECKING, expires_at=NOW - timedelta(days=6))
+    job = waiting_job(repo, status=JobStatus.CHECKING, deadline_at=NOW - timedelta(days=6))
     expiry.arm(svc, job)
     rejected = SentenceCheck(passed=False, code="SILENT", message="silent")
     repo.sentences["job-1"] = [
@@ -272,10 +272,12 @@ def test_a_job_sent_back_to_check_failed_gets_a_new_deadline_and_its_schedule_mo
     # Then the job waits again with the full time ahead, and the schedule was moved there
     job = repo.jobs["job-1"]
     assert job.status is JobStatus.CHECK_FAILED
-    assert job.expires_at is not None and job.expires_at > datetime.now(tz=UTC) + timedelta(days=6, hours=23)
+    assert job.deadline_at is not None and job.deadline_at > datetime.now(tz=UTC) + timedelta(
+        days=6, hours=23
+    )
     assert scheduler.calls[-1] == "update"
     assert scheduler.schedules["expire-job-1"]["ScheduleExpression"] == (
-        f"at({job.expires_at:%Y-%m-%dT%H:%M:%S})"
+        f"at({job.deadline_at:%Y-%m-%dT%H:%M:%S})"
     )
 
 
@@ -355,7 +357,7 @@ def test_a_job_that_moved_on_is_not_touched(
 def test_a_job_whose_deadline_moved_later_is_not_touched(
     svc: Services, repo: MemoryRepository, s3: FakeS3
 ) -> None:
-    before = waiting_job(repo, status=JobStatus.CHECK_FAILED, expires_at=NOW + timedelta(seconds=1))
+    before = waiting_job(repo, status=JobStatus.CHECK_FAILED, deadline_at=NOW + timedelta(seconds=1))
     assert expiry.expire_job(svc, "job-1", now=NOW).outcome is ExpiryOutcome.NOT_DUE
     assert repo.jobs["job-1"] == before and s3.deleted == []
 

@@ -180,7 +180,7 @@ class JobView(BaseModel):
             notify_url=job.notify_url,
             note=job.note,
             expires_at=(
-                job.expires_at if job.status in (JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED) else None
+                job.deadline_at if job.status in (JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED) else None
             ),
             sentences=[
                 SentenceView(

@@ -180,8 +180,9 @@ class Job(BaseModel):
     notify_url: str | None = None
     # What the service could not do at the vendor, in words (e.g. a cancel the vendor's API lacks).
     note: str | None = None
-    # While the job waits for recordings: when it ends EXPIRED without them (voiceclone.logic.expiry).
-    expires_at: datetime | None = None
+    # While the job waits for recordings: when it ends EXPIRED without them (voiceclone.logic.expiry); the
+    # API shows it as expires_at. Not named so here: `expires_at` is the table's TTL attribute.
+    deadline_at: datetime | None = None
     version: int = 0
 
 

@@ -1,6 +1,6 @@
 """No job waits forever: one EventBridge Scheduler schedule per waiting job, and what happens when it fires.
 
-A job is given a deadline (``Job.expires_at``) when it is created, and a new one each
+A job is given a deadline (``Job.deadline_at``) when it is created, and a new one each
 time it goes back to CHECK_FAILED (the client then has the full time again to record the
 rejected sentences). :func:`arm` creates (or moves) the job's one-time schedule, an
 ``at(...)`` expression that invokes the expire_job function once and is then deleted by
@@ -82,17 +82,17 @@ def _duration(seconds: int) -> str:
 
 
 def arm(svc: Services, job: Job) -> None:
-    """Create the job's schedule for ``job.expires_at``, or move it there if it exists.
+    """Create the job's schedule for ``job.deadline_at``, or move it there if it exists.
 
     Without a configured target (unit tests, a stack without expiry) nothing is armed.
     """
     settings = svc.settings
-    if job.expires_at is None:
+    if job.deadline_at is None:
         return
     if not (settings.expiry_function_arn and settings.expiry_role_arn):
         logger.debug("job expiry is not configured; no schedule", extra={"job_id": job.job_id})
         return
-    when = job.expires_at.astimezone(UTC)
+    when = job.deadline_at.astimezone(UTC)
     request: dict[str, Any] = {
         "Name": schedule_name(job.job_id),
         "ScheduleExpression": f"at({when:%Y-%m-%dT%H:%M:%S})",
@@ -151,7 +151,7 @@ def expire_job(svc: Services, job_id: str, now: datetime | None = None) -> Expir
 def _why_not(job: Job, now: datetime) -> ExpiryOutcome | None:
     if job.status not in UPLOAD_STATUSES:
         return ExpiryOutcome.NOT_WAITING
-    if job.expires_at is not None and job.expires_at > now:
+    if job.deadline_at is not None and job.deadline_at > now:
         return ExpiryOutcome.NOT_DUE
     return None
 

@@ -15,7 +15,8 @@ from voiceclone.domain.api_models import (
 )
 from voiceclone.domain.errors import Conflict, InvalidRequest, VendorError
 from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, TrainingText, utcnow
-from voiceclone.logic import expiry
+from voiceclone.logic.expiry import arm as arm_expiry
+from voiceclone.logic.expiry import deadline as expiry_deadline
 from voiceclone.logic.services import Services
 from voiceclone.logic.voices import check_voice_name
 from voiceclone.observability import logger
@@ -101,7 +102,7 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         vendor_options=dict(request.options),
         documents=dict.fromkeys(caps.documents, ""),
         notify_url=request.notify_url,
-        expires_at=expiry.deadline(svc),
+        deadline_at=expiry_deadline(svc),
     )
     sentences = [
         Sentence(
@@ -114,7 +115,7 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         for t in texts
     ]
     # Armed first: a schedule whose job was never written finds nothing; a job without one would wait forever.
-    expiry.arm(svc, job)
+    arm_expiry(svc, job)
     svc.repo.create_job(job, sentences)
     uploads = {s.text_id: presign_upload(svc, s.s3_key) for s in sentences}
     documents = {

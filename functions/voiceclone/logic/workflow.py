@@ -132,7 +132,7 @@ def gate(svc: Services, job_id: str) -> dict[str, Any]:
                     "status": JobStatus.CHECK_FAILED,
                     "error": error,
                     "check_failures": job.check_failures + 1,
-                    "expires_at": expiry.deadline(svc),
+                    "deadline_at": expiry.deadline(svc),
                 }
             )
         ),
@@ -473,7 +473,7 @@ def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> Non
             "error": error,
             "vendor_status": PollOutcome.REJECTED.value,
             "check_failures": current.check_failures + 1,
-            "expires_at": expiry.deadline(svc),
+            "deadline_at": expiry.deadline(svc),
         }
         return current.model_copy(update=update)
 
