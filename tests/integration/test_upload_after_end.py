@@ -181,11 +181,12 @@ def test_a_passed_sentence_takes_no_upload_while_the_job_waits_for_others(
     # And the rejected sentence, recorded again, still takes the job on to a voice
     redo = client.new_upload_url(job["job_id"], "00001")
     client_upload(client, redo, (SAMPLES / "00001.wav").read_bytes())
-    final = wait_for(
-        lambda: (j := client.get_job(job["job_id"]))["status"] in ("SUCCEEDED", "FAILED") and j,
-        timeout=90,
-        what="the re-recorded job to finish",
-    )
+
+    def ended() -> dict[str, Any] | None:
+        current = client.get_job(job["job_id"])
+        return current if current["status"] in ("SUCCEEDED", "FAILED") else None
+
+    final = wait_for(ended, timeout=90, what="the re-recorded job to finish")
     assert final["status"] == "SUCCEEDED", final
     after = snapshot(stack, job["job_id"])
     assert after[2]["00001"] == (SAMPLES / "00001.wav").read_bytes()
