@@ -120,6 +120,45 @@ def test_throttling_is_retried_and_the_job_succeeds(
     assert vendor_sandbox.config.throttle_first == 0
 
 
+# Each vendor's own code for a lasting fault (its sandbox's answer, as the vendor sends it); Volcengine's
+# depends on the plane the first call goes to (the console lists slots, the speech plane trains).
+LASTING_FAULT_CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "throttle_first": {
+        "tencent_vrs": ("RequestLimitExceeded",),
+        "tencent_gateway": ("RequestLimitExceeded",),
+        "volcengine": ("AccountFlowLimitExceeded", "429"),
+        "qiniu": ("429",),
+        "huawei": ("APIGW.0308",),
+    },
+    "unavailable_first": {
+        "tencent_vrs": ("ResourceUnavailable",),
+        "tencent_gateway": ("ServiceUnavailable",),
+        "volcengine": ("ServiceUnavailable", "503"),
+        "qiniu": ("503",),
+        "huawei": ("APIGW.0201",),
+    },
+}
+
+
+@pytest.mark.parametrize("knob", list(LASTING_FAULT_CODES), ids=["429", "503"])
+@pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
+def test_a_lasting_throttle_or_outage_fails_the_job_with_the_vendor_code(
+    stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient, knob: str
+) -> None:
+    vendor = next(v for v, s in stack.sandboxes.items() if s is vendor_sandbox)
+
+    def break_the_vendor() -> None:
+        # Far more refusals than the workflow's retries make: the fault outlasts them.
+        setattr(vendor_sandbox.config, knob, 100_000)
+
+    final = run_job(client, vendor, before_upload=break_the_vendor)
+    assert final["status"] == "FAILED", final
+    assert final["error"]["vendor"] == vendor
+    # The vendor's own code survives (not the transport's "HTTP429"/"HTTP503")
+    assert final["error"]["code"] in LASTING_FAULT_CODES[knob][vendor], final["error"]
+    assert getattr(vendor_sandbox.config, knob) < 100_000  # the sandbox did refuse
+
+
 @pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
 def test_a_training_failure_ends_failed_with_the_vendor_reason(
     stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient
