@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from voiceclone.domain.errors import (
     Conflict,
     NotFound,
@@ -24,6 +24,7 @@ from voiceclone.domain.errors import (
 )
 from voiceclone.domain.models import Gender, Job, JobStatus, Language, Sentence, VendorVoice
 from voiceclone.domain.polling import PollOutcome, PollState, PollStatusEvent, TrainingStarted
+from voiceclone.domain.steps import AwaitCallbackStep, CheckSentenceStep, JobStep, MarkFailedStep
 from voiceclone.logic import callbacks, workflow
 from voiceclone.logic.services import Services
 from voiceclone.settings import Settings
@@ -409,3 +410,32 @@ def test_submit_trainings_result_is_the_typed_model_the_workflow_reads() -> None
         "failures": 0,
         "last_error": None,
     }
+
+
+# ----- the other steps' inputs -----------------------------------------------------------------------
+
+
+def test_step_inputs_read_what_the_state_machine_sends() -> None:
+    # As infra/workflow.py builds them (tests/infra asserts the Parameters)
+    assert JobStep.model_validate({"job_id": "j", "job": {"vendor": "qiniu"}}).job_id == "j"
+    assert CheckSentenceStep.model_validate({"job_id": "j", "text_id": "00001"}).text_id == "00001"
+    assert AwaitCallbackStep.model_validate({"job_id": "j", "task_token": "tok"}).task_token == "tok"
+    caught = {"Error": "TrainingTimedOut", "Cause": "{}"}
+    assert MarkFailedStep.model_validate({"job_id": "j", "error": caught}).error == caught
+
+
+@pytest.mark.parametrize(
+    ("model", "event"),
+    [
+        (JobStep, {}),
+        (JobStep, {"job_id": ""}),
+        (CheckSentenceStep, {"job_id": "j"}),
+        (AwaitCallbackStep, {"job_id": "j", "task_token": None}),
+        (PollStatusEvent, {"job_id": "j"}),
+    ],
+)
+def test_a_step_input_the_definition_no_longer_sends_fails_by_name(
+    model: type[BaseModel], event: dict[str, Any]
+) -> None:
+    with pytest.raises(ValidationError):
+        model.model_validate(event)
