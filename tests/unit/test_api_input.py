@@ -490,3 +490,14 @@ def test_an_option_value_the_vendor_refuses_is_a_400_at_create(api: Any) -> None
     status, body = answer(api, event("POST", "/v1/jobs", json.dumps(unknown)))
     assert_refused(status, body, 400)
     assert body["error"] == "UnknownOption"
+
+
+def test_the_body_limit_counts_bytes_not_characters(api: Any) -> None:
+    # 30,000 CJK characters: under the limit in characters, 90,000 bytes in UTF-8
+    big = json.dumps({**CREATE, "options": {"speaker_id": "名" * 30_000}}, ensure_ascii=False)
+    assert len(big) < 65536 < len(big.encode())
+    status, body = answer(api, event("POST", "/v1/jobs", big))
+    assert_refused(status, body, 413)
+    encoded = base64.b64encode(big.encode()).decode()
+    status, body = answer(api, event("POST", "/v1/jobs", encoded, base64_encoded=True))
+    assert_refused(status, body, 413)

@@ -150,7 +150,7 @@ def _refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     raw = event.get("body")
     if not raw:
         return None
-    if len(raw) > (MAX_BODY_BYTES * 4 // 3 + 4 if event.get("isBase64Encoded") else MAX_BODY_BYTES):
+    if _body_bytes(raw, bool(event.get("isBase64Encoded"))) > MAX_BODY_BYTES:
         error = ErrorBody(
             error="PayloadTooLarge", message=f"the body is over {MAX_BODY_BYTES} bytes; no request needs that"
         )
@@ -174,6 +174,15 @@ def _refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
         return _invalid_body(["body"], f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "json_depth")
     problem = _json_problem(value)
     return _invalid_body(*problem) if problem else None
+
+
+def _body_bytes(raw: str, base64_encoded: bool) -> int:
+    """The body's size in bytes as the client sent it (a character of text may take up to four)."""
+    if base64_encoded:
+        return len(raw) * 3 // 4
+    if len(raw) > MAX_BODY_BYTES:
+        return len(raw)  # over the limit whatever the encoding: no need to encode it
+    return len(raw.encode("utf-8", "surrogatepass"))
 
 
 def _json_problem(value: Any) -> tuple[list[str | int], str, str] | None:
