@@ -18,11 +18,18 @@ them. Here:
   event-source mappings): an undo log of the items written, the same answers.
 - Step Functions' tasks reuse one boto3 client per service instead of building
   one per task (moto builds a new client for every Lambda task).
+- The server finds a request's backend without listing moto's package directory
+  (moto lists it, and stats each of its ~200 entries, on every request).
+- DynamoDB's item operations answer their result as it is: it is already the wire
+  format, and moto's generic serializer, which walks every attribute of every item
+  through the service model, was most of moto's CPU under load (and all of it holds
+  the lock).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -279,6 +286,34 @@ def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) ->
                     shard.add(old, new)
 
 
+# Operations whose result moto already holds in DynamoDB's JSON wire format (items, keys, counts).
+_ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+def _fast_item_results(original: Callable[..., Any]) -> Callable[..., Any]:
+    def execute_result(self: Any, context: Any) -> Any:
+        result = self.result
+        if context.operation_model.name in _ITEM_OPERATIONS and isinstance(result, dict):
+            body = json.dumps(result, separators=(",", ":"))
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, context)
+
+    return execute_result
+
+
 def _cached_boto_client_for(original: Callable[..., Any]) -> Callable[..., Any]:
     clients: dict[tuple[str, str], Any] = {}
     lock = threading.Lock()
@@ -297,12 +332,18 @@ def install() -> Callable[[], None]:
     """Apply the corrections to moto; returns the function that removes them."""
     import sys
 
+    import moto.backends
+
     # The Lambda task's module, imported now so that it is among the modules patched below.
-    import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils  # noqa: F401
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoResult
     from moto.stepfunctions.parser.asl.utils import boto_client
 
+    original_modules = moto.backends.list_of_moto_modules
+    modules = tuple(original_modules())
     original_transact = DynamoDBBackend.transact_write_items
+    original_execute_result = DynamoResult.execute_result
     original_client_for = boto_client.boto_client_for
     cached = _cached_boto_client_for(original_client_for)
     # Each interpreter module imported the function by name: replace it where it was imported
@@ -313,12 +354,16 @@ def install() -> Callable[[], None]:
         if name.startswith("moto.stepfunctions.")
         and getattr(module, "boto_client_for", None) is original_client_for
     ]
+    moto.backends.list_of_moto_modules = lambda: modules
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign,assignment]
+    DynamoResult.execute_result = _fast_item_results(original_execute_result)  # type: ignore[method-assign]
     for module in importers:
         module.boto_client_for = cached  # type: ignore[attr-defined]
 
     def uninstall() -> None:
+        moto.backends.list_of_moto_modules = original_modules
         DynamoDBBackend.transact_write_items = original_transact  # type: ignore[method-assign]
+        DynamoResult.execute_result = original_execute_result  # type: ignore[method-assign]
         for module in importers:
             module.boto_client_for = original_client_for  # type: ignore[attr-defined]
 
