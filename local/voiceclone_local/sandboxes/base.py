@@ -163,6 +163,18 @@ def json_object(
     return value
 
 
+def optional_int(
+    params: Mapping[str, Any], name: str, invalid: Callable[[str], SandboxApiError]
+) -> int | None:
+    """An integer parameter (a JSON bool is not one), None when absent; else the vendor's parameter error."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(f"`{name}` must be an integer")
+    return value
+
+
 def audio_problem(
     data: bytes, *, min_seconds: float, max_seconds: float, sample_rate: int = 16000
 ) -> str | None:

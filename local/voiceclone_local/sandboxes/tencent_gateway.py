@@ -45,6 +45,7 @@ from voiceclone_local.sandboxes.base import (
     fetch_audio,
     json_object,
     json_response,
+    optional_int,
     state_map,
 )
 
@@ -180,12 +181,7 @@ def _opt_str(params: dict[str, Any], name: str, max_chars: int | None = None) ->
 
 
 def _opt_int(params: dict[str, Any], name: str) -> int | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(f"`{name}` must be an integer")
-    return value
+    return optional_int(params, name, _invalid)
 
 
 def _int(params: dict[str, Any], name: str) -> int:

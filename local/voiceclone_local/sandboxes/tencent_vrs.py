@@ -43,6 +43,7 @@ from voiceclone_local.sandboxes.base import (
     env_or,
     json_object,
     json_response,
+    optional_int,
     state_map,
 )
 
@@ -147,13 +148,11 @@ def _require_str(params: Mapping[str, Any], name: str) -> str:
 
 
 def _int_param(params: Mapping[str, Any], name: str, default: int | None = None) -> int:
-    value = params.get(name)
+    value = optional_int(params, name, lambda message: _error("InvalidParameter", f"{message}."))
     if value is None:
         if default is None:
             raise _missing(name)
         return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _error("InvalidParameter", f"`{name}` must be an integer.")
     return value
 
 

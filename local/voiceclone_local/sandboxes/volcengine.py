@@ -55,6 +55,7 @@ from voiceclone_local.sandboxes.base import (
     env_or,
     json_object,
     json_response,
+    optional_int,
 )
 
 VENDOR_ID = "volcengine"
@@ -258,12 +259,7 @@ class Slot:
 
 
 def _int_field(params: dict[str, Any], name: str) -> int | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad_request(f"{name} must be an integer")
-    return value
+    return optional_int(params, name, _bad_request)
 
 
 def _now_ms() -> int:
