@@ -356,7 +356,6 @@ class SandboxServer(HTTPServer):
     # Class attributes, so they are in place before the constructor binds and listens.
     request_queue_size = LISTEN_BACKLOG
     allow_reuse_address = True
-    daemon_threads = True
 
     def __init__(
         self,
