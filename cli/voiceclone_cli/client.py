@@ -232,26 +232,95 @@ class VoicecloneClient:
     # Uploads
 
     def upload(self, target: dict[str, Any], path: Path) -> None:
-        """POST one recording to its presigned S3 target (form fields first, the file last)."""
+        """POST one recording to its presigned S3 target (form fields first, the file last).
+
+        A recording goes with the content type of its real format (``audio/mp4`` for an M4A...) and
+        its own file name; the form takes any ``audio/`` type. A refusal is S3's XML, explained.
+        """
         data = path.read_bytes()
+        content_type = target.get("content_type") or "audio/wav"
+        if content_type.startswith("audio/"):
+            content_type = content_type_of(path)
+        fields = {**target["fields"]}
+        if "Content-Type" in fields:
+            fields["Content-Type"] = content_type
         try:
             response = self._uploads.post(
-                target["url"],
-                data=target["fields"],
-                files={"file": (path.name, data, target.get("content_type") or "audio/wav")},
+                target["url"], data=fields, files={"file": (path.name, data, content_type)}
             )
         except httpx.TransportError as exc:
             raise ApiError(
                 0, "UploadFailed", f"cannot upload {path.name}: {exc}", hint="check the network and retry"
             ) from exc
         if response.status_code >= 300:
-            hint = None
-            if "EntityTooLarge" in response.text:
-                hint = f"the file must be at most {target.get('max_bytes')} bytes"
-            elif "expired" in response.text.lower() or response.status_code == 403:
-                hint = (
-                    "the upload URL may have expired: voiceclone jobs reupload <job_id> <dir> gets fresh ones"
-                )
-            raise ApiError(
-                response.status_code, "UploadRejected", f"{path.name}: {response.text[:300]}", hint=hint
+            code, message, hint = explain_upload_refusal(response.text, len(data), target, content_type)
+            raise ApiError(response.status_code, code, f"{path.name}: {message}", hint=hint)
+
+
+# The content type each accepted recording format is sent with (voiceclone.domain.audio_decode).
+AUDIO_CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".wave": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".webm": "audio/webm",
+}
+_REUPLOAD_HINT = "voiceclone jobs reupload <job_id> <dir> gets fresh upload URLs"
+
+
+def content_type_of(path: Path) -> str:
+    """The audio content type of a recording, by its extension (WAV when unknown)."""
+    return AUDIO_CONTENT_TYPES.get(path.suffix.lower(), "audio/wav")
+
+
+def _xml_fields(text: str) -> dict[str, str]:
+    """The elements of S3's <Error> document (Code, Message, ProposedSize...); {} if it is none."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - S3's answer to our own request, no entities expanded
+    except ET.ParseError:
+        return {}
+    return {child.tag: (child.text or "") for child in root}
+
+
+def explain_upload_refusal(
+    text: str, size: int, target: dict[str, Any], content_type: str
+) -> tuple[str, str, str | None]:
+    """(error code, what went wrong, what to do) for S3's refusal of a presigned POST."""
+    fields = _xml_fields(text)
+    code = fields.get("Code", "")
+    message = fields.get("Message", "")
+    max_bytes = target.get("max_bytes")
+    if code == "EntityTooSmall" or (size == 0 and "content-length-range" in message):
+        return (
+            "EmptyFile",
+            f"the file is empty ({size} bytes; it must be 1-{max_bytes} bytes)",
+            "record the sentence again",
+        )
+    if code == "EntityTooLarge" or "content-length-range" in message:
+        return (
+            "FileTooLarge",
+            f"the file is {size} bytes, more than the {max_bytes} allowed",
+            "record a shorter take, or export it compressed (M4A, MP3, FLAC)",
+        )
+    if "expired" in message.lower():
+        return "UploadUrlExpired", "the upload URL expired", _REUPLOAD_HINT
+    if "Policy Condition failed" in message:
+        condition = message.partition("Policy Condition failed:")[2].strip()
+        if "content-type" in condition.lower():
+            return (
+                "WrongContentType",
+                f"the upload form does not take content type {content_type} ({condition})",
+                "send a recording as audio/* (WAV, MP3, M4A, FLAC, OGG, WebM)",
             )
+        return "UploadRejected", f"the form's condition {condition} failed", _REUPLOAD_HINT
+    if code == "SignatureDoesNotMatch":
+        return "UploadRejected", "the form's signature does not match (was it changed?)", _REUPLOAD_HINT
+    if code:
+        return "UploadRejected", f"S3 refused it: {code}: {message}", _REUPLOAD_HINT
+    return "UploadRejected", f"S3 refused it: {text[:300]}", _REUPLOAD_HINT

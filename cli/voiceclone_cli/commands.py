@@ -142,6 +142,17 @@ def report(out: Output, job: dict[str, Any]) -> int:
     return 0 if job["status"] == "SUCCEEDED" else 1
 
 
+def recording_path(directory: Path, text_id: str) -> Path | None:
+    """DIR's recording of one sentence: <text_id>.wav, else <text_id> in any accepted format."""
+    from voiceclone_cli.client import AUDIO_CONTENT_TYPES
+
+    wav = directory / f"{text_id}.wav"
+    if wav.is_file():
+        return wav
+    candidates = (directory / f"{text_id}{ext}" for ext in AUDIO_CONTENT_TYPES)
+    return next((path for path in candidates if path.is_file()), None)
+
+
 def _upload_all(
     client: VoicecloneClient,
     directory: Path,
@@ -149,15 +160,45 @@ def _upload_all(
     target: Callable[[str], dict[str, Any]],
     progress: Progress,
 ) -> None:
-    """Upload DIR/<text_id>.wav for each sentence to its target(text_id), a few at a time."""
+    """Upload each sentence's recording (DIR/<text_id>.<ext>) to its target(text_id), a few at a time.
 
-    def send(text_id: str) -> None:
-        client.upload(target(text_id), directory / f"{text_id}.wav")
+    Every file is tried; the refusals are reported together, each with its file and its cause.
+    """
+
+    def send(text_id: str) -> ApiError | None:
+        path = recording_path(directory, text_id) or directory / f"{text_id}.wav"
+        form = target(text_id)  # the API's refusal to give one stops everything, as before
+        try:
+            client.upload(form, path)
+        except ApiError as exc:
+            if exc.status == 0:  # the network: no other file would get through either
+                raise
+            return exc
+        return None
 
     progress.uploads(0, len(text_ids))
+    failures: list[ApiError] = []
     with ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as pool:
-        for done, _ in enumerate(pool.map(send, text_ids), start=1):
+        for done, failure in enumerate(pool.map(send, text_ids), start=1):
             progress.uploads(done, len(text_ids))
+            if failure is not None:
+                failures.append(failure)
+    if failures:
+        lines = "; ".join(f"{f.message} ({f.error})" for f in failures)
+        hints = sorted({f.hint for f in failures if f.hint})
+        raise CliError(
+            f"{len(failures)} of {len(text_ids)} uploads were refused: {lines}", hint="; ".join(hints) or None
+        )
+
+
+def run_check(client: VoicecloneClient, vendor: str, directory: Path) -> Any:
+    """The service's own check of DIR's recordings for this vendor (voiceclone_cli.check)."""
+    from voiceclone_cli.check import check_directory
+
+    if not directory.is_dir():
+        raise usage_error(f"{directory} is not a directory", hint="pass the folder of recordings")
+    info = client.vendor_info(vendor)
+    return check_directory(directory, vendor, info["texts"])
 
 
 def clone(
@@ -172,11 +213,33 @@ def clone(
     options: dict[str, str] | None = None,
     documents: dict[str, str] | None = None,
     out: Output | None = None,
+    force: bool = False,
 ) -> int:
-    """Create a job, upload one recording per sentence, follow it to the end. Returns the exit code."""
+    """Check the recordings, create a job, upload one recording per sentence, follow it to the end.
+
+    While the check finds a problem no job is created (exit 2, the table on stderr); `force`
+    uploads anyway. Returns the exit code."""
     out = out or Output(as_json=as_json)
     info = client.vendor_info(vendor)
-    missing = [t["text_id"] for t in info["texts"] if not (directory / f"{t['text_id']}.wav").is_file()]
+    if not force:
+        from voiceclone_cli.check import print_table, summary
+
+        checked = run_check(client, vendor, directory)
+        if not checked.ok:
+            print_table(checked)
+            check_again = (
+                f"fix them and run: voiceclone check --vendor {vendor} {directory} "
+                "(or clone --force to upload anyway)"
+            )
+            absent = [s.text_id for s in checked.problems if s.problems[0][0] == "MISSING"]
+            if absent:
+                raise usage_error(
+                    f"{directory} lacks recordings for: {', '.join(absent)} (expected <text_id>.wav "
+                    f"files); no job created: {summary(checked)}",
+                    hint=f"list the sentences with: voiceclone texts {vendor}; {check_again}",
+                )
+            raise usage_error(f"no job created: {summary(checked)}", hint=check_again)
+    missing = [t["text_id"] for t in info["texts"] if recording_path(directory, t["text_id"]) is None]
     if missing:
         raise usage_error(
             f"{directory} lacks recordings for: {', '.join(missing)} (expected <text_id>.wav files)",
@@ -231,7 +294,7 @@ def reupload(
         raise usage_error(
             f"{directory} is not a directory", hint="pass the folder of <text_id>.wav recordings"
         )
-    missing = [s["text_id"] for s in todo if not (directory / f"{s['text_id']}.wav").is_file()]
+    missing = [s["text_id"] for s in todo if recording_path(directory, s["text_id"]) is None]
     if missing:
         raise usage_error(
             f"{directory} lacks recordings for: {', '.join(missing)} (expected <text_id>.wav files)",
@@ -303,7 +366,24 @@ def cmd_clone(args: argparse.Namespace) -> int:
         options=options(args.option),
         documents=options(args.document),
         out=_output(args),
+        force=bool(getattr(args, "force", False)),
     )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every recording passes, 2 while one has a problem (the table says which)."""
+    from voiceclone_cli.check import summary
+
+    out = _output(args)
+    checked = run_check(VoicecloneClient(), args.vendor, Path(args.directory))
+    if out.as_json:
+        out.json(checked.as_dict())
+    else:
+        from voiceclone_cli.check import COLUMNS
+
+        out.table(COLUMNS, checked.rows(), title=f"{args.vendor}: {args.directory}")
+        out.line(summary(checked))
+    return 0 if checked.ok else 2
 
 
 def _job_rows(items: list[dict[str, Any]]) -> list[list[Any]]:

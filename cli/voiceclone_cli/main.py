@@ -18,6 +18,7 @@ __all__ = ["build_parser", "clone", "describe_failure", "main"]
 
 EPILOG = """examples:
   voiceclone texts tencent_vrs
+  voiceclone check --vendor tencent_vrs recordings/
   voiceclone clone --vendor tencent_vrs --name my-voice recordings/
   voiceclone jobs list --json
   voiceclone jobs reupload JOB_ID recordings/ --wait
@@ -70,8 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--document", action="append", metavar="NAME=FILE", help="a document the vendor requires (PDF)"
     )
+    p.add_argument("--force", action="store_true", help="upload even when the local check finds problems")
     p.add_argument("directory")
     p.set_defaults(func=commands.cmd_clone)
+
+    p = sub.add_parser(
+        "check", parents=common, help="check a folder of recordings for a vendor, as the service will"
+    )
+    p.add_argument("--vendor", required=True)
+    p.add_argument("directory")
+    p.set_defaults(func=commands.cmd_check)
 
     p = sub.add_parser(
         "jobs", parents=common, help="list, show, cancel jobs; upload rejected recordings again"

@@ -18,6 +18,7 @@ from voiceclone_cli import commands, output
 from voiceclone_cli.client import ApiError, VoicecloneClient
 from voiceclone_cli.main import main
 
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 API = "http://api.test"
 S3 = "http://s3.test/bucket"
 KEY = "vc_test_key"
@@ -315,6 +316,13 @@ def recordings(tmp_path: Path, *text_ids: str) -> Path:
     return tmp_path
 
 
+def real_recordings(tmp_path: Path, *text_ids: str) -> Path:
+    """Recordings that pass the check clone runs before it creates a job: the samples of those ids."""
+    for text_id in text_ids:
+        (tmp_path / f"{text_id}.wav").write_bytes((SAMPLES / f"{text_id}.wav").read_bytes())
+    return tmp_path
+
+
 def test_reupload_sends_the_rejected_sentences_to_fresh_urls(
     api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -439,7 +447,7 @@ def test_clone_uploads_every_sentence_and_follows_the_job(
         s["upload"] = upload_target(s["text_id"])
     api.on("POST", "/v1/jobs", created, status=201)
     api.on("GET", "/v1/jobs/j-1", job_view("CHECKING"), succeeded())
-    directory = recordings(tmp_path, "00001", "00002", "00003")
+    directory = real_recordings(tmp_path, "00001", "00002", "00003")
     code, out, err = run(
         capsys, "clone", "--vendor", "tencent_vrs", "--name", "my-voice", "--option", "a=b", str(directory)
     )
@@ -478,7 +486,7 @@ def test_clone_that_times_out_says_how_to_follow(
         "n",
         "--timeout",
         "0",
-        str(recordings(tmp_path, "00001")),
+        str(real_recordings(tmp_path, "00001")),
     ]
     code, _, err = run(capsys, *args)
     assert code == 1
@@ -493,7 +501,7 @@ def test_clone_with_missing_recordings_is_a_usage_error(
 ) -> None:
     api.on("GET", "/v1/vendors/tencent_vrs/training-texts", TEXTS)
     code, _, err = run(
-        capsys, "clone", "--vendor", "tencent_vrs", "--name", "n", str(recordings(tmp_path, "00001"))
+        capsys, "clone", "--vendor", "tencent_vrs", "--name", "n", str(real_recordings(tmp_path, "00001"))
     )
     assert code == 2
     assert (

@@ -47,7 +47,9 @@ _FORMAT_NAMES = {0x0001: "PCM", 0x0003: "IEEE float", 0x0006: "A-law", 0x0007: "
 
 class AudioProblem(StrEnum):
     EMPTY = "EMPTY"
+    # NOT_WAV: named or shaped as WAV, yet no audio any decoder reads; NOT_AUDIO: any other name.
     NOT_WAV = "NOT_WAV"
+    NOT_AUDIO = "NOT_AUDIO"
     TRUNCATED = "TRUNCATED"
     UNSUPPORTED_ENCODING = "UNSUPPORTED_ENCODING"
     SAMPLE_RATE_MISMATCH = "SAMPLE_RATE_MISMATCH"
@@ -55,6 +57,7 @@ class AudioProblem(StrEnum):
     TOO_LONG = "TOO_LONG"
     SILENT = "SILENT"
     CLIPPED = "CLIPPED"
+    NOISY = "NOISY"
 
 
 class AudioFinding(BaseModel):
@@ -365,3 +368,321 @@ def assemble_wav(clips: list[bytes], pause_seconds: float = 0.5) -> bytes:
         parts.append(pcm)
     pause = b"\x00\x00" * int(rate * pause_seconds)
     return wav_file(rate, pause.join(parts))
+
+
+# ----- recordings as people make them: any accepted format, measured, trimmed, fitted -----------------
+
+# The level analysis runs on 20 ms frames.
+_FRAME_SECONDS = 0.02
+# Leading and trailing silence is cut to this margin before checking and assembling.
+SPEECH_MARGIN_SECONDS = 0.25
+# Below this estimated signal-to-noise ratio the background drowns the voice for training.
+NOISY_SNR_DB = 15.0
+# Without a pause in the recording there is no noise to measure: the SNR is then left unknown.
+_MIN_SPREAD_DB = 6.0
+
+
+class AudioMeasurements(BaseModel):
+    """What a speaker can act on, measured on the converted (and trimmed) audio the vendor gets."""
+
+    duration_seconds: float
+    speech_dbfs: float | None = None
+    peak_dbfs: float | None = None
+    snr_db: float | None = None
+    clipped_fraction: float | None = None
+    leading_silence_seconds: float | None = None
+    trailing_silence_seconds: float | None = None
+    # The upload as it came (e.g. "matroska/opus, 48000 Hz, 1 channel"), and how long before trimming.
+    original: str | None = None
+    original_seconds: float | None = None
+
+
+class RecordingLimits(NamedTuple):
+    """What one vendor needs of each sentence's recording."""
+
+    sample_rate: int
+    min_seconds: float
+    max_seconds: float
+
+
+class Recording(NamedTuple):
+    """The verdict on one upload, and the vendor-ready WAV (16-bit mono at the vendor's rate, trimmed)."""
+
+    report: AudioReport
+    measurements: AudioMeasurements | None
+    wav: bytes | None
+
+
+def _samples(pcm: bytes) -> array[int]:
+    samples = array("h")
+    samples.frombytes(pcm[: len(pcm) - (len(pcm) & 1)])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return samples
+
+
+def _power_mean_dbfs(levels: list[float]) -> float | None:
+    """The level of frames together (mean of their power), in dBFS."""
+    if not levels:
+        return None
+    power = sum(10 ** (level / 10) for level in levels) / len(levels)
+    return round(10 * math.log10(power), 2) if power > 0 else SILENCE_FLOOR_DBFS
+
+
+class _Speech(NamedTuple):
+    first: int  # first speech frame
+    last: int  # last speech frame
+    frames: int
+    speech_dbfs: float | None
+    snr_db: float | None
+
+
+def _speech(samples: array[int], rate: int) -> _Speech | None:
+    """Where the speech is and how far above the background it stands; None without any speech.
+
+    Each 20 ms frame's level is compared with a threshold between the recording's loud frames (95th
+    percentile) and its quiet ones (10th): at most 35 dB under the loud ones, and at least halfway
+    up from the quiet ones, so a hiss floor does not count as speech. The SNR is the speech frames'
+    level over the quietest 5 % of frames (unknown when the recording has no pause at all).
+    """
+    n = max(1, int(rate * _FRAME_SECONDS))
+    levels = [
+        _dbfs(math.hypot(*samples[i : i + n]) / math.sqrt(len(samples[i : i + n])))
+        for i in range(0, len(samples), n)
+    ]
+    if not levels:
+        return None
+    ordered = sorted(levels)
+    loud = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    quiet = ordered[int(len(ordered) * 0.10)]
+    threshold = max(loud - 35.0, (loud + quiet) / 2)
+    speech = [i for i, level in enumerate(levels) if level >= threshold]
+    if not speech or loud <= SILENT_RMS_DBFS:
+        return None
+    speech_level = _power_mean_dbfs([levels[i] for i in speech])
+    snr = None
+    # The background is what the quietest frames (5 %: the pauses) hold; quiet parts of words between
+    # the threshold and the loud frames are speech, not noise.
+    background = ordered[: max(1, len(ordered) // 20)]
+    if loud - quiet >= _MIN_SPREAD_DB and speech_level is not None and background[-1] < threshold:
+        noise = _power_mean_dbfs(background)
+        snr = round(min(90.0, speech_level - (noise if noise is not None else SILENCE_FLOOR_DBFS)), 1)
+    return _Speech(speech[0], speech[-1], len(levels), speech_level, snr)
+
+
+def _not_audio(ext: str | None, reason: str) -> AudioReport:
+    from voiceclone.domain.audio_decode import ACCEPTED_LIST
+
+    problem = AudioProblem.NOT_WAV if ext in (None, "", "wav", "wave") else AudioProblem.NOT_AUDIO
+    return AudioReport(
+        findings=[
+            _finding(
+                problem,
+                f"the file is no recording we can read ({reason}): "
+                f"export it again as one of {ACCEPTED_LIST} and upload it",
+            )
+        ]
+    )
+
+
+def _native_pcm(data: bytes, rate: int) -> tuple[bytes | None, AudioReport | None]:
+    """16-bit mono PCM straight from a WAV at the right rate (no decoder), or why the file fails
+    outright (empty, cut off, a WAV without audio); (None, None) when a decoder must read it."""
+    if data[0:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None, None
+    fmt, span, truncated, fmt_malformed = _walk_chunks(data)
+    if truncated:
+        return None, AudioReport(
+            findings=[
+                _finding(
+                    AudioProblem.TRUNCATED,
+                    "the file is cut off (it ends before the audio it announces): "
+                    "upload the complete file again",
+                )
+            ]
+        )
+    if fmt is None or span is None or fmt_malformed:
+        missing = "format description" if fmt is None else "audio data"
+        return None, AudioReport(
+            findings=[
+                _finding(
+                    AudioProblem.NOT_WAV,
+                    f"the WAV file has no {missing}: export the recording again as WAV (16-bit PCM, mono)",
+                )
+            ]
+        )
+    if fmt.tag == _WAVE_FORMAT_PCM and fmt.bits == 16 and fmt.channels == 1 and fmt.rate == rate:
+        start, length = span
+        return data[start : start + length], None
+    return None, None
+
+
+def inspect_recording(data: bytes, limits: RecordingLimits, ext: str | None = None) -> Recording:
+    """Check one upload in any accepted format the way the vendor will get it; never raises on bad input.
+
+    A 16-bit PCM mono WAV at the vendor's rate is read directly; anything else is decoded, downmixed
+    and resampled (PyAV). Leading and trailing silence is cut to a short margin, then the duration,
+    level, clipping and noise are judged on what remains: that is what the vendor receives.
+    """
+    ext = (ext or "").lower().lstrip(".") or None
+    if not data:
+        return Recording(
+            AudioReport(
+                findings=[
+                    _finding(AudioProblem.EMPTY, "the file is empty: record the sentence again and upload it")
+                ]
+            ),
+            None,
+            None,
+        )
+    pcm, failed = _native_pcm(data, limits.sample_rate)
+    if failed is not None:
+        return Recording(failed, None, None)
+    original = None
+    if pcm is None:
+        from voiceclone.domain.audio_decode import DecodeError, decode_pcm16
+
+        try:
+            pcm, original = decode_pcm16(data, limits.sample_rate)
+        except DecodeError as exc:
+            return Recording(_not_audio(ext, str(exc)), None, None)
+    return _judge(pcm, limits, original)
+
+
+def _judge(pcm: bytes, limits: RecordingLimits, original: str | None) -> Recording:
+    rate = limits.sample_rate
+    samples = _samples(pcm)
+    original_seconds = round(len(samples) / rate, 3)
+    report = AudioReport(sample_rate=rate, channels=1, sample_width=2)
+    findings = report.findings
+    speech = _speech(samples, rate) if samples else None
+    leading = trailing = None
+    if speech is not None:
+        frame = max(1, int(rate * _FRAME_SECONDS))
+        margin = int(rate * SPEECH_MARGIN_SECONDS)
+        begin = max(0, speech.first * frame - margin)
+        end = min(len(samples), (speech.last + 1) * frame + margin)
+        leading = round(speech.first * frame / rate, 2)
+        trailing = round(max(0, len(samples) - (speech.last + 1) * frame) / rate, 2)
+        samples = samples[begin:end]
+    kept = samples.tobytes() if sys.byteorder == "little" else _swapped(samples)
+    duration = round(len(samples) / rate, 3)
+    report.duration_seconds = duration
+    if duration < limits.min_seconds:
+        findings.append(
+            _finding(
+                AudioProblem.TOO_SHORT,
+                f"the recording lasts {duration:.1f} s, at least {limits.min_seconds:g} s is needed: "
+                "read the whole sentence and record it again",
+            )
+        )
+    elif duration > limits.max_seconds:
+        findings.append(
+            _finding(
+                AudioProblem.TOO_LONG,
+                f"the recording lasts {duration:.1f} s without its leading and trailing silence, "
+                f"at most {limits.max_seconds:g} s is allowed: record only this sentence, "
+                "without long pauses in it",
+            )
+        )
+    measurements = AudioMeasurements(
+        duration_seconds=duration,
+        original=original,
+        original_seconds=original_seconds,
+        leading_silence_seconds=leading,
+        trailing_silence_seconds=trailing,
+    )
+    if samples:
+        peak = max(abs(max(samples)), abs(min(samples)))
+        rms = math.hypot(*samples) / math.sqrt(len(samples))
+        clipped = _count_clipped(kept) / len(samples)
+        report.peak_dbfs = measurements.peak_dbfs = _dbfs(peak)
+        report.rms_dbfs = _dbfs(rms)
+        report.clipped_fraction = measurements.clipped_fraction = round(clipped, 6)
+        measurements.speech_dbfs = speech.speech_dbfs if speech else report.rms_dbfs
+        measurements.snr_db = speech.snr_db if speech else None
+        if speech is None or report.rms_dbfs < SILENT_RMS_DBFS or report.peak_dbfs < SILENT_PEAK_DBFS:
+            findings.append(
+                _finding(
+                    AudioProblem.SILENT,
+                    f"the recording is silent (peak {report.peak_dbfs:.0f} dBFS, average "
+                    f"{report.rms_dbfs:.0f} dBFS): check the microphone and record the sentence again",
+                )
+            )
+        if clipped > CLIPPED_FRACTION:
+            findings.append(
+                _finding(
+                    AudioProblem.CLIPPED,
+                    f"the recording is distorted ({clipped:.1%} of it hits the loudness limit): "
+                    "lower the microphone gain or move back from it and record the sentence again",
+                )
+            )
+        if speech is not None and speech.snr_db is not None and speech.snr_db < NOISY_SNR_DB:
+            findings.append(
+                _finding(
+                    AudioProblem.NOISY,
+                    f"the background is loud (speech only {speech.snr_db:.0f} dB above it, "
+                    f"{NOISY_SNR_DB:g} dB is needed): record the sentence again in a quiet room, "
+                    "close to the microphone",
+                )
+            )
+    return Recording(report, measurements, wav_file(rate, kept))
+
+
+def _swapped(samples: array[int]) -> bytes:
+    copy = array("h", samples)
+    copy.byteswap()
+    return copy.tobytes()
+
+
+def wav_seconds(wav: bytes) -> float:
+    """How long a 16-bit mono WAV (as :func:`wav_file` writes) lasts."""
+    rate, pcm = pcm_of(wav)
+    return len(pcm) / 2 / rate
+
+
+class WindowMiss(ValueError):
+    """Even the best choice of sentences cannot make a joined file inside the vendor's window."""
+
+
+def choose_for_window(
+    durations: dict[str, float], min_seconds: float, max_seconds: float, pause_seconds: float = 0.5
+) -> list[str]:
+    """As many sentences as fit the window (the shortest first, so the most fit), in script order.
+
+    Raises WindowMiss with what to record when even the best choice falls outside the window.
+    """
+
+    def joined(ids: list[str]) -> float:
+        return sum(durations[t] for t in ids) + pause_seconds * max(0, len(ids) - 1)
+
+    chosen: list[str] = []
+    for text_id in sorted(durations, key=lambda t: (durations[t], t)):
+        if joined([*chosen, text_id]) > max_seconds:
+            break
+        chosen.append(text_id)
+    total = joined(chosen)
+    if not chosen:
+        shortest = min(durations.values(), default=0.0)
+        raise WindowMiss(
+            f"the shortest recording lasts {shortest:.1f} s, more than the {max_seconds:g} s the vendor "
+            "takes in all: record the sentences again at a normal pace, without long pauses"
+        )
+    if total < min_seconds:
+        raise WindowMiss(
+            f"the {len(chosen)} recordings joined last {total:.1f} s, the vendor needs at least "
+            f"{min_seconds:g} s: record the sentences again, reading each one in full"
+        )
+    return sorted(chosen)
+
+
+def limits_for(
+    sample_rate: int,
+    min_sentence_seconds: float,
+    max_sentence_seconds: float,
+    joined_seconds: tuple[float, float] | None,
+) -> RecordingLimits:
+    """A sentence's limits: the vendor's own per clip, or (one joined file) whatever fits its window."""
+    if joined_seconds is not None:
+        return RecordingLimits(sample_rate, min_sentence_seconds, joined_seconds[1])
+    return RecordingLimits(sample_rate, min_sentence_seconds, max_sentence_seconds)

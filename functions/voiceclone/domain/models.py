@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voiceclone.domain.audio import AudioMeasurements
 from voiceclone.domain.errors import InvalidTransition
 
 
@@ -89,6 +90,8 @@ class SentenceCheck(BaseModel):
     tips: list[str] = Field(default_factory=list)
     source: str = ""  # "local" (our own audio inspection) or the vendor id
     vendor_audio_id: str | None = None
+    # Measured on the converted, trimmed audio the vendor gets (None when the file could not be read).
+    measurements: AudioMeasurements | None = None
 
 
 class Sentence(BaseModel):

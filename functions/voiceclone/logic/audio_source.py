@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import Job, Sentence
 from voiceclone.logic.services import Services
 
 # SigV4 presigned URLs live at most 7 days.
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 TRAINING_PREFIX = "training"
+# Silence between joined sentences.
+PAUSE_SECONDS = 0.5
+
+
+def converted_key(kept_key: str) -> str:
+    """Where CheckSentence keeps the vendor-ready WAV of a kept upload (beside it, same lifecycle)."""
+    return f"{kept_key.rpartition('.')[0]}.vendor.wav"
 
 
 def assembled_key(tenant_id: str, job_id: str) -> str:
@@ -27,10 +35,17 @@ class S3AudioSource:
         self._cache: dict[str, bytes] = {}
 
     def sentence_audio(self, text_id: str) -> bytes:
+        """The checked sentence as the vendor takes it: the WAV CheckSentence converted and trimmed."""
         if text_id not in self._cache:
-            obj = self._svc.s3.get_object(
-                Bucket=self._svc.settings.bucket_name, Key=self._sentences[text_id].s3_key
-            )
+            from botocore.exceptions import ClientError
+
+            bucket, kept = self._svc.settings.bucket_name, self._sentences[text_id].s3_key
+            try:
+                obj = self._svc.s3.get_object(Bucket=bucket, Key=converted_key(kept))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                    raise
+                obj = self._svc.s3.get_object(Bucket=bucket, Key=kept)  # checked before conversions
             self._cache[text_id] = obj["Body"].read()
         return self._cache[text_id]
 
@@ -44,9 +59,20 @@ class S3AudioSource:
 
     @cached_property
     def _assembled(self) -> bytes:
-        from voiceclone.domain.audio import assemble_wav  # only SubmitTraining of single-file vendors
+        """The checked sentences joined; where the vendor has a duration window, as many as fit it."""
+        # Only SubmitTraining of single-file vendors imports these.
+        from voiceclone.domain.audio import WindowMiss, assemble_wav, choose_for_window, wav_seconds
+        from voiceclone.vendors.registry import capabilities
 
-        return assemble_wav([self.sentence_audio(t) for t in sorted(self._sentences)])
+        chosen = sorted(self._sentences)
+        window = capabilities(self._job.vendor).joined_seconds
+        if window is not None:
+            durations = {t: wav_seconds(self.sentence_audio(t)) for t in chosen}
+            try:
+                chosen = choose_for_window(durations, *window, pause_seconds=PAUSE_SECONDS)
+            except WindowMiss as miss:
+                raise VendorRejected(self._job.vendor, "RecordingsDoNotFit", str(miss)) from miss
+        return assemble_wav([self.sentence_audio(t) for t in chosen], pause_seconds=PAUSE_SECONDS)
 
     def assembled_wav(self) -> bytes:
         return self._assembled

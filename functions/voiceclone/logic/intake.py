@@ -96,7 +96,10 @@ def _refuse_late(job: Job, what: str) -> None:
 
 
 def _record_recording(svc: Services, job: Job, key: str, text_id: str, etag: str, size: int) -> IntakeOutcome:
-    """Keep and record one sentence's recording; UploadRefused when the job does not wait for it."""
+    """Keep and record one sentence's recording; UploadRefused when the job does not wait for it.
+
+    The key ends in .wav whatever the format the client sent (its Content-Type, kept on the copy,
+    says which): CheckSentence reads the bytes themselves, so the name carries no meaning."""
     sentence = svc.repo.get_sentence(job.job_id, text_id)
     if sentence.upload_etag == etag and sentence.status is not SentenceStatus.REJECTED:
         return IntakeOutcome.DUPLICATE  # a repeated event (the repository says the same, atomically)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from voiceclone.domain.api_models import (
     CreateJobRequest,
@@ -57,14 +58,24 @@ def training_texts(svc: Services, vendor: str) -> TrainingTexts:
 
 
 def presign_upload(svc: Services, key: str, content_type: str = "audio/wav") -> UploadTarget:
-    """A presigned POST bound to one object key, a content type, a size range and a short expiry."""
+    """A presigned POST bound to one object key, a content type, a size range and a short expiry.
+
+    A recording's form takes any accepted format (WAV, MP3, M4A, FLAC, OGG, WebM...: the service reads
+    the bytes, not the name): its Content-Type may be any ``audio/`` type, sent as the file is
+    (``audio/mp4`` for an M4A); the key stays exactly ``<text_id>.wav``.
+    """
     expiry = svc.settings.upload_url_expiry_seconds
     max_bytes = svc.settings.max_upload_bytes
+    conditions: list[Any] = [["content-length-range", 1, max_bytes]]
+    if content_type.startswith("audio/"):
+        conditions.append(["starts-with", "$Content-Type", "audio/"])
+    else:
+        conditions.append({"Content-Type": content_type})
     post = svc.s3.generate_presigned_post(
         Bucket=svc.settings.bucket_name,
         Key=key,
         Fields={"Content-Type": content_type},
-        Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": content_type}],
+        Conditions=conditions,
         ExpiresIn=expiry,
     )
     return UploadTarget(

@@ -34,7 +34,7 @@ from voiceclone.domain.models import (
 )
 from voiceclone.domain.polling import PollOutcome, PollState, TrainingStarted
 from voiceclone.logic import expiry
-from voiceclone.logic.audio_source import S3AudioSource
+from voiceclone.logic.audio_source import S3AudioSource, converted_key
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger, metrics
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
@@ -54,9 +54,16 @@ def load_job(svc: Services, job_id: str) -> dict[str, Any]:
     return {"job_id": job_id, "vendor": job.vendor, "sentences": to_check}
 
 
-def _local_check(sentence: Sentence, audio: bytes, vendor: str, max_bytes: int) -> SentenceCheck | None:
-    """Our own inspection of the audio: a clear reason without spending a vendor call."""
-    from voiceclone.domain.audio import inspect_wav  # only CheckSentence pays for this import
+def _local_check(
+    sentence: Sentence, audio: bytes, vendor: str, max_bytes: int, content_type: str = ""
+) -> tuple[SentenceCheck | None, Any]:
+    """Our own inspection of the audio: a clear reason without spending a vendor call.
+
+    Returns (the rejection or None, the inspected Recording: measurements and the vendor-ready WAV).
+    """
+    # Only CheckSentence pays for this import (and, for anything but a ready WAV, for PyAV's).
+    from voiceclone.domain.audio import inspect_recording, limits_for
+    from voiceclone.domain.audio_decode import extension_of
 
     caps = capabilities(vendor)
     if len(audio) > max_bytes:
@@ -65,15 +72,15 @@ def _local_check(sentence: Sentence, audio: bytes, vendor: str, max_bytes: int) 
             code="TOO_LARGE",
             message=f"the file is {len(audio)} bytes, more than {max_bytes}: record a shorter take",
             source="local",
-        )
-    report = inspect_wav(
-        audio,
-        expected_sample_rate=caps.sample_rate,
-        min_seconds=caps.min_sentence_seconds,
-        max_seconds=caps.max_sentence_seconds,
+        ), None
+    limits = limits_for(
+        caps.sample_rate, caps.min_sentence_seconds, caps.max_sentence_seconds, caps.joined_seconds
     )
+    # The key always ends in .wav; the Content-Type the client sent says what it meant to upload.
+    recording = inspect_recording(audio, limits, ext=extension_of(content_type))
+    report = recording.report
     if report.ok:
-        return None
+        return None, recording
     first = report.findings[0]
     return SentenceCheck(
         passed=False,
@@ -81,22 +88,40 @@ def _local_check(sentence: Sentence, audio: bytes, vendor: str, max_bytes: int) 
         message=first.message,
         tips=[f.message for f in report.findings[1:]],
         source="local",
-    )
+        measurements=recording.measurements,
+    ), recording
 
 
 def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
-    """Check one recording, locally and then at the vendor, and keep the verdict on the sentence."""
+    """Check one recording, locally and then at the vendor, and keep the verdict on the sentence.
+
+    The upload is converted to what the vendor takes (rate, mono, 16-bit, silence trimmed) and the
+    converted WAV is kept beside it (audio_source.converted_key): the vendor's check, the assembly
+    and training all use that one, while the original stays as uploaded.
+    """
     sentence = svc.repo.get_sentence(job_id, text_id)
     if sentence.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED) and sentence.check is not None:
         return {"text_id": text_id, "passed": sentence.check.passed}
     job = svc.repo.require_job(job_id)
     obj = svc.s3.get_object(Bucket=svc.settings.bucket_name, Key=sentence.s3_key)
     audio = obj["Body"].read()
-    verdict = _local_check(sentence, audio, job.vendor, svc.settings.max_upload_bytes)
+    verdict, recording = _local_check(
+        sentence, audio, job.vendor, svc.settings.max_upload_bytes, str(obj.get("ContentType") or "")
+    )
+    if verdict is None and recording is not None and recording.wav is not None:
+        svc.s3.put_object(
+            Bucket=svc.settings.bucket_name,
+            Key=converted_key(sentence.s3_key),
+            Body=recording.wav,
+            ContentType="audio/wav",
+        )
+        audio = recording.wav
     if verdict is None and capabilities(job.vendor).sentence_check == "vendor":
         verdict = svc.adapter_for(job.vendor).check_sentence(text_id, audio)
     if verdict is None:
         verdict = SentenceCheck(passed=True, code="0", message="passed", source="local")
+    if verdict.measurements is None and recording is not None:
+        verdict = verdict.model_copy(update={"measurements": recording.measurements})
     updated = sentence.model_copy(
         update={
             "status": SentenceStatus.PASSED if verdict.passed else SentenceStatus.REJECTED,

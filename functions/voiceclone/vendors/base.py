@@ -47,6 +47,10 @@ class Capabilities(BaseModel):
     sample_rate: int = 16000
     min_sentence_seconds: float = 1.0
     max_sentence_seconds: float = 15.0
+    # Vendors that train from one joined file: the (min, max) seconds it may last. The service joins
+    # as many checked sentences as fit; a sentence is then limited by the window, not by
+    # max_sentence_seconds. None: the vendor takes each sentence as it is (or its limits are unknown).
+    joined_seconds: tuple[float, float] | None = None
     # Polling that fits the vendor's training time (overridable by configuration).
     poll_initial_seconds: int = 60
     poll_max_seconds: int = 900

@@ -147,6 +147,8 @@ class QiniuAdapter(VendorAdapter):
         audio_transport="url",
         # Qiniu wants 10–60 s of audio: six of our ~8 s sentences plus pauses land inside it.
         sentence_count=6,
+        # 10-60 s (docs/vendors/qiniu.md, Limits); a slow reader's six can overflow: the best fit is sent.
+        joined_seconds=(10.0, 60.0),
         # Training takes minutes to a dozen minutes.
         poll_initial_seconds=30,
         poll_max_seconds=300,

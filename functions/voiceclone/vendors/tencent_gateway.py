@@ -121,7 +121,12 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
     default_endpoint = DEFAULT_ENDPOINT
     # Training time is not documented; the callback normally ends the wait, polling is the fallback.
     capabilities = Capabilities(
-        completion="callback", audio_transport="url", poll_initial_seconds=30, poll_max_seconds=600
+        completion="callback",
+        audio_transport="url",
+        poll_initial_seconds=30,
+        poll_max_seconds=600,
+        # Undocumented by the vendor: the window its sandbox enforces (docs/vendors/tencent_gateway.md).
+        joined_seconds=(10.0, 600.0),
     )
     envelope = GatewayEnvelope()
     training_states = STATES

@@ -277,6 +277,8 @@ class VolcengineAdapter(VendorAdapter):
         poll_initial_seconds=10,
         poll_max_seconds=60,
         options=(OPTION_SPEAKER_ID,),
+        # Default processing crops at 25 s (docs/vendors/volcengine.md, Limits): send what fits in it.
+        joined_seconds=(5.0, 25.0),
     )
     envelope = SpeechEnvelope()
     training_states = STATES
