@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from voiceclone.domain.models import Gender, Job, JobStatus, Language, Sentence, SentenceStatus
+from voiceclone.logic.intake import accepted_key
 from voiceclone.logic.jobs import upload_key
 from voiceclone.store.repository import Repository, UploadRefused
 from voiceclone_cli.client import VoicecloneClient
@@ -191,6 +192,40 @@ def test_a_passed_sentence_takes_no_upload_while_the_job_waits_for_others(
     after = snapshot(stack, job["job_id"])
     assert after[2]["00001"] == (SAMPLES / "00001.wav").read_bytes()
     assert after[2]["00002"] == before[2]["00002"] != LATE_TAKE
+
+
+def test_a_document_after_cancel_changes_nothing(stack: LocalStack, client: VoicecloneClient) -> None:
+    # Given a Huawei job whose authorization letter was uploaded, then cancelled
+    job = client.create_job("huawei", "late-letter", "female")
+    letter = job["documents"][0]
+    name = letter["name"]
+    original = (SAMPLES.parent / "authorization-letter.pdf").read_bytes()
+    response = httpx.post(
+        letter["upload"]["url"],
+        data=letter["upload"]["fields"],
+        files={"file": ("letter.pdf", original, "application/pdf")},
+    )
+    assert response.status_code == 204, response.text
+    repo = repository(stack)
+    recorded = repo.require_job(job["job_id"])
+    assert recorded.documents[name]
+    assert client.cancel_job(job["job_id"])["status"] == "CANCELLED"
+    before = repo.require_job(job["job_id"])
+    kept = accepted_key(before.tenant_id, before.job_id, name, before.documents[name], "pdf")
+    s3 = stack.client("s3")
+    assert s3.get_object(Bucket=stack.bucket_name, Key=kept)["Body"].read() == original
+    # When the letter's form, still valid, is posted again with another file
+    late = b"%PDF-1.4\n% another letter\n%%EOF\n"
+    again = httpx.post(
+        letter["upload"]["url"],
+        data=letter["upload"]["fields"],
+        files={"file": ("letter.pdf", late, "application/pdf")},
+    )
+    assert again.status_code == 204, again.text
+    assert intake_outcome(stack, f"uploads/{before.tenant_id}/{before.job_id}/{name}.pdf") == ["refused"]
+    # Then the job, and the letter it refers to, are as they were
+    assert repo.require_job(job["job_id"]) == before
+    assert s3.get_object(Bucket=stack.bucket_name, Key=kept)["Body"].read() == original
 
 
 def client_upload(client: VoicecloneClient, target: dict[str, Any], data: bytes) -> None:
