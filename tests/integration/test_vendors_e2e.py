@@ -169,7 +169,8 @@ def test_a_training_failure_ends_failed_with_the_vendor_reason(
     assert final["status"] == "FAILED", final
     assert final["error"]["error"] == "TrainingFailed" and final["error"]["vendor"] == vendor
     if vendor == "volcengine":
-        # Volcengine's status API says "failed" and nothing more (NOTES 4.5): the job says so, and what to do.
+        # Volcengine's status API says "failed" and nothing more (docs/vendors/volcengine.md#states):
+        # the job says so, and what to do.
         assert "gives no reason" in final["error"]["message"]
     else:
         assert "speaker too far from the microphone" in final["error"]["message"]

@@ -15,10 +15,10 @@ from voiceclone.vendors.volcengine import VolcengineAdapter
 
 from tests.unit.conftest import Recorder, refuse
 
-# (rename_voice, delete_voice, cancel_task), from NOTES.md: only Qiniu renames (PUT with an empty
-# key); Qiniu and Huawei delete; both "cancel" by deleting the job's slot / job (neither has a
-# cancel of its own). Tencent VRS (CancelVRSTask not yet open), the Tencent gateway and
-# Volcengine (slots expire) support none of the three.
+# (rename_voice, delete_voice, cancel_task), from docs/vendors/<vendor>.md#operations: only Qiniu
+# renames (PUT with an empty key); Qiniu and Huawei delete; both "cancel" by deleting the job's
+# slot / job (neither has a cancel of its own). Tencent VRS (CancelVRSTask not yet open), the
+# Tencent gateway and Volcengine (slots expire) support none of the three.
 EXPECTED: dict[str, tuple[bool, bool, bool]] = {
     "tencent_vrs": (False, False, False),
     "tencent_gateway": (False, False, False),

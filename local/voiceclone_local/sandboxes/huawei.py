@@ -1,7 +1,7 @@
 """A local Huawei Cloud MetaStudio voice-training API: AK/SK signature, OBS-style uploads, real zip audit.
 
 It lets the adapter and the workflow run a Huawei clone without an enterprise
-account. Paths, bodies, states and the error envelope follow NOTES.md section 6.
+account. Paths, bodies, states and the error envelope follow docs/vendors/huawei.md#sandbox.
 The API and the presigned "OBS" upload URLs share one port: uploads go to
 ``/obs/<job_id>/<object>?signature=<token>`` and, as on OBS, need the documented
 Content-Type and no API signature. The commit opens the zip for real and audits

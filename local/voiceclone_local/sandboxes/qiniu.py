@@ -1,18 +1,19 @@
 """A local Qiniu 灵矽 (xrobo) voice-clone API: Bearer key, voice slots, real audio download and checks.
 
 It lets the adapter and the workflow run a Qiniu clone without an account or quota.
-Paths, bodies, envelope and codes follow the current doc revision (NOTES.md
-section 5), not the older seed: create takes ``{language, tier}``, ``name`` is
-required on PUT, a slot's language is fixed, and ``pro`` slots cannot be deleted
-(403). A PUT with a ``key`` downloads that URL and inspects the WAV for real; a
-bad file makes the training fail with a reason a person can act on. Training is
-simulated by elapsed time. A PUT with an empty ``key`` only renames: it starts
-no training and leaves the state as it was (also while training). DELETE removes
-a free slot in any state; deleting a slot that is training stops that training,
-and the slot answers 404 afterwards (Qiniu has no cancel: this is the only way).
-Where the doc is silent the sandbox chooses, and says so: failed voices carry a
-``reason`` field (the doc has none), renaming is allowed in every state, and
-whether codes are also HTTP statuses is a knob (``errors_as_http_status``).
+Paths, bodies, envelope and codes follow the current doc revision
+(docs/vendors/qiniu.md#sandbox), not the older one (#where-the-seed-is-wrong):
+create takes ``{language, tier}``, ``name`` is required on PUT, a slot's language is
+fixed, and ``pro`` slots cannot be deleted (403). A PUT with a ``key`` downloads
+that URL and inspects the WAV for real; a bad file makes the training fail with a
+reason a person can act on. Training is simulated by elapsed time. A PUT with an
+empty ``key`` only renames: it starts no training and leaves the state as it was
+(also while training). DELETE removes a free slot in any state; deleting a slot that
+is training stops that training, and the slot answers 404 afterwards (Qiniu has no
+cancel: this is the only way). Where the doc is silent the sandbox chooses, and says
+so: failed voices carry a ``reason`` field (the doc has none), renaming is allowed
+in every state, and whether codes are also HTTP statuses is a knob
+(``errors_as_http_status``).
 """
 
 from __future__ import annotations

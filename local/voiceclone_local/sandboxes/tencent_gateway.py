@@ -1,7 +1,7 @@
 """A local Tencent smart-content voice-cloning gateway: body credentials, training jobs, real audio checks.
 
 It lets the adapter and the workflow run a gateway clone without an account. Paths,
-actions, bodies, job states and timing (epoch-ms strings) follow NOTES.md section 3.
+actions, bodies, job states and timing (epoch-ms strings) follow docs/vendors/tencent_gateway.md#sandbox.
 CreateJob (type 2, train a model) downloads the input URL and inspects the WAV for
 real; a bad file makes the job end ERROR with a reason a person can act on.
 Training is simulated by elapsed time, and a finished job is POSTed whole to its

@@ -2,10 +2,10 @@
 
 It exists so the adapter, the workflow and the local stack can be exercised end to
 end without an account and without spending quota: the envelope, action names and
-error codes follow NOTES.md section 2 (the official SDK spellings, not the seed's
-typos), signatures are verified exactly as Tencent does, and recordings are
-inspected for real with :func:`voiceclone.domain.audio.inspect_wav`. Training is
-simulated by elapsed time. Knobs on :class:`TencentVrsSandboxConfig` inject the
+error codes follow docs/vendors/tencent_vrs.md#sandbox (the official SDK spellings,
+not the typos of #where-the-seed-is-wrong), signatures are verified exactly as Tencent
+does, and recordings are inspected for real with :func:`voiceclone.domain.audio.inspect_wav`.
+Training is simulated by elapsed time. Knobs on :class:`TencentVrsSandboxConfig` inject the
 failures a client must survive (throttling, internal errors, failed training,
 slow checks, no callback); tests change them at runtime. Tencent answers every
 error, throttling and outages included, with HTTP 200 and ``Response.Error``.
@@ -65,7 +65,8 @@ BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 DEFAULT_SECRET_ID = "AKIDsandboxvoiceclone000000000000000"  # noqa: S105
 DEFAULT_SECRET_KEY = "sandbox-secret-key-voiceclone"  # noqa: S105
 
-# The 20 sentences of the standard clone, verbatim from seeds/000_tencent_vrs.txt (GetTrainingText).
+# The 20 sentences of the standard clone, verbatim as GetTrainingText answers them
+# (docs/vendors/tencent_vrs.md#operations).
 # Tencent's 20 training texts; voiceclone's standard script was taken from them.
 TRAINING_TEXTS: list[tuple[str, str]] = [(t.text_id, t.text) for t in STANDARD_SCRIPT]
 _TEXTS: dict[str, str] = dict(TRAINING_TEXTS)
@@ -94,7 +95,8 @@ _BAD_AUDIO = (
     AudioProblem.TRUNCATED,
     AudioProblem.UNSUPPORTED_ENCODING,
 )
-# Tencent's answers to the injected faults (common error codes, NOTES.md 2.3), all with HTTP 200.
+# Tencent's answers to the injected faults, all with HTTP 200 (common error codes:
+# docs/vendors/tencent_vrs.md#errors).
 _FAULTS = {
     Fault.THROTTLE: ("RequestLimitExceeded", "The request frequency exceeds the limit."),
     Fault.INTERNAL: ("InternalError", "An internal error occurred (injected by the sandbox)."),

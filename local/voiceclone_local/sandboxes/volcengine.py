@@ -1,11 +1,11 @@
 """A local Volcengine voice clone: both API planes on one port, real auth and audio checks, fake training.
 
 It lets the adapter and the workflow clone a voice without an account and without
-spending any of a speaker slot's ten uploads. The wire format follows NOTES.md
-section 4 (section 4.13, not the seed): the speech data plane (``/api/v1/mega_tts/...``)
-takes ``Authorization: Bearer;{token}`` exactly and a ``Resource-Id``, the upload is
-JSON with one base64 audio that is decoded and inspected for real, and the status
-is a POST answering integers 0–4. The console OpenAPI
+spending any of a speaker slot's ten uploads. The wire format follows
+docs/vendors/volcengine.md#sandbox (not #where-the-seed-is-wrong): the speech data
+plane (``/api/v1/mega_tts/...``) takes ``Authorization: Bearer;{token}`` exactly and
+a ``Resource-Id``, the upload is JSON with one base64 audio that is decoded and
+inspected for real, and the status is a POST answering integers 0–4. The console OpenAPI
 (``/?Action=BatchListMegaTTSTrainStatus&Version=2023-11-07``) verifies the V4
 signature with its own key and lists the slots page by page.
 
@@ -77,7 +77,7 @@ SAMPLE_RATE = 16000
 SOURCE = 2
 AUDIO_FORMATS = ("wav", "mp3", "ogg", "m4a", "aac", "pcm")
 MODEL_TYPES = (1, 2, 3, 4)
-# Languages by model_type (NOTES.md 4.8): 0 zh, 1 en, 2 ja, 3 es, 4 id, 5 pt, 6 de, 7 fr.
+# Languages by model_type (docs/vendors/volcengine.md#limits): 0 zh, 1 en, 2 ja, 3 es, 4 id, 5 pt, 6 de, 7 fr.
 _LANGUAGES: dict[int, tuple[int, ...]] = {1: tuple(range(6)), 2: tuple(range(8)), 3: (0, 1), 4: (0, 1)}
 # Volcengine's answers to the injected faults. The speech plane repeats the HTTP status as StatusCode
 # (its code list has none for these); the console uses the OpenAPI gateway's codes.
@@ -98,7 +98,7 @@ CONSOLE_REQUEST_ID_HEADER = "X-Top-Request-Id"
 
 STATUS_NOT_FOUND, STATUS_TRAINING, STATUS_SUCCESS, STATUS_FAILED, STATUS_ACTIVE = 0, 1, 2, 3, 4
 BAD_REQUEST = 1001
-# Data-plane codes by name (NOTES.md 4.9).
+# Data-plane codes by name (docs/vendors/volcengine.md#errors).
 GET_AUDIO_DATA_ERROR, SPEAKER_NOT_FOUND, AUDIO_CONVERT_ERROR = 1105, 1107, 1108
 AED_ERROR, AUDIO_QUALITY_ERROR, UPLOAD_LIMIT = 1111, 1114, 1123
 CODE_NAMES: dict[int, str] = {

@@ -1,4 +1,4 @@
-"""SDK-HMAC-SHA256, Huawei Cloud's AK/SK API signature (NOTES.md section 6.2).
+"""SDK-HMAC-SHA256, Huawei Cloud's AK/SK API signature (docs/vendors/huawei.md#authentication).
 
 Pure functions over bytes and strings: the adapter signs with them and the
 sandbox verifies with them; a test holds them equal to the official SDK signer

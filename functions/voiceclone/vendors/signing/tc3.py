@@ -1,4 +1,4 @@
-"""TC3-HMAC-SHA256, Tencent Cloud's API signature (NOTES.md section 2.2).
+"""TC3-HMAC-SHA256, Tencent Cloud's API signature (docs/vendors/tencent_vrs.md#authentication).
 
 Pure functions over bytes and strings: the adapter signs with them and the
 sandbox verifies with them; a test holds them equal to the official SDK signer.

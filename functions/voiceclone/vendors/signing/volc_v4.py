@@ -1,4 +1,4 @@
-"""Volcengine console OpenAPI V4 ``HMAC-SHA256`` signature (NOTES.md section 4.3).
+"""Volcengine console OpenAPI V4 ``HMAC-SHA256`` signature (docs/vendors/volcengine.md#authentication).
 
 Pure functions over bytes and strings: the adapter signs with them and the
 sandbox verifies with them; a test holds them equal to the official SDK signer
