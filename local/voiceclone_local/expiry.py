@@ -95,17 +95,32 @@ class LocalScheduler:
         now = self.clock()
         fired = 0
         for group in self.groups:
-            listed = scheduler.list_schedules(GroupName=group).get("Schedules", [])
-            for summary in listed:
+            for summary in self._listed(scheduler, group):
                 if summary.get("State", "ENABLED") != "ENABLED":
                     continue
-                schedule = scheduler.get_schedule(GroupName=group, Name=summary["Name"])
-                due = due_at(schedule["ScheduleExpression"], schedule.get("ScheduleExpressionTimezone"))
-                if due is None or due > now:
+                # moto's listing carries the expression (AWS's does not): one read per due schedule only.
+                if "ScheduleExpression" in summary and not self._due(summary, now):
                     continue
-                if self._fire(scheduler, group, schedule):
+                schedule = scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+                if self._due(schedule, now) and self._fire(scheduler, group, schedule):
                     fired += 1
         return fired
+
+    @staticmethod
+    def _listed(scheduler: Any, group: str) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"GroupName": group}
+        found: list[dict[str, Any]] = []
+        while True:
+            page = scheduler.list_schedules(**kwargs)
+            found += page.get("Schedules", [])
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    @staticmethod
+    def _due(schedule: dict[str, Any], now: datetime) -> bool:
+        due = due_at(schedule["ScheduleExpression"], schedule.get("ScheduleExpressionTimezone"))
+        return due is not None and due <= now
 
     def _fire(self, scheduler: Any, group: str, schedule: dict[str, Any]) -> bool:
         target = schedule["Target"]

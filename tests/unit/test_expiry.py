@@ -440,10 +440,19 @@ class MotoLikeScheduler:
         self.schedules = {s["Name"]: s for s in schedules}
         self.deleted: list[str] = []
 
+        self.reads: list[str] = []
+
     def list_schedules(self, GroupName: str) -> dict[str, Any]:
-        return {"Schedules": [{"Name": n, "State": "ENABLED"} for n in self.schedules]}
+        # As moto lists them: with the expression, the target cut to its ARN.
+        return {
+            "Schedules": [
+                {"Name": n, "State": "ENABLED", "ScheduleExpression": s["ScheduleExpression"]}
+                for n, s in self.schedules.items()
+            ]
+        }
 
     def get_schedule(self, GroupName: str, Name: str) -> dict[str, Any]:
+        self.reads.append(Name)
         return self.schedules[Name]
 
     def delete_schedule(self, GroupName: str, Name: str) -> None:
@@ -482,6 +491,8 @@ def test_the_local_scheduler_fires_due_schedules_once_and_retries_a_failed_targe
     assert local.fire_due() == 0
     assert invoked == [("expire", {"job_id": "due"})] * 2
     assert list(fake.schedules) == ["later"]
+    # ...and a schedule not yet due is never read beyond the listing
+    assert "later" not in fake.reads
 
 
 # ----- the CLI ----------------------------------------------------------------------------------------
