@@ -159,6 +159,22 @@ def test_an_upload_after_cancel_changes_nothing(
     assert_late_uploads_change_nothing(stack, job, "CANCELLED")
 
 
+def test_an_upload_after_expiry_changes_nothing(stack: LocalStack, client: VoicecloneClient) -> None:
+    # Given a job that got three of its recordings and then ended EXPIRED (the expiry's versioned write)
+    job = client.create_job("tencent_vrs", "late-upload", "female")
+    for sentence in job["sentences"][:3]:
+        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    repository(stack).transition(job["job_id"], JobStatus.EXPIRED)
+    # When / Then
+    assert_late_uploads_change_nothing(stack, job, "EXPIRED")
+    # And a sentence that was never uploaded is not recorded either
+    missing = job["sentences"][5]
+    before = repository(stack).get_sentence(job["job_id"], missing["text_id"])
+    assert post_form(missing["upload"], LATE_TAKE).status_code == 204
+    assert repository(stack).get_sentence(job["job_id"], missing["text_id"]) == before
+    assert before.status is SentenceStatus.PENDING_UPLOAD
+
+
 def test_a_passed_sentence_takes_no_upload_while_the_job_waits_for_others(
     stack: LocalStack, client: VoicecloneClient
 ) -> None:
