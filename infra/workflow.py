@@ -27,6 +27,10 @@ except ModuleNotFoundError:  # the package is not installed: take it from the so
     from voiceclone.domain.polling import PollOutcome
 
 JOB_ID = sfn.JsonPath.string_at("$.job_id")
+# Every step is told its job's vendor (the metrics dimension and log key), so none reads the job to
+# learn it: the execution's input names it (intake starts it so) for LoadJob, LoadJob's result after.
+EXECUTION_VENDOR = sfn.JsonPath.string_at("$.vendor")
+VENDOR = sfn.JsonPath.string_at("$.job.vendor")
 # Where SubmitTraining's result (voiceclone.domain.polling.TrainingStarted) and each poll's state live.
 TRAINING = "$.training"
 POLL = f"{TRAINING}.poll"
@@ -125,10 +129,10 @@ class Workflow(Construct):
     # ----- the definition ----------------------------------------------------------------------
 
     def _build_definition(self) -> sfn.IChainable:
-        job = {"job_id": JOB_ID}
+        job = {"job_id": JOB_ID, "vendor": VENDOR}
         mark_failed = self._build_mark_failed()
 
-        load_job = self._task("LoadJob", "load_job", job, "$.job")
+        load_job = self._task("LoadJob", "load_job", {"job_id": JOB_ID, "vendor": EXECUTION_VENDOR}, "$.job")
         check_sentences = self._build_check_sentences()
         self._fail_into(check_sentences, mark_failed)
 
@@ -174,7 +178,7 @@ class Workflow(Construct):
         return self._task(
             "MarkFailed",
             "mark_failed",
-            {"job_id": JOB_ID, "error": sfn.JsonPath.object_at("$.error")},
+            {"job_id": JOB_ID, "vendor": VENDOR, "error": sfn.JsonPath.object_at("$.error")},
             "$.failed",
         ).next(
             sfn.Fail(self, "JobFailed", error="JobFailed", cause="the job failed; GET /v1/jobs/{id} says why")
@@ -185,7 +189,11 @@ class Workflow(Construct):
         check_sentence = self._task(
             "CheckSentence",
             "check_sentence",
-            {"job_id": JOB_ID, "text_id": sfn.JsonPath.string_at("$.text_id")},
+            {
+                "job_id": JOB_ID,
+                "vendor": sfn.JsonPath.string_at("$.vendor"),
+                "text_id": sfn.JsonPath.string_at("$.text_id"),
+            },
             "$.check",
         )
         self._retry_vendor_errors(check_sentence)
@@ -195,6 +203,7 @@ class Workflow(Construct):
             items_path="$.job.sentences",
             item_selector={
                 "job_id": JOB_ID,
+                "vendor": VENDOR,
                 "text_id": sfn.JsonPath.string_at("$$.Map.Item.Value.text_id"),
             },
             max_concurrency=self.settings.map_max_concurrency,
@@ -220,7 +229,7 @@ class Workflow(Construct):
         poll = self._task(
             "PollStatus",
             "poll_status",
-            {"job_id": JOB_ID, "poll": sfn.JsonPath.object_at(POLL)},
+            {"job_id": JOB_ID, "vendor": VENDOR, "poll": sfn.JsonPath.object_at(POLL)},
             POLL,
         )
         self._retry_vendor_errors(poll)
@@ -240,7 +249,9 @@ class Workflow(Construct):
             "AwaitCallback",
             lambda_function=self.fn["await_training"],
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object({"job_id": JOB_ID, "task_token": sfn.JsonPath.task_token}),
+            payload=sfn.TaskInput.from_object(
+                {"job_id": JOB_ID, "vendor": VENDOR, "task_token": sfn.JsonPath.task_token}
+            ),
             task_timeout=sfn.Timeout.duration(Duration.seconds(self.settings.callback_timeout_seconds)),
             result_path="$.outcome",
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -42,17 +43,21 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
+# The vendor of the running invocation, as tag_vendor named it; the metric set gets it once, at the
+# end (log_metrics). A context variable, not the metric set's shared dimensions: tagging twice (a
+# vendor learnt late) is no overwrite, and the local stack's functions, which run side by side on
+# threads of one process and share one metric set, do not write each other's vendor into it.
+_invocation_vendor: ContextVar[str | None] = ContextVar("voiceclone_vendor", default=None)
+
 
 def tag_vendor(vendor: str | None) -> None:
     """Name the vendor of this invocation: a dimension of each of its metrics, a key of its later logs.
 
-    Dimensions apply to the whole metric set when it is flushed, so metrics added before this
-    call carry the vendor too. Where metrics are disabled (the local stack, which runs many
-    functions on threads of one process and so shares one metric set) only the logs get it.
+    The dimension is added when the invocation's metrics are flushed, so metrics added before
+    this call carry the vendor too.
     """
     value = vendor or NO_VENDOR
-    if not is_metrics_disabled():
-        metrics.add_dimension(name=VENDOR, value=value)
+    _invocation_vendor.set(value)
     logger.append_keys(**{VENDOR: value})
 
 
@@ -75,19 +80,23 @@ def log_metrics(handler: Handler) -> Handler:
     """``metrics.log_metrics`` for every handler: no metric leaves without the vendor dimension.
 
     A warm container keeps the logger's keys and, when nothing was published, the metric set's
-    dimensions: the previous invocation's vendor is dropped first, and an invocation that named
-    none publishes its metrics with ``vendor=none``.
+    dimensions: the previous invocation's vendor is dropped, and the dimension is added once, as
+    the invocation ends, with the vendor it named (``vendor=none`` if it named none). Where
+    metrics are disabled (the local stack) nothing is published and the set is left alone.
     """
 
     @metrics.log_metrics
     @wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        metrics.dimension_set.pop(VENDOR, None)
+        token = _invocation_vendor.set(None)
         logger.remove_keys([VENDOR])
         try:
             return handler(*args, **kwargs)
         finally:
-            if VENDOR not in metrics.dimension_set:
-                metrics.add_dimension(name=VENDOR, value=NO_VENDOR)
+            vendor = _invocation_vendor.get() or NO_VENDOR
+            _invocation_vendor.reset(token)
+            if not is_metrics_disabled():
+                metrics.dimension_set.pop(VENDOR, None)
+                metrics.add_dimension(name=VENDOR, value=vendor)
 
     return wrapped  # type: ignore[return-value]

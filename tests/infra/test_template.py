@@ -197,7 +197,8 @@ def test_workflow_states_and_order(definition: dict[str, Any]) -> None:
     assert definition["TimeoutSeconds"] == 172800 + 86400
     assert states["LoadJob"]["Next"] == "CheckSentences"
     assert states["LoadJob"]["ResultPath"] == "$.job"
-    assert states["LoadJob"]["Parameters"] == {"job_id.$": "$.job_id"}
+    # The execution's input names the vendor (intake starts it so); every later step has it from LoadJob.
+    assert states["LoadJob"]["Parameters"] == {"job_id.$": "$.job_id", "vendor.$": "$.vendor"}
     assert states["CheckSentences"]["Next"] == "Gate"
     assert states["Gate"]["Next"] == "AllSentencesPassed" and states["Gate"]["ResultPath"] == "$.gate"
     passed = states["AllSentencesPassed"]
@@ -220,7 +221,11 @@ def test_workflow_states_and_order(definition: dict[str, Any]) -> None:
     assert states["AwaitCallback"]["Next"] == "Finalize"
     assert states["Finalize"]["Next"] == "VoiceReady" and states["Finalize"]["ResultPath"] == "$.voice"
     assert states["VoiceReady"]["Type"] == "Succeed"
-    assert states["MarkFailed"]["Parameters"] == {"job_id.$": "$.job_id", "error.$": "$.error"}
+    assert states["MarkFailed"]["Parameters"] == {
+        "job_id.$": "$.job_id",
+        "vendor.$": "$.job.vendor",
+        "error.$": "$.error",
+    }
     assert states["MarkFailed"]["Next"] == "JobFailed"
     assert states["JobFailed"]["Type"] == "Fail" and states["JobFailed"]["Error"] == "JobFailed"
 
@@ -234,6 +239,9 @@ def test_lambda_tasks_return_the_function_result_only(definition: dict[str, Any]
         "PollStatus", "Finalize", "MarkFailed",
     }  # fmt: skip
     for name, task in tasks.items():
+        # Every step is told its job's vendor (its metrics dimension and log key): none reads the job for it.
+        payload = task["Parameters"]["Payload"] if name == "AwaitCallback" else task["Parameters"]
+        assert "vendor.$" in payload, name
         if name == "AwaitCallback":
             continue
         # payload_response_only: the function ARN itself is the resource (no lambda:invoke wrapper).
@@ -244,13 +252,17 @@ def test_map_fans_out_with_bounded_concurrency_and_retries_vendor_errors(definit
     fan_out = definition["States"]["CheckSentences"]
     assert fan_out["Type"] == "Map" and fan_out["MaxConcurrency"] == 10
     assert fan_out["ItemsPath"] == "$.job.sentences"
-    assert fan_out["ItemSelector"] == {"job_id.$": "$.job_id", "text_id.$": "$$.Map.Item.Value.text_id"}
+    assert fan_out["ItemSelector"] == {
+        "job_id.$": "$.job_id",
+        "vendor.$": "$.job.vendor",
+        "text_id.$": "$$.Map.Item.Value.text_id",
+    }
     assert fan_out["ResultPath"] is None
     assert fan_out["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}
     ]
     check = fan_out["ItemProcessor"]["States"]["CheckSentence"]
-    assert check["Parameters"] == {"job_id.$": "$.job_id", "text_id.$": "$.text_id"}
+    assert check["Parameters"] == {"job_id.$": "$.job_id", "vendor.$": "$.vendor", "text_id.$": "$.text_id"}
     assert vendor_retry(check) == [
         {
             "ErrorEquals": ["VendorThrottled", "VendorUnavailable"],
@@ -283,6 +295,7 @@ def test_callback_wait_times_out_into_polling(definition: dict[str, Any]) -> Non
     assert await_callback["ResultPath"] == "$.outcome"
     assert await_callback["Parameters"]["Payload"] == {
         "job_id.$": "$.job_id",
+        "vendor.$": "$.job.vendor",
         "task_token.$": "$$.Task.Token",
     }
     # The specific catcher first: Step Functions takes the first that matches.
@@ -300,7 +313,11 @@ def test_polling_loop(definition: dict[str, Any]) -> None:
         "Next": "PollStatus",
     }
     poll = states["PollStatus"]
-    assert poll["Parameters"] == {"job_id.$": "$.job_id", "poll.$": "$.training.poll"}
+    assert poll["Parameters"] == {
+        "job_id.$": "$.job_id",
+        "vendor.$": "$.job.vendor",
+        "poll.$": "$.training.poll",
+    }
     assert poll["ResultPath"] == "$.training.poll" and poll["Next"] == "TrainingDone"
     done = states["TrainingDone"]
     assert done["Choices"] == [

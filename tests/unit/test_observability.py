@@ -136,6 +136,55 @@ def test_a_warm_container_does_not_keep_the_previous_invocations_vendor(
     assert [log[VENDOR] for log in logs if log["message"] == "job failed"] == ["huawei", NO_VENDOR]
 
 
+def test_a_step_whose_input_names_the_vendor_reads_no_job(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voiceclone.handlers import step
+
+    # Given a store that fails the test if read (the workflow passes each step its vendor)
+    def no_read(job_id: str) -> None:
+        raise AssertionError(f"the step read job {job_id} to learn its vendor")
+
+    monkeypatch.setattr(step, "services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=no_read)))
+
+    # When a step runs with the vendor in its input, as infra/workflow.py passes it
+    failing_step({"job_id": "job-4", "vendor": "tencent_gateway"}, CONTEXT)
+
+    # Then its metric and log carry that vendor
+    emf, logs = printed(capsys)
+    assert metric_vendors(emf) == {"JobFailed": ["tencent_gateway"]}
+    assert [log[VENDOR] for log in logs if log["message"] == "job failed"] == ["tencent_gateway"]
+
+
+def test_an_invocation_that_names_its_vendor_twice_overwrites_no_dimension(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import warnings
+
+    # Given an invocation that learns its vendor late (none first, then Qiniu), after a warm
+    # container's invocation that published nothing (so its metric set kept a vendor)
+    @observability.log_metrics
+    def quiet(event: dict[str, Any], context: Any) -> None:
+        observability.tag_vendor("huawei")
+
+    @observability.log_metrics
+    def late(event: dict[str, Any], context: Any) -> None:
+        observability.tag_vendor(None)
+        metrics.add_metric(name="JobFailed", unit="Count", value=1)
+        observability.tag_vendor("qiniu")
+
+    # When both run, with every warning an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        quiet({}, CONTEXT)
+        late({}, CONTEXT)
+
+    # Then Powertools saw no dimension overwritten and the metric carries the vendor named last
+    emf, _ = printed(capsys)
+    assert metric_vendors(emf) == {"JobFailed": ["qiniu"]}
+
+
 # ----- the API --------------------------------------------------------------------------------------
 
 

@@ -31,8 +31,9 @@ def workflow_step(fn: StepHandler) -> StepHandler:
 
 
 def vendor_of_step(event: dict[str, Any]) -> str | None:
-    """The step's vendor: named in its input when the workflow passes it, else the job's (one read).
+    """The step's vendor, as its input names it: the workflow passes it to every step (infra/workflow.py).
 
+    Only an input without it (expire_job's schedule names the job alone) costs a read of the job;
     None for a job that does not exist: the step itself then fails as it would have.
     """
     vendor = event.get("vendor")

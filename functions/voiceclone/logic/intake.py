@@ -12,6 +12,7 @@ checked and trained stay exactly as they were.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 from botocore.exceptions import ClientError
@@ -87,7 +88,7 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
         return outcome
     # A job back from CHECK_FAILED gets a new execution, named for the round of checks it starts.
     name = job_id if job.check_failures == 0 else f"{job_id}-recheck-{job.check_failures}"
-    return _start_workflow(svc, job_id, name, changed)
+    return _start_workflow(svc, job, name, changed)
 
 
 def _refuse_late(job: Job, what: str) -> None:
@@ -150,10 +151,14 @@ def _keep(svc: Services, key: str, kept: str, etag: str) -> bool:
     return True
 
 
-def _start_workflow(svc: Services, job_id: str, name: str, changed: bool) -> IntakeOutcome:
+def _start_workflow(svc: Services, job: Job, name: str, changed: bool) -> IntakeOutcome:
+    """Start the job's execution; its input names the vendor, which the workflow passes to every step."""
+    job_id = job.job_id
     try:
         svc.sfn.start_execution(
-            stateMachineArn=svc.settings.state_machine_arn, name=name, input=f'{{"job_id": "{job_id}"}}'
+            stateMachineArn=svc.settings.state_machine_arn,
+            name=name,
+            input=json.dumps({"job_id": job_id, "vendor": job.vendor}),
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
