@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from voiceclone.domain.base import BaseModel
 
 
 class Settings(BaseModel):

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
+from voiceclone.domain.base import BaseModel
 from voiceclone.domain.models import (
     Gender,
     Job,

@@ -15,7 +15,9 @@ from array import array
 from enum import StrEnum
 from typing import NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from voiceclone.domain.base import BaseModel
 
 # 16-bit PCM full scale; dBFS values are relative to it (a full-scale square wave is 0 dBFS RMS).
 _FULL_SCALE = 32768.0

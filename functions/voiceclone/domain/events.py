@@ -12,8 +12,9 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from voiceclone.domain.base import BaseModel
 from voiceclone.domain.models import Job, JobError, JobStatus
 
 # The EventBridge `source` of every event the service publishes.

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from voiceclone.domain.audio import AudioMeasurements
+from voiceclone.domain.base import BaseModel
 from voiceclone.domain.errors import InvalidTransition
 
 

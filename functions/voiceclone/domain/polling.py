@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from voiceclone.domain.base import BaseModel
 from voiceclone.domain.models import VendorErrorInfo
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from voiceclone.domain.base import BaseModel
 
 
 class JobStep(BaseModel):

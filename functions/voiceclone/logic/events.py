@@ -197,9 +197,9 @@ class EventPublisher:
 
 @cache
 def _events_client() -> EventBridgeClient:
-    import boto3
+    from voiceclone import aws
 
-    return boto3.client("events")
+    return aws.client("events")
 
 
 def publisher(svc: Services) -> EventPublisher:

@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from voiceclone.domain.base import BaseModel
 from voiceclone.domain.models import Job, JobError, JobStatus, utcnow
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger, metrics

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from voiceclone import aws
 from voiceclone.settings import Settings, get_settings
 from voiceclone.store.repository import Repository
 from voiceclone.vendors.base import VendorAdapter
@@ -34,16 +33,16 @@ class Services:
         """SigV4 explicitly: botocore would sign presigned POSTs with SigV2, which new buckets refuse."""
         from botocore.config import Config
 
-        return self.overrides.get("s3") or boto3.client("s3", config=Config(signature_version="s3v4"))
+        return self.overrides.get("s3") or aws.client("s3", config=Config(signature_version="s3v4"))
 
     @cached_property
     def sfn(self) -> SFNClient:
-        return self.overrides.get("sfn") or boto3.client("stepfunctions")
+        return self.overrides.get("sfn") or aws.client("stepfunctions")
 
     @cached_property
     def scheduler(self) -> Any:
         """EventBridge Scheduler: the one-time schedule that expires a job (voiceclone.logic.expiry)."""
-        return self.overrides.get("scheduler") or boto3.client("scheduler")
+        return self.overrides.get("scheduler") or aws.client("scheduler")
 
 
 _services: Services | None = None

@@ -21,10 +21,9 @@ import json
 import socket
 import time
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -33,6 +32,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from voiceclone.domain.events import JobEvent
 from voiceclone.logic.services import Services
 from voiceclone.observability import count, logger
+
+if TYPE_CHECKING:
+    import httpx  # imported where a delivery is made: not on the function's cold-start path
 
 # boto3's SQS client (the project's boto3-stubs extras do not include sqs).
 SQSClient = Any
@@ -118,14 +120,16 @@ def private_target(url: str) -> bool:
 
 @cache
 def _http(timeout: float) -> httpx.Client:
+    import httpx
+
     return httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
 
 
 @cache
 def _sqs_client() -> SQSClient:
-    import boto3
+    from voiceclone import aws
 
-    return boto3.client("sqs")
+    return aws.client("sqs")
 
 
 @cache
@@ -156,6 +160,8 @@ def deliver(svc: Services, event: JobEvent, http: httpx.Client | None = None) ->
     secret, _ = svc.repo.webhook_secret(job.tenant_id)
     body = event.model_dump_json().encode()
     headers = signed_headers(secret, event, body, int(time.time()))
+    import httpx
+
     client = http or _http(settings.webhook_timeout_seconds)
     try:
         with client.stream("POST", job.notify_url, content=body, headers=headers) as response:

@@ -20,18 +20,15 @@ from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from voiceclone import aws
 from voiceclone.domain.errors import Conflict, NotFound
 from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, Voice, check_transition, utcnow
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 JOB_SK = "JOB"
 VOICE_SK = "VOICE"
 APIKEY_SK = "APIKEY"
@@ -52,7 +49,7 @@ def _job_pk(job_id: str) -> str:
 def _to_attrs(data: dict[str, Any]) -> dict[str, Any]:
     """Serialize a JSON-able dict for DynamoDB (floats become Decimals, Nones are dropped)."""
     plain = json.loads(json.dumps(data, default=str), parse_float=Decimal)
-    return {k: _serializer.serialize(v) for k, v in plain.items() if v is not None}
+    return {k: aws.serialize(v) for k, v in plain.items() if v is not None}
 
 
 def _from_attrs(item: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +62,7 @@ def _from_attrs(item: dict[str, Any]) -> dict[str, Any]:
             return [plain(v) for v in value]
         return value
 
-    return {k: plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: plain(aws.deserialize(v)) for k, v in item.items()}
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -140,7 +137,7 @@ class Repository:
 
     @cached_property
     def client(self) -> DynamoDBClient:
-        return self._client or boto3.client("dynamodb")
+        return self._client or aws.client("dynamodb")
 
     # ----- jobs -------------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from voiceclone.domain.base import BaseModel
 from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import Gender, Language, SentenceCheck, TrainingText, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT

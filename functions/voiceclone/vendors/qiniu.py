@@ -14,8 +14,9 @@ import re
 from typing import Any, Unpack
 from urllib.parse import quote
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from voiceclone.domain.base import BaseModel
 from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Language, VendorVoice
 from voiceclone.vendors.base import (
