@@ -46,6 +46,13 @@ def register(vendor_id: str, target: str | type[VendorAdapter]) -> None:
     get_adapter.cache_clear()
 
 
+def unregister(vendor_id: str) -> None:
+    """Remove a vendor added with :func:`register` (a test's own vendor, at its teardown)."""
+    _REGISTERED.pop(vendor_id, None)
+    VENDORS.pop(vendor_id, None)
+    get_adapter.cache_clear()
+
+
 def adapter_class(vendor_id: str) -> type[VendorAdapter]:
     """The adapter class of a vendor (its module is imported now); NotFound for an unknown id."""
     registered = _REGISTERED.get(vendor_id)
