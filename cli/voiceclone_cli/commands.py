@@ -623,8 +623,9 @@ def cmd_local(args: argparse.Namespace) -> int:
         api_key = getattr(stack, "api_key", "")
         if api_key:
             out.line(f"  export VOICECLONE_API_KEY={api_key}")
-        if stack.sandbox:
-            out.line(f"  tencent_vrs sandbox at {stack.sandbox.url}")
+        # Every vendor's sandbox (a vendor whose endpoint was set before the start has none).
+        for vendor, sandbox in stack.sandboxes.items():
+            out.line(f"  {vendor} sandbox at {sandbox.url}")
         out.line("Ctrl-C stops it.")
         try:
             while True:

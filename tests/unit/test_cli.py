@@ -762,6 +762,7 @@ class FakeStack:
         self.api_url = "http://127.0.0.1:4010"
         self.api_key = "vc_local_key"
         self.sandbox = None
+        self.sandboxes: dict[str, Any] = {}
         self.stopped = False
 
     def start(self) -> FakeStack:
@@ -898,3 +899,36 @@ def test_on_a_terminal_rich_shows_the_name_escaped_and_never_as_markup(
 )
 def test_ordinary_text_in_any_script_is_printed_as_it_is(text: str) -> None:
     assert output.escape(text) == text
+
+
+def test_local_up_prints_every_vendors_sandbox_url(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voiceclone_local.stack
+
+    # Given a local stack that started a sandbox per vendor
+    urls = {
+        "tencent_vrs": "http://127.0.0.1:4001",
+        "qiniu": "http://127.0.0.1:4002",
+        "huawei": "http://127.0.0.1:4003",
+    }
+    stacks: list[FakeStack] = []
+
+    def make(**kwargs: Any) -> FakeStack:
+        stacks.append(FakeStack(**kwargs))
+        stacks[-1].sandboxes = {vendor: types.SimpleNamespace(url=url) for vendor, url in urls.items()}
+        return stacks[-1]
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(voiceclone_local.stack, "LocalStack", make)
+    monkeypatch.setattr(time, "sleep", interrupted)
+
+    # When `voiceclone local up` runs until Ctrl-C
+    code, out, _ = run(capsys, "local", "up")
+
+    # Then it printed each vendor's sandbox URL, not only Tencent VRS's, and stopped the stack
+    assert code == 0 and stacks[0].stopped
+    for vendor, url in urls.items():
+        assert f"  {vendor} sandbox at {url}\n" in out
