@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from voiceclone.vendors.base import VendorAdapter
 
 # What an answer gives: a ready httpx.Response, or (status, body) where a str body is sent as
 # text and anything else as JSON.
@@ -94,6 +95,24 @@ def routes(
 def refuse(request: httpx.Request) -> Recorded:
     """An answer for adapters that must not call their vendor at all."""
     raise AssertionError(f"nothing should be sent, but {request.method} {request.url} was")
+
+
+def offline_adapter(vendor_id: str, transport: httpx.BaseTransport | None = None) -> VendorAdapter:
+    """Any registered vendor's adapter with placeholder credentials: the registry is the table.
+
+    Each field the adapter declares in ``credential_fields`` gets ``test-<field>``, the endpoint a
+    test host; it answers through ``transport`` (default: one that fails the test if anything is sent).
+    """
+    from voiceclone.vendors.registry import adapter_class
+
+    cls = adapter_class(vendor_id)
+    # Adapters take their settings by name (as VendorAdapter.from_environment passes them).
+    build: Callable[..., VendorAdapter] = cls
+    return build(
+        endpoint=f"https://{vendor_id.replace('_', '-')}.example",
+        **{name: f"test-{name}" for name in cls.credential_fields},
+        transport=transport if transport is not None else Recorder(refuse).transport,
+    )
 
 
 @pytest.fixture

@@ -6,14 +6,9 @@ import pytest
 from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import VendorVoice
 from voiceclone.vendors.base import VendorAdapter
-from voiceclone.vendors.huawei import HuaweiAdapter
-from voiceclone.vendors.qiniu import QiniuAdapter
 from voiceclone.vendors.registry import capabilities, vendor_ids
-from voiceclone.vendors.tencent_gateway import TencentGatewayAdapter
-from voiceclone.vendors.tencent_vrs import TencentVrsAdapter
-from voiceclone.vendors.volcengine import VolcengineAdapter
 
-from tests.unit.conftest import Recorder, refuse
+from tests.unit.conftest import offline_adapter
 
 # (rename_voice, delete_voice, cancel_task), from docs/vendors/<vendor>.md#operations: only Qiniu
 # renames (PUT with an empty key); Qiniu and Huawei delete; both "cancel" by deleting the job's
@@ -28,22 +23,6 @@ EXPECTED: dict[str, tuple[bool, bool, bool]] = {
 }
 UNSUPPORTED = [v for v, flags in EXPECTED.items() if not any(flags)]
 VENDOR_IDS = vendor_ids()
-
-
-def offline_adapter(vendor_id: str) -> VendorAdapter:
-    """The vendor's adapter with a transport that fails the test if anything is sent."""
-    transport = Recorder(refuse).transport
-    if vendor_id == "tencent_vrs":
-        return TencentVrsAdapter("https://vrs.example", "id", "key", transport=transport)
-    if vendor_id == "tencent_gateway":
-        return TencentGatewayAdapter("https://gateway.example", "id", "key", transport=transport)
-    if vendor_id == "volcengine":
-        return VolcengineAdapter(
-            appid="app", access_token="token", access_key_id="ak", secret_access_key="sk", transport=transport
-        )
-    if vendor_id == "qiniu":
-        return QiniuAdapter("https://qiniu.example", "key", transport=transport)
-    return HuaweiAdapter("https://huawei.example", "project", "ak", "sk", transport=transport)
 
 
 def test_every_vendor_is_covered() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,25 +20,14 @@ from voiceclone.domain.errors import (
     VendorUnavailable,
 )
 from voiceclone.vendors.base import VendorAdapter
-from voiceclone.vendors.huawei import HuaweiAdapter
-from voiceclone.vendors.qiniu import QiniuAdapter
-from voiceclone.vendors.tencent_gateway import TencentGatewayAdapter
-from voiceclone.vendors.tencent_vrs import TencentVrsAdapter
-from voiceclone.vendors.volcengine import VolcengineAdapter
+from voiceclone.vendors.registry import vendor_ids
 
-from tests.unit.conftest import Recorder
+from tests.unit.conftest import Recorder, offline_adapter
 
 Build = Callable[[httpx.BaseTransport], VendorAdapter]
 
-ADAPTERS: dict[str, Build] = {
-    "tencent_vrs": lambda t: TencentVrsAdapter("https://vrs.example", "id", "key", transport=t),
-    "tencent_gateway": lambda t: TencentGatewayAdapter("https://gw.example", "id", "key", transport=t),
-    "qiniu": lambda t: QiniuAdapter("https://qiniu.example", "key", transport=t),
-    "volcengine": lambda t: VolcengineAdapter(
-        appid="app", access_token="token", access_key_id="ak", secret_access_key="sk", transport=t
-    ),
-    "huawei": lambda t: HuaweiAdapter("https://huawei.example", "project", "ak", "sk", transport=t),
-}
+# Every registered vendor's adapter, built from what it declares (tests.unit.conftest.offline_adapter).
+ADAPTERS: dict[str, Build] = {vendor: partial(offline_adapter, vendor) for vendor in vendor_ids()}
 
 
 def tencent(code: str, message: str) -> dict[str, Any]:
