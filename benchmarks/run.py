@@ -28,16 +28,66 @@ DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Transact
 
 def import_times(repeats: int) -> None:
     print(f"Cold-start import time per handler module (median of {repeats} fresh interpreters)")
-    code = "import time; t = time.perf_counter(); import {mod}; print(time.perf_counter() - t)"
+    print("  (PyAV: whether the handler's import loads the audio decoder; none should)")
+    code = (
+        "import sys, time; t = time.perf_counter(); import {mod}; "
+        "print(time.perf_counter() - t, 'av' in sys.modules)"
+    )
     for name in HANDLERS:
         mod = f"voiceclone.handlers.{name}"
         samples = []
+        loads_av = False
         for _ in range(repeats):
             out = subprocess.run(
                 [sys.executable, "-c", code.format(mod=mod)], capture_output=True, text=True, check=True
             )
-            samples.append(float(out.stdout.strip()))
-        print(f"  {name:<16} {statistics.median(samples) * 1000:7.1f} ms")
+            seconds, av_loaded = out.stdout.split()[-2:]
+            samples.append(float(seconds))
+            loads_av = loads_av or av_loaded == "True"
+        av_note = "yes" if loads_av else "no"
+        print(f"  {name:<16} {statistics.median(samples) * 1000:7.1f} ms   PyAV {av_note}")
+    print()
+
+
+def decoding(repeats: int) -> None:
+    """What the functions that decode audio pay: PyAV's import, and a 10 s recording in each format."""
+    from voiceclone.domain.audio import RecordingLimits, inspect_recording, pcm_of
+    from voiceclone.domain.audio_decode import ACCEPTED_FORMATS, encode
+
+    functions = str(ROOT / "functions")
+    code = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
+    print(f"Import time of what decodes audio (CheckSentence; median of {repeats} fresh interpreters)")
+    handler = "import voiceclone.handlers.check_sentence"
+    for label, stmt in [
+        ("check_sentence handler", handler),
+        ("+ PyAV (first non-WAV)", f"{handler}; t = time.perf_counter(); import av"),
+    ]:
+        samples = []
+        for _ in range(repeats):
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(stmt=stmt)],
+                capture_output=True, text=True, check=True, cwd=functions,
+            )  # fmt: skip
+            samples.append(float(out.stdout.split()[-1]))
+        print(f"  {label:<24} {statistics.median(samples) * 1000:7.1f} ms")
+    samples_dir = ROOT / "samples" / "tencent_vrs"
+    rate, first = pcm_of((samples_dir / "00006.wav").read_bytes())
+    _, second = pcm_of((samples_dir / "00007.wav").read_bytes())
+    pcm = (first + second)[: 10 * rate * 2]  # 10 s of speech
+    limits = RecordingLimits(16000, 1.0, 15.0)
+    print(f"Decode + check of a 10 s recording to 16 kHz mono (median of {repeats})")
+    recordings = [("wav 16 kHz mono (fast path)", encode(pcm, rate, "wav"))]
+    recordings.append(("wav 44.1 kHz stereo", encode(pcm, rate, "wav", out_rate=44100, channels=2)))
+    recordings += [(f"{fmt} ({ACCEPTED_FORMATS[fmt]})", encode(pcm, rate, fmt, out_rate=44100)) for fmt in
+                   ("mp3", "m4a", "aac", "flac", "ogg", "webm")]  # fmt: skip
+    for label, data in recordings:
+        inspect_recording(data, limits)
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            inspect_recording(data, limits)
+            times.append(time.perf_counter() - started)
+        print(f"  {label:<30} {len(data) / 1024:7.0f} KiB {statistics.median(times) * 1000:8.1f} ms")
     print()
 
 
@@ -164,6 +214,7 @@ def main() -> None:
     if not args.skip_imports:
         import_times(args.repeats)
     audio_inspection(args.repeats)
+    decoding(args.repeats)
     one_job(args.check_latency_ms, args.training_seconds)
 
 
