@@ -932,3 +932,82 @@ def test_local_up_prints_every_vendors_sandbox_url(
     assert code == 0 and stacks[0].stopped
     for vendor, url in urls.items():
         assert f"  {vendor} sandbox at {url}\n" in out
+
+
+def _s3_error(code: str, message: str, **extra: str) -> str:
+    elements = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
+    body = f"<Code>{code}</Code><Message>{message}</Message>{elements}"
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{body}</Error>'
+
+
+@pytest.mark.parametrize(
+    ("xml", "size", "code", "words"),
+    [
+        (
+            _s3_error(
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed size",
+                ProposedSize="0",
+            ),
+            0,
+            "EmptyFile",
+            "the file is empty (0 bytes; it must be 1-5242880 bytes)",
+        ),
+        (
+            _s3_error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"),
+            6000000,
+            "FileTooLarge",
+            "the file is 6000000 bytes, more than the 5242880 allowed",
+        ),
+        (
+            _s3_error("AccessDenied", "Invalid according to Policy: Policy expired."),
+            10,
+            "UploadUrlExpired",
+            "the upload URL expired",
+        ),
+        (
+            _s3_error(
+                "AccessDenied",
+                "Invalid according to Policy: Policy Condition failed: "
+                '["starts-with", "$Content-Type", "audio/"]',
+            ),
+            10,
+            "WrongContentType",
+            'does not take content type text/plain (["starts-with", "$Content-Type", "audio/"])',
+        ),
+        (
+            _s3_error(
+                "AccessDenied", 'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "k"]'
+            ),
+            10,
+            "UploadRejected",
+            'the form\'s condition ["eq", "$key", "k"] failed',
+        ),
+        ("<html>gateway timeout</html>", 10, "UploadRejected", "S3 refused it"),
+    ],
+)
+def test_s3_upload_refusals_are_explained(xml: str, size: int, code: str, words: str) -> None:
+    from voiceclone_cli.client import explain_upload_refusal
+
+    got_code, message, hint = explain_upload_refusal(xml, size, {"max_bytes": 5242880}, "text/plain")
+    assert got_code == code and words in message
+    assert hint
+    assert "may have expired" not in (hint or "")
+
+
+def test_each_recording_is_sent_with_its_own_content_type(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a job of two sentences recorded on a phone (M4A) and in a browser (WebM)
+    api.on("GET", "/v1/jobs/j-1", job_view())
+    for text_id in ("00002", "00003"):
+        api.on("POST", f"/v1/jobs/j-1/sentences/{text_id}/upload-url", upload_target(text_id))
+    (tmp_path / "00002.m4a").write_bytes(b"m4a bytes")
+    (tmp_path / "00003.webm").write_bytes(b"webm bytes")
+    # When they are uploaded again
+    code, _, err = run(capsys, "jobs", "reupload", "j-1", str(tmp_path))
+    # Then each goes with its own name and content type, in the form field and the file part alike
+    assert code == 0, err
+    bodies = b"".join(r.read() for r in api.requests if r.url.host == "s3.test")
+    assert b'filename="00002.m4a"' in bodies and b"Content-Type: audio/mp4" in bodies
+    assert b'filename="00003.webm"' in bodies and b"audio/webm" in bodies
