@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the HTTP stack is imported when an adapter is built, not by
     import httpx
 
     from voiceclone.vendors.http import Envelope, VendorHttp
+    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -76,6 +77,20 @@ class Capabilities(BaseModel):
     # The values an option allows (e.g. Huawei's "edition": BASIC or ADVANCE); options not named here
     # take any value. Matched as the adapters read them: case and surrounding spaces do not count.
     option_choices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Speech with a cloned voice (VendorAdapter.synthesize). "sync": one call answers with the audio;
+    # "async": the vendor makes it in a job of its own; "none": not offered through voiceclone
+    # (speech_note then says how the voice is used at that vendor, for the 409 and the voice view).
+    speech: Literal["sync", "async", "none"] = "none"
+    # What one call can produce: formats (of "wav", "mp3", "pcm"), sample rates (the first is the
+    # vendor's default), and the text one call takes, counted as the vendor counts it. Longer text
+    # is split (voiceclone.vendors.speech.split_text) and the parts joined.
+    speech_formats: tuple[str, ...] = ()
+    speech_sample_rates: tuple[int, ...] = ()
+    speech_text_limit: int = 0
+    speech_text_unit: Literal["chars", "bytes"] = "chars"
+    # How many calls of one voice may run at once at the vendor.
+    speech_concurrency: int = 1
+    speech_note: str = ""
 
     def validate_options(self, options: Mapping[str, str]) -> list[str]:
         """Every problem with a client's job options (unknown option, value not allowed); [] if none."""
@@ -228,9 +243,10 @@ class VendorAdapter(ABC):
         """A voice of this vendor, with what a TTS call (or a later delete) needs in ``details``."""
         return VendorVoice(vendor=self.vendor_id, voice_id=voice_id, details=details)
 
-    def unsupported(self, what: str, code: str = "NotSupported") -> VendorRejected:
-        """The one refusal for an operation the vendor's API does not offer."""
-        return VendorRejected(self.vendor_id, code, f"{self.vendor_id} cannot {what}")
+    def unsupported(self, what: str, code: str = "NotSupported", note: str = "") -> VendorRejected:
+        """The one refusal for an operation the vendor's API does not offer (``note``: what to do instead)."""
+        message = f"{self.vendor_id} cannot {what}"
+        return VendorRejected(self.vendor_id, code, f"{message}: {note}" if note else message)
 
     def status_of(
         self,
@@ -330,6 +346,14 @@ class VendorAdapter(ABC):
     @abstractmethod
     def get_status(self, task_id: str) -> TrainingStatus:
         """Where training stands now."""
+
+    def synthesize(self, voice: VendorVoice, request: SynthesisRequest) -> SynthesisResult:
+        """Speak ``request.text`` (within ``capabilities.speech_text_limit``) with a cloned voice: one call.
+
+        Only where ``capabilities.speech == "sync"``; otherwise VendorRejected "NotSupported"
+        with ``capabilities.speech_note`` (how the voice is used at that vendor instead).
+        """
+        raise self.unsupported("synthesize speech through voiceclone", note=self.capabilities.speech_note)
 
     def parse_callback(self, body: bytes) -> TrainingStatus:
         """Read a vendor callback body. Treat it as a hint: confirm with get_status before acting.
