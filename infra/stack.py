@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnElement, Stack
+from aws_cdk import aws_iam as iam
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
@@ -155,6 +156,16 @@ class VoicecloneStack(Stack):
         for name in AUDIO_DELETERS:
             bucket.grant_delete(fn[name], f"{c.UPLOAD_PREFIX}*")
             bucket.grant_delete(fn[name], f"{c.TRAINING_PREFIX}*")
+            # They list a job's two prefixes to delete everything there (voiceclone.logic.voices).
+            fn[name].add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[bucket.bucket_arn],
+                    conditions={
+                        "StringLike": {"s3:prefix": [f"{c.UPLOAD_PREFIX}*", f"{c.TRAINING_PREFIX}*"]}
+                    },
+                )
+            )
         for name in TRAINING_AUDIO_READ_WRITE:
             bucket.grant_read(fn[name], f"{c.TRAINING_PREFIX}*")
             bucket.grant_put(fn[name], f"{c.TRAINING_PREFIX}*")

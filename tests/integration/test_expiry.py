@@ -72,6 +72,15 @@ def objects_of(stack: LocalStack, tenant_id: str, job_id: str) -> list[str]:
     return keys
 
 
+def assert_all_gone(stack: LocalStack, tenant_id: str, job_id: str) -> None:
+    """Every object of the job is deleted (soon: the expiry runs on the scheduler's thread)."""
+    try:
+        wait_for(lambda: objects_of(stack, tenant_id, job_id) == [], timeout=10, what="the recordings to go")
+    except AssertionError:
+        assert objects_of(stack, tenant_id, job_id) == []
+        raise
+
+
 def fired(stack: LocalStack, job_id: str) -> bool:
     assert stack.scheduler is not None
     return any(name == schedule_name(job_id) for _, name, _ in stack.scheduler.fired)
@@ -128,7 +137,7 @@ def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
     assert final["expires_at"] is None
     assert time.time() >= deadline.timestamp()
     # ...its recordings are gone from S3
-    wait_for(lambda: objects_of(stack, tenant, job_id) == [], timeout=10, what="the recordings to go")
+    assert_all_gone(stack, tenant, job_id)
     # ...its event was published once, after its creation, and its webhook delivered
     wait_for(lambda: len(tap.of_job(job_id)) >= 2, timeout=30, what="the job's events")
     time.sleep(1.0)  # a duplicate would arrive right behind
@@ -185,7 +194,7 @@ def test_a_check_failed_job_gets_a_new_deadline_and_then_expires(
     assert final["error"]["code"] == "JobExpired"
     assert final["sentences"][0]["status"] == SentenceStatus.REJECTED.value
     tenant = repository(stack).require_job(job_id).tenant_id
-    wait_for(lambda: objects_of(stack, tenant, job_id) == [], timeout=10, what="the recordings to go")
+    assert_all_gone(stack, tenant, job_id)
     wait_for(lambda: len(tap.of_job(job_id)) >= 4, timeout=30, what="the job's events")
     time.sleep(1.0)
     statuses = [e["detail"]["status"] for e in tap.of_job(job_id)]

@@ -78,12 +78,20 @@ class MemoryRepository(Repository):
 
 
 class FakeS3:
+    """Deletes and lists keys; `objects` are what the bucket holds besides the keys the job names."""
+
     def __init__(self) -> None:
         self.deleted: list[str] = []
+        self.objects: set[str] = set()
 
     def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:
         self.deleted += [o["Key"] for o in Delete["Objects"]]
+        self.objects -= set(self.deleted)
         return {}
+
+    def list_objects_v2(self, Bucket: str, Prefix: str, **_: Any) -> dict[str, Any]:
+        keys = sorted(k for k in self.objects if k.startswith(Prefix))
+        return {"Contents": [{"Key": k} for k in keys], "IsTruncated": False}
 
 
 class FakeScheduler:
@@ -288,8 +296,14 @@ def test_a_job_sent_back_to_check_failed_gets_a_new_deadline_and_its_schedule_mo
 def test_a_job_still_waiting_past_its_deadline_expires_and_its_recordings_go(
     svc: Services, repo: MemoryRepository, s3: FakeS3, vendor: FakeVendor, status: JobStatus
 ) -> None:
-    # Given a job still waiting for recordings, past its deadline
+    # Given a job still waiting for recordings, past its deadline, with an earlier take of a sentence
+    # and audio converted for the vendor that no record names, and another job's recording beside it
     waiting_job(repo, status=status, documents={"authorization_letter": "etag9"})
+    s3.objects = {
+        "training/t/job-1/recordings/00001/e0.wav",
+        "training/t/job-1/recordings/00001/e1.vendor.wav",
+        "uploads/t/job-10/00001.wav",
+    }
     # When its schedule fires
     result = expiry.expire_job(svc, "job-1", now=NOW)
     # Then it is EXPIRED with a reason a person can act on
@@ -305,7 +319,10 @@ def test_a_job_still_waiting_past_its_deadline_expires_and_its_recordings_go(
         "uploads/t/job-1/authorization_letter.pdf",
         "training/t/job-1/recordings/authorization_letter/etag9.pdf",
         "training/t/job-1/voice.wav",
+        "training/t/job-1/recordings/00001/e0.wav",
+        "training/t/job-1/recordings/00001/e1.vendor.wav",
     }
+    assert s3.objects == {"uploads/t/job-10/00001.wav"}
     assert result.objects_deleted == len(set(s3.deleted))
     # And with no task at the vendor, the vendor was not called
     assert vendor.cancelled == [] and job.note is None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from voiceclone.domain.api_models import VoicePage, VoiceView
 from voiceclone.domain.errors import Conflict, InvalidField, StorageError, VendorRejected
 from voiceclone.domain.models import Voice, VoiceState, utcnow
-from voiceclone.logic.audio_source import assembled_key
+from voiceclone.logic.audio_source import TRAINING_PREFIX, assembled_key
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
@@ -101,11 +103,13 @@ def delete_recordings(svc: Services, voice: Voice) -> int:
 def delete_job_recordings(svc: Services, job_id: str) -> int:
     """Delete the job's recordings, documents and the assembled training audio; how many keys went.
 
-    Both copies of each: what the client's form posted (the upload key) and what intake kept.
-    Used when a voice is deleted and when a job expires (voiceclone.logic.expiry).
+    Both copies of each: what the client's form posted (the upload key) and what intake kept,
+    and whatever else lies under the job's two prefixes (earlier takes of re-recorded sentences,
+    audio converted for the vendor). Used when a voice is deleted and when a job expires
+    (voiceclone.logic.expiry).
     """
     from voiceclone.logic.intake import accepted_key
-    from voiceclone.logic.jobs import document_key, upload_key
+    from voiceclone.logic.jobs import UPLOAD_PREFIX, document_key, upload_key
 
     job, sentences = svc.repo.get_job_with_sentences(job_id)
 
@@ -118,6 +122,8 @@ def delete_job_recordings(svc: Services, job_id: str) -> int:
         if etag
     ]
     keys.append(assembled_key(job.tenant_id, job.job_id))
+    keys += _listed_keys(svc, f"{UPLOAD_PREFIX}/{job.tenant_id}/{job.job_id}/")
+    keys += _listed_keys(svc, f"{TRAINING_PREFIX}/{job.tenant_id}/{job.job_id}/")
     keys = list(dict.fromkeys(keys))
     for start in range(0, len(keys), 1000):
         batch = keys[start : start + 1000]
@@ -133,3 +139,15 @@ def delete_job_recordings(svc: Services, job_id: str) -> int:
                 f"could not delete the recording {first.get('Key')}: {first.get('Message')}; try again",
             )
     return len(keys)
+
+
+def _listed_keys(svc: Services, prefix: str) -> list[str]:
+    """Every key under `prefix` (one job's), page by page."""
+    kwargs: dict[str, Any] = {"Bucket": svc.settings.bucket_name, "Prefix": prefix}
+    keys: list[str] = []
+    while True:
+        page = svc.s3.list_objects_v2(**kwargs)
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        if not page.get("IsTruncated"):
+            return keys
+        kwargs["ContinuationToken"] = page["NextContinuationToken"]
