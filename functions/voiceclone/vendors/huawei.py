@@ -177,6 +177,10 @@ class HuaweiAdapter(VendorAdapter):
         # the only way offered to stop a training (cancel_task). The training API has no rename.
         delete_voice=True,
         cancel_task=True,
+        # Huawei TTS runs as async jobs (ttsc/async-jobs, the voice asset; NOTES.md §6.6): not offered yet.
+        speech="none",
+        speech_note="Huawei MetaStudio synthesizes asynchronously (ttsc async jobs with the voice asset), "
+        "which voiceclone does not offer yet",
     )
     envelope = MetaStudioEnvelope()
     training_states = STATES

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Unpack
 
 from voiceclone.vendors.base import Connection, VendorAdapter
 from voiceclone.vendors.errors import ErrorRules
-from voiceclone.vendors.http import Envelope, NotTheApi, Reply
+from voiceclone.vendors.http import Envelope, NotTheApi, Reply, Signer
+from voiceclone.vendors.signing import tc3
 
 
 class TencentKeyPairAdapter(VendorAdapter):
@@ -20,6 +22,27 @@ class TencentKeyPairAdapter(VendorAdapter):
         super().__init__(endpoint, **connection)
         self._secret_id = secret_id
         self._secret_key = secret_key
+
+
+def tc3_signer(
+    *, secret_id: str, secret_key: str, service: str, host: str, action: str, version: str
+) -> Signer:
+    """Headers of one Tencent Cloud API 3.0 action, TC3-signed over the exact body, at sending time."""
+
+    def sign(body: bytes) -> dict[str, str]:
+        timestamp = int(time.time())
+        sig = tc3.signature(secret_key=secret_key, service=service, timestamp=timestamp, host=host, body=body)
+        return {
+            "Host": host,
+            "X-TC-Action": action,
+            "X-TC-Version": version,
+            "X-TC-Timestamp": str(timestamp),
+            "Authorization": tc3.authorization(
+                secret_id=secret_id, service=service, timestamp=timestamp, sig=sig
+            ),
+        }
+
+    return sign
 
 
 class TencentCloudEnvelope(Envelope):
@@ -48,3 +71,12 @@ def response_of(reply: Reply) -> dict[str, Any]:
     """The ``Response`` object of a Tencent Cloud answer, or an empty one."""
     response = reply.json_object.get("Response")
     return response if isinstance(response, dict) else {}
+
+
+class TencentCloudResponseEnvelope(TencentCloudEnvelope):
+    """Actions that answer their fields in ``Response`` itself, not in ``Response.Data`` (TTS TextToVoice)."""
+
+    def payload(self, reply: Reply) -> Any:
+        if not isinstance(reply.json_object.get("Response"), dict):
+            raise NotTheApi("the vendor answered something that is not its API")
+        return response_of(reply)

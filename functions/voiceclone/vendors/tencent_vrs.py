@@ -8,28 +8,72 @@ the rules below classify them through the shared pipeline (voiceclone.vendors.er
 from __future__ import annotations
 
 import base64
+import binascii
 import json
-import time
-from typing import Any
+import uuid
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any, Unpack
+from urllib.parse import urlsplit
 
 from voiceclone.domain.errors import VendorRejected, VendorUnavailable
-from voiceclone.domain.models import Gender, SentenceCheck, TrainingText
+from voiceclone.domain.models import Gender, SentenceCheck, TrainingText, VendorVoice
 from voiceclone.vendors.base import (
+    DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
     Capabilities,
+    Connection,
     TrainingRequest,
     TrainingStatus,
     state_table,
 )
 from voiceclone.vendors.errors import ErrorRules
-from voiceclone.vendors.signing import tc3
-from voiceclone.vendors.tencent_cloud import TencentCloudEnvelope, TencentKeyPairAdapter
+from voiceclone.vendors.tencent_cloud import (
+    TencentCloudEnvelope,
+    TencentCloudResponseEnvelope,
+    TencentKeyPairAdapter,
+    tc3_signer,
+)
+
+if TYPE_CHECKING:  # speech is imported by the functions that speak, when they speak
+    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
 
 VENDOR_ID = "tencent_vrs"
 SERVICE = "vrs"
 API_VERSION = "2020-08-24"
 DEFAULT_ENDPOINT = "https://vrs.tencentcloudapi.com"
+# Speech with the cloned voice is Tencent Cloud TTS's TextToVoice, on its own host (NOTES.md §2.6).
+TTS_SERVICE = "tts"
+TTS_VERSION = "2019-08-23"
+TTS_ACTION = "TextToVoice"
+DEFAULT_TTS_ENDPOINT = "https://tts.tencentcloudapi.com"
+# 150 Chinese characters (500 English letters) per call: the Chinese limit holds for any text.
+TTS_TEXT_LIMIT = 150
+# Cloned voices take 10 concurrent requests by default (one-sentence clones; the most documented).
+TTS_CONCURRENCY = 10
+# A one-sentence clone's VoiceType is this constant; its identity is the string FastVoiceType.
+FAST_VOICE_TYPE = 200000000
+# Speed: Tencent's scale (-2…6) at the factors its doc names; between them the scale is linear.
+SPEED_POINTS = ((0.6, -2.0), (0.8, -1.0), (1.0, 0.0), (1.2, 1.0), (1.5, 2.0), (2.5, 6.0))
 
+# TextToVoice (the TTS SDK's errorcodes.py): rate and concurrency limits are retried, its internal
+# errors too; authorization, an unknown voice, bad or too long text are the request's fault.
+TTS_ERRORS = ErrorRules(
+    codes={"InternalError.ExceedMaxLimit": "throttled"},
+    prefixes={
+        "AuthFailure": "auth",
+        "UnsupportedOperation.AuthorizationFailed": "auth",
+        "UnsupportedOperation.AuthorizationExpired": "auth",
+        "RequestLimitExceeded": "throttled",
+        "LimitExceeded": "throttled",
+        "InternalError": "unavailable",
+        "ResourceUnavailable": "unavailable",
+    },
+    messages={"auth": "Tencent TTS refused the credentials: check the tencent_vrs secret_id and secret_key"},
+    advice={
+        "InvalidParameterValue.VoiceType": "Tencent does not know this voice (VoiceType): "
+        "it may have been deleted or belong to another account",
+    },
+)
 # Code families (see docs/vendors/tencent_vrs.md, Errors): "try again later" is the SDK's
 # StandardRetryer list plus internal errors; anything else is the request's fault.
 ERRORS = ErrorRules(
@@ -70,36 +114,54 @@ STATES = state_table(pending=(0,), running=(1,), succeeded=(2,), failed=(3,))
 class TencentVrsAdapter(TencentKeyPairAdapter):
     vendor_id = VENDOR_ID
     default_endpoint = DEFAULT_ENDPOINT
+    # TextToVoice's host (VOICECLONE_TENCENT_VRS_TTS_ENDPOINT; default Tencent's): a sandbox serves both.
+    optional_fields = ("tts_endpoint",)
     capabilities = Capabilities(
         sentence_check="vendor",
         completion="callback",
         audio_transport="inline",
         audio_files="per_sentence",
+        speech="sync",
+        speech_formats=("wav", "mp3", "pcm"),
+        speech_sample_rates=(16000, 8000),
+        speech_text_limit=TTS_TEXT_LIMIT,
+        speech_text_unit="chars",
+        speech_concurrency=TTS_CONCURRENCY,
     )
     envelope = TencentCloudEnvelope(ERRORS)
     training_states = STATES
+
+    def __init__(
+        self,
+        endpoint: str,
+        secret_id: str,
+        secret_key: str,
+        *,
+        tts_endpoint: str = "",
+        **connection: Unpack[Connection],
+    ) -> None:
+        super().__init__(endpoint, secret_id, secret_key, **connection)
+        self.tts_endpoint = (tts_endpoint or DEFAULT_TTS_ENDPOINT).rstrip("/")
+        self._tts = self.connect(
+            self.tts_endpoint,
+            connection.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
+            connection.get("transport"),
+            envelope=TencentCloudResponseEnvelope(TTS_ERRORS),
+        )
 
     # ----- transport -------------------------------------------------------------------------
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """One signed action; returns ``Response.Data`` or raises the classified error."""
-
-        def sign(body: bytes) -> dict[str, str]:
-            # Sign exactly the bytes sent, right before sending (docs/vendors/tencent_vrs.md, Authentication).
-            timestamp = int(time.time())
-            sig = tc3.signature(
-                secret_key=self._secret_key, service=SERVICE, timestamp=timestamp, host=self.host, body=body
-            )
-            return {
-                "Host": self.host,
-                "X-TC-Action": action,
-                "X-TC-Version": API_VERSION,
-                "X-TC-Timestamp": str(timestamp),
-                "Authorization": tc3.authorization(
-                    secret_id=self._secret_id, service=SERVICE, timestamp=timestamp, sig=sig
-                ),
-            }
-
+        # Signed over the bytes sent, right before sending (docs/vendors/tencent_vrs.md, Authentication).
+        sign = tc3_signer(
+            secret_id=self._secret_id,
+            secret_key=self._secret_key,
+            service=SERVICE,
+            host=self.host,
+            action=action,
+            version=API_VERSION,
+        )
         data: dict[str, Any] = self._http.call("POST", "/", json_body=params, sign=sign, context=action)
         return data
 
@@ -180,6 +242,45 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
             raise VendorRejected(VENDOR_ID, "BadCallback", "callback body has no TaskId")
         return self._status(data, str(data["TaskId"]))
 
+    def synthesize(self, voice: VendorVoice, request: SynthesisRequest) -> SynthesisResult:
+        """One TextToVoice call (NOTES.md §2.6): the clone's VoiceType (or FastVoiceType), audio in base64."""
+        from voiceclone.vendors.speech import SynthesisResult
+
+        params: dict[str, Any] = {
+            "Text": request.text,
+            "SessionId": str(uuid.uuid4()),
+            "VoiceType": _voice_type(voice),
+            "Codec": request.format,
+            "SampleRate": request.sample_rate,
+            "Speed": tencent_speed(request.speed),
+        }
+        fast = voice.details.get("FastVoiceType")
+        if fast:
+            params["VoiceType"] = FAST_VOICE_TYPE
+            params["FastVoiceType"] = str(fast)
+        host = urlsplit(self.tts_endpoint).hostname or ""
+        sign = tc3_signer(
+            secret_id=self._secret_id,
+            secret_key=self._secret_key,
+            service=TTS_SERVICE,
+            host=host,
+            action=TTS_ACTION,
+            version=TTS_VERSION,
+        )
+        data: dict[str, Any] = self._tts.call("POST", "/", json_body=params, sign=sign, context=TTS_ACTION)
+        request_id = str(data.get("RequestId") or "")
+        try:
+            audio = base64.b64decode(str(data.get("Audio") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            audio = b""
+        if not audio:
+            raise VendorUnavailable(
+                VENDOR_ID, "NoAudio", "TextToVoice answered without audio", request_id=request_id
+            )
+        return SynthesisResult(
+            audio=audio, format=request.format, sample_rate=request.sample_rate, request_id=request_id
+        )
+
     # Voice management: Tencent VRS offers none of it (capabilities keep the three flags False;
     # CancelVRSTask is listed as not yet open): the base class refuses them.
 
@@ -198,6 +299,29 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
             voice=voice,
             error_message=str(data.get("ErrorMsg") or ""),
         )
+
+
+def tencent_speed(factor: float) -> float:
+    """A speed factor (1.0 natural) on Tencent's scale -2…6 (0.6× to 2.5×), two decimals as it takes them."""
+    low, high = SPEED_POINTS[0][0], SPEED_POINTS[-1][0]
+    if not low <= factor <= high:
+        raise VendorRejected(
+            VENDOR_ID, "InvalidSpeed", f"Tencent speaks at {low}× to {high}× the natural speed, not {factor}×"
+        )
+    for (f0, s0), (f1, s1) in pairwise(SPEED_POINTS):
+        if factor <= f1:
+            return round(s0 + (factor - f0) * (s1 - s0) / (f1 - f0), 2)
+    return SPEED_POINTS[-1][1]
+
+
+def _voice_type(voice: VendorVoice) -> int:
+    raw = voice.details.get("VoiceType", voice.voice_id)
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise VendorRejected(
+            VENDOR_ID, "InvalidVoiceType", f"{voice.voice_id!r} is not a Tencent VoiceType (an integer)"
+        ) from None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -18,10 +18,12 @@ reasons a speaker can act on (docs/vendors/volcengine.md, Errors).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,6 +43,9 @@ from voiceclone.vendors.config import settings_of, timeout_seconds
 from voiceclone.vendors.errors import ErrorRules, codes
 from voiceclone.vendors.http import Envelope, NotTheApi, Reply
 from voiceclone.vendors.signing import volc_v4
+
+if TYPE_CHECKING:  # speech is imported by the functions that speak, when they speak
+    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
 
 VENDOR_ID = "volcengine"
 DEFAULT_ENDPOINT = "https://openspeech.bytedance.com"
@@ -63,6 +68,15 @@ PAGE_SIZE = 100
 MAX_PAGES = 100
 LOG_ID_HEADER = "X-Tt-Logid"
 CONSOLE_REQUEST_ID_HEADER = "X-Top-Request-Id"
+
+# Speech with a cloned voice: the V1 HTTP TTS (NOTES.md §4.10), answered in one call.
+TTS_PATH = "/api/v1/tts"
+TTS_OK = 3000
+TTS_TEXT_LIMIT_BYTES = 1024
+# The per-character cluster's concurrency is not documented: stay low (volcano_icl_concurr is bought by it).
+TTS_CONCURRENCY = 2
+TTS_SPEED_RANGE = (0.2, 3.0)
+TTS_UID = "voiceclone"
 
 OPTION_SPEAKER_ID = "speaker_id"
 # Set when the chosen slot was already trained before the job: its status then, to tell a new training apart.
@@ -175,6 +189,26 @@ CONSOLE_ERRORS = ErrorRules(
 )
 
 
+# TTS ``code``: 3003 (concurrency) is throttling, 3005 (busy) and 3030–3040 the server's trouble, both
+# retried; 3001 (invalid request: by the HTTP status, so a 401 stays auth), 3006 (reqid reused),
+# 3010 (text too long), 3011 (invalid text) and 3050 (no such voice) are the request's fault.
+TTS_ERRORS = ErrorRules(
+    codes={
+        **codes("throttled", 3003),
+        **codes("unavailable", 3005, 3030, 3031, 3032, 3040),
+        **codes("rejected", 3006, 3010, 3011, 3050),
+    },
+    messages={
+        "auth": "Volcengine TTS refused the access token or app id: check the volcengine access_token, appid",
+    },
+    advice={
+        "3050": "Volcengine does not know this voice (speaker id): its slot may have expired or been "
+        "trained by another app",
+        "3010": f"the text is longer than Volcengine's {TTS_TEXT_LIMIT_BYTES} bytes per call",
+    },
+)
+
+
 class SpeechEnvelope(Envelope):
     """The data plane: the whole body, with ``BaseResp {StatusCode, StatusMessage}``; the log id header."""
 
@@ -192,6 +226,25 @@ class SpeechEnvelope(Envelope):
         if not isinstance(reply.json_object.get("BaseResp"), dict):
             raise NotTheApi("the vendor answered something that is not its API")
         return reply.json_object
+
+
+class TtsEnvelope(Envelope):
+    """The V1 TTS: ``{reqid, code, message, data, addition}``, code 3000 a success; the log id header."""
+
+    request_id_headers = (LOG_ID_HEADER,)
+    not_api_code = "BadResponse"
+    rules = TTS_ERRORS
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        code = reply.json_object.get("code")
+        if code is None or _int(code) == TTS_OK:
+            return None
+        return str(_int(code)), str(reply.json_object.get("message") or "")
+
+    def payload(self, reply: Reply) -> Any:
+        if "code" not in reply.json_object:
+            raise NotTheApi("the vendor answered something that is not its TTS API")
+        return {**reply.json_object, LOG_ID_HEADER: reply.headers.get(LOG_ID_HEADER, "")}
 
 
 class ConsoleEnvelope(Envelope):
@@ -279,6 +332,12 @@ class VolcengineAdapter(VendorAdapter):
         options=(OPTION_SPEAKER_ID,),
         # Default processing crops at 25 s (docs/vendors/volcengine.md, Limits): send what fits in it.
         joined_seconds=(5.0, 25.0),
+        speech="sync",
+        speech_formats=("wav", "mp3", "pcm"),
+        speech_sample_rates=(24000, 16000, 8000),
+        speech_text_limit=TTS_TEXT_LIMIT_BYTES,
+        speech_text_unit="bytes",
+        speech_concurrency=TTS_CONCURRENCY,
     )
     envelope = SpeechEnvelope()
     training_states = STATES
@@ -314,6 +373,7 @@ class VolcengineAdapter(VendorAdapter):
         self._console = self.connect(
             self.console_endpoint, timeout_seconds, transport, envelope=ConsoleEnvelope()
         )
+        self._tts = self.connect(self.endpoint, timeout_seconds, transport, envelope=TtsEnvelope())
 
     @classmethod
     def from_environment(cls) -> Self:
@@ -589,6 +649,50 @@ class VolcengineAdapter(VendorAdapter):
             for row in self.list_speakers()
             if row.state in _USABLE_CONSOLE_STATES
         ]
+
+    def synthesize(self, voice: VendorVoice, request: SynthesisRequest) -> SynthesisResult:
+        """One V1 TTS call with the slot's voice (cluster volcano_icl); the audio comes back in base64."""
+        from voiceclone.vendors.speech import SynthesisResult
+
+        low, high = TTS_SPEED_RANGE
+        if not low <= request.speed <= high:
+            raise VendorRejected(
+                VENDOR_ID,
+                "InvalidSpeed",
+                f"Volcengine speaks at {low}× to {high}× the natural speed, not {request.speed}×",
+            )
+        reqid = str(uuid.uuid4())
+        body = {
+            "app": {
+                "appid": self.appid,
+                "token": self._access_token,
+                "cluster": str(voice.details.get("cluster") or CLUSTER),
+            },
+            "user": {"uid": TTS_UID},
+            "audio": {
+                "voice_type": str(voice.details.get("speaker_id") or voice.voice_id),
+                "encoding": request.format,
+                "rate": request.sample_rate,
+                "speed_ratio": request.speed,
+            },
+            "request": {"reqid": reqid, "text": request.text, "operation": "query"},
+        }
+        headers = {"Authorization": f"Bearer;{self._access_token}"}
+        data: dict[str, Any] = self._tts.call(
+            "POST", TTS_PATH, json_body=body, headers=headers, context="tts"
+        )
+        request_id = str(data.get(LOG_ID_HEADER) or data.get("reqid") or reqid)
+        try:
+            audio = base64.b64decode(str(data.get("data") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            audio = b""
+        if not audio:
+            raise VendorUnavailable(
+                VENDOR_ID, "NoAudio", "the TTS answered without audio", request_id=request_id
+            )
+        return SynthesisResult(
+            audio=audio, format=request.format, sample_rate=request.sample_rate, request_id=request_id
+        )
 
     # Voice management: Volcengine offers none of it (capabilities keep the three flags False): slots
     # cannot be renamed (the listing's Alias cannot be set) nor deleted (they expire, or are retrained
