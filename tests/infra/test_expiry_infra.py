@@ -80,3 +80,17 @@ def test_expire_job_deletes_audio_and_may_ask_the_vendor(template_json: dict[str
     assert expire in handlers_allowed(template_json, "s3:DeleteObject*")
     assert expire in handlers_allowed(template_json, "secretsmanager:GetSecretValue")
     assert expire not in handlers_allowed(template_json, "s3:PutObject")
+
+
+def test_expire_job_lists_only_the_job_prefixes(template_json: dict[str, Any]) -> None:
+    # It deletes everything under uploads/<tenant>/<job>/ and training/<tenant>/<job>/, found by listing.
+    assert handler_of("expire_job") in handlers_allowed(template_json, "s3:ListBucket")
+    listing = [
+        s
+        for p in resources_of_type(template_json, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "s3:ListBucket"
+    ]
+    assert listing and all(
+        s["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*", "training/*"]}} for s in listing
+    )
