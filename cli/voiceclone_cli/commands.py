@@ -386,6 +386,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if checked.ok else 2
 
 
+def _measured(measurements: dict[str, Any]) -> list[str]:
+    """Duration, speech level and SNR of a checked sentence, as the check table shows them."""
+    shown = []
+    for name, pattern in (("duration_seconds", "{:.1f}"), ("speech_dbfs", "{:.0f}"), ("snr_db", "{:.0f}")):
+        value = measurements.get(name)
+        shown.append("" if value is None else pattern.format(value))
+    return shown
+
+
 def _job_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
     return [
         [j["job_id"], j.get("created_at"), j["vendor"], j["status"], j.get("voice_name"), j.get("voice_id")]
@@ -417,9 +426,15 @@ def show_job(out: Output, job: dict[str, Any]) -> None:
     if sentences:
         out.line()
         out.table(
-            ["TEXT ID", "STATUS", "CHECK", "TEXT"],
+            ["TEXT ID", "STATUS", "SECONDS", "LEVEL dBFS", "SNR dB", "CHECK", "TEXT"],
             [
-                [s["text_id"], s["status"], (s.get("check") or {}).get("message"), s["text"]]
+                [
+                    s["text_id"],
+                    s["status"],
+                    *_measured((s.get("check") or {}).get("measurements") or {}),
+                    (s.get("check") or {}).get("message"),
+                    s["text"],
+                ]
                 for s in sentences
             ],
         )

@@ -1011,3 +1011,21 @@ def test_each_recording_is_sent_with_its_own_content_type(
     bodies = b"".join(r.read() for r in api.requests if r.url.host == "s3.test")
     assert b'filename="00002.m4a"' in bodies and b"Content-Type: audio/mp4" in bodies
     assert b'filename="00003.webm"' in bodies and b"audio/webm" in bodies
+
+
+def test_jobs_get_shows_each_sentences_measured_figures(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a job whose first sentence was measured by the check
+    measured = sentence("00001")
+    measured["check"]["measurements"] = {"duration_seconds": 7.46, "speech_dbfs": -21.4, "snr_db": 42.0}
+    api.on("GET", "/v1/jobs/j-1", job_view(sentences=[measured, sentence("00002", "REJECTED", "silent")]))
+    # When it is shown
+    code, out, err = run(capsys, "jobs", "get", "j-1")
+    # Then the sentence table has its duration, speech level and SNR; the unmeasured one blanks
+    assert code == 0, err
+    assert "SECONDS" in out and "LEVEL dBFS" in out and "SNR dB" in out
+    row = next(line for line in out.splitlines() if line.startswith("00001"))
+    assert row.split()[2:5] == ["7.5", "-21", "42"]
+    row = next(line for line in out.splitlines() if line.startswith("00002"))
+    assert "-21" not in row and "silent" in row
