@@ -34,10 +34,17 @@ CLIENT_ROUTES = (
     ("GET", "/v1/voices/{voice_id}"),
     ("PATCH", "/v1/voices/{voice_id}"),
     ("DELETE", "/v1/voices/{voice_id}"),
+    ("POST", "/v1/voices/{voice_id}/speech"),
+    ("GET", "/v1/voices/{voice_id}/speech"),
+    ("GET", "/v1/speech/{speech_id}"),
+    ("GET", "/v1/usage"),
     ("GET", "/v1/vendors/{vendor}/training-texts"),
     ("GET", "/v1/webhooks/secret"),
     ("POST", "/v1/webhooks/secret/rotate"),
 )
+# Responses API Gateway passes as bytes (the api function base64-encodes them): speech audio asked for
+# with `Accept: audio/wav` or `audio/mpeg`.
+BINARY_MEDIA_TYPES = ("audio/wav", "audio/mpeg")
 # The machine-readable description of the API: public, like any API's documentation.
 OPENAPI_ROUTE = ("GET", "/v1/openapi.json")
 # Swagger UI, only where StackSettings.swagger_ui is on (the local stack).
@@ -102,6 +109,7 @@ class Api(Construct):
             rest_api_name="voiceclone",
             description="voiceclone: one API in front of several voice-cloning vendors",
             cloud_watch_role=True,
+            binary_media_types=list(BINARY_MEDIA_TYPES),
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
             deploy_options=apigw.StageOptions(
                 stage_name=API_STAGE,

@@ -29,6 +29,8 @@ API_STAGE = "prod"
 # SubmitTraining writes the assembled audio a vendor downloads under training/.
 UPLOAD_PREFIX = "uploads/"
 TRAINING_PREFIX = "training/"
+# Audio spoken with a cloned voice (POST /v1/voices/{id}/speech): speech/<tenant>/<voice>/<speech>.<ext>.
+SPEECH_PREFIX = "speech/"
 # Recordings, and the authorization letters some vendors require: both go to intake.
 UPLOAD_SUFFIXES = (".wav", ".pdf")
 

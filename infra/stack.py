@@ -166,6 +166,9 @@ class VoicecloneStack(Stack):
                     },
                 )
             )
+        # The api function stores the audio it speaks and hands it out by presigned GET.
+        bucket.grant_put(fn["api"], f"{c.SPEECH_PREFIX}*")
+        bucket.grant_read(fn["api"], f"{c.SPEECH_PREFIX}*")
         for name in TRAINING_AUDIO_READ_WRITE:
             bucket.grant_read(fn[name], f"{c.TRAINING_PREFIX}*")
             bucket.grant_put(fn[name], f"{c.TRAINING_PREFIX}*")
@@ -196,9 +199,10 @@ class VoicecloneStack(Stack):
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    reason="Wildcards from CDK grants, each on one named resource: objects under uploads/* "
-                    "and training/* of the audio bucket (with CDK's s3:GetObject*/GetBucket*/List*/Abort* "
-                    "action groups on that bucket only), the jobs table's index/* (its two GSIs), "
+                    reason="Wildcards from CDK grants, each on one named resource: objects under uploads/*, "
+                    "training/* and speech/* of the audio bucket (with CDK's "
+                    "s3:GetObject*/GetBucket*/List*/Abort* action groups on that bucket only), the jobs "
+                    "table's index/* (its two GSIs), "
                     "the state machine invoking versions/aliases (:*) of its own functions, and the api "
                     "stopping executions (:*) of the one state machine (POST /v1/jobs/{id}/cancel).",
                     applies_to=self._granted_wildcards(),
@@ -236,6 +240,7 @@ class VoicecloneStack(Stack):
             *(f"Action::{action}" for action in S3_GRANT_ACTIONS),
             f"Resource::<{bucket}.Arn>/{c.UPLOAD_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.TRAINING_PREFIX}*",
+            f"Resource::<{bucket}.Arn>/{c.SPEECH_PREFIX}*",
             f"Resource::<{table}.Arn>/index/*",
             *(f"Resource::<{function}.Arn>:*" for function in invoked),
             f"Resource::{executions}",

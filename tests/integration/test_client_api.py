@@ -137,6 +137,23 @@ def _rotate(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     assert b.post(f"{url}/v1/webhooks/secret/rotate").json()["secret"] != a["webhook_secret"]
 
 
+def _speak(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    _not_found(b.post(f"{url}/v1/voices/{a['voice_id']}/speech", json={"text": "你好。"}), "VoiceNotFound")
+    wav = {"Accept": "audio/wav"}
+    speech_url = f"{url}/v1/voices/{a['voice_id']}/speech"
+    _not_found(b.post(speech_url, json={"text": "你好。"}, headers=wav), "VoiceNotFound")
+
+
+def _get_speech(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    _not_found(b.get(f"{url}/v1/speech/{a['speech_id']()}"), "SpeechNotFound")
+
+
+def _usage(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    # A fresh tenant has used nothing, whatever tenant A spoke and cloned today
+    assert a["speech_id"]()
+    assert b.get(f"{url}/v1/usage").json()["vendors"] == []
+
+
 PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/jobs"): _create,
     ("GET", "/v1/jobs"): _list_jobs,
@@ -159,6 +176,12 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("DELETE", "/v1/voices/{voice_id}"): lambda b, url, a: _not_found(
         b.delete(f"{url}/v1/voices/{a['voice_id']}"), "VoiceNotFound"
     ),
+    ("POST", "/v1/voices/{voice_id}/speech"): _speak,
+    ("GET", "/v1/voices/{voice_id}/speech"): lambda b, url, a: _not_found(
+        b.get(f"{url}/v1/voices/{a['voice_id']}/speech"), "VoiceNotFound"
+    ),
+    ("GET", "/v1/speech/{speech_id}"): _get_speech,
+    ("GET", "/v1/usage"): _usage,
     ("GET", "/v1/vendors/{vendor}/training-texts"): _texts,
     ("GET", "/v1/webhooks/secret"): _webhook_secret,
     ("POST", "/v1/webhooks/secret/rotate"): _rotate,
@@ -185,13 +208,30 @@ def test_tenant_b_cannot_see_or_change_tenant_a(
         "job_id": voice_of_a["job_id"],
         "voice_id": voice_of_a["voice_id"],
         "webhook_secret": http_a.get(f"{stack.api_url}/v1/webhooks/secret").json()["secret"],
+        "speech_id": lambda: speech_of_a(stack, http_a, voice_of_a),
     }
+    spoken_before = http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}/speech").json()
     # When tenant B calls the route with tenant A's ids
     PROBES[route](http_b, stack.api_url, a)
     # Then A's job, voice and webhook secret are as they were (404 said nothing and changed nothing)
     assert client_a.get_job(voice_of_a["job_id"]) == before_job
     assert http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}").json() == before_voice
     assert http_a.get(f"{stack.api_url}/v1/webhooks/secret").json()["secret"] == a["webhook_secret"]
+    spoken = http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}/speech").json()
+    if route[0] != "GET":  # (a GET probe may have had A speak first, to have a speech B must not see)
+        assert spoken == spoken_before
+
+
+_SPEECH_OF_A: dict[str, str] = {}
+
+
+def speech_of_a(stack: LocalStack, http_a: httpx.Client, voice: dict[str, Any]) -> str:
+    """A speech of tenant A's voice (made once), for the probes of the speech routes."""
+    if voice["voice_id"] not in _SPEECH_OF_A:
+        made = http_a.post(f"{stack.api_url}/v1/voices/{voice['voice_id']}/speech", json={"text": "你好。"})
+        assert made.status_code == 201, made.text
+        _SPEECH_OF_A[voice["voice_id"]] = made.json()["speech_id"]
+    return _SPEECH_OF_A[voice["voice_id"]]
 
 
 def test_another_tenants_id_looks_exactly_like_a_missing_one(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict, Field
@@ -19,6 +19,8 @@ from voiceclone.domain.models import (
     Sentence,
     SentenceCheck,
     SentenceStatus,
+    Speech,
+    SpeechStatus,
     TrainingText,
     VendorErrorInfo,
     Voice,
@@ -303,3 +305,92 @@ class WebhookSecret(BaseModel):
 
     secret: str = Field(description="Keep it private; rotate it if it leaks")
     created_at: datetime
+
+
+# The longest text one speech request takes (characters); the service splits it at each vendor's limit.
+MAX_SPEECH_CHARS = 5000
+
+
+# Text with something to say: one character that is not white space (as JSON schema's \\s counts it).
+NOT_ONLY_SPACE = "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+
+
+def _has_words(value: str) -> str:
+    import re
+
+    if not re.search(NOT_ONLY_SPACE, value):
+        raise ValueError("the text is empty (only white space): give something to say")
+    return value
+
+
+class SpeechRequest(RequestModel):
+    """What to say with a cloned voice."""
+
+    text: Annotated[str, AfterValidator(_has_words)] = Field(
+        min_length=1,
+        max_length=MAX_SPEECH_CHARS,
+        json_schema_extra={"pattern": NOT_ONLY_SPACE},
+        description=f"The text to speak, at most {MAX_SPEECH_CHARS} characters; longer than the vendor takes "
+        "in one call, it is split at sentence boundaries and the pieces joined into one file",
+    )
+    format: Literal["wav", "mp3", "pcm"] = Field(default="wav", description="The audio format")
+    sample_rate: int | None = Field(
+        default=None, ge=8000, le=48000, description="Samples per second; the vendor's default when left out"
+    )
+    speed: float = Field(default=1.0, ge=0.5, le=2.0, description="Speaking rate, 1.0 normal")
+
+
+class SpeechView(BaseModel):
+    """Speech made with a cloned voice: its audio behind a short-lived presigned GET URL."""
+
+    speech_id: str
+    voice_id: str
+    vendor: str
+    status: SpeechStatus
+    format: str
+    sample_rate: int
+    duration_seconds: float
+    characters: int = Field(description="Characters of the text spoken (what the vendor bills)")
+    vendor_calls: int = Field(description="Vendor calls the text took (split at the vendor's limit)")
+    vendor_request_id: str = Field("", description="The vendor's request id(s), comma-separated")
+    audio_url: str = Field("", description="A presigned GET of the audio, valid for a short time")
+    audio_url_expires_in: int = Field(0, description="Seconds audio_url stays valid")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, speech: Speech, audio_url: str = "", expires_in: int = 0) -> SpeechView:
+        return cls(
+            speech_id=speech.speech_id,
+            voice_id=speech.voice_id,
+            vendor=speech.vendor,
+            status=speech.status,
+            format=speech.format,
+            sample_rate=speech.sample_rate,
+            duration_seconds=speech.duration_seconds,
+            characters=speech.characters,
+            vendor_calls=speech.vendor_calls,
+            vendor_request_id=speech.vendor_request_id,
+            audio_url=audio_url,
+            audio_url_expires_in=expires_in,
+            created_at=speech.created_at,
+        )
+
+
+class SpeechPage(BaseModel):
+    items: list[SpeechView]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page")
+
+
+class VendorUsage(BaseModel):
+    vendor: str
+    characters: int = Field(0, description="Characters synthesized (speech) in the period")
+    speech_requests: int = Field(0, description="Speech requests in the period")
+    clones: int = Field(0, description="Voices cloned (jobs that succeeded) in the period")
+
+
+class UsageView(BaseModel):
+    """What a tenant used per vendor in a period of whole days (UTC), both ends included."""
+
+    start: date = Field(description="The first day (?from=)")
+    end: date = Field(description="The last day (?to=)")
+    vendors: list[VendorUsage]

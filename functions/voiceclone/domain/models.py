@@ -216,3 +216,29 @@ class Voice(BaseModel):
 class TrainingText(BaseModel):
     text_id: str
     text: str
+
+
+class SpeechStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class Speech(BaseModel):
+    """Audio spoken with a cloned voice (POST /v1/voices/{voice_id}/speech), stored in S3 at `s3_key`."""
+
+    speech_id: str
+    tenant_id: str
+    voice_id: str
+    vendor: str
+    characters: int
+    format: str
+    sample_rate: int
+    speed: float = 1.0
+    duration_seconds: float = 0.0
+    s3_key: str = ""
+    # How many vendor calls the text took (split at the vendor's limit), and the vendor's request ids.
+    vendor_calls: int = 1
+    vendor_request_id: str = ""
+    status: SpeechStatus = SpeechStatus.SUCCEEDED
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = 0

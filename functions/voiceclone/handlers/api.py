@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -31,8 +32,12 @@ from voiceclone.domain.api_models import (
     JobPage,
     JobView,
     RenameVoiceRequest,
+    SpeechPage,
+    SpeechRequest,
+    SpeechView,
     TrainingTexts,
     UploadTarget,
+    UsageView,
     VoicePage,
     VoiceView,
     WebhookSecret,
@@ -485,6 +490,139 @@ def delete_voice(voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80
     tag_vendor(view.vendor)
     metrics.add_metric(name="VoiceDeleted", unit="Count", value=1)
     return view
+
+
+# Speech. voiceclone.logic.speech is imported inside these routes: no other route loads it.
+AUDIO_RESPONSES: dict[int, OpenAPIResponse] = {
+    201: {
+        "description": "The speech, its audio stored (JSON); with `Accept: audio/wav` or `audio/mpeg`, "
+        "the audio itself",
+        "content": {
+            "application/json": {"model": SpeechView},
+            "audio/wav": {"schema": {"type": "string", "format": "binary"}},
+            "audio/mpeg": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    406: ERRORS,
+}
+
+
+@app.post(
+    "/v1/voices/<voice_id>/speech",
+    summary="Speak text with a cloned voice",
+    description="Synthesizes the text at the voice's vendor (split at sentence boundaries where it is "
+    "longer than the vendor takes in one call, the pieces joined into one file), stores the audio and "
+    "returns it behind a short-lived presigned `audio_url`. 409 for a deleted voice, a voice whose job "
+    "did not succeed, or a vendor whose speech voiceclone does not offer (the message says how the "
+    "voice is used there); 422 for a format or sample rate the vendor lacks (naming what it takes). "
+    "Send `Accept: audio/wav` or `audio/mpeg` to get the audio bytes in the response (short text).",
+    tags=["speech"],
+    responses={
+        **answers(SpeechView, NOT_FOUND, CONFLICT, VENDOR, JSON_ONLY, status=201, description="The speech"),
+        **AUDIO_RESPONSES,
+    },
+)
+def create_speech(
+    voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)],
+    body: Annotated[SpeechRequest, Body()],
+) -> Response[Any]:
+    from voiceclone.logic import speech
+
+    wanted = _audio_accepted()
+    if wanted is not None:
+        if "format" in body.model_fields_set and body.format != wanted:
+            raise InvalidField(
+                ("body", "format"),
+                "FormatMismatch",
+                f"Accept asks for {wanted} audio but the body asks for {body.format}",
+            )
+        if len(body.text) > speech.MAX_DIRECT_CHARS:
+            raise NotAcceptable(
+                "TextTooLongForAudioResponse",
+                f"audio in the response is for text of at most {speech.MAX_DIRECT_CHARS} characters; "
+                "ask for application/json and download audio_url",
+            )
+        body = body.model_copy(update={"format": wanted})
+    view, audio = speech.speak(services(), tenant_id(), voice_id, body)
+    tag_vendor(view.vendor)
+    metrics.add_metric(name="SpeechCreated", unit="Count", value=1)
+    metrics.add_metric(name="SpeechCharacters", unit="Count", value=view.characters)
+    if wanted is not None:
+        return Response(
+            status_code=201,
+            content_type=speech.CONTENT_TYPES[view.format],
+            body=audio,
+            headers={"Location": f"/v1/speech/{view.speech_id}", "Voiceclone-Speech-Id": view.speech_id},
+        )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=view)
+
+
+class NotAcceptable(VoicecloneError):
+    pass
+
+
+@app.exception_handler(NotAcceptable)  # type: ignore[untyped-decorator]
+def _not_acceptable(exc: NotAcceptable) -> Response[Any]:
+    return _error(406, exc)
+
+
+def _audio_accepted() -> str | None:
+    """The audio format the Accept header asks for (wav or mp3), None for JSON (the default)."""
+    from voiceclone.logic.speech import FORMAT_OF_MEDIA_TYPE
+
+    accept = app.current_event.headers.get("accept") or app.current_event.headers.get("Accept") or ""
+    for part in accept.split(","):
+        media_type = part.split(";", 1)[0].strip().lower()
+        if media_type in ("application/json", "*/*", "application/*"):
+            return None
+        if media_type in FORMAT_OF_MEDIA_TYPE:
+            return FORMAT_OF_MEDIA_TYPE[media_type]
+    return None
+
+
+@app.get(
+    "/v1/speech/<speech_id>",
+    summary="Get a speech, with a fresh URL of its audio",
+    tags=["speech"],
+    responses=answers(SpeechView, NOT_FOUND),
+)
+def get_speech(speech_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)]) -> SpeechView:
+    from voiceclone.logic import speech
+
+    return speech.get_speech(services(), tenant_id(), speech_id)
+
+
+@app.get(
+    "/v1/voices/<voice_id>/speech",
+    summary="List what a voice spoke, newest first",
+    tags=["speech"],
+    responses=answers(SpeechPage, NOT_FOUND),
+)
+def list_speech(
+    voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> SpeechPage:
+    from voiceclone.logic import speech
+
+    return speech.list_speech(services(), tenant_id(), voice_id, limit, cursor)
+
+
+@app.get(
+    "/v1/usage",
+    summary="What the tenant used per vendor: characters synthesized and voices cloned",
+    description="Whole days (UTC), both ends included; `from` defaults to the first of `to`'s month, "
+    "`to` to today. At most 366 days.",
+    tags=["usage"],
+    responses=answers(UsageView, {400: ERRORS}),
+)
+def get_usage(
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> UsageView:
+    from voiceclone.logic import speech
+
+    return speech.usage(services(), tenant_id(), start, end, datetime.now(tz=UTC).date())
 
 
 @app.get(

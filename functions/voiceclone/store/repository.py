@@ -15,7 +15,7 @@ import base64
 import json
 import secrets
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,13 +24,23 @@ from botocore.exceptions import ClientError
 
 from voiceclone import aws
 from voiceclone.domain.errors import Conflict, NotFound
-from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, Voice, check_transition, utcnow
+from voiceclone.domain.models import (
+    Job,
+    JobStatus,
+    Sentence,
+    SentenceStatus,
+    Speech,
+    Voice,
+    check_transition,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 JOB_SK = "JOB"
 VOICE_SK = "VOICE"
+SPEECH_SK = "SPEECH"
 APIKEY_SK = "APIKEY"
 MAX_CONFLICT_RETRIES = 8
 # The statuses in which a job takes recordings and documents; an upload at any other time (being
@@ -513,6 +523,141 @@ class Repository:
             if not start:
                 return found, None
 
+    # ----- speech -----------------------------------------------------------------------------
+    # A speech is SPEECH#<id>/SPEECH; gsi1 lists a voice's speech newest first (per tenant, so a
+    # cursor of one tenant's list is no page of another's).
+
+    def _speech_item(self, speech: Speech) -> dict[str, Any]:
+        item = _to_attrs(speech.model_dump(mode="json"))
+        item.update(
+            _to_attrs(
+                {
+                    "pk": f"SPEECH#{speech.speech_id}",
+                    "sk": SPEECH_SK,
+                    "type": "speech",
+                    "gsi1pk": _speech_list_pk(speech.tenant_id, speech.voice_id),
+                    "gsi1sk": f"{speech.created_at.isoformat()}#{speech.speech_id}",
+                }
+            )
+        )
+        return item
+
+    def put_speech(self, speech: Speech) -> None:
+        """Record a new speech and count its characters in the tenant's usage of the day, at once."""
+        day = speech.created_at.date().isoformat()
+        self.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._speech_item(speech),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": {
+                            "pk": {"S": f"TENANT#{speech.tenant_id}"},
+                            "sk": {"S": _usage_sk(day, speech.vendor)},
+                        },
+                        # ADD is atomic: concurrent requests each count, none overwrites another.
+                        "UpdateExpression": "ADD characters :c, speech_requests :one "
+                        "SET #type = :type, vendor = :vendor, #day = :day, tenant_id = :tenant",
+                        "ExpressionAttributeNames": {"#type": "type", "#day": "day"},
+                        "ExpressionAttributeValues": {
+                            ":c": {"N": str(speech.characters)},
+                            ":one": {"N": "1"},
+                            ":type": {"S": "usage"},
+                            ":vendor": {"S": speech.vendor},
+                            ":day": {"S": day},
+                            ":tenant": {"S": speech.tenant_id},
+                        },
+                    }
+                },
+            ]
+        )
+
+    def get_speech(self, speech_id: str, tenant_id: str) -> Speech:
+        """The speech, or NotFound: another tenant's speech is reported exactly like a missing one."""
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"SPEECH#{speech_id}"}, "sk": {"S": SPEECH_SK}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        speech = Speech.model_validate(_from_attrs(item)) if item else None
+        if speech is None or speech.tenant_id != tenant_id:
+            raise NotFound("SpeechNotFound", f"no speech {speech_id}")
+        return speech
+
+    def list_speech(
+        self, tenant_id: str, voice_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Speech], str | None]:
+        """A page of what a voice spoke, newest first, and the cursor of the next page."""
+        pk = _speech_list_pk(tenant_id, voice_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = page_start(cursor, pk)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = self.client.query(**kwargs)
+        found = [Speech.model_validate(_from_attrs(i)) for i in resp.get("Items", [])]
+        return found, encode_cursor(resp.get("LastEvaluatedKey"))
+
+    def speech_usage(self, tenant_id: str, start: date, end: date) -> dict[str, tuple[int, int]]:
+        """vendor -> (characters, speech requests) of the tenant from `start` to `end`, both days included."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TENANT#{tenant_id}"},
+                ":lo": {"S": _usage_sk(start.isoformat(), "")},
+                ":hi": {"S": _usage_sk(end.isoformat(), "~")},
+            },
+        }
+        totals: dict[str, tuple[int, int]] = {}
+        for item in self._query_all(kwargs):
+            chars, requests = totals.get(str(item["vendor"]), (0, 0))
+            totals[str(item["vendor"])] = (
+                chars + int(item.get("characters", 0)),
+                requests + int(item.get("speech_requests", 0)),
+            )
+        return totals
+
+    def clone_counts(self, tenant_id: str, start: date, end: date) -> dict[str, int]:
+        """vendor -> voices the tenant cloned from `start` to `end` (deleted ones too: they were made)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TENANT#{tenant_id}#VOICES"},
+                ":lo": {"S": start.isoformat()},
+                ":hi": {"S": end.isoformat() + "~"},
+            },
+            "ProjectionExpression": "vendor",
+        }
+        counts: dict[str, int] = {}
+        for item in self._query_all(kwargs):
+            counts[str(item["vendor"])] = counts.get(str(item["vendor"]), 0) + 1
+        return counts
+
+    def _query_all(self, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            items += [_from_attrs(i) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                return items
+            kwargs = {**kwargs, "ExclusiveStartKey": resp["LastEvaluatedKey"]}
+
     # ----- API keys ---------------------------------------------------------------------------
     # Only the key's SHA-256 is stored: the plaintext is shown once, when it is issued.
 
@@ -602,6 +747,15 @@ class Repository:
                 "created_at": created_at.isoformat(),
             }
         )
+
+
+def _speech_list_pk(tenant_id: str, voice_id: str) -> str:
+    return f"TENANT#{tenant_id}#VOICE#{voice_id}#SPEECH"
+
+
+def _usage_sk(day: str, vendor: str) -> str:
+    """A tenant's usage counters of one day and vendor; sorted by day, so a period is one query."""
+    return f"USAGE#{day}#{vendor}"
 
 
 # Names, not secrets.

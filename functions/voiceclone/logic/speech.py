@@ -1,0 +1,231 @@
+"""Speech with a cloned voice: check the voice and request, split the text, synthesize, store, count.
+
+Imported by the api function only inside its speech routes, so no other function (and no other
+route's cold start) loads it. The vendor side is one call per piece of text
+(VendorAdapter.synthesize, within the vendor's Capabilities.speech_text_limit); this module splits
+longer text, calls the vendor piece by piece (up to speech_concurrency at once, results kept in
+order), retries throttling with backoff and joins the pieces into one file.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from voiceclone.domain.api_models import (
+    NOT_ONLY_SPACE,
+    SpeechPage,
+    SpeechRequest,
+    SpeechView,
+    UsageView,
+    VendorUsage,
+)
+from voiceclone.domain.errors import Conflict, InvalidField, InvalidRequest, VendorThrottled
+from voiceclone.domain.models import JobStatus, Speech, Voice, VoiceState
+from voiceclone.logic.services import Services
+from voiceclone.observability import logger
+from voiceclone.vendors.registry import capabilities
+
+if TYPE_CHECKING:
+    from voiceclone.vendors.base import Capabilities, VendorAdapter
+    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
+
+# Audio spoken is kept under speech/<tenant>/<voice>/<speech>.<ext> (infra/constants.py SPEECH_PREFIX).
+SPEECH_PREFIX = "speech"
+# How long an audio_url stays valid.
+AUDIO_URL_SECONDS = 900
+# Vendor throttling: tries of one piece, and the first backoff (doubled each time, with jitter).
+THROTTLE_ATTEMPTS = 4
+THROTTLE_BACKOFF_SECONDS = 0.25
+# A response of raw audio (Accept: audio/...) is for short text: longer, ask for the JSON and its URL.
+MAX_DIRECT_CHARS = 1000
+CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "pcm": "application/octet-stream"}
+FORMAT_OF_MEDIA_TYPE = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3"}
+
+sleep: Callable[[float], None] = time.sleep  # tests replace it
+
+
+def speech_key(tenant_id: str, voice_id: str, speech_id: str, fmt: str) -> str:
+    return f"{SPEECH_PREFIX}/{tenant_id}/{voice_id}/{speech_id}.{fmt}"
+
+
+def speak(svc: Services, tenant_id: str, voice_id: str, request: SpeechRequest) -> tuple[SpeechView, bytes]:
+    """Speak `request.text` with the tenant's voice; the stored speech (with its URL) and its audio."""
+    voice = svc.repo.require_voice(voice_id, tenant_id)
+    _check_can_speak(svc, voice)
+    caps = capabilities(voice.vendor)
+    sample_rate = _check_format(voice.vendor, caps, request)
+    from voiceclone.vendors.speech import SynthesisRequest, join_audio, split_text
+
+    limit = caps.speech_text_limit or len(request.text.encode("utf-8"))
+    # Pieces of white space alone (the text's own, at a cut) say nothing: they are not sent.
+    pieces = [
+        p for p in split_text(request.text, limit, caps.speech_text_unit) if re.search(NOT_ONLY_SPACE, p)
+    ]
+    calls = [
+        SynthesisRequest(text=p, format=request.format, sample_rate=sample_rate, speed=request.speed)
+        for p in pieces
+    ]
+    adapter = svc.adapter_for(voice.vendor)
+    started = time.monotonic()
+    results = _synthesize_all(adapter, voice, calls, max(1, caps.speech_concurrency))
+    joined = results[0] if len(results) == 1 else join_audio(results)
+    speech_id = "sp-" + uuid.uuid4().hex
+    key = speech_key(tenant_id, voice_id, speech_id, request.format)
+    svc.s3.put_object(
+        Bucket=svc.settings.bucket_name,
+        Key=key,
+        Body=joined.audio,
+        ContentType=CONTENT_TYPES[request.format],
+    )
+    speech = Speech(
+        speech_id=speech_id,
+        tenant_id=tenant_id,
+        voice_id=voice_id,
+        vendor=voice.vendor,
+        characters=len(request.text),
+        format=request.format,
+        sample_rate=joined.sample_rate,
+        speed=request.speed,
+        duration_seconds=round(joined.duration_seconds(), 3),
+        s3_key=key,
+        vendor_calls=len(results),
+        vendor_request_id=joined.request_id[:1024],
+    )
+    svc.repo.put_speech(speech)
+    logger.info(
+        "speech made",
+        extra={
+            "speech_id": speech_id,
+            "vendor": voice.vendor,
+            "characters": speech.characters,
+            "vendor_calls": speech.vendor_calls,
+            "vendor_seconds": round(time.monotonic() - started, 3),
+        },
+    )
+    return view(svc, speech), joined.audio
+
+
+def _check_can_speak(svc: Services, voice: Voice) -> None:
+    """409 for a voice that cannot speak: deleted, its job not SUCCEEDED, or its vendor without speech."""
+    if voice.state is VoiceState.DELETED:
+        raise Conflict(
+            "VoiceDeleted",
+            f"voice {voice.voice_id} was deleted: it cannot speak",
+            deleted_at=str(voice.deleted_at),
+        )
+    job = svc.repo.get_job(voice.job_id)
+    if job is None or job.status is not JobStatus.SUCCEEDED:
+        status = job.status.value if job else "gone"
+        raise Conflict(
+            "VoiceNotReady",
+            f"voice {voice.voice_id} cannot speak: its job {voice.job_id} is {status}, not SUCCEEDED",
+            job_status=status,
+        )
+    caps = capabilities(voice.vendor)
+    if caps.speech != "sync":
+        note = caps.speech_note or f"{voice.vendor} offers no speech synthesis through voiceclone"
+        raise Conflict("SpeechNotOffered", note, vendor=voice.vendor, speech=caps.speech)
+
+
+def _check_format(vendor: str, caps: Capabilities, request: SpeechRequest) -> int:
+    """The sample rate to ask for; InvalidField (422) naming what the vendor takes otherwise."""
+    if request.format not in caps.speech_formats:
+        raise InvalidField(
+            ("body", "format"),
+            "UnsupportedFormat",
+            f"{vendor} speaks {', '.join(caps.speech_formats)}, not {request.format}",
+            formats=list(caps.speech_formats),
+        )
+    rates = caps.speech_sample_rates
+    rate = request.sample_rate or (16000 if 16000 in rates else rates[0])
+    if rate not in rates:
+        raise InvalidField(
+            ("body", "sample_rate"),
+            "UnsupportedSampleRate",
+            f"{vendor} speaks at {', '.join(str(r) for r in rates)} Hz, not {rate}",
+            sample_rates=list(rates),
+        )
+    return rate
+
+
+def _synthesize_all(
+    adapter: VendorAdapter, voice: Voice, calls: list[SynthesisRequest], concurrency: int
+) -> list[SynthesisResult]:
+    """Each piece through the vendor, in order (up to `concurrency` at once)."""
+    if len(calls) == 1 or concurrency == 1:
+        return [_synthesize(adapter, voice, c) for c in calls]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
+        return list(pool.map(lambda c: _synthesize(adapter, voice, c), calls))
+
+
+def _synthesize(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) -> SynthesisResult:
+    """One vendor call; throttling retried with growing, jittered waits, then raised (the API's 503)."""
+    for attempt in range(1, THROTTLE_ATTEMPTS + 1):
+        try:
+            return adapter.synthesize(voice.vendor_voice, call)
+        except VendorThrottled as exc:
+            if attempt == THROTTLE_ATTEMPTS:
+                raise
+            wait = THROTTLE_BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())
+            logger.info("vendor throttled speech", extra={"code": exc.code, "attempt": attempt, "wait": wait})
+            sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def view(svc: Services, speech: Speech) -> SpeechView:
+    """The speech as the API shows it, with a fresh presigned GET of its audio."""
+    url = ""
+    if speech.s3_key:
+        url = svc.s3.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": svc.settings.bucket_name,
+                "Key": speech.s3_key,
+                "ResponseContentType": CONTENT_TYPES.get(speech.format, "application/octet-stream"),
+            },
+            ExpiresIn=AUDIO_URL_SECONDS,
+        )
+    return SpeechView.of(speech, url, AUDIO_URL_SECONDS if url else 0)
+
+
+def get_speech(svc: Services, tenant_id: str, speech_id: str) -> SpeechView:
+    return view(svc, svc.repo.get_speech(speech_id, tenant_id))
+
+
+def list_speech(svc: Services, tenant_id: str, voice_id: str, limit: int, cursor: str | None) -> SpeechPage:
+    svc.repo.require_voice(voice_id, tenant_id)  # another tenant's voice: 404, as a missing one
+    found, next_cursor = svc.repo.list_speech(tenant_id, voice_id, limit, cursor)
+    return SpeechPage(items=[view(svc, s) for s in found], next_cursor=next_cursor)
+
+
+# The longest period one usage request covers.
+MAX_USAGE_DAYS = 366
+
+
+def usage(svc: Services, tenant_id: str, start: date | None, end: date | None, today: date) -> UsageView:
+    """Characters synthesized and voices cloned per vendor, from `start` to `end` (default: this month)."""
+    end = end or today
+    start = start or end.replace(day=1)
+    if start > end:
+        raise InvalidRequest("InvalidPeriod", f"from ({start}) is after to ({end})")
+    if end - start > timedelta(days=MAX_USAGE_DAYS):
+        raise InvalidRequest("PeriodTooLong", f"a usage period covers at most {MAX_USAGE_DAYS} days")
+    speech = svc.repo.speech_usage(tenant_id, start, end)
+    clones = svc.repo.clone_counts(tenant_id, start, end)
+    vendors = [
+        VendorUsage(
+            vendor=v,
+            characters=speech.get(v, (0, 0))[0],
+            speech_requests=speech.get(v, (0, 0))[1],
+            clones=clones.get(v, 0),
+        )
+        for v in sorted(set(speech) | set(clones))
+    ]
+    return UsageView(start=start, end=end, vendors=vendors)
