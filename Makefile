@@ -48,8 +48,8 @@ format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-benchmark: setup ## cold-start import times and one local 20-sentence job, stage by stage
-	$(BIN)/python benchmarks/run.py
+benchmark: setup ## cold start per handler vs bare boto3, one local 20-sentence job stage by stage, a load run of JOBS (50) at once
+	$(BIN)/python benchmarks/run.py --jobs $(or $(JOBS),50)
 
 samples: ## regenerate samples/ with espeak-ng and sox (Debian packages)
 	$(BIN)/python scripts/make_sample_audio.py

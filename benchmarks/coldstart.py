@@ -83,6 +83,13 @@ def measure(module: str, pairs: int, env: dict[str, str] | None = None) -> Ratio
     return Ratio(module, tuple(wall), tuple(cpu))
 
 
+def loads_pyav(module: str, env: dict[str, str]) -> bool:
+    """Whether importing `module` loads PyAV, the audio decoder (none of the handlers should)."""
+    code = f"import sys, {module}; print('av' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() == "True"
+
+
 def handler_modules() -> list[str]:
     sys.path.insert(0, str(ROOT))
     from infra.constants import FUNCTION_NAMES
@@ -93,7 +100,8 @@ def handler_modules() -> list[str]:
 def run(pairs: int, modules: Sequence[str] | None = None) -> list[Ratio]:
     print(
         f"Cold start per handler module as a ratio to bare `import {BASELINE}` "
-        f"(whole-process import, {pairs} alternating pairs; target <= {TARGET_RATIO})"
+        f"(whole-process import, {pairs} alternating pairs; target <= {TARGET_RATIO}; "
+        "wall time is the target's measure, CPU time the steadier one on a loaded machine)"
     )
     env = _env()
     results = []
@@ -101,6 +109,7 @@ def run(pairs: int, modules: Sequence[str] | None = None) -> list[Ratio]:
         result = measure(module, pairs, env)
         results.append(result)
         flag = "" if result.median <= TARGET_RATIO else "  over target"
+        flag += "  PyAV loaded!" if loads_pyav(module, env) else ""
         name = module.rsplit(".", 1)[-1]
         print(
             f"  {name:<16} wall median {result.median:4.2f} "

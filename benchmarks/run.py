@@ -1,4 +1,5 @@
-"""Benchmarks: cold-start import time of each handler, and one local 20-sentence job stage by stage.
+"""Benchmarks: each handler's cold start against bare boto3, one local 20-sentence job stage by stage,
+and a load run of many such jobs at once (benchmarks/coldstart.py, benchmarks/load.py).
 
 Prints figures; asserts nothing about time (tests never time things).
 Run with `make benchmark`.
@@ -19,34 +20,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from infra.constants import FUNCTION_NAMES  # noqa: E402 - after the path fix above
+from benchmarks import coldstart, load  # noqa: E402 - after the path fix above
 
-HANDLERS = list(FUNCTION_NAMES)
 DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-
-
-def import_times(repeats: int) -> None:
-    print(f"Cold-start import time per handler module (median of {repeats} fresh interpreters)")
-    print("  (PyAV: whether the handler's import loads the audio decoder; none should)")
-    code = (
-        "import sys, time; t = time.perf_counter(); import {mod}; "
-        "print(time.perf_counter() - t, 'av' in sys.modules)"
-    )
-    for name in HANDLERS:
-        mod = f"voiceclone.handlers.{name}"
-        samples = []
-        loads_av = False
-        for _ in range(repeats):
-            out = subprocess.run(
-                [sys.executable, "-c", code.format(mod=mod)], capture_output=True, text=True, check=True
-            )
-            seconds, av_loaded = out.stdout.split()[-2:]
-            samples.append(float(seconds))
-            loads_av = loads_av or av_loaded == "True"
-        av_note = "yes" if loads_av else "no"
-        print(f"  {name:<16} {statistics.median(samples) * 1000:7.1f} ms   PyAV {av_note}")
-    print()
 
 
 def decoding(repeats: int) -> None:
@@ -107,17 +84,19 @@ def audio_inspection(repeats: int) -> None:
 
 
 class DynamoCounter:
-    """Counts DynamoDB API calls made through boto3's default session (what the functions use)."""
+    """Counts DynamoDB API calls made through voiceclone.aws's botocore session (what the functions use)."""
 
     def __init__(self) -> None:
-        import boto3
+        from voiceclone import aws
 
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
-        assert session is not None
-        session.events.register("before-call.dynamodb", self._count)
+        self._aws = aws
+        self.register()
+
+    def register(self) -> None:
+        """On the current session: the local stack starts a new one when it sets its environment."""
+        self._aws.session().events.register("before-call.dynamodb", self._count)
 
     def _count(self, model: Any, **_: Any) -> None:
         with self._lock:
@@ -160,6 +139,7 @@ def one_job(check_latency_ms: int, training_seconds: float) -> None:
     with LocalStack(sandbox_configs={"tencent_vrs": config}, quiet=True) as stack:
         print(f"  local stack start (synth + provision): {time.monotonic() - t0:6.2f} s")
         client = VoicecloneClient(stack.api_url, api_key=stack.api_key)
+        counter.register()
         counter.calls.clear()
         stack.invocations.counts.clear()
         t1 = time.monotonic()
@@ -207,15 +187,20 @@ def one_job(check_latency_ms: int, training_seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=9, help="alternating cold-start pairs per handler")
     parser.add_argument("--check-latency-ms", type=int, default=200)
     parser.add_argument("--training-seconds", type=float, default=1.0)
+    parser.add_argument("--jobs", type=int, default=50, help="jobs at once in the load run")
     parser.add_argument("--skip-imports", action="store_true")
+    parser.add_argument("--skip-load", action="store_true")
     args = parser.parse_args()
     if not args.skip_imports:
-        import_times(args.repeats)
+        coldstart.run(args.pairs)
     audio_inspection(args.repeats)
     decoding(args.repeats)
     one_job(args.check_latency_ms, args.training_seconds)
+    if not args.skip_load:
+        load.run(args.jobs, args.check_latency_ms, args.training_seconds, timeout=3600.0)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Aspects, Tags
-from aws_cdk.assertions import Template
-from cdk_nag import AwsSolutionsChecks
+# jsii names the variable after the condition: END_OF_LIFE (the banner seen on Node 20 today); its
+# DEPRECATED and UNTESTED siblings cover a Node close to its end and one newer than jsii knows.
+SILENCE_NODE_WARNINGS = (
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION",
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION",
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION",
+)
 
-from infra.constants import SKIP_BUNDLING, STACK_NAME, TAGS
-from infra.stack import VoicecloneStack
+
+def silence_node_banner() -> None:
+    """Keep jsii's Node-support banner off the console before its kernel starts (first aws_cdk import).
+
+    Synthesis needs Node only to run CDK's jsii kernel on this machine; jsii's warning that the
+    installed Node is past jsii's support window says nothing a user of the local stack can act on,
+    and it arrived as raw Python bytes before anything of ours. Silenced for the Node that runs
+    here only (jsii takes a list of major versions), and never over a value the user set.
+    """
+    node = shutil.which(os.environ.get("JSII_NODE") or "node")
+    if node is None:
+        return
+    try:
+        version = subprocess.run(  # noqa: S603 - the Node jsii itself would run
+            [node, "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    major = version.strip().lstrip("v").split(".")[0]
+    if major.isdigit():
+        for name in SILENCE_NODE_WARNINGS:
+            os.environ.setdefault(name, major if "END_OF_LIFE" in name else "1")
+
+
+silence_node_banner()
+
+from aws_cdk import App, Aspects, Tags  # noqa: E402 - after the banner is silenced
+from aws_cdk.assertions import Template  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.constants import SKIP_BUNDLING, STACK_NAME, TAGS  # noqa: E402
+from infra.stack import VoicecloneStack  # noqa: E402
 
 
 def build_app(

@@ -25,7 +25,7 @@ from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
 from voiceclone_local.events import LocalEvents
 from voiceclone_local.expiry import LocalScheduler
-from voiceclone_local.template import Resolver, api_routes, resources_of_type
+from voiceclone_local.template import Resolver, api_routes, cached_template, placeholder, resources_of_type
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -130,10 +130,11 @@ class LocalStack:
         self._stoppers.append(s3_post_policy.install(os.environ["AWS_SECRET_ACCESS_KEY"]))
         self._stoppers.append(sfn_stop.install())
 
-        from infra.synth import synthesize_template
-
-        context = {**LOCAL_CONTEXT, "voiceclone:vendorSettings": vendor_settings, **self.context}
-        self.template = synthesize_template(context)
+        # The sandboxes' URLs change at every start: synthesized as placeholders, so an unchanged app
+        # reuses its kept template (voiceclone_local.template.cached_template), and set in after.
+        endpoints = {key: placeholder(key) for key in vendor_settings}
+        context = {**LOCAL_CONTEXT, "voiceclone:vendorSettings": endpoints, **self.context}
+        self.template = cached_template(context, substitute=vendor_settings)
         self._provision()
         return self
 
@@ -413,10 +414,12 @@ class LocalStack:
 
 def _reset_function_caches() -> None:
     """Forget settings, clients and adapters built for an earlier environment."""
+    from voiceclone import aws
     from voiceclone.logic import services
     from voiceclone.settings import get_settings
     from voiceclone.vendors.registry import get_adapter
 
+    aws.reset()
     services._services = None
     get_settings.cache_clear()
     get_adapter.cache_clear()
