@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -44,7 +45,9 @@ from voiceclone_local.sandboxes.base import (
     json_object,
     json_response,
     optional_int,
+    speak,
     state_map,
+    voice_sample,
 )
 
 __all__ = ["CallbackAttempt", "TencentVrsSandbox", "TencentVrsSandboxConfig"]
@@ -58,6 +61,17 @@ MAX_CLOCK_SKEW_SECONDS = 300
 MAX_BODY_BYTES = 10 * 1024 * 1024
 SAMPLE_RATE = 16000
 FIRST_VOICE_TYPE = 100000
+# Speech with a cloned voice: Tencent Cloud TTS's TextToVoice (NOTES.md §2.6), its own service and
+# version; this sandbox serves it at the same URL (the local stack points tts_endpoint here).
+TTS_SERVICE = "tts"
+TTS_VERSION = "2019-08-23"
+TTS_ACTION = "TextToVoice"
+TTS_CODECS = ("wav", "mp3", "pcm")
+TTS_SAMPLE_RATES = (16000, 8000)
+# 150 Chinese characters, or 500 letters of a text that has no Chinese.
+TTS_MAX_CJK_CHARS, TTS_MAX_LETTERS = 150, 500
+# Tencent's speed scale and the factor each named value means; linear in between.
+TTS_SPEEDS = ((-2.0, 0.6), (-1.0, 0.8), (0.0, 1.0), (1.0, 1.2), (2.0, 1.5), (6.0, 2.5))
 # Tencent reports times in Beijing time (DateCreated "2023-10-23T10:25:54+08:00").
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -86,7 +100,10 @@ ACTIONS = {
     "CreateVRSTask": "_create_vrs_task",
     "DescribeVRSTaskStatus": "_describe_vrs_task_status",
     "GetVRSVoiceTypes": "_get_vrs_voice_types",
+    TTS_ACTION: "_text_to_voice",
 }
+# The API version and signing service of each action (VRS's unless named).
+_TTS_ACTIONS = {TTS_ACTION}
 
 # Audio problems that make the file itself unusable: Tencent answers these with an Error, not a Data.
 _BAD_AUDIO = (
@@ -115,6 +132,10 @@ class TencentVrsSandboxConfig(SandboxConfig):
     secret_key: str = Field(default_factory=env_or(VENDOR_ID, "secret_key", DEFAULT_SECRET_KEY), repr=False)
     # Added to every DetectEnvAndSoundQuality, to see how a client copes with a slow vendor.
     check_latency_ms: int = Field(default=0, ge=0)
+    # TextToVoice: calls at once per account (more answer LimitExceeded.AccessLimit; cloned voices
+    # default to 10) and a pause added to each (so a test sees a caller's concurrency).
+    tts_concurrency: int = Field(default=10, ge=1)
+    tts_latency_ms: int = Field(default=0, ge=0)
 
 
 def _error(code: str, message: str) -> SandboxApiError:
@@ -175,6 +196,16 @@ def _check_codec_and_rate(params: Mapping[str, Any]) -> None:
         raise _error("InvalidParameterValue.SampleRate", f"`SampleRate` {rate} is not supported: use 16000.")
 
 
+def _tts_speed(value: Any) -> float:
+    """Tencent's Speed (-2…6, two decimals) as a factor of the natural pace."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -2 <= value <= 6:
+        raise _error("InvalidParameterValue.Speed", "`Speed` must be a number from -2 to 6.")
+    for (s0, f0), (s1, f1) in pairwise(TTS_SPEEDS):
+        if value <= s1:
+            return f0 + (value - s0) * (f1 - f0) / (s1 - s0)
+    return TTS_SPEEDS[-1][1]
+
+
 def _canonical_host(host_header: str) -> str:
     """The Host header without its port: Tencent signs the bare host name."""
     host = host_header.strip()
@@ -203,6 +234,12 @@ class TencentVrsSandbox(SandboxBase):
         self._checks_in_flight = 0
         self.max_concurrent_checks = 0
         self._next_voice_type = FIRST_VOICE_TYPE
+        # Issued AudioId -> the voiced part of that recording: a trained voice speaks from its recordings.
+        self.audio_samples: dict[str, bytes] = {}
+        # TextToVoice: calls in flight now, the most seen at once, and every request's parameters.
+        self._tts_in_flight = 0
+        self.max_concurrent_tts = 0
+        self.tts_requests: list[dict[str, Any]] = []
 
     @property
     def tasks(self) -> dict[str, SimulatedTask]:
@@ -215,7 +252,12 @@ class TencentVrsSandbox(SandboxBase):
         return self.requests
 
     def credentials(self) -> dict[str, str]:
-        return {"secret_id": self.config.secret_id, "secret_key": self.config.secret_key}
+        """The key pair, and this sandbox's URL as the TTS endpoint: it serves TextToVoice too."""
+        return {
+            "secret_id": self.config.secret_id,
+            "secret_key": self.config.secret_key,
+            "tts_endpoint": self.url,
+        }
 
     # ----- the request skeleton's vendor parts ----------------------------------------------------
 
@@ -229,8 +271,9 @@ class TencentVrsSandbox(SandboxBase):
         version = request.headers.get("x-tc-version")
         if not version:
             raise _missing("X-TC-Version")
-        if version != API_VERSION:
-            raise _error("NoSuchVersion", f"The API version `{version}` does not exist: use {API_VERSION}.")
+        wanted = TTS_VERSION if action in _TTS_ACTIONS else API_VERSION
+        if version != wanted:
+            raise _error("NoSuchVersion", f"The API version `{version}` does not exist: use {wanted}.")
         return Route(name=action, endpoint=ACTIONS.get(action))
 
     def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
@@ -246,6 +289,8 @@ class TencentVrsSandbox(SandboxBase):
         return _error(*_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
+        if route.name in _TTS_ACTIONS:  # TTS answers its fields in Response itself
+            return json_response(200, {"Response": {**result, "RequestId": str(uuid.uuid4())}})
         return json_response(200, {"Response": {"Data": result, "RequestId": str(uuid.uuid4())}})
 
     def error_envelope(
@@ -257,13 +302,14 @@ class TencentVrsSandbox(SandboxBase):
     def authenticate(self, request: SandboxRequest, route: Route) -> None:
         """TC3 verification in Tencent's order: header shape, key id, clock, then the signature itself."""
         headers = request.headers
+        service = TTS_SERVICE if route.name in _TTS_ACTIONS else SERVICE
         parsed = tc3.parse_authorization(headers.get("authorization", ""))
         if parsed is None:
             raise _error("AuthFailure.InvalidAuthorization", "The `Authorization` header is not TC3.")
-        if parsed.service != SERVICE or parsed.signed_headers != tc3.SIGNED_HEADERS:
+        if parsed.service != service or parsed.signed_headers != tc3.SIGNED_HEADERS:
             raise _error(
                 "AuthFailure.InvalidAuthorization",
-                f"The credential scope must name service `{SERVICE}` "
+                f"The credential scope must name service `{service}` "
                 f"and SignedHeaders must be `{tc3.SIGNED_HEADERS}`.",
             )
         if not hmac.compare_digest(parsed.secret_id, self.config.secret_id):
@@ -287,7 +333,7 @@ class TencentVrsSandbox(SandboxBase):
             )
         expected = tc3.signature(
             secret_key=self.config.secret_key,
-            service=SERVICE,
+            service=service,
             timestamp=timestamp,
             host=_canonical_host(headers.get("host", "")),
             body=request.body,
@@ -379,8 +425,10 @@ class TencentVrsSandbox(SandboxBase):
         audio_id = ""
         if type_id == 2:
             audio_id = "audio" + uuid.uuid4().hex
+            sample = voice_sample(audio)
             with self._lock:
                 self.audio_ids[audio_id] = text_id
+                self.audio_samples[audio_id] = sample
         return {"AudioId": audio_id, "DetectionCode": 0, "DetectionMsg": "Success", "DetectionTip": []}
 
     def _create_vrs_task(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
@@ -431,6 +479,8 @@ class TencentVrsSandbox(SandboxBase):
                 callback_url=callback_url,
                 created_at=datetime.now(UTC),
                 voice_type=voice_type,
+                # What the voice will speak from: its recordings, in the order given.
+                voice_sample=b"".join(self.audio_samples[a] for a in audio_ids)[: int(30 * SAMPLE_RATE) * 2],
             )
         if self.drop_create_response():
             raise DropConnection
@@ -460,6 +510,83 @@ class TencentVrsSandbox(SandboxBase):
             if task_type == 0 and t.state(now) is TrainingState.SUCCEEDED
         ]
         return {"VoiceTypeList": voices}
+
+    def _text_to_voice(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """TextToVoice: the trained voice reads the text, in the codec and rate asked (NOTES.md §2.6)."""
+        params = self._params(request)
+        with self._lock:
+            self.tts_requests.append(dict(params))
+            if self._tts_in_flight >= self.config.tts_concurrency:
+                raise _error(
+                    "LimitExceeded.AccessLimit",
+                    f"More than {self.config.tts_concurrency} concurrent requests: retry later.",
+                )
+            self._tts_in_flight += 1
+            self.max_concurrent_tts = max(self.max_concurrent_tts, self._tts_in_flight)
+        try:
+            if self.config.tts_latency_ms:
+                time.sleep(self.config.tts_latency_ms / 1000)
+            return self._speak(params)
+        finally:
+            with self._lock:
+                self._tts_in_flight -= 1
+
+    def _speak(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = params.get("Text")
+        if text is None:
+            raise _error("InvalidParameterValue.Text", "The request is missing `Text`.")
+        if not isinstance(text, str):
+            raise _error("InvalidParameterValue.InvalidText", "`Text` must be a string.")
+        if not text.strip():
+            raise _error("InvalidParameterValue.TextEmpty", "`Text` is empty.")
+        if not any(ch.isalnum() for ch in text):
+            raise _error("InvalidParameterValue.InvalidText", "`Text` has no character that can be read.")
+        chinese = any(ord(ch) > 0x7F for ch in text)
+        limit = TTS_MAX_CJK_CHARS if chinese else TTS_MAX_LETTERS
+        if len(text) > limit:
+            raise _error(
+                "InvalidParameterValue.TextTooLong",
+                f"`Text` is {len(text)} characters: at most {TTS_MAX_CJK_CHARS} Chinese characters "
+                f"or {TTS_MAX_LETTERS} English letters.",
+            )
+        session_id = params.get("SessionId")
+        if not isinstance(session_id, str) or not session_id:
+            raise _error("InvalidParameterValue.SessionId", "`SessionId` must be a non-empty string.")
+        codec = params.get("Codec", "wav")
+        if codec not in TTS_CODECS:
+            raise _error("InvalidParameterValue.Codec", f"`Codec` {codec!r} is not one of wav, mp3, pcm.")
+        rate = _int_param(params, "SampleRate", SAMPLE_RATE)
+        if rate not in TTS_SAMPLE_RATES:
+            raise _error(
+                "InvalidParameterValue.SampleRate",
+                f"`SampleRate` {rate} is not supported: use {' or '.join(map(str, TTS_SAMPLE_RATES))}.",
+            )
+        speed = _tts_speed(params.get("Speed", 0))
+        volume = params.get("Volume", 0)
+        if isinstance(volume, bool) or not isinstance(volume, int | float) or not -10 <= volume <= 10:
+            raise _error("InvalidParameterValue.Volume", "`Volume` must be a number from -10 to 10.")
+        voice_type = _int_param(params, "VoiceType")
+        if params.get("FastVoiceType"):
+            raise _error(
+                "InvalidParameterValue.VoiceType",
+                "The sandbox makes no one-sentence clones: this `FastVoiceType` is not one of its voices.",
+            )
+        sample = self._voice_sample(voice_type)
+        if sample is None:
+            raise _error(
+                "InvalidParameterValue.VoiceType",
+                f"`VoiceType` {voice_type} is not a voice of this account (or its training did not succeed).",
+            )
+        audio = speak(sample, text, fmt=codec, sample_rate=rate, speed=speed, rate=SAMPLE_RATE)
+        return {"Audio": base64.b64encode(audio).decode("ascii"), "SessionId": session_id, "Subtitles": []}
+
+    def _voice_sample(self, voice_type: int) -> bytes | None:
+        now = time.monotonic()
+        for task in list(self._trainer.tasks.values()):
+            if task.meta["voice_type"] == voice_type and task.state(now) is TrainingState.SUCCEEDED:
+                sample: bytes = task.meta["voice_sample"]
+                return sample
+        return None
 
     # ----- training completion and callbacks ------------------------------------------------------
 

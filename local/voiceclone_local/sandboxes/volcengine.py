@@ -56,6 +56,9 @@ from voiceclone_local.sandboxes.base import (
     json_object,
     json_response,
     optional_int,
+    reading_seconds,
+    speak,
+    voice_sample,
 )
 
 VENDOR_ID = "volcengine"
@@ -69,6 +72,15 @@ DEFAULT_SPEAKER_IDS: tuple[str, ...] = ("S_sandbox001", "S_sandbox002", "S_sandb
 DEFAULT_RESOURCE_IDS: tuple[str, ...] = ("seed-icl-1.0", "seed-icl-2.0", "volc.megatts.voiceclone")
 
 UPLOAD_PATH = "/api/v1/mega_tts/audio/upload"
+# Speech with a cloned voice: the V1 HTTP TTS (NOTES.md §4.10), its own answer shape and codes.
+TTS_PATH = "/api/v1/tts"
+TTS_CLUSTERS = ("volcano_icl", "volcano_icl_concurr")
+TTS_ENCODINGS = ("pcm", "wav", "mp3")  # ogg_opus too at Volcengine; the sandbox does not make it
+TTS_RATES = (24000, 16000, 8000)
+TTS_MAX_TEXT_BYTES = 1024
+TTS_SPEED_RANGE = (0.2, 3.0)
+TTS_OK, TTS_INVALID, TTS_CONCURRENCY, TTS_BUSY, TTS_REQID_REUSED = 3000, 3001, 3003, 3005, 3006
+TTS_TEXT_TOO_LONG, TTS_INVALID_TEXT, TTS_INTERNAL, TTS_VOICE_NOT_FOUND = 3010, 3011, 3031, 3050
 STATUS_PATH = "/api/v1/mega_tts/status"
 CONSOLE_ROUTE = "/?Action"
 LIST_ACTION = "BatchListMegaTTSTrainStatus"
@@ -85,6 +97,11 @@ _SPEECH_FAULTS = {
     Fault.THROTTLE: (429, 429, "too many requests: rate limit exceeded, retry later"),
     Fault.INTERNAL: (500, 500, "internal error: retry later"),
     Fault.UNAVAILABLE: (503, 503, "service unavailable: retry later"),
+}
+_TTS_FAULTS = {
+    Fault.THROTTLE: (429, TTS_CONCURRENCY, "concurrency quota exceeded, retry later"),
+    Fault.INTERNAL: (500, TTS_INTERNAL, "internal error, retry later"),
+    Fault.UNAVAILABLE: (503, TTS_BUSY, "server busy, retry later"),
 }
 _CONSOLE_FAULTS = {
     Fault.THROTTLE: (429, "AccountFlowLimitExceeded", "Request was denied due to flow limit."),
@@ -165,6 +182,9 @@ class VolcengineSandboxConfig(SandboxConfig):
     clock_skew_seconds: int = Field(default=900, ge=0)
     # When set, uploads that pass the checks answer this StatusCode instead (e.g. 1109, 1112).
     force_upload_status: int | None = None
+    # TTS: calls at once for the app (more answer 3003) and a pause added to each (a caller's fan-out shows).
+    tts_concurrency: int = Field(default=2, ge=1)
+    tts_latency_ms: int = Field(default=0, ge=0)
 
 
 def _speech_error(http_status: int, code: int, message: str) -> SandboxApiError:
@@ -197,6 +217,8 @@ class Slot:
     created_ms: int = 0
     activated: bool = False
     order_ms: int = 0
+    # The voiced part of the latest upload: what the trained voice speaks from.
+    voice: bytes = b""
 
     def status(self) -> int:
         if self.task is None:
@@ -258,6 +280,28 @@ class Slot:
         }
 
 
+def _tts_invalid(message: str) -> SandboxApiError:
+    return _speech_error(400, TTS_INVALID, message)
+
+
+def _section(params: dict[str, Any], name: str) -> dict[str, Any]:
+    value = params.get(name)
+    if not isinstance(value, dict):
+        raise _tts_invalid(f"{name} must be an object")
+    return value
+
+
+def _reqid_of(body: bytes) -> str:
+    """The request's reqid, for an error answer (empty when the body is not the TTS request)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return ""
+    request = value.get("request") if isinstance(value, dict) else None
+    reqid = request.get("reqid") if isinstance(request, dict) else None
+    return reqid if isinstance(reqid, str) else ""
+
+
 def _int_field(params: dict[str, Any], name: str) -> int | None:
     return optional_int(params, name, _bad_request)
 
@@ -275,6 +319,7 @@ class VolcengineSandbox(SandboxBase):
         [
             Rule(UPLOAD_PATH, methods=["POST"], endpoint="_upload"),
             Rule(STATUS_PATH, methods=["POST"], endpoint="_status"),
+            Rule(TTS_PATH, methods=["POST"], endpoint="_tts"),
         ]
     )
     config: VolcengineSandboxConfig
@@ -282,6 +327,11 @@ class VolcengineSandbox(SandboxBase):
     def _init_state(self) -> None:
         self._slots: dict[str, Slot] = {}
         self._uploads: Counter[str] = Counter()
+        # TTS: calls in flight, the most at once, the reqids seen, and every request body.
+        self._tts_in_flight = 0
+        self.max_concurrent_tts = 0
+        self._reqids: set[str] = set()
+        self.tts_requests: list[dict[str, Any]] = []
 
     @classmethod
     def local_config(cls) -> VolcengineSandboxConfig:
@@ -328,7 +378,7 @@ class VolcengineSandbox(SandboxBase):
             endpoint = "_batch_list" if known else "_no_such_action"
             return Route(f"{request.method} {CONSOLE_ROUTE}={action}", endpoint, plane="console")
         route = super().route(request)
-        return Route(route.name, route.endpoint, plane="speech")
+        return Route(route.name, route.endpoint, plane="tts" if request.path == TTS_PATH else "speech")
 
     def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
         return _speech_error(404, BAD_REQUEST, f"no such API: {request.method} {request.path}")
@@ -336,18 +386,24 @@ class VolcengineSandbox(SandboxBase):
     def authenticate(self, request: SandboxRequest, route: Route) -> None:
         if route.plane == "console":
             self._authenticate_console(request)
+        elif route.plane == "tts":
+            self._authenticate_tts(request)
         else:
             self._authenticate_speech(request)
 
     def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
         if route.plane == "console":
             return _console_error(*_CONSOLE_FAULTS[fault])
+        if route.plane == "tts":
+            return _speech_error(*_TTS_FAULTS[fault])
         return _speech_error(*_SPEECH_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
         if route.plane == "console":
             metadata, headers = self._console_metadata(request)
             return json_response(200, {"ResponseMetadata": metadata, "Result": result}, headers)
+        if route.plane == "tts":
+            return json_response(200, result, {LOG_ID_HEADER: uuid.uuid4().hex})
         body = {"BaseResp": {"StatusCode": 0, "StatusMessage": ""}, **result}
         return json_response(200, body, {LOG_ID_HEADER: uuid.uuid4().hex})
 
@@ -358,6 +414,9 @@ class VolcengineSandbox(SandboxBase):
             metadata, headers = self._console_metadata(request)
             metadata["Error"] = {"Code": error.code, "Message": error.message}
             return json_response(error.status, {"ResponseMetadata": metadata}, headers)
+        if route is not None and route.plane == "tts":
+            answer = {"reqid": _reqid_of(request.body), "code": error.code, "message": error.message}
+            return json_response(error.status, answer, {LOG_ID_HEADER: uuid.uuid4().hex})
         body = {"BaseResp": {"StatusCode": error.code, "StatusMessage": error.message}}
         return json_response(error.status, body, {LOG_ID_HEADER: uuid.uuid4().hex})
 
@@ -452,6 +511,7 @@ class VolcengineSandbox(SandboxBase):
         if config.force_upload_status:
             code = config.force_upload_status
             raise _audio_error(code, f"forced by the sandbox (force_upload_status={code})")
+        sample = voice_sample(audio, seconds=30.0)
         with self._lock:
             slot = self._slot(speaker_id)
             if slot is None:  # removed from the configuration during the check
@@ -460,6 +520,7 @@ class VolcengineSandbox(SandboxBase):
             slot.created_ms = _now_ms()
             slot.resource_id = resource_id
             slot.activated = False
+            slot.voice = sample
             slot.task = self._trainer.create(task_id=f"{speaker_id}#{slot.trainings}", speaker_id=speaker_id)
         if self.drop_create_response():
             raise DropConnection
@@ -513,6 +574,92 @@ class VolcengineSandbox(SandboxBase):
             if slot is None:
                 raise _audio_error(SPEAKER_NOT_FOUND, f"speaker_id {speaker_id} is not a slot of this app")
             return slot.describe()
+
+    # ----- TTS ---------------------------------------------------------------------------------------
+
+    def _authenticate_tts(self, request: SandboxRequest) -> None:
+        """Exactly ``Bearer;{token}`` (no Resource-Id on the V1 TTS); before any fault knob."""
+        expected = f"Bearer;{self.config.access_token}".encode()
+        given = request.headers.get("authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            raise _speech_error(
+                401, TTS_INVALID, "authentication failed: send Authorization: Bearer;{access token}"
+            )
+
+    def _tts(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """The V1 TTS: the slot's trained voice reads the text, in the encoding and rate asked."""
+        params = json_object(request.body, _tts_invalid, empty=False)
+        with self._lock:
+            self.tts_requests.append(params)
+            if self._tts_in_flight >= self.config.tts_concurrency:
+                raise _speech_error(
+                    429, TTS_CONCURRENCY, f"concurrency quota exceeded: {self.config.tts_concurrency} at once"
+                )
+            self._tts_in_flight += 1
+            self.max_concurrent_tts = max(self.max_concurrent_tts, self._tts_in_flight)
+        try:
+            if self.config.tts_latency_ms:
+                time.sleep(self.config.tts_latency_ms / 1000)
+            return self._speak(params)
+        finally:
+            with self._lock:
+                self._tts_in_flight -= 1
+
+    def _speak(self, params: dict[str, Any]) -> dict[str, Any]:
+        app, user, audio, req = (_section(params, name) for name in ("app", "user", "audio", "request"))
+        if app.get("appid") != self.config.appid:
+            raise _speech_error(
+                403, TTS_INVALID, f"the access token does not cover appid {app.get('appid')!r}"
+            )
+        if not isinstance(app.get("token"), str) or not app["token"]:
+            raise _tts_invalid("app.token is missing")
+        if app.get("cluster") not in TTS_CLUSTERS:
+            raise _tts_invalid(f"app.cluster must be one of {', '.join(TTS_CLUSTERS)} for a cloned voice")
+        if not isinstance(user.get("uid"), str) or not user["uid"]:
+            raise _tts_invalid("user.uid is missing")
+        reqid = req.get("reqid")
+        if not isinstance(reqid, str) or not reqid:
+            raise _tts_invalid("request.reqid is missing")
+        if req.get("operation") != "query":
+            raise _tts_invalid("request.operation must be query over HTTP (submit streams over WebSocket)")
+        text = req.get("text")
+        if not isinstance(text, str) or not any(ch.isalnum() for ch in text):
+            raise _speech_error(400, TTS_INVALID_TEXT, "request.text is empty or has nothing to read")
+        if len(text.encode("utf-8")) > TTS_MAX_TEXT_BYTES:
+            raise _speech_error(
+                400, TTS_TEXT_TOO_LONG, f"request.text is longer than {TTS_MAX_TEXT_BYTES} bytes of UTF-8"
+            )
+        encoding = audio.get("encoding", "pcm")
+        if encoding not in TTS_ENCODINGS:
+            raise _tts_invalid(f"audio.encoding {encoding!r}: the sandbox makes {', '.join(TTS_ENCODINGS)}")
+        rate = audio.get("rate", TTS_RATES[0])
+        if rate not in TTS_RATES or isinstance(rate, bool):
+            raise _tts_invalid(f"audio.rate must be one of {', '.join(map(str, TTS_RATES))}")
+        speed = audio.get("speed_ratio", 1.0)
+        low, high = TTS_SPEED_RANGE
+        if isinstance(speed, bool) or not isinstance(speed, int | float) or not low <= speed <= high:
+            raise _tts_invalid(f"audio.speed_ratio must be from {low} to {high}")
+        voice_type = audio.get("voice_type")
+        with self._lock:
+            if reqid in self._reqids:
+                raise _speech_error(400, TTS_REQID_REUSED, f"reqid {reqid} was already used")
+            self._reqids.add(reqid)
+            slot = self._slot(voice_type) if isinstance(voice_type, str) else None
+            usable = slot is not None and slot.status() in (STATUS_SUCCESS, STATUS_ACTIVE) and slot.voice
+            sample = slot.voice if slot is not None and usable else b""
+        if not sample:
+            raise _speech_error(
+                400, TTS_VOICE_NOT_FOUND, f"voice_type {voice_type!r} is not a trained voice of this app"
+            )
+        spoken = speak(sample, text, fmt=str(encoding), sample_rate=int(rate), speed=float(speed))
+        return {
+            "reqid": reqid,
+            "code": TTS_OK,
+            "message": "Success",
+            "sequence": -1,
+            "data": base64.b64encode(spoken).decode("ascii"),
+            "addition": {"duration": str(round(reading_seconds(text, float(speed)) * 1000))},
+        }
 
     # ----- console OpenAPI ------------------------------------------------------------------------
 
