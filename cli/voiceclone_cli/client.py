@@ -219,6 +219,57 @@ class VoicecloneClient:
         voice: dict[str, Any] = self._request("DELETE", f"/v1/voices/{voice_id}")
         return voice
 
+    # Speech
+
+    def speak(
+        self,
+        voice_id: str,
+        text: str,
+        format: str = "wav",
+        sample_rate: int | None = None,
+        speed: float | None = None,
+    ) -> dict[str, Any]:
+        """Speak `text` with a voice: the speech, its audio behind `audio_url`."""
+        payload: dict[str, Any] = {"text": text, "format": format}
+        if sample_rate:
+            payload["sample_rate"] = sample_rate
+        if speed is not None:
+            payload["speed"] = speed
+        speech: dict[str, Any] = self._request("POST", f"/v1/voices/{voice_id}/speech", json=payload)
+        return speech
+
+    def get_speech(self, speech_id: str) -> dict[str, Any]:
+        speech: dict[str, Any] = self._request("GET", f"/v1/speech/{speech_id}")
+        return speech
+
+    def list_speech(self, voice_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        page: dict[str, Any] = self._request("GET", f"/v1/voices/{voice_id}/speech", params=params)
+        return page
+
+    def usage(self, start: str | None = None, end: str | None = None) -> dict[str, Any]:
+        """Characters synthesized and voices cloned per vendor, from `start` to `end` (YYYY-MM-DD)."""
+        params = {k: v for k, v in (("from", start), ("to", end)) if v}
+        usage: dict[str, Any] = self._request("GET", "/v1/usage", params=params)
+        return usage
+
+    def download(self, url: str) -> bytes:
+        """The bytes behind a presigned GET (a speech's audio_url): no API key goes with it."""
+        try:
+            response = self._uploads.get(url)
+        except httpx.TransportError as exc:
+            raise ApiError(0, "DownloadFailed", f"cannot download the audio: {exc}") from exc
+        if response.status_code >= 300:
+            raise ApiError(
+                response.status_code,
+                "DownloadFailed",
+                f"the audio URL answered {response.status_code}",
+                hint="the URL lapses after a while: voiceclone voices speech <voice_id> lists fresh ones",
+            )
+        return response.content
+
     # Webhooks
 
     def webhook_secret(self) -> dict[str, Any]:

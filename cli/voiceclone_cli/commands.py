@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Recordings of the standard script (every vendor's sentences are drawn from it).
 SAMPLES = REPO_ROOT / "samples" / "tencent_vrs"
 SAMPLE_LETTER = REPO_ROOT / "samples" / "authorization-letter.pdf"
+# What `voiceclone local demo` (and so `make run`) has the new voice say.
+DEMO_SENTENCE = "你好，这是我克隆的声音。欢迎使用语音克隆服务！"
 # Sentences `jobs reupload` sends again: the rejected ones, and any never uploaded.
 TO_RECORD = ("REJECTED", "PENDING_UPLOAD")
 UPLOAD_WORKERS = 4
@@ -563,6 +565,8 @@ def cmd_voices(args: argparse.Namespace) -> int:
         if page.get("next_cursor"):
             out.line(f"more: voiceclone voices list --cursor {page['next_cursor']}")
         return 0
+    if command == "speech":
+        return _list_speech(out, client, args)
     if command == "get":
         voice = client.get_voice(args.voice_id)
     elif command == "rename":
@@ -583,6 +587,103 @@ def cmd_voices(args: argparse.Namespace) -> int:
         show_voice(out, voice)
     elif voice.get("note"):
         out.line(f"note: {voice['note']}")
+    return 0
+
+
+def _list_speech(out: Output, client: VoicecloneClient, args: argparse.Namespace) -> int:
+    page = client.list_speech(args.voice_id, limit=args.limit, cursor=args.cursor)
+    if out.as_json:
+        out.json(page)
+        return 0
+    if not page["items"]:
+        out.line(f'voice {args.voice_id} has spoken nothing yet: voiceclone speak {args.voice_id} "text"')
+        return 0
+    out.table(
+        ["SPEECH ID", "CREATED", "FORMAT", "RATE", "SECONDS", "CHARS", "CALLS", "AUDIO URL"],
+        [
+            [
+                s["speech_id"],
+                s.get("created_at"),
+                s.get("format"),
+                s.get("sample_rate"),
+                s.get("duration_seconds"),
+                s.get("characters"),
+                s.get("vendor_calls"),
+                s.get("audio_url"),
+            ]
+            for s in page["items"]
+        ],
+    )
+    if page.get("next_cursor"):
+        out.line(f"more: voiceclone voices speech {args.voice_id} --cursor {page['next_cursor']}")
+    return 0
+
+
+SPEECH_FORMATS = ("wav", "mp3", "pcm")
+
+
+def speech_format(output: str | None, chosen: str | None) -> str:
+    """The format asked for: --format, else the output file's extension, else wav."""
+    if chosen:
+        return chosen
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    return suffix if suffix in SPEECH_FORMATS else "wav"
+
+
+def speak_to_file(
+    client: VoicecloneClient,
+    voice_id: str,
+    text: str,
+    output: str | None,
+    fmt: str,
+    sample_rate: int | None = None,
+    speed: float | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """Speak, download the audio from its URL, write it; the speech and the file."""
+    speech = client.speak(voice_id, text, fmt, sample_rate=sample_rate, speed=speed)
+    path = Path(output) if output else Path(f"{speech['speech_id']}.{speech['format']}")
+    audio = client.download(speech["audio_url"])
+    if path.parent != Path():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(audio)
+    return speech, path
+
+
+def cmd_speak(args: argparse.Namespace) -> int:
+    out = _output(args)
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise usage_error("nothing to say: the text is empty", hint='voiceclone speak VOICE_ID "text"')
+    fmt = speech_format(args.output, args.format)
+    speech, path = speak_to_file(
+        VoicecloneClient(), args.voice_id, text, args.output, fmt, args.sample_rate, args.speed
+    )
+    if out.as_json:
+        out.json(speech)
+        return 0
+    out.line(
+        f"spoke {speech['characters']} characters with voice {args.voice_id}: {path} "
+        f"({speech['duration_seconds']:.1f} s, {speech['format']}, {speech['sample_rate']} Hz, "
+        f"{speech['vendor_calls']} {speech['vendor']} call{'s' if speech['vendor_calls'] != 1 else ''})"
+    )
+    out.line(f"speech {speech['speech_id']}; list it with: voiceclone voices speech {args.voice_id}")
+    return 0
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    out = _output(args)
+    usage = VoicecloneClient().usage(args.start, args.end)
+    if out.as_json:
+        out.json(usage)
+        return 0
+    out.line(f"usage from {usage['start']} to {usage['end']} (UTC days)")
+    if not usage["vendors"]:
+        out.line("nothing used in this period")
+        return 0
+    out.table(
+        ["VENDOR", "CHARACTERS", "SPEECH REQUESTS", "CLONES"],
+        [[v["vendor"], v["characters"], v["speech_requests"], v["clones"]] for v in usage["vendors"]],
+    )
     return 0
 
 
@@ -658,8 +759,9 @@ def cmd_local(args: argparse.Namespace) -> int:
         directory = Path(args.directory) if args.directory else SAMPLES
         # The sample letter stands in for a signed one; the sandbox only checks one was uploaded.
         documents = {"authorization_letter": str(SAMPLE_LETTER), **options(args.document)}
+        client = VoicecloneClient(stack.api_url, api_key=getattr(stack, "api_key", "") or None)
         code = clone(
-            VoicecloneClient(stack.api_url, api_key=getattr(stack, "api_key", "") or None),
+            client,
             args.vendor,
             args.name,
             directory,
@@ -669,7 +771,29 @@ def cmd_local(args: argparse.Namespace) -> int:
             documents=documents,
             out=out,
         )
+        if code == 0:
+            code = demo_speech(client, out, args.vendor, args.say, args.speech_file)
     return code
+
+
+def demo_speech(client: VoicecloneClient, out: Output, vendor: str, text: str, output: str | None) -> int:
+    """Have the voice just cloned say a sentence, and tell where to hear it (or why it cannot speak)."""
+    voices = client.list_voices(limit=1, vendor=vendor, state="READY")["items"]
+    if not voices:
+        raise CliError(f"the clone succeeded but no {vendor} voice is listed", hint="voiceclone voices list")
+    voice_id = voices[0]["voice_id"]
+    path = output or str(Path(".voiceclone") / f"demo-speech-{vendor}.wav")
+    try:
+        speech, written = speak_to_file(client, voice_id, text, path, "wav")
+    except ApiError as exc:
+        if exc.status == 409:  # a vendor whose speech voiceclone does not offer: the reason is the news
+            out.line(f"voice {voice_id} cannot speak through voiceclone: {exc.message}")
+            return 0
+        raise
+    out.line(
+        f"the new voice said {text!r} ({speech['duration_seconds']:.1f} s): listen to {written.resolve()}"
+    )
+    return 0
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

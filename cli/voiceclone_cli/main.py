@@ -11,7 +11,7 @@ import sys
 
 from voiceclone_cli import commands
 from voiceclone_cli.client import ApiError
-from voiceclone_cli.commands import CliError, clone, describe_failure
+from voiceclone_cli.commands import DEMO_SENTENCE, CliError, clone, describe_failure
 from voiceclone_cli.output import Output
 
 __all__ = ["build_parser", "clone", "describe_failure", "main"]
@@ -23,6 +23,7 @@ EPILOG = """examples:
   voiceclone jobs list --json
   voiceclone jobs reupload JOB_ID recordings/ --wait
   voiceclone voices list --state READY
+  voiceclone speak VOICE_ID "你好，欢迎使用。" -o hello.wav
 
 environment: VOICECLONE_API_URL (the API's base URL), VOICECLONE_API_KEY (its key)."""
 
@@ -117,7 +118,25 @@ def build_parser() -> argparse.ArgumentParser:
     g = voices.add_parser("delete", parents=common, help="delete a voice, here and at its vendor")
     g.add_argument("voice_id")
     g.add_argument("--yes", "-y", action="store_true", help="do not ask first")
+    g = voices.add_parser("speech", parents=common, help="what a voice spoke, newest first")
+    g.add_argument("voice_id")
+    g.add_argument("--limit", type=int, default=20)
+    g.add_argument("--cursor", help="the next page, as the previous one printed")
     p.set_defaults(func=commands.cmd_voices)
+
+    p = sub.add_parser("speak", parents=common, help="speak text with a cloned voice; write the audio")
+    p.add_argument("voice_id")
+    p.add_argument("text", help="what to say (up to 5000 characters; '-' reads it from stdin)")
+    p.add_argument("-o", "--output", help="the audio file (default: <speech_id>.<format>)")
+    p.add_argument("--format", choices=["wav", "mp3", "pcm"], default=None, help="default: from -o, else wav")
+    p.add_argument("--sample-rate", type=int, help="samples per second (default: the vendor's)")
+    p.add_argument("--speed", type=float, help="speaking rate, 1.0 normal (0.5-2.0)")
+    p.set_defaults(func=commands.cmd_speak)
+
+    p = sub.add_parser("usage", parents=common, help="characters synthesized and voices cloned, per vendor")
+    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 1st of the month)")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (default: today, UTC)")
+    p.set_defaults(func=commands.cmd_usage)
 
     p = sub.add_parser("webhooks", parents=common, help="the secret that signs job notifications")
     webhooks = p.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
@@ -139,12 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
     g = local.add_parser(
-        "demo", parents=common, help="start the local stack and clone a voice from the sample recordings"
+        "demo",
+        parents=common,
+        help="start the local stack, clone a voice from the sample recordings and speak with it",
     )
     g.add_argument("--vendor", default="tencent_vrs")
     g.add_argument("--name", default="demo-voice")
     g.add_argument("--gender", choices=["female", "male"], default="female")
     g.add_argument("--timeout", type=float, default=300.0)
+    g.add_argument("--say", default=DEMO_SENTENCE, help="the sentence the new voice speaks")
+    g.add_argument("--speech-file", help="its audio (default: .voiceclone/demo-speech-<vendor>.wav)")
     g.add_argument("--option", action="append", metavar="KEY=VALUE", help="a vendor option")
     g.add_argument(
         "--document", action="append", metavar="NAME=FILE", help="default: samples/authorization-letter.pdf"

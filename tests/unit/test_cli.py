@@ -814,6 +814,7 @@ def test_local_demo_uses_the_stacks_key(
 
     monkeypatch.setattr(voiceclone_local.stack, "LocalStack", FakeStack)
     monkeypatch.setattr(commands, "clone", fake_clone)
+    monkeypatch.setattr(commands, "demo_speech", lambda *args: 0)  # tests/unit/test_cli_speech.py
     code, _, _ = run(capsys, "local", "demo")
     assert code == 0
     assert clients[0].base_url == "http://127.0.0.1:4010" and clients[0].has_key
