@@ -125,7 +125,7 @@ def test_the_demo_speaks_with_the_new_voice_and_prints_the_file(
 ) -> None:
     fake.answers[("GET", "/v1/voices")] = (200, {"items": [{"voice_id": "v-1"}], "next_cursor": None})
     fake.answers[("POST", "/v1/voices/v-1/speech")] = (201, speech())
-    client = commands.VoicecloneClient()
+    client = VoicecloneClient(transport=httpx.MockTransport(fake.handler))
     target = tmp_path / ".voiceclone" / "demo-speech-tencent_vrs.wav"
     code = commands.demo_speech(client, output.Output(), "tencent_vrs", "你好。", str(target))
     assert code == 0 and target.read_bytes() == AUDIO
