@@ -203,14 +203,15 @@ class _Frame:
 
 
 def _id3_end(data: bytes) -> int:
-    """Where the audio starts after a leading ID3v2 tag (0 without one)."""
-    if len(data) >= 10 and data[:3] == b"ID3":
+    """Where the audio starts after the leading ID3v2 tags, if any (0 without one)."""
+    pos = 0
+    while len(data) >= pos + 10 and data[pos : pos + 3] == b"ID3":
         size = 0
-        for byte in data[6:10]:
+        for byte in data[pos + 6 : pos + 10]:
             size = (size << 7) | (byte & 0x7F)
-        footer = 10 if data[5] & 0x10 else 0
-        return 10 + size + footer
-    return 0
+        footer = 10 if data[pos + 5] & 0x10 else 0
+        pos += 10 + size + footer
+    return pos
 
 
 def _mp3_frames(data: bytes) -> Iterator[_Frame]:
