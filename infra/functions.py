@@ -35,6 +35,12 @@ LONGER_TIMEOUTS = {"check_sentence": 60, "submit_training": 60}
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # Lambda's Python runtime ships boto3; bundling another copy would only slow cold starts.
 PROVIDED_BY_RUNTIME = ("boto3",)
+# The functions a client waits on (README, "Cold starts"): SnapStart restores them from a snapshot
+# of their initialized process, taken when a version is published. Callers invoke their LIVE_ALIAS,
+# which follows the current version. The workflow's functions keep plain cold starts: nobody waits
+# on them and their cold starts are rare (one container serves many steps).
+SNAPSTART_FUNCTIONS = ("api", "authorizer")
+LIVE_ALIAS = "live"
 
 
 def runtime_requirements(pyproject: Path = c.PYPROJECT) -> list[str]:
@@ -120,9 +126,23 @@ class Functions(Construct):
         self.by_name: dict[str, lambda_.Function] = {
             name: self._build_function(name, code, shared_env) for name in c.FUNCTION_NAMES
         }
+        self.aliases: dict[str, lambda_.Alias] = {
+            name: lambda_.Alias(
+                self,
+                f"{c.construct_id_of(name)}Live",
+                alias_name=LIVE_ALIAS,
+                version=self.by_name[name].current_version,
+            )
+            for name in SNAPSTART_FUNCTIONS
+        }
 
     def __getitem__(self, name: str) -> lambda_.Function:
         return self.by_name[name]
+
+    def invokable(self, name: str) -> lambda_.IFunction:
+        """What a caller invokes: a SnapStart function's live alias (SnapStart applies to published
+        versions only, never to $LATEST), else the function."""
+        return self.aliases.get(name) or self.by_name[name]
 
     def _build_function(self, name: str, code: lambda_.Code, environment: dict[str, str]) -> lambda_.Function:
         construct_id = c.construct_id_of(name)
@@ -140,6 +160,7 @@ class Functions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self._build_log_group(construct_id),
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if name in SNAPSTART_FUNCTIONS else None,
         )
         NagSuppressions.add_resource_suppressions(
             function,

@@ -96,9 +96,9 @@ class VoicecloneStack(Stack):
         self.api = Api(
             self,
             "Api",
-            self.functions["api"],
+            self.functions.invokable("api"),
             self.functions["callback"],
-            self.functions["authorizer"],
+            self.functions.invokable("authorizer"),
             authorizer_cache_seconds=self.settings.authorizer_cache_seconds,
             swagger_ui=self.settings.swagger_ui,
         )

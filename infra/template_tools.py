@@ -77,3 +77,13 @@ def functions_by_handler(template: Mapping[str, Any]) -> dict[str, str]:
                 raise ValueError(f"two functions with handler {handler}: {found[handler]}, {logical_id}")
             found[handler] = logical_id
     return found
+
+
+def invoked_by_handler(template: Mapping[str, Any]) -> dict[str, str]:
+    """Handler -> logical id of what its callers invoke: the function's alias where it has one (the
+    SnapStart functions are invoked through their live alias, infra/functions.py), else the function."""
+    aliases = {
+        alias["Properties"]["FunctionName"].get("Ref"): logical_id
+        for logical_id, alias in resources_of_type(template, "AWS::Lambda::Alias").items()
+    }
+    return {handler: aliases.get(fn, fn) for handler, fn in functions_by_handler(template).items()}

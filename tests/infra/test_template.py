@@ -9,8 +9,7 @@ from aws_cdk.assertions import Match, Template
 from infra.api import CLIENT_ROUTES
 from infra.constants import FUNCTION_NAMES, SKIP_BUNDLING, VENDORS, handler_of
 from infra.synth import synthesize_template
-from infra.template_tools import definition_from_template, placeholder, resources_of_type
-from infra.template_tools import functions_by_handler as function_ids_by_handler
+from infra.template_tools import definition_from_template, invoked_by_handler, placeholder, resources_of_type
 from tests.helpers import TABLE_SCHEMA
 from tests.infra.conftest import (
     BUNDLING_CALLS,
@@ -405,7 +404,7 @@ def test_api_routes_their_authorization_and_functions(template_json: dict[str, A
         ("POST", "/v1/callbacks/{vendor}/{job_id}"): "NONE",
     }
     (authorizer_id,) = resources_of_type(template_json, "AWS::ApiGateway::Authorizer")
-    logical_of = function_ids_by_handler(template_json)
+    logical_of = invoked_by_handler(template_json)
     for route, method in methods.items():
         integration = method["Integration"]
         assert integration["Type"] == "AWS_PROXY", route
@@ -424,7 +423,7 @@ def test_the_authorizer_reads_the_bearer_key_and_is_cached_per_key(
     assert props["Type"] == "TOKEN"
     assert props["IdentitySource"] == "method.request.header.Authorization"
     assert props["AuthorizerResultTtlInSeconds"] == 300
-    assert function_ids_by_handler(template_json)[handler_of("authorizer")] in str(props["AuthorizerUri"])
+    assert invoked_by_handler(template_json)[handler_of("authorizer")] in str(props["AuthorizerUri"])
 
 
 def test_swagger_ui_only_where_the_context_turns_it_on(template_json: dict[str, Any]) -> None:
