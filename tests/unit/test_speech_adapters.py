@@ -34,10 +34,10 @@ def request(**fields: Any) -> SynthesisRequest:
 # ----- Tencent VRS: TextToVoice ------------------------------------------------------------------------
 
 
-def tencent(answer: Any, **settings: str) -> tuple[TencentVrsAdapter, Recorder]:
+def tencent(answer: Any) -> tuple[TencentVrsAdapter, Recorder]:
     recorder = Recorder(answer)
     adapter = TencentVrsAdapter(
-        "https://vrs.tencentcloudapi.com", "AKIDtest", "test-key", transport=recorder.transport, **settings
+        "https://vrs.tencentcloudapi.com", "AKIDtest", "test-key", transport=recorder.transport
     )
     return adapter, recorder
 
