@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -139,3 +142,21 @@ def test_the_real_app_key_covers_infra_and_the_vendor_declarations() -> None:
         "functions/voiceclone/domain/polling.py",
     } <= sources
     assert "cdk.json" in sources
+
+
+def test_synthesis_prints_no_node_support_banner() -> None:
+    # Given the environment of a newcomer (no jsii variable of theirs)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSII_SILENCE")}
+    # When the synthesis module starts jsii's kernel (the first aws_cdk import)
+    done = subprocess.run(
+        [sys.executable, "-c", "import infra.synth, aws_cdk; print('synth ready')"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tpl.ROOT,
+        timeout=600,
+    )
+    # Then nothing but our own output shows: no banner, no raw bytes
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "synth ready"
+    assert "end-of-life" not in done.stderr and "!!" not in done.stderr, done.stderr
