@@ -548,12 +548,15 @@ def create_speech(
     metrics.add_metric(name="SpeechCreated", unit="Count", value=1)
     metrics.add_metric(name="SpeechCharacters", unit="Count", value=view.characters)
     if wanted is not None:
-        return Response(
+        # Encoded here, not by Powertools: its response validation would take bytes for UTF-8 text.
+        response: Response[Any] = Response(
             status_code=201,
             content_type=speech.CONTENT_TYPES[view.format],
-            body=audio,
+            body=base64.b64encode(audio).decode("ascii"),
             headers={"Location": f"/v1/speech/{view.speech_id}", "Voiceclone-Speech-Id": view.speech_id},
         )
+        response.base64_encoded = True
+        return response
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=view)
 
 
