@@ -66,3 +66,34 @@ def test_a_handler_imports_nothing_its_cold_start_does_not_need(
 ) -> None:
     forbidden = set(FORBIDDEN) - ({"asyncio"} if name in POWERTOOLS_ASYNCIO else set())
     assert sorted(set(imported[name]) & forbidden) == []
+
+
+# Speech (issue 11) is loaded by the api function's speech routes when they run, never at import:
+# no function's cold start, the api's included, pays for it.
+SPEECH_MODULES = ("voiceclone.logic.speech", "voiceclone.vendors.speech")
+SPEECH_PROBE = """
+import importlib, json, sys
+found = {}
+for name in sys.argv[1:]:
+    before = set(sys.modules)
+    importlib.import_module("voiceclone.handlers." + name)
+    found[name] = sorted(m for m in sys.modules if m.startswith("voiceclone."))
+    for mod in set(sys.modules) - before:
+        del sys.modules[mod]
+print(json.dumps(found))
+"""
+
+
+def test_no_handler_imports_speech_until_a_speech_route_runs() -> None:
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "VOICECLONE_TABLE_NAME": "t",
+        "VOICECLONE_BUCKET_NAME": "b",
+    }
+    probe = [sys.executable, "-c", SPEECH_PROBE, *FUNCTION_NAMES]
+    out = subprocess.run(probe, capture_output=True, text=True, env=env, check=True)
+    found: dict[str, list[str]] = json.loads(out.stdout)
+    assert "voiceclone.handlers.api" in found["api"]  # the probe sees the handler's own modules
+    for name in FUNCTION_NAMES:
+        assert sorted(set(found[name]) & set(SPEECH_MODULES)) == [], name
