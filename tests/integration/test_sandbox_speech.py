@@ -99,12 +99,11 @@ def vrs_sandbox() -> Iterator[TencentVrsSandbox]:
 
 @pytest.fixture(scope="module")
 def vrs(vrs_sandbox: TencentVrsSandbox) -> TencentVrsAdapter:
-    # The local stack's settings: the sandbox's credentials name its own URL as the TTS endpoint.
+    # As the local stack configures it: the sandbox's URL and keys; TextToVoice then goes there too.
     settings = vrs_sandbox.credentials()
-    assert settings["tts_endpoint"] == vrs_sandbox.url
-    return TencentVrsAdapter(
-        vrs_sandbox.url, settings["secret_id"], settings["secret_key"], tts_endpoint=settings["tts_endpoint"]
-    )
+    adapter = TencentVrsAdapter(vrs_sandbox.url, settings["secret_id"], settings["secret_key"])
+    assert adapter.tts_endpoint == vrs_sandbox.url
+    return adapter
 
 
 @pytest.fixture(scope="module")

@@ -95,10 +95,15 @@ def test_a_one_sentence_voice_is_spoken_by_its_fast_voice_type() -> None:
 
 
 def test_the_tts_endpoint_is_a_setting(clean_vendor_env: pytest.MonkeyPatch) -> None:
-    # Given the environment points the TTS at another host (a sandbox, a proxy)
+    # Given Tencent's own VRS API: TextToVoice goes to Tencent's TTS host
     clean_vendor_env.setenv("VOICECLONE_TENCENT_VRS_SECRET_ID", "id")
     clean_vendor_env.setenv("VOICECLONE_TENCENT_VRS_SECRET_KEY", "key")
     assert TencentVrsAdapter.from_environment().tts_endpoint == DEFAULT_TTS_ENDPOINT
+    clean_vendor_env.setenv("VOICECLONE_TENCENT_VRS_ENDPOINT", "https://vrs.ap-guangzhou.tencentcloudapi.com")
+    assert TencentVrsAdapter.from_environment().tts_endpoint == DEFAULT_TTS_ENDPOINT
+    # A sandbox or proxy in front of VRS serves TextToVoice too, unless the setting says where
+    clean_vendor_env.setenv("VOICECLONE_TENCENT_VRS_ENDPOINT", "http://127.0.0.1:8/")
+    assert TencentVrsAdapter.from_environment().tts_endpoint == "http://127.0.0.1:8"
     clean_vendor_env.setenv("VOICECLONE_TENCENT_VRS_TTS_ENDPOINT", "http://127.0.0.1:9/")
     assert TencentVrsAdapter.from_environment().tts_endpoint == "http://127.0.0.1:9"
     assert "tts_endpoint" in TencentVrsAdapter.settings_fields()

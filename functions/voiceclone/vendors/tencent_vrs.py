@@ -114,7 +114,7 @@ STATES = state_table(pending=(0,), running=(1,), succeeded=(2,), failed=(3,))
 class TencentVrsAdapter(TencentKeyPairAdapter):
     vendor_id = VENDOR_ID
     default_endpoint = DEFAULT_ENDPOINT
-    # TextToVoice's host (VOICECLONE_TENCENT_VRS_TTS_ENDPOINT; default Tencent's): a sandbox serves both.
+    # TextToVoice's host (VOICECLONE_TENCENT_VRS_TTS_ENDPOINT); by default see default_tts_endpoint.
     optional_fields = ("tts_endpoint",)
     capabilities = Capabilities(
         sentence_check="vendor",
@@ -141,7 +141,7 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
         **connection: Unpack[Connection],
     ) -> None:
         super().__init__(endpoint, secret_id, secret_key, **connection)
-        self.tts_endpoint = (tts_endpoint or DEFAULT_TTS_ENDPOINT).rstrip("/")
+        self.tts_endpoint = (tts_endpoint or default_tts_endpoint(self.endpoint)).rstrip("/")
         self._tts = self.connect(
             self.tts_endpoint,
             connection.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
@@ -299,6 +299,15 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
             voice=voice,
             error_message=str(data.get("ErrorMsg") or ""),
         )
+
+
+def default_tts_endpoint(endpoint: str) -> str:
+    """Where TextToVoice goes unless configured: Tencent's TTS host when VRS is Tencent's own API,
+    else the VRS endpoint itself (a sandbox or a proxy in front of Tencent serves both APIs)."""
+    host = urlsplit(endpoint).hostname or ""
+    if host == "tencentcloudapi.com" or host.endswith(".tencentcloudapi.com"):
+        return DEFAULT_TTS_ENDPOINT
+    return endpoint
 
 
 def tencent_speed(factor: float) -> float:

@@ -62,7 +62,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 SAMPLE_RATE = 16000
 FIRST_VOICE_TYPE = 100000
 # Speech with a cloned voice: Tencent Cloud TTS's TextToVoice (NOTES.md §2.6), its own service and
-# version; this sandbox serves it at the same URL (the local stack points tts_endpoint here).
+# version; this sandbox serves it at the same URL as VRS (Tencent: tts.tencentcloudapi.com).
 TTS_SERVICE = "tts"
 TTS_VERSION = "2019-08-23"
 TTS_ACTION = "TextToVoice"
@@ -252,12 +252,9 @@ class TencentVrsSandbox(SandboxBase):
         return self.requests
 
     def credentials(self) -> dict[str, str]:
-        """The key pair, and this sandbox's URL as the TTS endpoint: it serves TextToVoice too."""
-        return {
-            "secret_id": self.config.secret_id,
-            "secret_key": self.config.secret_key,
-            "tts_endpoint": self.url,
-        }
+        """The key pair. TextToVoice is served at this URL too, where the adapter sends it by default
+        when its endpoint is not Tencent's (voiceclone.vendors.tencent_vrs.default_tts_endpoint)."""
+        return {"secret_id": self.config.secret_id, "secret_key": self.config.secret_key}
 
     # ----- the request skeleton's vendor parts ----------------------------------------------------
 
