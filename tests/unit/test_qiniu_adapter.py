@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -201,31 +203,83 @@ def test_prepare_again_for_the_same_job_finds_its_slot() -> None:
     assert [r.method for r in recorder.requests] == ["GET"]
 
 
-def test_prepare_reuses_a_spare_init_slot_of_ours() -> None:
+def test_prepare_never_takes_another_jobs_slot() -> None:
     # Given slots we cannot take: a console user's, ours trained, a pro one, an English one;
-    # and one untrained slot another job of ours left behind
-    spare_id = "5" * 32
-    voices = [
+    # and an untrained slot of another job (it may be that job's slot between its prepare
+    # and its training, so taking it made 19 of 20 concurrent jobs fail SlotTaken)
+    others = [
         voice(id="1" * 32, name="复刻音色-11111"),
         voice(id="2" * 32, name=slot_name("a" * 32), state="Training"),
         voice(id="3" * 32, name=slot_name("b" * 32), state="Success"),
         voice(id="4" * 32, name=slot_name("c" * 32), tier="pro"),
         voice(id="6" * 32, name=slot_name("e" * 32), language="en"),
-        voice(id=spare_id, name=slot_name("d" * 32)),
+        voice(id="5" * 32, name=slot_name("d" * 32)),
     ]
     adapter, recorder = adapter_with(
         routes(
             {
-                ("GET", "/v1/voice-clones"): (200, ok({"voices": voices})),
-                ("PUT", f"/v1/voice-clones/{spare_id}"): (200, ok(voice(id=spare_id, name=NAME))),
+                ("GET", "/v1/voice-clones"): (200, ok({"voices": others})),
+                ("POST", "/v1/voice-clones"): (200, ok(voice())),
+                ("PUT", ONE): (200, ok(voice(name=NAME))),
             }
         )
     )
     # When the job's slot is prepared
     options = adapter.prepare_options(training_request())
-    # Then the spare slot is claimed by renaming it for this job; nothing is created
-    assert options == {"voice_id": spare_id}
-    assert recorder.calls()[1:] == [("PUT", f"/v1/voice-clones/{spare_id}", {"key": "", "name": NAME})]
+    # Then a slot of its own is created and named for it; no other slot is renamed
+    assert options == {"voice_id": VOICE_ID}
+    assert recorder.calls()[1:] == [
+        ("POST", "/v1/voice-clones", {"language": "zh", "tier": "free"}),
+        ("PUT", ONE, {"key": "", "name": NAME}),
+    ]
+
+
+class SlotAccount:
+    """A Qiniu account's slots, kept in memory and changed by the requests, as the service does."""
+
+    def __init__(self, slots: list[dict[str, Any]] | None = None) -> None:
+        self.slots = {s["id"]: s for s in slots or []}
+        self.lock = threading.Lock()
+        self.listed = threading.Barrier(2)  # both jobs have listed the slots before either goes on
+
+    def __call__(self, request: httpx.Request) -> tuple[int, Any]:
+        path, method = request.url.path, request.method
+        with self.lock:
+            if (method, path) == ("GET", "/v1/voice-clones"):
+                answer: tuple[int, Any] = (200, ok({"voices": [dict(s) for s in self.slots.values()]}))
+            elif (method, path) == ("POST", "/v1/voice-clones"):
+                slot = voice(id=f"{len(self.slots):032x}")
+                self.slots[slot["id"]] = slot
+                answer = (200, ok(dict(slot)))
+            else:
+                slot = self.slots[path.rsplit("/", 1)[1]]
+                if method == "PUT":
+                    body = json.loads(request.content)
+                    slot["name"] = body["name"]
+                    slot["state"] = "Training" if body["key"] else slot["state"]
+                answer = (200, ok(dict(slot)))
+        if (method, path) == ("GET", "/v1/voice-clones"):
+            self.listed.wait(timeout=10)
+        return answer
+
+
+def test_two_jobs_preparing_at_once_never_share_a_slot() -> None:
+    # Given an account with an untrained slot an earlier job left, and two new jobs
+    left = voice(id="e" * 32, name=slot_name("d" * 32))
+    account = SlotAccount([left])
+    jobs = ["1" * 32, "2" * 32]
+    # When both prepare at the same moment (each lists the slots before the other creates or renames)
+    adapter = QiniuAdapter(ENDPOINT, API_KEY, transport=httpx.MockTransport(Recorder(account)))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        chosen = list(pool.map(lambda job: adapter.prepare_options(training_request(job))["voice_id"], jobs))
+    # Then each has a slot of its own, named for it, and the slot left behind is untouched
+    assert len(set(chosen)) == 2 and left["id"] not in chosen
+    assert [account.slots[v]["name"] for v in chosen] == [slot_name(j) for j in jobs]
+    assert account.slots[left["id"]]["name"] == slot_name("d" * 32)
+    # And each then trains its slot: neither finds it taken
+    for job, voice_id in zip(jobs, chosen, strict=True):
+        assert adapter.create_task(training_request(job, voice_id=voice_id), UrlAudio()) == voice_id
+    assert {account.slots[v]["state"] for v in chosen} == {"Training"}
 
 
 def test_prepare_keeps_a_slot_already_chosen() -> None:

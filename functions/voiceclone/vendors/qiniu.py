@@ -36,12 +36,11 @@ DEFAULT_ENDPOINT = "https://xrobo.qiniu.com"
 VOICES_PATH = "/v1/voice-clones"
 # Qiniu counts characters, not bytes (汉字/字母/数字 each one).
 NAME_MAX_CHARS = 20
-# Slots this service made carry this prefix and a job-derived key; nothing else is ever reused.
+# Slots this service made carry this prefix and a job-derived key; a job reuses only its own.
 NAME_PREFIX = "vc-"
 _NAME_KEY_CHARS = NAME_MAX_CHARS - len(NAME_PREFIX)
-_OWN_NAME = re.compile(rf"{re.escape(NAME_PREFIX)}[0-9a-f]{{{_NAME_KEY_CHARS}}}")
 _HEX_JOB_ID = re.compile(rf"[0-9a-f]{{{_NAME_KEY_CHARS},}}")
-# Only free slots are created or reused: training a pro slot spends paid quota and it can never be deleted.
+# Only free slots are created: training a pro slot spends paid quota and it can never be deleted.
 FREE_TIER = "free"
 _LANGUAGES = {Language.ZH_CN: "zh"}
 
@@ -205,37 +204,25 @@ class QiniuAdapter(VendorAdapter):
     # ----- operations ------------------------------------------------------------------------
 
     def prepare_options(self, request: TrainingRequest) -> dict[str, str]:
-        """Pick the job's voice slot: its own if an earlier attempt made one, a spare one, else a new one.
+        """Pick the job's voice slot: its own if an earlier attempt made one, else a new one.
 
         Creating a slot is not idempotent (each POST makes one), so a retried prepare
         must find the slot it made: every slot is renamed for its job right after it is
-        created, which also marks it as ours. An untrained slot of ours left behind by
-        another job (it failed before training) is claimed by renaming it. Qiniu has no
-        conditional update, so create_task checks the name again right before training:
-        a job whose slot was claimed from under it fails clearly instead of sharing a voice.
+        created. A slot belongs to exactly one job: an untrained slot named for another
+        job is never taken, because that job may still be running (between its prepare
+        and its training), and Qiniu has no conditional update to claim it safely. A slot
+        left by a job that failed before training stays in the account (list_voices shows
+        it, state ``Init``) until it is deleted.
         """
         if request.options.get("voice_id"):
             return dict(request.options)
         name = slot_name(request.job_id)
-        language = _LANGUAGES[request.language]
         voices = self._voices()
         chosen = next((v for v in voices if v.state == STATE_INIT and v.name == name), None)
         if chosen is None:
-            spare = next(
-                (
-                    v
-                    for v in voices
-                    if v.state == STATE_INIT
-                    and _OWN_NAME.fullmatch(v.name)
-                    and v.tier in (FREE_TIER, "")
-                    and v.language == language
-                ),
-                None,
-            )
-            if spare is None:
-                spare = self._voice(self.call("POST", VOICES_PATH, {"language": language, "tier": FREE_TIER}))
-            self._put(spare.id, "", name)
-            chosen = spare
+            language = _LANGUAGES[request.language]
+            chosen = self._voice(self.call("POST", VOICES_PATH, {"language": language, "tier": FREE_TIER}))
+            self._put(chosen.id, "", name)
         return {**request.options, "voice_id": chosen.id}
 
     def create_task(self, request: TrainingRequest, audio: AudioSource) -> str:
@@ -315,7 +302,7 @@ class QiniuAdapter(VendorAdapter):
 
         Qiniu has no cancel: deleting the slot is the only way to stop its training, and the
         slot is gone afterwards (its GET answers 404), with whatever it had trained. The slot
-        was made or claimed for this one job, so nothing else loses a voice. A slot already
+        was made for this one job, so nothing else loses a voice. A slot already
         gone counts as cancelled; a pro slot cannot be deleted, so its training cannot be stopped.
         """
         self._delete_slot(task_id, PAID_SLOT_CANCEL_MESSAGE)
