@@ -223,9 +223,10 @@ def voice_sample(wav: bytes, seconds: float = SENTENCE_SAMPLE_SECONDS) -> bytes:
     rate, pcm = pcm_of(wav)
     samples = array("h", pcm[: len(pcm) // 2 * 2])
     frame = max(1, int(rate * _FRAME_SECONDS))
+    # Every 8th sample is plenty to tell a voiced frame from a pause, at an eighth of the cost.
     peaks = [
         max(max(chunk), -min(chunk)) if chunk else 0
-        for chunk in (samples[i : i + frame] for i in range(0, len(samples), frame))
+        for chunk in (samples[i : i + frame : 8] for i in range(0, len(samples), frame))
     ]
     floor = max(peaks, default=0) // 10
     kept = bytearray()
