@@ -611,6 +611,10 @@ def list_speech(
     return speech.list_speech(services(), tenant_id(), voice_id, limit, cursor)
 
 
+# A day as YYYY-MM-DD and nothing else (a date type would also take a Unix time such as "0").
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
 @app.get(
     "/v1/usage",
     summary="What the tenant used per vendor: characters synthesized and voices cloned",
@@ -620,12 +624,21 @@ def list_speech(
     responses=answers(UsageView, {400: ERRORS}),
 )
 def get_usage(
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN, description="YYYY-MM-DD")] = None,
+    end: Annotated[str | None, Query(alias="to", pattern=DAY_PATTERN, description="YYYY-MM-DD")] = None,
 ) -> UsageView:
     from voiceclone.logic import speech
 
-    return speech.usage(services(), tenant_id(), start, end, datetime.now(tz=UTC).date())
+    return speech.usage(services(), tenant_id(), _day(start), _day(end), datetime.now(tz=UTC).date())
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidRequest("InvalidDate", f"{value} is no day of the calendar (YYYY-MM-DD)") from exc
 
 
 @app.get(
