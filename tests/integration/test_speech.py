@@ -174,6 +174,11 @@ def test_refusals_are_clear_4xx_and_create_nothing(
     qiniu = speak(api, url, voices["qiniu"], text="你好")
     assert qiniu.status_code == 409 and qiniu.json()["error"] == "SpeechNotOffered"
     assert "Qiniu" in qiniu.json()["message"] or "qiniu" in qiniu.json()["message"]
+    # A usage period must be days: not a Unix time (422), nor a day off the calendar or backwards (400)
+    assert api.get(f"{url}/v1/usage", params={"to": "0"}).status_code == 422
+    assert api.get(f"{url}/v1/usage", params={"from": "2026-02-30"}).status_code == 400
+    backwards = api.get(f"{url}/v1/usage", params={"from": "2026-03-02", "to": "2026-03-01"})
+    assert backwards.status_code == 400 and backwards.json()["error"] == "InvalidPeriod"
     # And nothing was made or counted
     after = api.get(f"{url}/v1/voices/{voice_id}/speech", params={"limit": 100}).json()["items"]
     assert after == before or [s["speech_id"] for s in after] == [s["speech_id"] for s in before]
