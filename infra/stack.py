@@ -200,7 +200,8 @@ class VoicecloneStack(Stack):
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="Wildcards from CDK grants, each on one named resource: objects under uploads/*, "
-                    "training/* and speech/* of the audio bucket (with CDK's "
+                    "training/*, training/*/recordings/* (the copies intake keeps) and speech/* of the "
+                    "audio bucket (with CDK's "
                     "s3:GetObject*/GetBucket*/List*/Abort* action groups on that bucket only), the jobs "
                     "table's index/* (its two GSIs), "
                     "the state machine invoking versions/aliases (:*) of its own functions, and the api "
@@ -241,6 +242,7 @@ class VoicecloneStack(Stack):
             f"Resource::<{bucket}.Arn>/{c.UPLOAD_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.TRAINING_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.SPEECH_PREFIX}*",
+            f"Resource::<{bucket}.Arn>/{RECORDINGS}",
             f"Resource::<{table}.Arn>/index/*",
             *(f"Resource::<{function}.Arn>:*" for function in invoked),
             f"Resource::{executions}",
