@@ -180,7 +180,7 @@ def test_a_short_text_is_one_call_stored_under_the_tenant_with_a_url(
     assert stored.s3_key == f"speech/t1/{voice.voice_id}/{view.speech_id}.wav"
     body = services.s3.get_object(Bucket=services.settings.bucket_name, Key=stored.s3_key)["Body"].read()
     assert body == audio
-    rate, pcm = pcm_of(audio)
+    rate, _ = pcm_of(audio)
     assert rate == view.sample_rate == 16000
     assert view.duration_seconds == pytest.approx(6 * SECONDS_PER_CHAR, abs=0.01)
     assert (view.characters, view.vendor_calls, view.vendor_request_id) == (6, 1, "req-1")
@@ -214,7 +214,7 @@ def test_duration_grows_with_the_text_and_pcm_is_raw(svc: tuple[Services, FakeSp
     services, _ = svc
     voice = make_voice(services)
     short, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="短句。", format="pcm"))
-    long, audio = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="长一些的句子。" * 5))
+    long, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="长一些的句子。" * 5))
     assert long.duration_seconds > short.duration_seconds * 5
     assert short.format == "pcm"
 
@@ -294,7 +294,8 @@ def test_speech_is_listed_per_voice_and_paged_and_read_by_its_tenant_only(
 ) -> None:
     services, _ = svc
     voice, other = make_voice(services), make_voice(services)
-    made = [speech.speak(services, "t1", voice.voice_id, SpeechRequest(text=f"第{i}句。"))[0] for i in range(3)]
+    said = [SpeechRequest(text=f"第{i}句。") for i in range(3)]
+    made = [speech.speak(services, "t1", voice.voice_id, request)[0] for request in said]
     speech.speak(services, "t1", other.voice_id, SpeechRequest(text="别的。"))
     first = speech.list_speech(services, "t1", voice.voice_id, 2, None)
     second = speech.list_speech(services, "t1", voice.voice_id, 2, first.next_cursor)
