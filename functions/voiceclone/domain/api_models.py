@@ -141,7 +141,9 @@ class JobView(BaseModel):
     error: JobError | None = None
     last_vendor_error: VendorErrorInfo | None = Field(
         None,
-        description="While training: the vendor's last throttling or outage error, which the service waits out",
+        description=(
+            "While training: the vendor's last throttling or outage error, which the service waits out"
+        ),
     )
     notify_url: str | None = Field(None, description="Where the job's events are POSTed")
     note: str | None = Field(None, description="What the service could not do at the vendor, e.g. on cancel")

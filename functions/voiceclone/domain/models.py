@@ -123,7 +123,10 @@ class JobError(BaseModel):
 
 
 class VendorErrorInfo(BaseModel):
-    """A vendor error the workflow waited out (throttling, an outage): shown on the job until the vendor answers."""
+    """A vendor error the workflow waited out (throttling, an outage).
+
+    It is shown on the job until the vendor answers again.
+    """
 
     error: str = Field(description="The error class, e.g. VendorUnavailable or VendorThrottled")
     code: str = Field(default="", description="The vendor's own error code")

@@ -177,7 +177,8 @@ class HuaweiAdapter(VendorAdapter):
         # the only way offered to stop a training (cancel_task). The training API has no rename.
         delete_voice=True,
         cancel_task=True,
-        # Huawei TTS runs as async jobs (ttsc/async-jobs, the voice asset; NOTES.md §6.6): not offered yet.
+        # Huawei TTS runs as async jobs (ttsc/async-jobs with the voice asset): not offered yet.
+        # See docs/vendors/huawei.md, Operations.
         speech="none",
         speech_note="Huawei MetaStudio synthesizes asynchronously (ttsc async jobs with the voice asset), "
         "which voiceclone does not offer yet",

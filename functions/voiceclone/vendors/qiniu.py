@@ -158,7 +158,7 @@ class QiniuAdapter(VendorAdapter):
         delete_voice=True,
         cancel_task=True,
         voice_name_max_chars=NAME_MAX_CHARS,
-        # Qiniu documents no TTS endpoint for clones (NOTES.md §5.3).
+        # Qiniu documents no TTS endpoint for clones (docs/vendors/qiniu.md, Operations).
         speech="none",
         speech_note="Qiniu documents no text-to-speech endpoint for cloned voices: the voice is used by "
         "Qiniu's agent runtime (set it as an agent's ttsVoiceId, or switch to it in a device session)",

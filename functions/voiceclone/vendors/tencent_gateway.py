@@ -127,7 +127,8 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
         poll_max_seconds=600,
         # Undocumented by the vendor: the window its sandbox enforces (docs/vendors/tencent_gateway.md).
         joined_seconds=(10.0, 600.0),
-        # The gateway makes audio asynchronously (CreateJob type 1, NOTES.md §3.5): not offered yet.
+        # The gateway makes audio asynchronously (CreateJob type 1): not offered yet.
+        # See docs/vendors/tencent_gateway.md, Operations.
         speech="none",
         speech_note="the Tencent gateway synthesizes asynchronously (CreateJob type 1 with the modelName), "
         "which voiceclone does not offer yet",

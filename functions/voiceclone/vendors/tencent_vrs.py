@@ -41,7 +41,8 @@ VENDOR_ID = "tencent_vrs"
 SERVICE = "vrs"
 API_VERSION = "2020-08-24"
 DEFAULT_ENDPOINT = "https://vrs.tencentcloudapi.com"
-# Speech with the cloned voice is Tencent Cloud TTS's TextToVoice, on its own host (NOTES.md §2.6).
+# Speech with the cloned voice is Tencent Cloud TTS's TextToVoice, on its own host
+# (docs/vendors/tencent_vrs.md, Operations).
 TTS_SERVICE = "tts"
 TTS_VERSION = "2019-08-23"
 TTS_ACTION = "TextToVoice"
@@ -243,7 +244,7 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
         return self._status(data, str(data["TaskId"]))
 
     def synthesize(self, voice: VendorVoice, request: SynthesisRequest) -> SynthesisResult:
-        """One TextToVoice call (NOTES.md §2.6): the clone's VoiceType (or FastVoiceType), audio in base64."""
+        """One TextToVoice call: the clone's VoiceType (or FastVoiceType), audio in base64."""
         from voiceclone.vendors.speech import SynthesisResult
 
         params: dict[str, Any] = {

@@ -69,7 +69,7 @@ MAX_PAGES = 100
 LOG_ID_HEADER = "X-Tt-Logid"
 CONSOLE_REQUEST_ID_HEADER = "X-Top-Request-Id"
 
-# Speech with a cloned voice: the V1 HTTP TTS (NOTES.md §4.10), answered in one call.
+# Speech with a cloned voice: the V1 HTTP TTS (docs/vendors/volcengine.md, Operations), answered in one call.
 TTS_PATH = "/api/v1/tts"
 TTS_OK = 3000
 TTS_TEXT_LIMIT_BYTES = 1024

@@ -549,9 +549,41 @@ class SandboxBase:
         self._trainer = TrainingSimulator(lambda: self.config, self._stopped)
         self._serving = False
         self._closed = False
+        # Speech: calls in flight now, the most seen at once, and every request's parameters.
+        self._tts_in_flight = 0
+        self.max_concurrent_tts = 0
+        self.tts_requests: list[dict[str, Any]] = []
         self._init_state()
         # Bound now, so `url` is known (and the port taken) before start().
         self._server = SandboxServer(self.handle, host=host, port=port, max_body_bytes=self.max_body_bytes)
+
+    def synthesize_within_quota(
+        self,
+        params: dict[str, Any],
+        busy: Callable[[int], SandboxApiError],
+        speak: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One speech request under the vendor's concurrency quota and simulated latency.
+
+        The request is recorded, refused with ``busy(quota)`` when ``config.tts_concurrency``
+        calls are already in flight, and otherwise answered by ``speak`` after
+        ``config.tts_latency_ms``.
+        """
+        quota: int = getattr(self.config, "tts_concurrency", 1)
+        with self._lock:
+            self.tts_requests.append(dict(params))
+            if self._tts_in_flight >= quota:
+                raise busy(quota)
+            self._tts_in_flight += 1
+            self.max_concurrent_tts = max(self.max_concurrent_tts, self._tts_in_flight)
+        try:
+            latency_ms: int = getattr(self.config, "tts_latency_ms", 0)
+            if latency_ms:
+                time.sleep(latency_ms / 1000)
+            return speak(params)
+        finally:
+            with self._lock:
+                self._tts_in_flight -= 1
 
     # ----- what a vendor declares ------------------------------------------------------------------
 

@@ -61,8 +61,9 @@ MAX_CLOCK_SKEW_SECONDS = 300
 MAX_BODY_BYTES = 10 * 1024 * 1024
 SAMPLE_RATE = 16000
 FIRST_VOICE_TYPE = 100000
-# Speech with a cloned voice: Tencent Cloud TTS's TextToVoice (NOTES.md §2.6), its own service and
-# version; this sandbox serves it at the same URL as VRS (Tencent: tts.tencentcloudapi.com).
+# Speech with a cloned voice: Tencent Cloud TTS's TextToVoice (docs/vendors/tencent_vrs.md,
+# Operations), its own service and version; this sandbox serves it at the same URL as VRS
+# (Tencent: tts.tencentcloudapi.com).
 TTS_SERVICE = "tts"
 TTS_VERSION = "2019-08-23"
 TTS_ACTION = "TextToVoice"
@@ -236,10 +237,6 @@ class TencentVrsSandbox(SandboxBase):
         self._next_voice_type = FIRST_VOICE_TYPE
         # Issued AudioId -> the voiced part of that recording: a trained voice speaks from its recordings.
         self.audio_samples: dict[str, bytes] = {}
-        # TextToVoice: calls in flight now, the most seen at once, and every request's parameters.
-        self._tts_in_flight = 0
-        self.max_concurrent_tts = 0
-        self.tts_requests: list[dict[str, Any]] = []
 
     @property
     def tasks(self) -> dict[str, SimulatedTask]:
@@ -509,24 +506,17 @@ class TencentVrsSandbox(SandboxBase):
         return {"VoiceTypeList": voices}
 
     def _text_to_voice(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
-        """TextToVoice: the trained voice reads the text, in the codec and rate asked (NOTES.md §2.6)."""
-        params = self._params(request)
-        with self._lock:
-            self.tts_requests.append(dict(params))
-            if self._tts_in_flight >= self.config.tts_concurrency:
-                raise _error(
-                    "LimitExceeded.AccessLimit",
-                    f"More than {self.config.tts_concurrency} concurrent requests: retry later.",
-                )
-            self._tts_in_flight += 1
-            self.max_concurrent_tts = max(self.max_concurrent_tts, self._tts_in_flight)
-        try:
-            if self.config.tts_latency_ms:
-                time.sleep(self.config.tts_latency_ms / 1000)
-            return self._speak(params)
-        finally:
-            with self._lock:
-                self._tts_in_flight -= 1
+        """TextToVoice: the trained voice reads the text, in the codec and rate asked.
+
+        See docs/vendors/tencent_vrs.md, Operations.
+        """
+        return self.synthesize_within_quota(
+            self._params(request),
+            lambda quota: _error(
+                "LimitExceeded.AccessLimit", f"More than {quota} concurrent requests: retry later."
+            ),
+            self._speak,
+        )
 
     def _speak(self, params: dict[str, Any]) -> dict[str, Any]:
         text = params.get("Text")

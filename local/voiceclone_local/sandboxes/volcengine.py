@@ -72,7 +72,8 @@ DEFAULT_SPEAKER_IDS: tuple[str, ...] = ("S_sandbox001", "S_sandbox002", "S_sandb
 DEFAULT_RESOURCE_IDS: tuple[str, ...] = ("seed-icl-1.0", "seed-icl-2.0", "volc.megatts.voiceclone")
 
 UPLOAD_PATH = "/api/v1/mega_tts/audio/upload"
-# Speech with a cloned voice: the V1 HTTP TTS (NOTES.md §4.10), its own answer shape and codes.
+# Speech with a cloned voice: the V1 HTTP TTS (docs/vendors/volcengine.md, Operations), its own
+# answer shape and codes.
 TTS_PATH = "/api/v1/tts"
 TTS_CLUSTERS = ("volcano_icl", "volcano_icl_concurr")
 TTS_ENCODINGS = ("pcm", "wav", "mp3")  # ogg_opus too at Volcengine; the sandbox does not make it
@@ -327,11 +328,8 @@ class VolcengineSandbox(SandboxBase):
     def _init_state(self) -> None:
         self._slots: dict[str, Slot] = {}
         self._uploads: Counter[str] = Counter()
-        # TTS: calls in flight, the most at once, the reqids seen, and every request body.
-        self._tts_in_flight = 0
-        self.max_concurrent_tts = 0
+        # TTS: the reqids seen (calls in flight and requests are counted by the base).
         self._reqids: set[str] = set()
-        self.tts_requests: list[dict[str, Any]] = []
 
     @classmethod
     def local_config(cls) -> VolcengineSandboxConfig:
@@ -588,22 +586,11 @@ class VolcengineSandbox(SandboxBase):
 
     def _tts(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         """The V1 TTS: the slot's trained voice reads the text, in the encoding and rate asked."""
-        params = json_object(request.body, _tts_invalid, empty=False)
-        with self._lock:
-            self.tts_requests.append(params)
-            if self._tts_in_flight >= self.config.tts_concurrency:
-                raise _speech_error(
-                    429, TTS_CONCURRENCY, f"concurrency quota exceeded: {self.config.tts_concurrency} at once"
-                )
-            self._tts_in_flight += 1
-            self.max_concurrent_tts = max(self.max_concurrent_tts, self._tts_in_flight)
-        try:
-            if self.config.tts_latency_ms:
-                time.sleep(self.config.tts_latency_ms / 1000)
-            return self._speak(params)
-        finally:
-            with self._lock:
-                self._tts_in_flight -= 1
+        return self.synthesize_within_quota(
+            json_object(request.body, _tts_invalid, empty=False),
+            lambda quota: _speech_error(429, TTS_CONCURRENCY, f"concurrency quota exceeded: {quota} at once"),
+            self._speak,
+        )
 
     def _speak(self, params: dict[str, Any]) -> dict[str, Any]:
         app, user, audio, req = (_section(params, name) for name in ("app", "user", "audio", "request"))
