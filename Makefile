@@ -26,7 +26,7 @@ run: setup ## clone a voice end to end on the embedded local stack with the vend
 	$(BIN)/voiceclone local demo --vendor tencent_vrs --name demo-voice
 
 test: setup lint typecheck ## lint, type-check and run every test suite
-	$(BIN)/pytest -n 2 --dist loadgroup tests
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25 tests
 
 unit: setup ## unit tests only
 	$(BIN)/pytest tests/unit
