@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 PIP_QUIET := --quiet --disable-pip-version-check
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
-# pip's failures still fail the build; only its noise about absent local indexes is dropped.
+# pip's failures still fail the build; only its noise about absent local indexes is dropped, and
+# setuptools' build warnings (editable-install advice) are silenced for the install alone.
 FILTER := { grep -v '^WARNING: Location' || true; }
 
 .PHONY: help setup run test unit integration infra lint typecheck format benchmark samples clean
@@ -16,7 +17,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | $(FILTER)
-	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | $(FILTER)
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | $(FILTER)
 	$(BIN)/python -c "import voiceclone, voiceclone_local, voiceclone_cli, infra, aws_cdk, moto"
 	touch $(STAMP)
 
