@@ -104,7 +104,18 @@ def test_reupload_takes_a_rejected_job_to_its_voice(
     bad = tmp_path / "bad"
     shutil.copytree(SAMPLES, bad)
     (bad / "00007.wav").write_bytes(wav_bytes(seconds=3.0, amplitude=0.0))
-    args = ["clone", "--vendor", "tencent_vrs", "--name", "cli-reupload", "--timeout", "90", str(bad)]
+    # (--force: the CLI's own check would stop the silent file before any job exists)
+    args = [
+        "clone",
+        "--vendor",
+        "tencent_vrs",
+        "--name",
+        "cli-reupload",
+        "--force",
+        "--timeout",
+        "90",
+        str(bad),
+    ]
     code, out, _ = run(capsys, *args)
     assert code == 1 and "00007" in out
     job_id = out.split("job ", 1)[1].split()[0]
