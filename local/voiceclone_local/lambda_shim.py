@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import threading
 import time
 import traceback
@@ -25,6 +26,7 @@ import uuid
 import weakref
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +90,22 @@ def _load(handler: str) -> Callable[[Any, Any], Any]:
         module = importlib.import_module(module_name)
     fn: Callable[[Any, Any], Any] = getattr(module, attr)
     return fn
+
+
+# A Powertools event-handler resolver (the api function's module-level `app`) keeps the event it is
+# resolving on the app object. Lambda gives an execution environment one event at a time, so here such
+# a handler runs one invocation at a time too; other functions run side by side, as many Lambda
+# environments would (two threads in one resolver mixed their requests under load).
+_SERIAL_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _serial_lock(fn: Callable[[Any, Any], Any]) -> threading.Lock | None:
+    module = sys.modules.get(fn.__module__)
+    app = getattr(module, "app", None)
+    if app is None or not type(app).__module__.startswith("aws_lambda_powertools.event_handler"):
+        return None
+    with _IMPORT_LOCK:
+        return _SERIAL_LOCKS.setdefault(fn.__module__, threading.Lock())
 
 
 # The log keys of the running invocation, per Powertools formatter (by id); None outside invocations.
@@ -163,7 +181,8 @@ def install(
                 handler = _load(str(self.handler))
                 token = _INVOCATION_LOG_KEYS.set({})
                 try:
-                    result = handler(event, context)
+                    with _serial_lock(handler) or nullcontext():
+                        result = handler(event, context)
                 finally:
                     _INVOCATION_LOG_KEYS.reset(token)
         except Exception as exc:  # noqa: BLE001 - Lambda reports any exception as an Unhandled error
