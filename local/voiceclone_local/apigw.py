@@ -5,8 +5,8 @@ Routes behind a TOKEN authorizer run it first, as API Gateway does: no token hea
 403, and an Allow policy's context reaches the route's function in
 ``requestContext.authorizer``. Answers are not cached (API Gateway caches them per token).
 
-Many clients at once: the socket listens with a real backlog (``LISTEN_BACKLOG``, set before
-it listens), accepted connections wait in a queue for a bounded pool of ``WORKERS`` threads,
+Many clients at once: the socket listens with a real backlog (``pooled_server.LISTEN_BACKLOG``,
+set before it listens), accepted connections wait in a queue for a bounded pool of ``WORKERS`` threads,
 and each connection carries one request (``Connection: close``), so an idle keep-alive
 connection never holds a worker while other clients wait.
 """
@@ -21,11 +21,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from voiceclone_local.pooled_server import PooledHTTPServer
 from voiceclone_local.template import Route
 
 # (function name, event) -> (payload, function error or None)
@@ -36,39 +36,8 @@ STAGE = "local"
 BODY_READ_TIMEOUT_SECONDS = 2.0
 # How long a connection may stay silent before its request line and headers arrive.
 IDLE_TIMEOUT_SECONDS = 10.0
-# The listen backlog (the default of socketserver is 5) and the requests handled at once.
-LISTEN_BACKLOG = 128
+# The requests handled at once (the listen backlog is pooled_server.LISTEN_BACKLOG).
 WORKERS = 16
-
-
-class PooledHTTPServer(HTTPServer):
-    """An HTTP server whose connections are handled by a bounded pool of threads, one request each."""
-
-    # Class attributes, so they are in place before the constructor binds and listens.
-    request_queue_size = LISTEN_BACKLOG
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-apigw")
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self._pool.submit(self._work, request, client_address)
-
-    def _work(self, request: Any, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        except Exception:  # noqa: BLE001 - one broken connection must not stop the worker
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a client that hangs up is its own business."""
-
-    def server_close(self) -> None:
-        super().server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def proxy_event(
@@ -201,7 +170,7 @@ class LocalApiGateway:
                     return self._handle
                 raise AttributeError(name)
 
-        self._server = PooledHTTPServer((host, port), Handler, WORKERS)
+        self._server = PooledHTTPServer((host, port), Handler, WORKERS, "local-apigw")
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="local-apigw"
         ).start()

@@ -22,10 +22,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -36,15 +35,16 @@ from voiceclone.vendors.config import env_name
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
+from voiceclone_local.pooled_server import LISTEN_BACKLOG, PooledHTTPServer
+
 # Re-exported: a sandbox declares its routes with these.
-__all__ = ["Map", "Rule"]
+__all__ = ["LISTEN_BACKLOG", "Map", "Rule"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # How many requests a sandbox serves at once; more wait in the listen backlog or the pool's queue.
 WORKERS = 64
-LISTEN_BACKLOG = 128
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
@@ -433,12 +433,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
 
-class SandboxServer(HTTPServer):
-    """An HTTP server on 127.0.0.1 with a real listen backlog and a bounded pool of workers."""
-
-    # Class attributes, so they are in place before the constructor binds and listens.
-    request_queue_size = LISTEN_BACKLOG
-    allow_reuse_address = True
+class SandboxServer(PooledHTTPServer):
+    """A sandbox's HTTP server on 127.0.0.1: a real listen backlog and a bounded pool of workers."""
 
     def __init__(
         self,
@@ -450,29 +446,14 @@ class SandboxServer(HTTPServer):
     ) -> None:
         self.handle = handle
         self.max_body_bytes = max_body_bytes
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox")
         self._thread: threading.Thread | None = None
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), _Handler, workers, "sandbox")
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else str(host)
         return f"http://{shown}:{port}"
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self._pool.submit(self._work, request, client_address)
-
-    def _work(self, request: Any, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        except Exception:  # noqa: BLE001 - one broken connection must not stop the worker
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a client that hangs up is not the sandbox's problem."""
 
     def start(self) -> None:
         # A short poll interval keeps stop(), which waits for the serve loop to notice, quick.
@@ -487,7 +468,6 @@ class SandboxServer(HTTPServer):
             self._thread.join(timeout=5)
             self._thread = None
         self.server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ----- the base --------------------------------------------------------------------------------------
