@@ -119,3 +119,47 @@ def http(stack: Any, api_key: str | None = None) -> Any:
 
     key = api_key if api_key is not None else stack.api_key
     return httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30.0)
+
+
+RESULT_PREFIX = "RESULT "
+
+
+def print_result(result: dict[str, Any]) -> None:
+    """What a child process of run_child hands back: one line of JSON after RESULT_PREFIX."""
+    import json
+
+    print(RESULT_PREFIX + json.dumps(result))
+
+
+def run_child(
+    module: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> tuple[dict[str, Any], list[str]]:
+    """Run ``module._child()`` in a fresh Python process: the result it printed, and all its output lines.
+
+    For tests that need a local stack of their own: moto keeps one in-memory state per process.
+    The child sees the environment without any VOICECLONE_* variable, plus ``env``.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("VOICECLONE_")}
+    child_env.update(env or {})
+    child_env["PYTHONPATH"] = os.pathsep.join([str(repo), child_env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", f"from {module} import _child; _child()"],
+        cwd=repo,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    line = next(line for line in lines if line.startswith(RESULT_PREFIX))
+    result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+    return result, lines

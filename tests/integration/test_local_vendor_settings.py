@@ -7,9 +7,6 @@ stack (tests/integration/conftest.py) may be running in this one.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,8 @@ import pytest
 from voiceclone.vendors.config import env_name
 from voiceclone.vendors.registry import vendor_ids
 from voiceclone_local.sandboxes.base import SandboxBase
+
+from tests.helpers import run_child
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "tencent_vrs"
@@ -28,7 +27,7 @@ def _child() -> None:
     from voiceclone_cli.client import VoicecloneClient
     from voiceclone_local.stack import LocalStack
 
-    from tests.helpers import wait_for
+    from tests.helpers import print_result, wait_for
     from tests.integration.conftest import TEST_CONTEXT
 
     with LocalStack(context=TEST_CONTEXT, quiet=True) as stack:
@@ -54,17 +53,15 @@ def _child() -> None:
             timeout=120,
             what="the job",
         )
-        print(
-            json.dumps(
-                {
-                    "sandboxes": sorted(stack.sandboxes),
-                    "endpoints": {v: sorted(set(values)) for v, values in endpoints.items()},
-                    "function_count": len(stack.function_names),
-                    "secret_fields": sorted(secret),
-                    "secret_id": secret.get("secret_id"),
-                    "job": final,
-                }
-            )
+        print_result(
+            {
+                "sandboxes": sorted(stack.sandboxes),
+                "endpoints": {v: sorted(set(values)) for v, values in endpoints.items()},
+                "function_count": len(stack.function_names),
+                "secret_fields": sorted(secret),
+                "secret_id": secret.get("secret_id"),
+                "job": final,
+            }
         )
 
 
@@ -87,25 +84,13 @@ def test_endpoint_variables_set_before_the_start_are_what_the_functions_call(
     own_sandboxes: dict[str, Any],
 ) -> None:
     # Given every vendor's VOICECLONE_<VENDOR>_ENDPOINT (and its credentials) set before the stack starts
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICECLONE_")}
+    env: dict[str, str] = {}
     for vendor, sandbox in own_sandboxes.items():
         env[env_name(vendor, "endpoint")] = sandbox.url
         env.update({env_name(vendor, field): value for field, value in sandbox.credentials().items()})
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
 
     # When the local stack starts and a client clones a voice with Tencent VRS
-    code = "from tests.integration.test_local_vendor_settings import _child; _child()"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen, _ = run_child("tests.integration.test_local_vendor_settings", env, timeout=300)
 
     # Then the stack started no sandbox of its own, and every function has each vendor's endpoint as set
     assert seen["sandboxes"] == []

@@ -17,8 +17,6 @@ from __future__ import annotations
 import hmac
 import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any, ClassVar, Unpack
@@ -56,6 +54,8 @@ from voiceclone_local.sandboxes.base import (
     json_response,
     state_map,
 )
+
+from tests.helpers import run_child
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "tencent_vrs"
@@ -218,7 +218,7 @@ def _child() -> None:
     from voiceclone_cli.client import VoicecloneClient
     from voiceclone_local.stack import LocalStack
 
-    from tests.helpers import wait_for
+    from tests.helpers import print_result, wait_for
     from tests.integration.conftest import TEST_CONTEXT
 
     # Steps that had to read the job to learn its vendor (the workflow passes it to each).
@@ -276,28 +276,13 @@ def _child() -> None:
             }
     finally:
         registry.unregister(VENDOR)
-    print("RESULT " + json.dumps(result))
+    print_result(result)
 
 
 def test_a_vendor_defined_in_one_test_clones_a_voice_through_the_local_stack() -> None:
     # Given a sixth vendor whose adapter and sandbox live in this file, and nothing else edited
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICECLONE_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
-
     # When it is registered, a fresh local stack starts and a client clones a voice with it
-    code = "from tests.integration.test_new_vendor import _child; _child()"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.splitlines()
-    seen = json.loads(next(line for line in lines if line.startswith("RESULT "))[len("RESULT ") :])
+    seen, lines = run_child("tests.integration.test_new_vendor")
 
     # Then the job succeeded through the one state machine, with the vendor's own sentence count
     assert seen["texts"] == 5
