@@ -205,6 +205,28 @@ def _walk_chunks(data: bytes) -> tuple[_Format | None, tuple[int, int] | None, b
     return fmt, span, False, fmt_malformed
 
 
+def _structure_findings(
+    fmt: _Format | None, span: tuple[int, int] | None, truncated: bool, fmt_malformed: bool
+) -> list[AudioFinding]:
+    """Why a WAV cannot be read at all (cut off, no format description, no audio data); [] if it can."""
+    if truncated:
+        return [
+            _finding(
+                AudioProblem.TRUNCATED,
+                "the file is cut off (it ends before the audio it announces): upload the complete file again",
+            )
+        ]
+    if fmt is None or span is None or fmt_malformed:
+        missing = "format description" if fmt is None else "audio data"
+        return [
+            _finding(
+                AudioProblem.NOT_WAV,
+                f"the WAV file has no {missing}: export the recording again as WAV (16-bit PCM, mono)",
+            )
+        ]
+    return []
+
+
 def inspect_wav(
     data: bytes, *, expected_sample_rate: int = 16000, min_seconds: float = 1.0, max_seconds: float = 15.0
 ) -> AudioReport:
@@ -226,29 +248,17 @@ def inspect_wav(
         )
 
     fmt, span, truncated, fmt_malformed = _walk_chunks(data)
-    if truncated:
+    broken = _structure_findings(fmt, span, truncated, fmt_malformed)
+    if broken:
+        # A cut-off file still says what it announced; a file without a format or data says nothing.
+        known = fmt if truncated else None
         return AudioReport(
-            sample_rate=fmt.rate if fmt else None,
-            channels=fmt.channels if fmt else None,
-            sample_width=fmt.bits // 8 if fmt else None,
-            findings=[
-                _finding(
-                    AudioProblem.TRUNCATED,
-                    "the file is cut off (it ends before the audio it announces): "
-                    "upload the complete file again",
-                )
-            ],
+            sample_rate=known.rate if known else None,
+            channels=known.channels if known else None,
+            sample_width=known.bits // 8 if known else None,
+            findings=broken,
         )
-    if fmt is None or span is None or fmt_malformed:
-        missing = "format description" if fmt is None else "audio data"
-        return AudioReport(
-            findings=[
-                _finding(
-                    AudioProblem.NOT_WAV,
-                    f"the WAV file has no {missing}: export the recording again as WAV (16-bit PCM, mono)",
-                )
-            ]
-        )
+    assert fmt is not None and span is not None  # _structure_findings found both
 
     report = AudioReport(sample_rate=fmt.rate, channels=fmt.channels, sample_width=fmt.bits // 8)
     findings = report.findings
@@ -493,26 +503,10 @@ def _native_pcm(data: bytes, rate: int) -> tuple[bytes | None, AudioReport | Non
     if data[0:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None, None
     fmt, span, truncated, fmt_malformed = _walk_chunks(data)
-    if truncated:
-        return None, AudioReport(
-            findings=[
-                _finding(
-                    AudioProblem.TRUNCATED,
-                    "the file is cut off (it ends before the audio it announces): "
-                    "upload the complete file again",
-                )
-            ]
-        )
-    if fmt is None or span is None or fmt_malformed:
-        missing = "format description" if fmt is None else "audio data"
-        return None, AudioReport(
-            findings=[
-                _finding(
-                    AudioProblem.NOT_WAV,
-                    f"the WAV file has no {missing}: export the recording again as WAV (16-bit PCM, mono)",
-                )
-            ]
-        )
+    broken = _structure_findings(fmt, span, truncated, fmt_malformed)
+    if broken:
+        return None, AudioReport(findings=broken)
+    assert fmt is not None and span is not None  # _structure_findings found both
     if fmt.tag == _WAVE_FORMAT_PCM and fmt.bits == 16 and fmt.channels == 1 and fmt.rate == rate:
         start, length = span
         return data[start : start + length], None
