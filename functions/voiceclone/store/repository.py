@@ -37,6 +37,7 @@ from voiceclone.domain.models import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from pydantic import BaseModel
 
 JOB_SK = "JOB"
 VOICE_SK = "VOICE"
@@ -60,6 +61,11 @@ def _to_attrs(data: dict[str, Any]) -> dict[str, Any]:
     """Serialize a JSON-able dict for DynamoDB (floats become Decimals, Nones are dropped)."""
     plain = json.loads(json.dumps(data, default=str), parse_float=Decimal)
     return {k: aws.serialize(v) for k, v in plain.items() if v is not None}
+
+
+def _item(model: BaseModel, **keys: str | None) -> dict[str, Any]:
+    """A model's item: its JSON fields and the table's keys (pk, sk, type, index keys) for its kind."""
+    return _to_attrs({**model.model_dump(mode="json"), **keys})
 
 
 def _from_attrs(item: dict[str, Any]) -> dict[str, Any]:
@@ -152,30 +158,21 @@ class Repository:
     # ----- jobs -------------------------------------------------------------------------------
 
     def _job_item(self, job: Job) -> dict[str, Any]:
-        item = _to_attrs(job.model_dump(mode="json"))
-        item.update(
-            _to_attrs(
-                {
-                    "pk": _job_pk(job.job_id),
-                    "sk": JOB_SK,
-                    "type": "job",
-                    "gsi1pk": f"TENANT#{job.tenant_id}#JOBS",
-                    "gsi1sk": f"{job.created_at.isoformat()}#{job.job_id}",
-                    "gsi2pk": f"VTASK#{job.vendor}#{job.vendor_task_id}" if job.vendor_task_id else None,
-                    "gsi2sk": JOB_SK if job.vendor_task_id else None,
-                }
-            )
+        return _item(
+            job,
+            pk=_job_pk(job.job_id),
+            sk=JOB_SK,
+            type="job",
+            gsi1pk=f"TENANT#{job.tenant_id}#JOBS",
+            gsi1sk=f"{job.created_at.isoformat()}#{job.job_id}",
+            gsi2pk=f"VTASK#{job.vendor}#{job.vendor_task_id}" if job.vendor_task_id else None,
+            gsi2sk=JOB_SK if job.vendor_task_id else None,
         )
-        return item
 
     def _sentence_item(self, sentence: Sentence) -> dict[str, Any]:
-        item = _to_attrs(sentence.model_dump(mode="json"))
-        item.update(
-            _to_attrs(
-                {"pk": _job_pk(sentence.job_id), "sk": f"SENTENCE#{sentence.text_id}", "type": "sentence"}
-            )
+        return _item(
+            sentence, pk=_job_pk(sentence.job_id), sk=f"SENTENCE#{sentence.text_id}", type="sentence"
         )
-        return item
 
     def create_job(self, job: Job, sentences: list[Sentence]) -> None:
         """Write the job and its sentences at once: a job never exists without its sentences."""
@@ -409,19 +406,14 @@ class Repository:
     # ----- voices -----------------------------------------------------------------------------
 
     def _voice_item(self, voice: Voice) -> dict[str, Any]:
-        item = _to_attrs(voice.model_dump(mode="json"))
-        item.update(
-            _to_attrs(
-                {
-                    "pk": f"VOICE#{voice.voice_id}",
-                    "sk": VOICE_SK,
-                    "type": "voice",
-                    "gsi1pk": f"TENANT#{voice.tenant_id}#VOICES",
-                    "gsi1sk": f"{voice.created_at.isoformat()}#{voice.voice_id}",
-                }
-            )
+        return _item(
+            voice,
+            pk=f"VOICE#{voice.voice_id}",
+            sk=VOICE_SK,
+            type="voice",
+            gsi1pk=f"TENANT#{voice.tenant_id}#VOICES",
+            gsi1sk=f"{voice.created_at.isoformat()}#{voice.voice_id}",
         )
-        return item
 
     def complete_job(self, job: Job, voice: Voice) -> Job:
         """Record the voice and mark the job SUCCEEDED in one transaction."""
@@ -528,19 +520,14 @@ class Repository:
     # cursor of one tenant's list is no page of another's).
 
     def _speech_item(self, speech: Speech) -> dict[str, Any]:
-        item = _to_attrs(speech.model_dump(mode="json"))
-        item.update(
-            _to_attrs(
-                {
-                    "pk": f"SPEECH#{speech.speech_id}",
-                    "sk": SPEECH_SK,
-                    "type": "speech",
-                    "gsi1pk": _speech_list_pk(speech.tenant_id, speech.voice_id),
-                    "gsi1sk": f"{speech.created_at.isoformat()}#{speech.speech_id}",
-                }
-            )
+        return _item(
+            speech,
+            pk=f"SPEECH#{speech.speech_id}",
+            sk=SPEECH_SK,
+            type="speech",
+            gsi1pk=_speech_list_pk(speech.tenant_id, speech.voice_id),
+            gsi1sk=f"{speech.created_at.isoformat()}#{speech.speech_id}",
         )
-        return item
 
     def put_speech(self, speech: Speech) -> None:
         """Record a new speech and count its characters in the tenant's usage of the day, at once."""
