@@ -736,6 +736,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         stack = LocalStack(api_port=args.port).start()
         out.line(f"voiceclone local stack is up: API {stack.api_url}")
         out.line(f"  export VOICECLONE_API_URL={stack.api_url}")
+        out.line(f"  studio (record a voice in the browser): {stack.studio_url or 'not found (no studio/)'}")
         api_key = getattr(stack, "api_key", "")
         if api_key:
             out.line(f"  export VOICECLONE_API_KEY={api_key}")

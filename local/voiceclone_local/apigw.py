@@ -5,6 +5,10 @@ Routes behind a TOKEN authorizer run it first, as API Gateway does: no token hea
 403, and an Allow policy's context reaches the route's function in
 ``requestContext.authorizer``. Answers are not cached (API Gateway caches them per token).
 
+The studio (the browser app in ``studio/`` at the repository's root) is served at ``/studio/``, with a
+``config.json`` that names this API and fills in the dev key (``serve_studio``): in AWS CloudFront
+serves the same files from S3 (infra/studio.py). Only files inside ``studio/`` are ever served.
+
 Many clients at once: the socket listens with a real backlog (``pooled_server.LISTEN_BACKLOG``,
 set before it listens), accepted connections wait in a queue for a bounded pool of ``WORKERS`` threads,
 and each connection carries one request (``Connection: close``), so an idle keep-alive
@@ -21,9 +25,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from voiceclone_local.pooled_server import PooledHTTPServer
 from voiceclone_local.template import Route
@@ -38,6 +44,76 @@ BODY_READ_TIMEOUT_SECONDS = 2.0
 IDLE_TIMEOUT_SECONDS = 10.0
 # The requests handled at once (the listen backlog is pooled_server.LISTEN_BACKLOG).
 WORKERS = 16
+
+
+# The studio's files, and where the local gateway serves them.
+STUDIO_DIR = Path(__file__).resolve().parents[2] / "studio"
+STUDIO_PATH = "/studio"
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+@dataclass
+class StudioSite:
+    """The studio's static files and its config.json, with the security headers CloudFront adds in AWS.
+
+    ``config`` is what the page reads at start (the API's URL, the dev key, the vendors);
+    ``storage_origins`` are where the page uploads takes and plays audio from (the local S3).
+    """
+
+    root: Path
+    config: dict[str, Any]
+    storage_origins: list[str] = field(default_factory=list)
+
+    def headers(self, content_type: str) -> dict[str, str]:
+        storage = " ".join(self.storage_origins)
+        policy = (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' {storage}; media-src 'self' blob: {storage}; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        )
+        return {
+            "Content-Type": content_type,
+            "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
+            "Cache-Control": "no-cache",
+        }
+
+    def file_for(self, path: str) -> Path | None:
+        """The file a request path names inside the root; None for anything else (traversal, dotfiles)."""
+        relative = unquote(path)[len(STUDIO_PATH) :].lstrip("/") or "index.html"
+        parts = relative.split("/")
+        if any(p in ("", ".", "..") or p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
+            return None
+        root = self.root.resolve()
+        candidate = (root / relative).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+        return candidate
+
+    def answer(self, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+        if method != "GET":
+            return 405, {"Allow": "GET", **self.headers("text/plain; charset=utf-8")}, b"GET only\n"
+        if path == STUDIO_PATH:
+            return 301, {"Location": f"{STUDIO_PATH}/", **self.headers("text/plain; charset=utf-8")}, b""
+        if path == f"{STUDIO_PATH}/config.json":
+            return 200, self.headers("application/json"), json.dumps(self.config).encode()
+        file = self.file_for(path)
+        if file is None:
+            return 404, self.headers("text/plain; charset=utf-8"), b"not found\n"
+        content_type = CONTENT_TYPES.get(file.suffix.lower(), "application/octet-stream")
+        return 200, self.headers(content_type), file.read_bytes()
 
 
 def proxy_event(
@@ -121,6 +197,18 @@ class LocalApiGateway:
         self.account_id = account_id
         self.region = region
         self._server: PooledHTTPServer | None = None
+        self.url = ""
+        self.studio: StudioSite | None = None
+
+    def serve_studio(self, api_key: str, storage_origins: list[str], root: Path = STUDIO_DIR) -> str:
+        """Serve the studio at <url>/studio/ with the dev key filled in; its URL ("" without studio/)."""
+        from voiceclone.vendors.registry import vendor_ids
+
+        if not (root / "index.html").is_file():  # installed without the repository's studio/ folder
+            return ""
+        config = {"apiUrl": self.url, "apiKey": api_key, "vendors": list(vendor_ids()), "local": True}
+        self.studio = StudioSite(root, config, storage_origins)
+        return f"{self.url}{STUDIO_PATH}/"
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         gateway = self
@@ -174,7 +262,8 @@ class LocalApiGateway:
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="local-apigw"
         ).start()
-        return f"http://{host}:{self._server.server_address[1]}"
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+        return self.url
 
     def stop(self) -> None:
         if self._server:
@@ -185,6 +274,8 @@ class LocalApiGateway:
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(raw_path).path
+        if self.studio is not None and (path == STUDIO_PATH or path.startswith(f"{STUDIO_PATH}/")):
+            return self.studio.answer(method, path)
         candidates = [r for r in self.routes if r.pattern.match(path)]
         route = next((r for r in candidates if r.method == method), None)
         if route is None:

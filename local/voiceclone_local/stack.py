@@ -79,7 +79,10 @@ class LocalStack:
     moto_url: str = ""
     sandboxes: dict[str, Any] = field(default_factory=dict)
     template: dict[str, Any] = field(default_factory=dict)
+    # The template's state machines by logical id; the training one and the speech one by name.
+    state_machine_arns: dict[str, str] = field(default_factory=dict)
     state_machine_arn: str = ""
+    speech_state_machine_arn: str = ""
     bucket_name: str = ""
     table_name: str = ""
     function_names: dict[str, str] = field(default_factory=dict)
@@ -88,6 +91,8 @@ class LocalStack:
     scheduler: LocalScheduler | None = None
     # The dev API key of LOCAL_TENANT: `Authorization: Bearer <api_key>` (issue_api_key makes more).
     api_key: str = ""
+    # The browser studio served by the local gateway (<api_url>/studio/), its dev key filled in.
+    studio_url: str = ""
     _stoppers: list[Any] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -322,7 +327,9 @@ class LocalStack:
         for logical, res in machines.items():
             definition = resolve(res["Properties"]["DefinitionString"])
             created = sfn.create_state_machine(name=logical, definition=definition, roleArn=ROLE_ARN)
-            self.state_machine_arn = created["stateMachineArn"]
+            self.state_machine_arns[logical] = created["stateMachineArn"]
+        self.state_machine_arn = self._machine_arn("Workflow")
+        self.speech_state_machine_arn = self._machine_arn("SpeechWorkflow")
 
         self.events.provision(resolve)
         self._stoppers.append(self.events.stop)
@@ -335,6 +342,16 @@ class LocalStack:
                 Bucket=props["BucketName"], NotificationConfiguration=props["NotificationConfiguration"]
             )
         self.api_key = self.issue_api_key(LOCAL_TENANT)
+        self.studio_url = gateway.serve_studio(self.api_key, [self.moto_url])
+
+    def _machine_arn(self, construct_id: str) -> str:
+        """The ARN of the state machine built by the stack's construct ``construct_id`` ("" if none)."""
+        found = [
+            arn
+            for logical, arn in self.state_machine_arns.items()
+            if logical.startswith(construct_id + "StateMachine")
+        ]
+        return found[0] if len(found) == 1 else ""
 
     def issue_api_key(self, tenant_id: str) -> str:
         """A new API key for `tenant_id` on this stack (what `voiceclone admin issue-key` does in AWS)."""
@@ -389,11 +406,12 @@ class LocalStack:
 
     # ----- inspection for tests and the benchmark -------------------------------------------------
 
-    def execution_arn(self, execution_name: str) -> str:
+    def execution_arn(self, execution_name: str, state_machine_arn: str = "") -> str:
+        """An execution of the training workflow (or of ``state_machine_arn``, e.g. the speech one)."""
         # Imported here: the service's modules read their settings once the stack has set the environment.
         from voiceclone.logic.jobs import execution_arn
 
-        return execution_arn(self.state_machine_arn, execution_name)
+        return execution_arn(state_machine_arn or self.state_machine_arn, execution_name)
 
     def execution_history(self, job_id: str) -> list[dict[str, Any]]:
         sfn = self.client("stepfunctions")

@@ -1,0 +1,575 @@
+// The studio's screens: sign in, set up a voice, record sentence by sentence, follow the job, hear the voice.
+import { Api, ApiError, uploadToForm } from "./api.js";
+import { Recorder, checkTake, encodeWav, toMono16k } from "./audio.js";
+
+const $ = (id) => document.getElementById(id);
+const POLL_MS = 1000;
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"]);
+const CJK = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
+const STATUS_WORDS = {
+  AWAITING_AUDIO: "waiting for the recordings",
+  CHECKING: "checking the recordings",
+  CHECK_FAILED: "some recordings were rejected: record them again (marked below)",
+  TRAINING: "training the voice at the vendor",
+  SUCCEEDED: "the voice is ready",
+  FAILED: "failed",
+  CANCELLED: "cancelled",
+  EXPIRED: "expired: the recordings did not arrive in time",
+};
+
+const state = {
+  config: { apiUrl: "", apiKey: "", vendors: [] },
+  api: null,
+  texts: null, // the vendor's training texts
+  job: null,
+  index: 0,
+  targets: new Map(), // text_id -> unused presigned POST
+  // text_id -> what the service said of the sentence when we uploaded a take of it (until it says more)
+  uploaded: new Map(),
+  take: null, // { textId, wav, check }
+  busy: false,
+  pollTimer: 0,
+  speakVoice: null,
+  recorder: null,
+};
+
+function langOf(text) { return CJK.test(text) ? "zh-CN" : "en"; }
+
+function showError(message) {
+  const el = $("error");
+  el.textContent = message;
+  el.hidden = !message;
+}
+
+function report(err) {
+  showError(err instanceof ApiError || err instanceof Error ? err.message : String(err));
+}
+
+function show(id, visible) { $(id).hidden = !visible; }
+
+function setView(view) {
+  const recordView = view === "record";
+  $("nav-record").setAttribute("aria-current", recordView ? "page" : "false");
+  $("nav-library").setAttribute("aria-current", recordView ? "false" : "page");
+  show("library", !recordView && state.api !== null);
+  show("setup", recordView && state.api !== null && state.job === null);
+  show("record", recordView && state.job !== null && !TERMINAL.has(state.job.status));
+  show("progress", recordView && state.job !== null);
+  show("speak", state.speakVoice !== null && (recordView ? state.job?.voice_id === state.speakVoice : true));
+  if (!recordView && state.api) loadLibrary();
+}
+
+// ----- sign in and set-up --------------------------------------------------------------------------
+
+async function signIn(key) {
+  showError("");
+  const api = new Api(state.config.apiUrl || window.location.origin, key.trim());
+  try {
+    await api.request("GET", "/v1/jobs?limit=1");
+  } catch (err) {
+    report(err);
+    return;
+  }
+  state.api = api;
+  sessionStorage.setItem("voiceclone-key", api.apiKey);
+  show("signin", false);
+  $("sign-out").hidden = false;
+  await fillSetup();
+  setView("record");
+  $("setup-title").setAttribute("tabindex", "-1");
+  $("setup-title").focus();
+}
+
+function fill(select, values, labels = {}) {
+  select.replaceChildren(...values.map((v) => new Option(labels[v] || v, v)));
+}
+
+async function fillSetup() {
+  let schemas = {};
+  try {
+    schemas = (await state.api.openapi()).components.schemas;
+  } catch (err) {
+    schemas = {};
+  }
+  fill($("gender"), schemas.Gender?.enum || ["female", "male"], { female: "Female", male: "Male" });
+  fill($("language"), schemas.Language?.enum || ["zh-CN"], { "zh-CN": "Chinese (Mandarin)" });
+  fill($("vendor"), state.config.vendors.length ? state.config.vendors : ["tencent_vrs"]);
+  await vendorChanged();
+}
+
+async function vendorChanged() {
+  const vendor = $("vendor").value;
+  $("texts-summary").textContent = "";
+  $("options").replaceChildren();
+  $("documents").replaceChildren();
+  try {
+    state.texts = await state.api.trainingTexts(vendor);
+  } catch (err) {
+    report(err);
+    return;
+  }
+  showError("");
+  for (const name of state.texts.options) {
+    const label = document.createElement("label");
+    label.htmlFor = `option-${name}`;
+    label.textContent = `Option ${name} (optional)`;
+    const input = document.createElement("input");
+    input.id = `option-${name}`;
+    input.dataset.option = name;
+    $("options").append(label, input);
+  }
+  for (const name of state.texts.documents) {
+    const label = document.createElement("label");
+    label.htmlFor = `document-${name}`;
+    label.textContent = `${name.replaceAll("_", " ")} (PDF, required by ${vendor})`;
+    const input = document.createElement("input");
+    input.type = "file";
+    input.accept = "application/pdf,.pdf";
+    input.required = true;
+    input.id = `document-${name}`;
+    input.dataset.document = name;
+    $("documents").append(label, input);
+  }
+  const docs = state.texts.documents.length ? `, and ${state.texts.documents.join(", ")} to upload` : "";
+  $("texts-summary").textContent = `${state.texts.texts.length} sentences to read${docs}.`;
+}
+
+async function startJob(event) {
+  event.preventDefault();
+  showError("");
+  const options = {};
+  for (const input of $("options").querySelectorAll("input")) {
+    if (input.value.trim()) options[input.dataset.option] = input.value.trim();
+  }
+  const files = {};
+  for (const input of $("documents").querySelectorAll("input")) {
+    if (!input.files.length) {
+      showError(`Choose the ${input.dataset.document.replaceAll("_", " ")} file (PDF) first.`);
+      input.focus();
+      return;
+    }
+    files[input.dataset.document] = input.files[0];
+  }
+  $("start").disabled = true;
+  try {
+    const job = await state.api.createJob({
+      vendor: $("vendor").value,
+      voice_name: $("voice-name").value,
+      gender: $("gender").value,
+      language: $("language").value,
+      options,
+    });
+    for (const document of job.documents || []) {
+      if (document.upload && files[document.name]) {
+        await uploadToForm(document.upload, files[document.name], files[document.name].name);
+      }
+    }
+    openJob(job);
+    $("rec").focus();
+  } catch (err) {
+    report(err);
+  } finally {
+    $("start").disabled = false;
+  }
+}
+
+function openJob(job) {
+  state.job = job;
+  state.targets = new Map(job.sentences.filter((s) => s.upload).map((s) => [s.text_id, s.upload]));
+  state.uploaded = new Map();
+  state.take = null;
+  state.speakVoice = job.status === "SUCCEEDED" ? job.voice_id : null;
+  state.index = Math.max(0, job.sentences.findIndex(needsRecording));
+  setView("record");
+  renderSentence();
+  renderProgress();
+  poll();
+}
+
+// ----- recording -----------------------------------------------------------------------------------
+
+function needsRecording(sentence) {
+  if (state.uploaded.has(sentence.text_id)) return false;
+  return sentence.status === "PENDING_UPLOAD" || sentence.status === "REJECTED";
+}
+
+function renderSentence() {
+  const sentences = state.job.sentences;
+  const sentence = sentences[state.index];
+  const todo = sentences.filter(needsRecording).length;
+  $("position").textContent = `Sentence ${state.index + 1} of ${sentences.length}`
+    + (todo ? ` (${todo} still to record)` : " (all recorded)");
+  const el = $("sentence");
+  el.textContent = sentence.text;
+  el.lang = langOf(sentence.text);
+  $("prev").disabled = state.index === 0;
+  $("next").disabled = state.index === sentences.length - 1;
+  const open = needsRecording(sentence) && ["AWAITING_AUDIO", "CHECK_FAILED"].includes(state.job.status);
+  $("rec").disabled = state.busy || (!open && !state.recorder?.recording);
+  $("take").hidden = !(state.take && state.take.textId === sentence.text_id);
+}
+
+function move(step) {
+  if (state.recorder?.recording || state.busy) return;
+  const next = state.index + step;
+  if (next < 0 || next >= state.job.sentences.length) return;
+  state.index = next;
+  state.take = null;
+  renderSentence();
+}
+
+async function toggleRecording() {
+  if (state.busy || $("rec").disabled) return;
+  state.recorder = state.recorder || new Recorder((peak) => { $("level").value = peak; });
+  const button = $("rec");
+  if (!state.recorder.recording) {
+    showError("");
+    state.take = null;
+    try {
+      await state.recorder.start();
+    } catch (err) {
+      report(err);
+      return;
+    }
+    button.setAttribute("aria-pressed", "true");
+    button.textContent = "Stop";
+    renderSentence();
+    return;
+  }
+  state.busy = true;
+  button.setAttribute("aria-pressed", "false");
+  button.textContent = "Record";
+  const textId = state.job.sentences[state.index].text_id;
+  try {
+    const blob = await state.recorder.stop();
+    const samples = await toMono16k(blob);
+    const check = checkTake(samples);
+    state.take = { textId, wav: encodeWav(samples), check };
+    $("take-audio").src = URL.createObjectURL(state.take.wav);
+    $("take").hidden = false;
+    if (check.ok) {
+      $("take-check").textContent = `Take of ${check.seconds.toFixed(1)} s sounds fine: uploading…`;
+      await uploadTake();
+    } else {
+      $("take-check").textContent = `Not uploaded. ${check.problems.map((p) => p.message).join(" ")}`;
+      $("again").focus();
+    }
+  } catch (err) {
+    report(err);
+  } finally {
+    state.busy = false;
+    renderSentence();
+  }
+}
+
+async function uploadTake() {
+  const take = state.take;
+  let target = state.targets.get(take.textId);
+  state.targets.delete(take.textId);
+  if (!target) target = await state.api.newUploadUrl(state.job.job_id, take.textId);
+  await uploadToForm(target, take.wav, `${take.textId}.wav`);
+  const sentence = state.job.sentences.find((s) => s.text_id === take.textId);
+  state.uploaded.set(take.textId, seen(sentence));
+  $("take-check").textContent = `Uploaded (${take.check.seconds.toFixed(1)} s); the service checks it now.`;
+  sentence.status = "UPLOADED";
+  sentence.check = null;
+  renderProgress();
+  const next = state.job.sentences.findIndex(needsRecording);
+  if (next >= 0) {
+    state.index = next;
+    state.take = null;
+  }
+}
+
+async function uploadAnyway() {
+  if (!state.take || state.busy) return;
+  state.busy = true;
+  try {
+    await uploadTake();
+  } catch (err) {
+    report(err);
+  } finally {
+    state.busy = false;
+    renderSentence();
+  }
+}
+
+// ----- the job's progress --------------------------------------------------------------------------
+
+function verdict(sentence) {
+  if (sentence.status === "PASSED") return "passed";
+  if (sentence.status === "REJECTED") return `rejected: ${sentence.check?.message || "record it again"}`;
+  if (sentence.status === "UPLOADED" || state.uploaded.has(sentence.text_id)) return "uploaded, being checked";
+  return "not recorded yet";
+}
+
+function seen(sentence) { return JSON.stringify([sentence.status, sentence.check]); }
+
+function renderProgress() {
+  const job = state.job;
+  const done = job.sentences.filter((s) => s.status === "PASSED" || s.status === "REJECTED").length;
+  const total = job.sentences.length;
+  $("checks").max = total;
+  $("checks").value = done;
+  let words = STATUS_WORDS[job.status] || job.status;
+  if (job.status === "FAILED" && job.error) words = `failed: ${job.error.message}`;
+  $("job-status").textContent = `Job ${job.voice_name} (${job.vendor}): ${words}. Checks ${done}/${total}.`;
+  const items = job.sentences.map((sentence, i) => {
+    const li = document.createElement("li");
+    li.className = sentence.status;
+    li.dataset.textId = sentence.text_id;
+    const text = document.createElement("span");
+    text.lang = langOf(sentence.text);
+    text.textContent = sentence.text;
+    const mark = document.createElement("span");
+    mark.className = "verdict";
+    mark.textContent = ` — ${verdict(sentence)}`;
+    li.append(text, mark);
+    if (sentence.status === "REJECTED" && !state.uploaded.has(sentence.text_id)) {
+      const again = document.createElement("button");
+      again.type = "button";
+      again.textContent = `Record sentence ${i + 1} again`;
+      again.addEventListener("click", () => {
+        state.index = i;
+        state.take = null;
+        renderSentence();
+        $("rec").focus();
+      });
+      li.append(" ", again);
+    }
+    return li;
+  });
+  $("sentences").replaceChildren(...items);
+}
+
+async function poll() {
+  clearTimeout(state.pollTimer);
+  const job = state.job;
+  if (!job || TERMINAL.has(job.status)) return;
+  try {
+    const fresh = await state.api.job(job.job_id);
+    if (state.job !== job) return;
+    for (const s of fresh.sentences) {
+      if (!state.uploaded.has(s.text_id)) continue;
+      if (seen(s) !== state.uploaded.get(s.text_id)) state.uploaded.delete(s.text_id); // the service moved on
+      else Object.assign(s, { status: "UPLOADED", check: null }); // our upload, not seen there yet
+    }
+    state.job = fresh;
+    renderProgress();
+    if (!$("record").hidden) renderSentence();
+    if (fresh.status === "SUCCEEDED") {
+      state.speakVoice = fresh.voice_id;
+      $("speak-voice").textContent = `Voice ${fresh.voice_name} (${fresh.vendor}, ${fresh.voice_id})`;
+      setView("record");
+      $("speak-text").value ||= fresh.sentences[0]?.text || "";
+      return;
+    }
+    if (TERMINAL.has(fresh.status)) {
+      showError(`The job ended ${fresh.status}${fresh.error ? `: ${fresh.error.message}` : ""}. Start a new voice to try again.`);
+      setView("record");
+      return;
+    }
+  } catch (err) {
+    report(err);
+  }
+  state.pollTimer = setTimeout(poll, POLL_MS);
+}
+
+// ----- speech --------------------------------------------------------------------------------------
+
+async function speak(event) {
+  event.preventDefault();
+  const status = $("speak-status");
+  const audio = $("speak-audio");
+  audio.hidden = true;
+  showError("");
+  status.textContent = "Speaking…";
+  try {
+    const answer = await state.api.speak(state.speakVoice, $("speak-text").value);
+    let speech = answer.data;
+    const deadline = Date.now() + 5 * 60 * 1000;
+    while (answer.status === 202 && speech.status !== "SUCCEEDED" && speech.status !== "FAILED") {
+      if (Date.now() > deadline) throw new Error("The vendor is still synthesizing after 5 minutes: try again later.");
+      status.textContent = "The vendor is synthesizing the speech…";
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      speech = await state.api.speech(speech.speech_id);
+    }
+    if (speech.status === "FAILED") {
+      status.textContent = `The speech failed: ${speech.error?.message || speech.error || "try again"}.`;
+      return;
+    }
+    audio.src = speech.audio_url;
+    audio.hidden = false;
+    status.textContent = `Spoken (${Number(speech.duration_seconds).toFixed(1)} s): press play to hear it.`;
+    audio.play().catch(() => {});
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409) {
+      status.textContent = `This voice cannot speak through voiceclone: ${err.message}`;
+    } else {
+      status.textContent = "";
+      report(err);
+    }
+  }
+}
+
+// ----- jobs and voices -----------------------------------------------------------------------------
+
+function cell(content) {
+  const td = document.createElement("td");
+  if (typeof content === "string") td.textContent = content;
+  else td.append(...content);
+  return td;
+}
+
+function button(label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function loadLibrary() {
+  try {
+    const [voices, jobs] = await Promise.all([state.api.voices(), state.api.jobs()]);
+    $("voice-rows").replaceChildren(...voices.items.map(voiceRow));
+    $("job-rows").replaceChildren(...jobs.items.map(jobRow));
+    if (!voices.items.length) $("voice-rows").append(emptyRow(4, "No voices yet."));
+    if (!jobs.items.length) $("job-rows").append(emptyRow(5, "No jobs yet."));
+  } catch (err) {
+    report(err);
+  }
+}
+
+function emptyRow(span, text) {
+  const tr = document.createElement("tr");
+  const td = cell(text);
+  td.colSpan = span;
+  tr.append(td);
+  return tr;
+}
+
+function voiceRow(voice) {
+  const tr = document.createElement("tr");
+  const name = cell(voice.name);
+  name.lang = langOf(voice.name);
+  const actions = [];
+  if (voice.state !== "DELETED") {
+    actions.push(button(`Rename ${voice.name}`, () => renameRow(tr, voice)));
+    actions.push(button(`Delete ${voice.name}`, () => removeVoice(voice)));
+    actions.push(button(`Speak with ${voice.name}`, () => {
+      state.speakVoice = voice.voice_id;
+      $("speak-voice").textContent = `Voice ${voice.name} (${voice.vendor}, ${voice.voice_id})`;
+      $("speak-status").textContent = "";
+      $("speak-audio").hidden = true;
+      show("speak", true);
+      $("speak-text").focus();
+    }));
+  }
+  tr.append(name, cell(voice.vendor), cell(voice.state), cell(actions));
+  return tr;
+}
+
+function renameRow(tr, voice) {
+  const form = document.createElement("form");
+  const label = document.createElement("label");
+  label.textContent = `New name for ${voice.name}`;
+  label.htmlFor = `rename-${voice.voice_id}`;
+  const input = document.createElement("input");
+  input.id = `rename-${voice.voice_id}`;
+  input.value = voice.name;
+  input.maxLength = 64;
+  input.required = true;
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.textContent = "Save";
+  form.append(label, input, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const renamed = await state.api.renameVoice(voice.voice_id, input.value);
+      if (renamed.note) showError(renamed.note);
+      await loadLibrary();
+    } catch (err) {
+      report(err);
+    }
+  });
+  tr.firstChild.replaceChildren(form);
+  input.focus();
+}
+
+async function removeVoice(voice) {
+  if (!window.confirm(`Delete the voice ${voice.name}? Its recordings are deleted too.`)) return;
+  try {
+    const deleted = await state.api.deleteVoice(voice.voice_id);
+    if (deleted.note) showError(deleted.note);
+    await loadLibrary();
+  } catch (err) {
+    report(err);
+  }
+}
+
+function jobRow(job) {
+  const tr = document.createElement("tr");
+  const open = button(`Open ${job.voice_name}`, async () => {
+    try {
+      openJob(await state.api.job(job.job_id));
+    } catch (err) {
+      report(err);
+    }
+  });
+  tr.append(cell(job.voice_name), cell(job.vendor), cell(job.status),
+    cell(new Date(job.created_at).toLocaleString()), cell([open]));
+  return tr;
+}
+
+// ----- wiring --------------------------------------------------------------------------------------
+
+function typing(target) {
+  return ["INPUT", "TEXTAREA", "SELECT", "AUDIO"].includes(target.tagName) || target.isContentEditable;
+}
+
+function onKey(event) {
+  if ($("record").hidden || typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.key === " " && event.target.tagName !== "BUTTON") {
+    event.preventDefault();
+    toggleRecording();
+  } else if (event.key === "ArrowLeft") {
+    event.preventDefault();
+    move(-1);
+  } else if (event.key === "ArrowRight") {
+    event.preventDefault();
+    move(1);
+  }
+}
+
+async function init() {
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    if (response.ok) Object.assign(state.config, await response.json());
+  } catch (err) {
+    // No config: the API is where the studio is served from, and no key is filled in.
+  }
+  $("signin-form").addEventListener("submit", (e) => { e.preventDefault(); signIn($("api-key").value); });
+  $("setup-form").addEventListener("submit", startJob);
+  $("vendor").addEventListener("change", vendorChanged);
+  $("rec").addEventListener("click", toggleRecording);
+  $("prev").addEventListener("click", () => move(-1));
+  $("next").addEventListener("click", () => move(1));
+  $("again").addEventListener("click", () => { state.take = null; renderSentence(); $("rec").focus(); });
+  $("upload-anyway").addEventListener("click", uploadAnyway);
+  $("speak-form").addEventListener("submit", speak);
+  $("nav-record").addEventListener("click", () => setView("record"));
+  $("nav-library").addEventListener("click", () => {
+    if (!state.api) { showError("Sign in with your API key first."); $("api-key").focus(); return; }
+    setView("library");
+  });
+  $("reload").addEventListener("click", loadLibrary);
+  $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("voiceclone-key"); window.location.reload(); });
+  document.addEventListener("keydown", onKey);
+  const key = sessionStorage.getItem("voiceclone-key") || state.config.apiKey || "";
+  $("api-key").value = key;
+  document.body.dataset.ready = "true";
+}
+
+init();
