@@ -69,6 +69,11 @@ FUNCTION_NAMES = (
     "publish_events",
     "deliver_webhook",
     "expire_job",
+    # The speech workflow (infra/speech_workflow.py).
+    "speech_submit",
+    "speech_poll",
+    "speech_finish",
+    "speech_mark_failed",
 )
 
 
@@ -120,6 +125,7 @@ SKIP_BUNDLING: dict[str, Any] = {CTX_BUNDLING_STACKS: []}
 ENV_TABLE_NAME = "VOICECLONE_TABLE_NAME"
 ENV_BUCKET_NAME = "VOICECLONE_BUCKET_NAME"
 ENV_STATE_MACHINE_ARN = "VOICECLONE_STATE_MACHINE_ARN"
+ENV_SPEECH_STATE_MACHINE_ARN = "VOICECLONE_SPEECH_STATE_MACHINE_ARN"
 ENV_API_URL = "VOICECLONE_API_URL"
 ENV_POLL_INITIAL_SECONDS = "VOICECLONE_POLL_INITIAL_SECONDS"
 ENV_POLL_MAX_SECONDS = "VOICECLONE_POLL_MAX_SECONDS"

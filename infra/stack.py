@@ -18,6 +18,7 @@ from infra.monitoring import Monitoring
 from infra.notifications import UploadNotifications
 from infra.secrets import VendorSecrets
 from infra.settings import StackSettings
+from infra.speech_workflow import SpeechWorkflow
 from infra.storage import Storage
 from infra.workflow import Workflow
 
@@ -40,7 +41,11 @@ AUDIO_DELETERS = ("api", "expire_job")
 TRAINING_AUDIO_READ_WRITE = ("submit_training",)
 SECRET_READERS = (
     "api", "callback", "check_sentence", "submit_training", "poll_status", "finalize", "expire_job",
+    "speech_submit", "speech_poll", "speech_finish",
 )  # fmt: skip
+# The speech workflow: the api starts it; FinishSpeech stores the audio it fetched under speech/.
+SPEECH_EXECUTION_STARTERS = ("api",)
+SPEECH_AUDIO_WRITERS = ("speech_finish",)
 # Who arms a job's expiry schedule: the api at create, Gate and PollStatus (a vendor's rejection)
 # when a job goes back to CHECK_FAILED (infra/expiry.py).
 EXPIRY_ARMERS = ("api", "gate", "poll_status")
@@ -93,6 +98,7 @@ class VoicecloneStack(Stack):
             },
         )
         self.workflow = Workflow(self, "Workflow", self.settings, self.functions.by_name)
+        self.speech_workflow = SpeechWorkflow(self, "SpeechWorkflow", self.functions.by_name)
         self.api = Api(
             self,
             "Api",
@@ -133,6 +139,10 @@ class VoicecloneStack(Stack):
             self.functions[name].add_environment(
                 c.ENV_STATE_MACHINE_ARN, self.workflow.state_machine.state_machine_arn
             )
+        for name in SPEECH_EXECUTION_STARTERS:
+            self.functions[name].add_environment(
+                c.ENV_SPEECH_STATE_MACHINE_ARN, self.speech_workflow.state_machine.state_machine_arn
+            )
         if self.settings.swagger_ui:
             self.functions["api"].add_environment(c.ENV_SWAGGER_UI, "true")
         self.functions["submit_training"].add_environment(c.ENV_API_URL, self.api.base_url)
@@ -169,6 +179,10 @@ class VoicecloneStack(Stack):
         # The api function stores the audio it speaks and hands it out by presigned GET.
         bucket.grant_put(fn["api"], f"{c.SPEECH_PREFIX}*")
         bucket.grant_read(fn["api"], f"{c.SPEECH_PREFIX}*")
+        for name in SPEECH_AUDIO_WRITERS:
+            bucket.grant_put(fn[name], f"{c.SPEECH_PREFIX}*")
+        for name in SPEECH_EXECUTION_STARTERS:
+            self.speech_workflow.state_machine.grant_start_execution(fn[name])
         for name in TRAINING_AUDIO_READ_WRITE:
             bucket.grant_read(fn[name], f"{c.TRAINING_PREFIX}*")
             bucket.grant_put(fn[name], f"{c.TRAINING_PREFIX}*")
@@ -215,7 +229,10 @@ class VoicecloneStack(Stack):
             "(xray:PutTraceSegments/PutTelemetryRecords) and, on the state machine role, CloudWatch Logs "
             "delivery management (logs:CreateLogDelivery etc.)."
         )
-        roles = [f.role for f in self.functions.by_name.values()] + [self.workflow.state_machine.role]
+        roles = [f.role for f in self.functions.by_name.values()] + [
+            self.workflow.state_machine.role,
+            self.speech_workflow.state_machine.role,
+        ]
         for role in roles:
             if role is None:
                 continue

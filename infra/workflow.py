@@ -40,6 +40,73 @@ POLL_STATE = f"{POLL}.state"
 EXECUTION_TIMEOUT_MARGIN = Duration.days(1)
 
 
+# ----- building blocks, shared with the speech workflow (infra/speech_workflow.py) -------------------
+
+
+def lambda_task(
+    scope: Construct,
+    state_id: str,
+    function: lambda_.IFunction,
+    payload: Mapping[str, object],
+    result_path: str,
+) -> tasks.LambdaInvoke:
+    """A Lambda task whose result is the function's return value (payload_response_only)."""
+    return tasks.LambdaInvoke(
+        scope,
+        state_id,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(dict(payload)),
+        payload_response_only=True,
+        result_path=result_path,
+    )
+
+
+def retry_vendor_errors(state: sfn.TaskStateBase) -> None:
+    """Throttling and outages are the vendor's, and pass: retry them with backoff and full jitter."""
+    state.add_retry(
+        errors=list(RETRYABLE_ERRORS),
+        interval=Duration.seconds(1),
+        backoff_rate=2,
+        max_attempts=6,
+        max_delay=Duration.seconds(30),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def fail_into(state: sfn.TaskStateBase | sfn.Map, target: sfn.IChainable) -> None:
+    """Any error of ``state`` goes to ``target`` with the error at ``$.error``."""
+    state.add_catch(target, errors=["States.ALL"], result_path="$.error")
+
+
+def state_machine_arn(scope: Construct, name: str) -> str:
+    """The ARN a state machine of this name will have (known before it exists: no reference cycle)."""
+    return Stack.of(scope).format_arn(
+        service="states",
+        resource="stateMachine",
+        resource_name=name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def standard_state_machine(
+    scope: Construct, name: str, definition: sfn.IChainable, timeout: Duration
+) -> sfn.StateMachine:
+    """A STANDARD state machine, traced, logging every transition without data (payloads hold URLs)."""
+    log_group = logs.LogGroup(
+        scope, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+    )
+    return sfn.StateMachine(
+        scope,
+        "StateMachine",
+        state_machine_name=name,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        timeout=timeout,
+    )
+
+
 class Workflow(Construct):
     """Load → check every sentence → gate → submit → await callback or poll → finalize; failures → MarkFailed.
 
@@ -62,16 +129,13 @@ class Workflow(Construct):
         # A known name gives a known ARN: functions the workflow itself invokes can be allowed to
         # answer its task tokens without referring to it (that reference would be a cycle).
         self.state_machine_name = f"{stack.stack_name}-training"
-        self.arn_by_name = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=self.state_machine_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        self.arn_by_name = state_machine_arn(self, self.state_machine_name)
+        self.state_machine = standard_state_machine(
+            self,
+            self.state_machine_name,
+            self._build_definition(),
+            Duration.seconds(self.settings.training_deadline_seconds).plus(EXECUTION_TIMEOUT_MARGIN),
         )
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
-        )
-        self.state_machine = self._build_state_machine()
 
     def grant_task_response(self, grantee: iam.IGrantable) -> None:
         """SendTaskSuccess/Failure/Heartbeat on this workflow, granted by ARN (see __init__ for why)."""
@@ -81,50 +145,15 @@ class Workflow(Construct):
             resource_arns=[self.arn_by_name],
         )
 
-    def _build_state_machine(self) -> sfn.StateMachine:
-        return sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
-            definition_body=sfn.DefinitionBody.from_chainable(self._build_definition()),
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            tracing_enabled=True,
-            # Every state transition, without the data: payloads carry task tokens and vendor replies.
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
-            ),
-            timeout=Duration.seconds(self.settings.training_deadline_seconds).plus(EXECUTION_TIMEOUT_MARGIN),
-        )
-
     # ----- building blocks -----------------------------------------------------------------------
 
     def _task(
         self, state_id: str, fn: str, payload: Mapping[str, object], result_path: str
     ) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
-            self,
-            state_id,
-            lambda_function=self.fn[fn],
-            payload=sfn.TaskInput.from_object(dict(payload)),
-            payload_response_only=True,
-            result_path=result_path,
-        )
+        return lambda_task(self, state_id, self.fn[fn], payload, result_path)
 
-    @staticmethod
-    def _retry_vendor_errors(state: sfn.TaskStateBase) -> None:
-        """Throttling and outages are the vendor's, and pass: retry them with backoff and full jitter."""
-        state.add_retry(
-            errors=list(RETRYABLE_ERRORS),
-            interval=Duration.seconds(1),
-            backoff_rate=2,
-            max_attempts=6,
-            max_delay=Duration.seconds(30),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-
-    @staticmethod
-    def _fail_into(state: sfn.TaskStateBase | sfn.Map, mark_failed: sfn.IChainable) -> None:
-        state.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
+    _retry_vendor_errors = staticmethod(retry_vendor_errors)
+    _fail_into = staticmethod(fail_into)
 
     # ----- the definition ----------------------------------------------------------------------
 

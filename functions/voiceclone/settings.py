@@ -14,6 +14,9 @@ class Settings(BaseModel):
     table_name: str = Field(alias="VOICECLONE_TABLE_NAME")
     bucket_name: str = Field(alias="VOICECLONE_BUCKET_NAME")
     state_machine_arn: str = Field("", alias="VOICECLONE_STATE_MACHINE_ARN")
+    # The speech workflow (asynchronous vendors), and how long one speech may take there in all.
+    speech_state_machine_arn: str = Field("", alias="VOICECLONE_SPEECH_STATE_MACHINE_ARN")
+    speech_deadline_seconds: int = Field(1800, alias="VOICECLONE_SPEECH_DEADLINE_SECONDS", ge=1)
     # Base URL of the REST API, where vendors send their callbacks.
     api_url: str = Field("", alias="VOICECLONE_API_URL")
     # Unset: each vendor's own pace (Capabilities); set: every vendor (the local stack runs in seconds).

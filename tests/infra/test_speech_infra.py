@@ -1,4 +1,4 @@
-"""Speech in the template (issue 11): only the api may write and read speech/*, and audio passes as bytes."""
+"""Speech in the template (issue 11): who may touch speech/*, audio passes as bytes, the speech workflow."""
 
 from __future__ import annotations
 
@@ -31,9 +31,70 @@ def _roles_granted_on(template_json: dict[str, Any], prefix: str) -> dict[str, s
 def test_only_the_api_puts_and_gets_speech_audio(template_json: dict[str, Any]) -> None:
     granted = _roles_granted_on(template_json, SPEECH_PREFIX)
     api_role = role_of(template_json)[handler_of("api")]
-    assert set(granted) == {api_role}
+    # The api, and FinishSpeech (which stores what an async vendor made) with put only
+    finish_role = role_of(template_json)[handler_of("speech_finish")]
+    assert set(granted) == {api_role, finish_role}
     assert {"s3:PutObject", "s3:GetObject*"} <= granted[api_role]
     assert not any(a.startswith("s3:DeleteObject") for a in granted[api_role])
+    assert "s3:PutObject" in granted[finish_role]
+    assert not any(a.startswith(("s3:GetObject", "s3:DeleteObject")) for a in granted[finish_role])
+
+
+def _speech_machine(template_json: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    machines = resources_of_type(template_json, "AWS::StepFunctions::StateMachine")
+    found = [(k, m) for k, m in machines.items() if k.startswith("SpeechWorkflowStateMachine")]
+    assert len(found) == 1, sorted(machines)
+    return found[0]
+
+
+def _definition(machine: dict[str, Any]) -> dict[str, Any]:
+    """The definition with every substitution made a placeholder (the structure is what counts)."""
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return dict(
+        json.loads("".join(p if isinstance(p, str) else '"X"' for p in parts).replace('""X""', '"X"'))
+    )
+
+
+def test_the_speech_workflow_submits_polls_finishes_and_marks_every_failure(
+    template_json: dict[str, Any],
+) -> None:
+    # Given the synthesized speech state machine
+    _, machine = _speech_machine(template_json)
+    states = _definition(machine)["States"]
+    # Then it submits, waits (growing, from the poll state) and polls until done, then finishes
+    assert set(states) >= {
+        "SubmitSpeech", "WaitBeforeSpeechPoll", "PollSpeech", "SpeechDone", "FinishSpeech",
+        "MarkSpeechFailed", "SpeechFailed", "SpeechReady",
+    }  # fmt: skip
+    assert states["WaitBeforeSpeechPoll"]["SecondsPath"] == "$.progress.poll.wait_seconds"
+    assert states["SpeechDone"]["Choices"][0]["Next"] == "FinishSpeech"
+    assert states["SpeechDone"]["Default"] == "WaitBeforeSpeechPoll"
+    # And each vendor step retries throttling/outages, then any error ends in MarkSpeechFailed
+    for name in ("SubmitSpeech", "PollSpeech", "FinishSpeech"):
+        retried = {e for r in states[name]["Retry"] for e in r["ErrorEquals"]}
+        assert {"VendorThrottled", "VendorUnavailable"} <= retried, name
+        assert states[name]["Catch"][0]["Next"] == "MarkSpeechFailed", name
+    assert states["MarkSpeechFailed"]["Next"] == "SpeechFailed"
+    assert any(r["ErrorEquals"] == ["States.ALL"] for r in states["MarkSpeechFailed"]["Retry"])
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_only_the_api_starts_speech_and_only_its_functions_run_it(template_json: dict[str, Any]) -> None:
+    logical, _ = _speech_machine(template_json)
+    roles = role_of(template_json)
+    starters = set()
+    for policy in resources_of_type(template_json, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Action"] == "states:StartExecution" and statement["Resource"] == {"Ref": logical}:
+                starters.update(r["Ref"] for r in policy["Properties"]["Roles"])
+    assert starters == {roles[handler_of("api")]}
+    api = next(
+        f for f in resources_of_type(template_json, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == handler_of("api")
+    )  # fmt: skip
+    assert api["Properties"]["Environment"]["Variables"]["VOICECLONE_SPEECH_STATE_MACHINE_ARN"] == {
+        "Ref": logical
+    }
 
 
 def test_the_api_passes_audio_as_bytes_and_routes_speech(template: Template) -> None:

@@ -95,5 +95,6 @@ def test_no_handler_imports_speech_until_a_speech_route_runs() -> None:
     out = subprocess.run(probe, capture_output=True, text=True, env=env, check=True)
     found: dict[str, list[str]] = json.loads(out.stdout)
     assert "voiceclone.handlers.api" in found["api"]  # the probe sees the handler's own modules
-    for name in FUNCTION_NAMES:
+    # The speech workflow's functions (infra/speech_workflow.py) exist to speak: they load it.
+    for name in (n for n in FUNCTION_NAMES if not n.startswith("speech_")):
         assert sorted(set(found[name]) & set(SPEECH_MODULES)) == [], name

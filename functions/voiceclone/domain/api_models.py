@@ -340,6 +340,11 @@ class SpeechRequest(RequestModel):
         default=None, ge=8000, le=48000, description="Samples per second; the vendor's default when left out"
     )
     speed: float = Field(default=1.0, ge=0.5, le=2.0, description="Speaking rate, 1.0 normal")
+    notify_url: NotifyUrl | None = Field(
+        default=None,
+        description="Where the speech's Speech Succeeded / Speech Failed event is POSTed, signed "
+        "as job webhooks are (docs/events.md)",
+    )
 
 
 class SpeechView(BaseModel):
@@ -355,9 +360,15 @@ class SpeechView(BaseModel):
     characters: int = Field(description="Characters of the text spoken (what the vendor bills)")
     vendor_calls: int = Field(description="Vendor calls the text took (split at the vendor's limit)")
     vendor_request_id: str = Field("", description="The vendor's request id(s), comma-separated")
-    audio_url: str = Field("", description="A presigned GET of the audio, valid for a short time")
+    audio_url: str = Field(
+        "",
+        description='A presigned GET of the audio, valid for a short time; "" while RUNNING or FAILED',
+    )
     audio_url_expires_in: int = Field(0, description="Seconds audio_url stays valid")
     created_at: datetime
+    error: JobError | None = Field(
+        None, description="Why the speech FAILED, with the vendor's code and message where there is one"
+    )
 
     @classmethod
     def of(cls, speech: Speech, audio_url: str = "", expires_in: int = 0) -> SpeechView:
@@ -375,6 +386,7 @@ class SpeechView(BaseModel):
             audio_url=audio_url,
             audio_url_expires_in=expires_in,
             created_at=speech.created_at,
+            error=speech.error,
         )
 
 

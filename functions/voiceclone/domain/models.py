@@ -222,8 +222,14 @@ class TrainingText(BaseModel):
 
 
 class SpeechStatus(StrEnum):
+    # An asynchronous vendor is making it (the speech workflow); it ends SUCCEEDED or FAILED.
+    RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not SpeechStatus.RUNNING
 
 
 class Speech(BaseModel):
@@ -245,3 +251,10 @@ class Speech(BaseModel):
     status: SpeechStatus = SpeechStatus.SUCCEEDED
     created_at: datetime = Field(default_factory=utcnow)
     version: int = 0
+    # When it ended (async vendors: the workflow's last step), and why it failed (vendor code kept).
+    updated_at: datetime | None = None
+    error: JobError | None = None
+    # Where its Speech Succeeded / Speech Failed events are POSTed (docs/events.md).
+    notify_url: str | None = None
+    # Async vendors: the vendor's job of each piece of the text, in order ("" not started yet).
+    vendor_jobs: list[str] = Field(default_factory=list)

@@ -109,3 +109,18 @@ class PollStatusEvent(BaseModel):
 
     job_id: str
     poll: PollState
+
+
+class SpeechProgress(BaseModel):
+    """The speech workflow's state at ``$.progress``: each piece's vendor job and audio, and the poll.
+
+    SubmitSpeech returns it with every job started; each PollSpeech returns it with the audio
+    URLs of the jobs done so far ("" for one still running) and the next wait. Its SpeechDone
+    Choice (infra/speech_workflow.py) goes on to FinishSpeech when ``poll.state`` is SUCCEEDED.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    jobs: list[str]
+    audio_urls: list[str]
+    poll: PollState

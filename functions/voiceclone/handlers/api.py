@@ -51,7 +51,7 @@ from voiceclone.domain.errors import (
     VendorError,
     VoicecloneError,
 )
-from voiceclone.domain.models import VoiceState
+from voiceclone.domain.models import SpeechStatus, VoiceState
 from voiceclone.logic import jobs, voices
 from voiceclone.logic.services import services
 from voiceclone.observability import log_metrics, logger, metrics, tag_vendor
@@ -503,6 +503,11 @@ AUDIO_RESPONSES: dict[int, OpenAPIResponse] = {
             "audio/mpeg": {"schema": {"type": "string", "format": "binary"}},
         },
     },
+    202: {
+        "description": "An asynchronous vendor (the Tencent gateway, Huawei) is making it: the speech "
+        'is RUNNING (audio_url ""); poll the Location (GET /v1/speech/{id}) until SUCCEEDED or FAILED',
+        "content": {"application/json": {"model": SpeechView}},
+    },
     406: ERRORS,
 }
 
@@ -515,7 +520,10 @@ AUDIO_RESPONSES: dict[int, OpenAPIResponse] = {
     "returns it behind a short-lived presigned `audio_url`. 409 for a deleted voice, a voice whose job "
     "did not succeed, or a vendor whose speech voiceclone does not offer (the message says how the "
     "voice is used there); 422 for a format or sample rate the vendor lacks (naming what it takes). "
-    "Send `Accept: audio/wav` or `audio/mpeg` to get the audio bytes in the response (short text).",
+    "Send `Accept: audio/wav` or `audio/mpeg` to get the audio bytes in the response (short text). "
+    "An asynchronous vendor answers 202 with the speech RUNNING (406 for `Accept: audio/...`): poll "
+    "GET /v1/speech/{id} until it is SUCCEEDED (audio_url set) or FAILED (error says why); a "
+    "`notify_url` receives its Speech Succeeded / Speech Failed event.",
     tags=["speech"],
     responses={
         **answers(SpeechView, NOT_FOUND, CONFLICT, VENDOR, JSON_ONLY, status=201, description="The speech"),
@@ -543,7 +551,10 @@ def create_speech(
                 "ask for application/json and download audio_url",
             )
         body = body.model_copy(update={"format": wanted})
-    view, audio = speech.speak(services(), tenant_id(), voice_id, body)
+    try:
+        view, audio = speech.speak(services(), tenant_id(), voice_id, body, audio_response=wanted is not None)
+    except speech.AudioNotReady as exc:
+        raise NotAcceptable(exc.code, exc.message, **exc.details) from exc
     tag_vendor(view.vendor)
     metrics.add_metric(name="SpeechCreated", unit="Count", value=1)
     metrics.add_metric(name="SpeechCharacters", unit="Count", value=view.characters)
@@ -557,6 +568,13 @@ def create_speech(
         )
         response.base64_encoded = True
         return response
+    if view.status is SpeechStatus.RUNNING:
+        return Response(
+            status_code=202,
+            content_type=content_types.APPLICATION_JSON,
+            body=view,
+            headers={"Location": f"/v1/speech/{view.speech_id}"},
+        )
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=view)
 
 

@@ -1,7 +1,8 @@
-"""Job events: each status change of a job, read from the table's stream, put on the EventBridge bus once.
+"""Events: a job's status changes and a speech's end, read from the table's stream, put on the bus once.
 
 The stream carries every write of the table; only a job item whose status changed
-(or which was just created) makes an event (`event_of_change`). Publishing is
+(or which was just created), and a speech item that entered SUCCEEDED or FAILED (a
+synchronous one is created so), make an event (`event_of_change`). Publishing is
 idempotent per event: a marker item ``EVENT#<event_id>`` / ``EVENT`` is claimed with a
 conditional write before PutEvents and marked PUBLISHED after it, so a stream record
 delivered twice (a retried batch, or moto's duplicate delivery on concurrent writes)
@@ -31,8 +32,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from voiceclone.domain.events import EVENT_SOURCE, JobEvent
-from voiceclone.domain.models import Job, JobStatus
+from voiceclone.domain.events import EVENT_SOURCE, Event, JobEvent, SpeechEvent
+from voiceclone.domain.models import Job, JobStatus, Speech, SpeechStatus
 from voiceclone.logic.services import Services
 from voiceclone.observability import count, logger
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 EventBridgeClient = Any
 
 JOB_SK = "JOB"
+SPEECH_SK = "SPEECH"
 MARKER_SK = "EVENT"
 PENDING = "PENDING"
 PUBLISHED = "PUBLISHED"
@@ -71,14 +73,32 @@ def _is_job(image: Mapping[str, Any] | None) -> bool:
     return bool(image) and image.get("sk") == JOB_SK and image.get("type") == "job"  # type: ignore[union-attr]
 
 
+def _is_speech(image: Mapping[str, Any] | None) -> bool:
+    return bool(image) and image.get("sk") == SPEECH_SK and image.get("type") == "speech"  # type: ignore[union-attr]
+
+
+def _speech_event(old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any]) -> SpeechEvent | None:
+    """Speech Succeeded / Speech Failed when a speech item entered one of those statuses."""
+    speech = Speech.model_validate(_plain(dict(new_image)))
+    if not speech.status.terminal:
+        return None
+    if old_image and SpeechStatus(str(old_image.get("status"))) == speech.status:
+        return None
+    return SpeechEvent.of(speech)
+
+
 def event_of_change(
     event_name: str, old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any] | None
-) -> JobEvent | None:
-    """The event a table change makes, or None: it is not a job, or the job's status stayed the same.
+) -> Event | None:
+    """The event a table change makes, or None: not a job or speech, or its status stayed the same.
 
     The images are the stream's, deserialized (plain values or Decimals). An INSERT of a job
-    is Job Created; a MODIFY that changed `status` is the event of the new status.
+    is Job Created; a MODIFY that changed `status` is the event of the new status. A speech
+    makes Speech Succeeded or Speech Failed when it enters that status (created so, or changed).
     """
+    if event_name in ("INSERT", "MODIFY") and _is_speech(new_image):
+        assert new_image is not None
+        return _speech_event(old_image, new_image)
     if event_name not in ("INSERT", "MODIFY") or not _is_job(new_image):
         return None
     assert new_image is not None
@@ -91,7 +111,7 @@ def event_of_change(
     return JobEvent.of(job, previous_status=previous)
 
 
-def event_of_record(record: DynamoDBRecord) -> JobEvent | None:
+def event_of_record(record: DynamoDBRecord) -> Event | None:
     name = record.event_name.name if record.event_name else ""
     stream = record.dynamodb
     if stream is None:
@@ -110,10 +130,10 @@ class EventPublisher:
         self.events = events
         self.bus_name = bus_name
 
-    def _key(self, event: JobEvent) -> dict[str, Any]:
+    def _key(self, event: Event) -> dict[str, Any]:
         return {"pk": {"S": f"EVENT#{event.event_id}"}, "sk": {"S": MARKER_SK}}
 
-    def publish(self, event: JobEvent) -> bool:
+    def publish(self, event: Event) -> bool:
         """True when the event was put on the bus now; False when it had been already."""
         if not self._claim(event):
             return False
@@ -131,7 +151,7 @@ class EventPublisher:
         )
         return True
 
-    def _claim(self, event: JobEvent) -> bool:
+    def _claim(self, event: Event) -> bool:
         now = int(time.time())
         try:
             self.dynamodb.put_item(
@@ -139,7 +159,7 @@ class EventPublisher:
                 Item={
                     **self._key(event),
                     "type": {"S": "event_marker"},
-                    "job_id": {"S": event.job_id},
+                    "job_id": {"S": event.subject_id},
                     "state": {"S": PENDING},
                     "claimed_until": {"N": str(now + CLAIM_SECONDS)},
                     "expires_at": {"N": str(now + MARKER_DAYS * 86400)},
@@ -163,7 +183,7 @@ class EventPublisher:
             ) from exc
         return True
 
-    def _release(self, event: JobEvent) -> None:
+    def _release(self, event: Event) -> None:
         """Drop a claim after a failed publish, so the retry need not wait for it to lapse."""
         try:
             self.dynamodb.delete_item(
@@ -176,7 +196,7 @@ class EventPublisher:
         except ClientError:
             logger.warning("could not release an event claim", extra={"event_id": event.event_id})
 
-    def _put(self, event: JobEvent) -> None:
+    def _put(self, event: Event) -> None:
         result = self.events.put_events(
             Entries=[
                 {
@@ -219,22 +239,22 @@ def process_stream(
         if job_event is None:
             return "ignored"
         log = {
-            "job_id": job_event.job_id,
+            "subject_id": job_event.subject_id,
             "event_id": job_event.event_id,
             "status": job_event.status.value,
             "vendor": job_event.vendor,
         }
-        if job_event.job_id in failed_jobs:
+        if job_event.subject_id in failed_jobs:
             # An earlier event of this job failed: this one must not overtake it.
             raise EventNotPublished(f"event {job_event.event_id} waits for an earlier event of its job")
         try:
             published = pub.publish(job_event)
         except EventNotPublished as exc:
-            failed_jobs.add(job_event.job_id)
+            failed_jobs.add(job_event.subject_id)
             logger.warning("job event not published yet; retried", extra={**log, "why": str(exc)})
             raise
         except Exception:
-            failed_jobs.add(job_event.job_id)
+            failed_jobs.add(job_event.subject_id)
             logger.exception("job event not published", extra=log)
             raise
         if published:

@@ -5,10 +5,15 @@ route's cold start) loads it. The vendor side is one call per piece of text
 (VendorAdapter.synthesize, within the vendor's Capabilities.speech_text_limit); this module splits
 longer text, calls the vendor piece by piece (up to speech_concurrency at once, results kept in
 order), retries throttling with backoff and joins the pieces into one file.
+
+Asynchronous vendors (Capabilities.speech == "async") are checked the same way; the speech is
+recorded RUNNING and the speech workflow (infra/speech_workflow.py, voiceclone.logic.speech_workflow)
+makes it: one vendor job per piece, polled, joined and stored, ending SUCCEEDED or FAILED.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -16,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from voiceclone.domain.api_models import (
     NOT_ONLY_SPACE,
@@ -26,8 +31,15 @@ from voiceclone.domain.api_models import (
     UsageView,
     VendorUsage,
 )
-from voiceclone.domain.errors import Conflict, InvalidField, InvalidRequest, VendorThrottled
-from voiceclone.domain.models import JobStatus, Speech, Voice, VoiceState
+from voiceclone.domain.base import BaseModel
+from voiceclone.domain.errors import (
+    Conflict,
+    InvalidField,
+    InvalidRequest,
+    VendorThrottled,
+    VoicecloneError,
+)
+from voiceclone.domain.models import JobError, JobStatus, Speech, SpeechStatus, Voice, VoiceState
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
@@ -51,12 +63,39 @@ FORMAT_OF_MEDIA_TYPE = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": 
 sleep: Callable[[float], None] = time.sleep  # tests replace it
 
 
+class AudioNotReady(VoicecloneError):
+    """Audio in the response was asked of a vendor that makes it later (the API's 406)."""
+
+
+class SpeechInput(BaseModel):
+    """The speech workflow's input: the speech, and the vendor calls it takes (one per piece, in order)."""
+
+    speech_id: str
+    tenant_id: str
+    vendor: str
+    pieces: list[str]
+    format: Literal["wav", "mp3", "pcm"]
+    sample_rate: int
+    speed: float = 1.0
+
+
 def speech_key(tenant_id: str, voice_id: str, speech_id: str, fmt: str) -> str:
     return f"{SPEECH_PREFIX}/{tenant_id}/{voice_id}/{speech_id}.{fmt}"
 
 
-def speak(svc: Services, tenant_id: str, voice_id: str, request: SpeechRequest) -> tuple[SpeechView, bytes]:
-    """Speak `request.text` with the tenant's voice; the stored speech (with its URL) and its audio."""
+def speak(
+    svc: Services,
+    tenant_id: str,
+    voice_id: str,
+    request: SpeechRequest,
+    *,
+    audio_response: bool = False,
+) -> tuple[SpeechView, bytes]:
+    """Speak `request.text` with the tenant's voice; the stored speech (with its URL) and its audio.
+
+    An asynchronous vendor's speech comes back RUNNING with no audio (b""): the speech workflow
+    finishes it. ``audio_response``: the caller wants the bytes now, which only a sync vendor gives.
+    """
     voice = svc.repo.require_voice(voice_id, tenant_id)
     _check_can_speak(svc, voice)
     caps = capabilities(voice.vendor)
@@ -68,6 +107,15 @@ def speak(svc: Services, tenant_id: str, voice_id: str, request: SpeechRequest) 
     pieces = [
         p for p in split_text(request.text, limit, caps.speech_text_unit) if re.search(NOT_ONLY_SPACE, p)
     ]
+    if caps.speech == "async":
+        if audio_response:
+            raise AudioNotReady(
+                "AudioNotReady",
+                f"{voice.vendor} makes speech asynchronously: ask for application/json, then poll "
+                "GET /v1/speech/{speech_id} until it is SUCCEEDED and download its audio_url",
+                vendor=voice.vendor,
+            )
+        return _start_async(svc, voice, request, pieces, sample_rate), b""
     calls = [
         SynthesisRequest(text=p, format=request.format, sample_rate=sample_rate, speed=request.speed)
         for p in pieces
@@ -97,6 +145,7 @@ def speak(svc: Services, tenant_id: str, voice_id: str, request: SpeechRequest) 
         s3_key=key,
         vendor_calls=len(results),
         vendor_request_id=joined.request_id[:1024],
+        notify_url=request.notify_url,
     )
     svc.repo.put_speech(speech)
     logger.info(
@@ -110,6 +159,53 @@ def speak(svc: Services, tenant_id: str, voice_id: str, request: SpeechRequest) 
         },
     )
     return view(svc, speech), joined.audio
+
+
+def _start_async(
+    svc: Services, voice: Voice, request: SpeechRequest, pieces: list[str], sample_rate: int
+) -> SpeechView:
+    """Record the speech RUNNING and start its workflow; a start that fails ends it FAILED at once."""
+    speech = Speech(
+        speech_id="sp-" + uuid.uuid4().hex,
+        tenant_id=voice.tenant_id,
+        voice_id=voice.voice_id,
+        vendor=voice.vendor,
+        characters=len(request.text),
+        format=request.format,
+        sample_rate=sample_rate,
+        speed=request.speed,
+        vendor_calls=len(pieces),
+        status=SpeechStatus.RUNNING,
+        notify_url=request.notify_url,
+        vendor_jobs=[""] * len(pieces),
+    )
+    svc.repo.put_speech(speech)
+    workflow_input = SpeechInput(
+        speech_id=speech.speech_id,
+        tenant_id=speech.tenant_id,
+        vendor=speech.vendor,
+        pieces=pieces,
+        format=request.format,
+        sample_rate=sample_rate,
+        speed=request.speed,
+    )
+    try:
+        svc.sfn.start_execution(
+            stateMachineArn=svc.settings.speech_state_machine_arn,
+            name=speech.speech_id,
+            input=json.dumps({"speech": workflow_input.model_dump(mode="json")}),
+        )
+    except Exception as exc:
+        from voiceclone.logic.speech_workflow import fail_speech
+
+        failure = JobError(error="WorkflowNotStarted", code="WorkflowNotStarted", message=str(exc)[:500])
+        fail_speech(svc, speech.speech_id, speech.tenant_id, failure)
+        raise
+    logger.info(
+        "speech started",
+        extra={"speech_id": speech.speech_id, "vendor": speech.vendor, "pieces": len(pieces)},
+    )
+    return view(svc, speech)
 
 
 def _check_can_speak(svc: Services, voice: Voice) -> None:
@@ -129,7 +225,7 @@ def _check_can_speak(svc: Services, voice: Voice) -> None:
             job_status=status,
         )
     caps = capabilities(voice.vendor)
-    if caps.speech != "sync":
+    if caps.speech == "none":
         note = caps.speech_note or f"{voice.vendor} offers no speech synthesis through voiceclone"
         raise Conflict("SpeechNotOffered", note, vendor=voice.vendor, speech=caps.speech)
 
@@ -142,6 +238,16 @@ def _check_format(vendor: str, caps: Capabilities, request: SpeechRequest) -> in
             "UnsupportedFormat",
             f"{vendor} speaks {', '.join(caps.speech_formats)}, not {request.format}",
             formats=list(caps.speech_formats),
+        )
+    speeds = caps.speech_speeds
+    if speeds is not None and not speeds[0] <= request.speed <= speeds[1]:
+        low, high = speeds
+        allowed = f"only at {low:g}" if low == high else f"at {low:g} to {high:g}"
+        raise InvalidField(
+            ("body", "speed"),
+            "UnsupportedSpeed",
+            f"{vendor} speaks {allowed} times the natural pace, not {request.speed:g}",
+            speeds=list(speeds),
         )
     rates = caps.speech_sample_rates
     rate = request.sample_rate or (16000 if 16000 in rates else rates[0])
@@ -182,7 +288,7 @@ def _synthesize(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) ->
 def view(svc: Services, speech: Speech) -> SpeechView:
     """The speech as the API shows it, with a fresh presigned GET of its audio."""
     url = ""
-    if speech.s3_key:
+    if speech.s3_key and speech.status is SpeechStatus.SUCCEEDED:
         url = svc.s3.generate_presigned_url(
             "get_object",
             Params={

@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.domain.events import JobEvent
+from voiceclone.domain.events import Event, event_of_detail
 from voiceclone.logic.services import Services
 from voiceclone.observability import count, logger
 
@@ -81,7 +81,7 @@ def verify(
     return any(hmac.compare_digest(expected, c) for c in candidates if c.startswith(f"{SIGNATURE_SCHEME}="))
 
 
-def signed_headers(secret: str, event: JobEvent, body: bytes, timestamp: int) -> dict[str, str]:
+def signed_headers(secret: str, event: Event, body: bytes, timestamp: int) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -138,33 +138,49 @@ def _queue_url(sqs: SQSClient, queue_arn: str) -> str:
     return str(sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
 
-def event_of_message(body: str) -> JobEvent:
-    """The job event in an SQS message from the webhook rule (the full EventBridge envelope)."""
+def event_of_message(body: str) -> Event:
+    """The event in an SQS message from the webhook rule (the full EventBridge envelope)."""
     envelope: dict[str, Any] = json.loads(body)
-    return JobEvent.model_validate(envelope["detail"])
+    return event_of_detail(envelope["detail"])
 
 
-def deliver(svc: Services, event: JobEvent, http: httpx.Client | None = None) -> str:
-    """POST the event to its job's notify_url; raises DeliveryFailed when the receiver did not take it."""
+def _notify_url(svc: Services, event: Event) -> str | None:
+    """Where the event goes: its job's or its speech's notify_url (of the event's tenant only)."""
+    from voiceclone.domain.errors import NotFound
+    from voiceclone.domain.events import SpeechEvent
+
+    if isinstance(event, SpeechEvent):
+        try:
+            return svc.repo.get_speech(event.speech_id, event.tenant_id).notify_url
+        except NotFound:
+            return None
     job = svc.repo.get_job(event.job_id)
-    log = {"job_id": event.job_id, "event_id": event.event_id, "vendor": event.vendor}
-    if job is None or not job.notify_url or job.tenant_id != event.tenant_id:
+    if job is None or job.tenant_id != event.tenant_id:
+        return None
+    return job.notify_url
+
+
+def deliver(svc: Services, event: Event, http: httpx.Client | None = None) -> str:
+    """POST the event to its job's (or speech's) notify_url; DeliveryFailed when the receiver refused it."""
+    notify_url = _notify_url(svc, event)
+    log = {"subject_id": event.subject_id, "event_id": event.event_id, "vendor": event.vendor}
+    if not notify_url:
         logger.info("no webhook for the event", extra=log)
         return "no-webhook"
     settings = svc.settings
-    if not settings.webhook_allow_private_targets and private_target(job.notify_url):
+    if not settings.webhook_allow_private_targets and private_target(notify_url):
         # Not retried: the address will not change its nature. Nothing else is logged of the URL.
         logger.warning("webhook target refused: a private address", extra=log)
         count("WebhookRefused", event.vendor)
         return "refused"
-    secret, _ = svc.repo.webhook_secret(job.tenant_id)
+    secret, _ = svc.repo.webhook_secret(event.tenant_id)
     body = event.model_dump_json().encode()
     headers = signed_headers(secret, event, body, int(time.time()))
     import httpx
 
     client = http or _http(settings.webhook_timeout_seconds)
     try:
-        with client.stream("POST", job.notify_url, content=body, headers=headers) as response:
+        with client.stream("POST", notify_url, content=body, headers=headers) as response:
             status = response.status_code
     except httpx.HTTPError as exc:
         raise DeliveryFailed(f"{type(exc).__name__} reaching the receiver") from exc

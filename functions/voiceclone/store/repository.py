@@ -30,6 +30,7 @@ from voiceclone.domain.models import (
     Sentence,
     SentenceStatus,
     Speech,
+    SpeechStatus,
     Voice,
     check_transition,
     utcnow,
@@ -530,40 +531,70 @@ class Repository:
         )
 
     def put_speech(self, speech: Speech) -> None:
-        """Record a new speech and count its characters in the tenant's usage of the day, at once."""
+        """Record a new speech and, once it SUCCEEDED, count its characters in the tenant's usage, at once.
+
+        A speech still RUNNING (an async vendor) is counted when update_speech ends it SUCCEEDED.
+        """
+        put: dict[str, Any] = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": self._speech_item(speech),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        items: list[Any] = [put, *self._speech_usage(speech)]
+        self.client.transact_write_items(TransactItems=items)
+
+    def update_speech(self, speech: Speech, previous_version: int) -> bool:
+        """Store a changed speech if nobody changed it since ``previous_version``; False if someone did.
+
+        Entering SUCCEEDED counts its characters in the tenant's usage in the same transaction.
+        """
+        put: dict[str, Any] = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": self._speech_item(speech),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(previous_version)}},
+            }
+        }
+        try:
+            items: list[Any] = [put, *self._speech_usage(speech)]
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def _speech_usage(self, speech: Speech) -> list[dict[str, Any]]:
+        """The usage counter update of a SUCCEEDED speech (none for one RUNNING or FAILED)."""
+        if speech.status is not SpeechStatus.SUCCEEDED:
+            return []
         day = speech.created_at.date().isoformat()
-        self.client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": self._speech_item(speech),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": {
-                            "pk": {"S": f"TENANT#{speech.tenant_id}"},
-                            "sk": {"S": _usage_sk(day, speech.vendor)},
-                        },
-                        # ADD is atomic: concurrent requests each count, none overwrites another.
-                        "UpdateExpression": "ADD characters :c, speech_requests :one "
-                        "SET #type = :type, vendor = :vendor, #day = :day, tenant_id = :tenant",
-                        "ExpressionAttributeNames": {"#type": "type", "#day": "day"},
-                        "ExpressionAttributeValues": {
-                            ":c": {"N": str(speech.characters)},
-                            ":one": {"N": "1"},
-                            ":type": {"S": "usage"},
-                            ":vendor": {"S": speech.vendor},
-                            ":day": {"S": day},
-                            ":tenant": {"S": speech.tenant_id},
-                        },
-                    }
-                },
-            ]
-        )
+        return [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": {
+                        "pk": {"S": f"TENANT#{speech.tenant_id}"},
+                        "sk": {"S": _usage_sk(day, speech.vendor)},
+                    },
+                    # ADD is atomic: concurrent requests each count, none overwrites another.
+                    "UpdateExpression": "ADD characters :c, speech_requests :one "
+                    "SET #type = :type, vendor = :vendor, #day = :day, tenant_id = :tenant",
+                    "ExpressionAttributeNames": {"#type": "type", "#day": "day"},
+                    "ExpressionAttributeValues": {
+                        ":c": {"N": str(speech.characters)},
+                        ":one": {"N": "1"},
+                        ":type": {"S": "usage"},
+                        ":vendor": {"S": speech.vendor},
+                        ":day": {"S": day},
+                        ":tenant": {"S": speech.tenant_id},
+                    },
+                }
+            },
+        ]
 
     def get_speech(self, speech_id: str, tenant_id: str) -> Speech:
         """The speech, or NotFound: another tenant's speech is reported exactly like a missing one."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
@@ -19,9 +20,11 @@ if TYPE_CHECKING:  # the HTTP stack is imported when an adapter is built, not by
     import httpx
 
     from voiceclone.vendors.http import Envelope, VendorHttp
-    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
+    from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisResult
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Fetching a finished synthesis job's audio file (it may be long).
+DOWNLOAD_TIMEOUT_SECONDS = 60.0
 
 
 class Connection(TypedDict, total=False):
@@ -90,6 +93,11 @@ class Capabilities(BaseModel):
     speech_text_unit: Literal["chars", "bytes"] = "chars"
     # How many calls of one voice may run at once at the vendor.
     speech_concurrency: int = 1
+    # The speeds (min, max; 1.0 natural) the vendor can speak at; None: any the API accepts.
+    speech_speeds: tuple[float, float] | None = None
+    # Async vendors: the first poll of a synthesis job (seconds; grows to speech_poll_max_seconds).
+    speech_poll_seconds: int = 3
+    speech_poll_max_seconds: int = 30
     speech_note: str = ""
 
     def validate_options(self, options: Mapping[str, str]) -> list[str]:
@@ -205,6 +213,7 @@ class VendorAdapter(ABC):
         self.endpoint = endpoint.rstrip("/")
         self.host = urlsplit(self.endpoint).hostname or ""
         timeout = connection.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+        self._transport = connection.get("transport")
         self._http = self.connect(self.endpoint, timeout, connection.get("transport"))
 
     def connect(
@@ -355,6 +364,52 @@ class VendorAdapter(ABC):
         """
         raise self.unsupported("synthesize speech through voiceclone", note=self.capabilities.speech_note)
 
+    # ----- asynchronous speech (capabilities.speech == "async") -----------------------------------
+
+    def start_synthesis(self, voice: VendorVoice, request: SynthesisRequest, *, tag: str) -> SynthesisJob:
+        """Start one vendor job speaking ``request.text`` (within the text limit); returns the job.
+
+        ``tag`` is ours (stable across retries of the same piece, unique per piece) for vendors
+        that keep a caller's id or need a unique output place. Only where ``speech == "async"``.
+        """
+        raise self.unsupported("synthesize speech asynchronously", note=self.capabilities.speech_note)
+
+    def get_synthesis(self, job_id: str) -> SynthesisJob:
+        """Where an asynchronous synthesis job stands (``job_id`` as start_synthesis returned it)."""
+        raise self.unsupported("synthesize speech asynchronously", note=self.capabilities.speech_note)
+
+    def synthesis_audio(self, job: SynthesisJob, request: SynthesisRequest) -> SynthesisResult:
+        """The audio of a finished job: a plain GET of its ``audio_url`` (vendors' files are presigned).
+
+        Shared by every async vendor: the URL carries its own authorization, so nothing of ours
+        is sent with it. A refused or vanished file is permanent (``AudioUnavailable``), a server
+        error or a timeout retryable.
+        """
+        from voiceclone.vendors.speech import SynthesisResult, wav_rate
+
+        if not job.audio_url:
+            raise VendorRejected(self.vendor_id, "NoAudioUrl", f"job {job.job_id} finished without audio")
+        audio = self._downloads().call("GET", job.audio_url, context=f"the audio of job {job.job_id}")
+        if not isinstance(audio, bytes) or not audio:
+            raise VendorRejected(self.vendor_id, "EmptyAudio", f"job {job.job_id} gave an empty file")
+        try:
+            # A WAV says its own rate (an async vendor may not let the caller choose one).
+            rate = wav_rate(audio) if request.format == "wav" else request.sample_rate
+        except ValueError as exc:
+            raise VendorRejected(self.vendor_id, "InvalidAudio", f"job {job.job_id}: {exc}") from exc
+        return SynthesisResult(
+            audio=audio, format=request.format, sample_rate=rate, request_id=job.request_id
+        )
+
+    def _downloads(self) -> VendorHttp:
+        client: VendorHttp | None = getattr(self, "_download_http", None)
+        if client is None:
+            client = self.connect(
+                "", DOWNLOAD_TIMEOUT_SECONDS, self._transport, envelope=_download_envelope()
+            )
+            self._download_http = client
+        return client
+
     def parse_callback(self, body: bytes) -> TrainingStatus:
         """Read a vendor callback body. Treat it as a hint: confirm with get_status before acting.
 
@@ -362,3 +417,23 @@ class VendorAdapter(ABC):
         VendorRejected "NoCallback" (its status is polled instead).
         """
         raise self.unsupported("send training callbacks: its status is polled", code="NoCallback")
+
+
+@cache
+def _download_envelope() -> Envelope:
+    """A vendor's file download: the bytes on 2xx; 401/403/404/410 permanent, 429 and 5xx retryable."""
+    from voiceclone.vendors.errors import ErrorRules
+    from voiceclone.vendors.http import Envelope, Reply
+
+    class DownloadEnvelope(Envelope):
+        rules = ErrorRules(codes={"AudioUnavailable": "rejected"})
+
+        def error(self, reply: Reply) -> tuple[str, str] | None:
+            if reply.ok or reply.status == 429 or reply.status >= 500:
+                return None
+            return "AudioUnavailable", f"downloading {reply.context} answered HTTP {reply.status}"
+
+        def payload(self, reply: Reply) -> Any:
+            return reply.content
+
+    return DownloadEnvelope()

@@ -22,7 +22,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -44,6 +44,9 @@ from voiceclone.vendors.errors import ErrorRules, codes
 from voiceclone.vendors.http import Envelope, Reply
 from voiceclone.vendors.signing import huawei as signer
 
+if TYPE_CHECKING:
+    from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest
+
 VENDOR_ID = "huawei"
 DEFAULT_ENDPOINT = "https://metastudio.cn-north-4.myhuaweicloud.com"
 JSON_TYPE = "application/json"
@@ -59,6 +62,12 @@ ADVANCE_WAV_NAME = "audio.wav"
 BATCH_PREFIX = "voiceclone-"
 _PLAIN_SESSION = re.compile(r"[A-Za-z0-9-]{1,48}")
 LIST_LIMIT = 100
+# Async TTS (ttsc/async-jobs): formats by our name, speed 100 = natural (50..200), job states.
+TTS_FORMATS = {"wav": "WAV", "mp3": "MP3"}
+TTS_SPEED_RANGE = (50, 200)
+TTS_SUCCEEDED, TTS_FAILED = "SUCCEED", "FAILED"
+# The API pages state no limit for `text`: one job takes at most this many characters (our choice).
+TTS_TEXT_LIMIT = 1000
 _SEXES = {Gender.MALE: "MALE", Gender.FEMALE: "FEMALE"}
 _LANGUAGES = {Language.ZH_CN: "CN"}
 
@@ -177,11 +186,19 @@ class HuaweiAdapter(VendorAdapter):
         # the only way offered to stop a training (cancel_task). The training API has no rename.
         delete_voice=True,
         cancel_task=True,
-        # Huawei TTS runs as async jobs (ttsc/async-jobs with the voice asset): not offered yet.
-        # See docs/vendors/huawei.md, Operations.
-        speech="none",
-        speech_note="Huawei MetaStudio synthesizes asynchronously (ttsc async jobs with the voice asset), "
-        "which voiceclone does not offer yet",
+        # Speech: async TTS jobs (POST ttsc/async-jobs with voice_asset_id = the asset), polled every
+        # few seconds; audio_format WAV or MP3, speed 50..200 (docs/vendors/huawei.md, Operations).
+        # No sample rate is chosen by the API: the file says its own (the sandbox's is 16 kHz).
+        speech="async",
+        speech_formats=tuple(TTS_FORMATS),
+        speech_sample_rates=(16000,),
+        speech_text_limit=TTS_TEXT_LIMIT,
+        speech_speeds=(TTS_SPEED_RANGE[0] / 100, TTS_SPEED_RANGE[1] / 100),
+        speech_concurrency=4,
+        speech_poll_seconds=3,
+        speech_poll_max_seconds=30,
+        speech_note="Huawei MetaStudio synthesizes asynchronously (ttsc async jobs with the voice asset): "
+        "POST /v1/voices/{id}/speech answers 202 and the speech workflow finishes it",
     )
     envelope = MetaStudioEnvelope()
     training_states = STATES
@@ -203,6 +220,7 @@ class HuaweiAdapter(VendorAdapter):
         self._secret_key = secret_key
         self._iam_token = iam_token
         self._base = f"/v1/{quote(project_id, safe='')}/voice-training-manage"
+        self._tts_base = f"/v1/{quote(project_id, safe='')}/ttsc"
         # Presigned URLs are absolute: an empty base URL sends them as they are.
         upload_timeout = max(upload_timeout_seconds, timeout_seconds)
         self._uploads = self.connect("", upload_timeout, transport, envelope=UploadEnvelope())
@@ -234,13 +252,15 @@ class HuaweiAdapter(VendorAdapter):
         query: Sequence[tuple[str, str]] = (),
         *,
         gone_ok: bool = False,
+        base: str | None = None,
     ) -> dict[str, Any]:
-        """One signed API request (path after ``/v1/{project_id}/voice-training-manage``); the JSON answer.
+        """One signed API request (path after ``/v1/{project_id}/voice-training-manage``, or after
+        ``base``); the JSON answer.
 
         With ``gone_ok`` a 404 for the resource answers ``{}`` instead of raising; the API
         gateway's own 404 (``APIGW.*``: no such API, a wrong path) is still an error.
         """
-        full_path = self._base + path
+        full_path = (self._base if base is None else base) + path
         headers = {
             "Host": self.host,
             "Content-Type": JSON_TYPE,
@@ -268,6 +288,59 @@ class HuaweiAdapter(VendorAdapter):
         target = full_path + ("?" + signer.canonical_query(query) if query else "")
         data = self._http.call(method, target, json_body=body, headers=headers, sign=sign, gone_ok=gone_ok)
         return data if isinstance(data, dict) else {}
+
+    # ----- speech: async TTS jobs -------------------------------------------------------------
+
+    def start_synthesis(self, voice: VendorVoice, request: SynthesisRequest, *, tag: str) -> SynthesisJob:
+        """POST ttsc/async-jobs: the voice asset speaks ``request.text``; the job is polled."""
+        from voiceclone.vendors.speech import SynthesisJob
+
+        audio_format = TTS_FORMATS.get(request.format)
+        speed = round(request.speed * 100)
+        if audio_format is None or not TTS_SPEED_RANGE[0] <= speed <= TTS_SPEED_RANGE[1]:
+            raise VendorRejected(
+                VENDOR_ID, "UnsupportedOutput", "MetaStudio speaks WAV or MP3 at 0.5x to 2x speed"
+            )
+        asset_id = str(voice.details.get("asset_id") or voice.voice_id)
+        body = {
+            "text": request.text,
+            "voice_asset_id": asset_id,
+            "audio_format": audio_format,
+            "speed": speed,
+        }
+        data = self.call("POST", "/async-jobs", body, base=self._tts_base)
+        job_id = str(data.get("job_id") or "")
+        if not job_id:
+            raise VendorUnavailable(VENDOR_ID, "NoJobId", "Huawei accepted the TTS job without a job_id")
+        return SynthesisJob(job_id=job_id)
+
+    def get_synthesis(self, job_id: str) -> SynthesisJob:
+        """GET ttsc/async-jobs/{job_id}: state, and on SUCCEED the audio file's URL (valid one hour)."""
+        from voiceclone.vendors.speech import SynthesisJob, SynthesisState
+
+        data = self.call("GET", f"/async-jobs/{quote(job_id, safe='')}", base=self._tts_base)
+        state = str(data.get("state") or "")
+        job = SynthesisJob(job_id=job_id, vendor_state=state)
+        if state == TTS_SUCCEEDED:
+            url = str(data.get("audio_file_url") or "")
+            if url:
+                return job.model_copy(update={"state": SynthesisState.SUCCEEDED, "audio_url": url})
+            return job.model_copy(
+                update={
+                    "state": SynthesisState.FAILED,
+                    "error_code": "NoAudioUrl",
+                    "error_message": "the TTS job SUCCEED without an audio_file_url",
+                }
+            )
+        if state == TTS_FAILED:
+            return job.model_copy(
+                update={
+                    "state": SynthesisState.FAILED,
+                    "error_code": str(data.get("code") or "SynthesisFailed"),
+                    "error_message": str(data.get("message") or "Huawei ended the TTS job FAILED"),
+                }
+            )
+        return job
 
     def _upload(self, url: str, content: bytes, content_type: str, what: str) -> None:
         """PUT to a presigned OBS URL: only the documented Content-Type, never our signature headers."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
@@ -55,6 +56,30 @@ class SynthesisResult(BaseModel):
             return sum(frame.samples for frame in _mp3_frames(self.audio)) / self.sample_rate
         pcm = _wav_pcm(self.audio)[1] if self.format == "wav" else self.audio
         return len(pcm) / 2 / self.sample_rate
+
+
+class SynthesisState(StrEnum):
+    """Where one asynchronous vendor job (Capabilities.speech == "async") stands."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class SynthesisJob(BaseModel):
+    """One asynchronous synthesis job at the vendor: its id, its state, and where its audio is when done.
+
+    ``audio_url`` is the vendor's download address of a finished job (VendorAdapter.synthesis_audio
+    fetches it); ``error_code``/``error_message`` are the vendor's own on FAILED.
+    """
+
+    job_id: str
+    state: SynthesisState = SynthesisState.RUNNING
+    vendor_state: str = ""
+    audio_url: str = ""
+    request_id: str = ""
+    error_code: str = ""
+    error_message: str = ""
 
 
 # ----- splitting -------------------------------------------------------------------------------------
@@ -162,6 +187,11 @@ def join_audio(parts: list[SynthesisResult]) -> SynthesisResult:
     return SynthesisResult(
         audio=audio, format=first.format, sample_rate=first.sample_rate, request_id=request_id
     )
+
+
+def wav_rate(data: bytes) -> int:
+    """The sample rate of a 16-bit mono PCM WAV (ValueError for anything else)."""
+    return _wav_pcm(data)[0]
 
 
 def _wav_pcm(data: bytes, expected_rate: int | None = None) -> tuple[int, bytes]:

@@ -13,16 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import httpx
 
 from voiceclone.domain.errors import VendorRejected, VendorUnavailable
 from voiceclone.domain.models import VendorVoice
-from voiceclone.vendors.base import AudioSource, Capabilities, TrainingRequest, TrainingStatus, state_table
+from voiceclone.vendors.base import (
+    AudioSource,
+    Capabilities,
+    Connection,
+    TrainingRequest,
+    TrainingStatus,
+    state_table,
+)
 from voiceclone.vendors.errors import ErrorRules
 from voiceclone.vendors.http import Envelope, NotTheApi, Reply
 from voiceclone.vendors.tencent_cloud import TencentKeyPairAdapter
+
+if TYPE_CHECKING:
+    from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest
 
 VENDOR_ID = "tencent_gateway"
 DEFAULT_ENDPOINT = "https://service-mqk0mc83-1257411467.bj.apigw.tencentcs.com"
@@ -30,7 +40,12 @@ JOB_PATH = "/release/job"
 MODEL_PATH = "/release/music_model"
 
 # voiceCloning.type: 1 generates audio with a model, 2 trains one.
+GENERATE_AUDIO = 1
 TRAIN_MODEL = 2
+# Input sourceData (text): at most 512 characters.
+SOURCE_DATA_MAX_CHARS = 512
+# Where a generation job's file goes in the repository: <destination>/<voiceName>, one folder per piece.
+SPEECH_DESTINATION_PREFIX = "/voiceclone/"
 # modelName: digits, letters and underscores, fewer than 64 characters, unique in the account.
 MODEL_NAME_PREFIX = "vc_"
 MODEL_NAME_MAX_CHARS = 63
@@ -109,6 +124,11 @@ def model_name(job_id: str) -> str:
     return MODEL_NAME_PREFIX + hashlib.sha256(job_id.encode("utf-8")).hexdigest()[:40]
 
 
+def speech_destination(tag: str) -> str:
+    """The repository folder of one generation job: ours alone, so its voiceName cannot collide."""
+    return SPEECH_DESTINATION_PREFIX + hashlib.sha256(tag.encode("utf-8")).hexdigest()[:32]
+
+
 def custom_id(session_id: str) -> str:
     """The job's customId: the session id (stable across retries), hashed if it is 64 characters or more."""
     if len(session_id) <= CUSTOM_ID_MAX_CHARS:
@@ -127,14 +147,39 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
         poll_max_seconds=600,
         # Undocumented by the vendor: the window its sandbox enforces (docs/vendors/tencent_gateway.md).
         joined_seconds=(10.0, 600.0),
-        # The gateway makes audio asynchronously (CreateJob type 1): not offered yet.
-        # See docs/vendors/tencent_gateway.md, Operations.
-        speech="none",
-        speech_note="the Tencent gateway synthesizes asynchronously (CreateJob type 1 with the modelName), "
-        "which voiceclone does not offer yet",
+        # Speech: CreateJob type 1 with the trained modelName and the text as sourceData (at most 512
+        # characters); the file lands in the repository `content_id` (docs/vendors/tencent_gateway.md,
+        # Operations). The doc names no format, rate or speed: its example file is out.wav, and the
+        # sandbox answers 16 kHz 16-bit mono WAV at the natural pace.
+        speech="async",
+        speech_formats=("wav",),
+        speech_sample_rates=(16000,),
+        speech_text_limit=SOURCE_DATA_MAX_CHARS,
+        speech_speeds=(1.0, 1.0),
+        speech_concurrency=4,
+        speech_poll_seconds=2,
+        speech_poll_max_seconds=30,
+        speech_note="the Tencent gateway synthesizes asynchronously (CreateJob type 1 with the modelName): "
+        "POST /v1/voices/{id}/speech answers 202 and the speech workflow finishes it",
     )
     envelope = GatewayEnvelope()
     training_states = STATES
+    # Speech only: the repository (contentId) that receives generated audio, and the base URL its
+    # files are read from (<output_url><destination>/<voiceName>: the COS path the doc says to build).
+    optional_fields = ("content_id", "output_url")
+
+    def __init__(
+        self,
+        endpoint: str,
+        secret_id: str,
+        secret_key: str,
+        content_id: str = "",
+        output_url: str = "",
+        **connection: Unpack[Connection],
+    ) -> None:
+        super().__init__(endpoint, secret_id, secret_key, **connection)
+        self.content_id = content_id
+        self.output_url = output_url.rstrip("/")
 
     # ----- transport -------------------------------------------------------------------------
 
@@ -246,6 +291,72 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
             if len(page) < LIST_MODELS_LIMIT or (total is not None and offset >= total):
                 break
         return voices
+
+    # ----- speech: CreateJob type 1 --------------------------------------------------------------
+
+    def start_synthesis(self, voice: VendorVoice, request: SynthesisRequest, *, tag: str) -> SynthesisJob:
+        """CreateJob type 1: the model speaks ``request.text`` (sourceData) into the repository."""
+        if not self.content_id or not self.output_url:
+            raise VendorRejected(
+                VENDOR_ID,
+                "SpeechNotConfigured",
+                "set the tencent_gateway content_id (the repository that receives generated audio) "
+                "and output_url (where its files are read) to speak with gateway voices",
+            )
+        if request.format not in self.capabilities.speech_formats or request.speed != 1.0:
+            raise VendorRejected(VENDOR_ID, "UnsupportedOutput", "the gateway makes WAV at the natural pace")
+        model = str(voice.details.get("modelName") or voice.voice_id)
+        job_request: dict[str, Any] = {
+            "customId": custom_id(tag),
+            "inputs": [{"sourceData": request.text}],
+            "outputs": [
+                {
+                    "contentId": self.content_id,
+                    "destination": speech_destination(tag),
+                    "inputSelectors": [0],
+                    "smartContentDescriptor": {"voiceCloning": {"type": GENERATE_AUDIO, "modelName": model}},
+                }
+            ],
+        }
+        job = _job_of(self.call(JOB_PATH, "CreateJob", job_request), "CreateJob")
+        return self._synthesis(job)
+
+    def get_synthesis(self, job_id: str) -> SynthesisJob:
+        return self._synthesis(_job_of(self.call(JOB_PATH, "GetJob", {"id": job_id}), "GetJob"))
+
+    def _synthesis(self, job: dict[str, Any]) -> SynthesisJob:
+        """A generation job in the shared terms; on COMPLETED its file's URL from destination + voiceName."""
+        from voiceclone.vendors.speech import SynthesisJob, SynthesisState
+
+        code = _int(job.get("state"))
+        label = _STATE_NAMES.get(code, str(job.get("state") or "")) if code is not None else ""
+        found = SynthesisJob(job_id=str(job["id"]), vendor_state=label)
+        if code in (STATE_ERROR, STATE_CANCELED):
+            vendor_code, message = _job_error(job)
+            return found.model_copy(
+                update={
+                    "state": SynthesisState.FAILED,
+                    "error_code": vendor_code
+                    or ("JobCanceled" if code == STATE_CANCELED else "SynthesisFailed"),
+                    "error_message": message or f"Tencent ended the generation job in {label}",
+                }
+            )
+        if code != STATE_COMPLETED:
+            return found
+        for output in _training_outputs(job):
+            name = _dict(_dict(output.get("smartContentResult")).get("voiceCloning")).get("voiceName")
+            if name:
+                folder = str(output.get("destination") or "/").rstrip("/")
+                url = f"{self.output_url}{folder}/{name}"
+                return found.model_copy(update={"state": SynthesisState.SUCCEEDED, "audio_url": url})
+        return found.model_copy(
+            update={
+                "state": SynthesisState.FAILED,
+                "error_code": "NoVoiceName",
+                "error_message": "the generation job COMPLETED without "
+                "smartContentResult.voiceCloning.voiceName",
+            }
+        )
 
     # Voice management: the gateway documents none of it (capabilities keep the three flags False;
     # its job state 5 is CANCELED, but no action that cancels a job is documented).

@@ -208,6 +208,8 @@ _FRAME_SECONDS = 0.02
 # Reading pace at speed 1: a CJK character, another letter or digit (spaces and punctuation are free).
 CJK_SECONDS, LETTER_SECONDS = 0.22, 0.07
 SPEECH_FORMATS = ("wav", "mp3", "pcm")
+# How long an asynchronous vendor's synthesis job takes in a sandbox by default (a knob of each).
+SPEECH_DELAY_SECONDS = 0.5
 
 
 def voice_sample(wav: bytes, seconds: float = SENTENCE_SAMPLE_SECONDS) -> bytes:
@@ -336,12 +338,14 @@ class TrainingSimulator:
         self._timers: set[threading.Timer] = set()
 
     def create(self, on_finish: Callable[[SimulatedTask], None] | None = None, **meta: Any) -> SimulatedTask:
+        """A task that ends after ``training_seconds`` with ``fail_training`` (the config's), unless
+        ``seconds`` / ``failure`` are given (e.g. a synthesis job: the vendor's speech knobs)."""
         config = self._config()
         task = SimulatedTask(
             task_id=meta.pop("task_id", None) or uuid.uuid4().hex,
             created=time.monotonic(),
-            training_seconds=config.training_seconds,
-            failure=config.fail_training,
+            training_seconds=meta.pop("seconds", config.training_seconds),
+            failure=meta.pop("failure") if "failure" in meta else config.fail_training,
             meta=meta,
         )
         timer = threading.Timer(task.training_seconds, self._finish, args=(task, on_finish))

@@ -9,6 +9,12 @@ each file with ``inspect_wav``; a bad upload (or the ``audit_fail`` knob) ends
 in AUDIT_FAILED with per-file errors at ``audit-result``. Audit and training are
 simulated by elapsed time: SYSTEM_AUDITING → WAITING → PROCESSING → SUCCEED/FAILED.
 
+Async TTS (``POST /v1/{project_id}/ttsc/async-jobs``, ``GET …/async-jobs/{job_id}``) speaks
+with a trained job's ``asset_id``, from the recordings that job was trained on: WAITING, then
+PROCESSING for ``speech_seconds``, then SUCCEED with an ``audio_file_url`` (a presigned-style
+``/obs/tts/<job>.<ext>?signature=…`` GET on this port) or FAILED with ``code``/``message``
+(``fail_speech``). The docs state no text limit: the sandbox takes at most ``max_tts_chars``.
+
 ``DELETE …/user/jobs/{job_id}`` removes a job in any state, which also stops its
 audit or training; the job then answers 404 (``MSS.00000004``) everywhere.
 
@@ -37,6 +43,7 @@ from voiceclone.vendors.signing import huawei as signer
 from werkzeug.routing import Submount
 
 from voiceclone_local.sandboxes.base import (
+    SPEECH_DELAY_SECONDS,
     DropConnection,
     Fault,
     Map,
@@ -52,6 +59,8 @@ from voiceclone_local.sandboxes.base import (
     env_or,
     json_object,
     json_response,
+    speak,
+    voice_sample,
 )
 
 VENDOR_ID = "huawei"
@@ -63,7 +72,13 @@ DEFAULT_SECRET_KEY = "sandbox-huawei-secret-key"  # noqa: S105
 
 SERVICE = "voice-training-manage"
 API_ROOT = f"/v1/<project_id>/{SERVICE}"
+TTS_ROOT = "/v1/<project_id>/ttsc"
 OBS_PREFIX = "/obs/"
+TTS_FILES = "/obs/tts/"
+TTS_FORMATS = {"WAV": "wav", "MP3": "mp3"}
+# The sandbox's own codes for TTS refusals (the docs list none): an unknown or untrained voice asset.
+VOICE_ASSET_ERROR = "MSS.20030001"
+TTS_FAILED_ERROR = "MSS.20030002"
 DATA_OBJECT, LETTER_OBJECT = "training-data.zip", "authorization-letter"
 # The Content-Type each upload URL was "presigned" with.
 OBJECT_TYPES = {DATA_OBJECT: "application/zip", LETTER_OBJECT: "application/pdf"}
@@ -105,6 +120,10 @@ class HuaweiSandboxConfig(SandboxConfig):
     # The docs do not say whether a job may be deleted while it is audited or trained: False (the
     # default) allows it and stops the training; True refuses it with 400 DELETE_REFUSED_ERROR.
     refuse_delete_while_training: bool = False
+    # Async TTS: how long a job takes, the reason the next ones fail (None: they work), the longest text.
+    speech_seconds: float = Field(default=SPEECH_DELAY_SECONDS, ge=0)
+    fail_speech: str | None = None
+    max_tts_chars: int = Field(default=1000, ge=1)
 
 
 def _error(status: int, code: str, msg: str) -> SandboxApiError:
@@ -168,6 +187,46 @@ class Job:
             info["job_failed_code"] = "MSS.20030001"
             info["job_failed_reason"] = self.task.failure or "training failed"
         return info
+
+
+@dataclass
+class TtsJob:
+    """One async TTS job: the asset and text, and the audio file once it SUCCEEDs."""
+
+    job_id: str
+    asset_id: str
+    text: str
+    fmt: str
+    speed: float
+    task: SimulatedTask
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    audio: bytes = b""
+
+    def describe(self, base_url: str) -> dict[str, Any]:
+        if self.task.failure and self.task.finished:
+            return {
+                "job_id": self.job_id,
+                "state": "FAILED",
+                "code": TTS_FAILED_ERROR,
+                "message": self.task.failure,
+            }
+        if not self.audio:
+            queued = self.task.state() is TrainingState.PENDING and not self.task.finished
+            return {"job_id": self.job_id, "state": "WAITING" if queued else "PROCESSING"}
+        url = f"{base_url}{TTS_FILES}{self.job_id}.{self.fmt}?signature={self.token}"
+        return {"job_id": self.job_id, "state": "SUCCEED", "audio_file_url": url}
+
+
+def _package_sample(edition: str, package: bytes) -> bytes:
+    """The voice a committed package trains: the voiced part of each recording, in order (30 s at most)."""
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        names = sorted(
+            (n for n in archive.namelist() if n.lower().endswith(".wav")),
+            key=lambda n: (len(n), n),
+        )
+        seconds = 30.0 if edition == "ADVANCE" else 1.5
+        joined = b"".join(voice_sample(archive.read(n), seconds=seconds) for n in names)
+    return joined[: int(30 * SAMPLE_RATE) * 2]
 
 
 def _bad_request(code: str, msg: str) -> SandboxApiError:
@@ -254,6 +313,13 @@ class HuaweiSandbox(SandboxBase):
                     ),
                 ],
             ),
+            Submount(
+                TTS_ROOT,
+                [
+                    Rule("/async-jobs", methods=["POST"], endpoint="_tts_create"),
+                    Rule("/async-jobs/<job_id>", methods=["GET"], endpoint="_tts_show"),
+                ],
+            ),
         ]
     )
     config: HuaweiSandboxConfig
@@ -261,6 +327,9 @@ class HuaweiSandbox(SandboxBase):
     def _init_state(self) -> None:
         self._jobs: dict[str, Job] = {}
         self._jobs_created = 0
+        # Async TTS: the voice each trained asset speaks with, and the TTS jobs.
+        self._samples: dict[str, bytes] = {}
+        self.tts_jobs: dict[str, TtsJob] = {}
 
     @property
     def tasks_created(self) -> int:
@@ -284,12 +353,15 @@ class HuaweiSandbox(SandboxBase):
 
     def route(self, request: SandboxRequest) -> Route:
         """API routes are counted as ``METHOD /user/jobs/{job_id}/...``; every upload as ``METHOD /obs``."""
+        if request.path.startswith(TTS_FILES):
+            return Route(f"{request.method} /obs/tts", "_tts_file", authenticated=False)
         if request.path.startswith(OBS_PREFIX):
             parts = request.path[len(OBS_PREFIX) :].split("/")
             args = {"job_id": parts[0], "name": parts[1]} if len(parts) == 2 else {}
             return Route(f"{request.method} /obs", "_obs", args, authenticated=False)
         route = super().route(request)
         name = route.name.replace(API_ROOT.replace("<project_id>", "{project_id}"), "")
+        name = name.replace(TTS_ROOT.replace("<project_id>", "{project_id}"), "/ttsc")
         if route.endpoint == "_create":
             name = name.replace("{kind}", route.args["kind"])
         return Route(name, route.endpoint, route.args)
@@ -467,7 +539,83 @@ class HuaweiSandbox(SandboxBase):
             else:
                 job.asset_id = uuid.uuid4().hex
                 job.task = self._trainer.create(job_id=job.job_id)
+                self._samples[job.asset_id] = _package_sample(job.edition, package)
         return 200, None
+
+    # ----- async TTS ------------------------------------------------------------------------------
+
+    def _tts_create(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """POST ttsc/async-jobs: text, a trained voice asset, WAV or MP3, speed 50..200; answers job_id."""
+        params = json_object(request.body, _invalid_body, empty=False)
+        with self._lock:
+            self.tts_requests.append(dict(params))
+        text, asset_id = params.get("text"), params.get("voice_asset_id")
+        if not isinstance(text, str) or not text.strip():
+            raise _bad_request("MSS.00000003", "text is required")
+        if len(text) > self.config.max_tts_chars:
+            raise _bad_request("MSS.00000003", f"text is longer than {self.config.max_tts_chars} characters")
+        audio_format = params.get("audio_format", "WAV")
+        if audio_format not in TTS_FORMATS:
+            raise _bad_request("MSS.00000003", "audio_format must be WAV or MP3")
+        speed = params.get("speed", 100)
+        if isinstance(speed, bool) or not isinstance(speed, int) or not 50 <= speed <= 200:
+            raise _bad_request("MSS.00000003", "speed must be an integer from 50 to 200")
+        if not isinstance(asset_id, str) or not asset_id:
+            raise _bad_request("MSS.00000003", "voice_asset_id is required")
+        with self._lock:
+            trained = any(
+                j.asset_id == asset_id and j.current_state() == "SUCCEED" for j in self._jobs.values()
+            )
+            if not trained or asset_id not in self._samples:
+                raise _bad_request(
+                    VOICE_ASSET_ERROR, f"the voice asset {asset_id} does not exist or is not active"
+                )
+            job_id = uuid.uuid4().hex
+            task = self._trainer.create(
+                on_finish=self._tts_finished,
+                task_id=job_id,
+                seconds=self.config.speech_seconds,
+                failure=self.config.fail_speech,
+            )
+            self.tts_jobs[job_id] = TtsJob(
+                job_id, asset_id, text, TTS_FORMATS[audio_format], speed / 100, task
+            )
+        return {"job_id": job_id}
+
+    def _tts_finished(self, task: SimulatedTask) -> None:
+        with self._lock:
+            job = self.tts_jobs.get(task.task_id)
+            if job is None or task.failure:
+                return
+            sample = self._samples[job.asset_id]
+        audio = speak(
+            sample, job.text, fmt=job.fmt, sample_rate=SAMPLE_RATE, speed=job.speed, rate=SAMPLE_RATE
+        )
+        with self._lock:
+            job.audio = audio
+
+    def _tts_show(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        with self._lock:
+            job = self.tts_jobs.get(route.args["job_id"])
+            if job is None:
+                raise _error(404, "MSS.00000004", f"TTS job {route.args['job_id']} does not exist")
+            return job.describe(self.url)
+
+    def _tts_file(self, request: SandboxRequest, route: Route) -> SandboxResponse:
+        """The audio file of a finished TTS job: a presigned GET (the token, no API signature)."""
+        name = request.path[len(TTS_FILES) :]
+        with self._lock:
+            job = self.tts_jobs.get(name.rsplit(".", 1)[0])
+            given = request.query.get("signature", "")
+            if (
+                request.method != "GET"
+                or job is None
+                or not job.audio
+                or not hmac.compare_digest(job.token.encode(), given.encode())
+            ):
+                return _obs_error(403, "AccessDenied", "the download URL is invalid or has expired")
+            audio, fmt = job.audio, job.fmt
+        return SandboxResponse(200, audio, content_type="audio/mpeg" if fmt == "mp3" else "audio/wav")
 
     def _audit_result(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         job = self._job(route.args["job_id"])

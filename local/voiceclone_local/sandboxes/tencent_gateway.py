@@ -13,7 +13,12 @@ Training is simulated by elapsed time, and a finished job is POSTed whole to its
   them with HTTP 200 instead;
 * a failed job carries ``"error": {"code", "message"}``;
 * the callback body is the bare Job (``callback_wrapped`` sends ``{"job": {...}}``);
-* training audio must be a 16 kHz 16-bit mono WAV of 10–600 s; only type 2 is served.
+* training audio must be a 16 kHz 16-bit mono WAV of 10–600 s;
+* type 1 (generate audio) is served from text (``sourceData``) with ``default`` or a model
+  this sandbox trained; the file (16 kHz 16-bit mono WAV spoken from the model's training
+  audio) lands in the repository ``contentId`` at ``<destination>/<outputPrefix>out.wav`` and
+  is read back with ``GET /cos/<contentId><destination>/<file>`` (the COS path the doc says
+  to build); voice conversion (a ``url`` input to type 1) is ``UnsupportedOperation``.
 
 Request bodies carry the caller's secretKey: they are never logged.
 """
@@ -31,6 +36,7 @@ from urllib.parse import urlsplit
 from pydantic import Field
 
 from voiceclone_local.sandboxes.base import (
+    SPEECH_DELAY_SECONDS,
     DropConnection,
     Fault,
     Route,
@@ -46,7 +52,9 @@ from voiceclone_local.sandboxes.base import (
     json_object,
     json_response,
     optional_int,
+    speak,
     state_map,
+    voice_sample,
 )
 
 VENDOR_ID = "tencent_gateway"
@@ -54,6 +62,10 @@ VENDOR_ID = "tencent_gateway"
 # Public, fixed sandbox credentials (not secrets): the local stack and tests use them by default.
 DEFAULT_SECRET_ID = "sandbox-gateway-secret-id"  # noqa: S105
 DEFAULT_SECRET_KEY = "sandbox-gateway-secret-key"  # noqa: S105
+# The repository (contentId) that receives generated audio, and where its files are read.
+DEFAULT_CONTENT_ID = "sandbox-repository"
+COS_PATH = "/cos/"
+GENERATED_FILE = "out.wav"
 
 JOB_PATH = "/release/job"
 MODEL_PATH = "/release/music_model"
@@ -102,6 +114,9 @@ class TencentGatewaySandboxConfig(SandboxConfig):
     errors_as_http_status: bool = True
     # The doc does not show whether the callback body is the bare Job or {"job": Job}.
     callback_wrapped: bool = False
+    # Generation jobs (type 1): how long one takes, and the reason the next ones fail (None: they work).
+    speech_seconds: float = Field(default=SPEECH_DELAY_SECONDS, ge=0)
+    fail_speech: str | None = None
 
 
 def _error(status: int, code: str, message: str) -> SandboxApiError:
@@ -131,8 +146,16 @@ class GatewayJob:
     created_ms: int
     task: SimulatedTask
     error_code: str = ""
+    # Generation jobs: the text, and the file the finished job wrote to the repository.
+    kind: int = TRAIN_MODEL
+    text: str = ""
+    voice_name: str = ""
+    written: bool = False  # a generation job is COMPLETED only once its file is in the repository
 
     def state(self) -> int:
+        if self.kind == GENERATE_AUDIO and not self.written and not self.task.failure:
+            queued = self.task.state().value == "PENDING" and not self.task.finished
+            return STATE_SUBMITTED if queued else STATE_PROCESSING
         if self.task.finished:
             return STATE_ERROR if self.task.failure else STATE_COMPLETED
         return _STATES[self.task.state()]
@@ -145,8 +168,10 @@ class GatewayJob:
         completed = self.created_ms + training_ms if state in (STATE_COMPLETED, STATE_ERROR) else 0
         outputs = [dict(o) for o in self.outputs]
         if state == STATE_COMPLETED:
+            generated = self.kind == GENERATE_AUDIO
+            result = {"voiceName": self.voice_name} if generated else {"modelName": self.model_name}
             for output in outputs:
-                output["smartContentResult"] = {"voiceCloning": {"modelName": self.model_name}}
+                output["smartContentResult"] = {"voiceCloning": result}
         job: dict[str, Any] = {"id": self.id, "state": state}
         if self.custom_id is not None:
             job["customId"] = self.custom_id
@@ -218,7 +243,7 @@ def _check_input(index: int, item: Any) -> dict[str, Any]:
 
 
 def _check_output(index: int, item: Any, inputs: list[dict[str, Any]]) -> tuple[str, int | None]:
-    """One training Output; returns its (modelName, totalEpoch)."""
+    """One Output; returns its (modelName, totalEpoch); a generation output's totalEpoch is None."""
     where = f"outputs[{index}]"
     if not isinstance(item, dict):
         raise _invalid(f"`{where}` must be an object")
@@ -244,11 +269,7 @@ def _check_output(index: int, item: Any, inputs: list[dict[str, Any]]) -> tuple[
         raise _invalid(f"`{where}.smartContentDescriptor.voiceCloning` is required", "MissingParameter")
     kind = _int(cloning, "type")
     if kind == GENERATE_AUDIO:
-        raise _error(
-            400,
-            "UnsupportedOperation",
-            "the sandbox serves model training (type 2) only, not audio generation",
-        )
+        return _check_generation(where, item, cloning, [inputs[s] for s in selectors]), None
     if kind != TRAIN_MODEL:
         raise _invalid(
             "`voiceCloning.type` must be 1 (generate audio) or 2 (train a model)", "InvalidParameterValue"
@@ -273,6 +294,24 @@ def _check_output(index: int, item: Any, inputs: list[dict[str, Any]]) -> tuple[
     return name, epoch
 
 
+def _check_generation(
+    where: str, output: dict[str, Any], cloning: dict[str, Any], inputs: list[dict[str, Any]]
+) -> str:
+    """A generation (type 1) output: text in, a model to speak with, a repository to write to."""
+    if len(inputs) != 1 or not inputs[0].get("sourceData"):
+        raise _error(
+            400,
+            "UnsupportedOperation",
+            "the sandbox generates audio from text (one sourceData input) only, not voice conversion",
+        )
+    if not _opt_str(output, "contentId"):
+        raise _invalid(f"`{where}.contentId` is required to generate audio", "MissingParameter")
+    name = _opt_str(cloning, "modelName")
+    if not name:
+        raise _invalid("`voiceCloning.modelName` is required to generate audio", "MissingParameter")
+    return name
+
+
 # ----- the sandbox ---------------------------------------------------------------------------------
 
 
@@ -287,6 +326,9 @@ class TencentGatewaySandbox(SandboxBase):
         # (job id, HTTP status of the last delivery attempt, None when nobody answered).
         self.callbacks: list[tuple[str, int | None]] = []
         self._jobs: dict[str, GatewayJob] = {}
+        # The training audio each trained model speaks from, and the repository's files by path.
+        self._samples: dict[str, bytes] = {}
+        self.files: dict[str, bytes] = {}
 
     @property
     def jobs(self) -> dict[str, GatewayJob]:
@@ -295,12 +337,22 @@ class TencentGatewaySandbox(SandboxBase):
             return dict(self._jobs)
 
     def credentials(self) -> dict[str, str]:
-        return {"secret_id": self.config.secret_id, "secret_key": self.config.secret_key}
+        return {
+            "secret_id": self.config.secret_id,
+            "secret_key": self.config.secret_key,
+            "content_id": DEFAULT_CONTENT_ID,
+            "output_url": f"{self.url}{COS_PATH}{DEFAULT_CONTENT_ID}",
+        }
 
     # ----- the request skeleton's vendor parts ----------------------------------------------------
 
     def route(self, request: SandboxRequest) -> Route:
-        """POST to one of two paths, the action named in the body (which also holds the credentials)."""
+        """POST to one of two paths, the action named in the body (which also holds the credentials).
+
+        ``GET /cos/<contentId>/<path>`` reads a generated file (the repository, not the gateway).
+        """
+        if request.method == "GET" and request.path.startswith(COS_PATH):
+            return Route(name="GET /cos", endpoint="_read_file", authenticated=False)
         if request.method != "POST":
             raise _error(405, "UnsupportedProtocol", "the gateway serves its API as POST only")
         path = request.path.rstrip("/")
@@ -386,6 +438,8 @@ class TencentGatewaySandbox(SandboxBase):
         if len(raw_outputs) != 1:
             raise _invalid("the sandbox trains one model per job: send one output", "InvalidParameterValue")
         name, _epoch = _check_output(0, raw_outputs[0], inputs)
+        if _int(raw_outputs[0]["smartContentDescriptor"]["voiceCloning"], "type") == GENERATE_AUDIO:
+            return self._create_generation(params, inputs, raw_outputs[0], name)
         custom_id = _opt_str(params, "customId", MAX_CUSTOM_ID_CHARS)
         callback = _opt_str(params, "callback")
         if callback:
@@ -400,7 +454,7 @@ class TencentGatewaySandbox(SandboxBase):
                 )
 
         url = str(inputs[raw_outputs[0]["inputSelectors"][0]]["url"])
-        error_code, failure = self._audio_failure(url)
+        error_code, failure, audio = self._audio_failure(url)
         if failure is None and timeout is not None and self.config.training_seconds > timeout:
             error_code, failure = JOB_TIMEOUT, f"the job did not finish within its timeout of {timeout} s"
 
@@ -426,21 +480,86 @@ class TencentGatewaySandbox(SandboxBase):
                 error_code=error_code if failure is not None else (TRAINING_FAILED if task.failure else ""),
             )
             self._jobs[job_id] = job
+            if failure is None and audio:
+                self._samples[name] = voice_sample(audio, seconds=30.0)
             described = job.describe()
         if self.drop_create_response():
             raise DropConnection
         return {"job": described}
 
-    def _audio_failure(self, url: str) -> tuple[str, str | None]:
-        """(error code, reason) when the input cannot train a model, else ("", None)."""
+    def _create_generation(
+        self, params: dict[str, Any], inputs: list[dict[str, Any]], output: dict[str, Any], model: str
+    ) -> dict[str, Any]:
+        """CreateJob type 1: the model speaks the text; the file is written when the job completes."""
+        text = str(inputs[output["inputSelectors"][0]]["sourceData"])
+        custom_id = _opt_str(params, "customId", MAX_CUSTOM_ID_CHARS)
+        callback = _opt_str(params, "callback")
+        if callback:
+            _http_url(callback, "callback")
+        with self._lock:
+            self.tts_requests.append({"customId": custom_id, "inputs": inputs, "outputs": [output]})
+            if model != "default" and model not in self._samples:
+                raise _invalid(f"the model {model!r} does not exist", "InvalidParameterValue.ModelNotFound")
+            job_id = str(uuid.uuid4())
+            task = self._trainer.create(
+                on_finish=self._finished,
+                task_id=job_id,
+                seconds=self.config.speech_seconds,
+                failure=self.config.fail_speech,
+            )
+            prefix = str(output["smartContentDescriptor"].get("outputPrefix") or "")
+            job = GatewayJob(
+                id=job_id,
+                custom_id=custom_id,
+                callback=callback or None,
+                inputs=inputs,
+                outputs=[output],
+                model_name=model,
+                created_ms=int(time.time() * 1000),
+                task=task,
+                error_code="SynthesisFailed" if task.failure else "",
+                kind=GENERATE_AUDIO,
+                text=text,
+                voice_name=prefix + GENERATED_FILE,
+            )
+            self._jobs[job_id] = job
+            return {"job": job.describe()}
+
+    def _write_generated(self, job: GatewayJob) -> None:
+        """A completed generation job's file, in its repository folder: the model's voice saying the text."""
+        output = job.outputs[0]
+        folder = str(output.get("destination") or "/").rstrip("/")
+        sample = self._samples.get(job.model_name) or self._default_voice()
+        audio = speak(sample, job.text, fmt="wav", sample_rate=SAMPLE_RATE, rate=SAMPLE_RATE)
+        self.files[f"{output['contentId']}{folder}/{job.voice_name}"] = audio
+        job.written = True
+
+    def _default_voice(self) -> bytes:
+        """The "default" model: the first trained voice (the sandbox has no stock voice of its own)."""
+        if not self._samples:
+            raise ValueError("the sandbox has no trained voice to speak the default model with")
+        return next(iter(self._samples.values()))
+
+    def _read_file(self, request: SandboxRequest, route: Route) -> SandboxResponse:
+        path = request.path[len(COS_PATH) :]
+        with self._lock:
+            audio = self.files.get(path)
+        if audio is None:
+            return SandboxResponse(404, b"NoSuchKey", content_type="text/plain")
+        return SandboxResponse(200, audio, content_type="audio/wav")
+
+    def _audio_failure(self, url: str) -> tuple[str, str | None, bytes]:
+        """(error code, reason, audio) when the input cannot train a model, else ("", None, audio)."""
         try:
             audio = fetch_audio(url)
         except ValueError as exc:
-            return INPUT_DOWNLOAD_FAILED, f"the input audio could not be downloaded: {exc}"
+            return INPUT_DOWNLOAD_FAILED, f"the input audio could not be downloaded: {exc}", b""
         problem = audio_problem(
             audio, min_seconds=self.config.min_seconds, max_seconds=self.config.max_seconds
         )
-        return (INVALID_AUDIO, f"the training audio cannot be used: {problem}") if problem else ("", None)
+        if problem:
+            return INVALID_AUDIO, f"the training audio cannot be used: {problem}", audio
+        return "", None, audio
 
     def _get_job(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         params = self._params(request, route)
@@ -479,9 +598,11 @@ class TencentGatewaySandbox(SandboxBase):
     # ----- completion -----------------------------------------------------------------------------
 
     def _finished(self, task: SimulatedTask) -> None:
-        """Runs once per job when training ends: POST the whole Job to its callback."""
+        """Runs once per job when it ends: a generation job writes its file; the Job goes to its callback."""
         with self._lock:
             job = self._jobs.get(task.task_id)
+            if job is not None and job.kind == GENERATE_AUDIO and not task.failure:
+                self._write_generated(job)
             described = job.describe() if job is not None else None
         if job is None or described is None or not (job.callback and self.config.callback_enabled):
             return

@@ -1,0 +1,202 @@
+"""The speech workflow's steps (asynchronous vendors): submit the pieces, poll them, finish, or fail.
+
+infra/speech_workflow.py is the one definition of the state machine; each of its Lambda tasks is
+a thin handler over one function here. The speech was recorded RUNNING by the API
+(voiceclone.logic.speech); every path out of the workflow ends it SUCCEEDED or FAILED:
+
+* ``submit``: one vendor job per piece of the text, each recorded on the speech as soon as it
+  is started, so a retried submit (throttling) never starts a piece twice;
+* ``poll``: asks the vendor about the jobs not done yet; a failed job raises the vendor's error
+  (the workflow's catch marks the speech FAILED with its code); past the deadline SpeechTimedOut;
+  otherwise the next wait, growing from the vendor's pace;
+* ``finish``: fetches each job's audio, joins it in order, stores it in S3, records the speech
+  SUCCEEDED (duration, rate, the vendor's job ids) and counts its characters in the usage;
+* ``mark_failed``: the catch-all, with the error the workflow caught.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from voiceclone.domain.errors import VendorRejected, VoicecloneError, parse_cause
+from voiceclone.domain.models import JobError, Speech, SpeechStatus, utcnow
+from voiceclone.domain.polling import PollOutcome, PollState, SpeechProgress
+from voiceclone.logic.services import Services
+from voiceclone.logic.speech import CONTENT_TYPES, SpeechInput, speech_key
+from voiceclone.observability import count, logger
+from voiceclone.vendors.registry import capabilities
+
+# A speech whose record keeps changing under a step (a race) is retried this often.
+_UPDATE_ATTEMPTS = 5
+
+
+class SpeechTimedOut(VoicecloneError):
+    """The vendor did not finish the speech before the speech deadline."""
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _change(svc: Services, speech: Speech, change: Callable[[Speech], Speech | None]) -> Speech:
+    """Apply ``change`` to the stored speech (None: leave it); retried on a concurrent update."""
+    current = speech
+    for _ in range(_UPDATE_ATTEMPTS):
+        changed = change(current)
+        if changed is None:
+            return current
+        changed = changed.model_copy(update={"version": current.version + 1, "updated_at": utcnow()})
+        if svc.repo.update_speech(changed, current.version):
+            return changed
+        current = svc.repo.get_speech(current.speech_id, current.tenant_id)
+    raise RuntimeError(f"speech {speech.speech_id} kept changing under the update")
+
+
+def _initial_poll(svc: Services, vendor: str) -> PollState:
+    caps = capabilities(vendor)
+    settings = svc.settings
+    initial = settings.poll_initial_seconds or caps.speech_poll_seconds
+    maximum = settings.poll_max_seconds or caps.speech_poll_max_seconds
+    # Configuration (the local stack's short waits) may only shorten the vendor's pace.
+    return PollState.start(
+        min(initial, caps.speech_poll_seconds), min(maximum, caps.speech_poll_max_seconds), _now()
+    )
+
+
+def submit(svc: Services, inp: SpeechInput) -> SpeechProgress:
+    """Start a vendor job for every piece not started yet (in order); record each one at once."""
+    from voiceclone.vendors.speech import SynthesisRequest
+
+    speech = svc.repo.get_speech(inp.speech_id, inp.tenant_id)
+    voice = svc.repo.require_voice(speech.voice_id, inp.tenant_id)
+    adapter = svc.adapter_for(inp.vendor)
+    jobs = list(speech.vendor_jobs) or [""] * len(inp.pieces)
+    for index, text in enumerate(inp.pieces):
+        if jobs[index]:
+            continue  # started by an earlier attempt of this step
+        request = SynthesisRequest(text=text, format=inp.format, sample_rate=inp.sample_rate, speed=inp.speed)
+        job = adapter.start_synthesis(voice.vendor_voice, request, tag=f"{inp.speech_id}-{index}")
+        jobs[index] = job.job_id
+
+        def record(current: Speech, i: int = index, job_id: str = job.job_id) -> Speech | None:
+            started = list(current.vendor_jobs) or [""] * len(inp.pieces)
+            started[i] = job_id
+            return current.model_copy(update={"vendor_jobs": started})
+
+        speech = _change(svc, speech, record)
+    logger.info("speech submitted", extra={"speech_id": inp.speech_id, "vendor_jobs": len(jobs)})
+    return SpeechProgress(jobs=jobs, audio_urls=[""] * len(jobs), poll=_initial_poll(svc, inp.vendor))
+
+
+def poll(svc: Services, inp: SpeechInput, progress: SpeechProgress) -> SpeechProgress:
+    """Ask the vendor about each job not done; raise its error for a failed one; the next wait."""
+    from voiceclone.vendors.speech import SynthesisState
+
+    adapter = svc.adapter_for(inp.vendor)
+    urls = list(progress.audio_urls)
+    states: list[str] = []
+    for index, job_id in enumerate(progress.jobs):
+        if urls[index]:
+            continue
+        job = adapter.get_synthesis(job_id)
+        if job.state is SynthesisState.FAILED:
+            raise VendorRejected(
+                inp.vendor,
+                job.error_code or "SynthesisFailed",
+                job.error_message or f"the vendor's job {job_id} failed",
+                vendor_job=job_id,
+            )
+        if job.state is SynthesisState.SUCCEEDED:
+            urls[index] = job.audio_url
+        else:
+            states.append(job.vendor_state)
+    now = _now()
+    current = progress.poll
+    if all(urls):
+        return progress.model_copy(
+            update={"audio_urls": urls, "poll": current.answered(PollOutcome.SUCCEEDED, "", 1)}
+        )
+    deadline = svc.settings.speech_deadline_seconds
+    if current.overdue(now, deadline):
+        raise SpeechTimedOut(
+            "SpeechTimedOut",
+            f"{inp.vendor} did not finish the speech within {deadline} s "
+            f"({len(states)} of {len(urls)} pieces still {', '.join(sorted(set(states))) or 'running'})",
+        )
+    wait = current.next_wait(now, svc.settings.poll_backoff, deadline)
+    return progress.model_copy(
+        update={"audio_urls": urls, "poll": current.answered(PollOutcome.RUNNING, ",".join(states), wait)}
+    )
+
+
+def finish(svc: Services, inp: SpeechInput, progress: SpeechProgress) -> dict[str, str]:
+    """Fetch every piece's audio, join it in order, store it, and record the speech SUCCEEDED."""
+    from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisState, join_audio
+
+    speech = svc.repo.get_speech(inp.speech_id, inp.tenant_id)
+    if speech.status.terminal:
+        return {"status": speech.status.value}
+    adapter = svc.adapter_for(inp.vendor)
+    parts = []
+    for job_id, url, text in zip(progress.jobs, progress.audio_urls, inp.pieces, strict=True):
+        request = SynthesisRequest(text=text, format=inp.format, sample_rate=inp.sample_rate, speed=inp.speed)
+        job = SynthesisJob(job_id=job_id, state=SynthesisState.SUCCEEDED, audio_url=url, request_id=job_id)
+        parts.append(adapter.synthesis_audio(job, request))
+    joined = parts[0] if len(parts) == 1 else join_audio(parts)
+    key = speech_key(inp.tenant_id, speech.voice_id, inp.speech_id, inp.format)
+    svc.s3.put_object(
+        Bucket=svc.settings.bucket_name, Key=key, Body=joined.audio, ContentType=CONTENT_TYPES[inp.format]
+    )
+
+    def succeed(current: Speech) -> Speech | None:
+        if current.status.terminal:
+            return None
+        return current.model_copy(
+            update={
+                "status": SpeechStatus.SUCCEEDED,
+                "s3_key": key,
+                "sample_rate": joined.sample_rate,
+                "duration_seconds": round(joined.duration_seconds(), 3),
+                "vendor_request_id": joined.request_id[:1024],
+                "vendor_calls": len(parts),
+            }
+        )
+
+    speech = _change(svc, speech, succeed)
+    count("SpeechSucceeded", inp.vendor)
+    logger.info(
+        "speech made",
+        extra={"speech_id": inp.speech_id, "vendor": inp.vendor, "characters": speech.characters},
+    )
+    return {"status": speech.status.value}
+
+
+def fail_speech(svc: Services, speech_id: str, tenant_id: str, error: JobError) -> Speech:
+    """End the speech FAILED with ``error`` (a speech already ended stays as it is)."""
+    speech = svc.repo.get_speech(speech_id, tenant_id)
+
+    def fail(current: Speech) -> Speech | None:
+        if current.status.terminal:
+            return None
+        return current.model_copy(update={"status": SpeechStatus.FAILED, "error": error})
+
+    speech = _change(svc, speech, fail)
+    count("SpeechFailed", speech.vendor)
+    logger.warning("speech failed", extra={"speech_id": speech_id, "error": error.model_dump()})
+    return speech
+
+
+def mark_failed(svc: Services, inp: SpeechInput, error: dict[str, object]) -> dict[str, str]:
+    """The workflow's catch: the error it caught (a vendor's code and message kept) on the speech."""
+    cause = error.get("Cause")
+    detail = parse_cause(cause if isinstance(cause, str) else None)
+    name = str(error.get("Error") or "Failed")
+    speech_error = JobError(
+        error=str(detail.get("error") or name),
+        code=str(detail.get("code") or name),
+        message=str(detail.get("message") or cause or ""),
+        vendor=detail.get("vendor") or inp.vendor,
+    )
+    speech = fail_speech(svc, inp.speech_id, inp.tenant_id, speech_error)
+    return {"status": speech.status.value}
