@@ -52,6 +52,9 @@ SWAGGER_ROUTE = ("GET", "/v1/docs")
 CALLBACK_ROUTE = ("POST", "/v1/callbacks/{vendor}/{job_id}")
 # The header the authorizer reads the API key from.
 AUTH_HEADER = "Authorization"
+# What a browser page on an allowed origin may send and read (allow_origins).
+CORS_HEADERS = (AUTH_HEADER, "Content-Type", "Accept")
+CORS_EXPOSED_HEADERS = ("Location", "Voiceclone-Speech-Id")
 
 
 class Api(Construct):
@@ -152,6 +155,40 @@ class Api(Construct):
         for part in path.strip("/").split("/"):
             resource = resource.get_resource(part) or resource.add_resource(part)
         return resource
+
+    def allow_origins(self, origins: list[str]) -> None:
+        """CORS for browsers on `origins` only (the studio, infra/studio.py): a preflight on each client
+        and public route, and API Gateway's own errors (401 from the authorizer...) readable there.
+
+        The api function's answers carry the same origins (VOICECLONE_CORS_ORIGINS, Powertools).
+        """
+        paths = sorted({path for _, path in (*CLIENT_ROUTES, OPENAPI_ROUTE)})
+        methods = sorted({verb for verb, _ in CLIENT_ROUTES})
+        reason = "CORS preflight (OPTIONS): answered by API Gateway itself, carries no credentials by design."
+        for path in paths:
+            preflight = self._resource(path).add_cors_preflight(
+                allow_origins=origins,
+                allow_methods=methods,
+                allow_headers=list(CORS_HEADERS),
+                expose_headers=list(CORS_EXPOSED_HEADERS),
+                max_age=Duration.minutes(10),
+            )
+            NagSuppressions.add_resource_suppressions(
+                preflight,
+                [
+                    NagPackSuppression(id="AwsSolutions-APIG4", reason=reason),
+                    NagPackSuppression(id="AwsSolutions-COG4", reason=reason),
+                ],
+            )
+        for kind, name in (
+            (apigw.ResponseType.DEFAULT_4_XX, "Cors4xx"),
+            (apigw.ResponseType.DEFAULT_5_XX, "Cors5xx"),
+        ):
+            self.rest_api.add_gateway_response(
+                name,
+                type=kind,
+                response_headers={"Access-Control-Allow-Origin": f"'{origins[0]}'", "Vary": "'Origin'"},
+            )
 
     def _build_client_routes(self, fn: lambda_.IFunction) -> None:
         integration = apigw.LambdaIntegration(fn, allow_test_invoke=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -10,6 +11,9 @@ from constructs import Construct
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from infra import constants as c
+
+CTX_STUDIO = "voiceclone:studio"
+CTX_STUDIO_EXTRA_ORIGINS = "voiceclone:studioExtraOrigins"
 
 
 class StackSettings(BaseModel):
@@ -72,6 +76,25 @@ class StackSettings(BaseModel):
     job_expiry_seconds: int = Field(604800, validation_alias=c.CTX_JOB_EXPIRY_SECONDS, ge=1)
     swagger_ui: bool = Field(False, validation_alias=c.CTX_SWAGGER_UI)
     authorizer_cache_seconds: int = Field(300, validation_alias=c.CTX_AUTHORIZER_CACHE_SECONDS, ge=0, le=3600)
+    # The browser studio (infra/studio.py): S3 + CloudFront, and the API's CORS limited to its origin
+    # plus these extra https origins (e.g. the studio on a custom domain, or a customer's own page).
+    # cdk.json turns it on for `cdk deploy`; the local stack's gateway serves studio/ itself.
+    studio: bool = Field(False, validation_alias=CTX_STUDIO)
+    studio_extra_origins: list[str] = Field(default_factory=list, validation_alias=CTX_STUDIO_EXTRA_ORIGINS)
+
+    @field_validator("studio_extra_origins", mode="before")
+    @classmethod
+    def _origins_from_cli(cls, value: Any) -> Any:
+        """`cdk -c voiceclone:studioExtraOrigins=https://a.example,https://b.example` is one string."""
+        return [o.strip() for o in value.split(",") if o.strip()] if isinstance(value, str) else value
+
+    @field_validator("studio_extra_origins")
+    @classmethod
+    def _https_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+                raise ValueError(f"{origin!r} is no https origin (https://host[:port], no path)")
+        return value
 
     @field_validator("vendor_settings", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from infra.secrets import VendorSecrets
 from infra.settings import StackSettings
 from infra.speech_workflow import SpeechWorkflow
 from infra.storage import Storage
+from infra.studio import Studio
 from infra.workflow import Workflow
 
 # Who may do what, by function name (least privilege; each function has its own role).
@@ -134,6 +135,17 @@ class VoicecloneStack(Stack):
             webhook_dead_letters=self.events.webhook_dead_letters,
         )
 
+        if self.settings.studio:  # the browser studio on CloudFront; the API's CORS limited to its origin
+            self.studio = Studio(
+                self,
+                "Studio",
+                self.settings,
+                api=self.api,
+                api_function=self.functions["api"],
+                audio_bucket=self.storage.bucket,
+                access_logs=self.storage.access_logs,
+                vendors=c.vendor_ids(),
+            )
         # Added once the state machine and the API exist (both are built from the functions).
         for name in EXECUTION_STARTERS + EXECUTION_STOPPERS:
             self.functions[name].add_environment(

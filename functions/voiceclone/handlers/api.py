@@ -12,7 +12,7 @@ import os
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -56,7 +56,25 @@ from voiceclone.logic import jobs, voices
 from voiceclone.logic.services import services
 from voiceclone.observability import log_metrics, logger, metrics, tag_vendor
 
-app = APIGatewayRestResolver(enable_validation=True)
+# The browser origins allowed to call the API (the studio's CloudFront origin; infra/studio.py sets it).
+ENV_CORS_ORIGINS = "VOICECLONE_CORS_ORIGINS"
+
+
+def cors_config() -> CORSConfig | None:
+    """CORS limited to the configured origins; none configured, no CORS header at all (read at import)."""
+    origins = [o.strip() for o in os.environ.get(ENV_CORS_ORIGINS, "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=["Authorization", "Content-Type", "Accept"],
+        expose_headers=["Location", "Voiceclone-Speech-Id"],
+        max_age=600,
+    )
+
+
+app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
 TITLE = "voiceclone"
 API_VERSION = "1.0.0"
 DESCRIPTION = (
