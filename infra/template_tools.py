@@ -16,9 +16,18 @@ def resources_of_type(template: Mapping[str, Any], type_name: str) -> dict[str, 
     return {k: v for k, v in resources.items() if v.get("Type") == type_name}
 
 
-def state_machine_logical_id(template: Mapping[str, Any]) -> str:
-    """The logical id of the stack's one state machine (there is exactly one workflow)."""
+# The stack's training workflow is built by the construct "Workflow" (infra/workflow.py); the speech
+# workflow by "SpeechWorkflow" (infra/speech_workflow.py). A state machine's logical id starts so.
+TRAINING_WORKFLOW = "Workflow"
+
+
+def state_machine_logical_id(template: Mapping[str, Any], construct_id: str | None = None) -> str:
+    """The logical id of a state machine: the only one, else the one built by ``construct_id``
+    (default: the training workflow)."""
     machines = resources_of_type(template, STATE_MACHINE_TYPE)
+    if construct_id is not None or len(machines) != 1:
+        prefix = f"{construct_id or TRAINING_WORKFLOW}StateMachine"
+        machines = {k: v for k, v in machines.items() if k.startswith(prefix)}
     if len(machines) != 1:
         raise ValueError(f"expected one {STATE_MACHINE_TYPE}, found {sorted(machines)}")
     return next(iter(machines))
@@ -37,7 +46,7 @@ def join_text(node: Any, resolve: Callable[[dict[str, Any]], str]) -> str:
 
 
 def definition_from_template(
-    template: Mapping[str, Any], resolve: Callable[[dict[str, Any]], str]
+    template: Mapping[str, Any], resolve: Callable[[dict[str, Any]], str], construct_id: str | None = None
 ) -> dict[str, Any]:
     """The state machine's Amazon States Language definition as a dict.
 
@@ -46,7 +55,9 @@ def definition_from_template(
     into its text: an ARN of a local function for the local stack, a placeholder for tests.
     The result must be JSON, so `resolve` must not return quotes or backslashes unescaped.
     """
-    machine = resources_of_type(template, STATE_MACHINE_TYPE)[state_machine_logical_id(template)]
+    machine = resources_of_type(template, STATE_MACHINE_TYPE)[
+        state_machine_logical_id(template, construct_id)
+    ]
     text = join_text(machine["Properties"]["DefinitionString"], resolve)
     definition: dict[str, Any] = json.loads(text)
     return definition

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Template
 
 from infra.api import BINARY_MEDIA_TYPES, CLIENT_ROUTES
 from infra.constants import SPEECH_PREFIX, handler_of
-from infra.template_tools import resources_of_type
+from infra.template_tools import resources_of_type, state_machine_logical_id
 from tests.infra.conftest import role_of
 
 
@@ -88,6 +88,16 @@ def test_only_the_api_starts_speech_and_only_its_functions_run_it(template_json:
             if statement["Action"] == "states:StartExecution" and statement["Resource"] == {"Ref": logical}:
                 starters.update(r["Ref"] for r in policy["Properties"]["Roles"])
     assert starters == {roles[handler_of("api")]}
+    # And the training workflow is started by intake alone
+    training = state_machine_logical_id(template_json)
+    training_starters = {
+        r["Ref"]
+        for policy in resources_of_type(template_json, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "states:StartExecution" and statement["Resource"] == {"Ref": training}
+        for r in policy["Properties"]["Roles"]
+    }
+    assert training_starters == {roles[handler_of("intake")]}
     api = next(
         f for f in resources_of_type(template_json, "AWS::Lambda::Function").values()
         if f["Properties"]["Handler"] == handler_of("api")

@@ -9,7 +9,13 @@ from aws_cdk.assertions import Match, Template
 from infra.api import CLIENT_ROUTES
 from infra.constants import FUNCTION_NAMES, SKIP_BUNDLING, VENDORS, handler_of
 from infra.synth import synthesize_template
-from infra.template_tools import definition_from_template, invoked_by_handler, placeholder, resources_of_type
+from infra.template_tools import (
+    definition_from_template,
+    invoked_by_handler,
+    placeholder,
+    resources_of_type,
+    state_machine_logical_id,
+)
 from tests.helpers import TABLE_SCHEMA
 from tests.infra.conftest import (
     BUNDLING_CALLS,
@@ -156,7 +162,7 @@ def test_default_context_values_reach_the_environment(template_json: dict[str, A
 def test_only_intake_and_api_know_the_state_machine_and_only_submit_training_the_api_url(
     template_json: dict[str, Any],
 ) -> None:
-    (machine_id,) = resources_of_type(template_json, "AWS::StepFunctions::StateMachine")
+    machine_id = state_machine_logical_id(template_json)  # the training workflow's
     holders = {
         name: {h for h in functions_by_handler(template_json) if name in environment_of(template_json, h)}
         for name in ("VOICECLONE_STATE_MACHINE_ARN", "VOICECLONE_API_URL")
@@ -491,7 +497,11 @@ def test_uploads_notify_intake(template: Template, template_json: dict[str, Any]
 
 
 def test_workflow_permissions_are_least_privilege(template_json: dict[str, Any]) -> None:
-    assert handlers_allowed(template_json, "states:StartExecution") == {handler_of("intake")}
+    # The api starts speech executions only (tests/infra/test_speech_infra.py checks each machine's starters).
+    assert handlers_allowed(template_json, "states:StartExecution") == {
+        handler_of("intake"),
+        handler_of("api"),
+    }
     # POST /v1/jobs/{id}/cancel
     assert handlers_allowed(template_json, "states:StopExecution") == {handler_of("api")}
     assert handlers_allowed(template_json, "states:SendTaskSuccess") == {
@@ -510,10 +520,12 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     assert handlers_allowed(template_json, "s3:DeleteObject*") == deleters
     # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining;
     # intake keeps each accepted upload where no form can write (training/*/recordings/* only).
+    # FinishSpeech stores what an async vendor spoke (speech/* only).
     assert handlers_allowed(template_json, "s3:PutObject") == {
         handler_of("api"),
         handler_of("submit_training"),
         handler_of("intake"),
+        handler_of("speech_finish"),
     }
     assert handlers_allowed(template_json, "s3:GetObject*") == {
         handler_of(n) for n in ("api", "intake", "check_sentence", "submit_training")
@@ -521,6 +533,8 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     # expire_job cancels the vendor's task of a job that expires (a Huawei job sent back for re-recording).
     readers = {"api", "callback", "check_sentence", "submit_training", "poll_status", "finalize"}
     readers.add("expire_job")
+    # The speech workflow's steps that call the vendor (MarkSpeechFailed does not).
+    readers |= {"speech_submit", "speech_poll", "speech_finish"}
     assert handlers_allowed(template_json, "secretsmanager:GetSecretValue") == set(map(handler_of, readers))
 
 
