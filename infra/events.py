@@ -121,7 +121,11 @@ class Events(Construct):
             on_failure=sources.SqsDlq(self.stream_failures),
             filters=[
                 lambda_.FilterCriteria.filter(
-                    {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": ["JOB"]}}}}
+                    # Jobs, and speech (Speech Succeeded / Speech Failed): no other item makes an event.
+                    {
+                        "eventName": ["INSERT", "MODIFY"],
+                        "dynamodb": {"Keys": {"sk": {"S": ["JOB", "SPEECH"]}}},
+                    }
                 )
             ],
         )

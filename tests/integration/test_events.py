@@ -99,7 +99,7 @@ class BusTap:
 
     def of_job(self, job_id: str) -> list[dict[str, Any]]:
         self.drain()
-        return [e for e in self.seen if e["detail"]["job_id"] == job_id]
+        return [e for e in self.seen if e["detail"].get("job_id") == job_id]
 
 
 @pytest.fixture(scope="module")

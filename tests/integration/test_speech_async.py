@@ -1,0 +1,314 @@
+"""Acceptance: speech with the asynchronous vendors on the local stack (issue 11: Tencent gateway, Huawei).
+
+POST /v1/voices/{id}/speech answers 202 with the speech RUNNING; the speech workflow (a second state
+machine) makes it through the vendor's jobs and the test polls GET /v1/speech/{id} until it ends.
+One voice per vendor is cloned for the module on the session's stack; the sandboxes finish their
+synthesis jobs after half a second. Also here: a synchronous vendor's throttling surfaces as a 503.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from voiceclone.logic.webhooks import verify
+from voiceclone_cli.client import VoicecloneClient
+from voiceclone_local.stack import LocalStack
+
+from tests.helpers import http, wait_for
+from tests.integration.test_speech import SENTENCE, clone, speak, wav_of
+
+ASYNC = ("tencent_gateway", "huawei")
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "events.schema.json").read_text())
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver that takes every POST (200) and keeps it."""
+
+    bodies: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def of_speech(self, speech_id: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
+        with self.lock:
+            found = [(h, json.loads(b)) for h, b in self.bodies]
+        return [(h, b) for h, b in found if b.get("speech_id") == speech_id]
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with rec.lock:
+                rec.bodies.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield rec
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Tap:
+    """The speech events on the stack's bus, copied by a test rule to a queue."""
+
+    sqs: Any
+    queue_url: str
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    def of_speech(self, speech_id: str) -> list[dict[str, Any]]:
+        while messages := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for m in messages:
+                self.seen.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return [e for e in self.seen if e["detail"].get("speech_id") == speech_id]
+
+
+@pytest.fixture(scope="module")
+def tap(stack: LocalStack) -> Tap:
+    assert stack.events is not None
+    (bus,) = stack.events.bus_names.values()
+    sqs, events = stack.client("sqs"), stack.client("events")
+    url = sqs.create_queue(QueueName="test-speech-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["voiceclone"], "detail-type": ["Speech Succeeded", "Speech Failed"]}
+    events.put_rule(Name="test-speech-tap", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="test-speech-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return Tap(sqs, url)
+
+
+@pytest.fixture(scope="module")
+def tenant(stack: LocalStack) -> tuple[VoicecloneClient, httpx.Client]:
+    key = stack.issue_api_key(f"async-speech-{uuid.uuid4().hex[:8]}")
+    return VoicecloneClient(stack.api_url, api_key=key), http(stack, key)
+
+
+@pytest.fixture(scope="module")
+def voices(tenant: tuple[VoicecloneClient, httpx.Client]) -> dict[str, str]:
+    client, _ = tenant
+    return {vendor: clone(client, vendor)["voice_id"] for vendor in (*ASYNC, "tencent_vrs")}
+
+
+@pytest.fixture
+def sandboxes(stack: LocalStack) -> Iterator[dict[str, Any]]:
+    """The async sandboxes (and Tencent VRS), their configuration restored after each test."""
+    saved = {v: stack.sandboxes[v].config.model_copy() for v in (*ASYNC, "tencent_vrs")}
+    yield stack.sandboxes
+    for vendor, config in saved.items():
+        stack.sandboxes[vendor].config = config
+
+
+def finished(api: httpx.Client, url: str, speech_id: str) -> dict[str, Any]:
+    """GET /v1/speech/{id} until it is no longer RUNNING."""
+
+    def done() -> dict[str, Any] | None:
+        view: dict[str, Any] = api.get(f"{url}/v1/speech/{speech_id}").json()
+        return view if view["status"] != "RUNNING" else None
+
+    return wait_for(done, timeout=60, what=f"speech {speech_id}")
+
+
+def started(api: httpx.Client, url: str, voice_id: str, **body: Any) -> dict[str, Any]:
+    """POST speech for an async vendor: 202, RUNNING, no audio yet, the Location to poll."""
+    made = speak(api, url, voice_id, **body)
+    assert made.status_code == 202, made.text
+    view: dict[str, Any] = made.json()
+    assert view["status"] == "RUNNING" and view["audio_url"] == "" and view["error"] is None
+    assert made.headers["location"] == f"/v1/speech/{view['speech_id']}"
+    return view
+
+
+def vendor_texts(vendor: str, requests: list[dict[str, Any]]) -> list[str]:
+    """The text of each synthesis job the sandbox was asked for, in its vendor's field."""
+    if vendor == "huawei":
+        return [str(r["text"]) for r in requests]
+    return [str(r["inputs"][0]["sourceData"]) for r in requests]
+
+
+@pytest.mark.parametrize("vendor", ASYNC)
+def test_an_async_vendor_speaks_through_the_workflow_in_the_vendors_own_terms(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    receiver: Receiver,
+    tap: Tap,
+    vendor: str,
+) -> None:
+    client, api = tenant
+    url, voice_id, sandbox = stack.api_url, voices[vendor], stack.sandboxes[vendor]
+    seen = len(sandbox.tts_requests)
+    # When the voice speaks a short text (with a webhook) and a text longer than one vendor job takes
+    long_text = "".join(f"这是第{i:03d}句，用来测试异步长文本的拼接。" for i in range(60))
+    limit = 512 if vendor == "tencent_gateway" else 1000
+    assert len(long_text) > limit
+    short = started(api, url, voice_id, text=SENTENCE, notify_url=receiver.url)
+    long = started(api, url, voice_id, text=long_text)
+    views = [finished(api, url, short["speech_id"]), finished(api, url, long["speech_id"])]
+    # Then both SUCCEEDED with a real, non-silent WAV whose length grows with the text
+    measured = []
+    for view in views:
+        assert view["status"] == "SUCCEEDED" and view["error"] is None, view
+        rate, seconds, peak = wav_of(client.download(view["audio_url"]))
+        assert rate == view["sample_rate"] == 16000
+        assert seconds == pytest.approx(view["duration_seconds"], abs=0.05) and peak > 1000
+        assert view["vendor_request_id"]  # the vendor's job ids
+        measured.append(seconds)
+    assert measured[1] > measured[0] * 5
+    # And the long text went through several vendor jobs whose texts are, in order, the whole text
+    texts = vendor_texts(vendor, sandbox.tts_requests[seen:])
+    assert texts[0] == SENTENCE
+    assert views[1]["vendor_calls"] == len(texts) - 1 > 1
+    assert "".join(texts[1:]) == long_text
+    assert all(len(t) <= limit for t in texts)
+    # And each request had the vendor's exact shape
+    for request in sandbox.tts_requests[seen:]:
+        if vendor == "huawei":
+            asset = client.get_voice(voice_id)["vendor_voice_id"]
+            assert set(request) == {"text", "voice_asset_id", "audio_format", "speed"}
+            assert (request["voice_asset_id"], request["audio_format"], request["speed"]) == (
+                asset,
+                "WAV",
+                100,
+            )
+        else:
+            (output,) = request["outputs"]
+            assert request["inputs"] == [{"sourceData": request["inputs"][0]["sourceData"]}]
+            assert output["contentId"] == "sandbox-repository" and output["inputSelectors"] == [0]
+            assert output["destination"].startswith("/voiceclone/")
+            cloning = output["smartContentDescriptor"]["voiceCloning"]
+            assert cloning == {"type": 1, "modelName": client.get_voice(voice_id)["vendor_voice_id"]}
+            assert request["customId"] and len(request["customId"]) < 64
+    # And the short one's Speech Succeeded reached the bus and, signed, its webhook
+    wait_for(lambda: tap.of_speech(short["speech_id"]) or None, timeout=30, what="Speech Succeeded")
+    (event,) = tap.of_speech(short["speech_id"])
+    assert event["detail-type"] == "Speech Succeeded"
+    assert event["detail"]["status"] == "SUCCEEDED" and event["detail"]["has_webhook"] is True
+    jsonschema.validate(event["detail"], SCHEMA)
+    wait_for(lambda: receiver.of_speech(short["speech_id"]) or None, timeout=30, what="the webhook")
+    ((headers, body),) = receiver.of_speech(short["speech_id"])
+    secret = client.webhook_secret()["secret"]
+    assert headers["voiceclone-event-type"] == "Speech Succeeded"
+    assert body["duration_seconds"] == views[0]["duration_seconds"]
+    sent = _sent_body(receiver, short["speech_id"])
+    assert verify(secret, sent, headers["voiceclone-timestamp"], headers["voiceclone-signature"])
+    # And the characters count in the usage, once each
+    usage = {v["vendor"]: v for v in api.get(f"{url}/v1/usage").json()["vendors"]}
+    assert usage[vendor]["characters"] >= len(SENTENCE) + len(long_text)
+
+
+def _sent_body(receiver: Receiver, speech_id: str) -> bytes:
+    with receiver.lock:
+        return next(b for _, b in receiver.bodies if json.loads(b).get("speech_id") == speech_id)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "code"), [("tencent_gateway", "SynthesisFailed"), ("huawei", "MSS.20030002")]
+)
+def test_a_failing_vendor_job_ends_the_speech_failed_with_the_vendors_code(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    sandboxes: dict[str, Any],
+    receiver: Receiver,
+    tap: Tap,
+    vendor: str,
+    code: str,
+) -> None:
+    _, api = tenant
+    # Given the vendor fails its synthesis jobs
+    sandboxes[vendor].config.fail_speech = "the synthesis engine is overloaded"
+    # When the voice speaks (with a webhook)
+    view = started(api, stack.api_url, voices[vendor], text=SENTENCE, notify_url=receiver.url)
+    final = finished(api, stack.api_url, view["speech_id"])
+    # Then the speech is FAILED with the vendor's code and message, and has no audio
+    assert final["status"] == "FAILED" and final["audio_url"] == ""
+    assert final["error"]["code"] == code
+    assert "overloaded" in final["error"]["message"]
+    # And Speech Failed reached the bus and the webhook
+    wait_for(lambda: tap.of_speech(view["speech_id"]) or None, timeout=30, what="Speech Failed")
+    (event,) = tap.of_speech(view["speech_id"])
+    assert event["detail-type"] == "Speech Failed" and event["detail"]["error"]["code"] == code
+    jsonschema.validate(event["detail"], SCHEMA)
+    wait_for(lambda: receiver.of_speech(view["speech_id"]) or None, timeout=30, what="the webhook")
+    ((headers, body),) = receiver.of_speech(view["speech_id"])
+    assert headers["voiceclone-event-type"] == "Speech Failed" and body["error"]["code"] == code
+
+
+def test_async_refusals_are_clear_and_create_nothing(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    url, voice_id = stack.api_url, voices["tencent_gateway"]
+    before = api.get(f"{url}/v1/voices/{voice_id}/speech", params={"limit": 100}).json()["items"]
+    # Audio in the response from a vendor that makes it later: 406, saying to ask for JSON and poll
+    direct = api.post(
+        f"{url}/v1/voices/{voice_id}/speech", json={"text": SENTENCE}, headers={"Accept": "audio/wav"}
+    )
+    assert direct.status_code == 406 and direct.json()["error"] == "AudioNotReady"
+    assert "application/json" in direct.json()["message"] and "poll" in direct.json()["message"]
+    # A speed or a format the gateway cannot make: 422 naming what it can
+    slow = speak(api, url, voice_id, text=SENTENCE, speed=1.5)
+    assert slow.status_code == 422 and slow.json()["error"] == "UnsupportedSpeed"
+    assert speak(api, url, voice_id, text=SENTENCE, format="mp3").status_code == 422
+    # Nothing was made
+    after = api.get(f"{url}/v1/voices/{voice_id}/speech", params={"limit": 100}).json()["items"]
+    assert [s["speech_id"] for s in after] == [s["speech_id"] for s in before]
+
+
+def test_sync_vendor_throttling_is_retried_then_a_503_with_its_code_and_nothing_made(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    sandboxes: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from voiceclone.logic import speech
+
+    _, api = tenant
+    url, voice_id, sandbox = stack.api_url, voices["tencent_vrs"], sandboxes["tencent_vrs"]
+    monkeypatch.setattr(speech, "sleep", lambda seconds: None)  # the backoff, in-process
+    before = api.get(f"{url}/v1/voices/{voice_id}/speech", params={"limit": 100}).json()["items"]
+    usage_before = api.get(f"{url}/v1/usage").json()
+    calls_before = len(sandbox.tts_requests)
+    # Given Tencent throttles more often than the service retries
+    sandbox.config.throttle_first = speech.THROTTLE_ATTEMPTS + 2
+    # When the voice speaks
+    refused = speak(api, url, voice_id, text=SENTENCE)
+    # Then it was tried THROTTLE_ATTEMPTS times, and the caller gets 503 with Tencent's code
+    assert refused.status_code == 503, refused.text
+    assert (
+        refused.json()["error"] == "RequestLimitExceeded"
+        and refused.json()["details"]["vendor"] == "tencent_vrs"
+    )
+    assert sandbox.config.throttle_first == 2
+    assert len(sandbox.tts_requests) == calls_before  # refused before the sandbox took any text
+    # And no speech was made or counted
+    after = api.get(f"{url}/v1/voices/{voice_id}/speech", params={"limit": 100}).json()["items"]
+    assert [s["speech_id"] for s in after] == [s["speech_id"] for s in before]
+    assert api.get(f"{url}/v1/usage").json() == usage_before
+    # And once Tencent takes calls again, the same request speaks
+    sandbox.config.throttle_first = 0
+    assert speak(api, url, voice_id, text=SENTENCE).status_code == 201
