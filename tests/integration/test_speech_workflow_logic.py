@@ -1,0 +1,201 @@
+"""The speech workflow's steps on moto with a fake async vendor: submit once per piece, poll, finish, fail.
+
+The state machine itself runs in tests/integration/test_speech_async.py (on the local stack); here each
+step's rules are pinned: a retried submit never starts a piece twice, the wait grows, a vendor's
+failure keeps its code, the deadline ends the speech, and nothing is ever left RUNNING.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import uuid
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+from voiceclone.domain.api_models import SpeechRequest
+from voiceclone.domain.audio import wav_file
+from voiceclone.domain.errors import VendorRejected, VendorThrottled
+from voiceclone.domain.models import VendorVoice
+from voiceclone.logic import speech, speech_workflow
+from voiceclone.logic.services import Services
+from voiceclone.logic.speech import SpeechInput
+from voiceclone.settings import Settings
+from voiceclone.store.repository import Repository
+from voiceclone.vendors import registry
+from voiceclone.vendors.base import Capabilities, TrainingStatus, VendorAdapter
+from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisResult, SynthesisState
+from voiceclone_local.stack import LocalStack
+
+from tests.helpers import TABLE_SCHEMA
+from tests.integration.test_speech_logic import make_voice
+
+VENDOR = "fake_async"
+
+
+class FakeAsync(VendorAdapter):
+    """An async vendor: 10 characters a job; jobs finish when the test says; a tone per job."""
+
+    vendor_id = VENDOR
+    capabilities = Capabilities(
+        audio_transport="url",
+        speech="async",
+        speech_formats=("wav",),
+        speech_sample_rates=(16000,),
+        speech_text_limit=10,
+        speech_poll_seconds=2,
+        speech_poll_max_seconds=10,
+    )
+    default_endpoint = "http://127.0.0.1:1"
+    credential_fields = ()
+    throttle_after: ClassVar[int | None] = None
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.states: dict[str, SynthesisJob] = {}
+
+    def create_task(self, request: Any, audio: Any) -> str:
+        raise NotImplementedError
+
+    def get_status(self, task_id: str) -> TrainingStatus:
+        raise NotImplementedError
+
+    def start_synthesis(self, voice: VendorVoice, request: SynthesisRequest, *, tag: str) -> SynthesisJob:
+        if self.throttle_after is not None and len(self.started) >= self.throttle_after:
+            FakeAsync.throttle_after = None
+            raise VendorThrottled(VENDOR, "Busy", "too many jobs")
+        self.started.append(request.text)
+        job = SynthesisJob(job_id=f"job-{len(self.started)}")
+        self.states[job.job_id] = job
+        return job
+
+    def get_synthesis(self, job_id: str) -> SynthesisJob:
+        return self.states[job_id]
+
+    def finish(self, job_id: str, **fields: Any) -> None:
+        self.states[job_id] = self.states[job_id].model_copy(update=fields)
+
+    def synthesis_audio(self, job: SynthesisJob, request: SynthesisRequest) -> SynthesisResult:
+        frames = int(len(request.text) * 0.05 * 16000)
+        pcm = b"".join(struct.pack("<h", int(8000 * math.sin(i / 5))) for i in range(frames))
+        return SynthesisResult(
+            audio=wav_file(16000, pcm), format="wav", sample_rate=16000, request_id=job.job_id
+        )
+
+
+class StartRecorder:
+    def __init__(self, fail: bool = False) -> None:
+        self.started: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def start_execution(self, **kwargs: Any) -> dict[str, str]:
+        if self.fail:
+            raise RuntimeError("Step Functions refused")
+        self.started.append(kwargs)
+        return {"executionArn": "arn"}
+
+
+@pytest.fixture
+def svc(stack: LocalStack) -> Iterator[tuple[Services, FakeAsync, StartRecorder]]:
+    ddb, s3 = stack.client("dynamodb"), stack.client("s3")
+    table, bucket = f"sw-{uuid.uuid4().hex[:12]}", f"sw-{uuid.uuid4().hex[:12]}"
+    ddb.create_table(TableName=table, **TABLE_SCHEMA)
+    region = s3.meta.region_name
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **where)
+    registry.register(VENDOR, FakeAsync)
+    fake, sfn = FakeAsync(), StartRecorder()
+    settings = Settings.model_validate(
+        {
+            "VOICECLONE_TABLE_NAME": table,
+            "VOICECLONE_BUCKET_NAME": bucket,
+            "VOICECLONE_SPEECH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:speech",
+            "VOICECLONE_SPEECH_DEADLINE_SECONDS": "60",
+        }
+    )
+    services = Services(settings=settings, adapter_for=lambda v: fake, overrides={"s3": s3, "sfn": sfn})
+    services.__dict__["repo"] = Repository(table, ddb)
+    yield services, fake, sfn
+    FakeAsync.throttle_after = None
+    registry.unregister(VENDOR)
+
+
+TEXT = "第一句话说完了。第二句话也说完了。第三句话还在说呢。"  # 3 pieces of at most 10 characters
+
+
+def test_a_speech_runs_submit_poll_finish_and_counts_once(
+    svc: tuple[Services, FakeAsync, StartRecorder],
+) -> None:
+    services, fake, sfn = svc
+    voice = make_voice(services, vendor=VENDOR)
+    # When the API takes the request: RUNNING, nothing spoken yet, the workflow started with the pieces
+    view, audio = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text=TEXT))
+    assert (view.status.value, view.audio_url, audio) == ("RUNNING", "", b"")
+    (start,) = sfn.started
+    inp = SpeechInput.model_validate(json.loads(start["input"])["speech"])
+    assert start["name"] == view.speech_id and "".join(inp.pieces) == TEXT and len(inp.pieces) == 3
+    # And a submit throttled after one piece is retried without starting that piece again
+    FakeAsync.throttle_after = 1
+    with pytest.raises(VendorThrottled):
+        speech_workflow.submit(services, inp)
+    progress = speech_workflow.submit(services, inp)
+    assert fake.started == inp.pieces and progress.jobs == ["job-1", "job-2", "job-3"]
+    assert services.repo.get_speech(view.speech_id, "t1").vendor_jobs == progress.jobs
+    # When one job is done: still running, the wait grows from the vendor's pace
+    fake.finish("job-2", state=SynthesisState.SUCCEEDED, audio_url="https://files/2.wav")
+    polled = speech_workflow.poll(services, inp, progress)
+    assert polled.poll.state.value == "RUNNING" and polled.audio_urls == ["", "https://files/2.wav", ""]
+    assert polled.poll.wait_seconds > progress.poll.wait_seconds == 2
+    # When all are done: SUCCEEDED, then finish stores one file and counts the characters once
+    for job_id in ("job-1", "job-3"):
+        fake.finish(job_id, state=SynthesisState.SUCCEEDED, audio_url=f"https://files/{job_id}.wav")
+    polled = speech_workflow.poll(services, inp, polled)
+    assert polled.poll.state.value == "SUCCEEDED"
+    assert speech_workflow.finish(services, inp, polled) == {"status": "SUCCEEDED"}
+    done = speech.get_speech(services, "t1", view.speech_id)
+    assert done.status.value == "SUCCEEDED" and done.audio_url and done.vendor_calls == 3
+    assert done.duration_seconds == pytest.approx(len("".join(inp.pieces)) * 0.05, abs=0.01)
+    assert done.vendor_request_id == "job-1,job-2,job-3"
+    assert speech_workflow.finish(services, inp, polled) == {"status": "SUCCEEDED"}  # a retry: no-op
+    from datetime import date
+
+    (used,) = speech.usage(services, "t1", None, None, date.today()).vendors
+    assert (used.characters, used.speech_requests) == (len(TEXT), 1)
+
+
+def test_a_failed_job_or_the_deadline_ends_the_speech_failed_never_running(
+    svc: tuple[Services, FakeAsync, StartRecorder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, fake, sfn = svc
+    voice = make_voice(services, vendor=VENDOR)
+    view, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
+    inp = SpeechInput.model_validate(json.loads(sfn.started[0]["input"])["speech"])
+    progress = speech_workflow.submit(services, inp)
+    # When the vendor fails the job: its code and message are raised, and MarkSpeechFailed keeps them
+    fake.finish("job-1", state=SynthesisState.FAILED, error_code="E42", error_message="bad text")
+    with pytest.raises(VendorRejected) as caught:
+        speech_workflow.poll(services, inp, progress)
+    # (the Cause as Step Functions hands a Lambda error to the catch)
+    cause = json.dumps({"errorType": "VendorRejected", "errorMessage": str(caught.value)})
+    error = {"Error": "VendorRejected", "Cause": cause}
+    speech_workflow.mark_failed(services, inp, error)
+    failed = speech.get_speech(services, "t1", view.speech_id)
+    assert failed.status.value == "FAILED" and failed.audio_url == ""
+    assert failed.error is not None and (failed.error.code, failed.error.message) == ("E42", "bad text")
+    # And a speech past the deadline is timed out (then failed the same way)
+    view2, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="再见。"))
+    inp2 = SpeechInput.model_validate(json.loads(sfn.started[1]["input"])["speech"])
+    progress2 = speech_workflow.submit(services, inp2)
+    monkeypatch.setattr(speech_workflow, "_now", lambda: progress2.poll.started_at + 61)
+    with pytest.raises(speech_workflow.SpeechTimedOut, match="within 60 s"):
+        speech_workflow.poll(services, inp2, progress2)
+    # And a workflow that cannot start leaves the speech FAILED, not RUNNING
+    sfn.fail = True
+    with pytest.raises(RuntimeError):
+        speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="三。"))
+    listed = services.repo.list_speech("t1", voice.voice_id, 10, None)[0]
+    assert [s.status.value for s in listed if s.speech_id not in (view.speech_id, view2.speech_id)] == [
+        "FAILED"
+    ]
