@@ -531,6 +531,8 @@ class HuaweiSandbox(SandboxBase):
             errors = [
                 _audit_error(REJECTED_ERROR, reason, audio_name=name) for name, reason in rejected.items()
             ]
+        # The voice the asset will speak with (computed before the training clock starts).
+        sample = b"" if errors else _package_sample(job.edition, package)
         with self._lock:
             job.audit_time = int(time.time() * 1000)
             job.audit_errors = errors
@@ -539,7 +541,7 @@ class HuaweiSandbox(SandboxBase):
             else:
                 job.asset_id = uuid.uuid4().hex
                 job.task = self._trainer.create(job_id=job.job_id)
-                self._samples[job.asset_id] = _package_sample(job.edition, package)
+                self._samples[job.asset_id] = sample
         return 200, None
 
     # ----- async TTS ------------------------------------------------------------------------------

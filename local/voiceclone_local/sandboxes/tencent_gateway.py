@@ -455,6 +455,8 @@ class TencentGatewaySandbox(SandboxBase):
 
         url = str(inputs[raw_outputs[0]["inputSelectors"][0]]["url"])
         error_code, failure, audio = self._audio_failure(url)
+        # The voice the model will speak with (computed before the job's clock starts).
+        sample = voice_sample(audio, seconds=30.0) if failure is None and audio else b""
         if failure is None and timeout is not None and self.config.training_seconds > timeout:
             error_code, failure = JOB_TIMEOUT, f"the job did not finish within its timeout of {timeout} s"
 
@@ -480,8 +482,8 @@ class TencentGatewaySandbox(SandboxBase):
                 error_code=error_code if failure is not None else (TRAINING_FAILED if task.failure else ""),
             )
             self._jobs[job_id] = job
-            if failure is None and audio:
-                self._samples[name] = voice_sample(audio, seconds=30.0)
+            if sample:
+                self._samples[name] = sample
             described = job.describe()
         if self.drop_create_response():
             raise DropConnection
