@@ -630,6 +630,45 @@ def speech_format(output: str | None, chosen: str | None) -> str:
     return suffix if suffix in SPEECH_FORMATS else "wav"
 
 
+# An asynchronous vendor's speech (the Tencent gateway, Huawei) is RUNNING until the speech workflow
+# ends it: GET /v1/speech/{id} every SPEECH_POLL_SECONDS (growing to SPEECH_POLL_MAX_SECONDS) until then.
+SPEECH_POLL_SECONDS = 0.5
+SPEECH_POLL_MAX_SECONDS = 3.0
+SPEECH_WAIT_SECONDS = 900.0
+
+
+def wait_for_speech(
+    client: VoicecloneClient,
+    speech: dict[str, Any],
+    on_wait: Callable[[dict[str, Any], float], None] | None = None,
+    timeout: float = SPEECH_WAIT_SECONDS,
+) -> dict[str, Any]:
+    """Poll a RUNNING speech until SUCCEEDED (returned) or FAILED (a CliError with the vendor's reason)."""
+    started = time.monotonic()
+    interval = SPEECH_POLL_SECONDS
+    while speech["status"] == "RUNNING":
+        elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            raise CliError(
+                f"speech {speech['speech_id']} is still being made after {timeout:.0f} s",
+                hint=f"voiceclone voices speech {speech['voice_id']} shows it when it is done",
+            )
+        if on_wait is not None:
+            on_wait(speech, elapsed)
+        time.sleep(interval)
+        interval = min(interval * 1.5, SPEECH_POLL_MAX_SECONDS)
+        speech = client.get_speech(speech["speech_id"])
+    if speech["status"] == "FAILED":
+        error = speech.get("error") or {}
+        code = error.get("code") or error.get("error") or "Failed"
+        raise CliError(
+            f"speech {speech['speech_id']} failed at {speech['vendor']}: "
+            f"{code}: {error.get('message') or 'no reason given'}",
+            hint="GET /v1/speech/{id} shows the error; retry, or try a shorter text",
+        )
+    return speech
+
+
 def speak_to_file(
     client: VoicecloneClient,
     voice_id: str,
@@ -638,9 +677,11 @@ def speak_to_file(
     fmt: str,
     sample_rate: int | None = None,
     speed: float | None = None,
+    on_wait: Callable[[dict[str, Any], float], None] | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Speak, download the audio from its URL, write it; the speech and the file."""
+    """Speak (waiting for an asynchronous vendor), download the audio from its URL, write it."""
     speech = client.speak(voice_id, text, fmt, sample_rate=sample_rate, speed=speed)
+    speech = wait_for_speech(client, speech, on_wait)
     path = Path(output) if output else Path(f"{speech['speech_id']}.{speech['format']}")
     audio = client.download(speech["audio_url"])
     if path.parent != Path():
@@ -656,7 +697,14 @@ def cmd_speak(args: argparse.Namespace) -> int:
         raise usage_error("nothing to say: the text is empty", hint='voiceclone speak VOICE_ID "text"')
     fmt = speech_format(args.output, args.format)
     speech, path = speak_to_file(
-        VoicecloneClient(), args.voice_id, text, args.output, fmt, args.sample_rate, args.speed
+        VoicecloneClient(),
+        args.voice_id,
+        text,
+        args.output,
+        fmt,
+        args.sample_rate,
+        args.speed,
+        on_wait=None if out.as_json else speech_progress(),
     )
     if out.as_json:
         out.json(speech)
@@ -668,6 +716,26 @@ def cmd_speak(args: argparse.Namespace) -> int:
     )
     out.line(f"speech {speech['speech_id']}; list it with: voiceclone voices speech {args.voice_id}")
     return 0
+
+
+def speech_progress() -> Callable[[dict[str, Any], float], None]:
+    """Progress of an async vendor's speech on stderr: one line when it starts, then every 5 s."""
+    shown = [-1]
+
+    def show(speech: dict[str, Any], elapsed: float) -> None:
+        step = int(elapsed // 5)
+        if step == shown[0]:
+            return
+        shown[0] = step
+        jobs = speech.get("vendor_calls", 1)
+        print(
+            f"speech {speech['speech_id']}: {speech['vendor']} is making it "
+            f"({jobs} vendor job{'s' if jobs != 1 else ''}), {elapsed:.0f} s so far",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
 
 
 def cmd_usage(args: argparse.Namespace) -> int:
@@ -785,7 +853,7 @@ def demo_speech(client: VoicecloneClient, out: Output, vendor: str, text: str, o
     voice_id = voices[0]["voice_id"]
     path = output or str(Path(".voiceclone") / f"demo-speech-{vendor}.wav")
     try:
-        speech, written = speak_to_file(client, voice_id, text, path, "wav")
+        speech, written = speak_to_file(client, voice_id, text, path, "wav", on_wait=speech_progress())
     except ApiError as exc:
         if exc.status == 409:  # a vendor whose speech voiceclone does not offer: the reason is the news
             out.line(f"voice {voice_id} cannot speak through voiceclone: {exc.message}")
