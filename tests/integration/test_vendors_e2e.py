@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -141,22 +142,39 @@ LASTING_FAULT_CODES: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 @pytest.mark.parametrize("knob", list(LASTING_FAULT_CODES), ids=["429", "503"])
-@pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
 def test_a_lasting_throttle_or_outage_fails_the_job_with_the_vendor_code(
-    stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient, knob: str
+    stack: LocalStack, client: VoicecloneClient, knob: str
 ) -> None:
-    vendor = next(v for v, s in stack.sandboxes.items() if s is vendor_sandbox)
+    # Each vendor's job waits out the workflow's whole retry schedule (about a minute), and the
+    # five sandboxes are independent: the five jobs run side by side, and every vendor's outcome
+    # is reported at once.
+    saved = {vendor: stack.sandboxes[vendor].config.model_copy() for vendor in VENDORS}
 
-    def break_the_vendor() -> None:
-        # Far more refusals than the workflow's retries make: the fault outlasts them.
-        setattr(vendor_sandbox.config, knob, 100_000)
+    def one_vendor(vendor: str) -> str | None:
+        sandbox = stack.sandboxes[vendor]
 
-    final = run_job(client, vendor, before_upload=break_the_vendor)
-    assert final["status"] == "FAILED", final
-    assert final["error"]["vendor"] == vendor
-    # The vendor's own code survives (not the transport's "HTTP429"/"HTTP503")
-    assert final["error"]["code"] in LASTING_FAULT_CODES[knob][vendor], final["error"]
-    assert getattr(vendor_sandbox.config, knob) < 100_000  # the sandbox did refuse
+        def break_the_vendor() -> None:
+            # Far more refusals than the workflow's retries make: the fault outlasts them.
+            setattr(sandbox.config, knob, 100_000)
+
+        final = run_job(client, vendor, before_upload=break_the_vendor)
+        error = final.get("error") or {}
+        if final["status"] != "FAILED" or error.get("vendor") != vendor:
+            return f"{vendor}: ended {final['status']} with {error}"
+        # The vendor's own code survives (not the transport's "HTTP429"/"HTTP503")
+        if error.get("code") not in LASTING_FAULT_CODES[knob][vendor]:
+            return f"{vendor}: code {error.get('code')!r}, not one of {LASTING_FAULT_CODES[knob][vendor]}"
+        if getattr(sandbox.config, knob) >= 100_000:
+            return f"{vendor}: the sandbox never refused"
+        return None
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(VENDORS)) as pool:
+            problems = [p for p in pool.map(one_vendor, VENDORS) if p]
+    finally:
+        for vendor, config in saved.items():
+            stack.sandboxes[vendor].config = config
+    assert not problems, problems
 
 
 @pytest.mark.parametrize("vendor_sandbox", VENDORS, indirect=True, ids=VENDORS)
