@@ -225,6 +225,7 @@ async function toggleRecording() {
   if (!state.recorder.recording) {
     showError("");
     state.take = null;
+    $("take-check").textContent = "";
     try {
       await state.recorder.start();
     } catch (err) {
@@ -239,6 +240,7 @@ async function toggleRecording() {
   state.busy = true;
   button.setAttribute("aria-pressed", "false");
   button.textContent = "Record";
+  renderSentence();
   const textId = state.job.sentences[state.index].text_id;
   try {
     const blob = await state.recorder.stop();
@@ -247,6 +249,7 @@ async function toggleRecording() {
     state.take = { textId, wav: encodeWav(samples), check };
     $("take-audio").src = URL.createObjectURL(state.take.wav);
     $("take").hidden = false;
+    $("take-actions").hidden = check.ok;
     if (check.ok) {
       $("take-check").textContent = `Take of ${check.seconds.toFixed(1)} s sounds fine: uploading…`;
       await uploadTake();
@@ -270,6 +273,7 @@ async function uploadTake() {
   await uploadToForm(target, take.wav, `${take.textId}.wav`);
   const sentence = state.job.sentences.find((s) => s.text_id === take.textId);
   state.uploaded.set(take.textId, seen(sentence));
+  $("take-actions").hidden = true;
   $("take-check").textContent = `Uploaded (${take.check.seconds.toFixed(1)} s); the service checks it now.`;
   sentence.status = "UPLOADED";
   sentence.check = null;
@@ -284,6 +288,7 @@ async function uploadTake() {
 async function uploadAnyway() {
   if (!state.take || state.busy) return;
   state.busy = true;
+  renderSentence();
   try {
     await uploadTake();
   } catch (err) {
@@ -356,6 +361,13 @@ async function poll() {
     }
     state.job = fresh;
     renderProgress();
+    // A sentence rejected while the speaker was elsewhere: bring it up (unless a take is in hand).
+    const current = fresh.sentences[state.index];
+    const todo = fresh.sentences.findIndex(needsRecording);
+    if (todo >= 0 && current && !needsRecording(current) && !state.busy && !state.recorder?.recording) {
+      state.index = todo;
+      state.take = null;
+    }
     if (!$("record").hidden) renderSentence();
     if (fresh.status === "SUCCEEDED") {
       state.speakVoice = fresh.voice_id;
@@ -421,12 +433,19 @@ function cell(content) {
   return td;
 }
 
-function button(label, onClick) {
+// A short visible label; screen readers hear the whole one (which voice or job it acts on).
+function button(label, onClick, name = "") {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = label;
+  if (name) b.setAttribute("aria-label", `${label} ${name}`);
   b.addEventListener("click", onClick);
   return b;
+}
+
+function labelled(row, labels) {
+  [...row.children].forEach((td, i) => { td.dataset.label = labels[i]; });
+  return row;
 }
 
 async function loadLibrary() {
@@ -455,19 +474,19 @@ function voiceRow(voice) {
   name.lang = langOf(voice.name);
   const actions = [];
   if (voice.state !== "DELETED") {
-    actions.push(button(`Rename ${voice.name}`, () => renameRow(tr, voice)));
-    actions.push(button(`Delete ${voice.name}`, () => removeVoice(voice)));
-    actions.push(button(`Speak with ${voice.name}`, () => {
+    actions.push(button("Rename", () => renameRow(tr, voice), voice.name));
+    actions.push(button("Delete", () => removeVoice(voice), voice.name));
+    actions.push(button("Speak", () => {
       state.speakVoice = voice.voice_id;
       $("speak-voice").textContent = `Voice ${voice.name} (${voice.vendor}, ${voice.voice_id})`;
       $("speak-status").textContent = "";
       $("speak-audio").hidden = true;
       show("speak", true);
       $("speak-text").focus();
-    }));
+    }, voice.name));
   }
   tr.append(name, cell(voice.vendor), cell(voice.state), cell(actions));
-  return tr;
+  return labelled(tr, ["Name", "Vendor", "State", "Actions"]);
 }
 
 function renameRow(tr, voice) {
@@ -511,16 +530,16 @@ async function removeVoice(voice) {
 
 function jobRow(job) {
   const tr = document.createElement("tr");
-  const open = button(`Open ${job.voice_name}`, async () => {
+  const open = button("Open", async () => {
     try {
       openJob(await state.api.job(job.job_id));
     } catch (err) {
       report(err);
     }
-  });
+  }, job.voice_name);
   tr.append(cell(job.voice_name), cell(job.vendor), cell(job.status),
     cell(new Date(job.created_at).toLocaleString()), cell([open]));
-  return tr;
+  return labelled(tr, ["Voice name", "Vendor", "Status", "Created", "Actions"]);
 }
 
 // ----- wiring --------------------------------------------------------------------------------------

@@ -94,7 +94,11 @@ export function checkTake(samples, rate = SAMPLE_RATE, limits = { minSeconds: 1,
   if (speech.length && loud > SILENT_RMS_DBFS) {
     const first = speech[0];
     const last = speech[speech.length - 1];
-    seconds = Math.min(total, ((last - first + 1) * n) / rate + 2 * MARGIN_SECONDS);
+    // Leading and trailing silence cut to the margin, as the service cuts it before it measures.
+    const margin = Math.round(rate * MARGIN_SECONDS);
+    const begin = Math.max(0, first * n - margin);
+    const end = Math.min(samples.length, (last + 1) * n + margin);
+    seconds = (end - begin) / rate;
     const p = speech.reduce((acc, i) => acc + 10 ** (levels[i] / 10), 0) / speech.length;
     speechDb = 10 * Math.log10(p);
   }
