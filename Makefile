@@ -10,7 +10,7 @@ SHELL := /bin/bash
 # setuptools' build warnings (editable-install advice) are silenced for the install alone.
 FILTER := { grep -v '^WARNING: Location' || true; }
 
-.PHONY: help setup run test unit integration infra lint typecheck format benchmark samples clean
+.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark samples clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -18,10 +18,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | $(FILTER)
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | $(FILTER)
-	$(BIN)/python -c "import voiceclone, voiceclone_local, voiceclone_cli, infra, aws_cdk, moto"
+	$(BIN)/python -c "import voiceclone, voiceclone_local, voiceclone_cli, infra, aws_cdk, moto, playwright"
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install everything (runtime, local stack, dev tools)
+setup: $(STAMP) browser-deps ## create .venv and install everything (runtime, local stack, dev tools, chromium)
+
+# The browser tests (tests/browser) drive Debian's chromium; a CJK font makes the screenshots of Chinese
+# sentences readable. Installed with apt-get when missing (as root: CI, the dev container); elsewhere
+# this says what to install, and the browser tests skip (they fail under CI=true).
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser-deps:
+	@if ! dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $(BROWSER_PACKAGES) (Debian packages) for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	  else \
+	    echo "the browser tests need Debian's $(BROWSER_PACKAGES): sudo apt-get install $(BROWSER_PACKAGES)"; \
+	  fi; \
+	fi
 
 run: setup ## clone a voice end to end on the embedded local stack with the vendor sandbox
 	$(BIN)/voiceclone local demo --vendor tencent_vrs --name demo-voice
@@ -37,6 +51,9 @@ integration: setup ## moto-backed functions, the sandboxes and the local stack e
 
 infra: setup ## assertions on the synthesized template, cfn-lint, cdk-nag
 	$(BIN)/pytest tests/infra
+
+browser: setup ## the studio in headless chromium on a local stack (screenshots in .artifacts/studio)
+	$(BIN)/pytest tests/browser
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .
