@@ -336,8 +336,9 @@ def test_every_handler_flushes_its_metrics_through_the_vendor_aware_decorator() 
     (handlers_dir,) = voiceclone.handlers.__path__
     sources = {path.name: path.read_text() for path in Path(handlers_dir).glob("*.py")}
     assert not [name for name, text in sources.items() if "metrics.log_metrics" in text]
-    # every entry point flushes: the workflow steps through workflow_step, the others directly
+    # every entry point flushes: the workflow steps through workflow_step (the speech workflow's through
+    # speech_step), the others directly
+    steps = ("@log_metrics", "@workflow_step", "@speech_step")
     entry_points = [name for name, text in sources.items() if "def handler(" in text]
-    assert entry_points and all(
-        "@log_metrics" in sources[name] or "@workflow_step" in sources[name] for name in entry_points
-    )
+    assert entry_points and all(any(s in sources[name] for s in steps) for name in entry_points)
+    assert "@log_metrics" in sources["speech_step.py"]
