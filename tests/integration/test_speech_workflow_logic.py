@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pytest
 from voiceclone.domain.api_models import SpeechRequest
 from voiceclone.domain.audio import wav_file
-from voiceclone.domain.errors import VendorRejected, VendorThrottled
+from voiceclone.domain.errors import VendorRejected, VendorThrottled, VendorUnavailable
 from voiceclone.domain.models import VendorVoice
 from voiceclone.logic import speech, speech_workflow
 from voiceclone.logic.services import Services
@@ -51,10 +51,16 @@ class FakeAsync(VendorAdapter):
     default_endpoint = "http://127.0.0.1:1"
     credential_fields = ()
     throttle_after: ClassVar[int | None] = None
+    lose_answer_once: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.started: list[str] = []
         self.states: dict[str, SynthesisJob] = {}
+        self.by_tag: dict[str, str] = {}
+
+    def find_synthesis(self, tag: str) -> SynthesisJob | None:
+        job_id = self.by_tag.get(tag)
+        return self.states[job_id] if job_id else None
 
     def create_task(self, request: Any, audio: Any) -> str:
         raise NotImplementedError
@@ -69,6 +75,10 @@ class FakeAsync(VendorAdapter):
         self.started.append(request.text)
         job = SynthesisJob(job_id=f"job-{len(self.started)}")
         self.states[job.job_id] = job
+        self.by_tag[tag] = job.job_id
+        if self.lose_answer_once:
+            FakeAsync.lose_answer_once = False
+            raise VendorUnavailable(VENDOR, "NetworkError", "the connection dropped after the create")
         return job
 
     def get_synthesis(self, job_id: str) -> SynthesisJob:
@@ -119,6 +129,7 @@ def svc(stack: LocalStack) -> Iterator[tuple[Services, FakeAsync, StartRecorder]
     services.__dict__["repo"] = Repository(table, ddb)
     yield services, fake, sfn
     FakeAsync.throttle_after = None
+    FakeAsync.lose_answer_once = False
     registry.unregister(VENDOR)
 
 
@@ -142,6 +153,14 @@ def test_a_speech_runs_submit_poll_finish_and_counts_once(
         speech_workflow.submit(services, inp)
     progress = speech_workflow.submit(services, inp)
     assert fake.started == inp.pieces and progress.jobs == ["job-1", "job-2", "job-3"]
+    # And a create whose answer was lost is found again on the retry, not made twice
+    view_b, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="另一句话。"))
+    inp_b = SpeechInput.model_validate(json.loads(sfn.started[1]["input"])["speech"])
+    FakeAsync.lose_answer_once = True
+    with pytest.raises(VendorUnavailable):
+        speech_workflow.submit(services, inp_b)
+    assert services.repo.get_speech(view_b.speech_id, "t1").vendor_jobs == [speech_workflow.STARTING]
+    assert speech_workflow.submit(services, inp_b).jobs == ["job-4"] and len(fake.started) == 4
     assert services.repo.get_speech(view.speech_id, "t1").vendor_jobs == progress.jobs
     # When one job is done: still running, the wait grows from the vendor's pace
     fake.finish("job-2", state=SynthesisState.SUCCEEDED, audio_url="https://files/2.wav")

@@ -186,3 +186,16 @@ def test_a_finished_jobs_audio_is_fetched_plainly_and_its_wav_rate_read() -> Non
     with pytest.raises(VendorRejected) as caught:
         adapter.synthesis_audio(done.model_copy(update={"audio_url": "https://obs.example/x.wav"}), request())
     assert caught.value.code == "AudioUnavailable"
+
+
+def test_the_gateway_finds_a_generation_job_whose_answer_was_lost_by_its_custom_id_and_folder() -> None:
+    mine = job(2, customId="sp-1-0")
+    mine["outputs"][0]["destination"] = speech_destination("sp-1-0")
+    other = job(2, customId="sp-1-0")  # same customId (not unique), another folder: not ours
+    other["id"] = "job-other"
+    adapter, recorder = gateway(lambda r: (200, {"listJobsResponse": {"jobs": [other, mine], "total": 2}}))
+    found = adapter.find_synthesis("sp-1-0")
+    assert json.loads(recorder.requests[0].content)["listJobsRequest"] == {"customId": "sp-1-0"}
+    assert found is not None and found.job_id == "job-1"
+    adapter, _ = gateway(lambda r: (200, {"listJobsResponse": {"jobs": [other], "total": 1}}))
+    assert adapter.find_synthesis("sp-1-0") is None

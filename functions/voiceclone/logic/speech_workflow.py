@@ -29,6 +29,8 @@ from voiceclone.vendors.registry import capabilities
 
 # A speech whose record keeps changing under a step (a race) is retried this often.
 _UPDATE_ATTEMPTS = 5
+# A piece whose vendor job is being started: a retry finds it (find_synthesis) before starting another.
+STARTING = "?"
 
 
 class SpeechTimedOut(VoicecloneError):
@@ -65,7 +67,11 @@ def _initial_poll(svc: Services, vendor: str) -> PollState:
 
 
 def submit(svc: Services, inp: SpeechInput) -> SpeechProgress:
-    """Start a vendor job for every piece not started yet (in order); record each one at once."""
+    """Start a vendor job for every piece not started yet (in order); record each one at once.
+
+    Each piece is marked STARTING before its create: a retry that finds the mark (the create's
+    answer was lost, or the step died after it) asks the vendor for the job first.
+    """
     from voiceclone.vendors.speech import SynthesisRequest
 
     speech = svc.repo.get_speech(inp.speech_id, inp.tenant_id)
@@ -73,20 +79,32 @@ def submit(svc: Services, inp: SpeechInput) -> SpeechProgress:
     adapter = svc.adapter_for(inp.vendor)
     jobs = list(speech.vendor_jobs) or [""] * len(inp.pieces)
     for index, text in enumerate(inp.pieces):
+        tag = f"{inp.speech_id}-{index}"
+        if jobs[index] == STARTING:
+            found = adapter.find_synthesis(tag)
+            jobs[index] = found.job_id if found is not None else ""
+            speech = _change(svc, speech, _record(index, jobs[index], len(inp.pieces)))
         if jobs[index]:
             continue  # started by an earlier attempt of this step
         request = SynthesisRequest(text=text, format=inp.format, sample_rate=inp.sample_rate, speed=inp.speed)
-        job = adapter.start_synthesis(voice.vendor_voice, request, tag=f"{inp.speech_id}-{index}")
-        jobs[index] = job.job_id
-
-        def record(current: Speech, i: int = index, job_id: str = job.job_id) -> Speech | None:
-            started = list(current.vendor_jobs) or [""] * len(inp.pieces)
-            started[i] = job_id
-            return current.model_copy(update={"vendor_jobs": started})
-
-        speech = _change(svc, speech, record)
+        speech = _change(svc, speech, _record(index, STARTING, len(inp.pieces)))
+        jobs[index] = adapter.start_synthesis(voice.vendor_voice, request, tag=tag).job_id
+        speech = _change(svc, speech, _record(index, jobs[index], len(inp.pieces)))
     logger.info("speech submitted", extra={"speech_id": inp.speech_id, "vendor_jobs": len(jobs)})
     return SpeechProgress(jobs=jobs, audio_urls=[""] * len(jobs), poll=_initial_poll(svc, inp.vendor))
+
+
+def _record(index: int, job_id: str, pieces: int) -> Callable[[Speech], Speech | None]:
+    """The change that records piece ``index``'s vendor job (or STARTING, or "" for none)."""
+
+    def record(current: Speech) -> Speech | None:
+        started = list(current.vendor_jobs) or [""] * pieces
+        if started[index] == job_id:
+            return None
+        started[index] = job_id
+        return current.model_copy(update={"vendor_jobs": started})
+
+    return record
 
 
 def poll(svc: Services, inp: SpeechInput, progress: SpeechProgress) -> SpeechProgress:

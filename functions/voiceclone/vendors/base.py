@@ -374,6 +374,15 @@ class VendorAdapter(ABC):
         """
         raise self.unsupported("synthesize speech asynchronously", note=self.capabilities.speech_note)
 
+    def find_synthesis(self, tag: str) -> SynthesisJob | None:
+        """The job an earlier start_synthesis with this ``tag`` made, if any (its answer may have been lost).
+
+        Called before a start is retried after an attempt whose outcome is unknown, so that a
+        piece never pays for two vendor jobs. None where the vendor cannot look a job up by
+        anything of ours (then a new job is started).
+        """
+        return None
+
     def get_synthesis(self, job_id: str) -> SynthesisJob:
         """Where an asynchronous synthesis job stands (``job_id`` as start_synthesis returned it)."""
         raise self.unsupported("synthesize speech asynchronously", note=self.capabilities.speech_note)

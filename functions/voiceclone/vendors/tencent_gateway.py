@@ -321,6 +321,24 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
         job = _job_of(self.call(JOB_PATH, "CreateJob", job_request), "CreateJob")
         return self._synthesis(job)
 
+    def find_synthesis(self, tag: str) -> SynthesisJob | None:
+        """ListJobs by the piece's customId: its generation job into the piece's own folder, if one exists."""
+        data = self.call(JOB_PATH, "ListJobs", {"customId": custom_id(tag)})
+        jobs = data.get("jobs")
+        folder = speech_destination(tag)
+        mine = [
+            job
+            for job in (jobs if isinstance(jobs, list) else [])
+            if isinstance(job, dict)
+            and job.get("id")
+            and job.get("customId") in (None, custom_id(tag))
+            and any(o.get("destination") == folder for o in _training_outputs(job))
+        ]
+        if not mine:
+            return None
+        best = min(mine, key=lambda j: (_int(j.get("state")) in (STATE_ERROR, STATE_CANCELED), str(j["id"])))
+        return self._synthesis(best)
+
     def get_synthesis(self, job_id: str) -> SynthesisJob:
         return self._synthesis(_job_of(self.call(JOB_PATH, "GetJob", {"id": job_id}), "GetJob"))
 
