@@ -825,6 +825,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with LocalStack(quiet=True) as stack:
         out.line(f"local stack up in {time.monotonic() - started:.1f} s: API {stack.api_url}")
+        out.line(f"  studio {stack.studio_url} while the demo runs (`voiceclone local up` keeps it up)")
         directory = Path(args.directory) if args.directory else SAMPLES
         # The sample letter stands in for a signed one; the sandbox only checks one was uploaded.
         documents = {"authorization_letter": str(SAMPLE_LETTER), **options(args.document)}
