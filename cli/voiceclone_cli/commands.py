@@ -804,10 +804,11 @@ def cmd_local(args: argparse.Namespace) -> int:
         stack = LocalStack(api_port=args.port).start()
         out.line(f"voiceclone local stack is up: API {stack.api_url}")
         out.line(f"  export VOICECLONE_API_URL={stack.api_url}")
-        out.line(f"  studio (record a voice in the browser): {stack.studio_url or 'not found (no studio/)'}")
         api_key = getattr(stack, "api_key", "")
         if api_key:
             out.line(f"  export VOICECLONE_API_KEY={api_key}")
+        studio = getattr(stack, "studio_url", "") or "not found (no studio/ folder)"
+        out.line(f"  studio (record a voice in the browser): {studio}")
         # Every vendor's sandbox (a vendor whose endpoint was set before the start has none).
         for vendor, sandbox in stack.sandboxes.items():
             out.line(f"  {vendor} sandbox at {sandbox.url}")
@@ -825,7 +826,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with LocalStack(quiet=True) as stack:
         out.line(f"local stack up in {time.monotonic() - started:.1f} s: API {stack.api_url}")
-        out.line(f"  studio {stack.studio_url} while the demo runs (`voiceclone local up` keeps it up)")
+        if getattr(stack, "studio_url", ""):
+            out.line(f"  studio {stack.studio_url} while the demo runs (`voiceclone local up` keeps it up)")
         directory = Path(args.directory) if args.directory else SAMPLES
         # The sample letter stands in for a signed one; the sandbox only checks one was uploaded.
         documents = {"authorization_letter": str(SAMPLE_LETTER), **options(args.document)}
