@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ from tests.helpers import wav_bytes
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".artifacts" / "studio"
 STACK_START_SECONDS = 300
+# `voiceclone local up`, with Ctrl-C (SIGINT) as its stop even where the runner's shell ignores SIGINT.
+CHILD = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from voiceclone_cli.main import main; sys.exit(main(['local', 'up']))"
+)
 
 
 @dataclass
@@ -56,11 +62,7 @@ def studio_stack() -> Iterator[StudioStack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICECLONE_")}
     env.update(PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]))
     child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from voiceclone_cli.main import main; sys.exit(main(['local', 'up']))",
-        ],
+        [sys.executable, "-c", CHILD],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -70,6 +72,7 @@ def studio_stack() -> Iterator[StudioStack]:
     )
     assert child.stdout is not None
     lines: list[str] = []
+    reader: threading.Thread | None = None
     deadline = time.monotonic() + STACK_START_SECONDS
     try:
         for line in child.stdout:
@@ -81,14 +84,20 @@ def studio_stack() -> Iterator[StudioStack]:
         key = re.search(r"export VOICECLONE_API_KEY=(\S+)", output)
         studio = re.search(r"studio \(record a voice in the browser\): (\S+)", output)
         assert api and key and studio, output[-3000:]
+        # Keep reading what the stack prints, so a full pipe never blocks it.
+        reader = threading.Thread(target=lines.extend, args=(child.stdout,), daemon=True)
+        reader.start()
         yield StudioStack(api.group(1), key.group(1), studio.group(1))
     finally:
         child.send_signal(signal.SIGINT)  # local up stops the stack on Ctrl-C
         try:
-            child.wait(timeout=30)
+            child.wait(timeout=20)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+        if reader is not None:
+            reader.join(timeout=5)  # the child's end closes the pipe
+        child.stdout.close()
 
 
 @pytest.fixture(scope="module")
