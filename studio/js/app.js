@@ -255,13 +255,14 @@ async function toggleRecording() {
       await uploadTake();
     } else {
       $("take-check").textContent = `Not uploaded. ${check.problems.map((p) => p.message).join(" ")}`;
-      $("again").focus();
     }
   } catch (err) {
     report(err);
   } finally {
     state.busy = false;
     renderSentence();
+    // Space records the next take (again, or of the next sentence) without reaching for the mouse.
+    if (!$("rec").disabled) $("rec").focus();
   }
 }
 
@@ -361,10 +362,12 @@ async function poll() {
     }
     state.job = fresh;
     renderProgress();
-    // A sentence rejected while the speaker was elsewhere: bring it up (unless a take is in hand).
+    // Sentences rejected just now: bring the first one up (unless the speaker is on one to record).
     const current = fresh.sentences[state.index];
     const todo = fresh.sentences.findIndex(needsRecording);
-    if (todo >= 0 && current && !needsRecording(current) && !state.busy && !state.recorder?.recording) {
+    const rejected = fresh.status === "CHECK_FAILED" && job.status !== "CHECK_FAILED";
+    if (rejected && todo >= 0 && current && !needsRecording(current) && !state.busy
+        && !state.recorder?.recording) {
       state.index = todo;
       state.take = null;
     }

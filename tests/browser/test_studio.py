@@ -50,6 +50,22 @@ def text(page: Any, selector: str) -> str:
     return str(page.inner_text(selector))
 
 
+def page_state(page: Any) -> dict[str, Any]:
+    """What a failure message needs: where the page is, what it said, what has the focus."""
+    return dict(
+        page.evaluate(
+            """() => ({
+      position: document.getElementById('position').textContent,
+      error: document.getElementById('error').textContent,
+      take: document.getElementById('take-check').textContent,
+      rec: document.getElementById('rec').outerHTML,
+      focus: document.activeElement && document.activeElement.outerHTML.slice(0, 120),
+      status: document.getElementById('job-status').textContent,
+    })"""
+        )
+    ) | {"page errors": page.errors}
+
+
 def record(page: Any, seconds: float, tries: int = 1) -> str:
     """Space to start, Space to stop: the page's verdict on the take (taken again, as a speaker would, when
     the page finds a problem and `tries` allows: a loaded machine may start the recorder late)."""
@@ -59,7 +75,10 @@ def record(page: Any, seconds: float, tries: int = 1) -> str:
             return verdict
     page.wait_for_selector("#rec:not([disabled])")
     page.keyboard.press("Space")
-    page.wait_for_selector("#rec[aria-pressed=true]")
+    try:
+        page.wait_for_selector("#rec[aria-pressed=true]", timeout=15000)
+    except Exception as exc:
+        raise AssertionError(f"Space did not start a recording: {page_state(page)}") from exc
     time.sleep(seconds)
     page.keyboard.press("Space")
     page.wait_for_function(
@@ -145,7 +164,7 @@ def test_record_check_rerecord_and_hear_the_voice(
     for index in range(total):
         assert text(page, "#position").startswith(f"Sentence {index + 1} of {total}")
         if index != failing:
-            verdict = record(page, TAKE_SECONDS, tries=2)
+            verdict = record(page, TAKE_SECONDS, tries=3)
             assert verdict.startswith("Uploaded"), verdict
             continue
         verdict = record(page, SHORT_TAKE_SECONDS)
