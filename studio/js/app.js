@@ -130,7 +130,8 @@ async function vendorChanged() {
     input.dataset.document = name;
     $("documents").append(label, input);
   }
-  const docs = state.texts.documents.length ? `, and ${state.texts.documents.join(", ")} to upload` : "";
+  const names = state.texts.documents.map((d) => `the ${d.replaceAll("_", " ")}`);
+  const docs = names.length ? `, and ${names.join(", ")} to upload` : "";
   $("texts-summary").textContent = `${state.texts.texts.length} sentences to read${docs}.`;
 }
 
