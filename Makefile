@@ -37,7 +37,8 @@ browser-deps:
 	  fi; \
 	fi
 
-run: setup ## clone a voice end to end on the embedded local stack with the vendor sandbox
+# The demo needs no browser: it sets up the Python side only (the studio URL it prints opens in yours).
+run: $(STAMP) ## clone a voice end to end on the embedded local stack with the vendor sandbox
 	$(BIN)/voiceclone local demo --vendor tencent_vrs --name demo-voice
 
 test: setup lint typecheck ## lint, type-check and run every test suite
