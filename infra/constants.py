@@ -21,6 +21,10 @@ METRIC_JOB_CHECK_FAILED = "JobCheckFailed"
 METRIC_JOB_FAILED = "JobFailed"
 METRIC_JOB_CANCELLED = "JobCancelled"
 METRIC_WEBHOOK_FAILED = "WebhookFailed"
+# Speech (voiceclone.handlers.api and voiceclone.logic.speech_workflow).
+METRIC_SPEECH_CREATED = "SpeechCreated"
+METRIC_SPEECH_SUCCEEDED = "SpeechSucceeded"
+METRIC_SPEECH_FAILED = "SpeechFailed"
 STACK_NAME = "Voiceclone"
 TAGS = {"service": SERVICE_NAME}
 API_STAGE = "prod"

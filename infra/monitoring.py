@@ -41,6 +41,8 @@ JOB_OUTCOMES = (
     c.METRIC_JOB_FAILED,
     c.METRIC_JOB_CANCELLED,
 )
+# Speech outcomes per vendor on the dashboard (a speech of an asynchronous vendor can fail after its 202).
+SPEECH_OUTCOMES = (c.METRIC_SPEECH_CREATED, c.METRIC_SPEECH_SUCCEEDED, c.METRIC_SPEECH_FAILED)
 
 
 def vendor_ids() -> tuple[str, ...]:
@@ -65,11 +67,13 @@ class Monitoring(Construct):
         state_machine: sfn.StateMachine,
         rest_api: apigw.RestApi,
         webhook_dead_letters: sqs.IQueue,
+        speech_state_machine: sfn.StateMachine | None = None,
         vendors: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.vendors = tuple(vendors) if vendors is not None else vendor_ids()
         self.state_machine = state_machine
+        self.speech_state_machine = speech_state_machine
         self.rest_api = rest_api
         self.webhook_dead_letters = webhook_dead_letters
         self.topic = self._build_topic()
@@ -99,6 +103,15 @@ class Monitoring(Construct):
             description="Training workflow executions ran past their timeout (training deadline plus a "
             "margin): a job was left neither finished nor failed.",
         )
+        self.speech_failed: cloudwatch.Alarm | None = None
+        if speech_state_machine is not None:
+            self.speech_failed = self._alarm(
+                "SpeechExecutionsFailedAlarm",
+                speech_state_machine.metric_failed(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                description="Speech workflow executions ended FAILED: an asynchronous vendor failed a "
+                "speech (GET /v1/speech/{id} has its code and message; the SpeechFailed metric names "
+                "the vendor), or the speech deadline passed: read the execution's history.",
+            )
         self.api_server_errors = self._alarm(
             "Api5xxAlarm",
             rest_api.metric_server_error(period=PERIOD, statistic=cloudwatch.Stats.SUM),
@@ -122,6 +135,7 @@ class Monitoring(Construct):
             self.dead_letters,
             self.executions_failed,
             self.executions_timed_out,
+            *([self.speech_failed] if self.speech_failed is not None else []),
             self.api_server_errors,
         ]
 
@@ -278,7 +292,35 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
+        if self.speech_state_machine is not None:
+            dashboard.add_widgets(*self._speech_widgets())
         return dashboard
+
+    def _speech_widgets(self) -> list[cloudwatch.IWidget]:
+        """Speech: each vendor's outcomes, characters spoken, and the speech workflow's executions."""
+        assert self.speech_state_machine is not None
+        machine = self.speech_state_machine
+        return [
+            self._graph(
+                "Speech outcomes, by vendor",
+                [
+                    job_metric(name, vendor, label=f"{name} {vendor}")
+                    for vendor in self.vendors
+                    for name in SPEECH_OUTCOMES
+                ],
+                width=12,
+            ),
+            self._graph(
+                "Speech workflow executions",
+                [
+                    machine.metric_started(period=PERIOD, label="started"),
+                    machine.metric_succeeded(period=PERIOD, label="succeeded"),
+                    machine.metric_failed(period=PERIOD, label="failed"),
+                    machine.metric_timed_out(period=PERIOD, label="timed out"),
+                ],
+                width=12,
+            ),
+        ]
 
     @staticmethod
     def _graph(title: str, metrics: Sequence[cloudwatch.IMetric], width: int) -> cloudwatch.GraphWidget:

@@ -133,6 +133,7 @@ class VoicecloneStack(Stack):
             state_machine=self.workflow.state_machine,
             rest_api=self.api.rest_api,
             webhook_dead_letters=self.events.webhook_dead_letters,
+            speech_state_machine=self.speech_workflow.state_machine,
         )
 
         if self.settings.studio:  # the browser studio on CloudFront; the API's CORS limited to its origin

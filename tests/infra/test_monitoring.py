@@ -97,8 +97,8 @@ def test_every_alarm_notifies_the_topic_and_treats_missing_data_as_not_breaching
 ) -> None:
     (topic_logical,) = resources_of_type(template_json, "AWS::SNS::Topic")
     found = alarms(template_json)
-    # one per vendor, dead letters, executions failed, executions timed out, API 5xx
-    assert len(found) == len(registry.vendor_ids()) + 4
+    # one per vendor, dead letters, executions failed, executions timed out, speech failed, API 5xx
+    assert len(found) == len(registry.vendor_ids()) + 5
     for alarm in found:
         assert alarm["AlarmActions"] == [{"Ref": topic_logical}]
         assert alarm["TreatMissingData"] == "notBreaching"
@@ -130,10 +130,35 @@ def test_the_webhook_dead_letter_queue_alarms_on_any_visible_message(
 def test_executions_failed_or_timed_out_alarm_on_the_training_workflow(
     nagged: VoicecloneStack, template_json: dict[str, Any], metric_name: str
 ) -> None:
-    (alarm,) = alarms_on(template_json, metric_name)
     machine = logical_id(nagged, nagged.workflow.state_machine)
+    (alarm,) = [
+        a
+        for a in alarms_on(template_json, metric_name)
+        if dimensions(a) == {"StateMachineArn": {"Ref": machine}}
+    ]
     assert alarm["Namespace"] == "AWS/States"
-    assert dimensions(alarm) == {"StateMachineArn": {"Ref": machine}}
+
+
+def test_failed_speech_executions_alarm_and_speech_on_the_dashboard(
+    nagged: VoicecloneStack, template_json: dict[str, Any]
+) -> None:
+    # An asynchronous vendor's speech fails after its 202: the speech workflow's failures alarm
+    machine = logical_id(nagged, nagged.speech_workflow.state_machine)
+    failed = [
+        a
+        for a in alarms_on(template_json, "ExecutionsFailed")
+        if dimensions(a)["StateMachineArn"] == {"Ref": machine}
+    ]
+    assert len(failed) == 1 and failed[0]["Namespace"] == "AWS/States"
+    # and the dashboard charts each vendor's speech outcomes next to that workflow's executions
+    widgets = {w["properties"].get("title"): w for w in dashboard_body(template_json)["widgets"]}
+    charted = {(m[1], m[5]) for m in widgets["Speech outcomes, by vendor"]["properties"]["metrics"]}
+    assert charted == {
+        (name, vendor)
+        for vendor in registry.vendor_ids()
+        for name in ("SpeechCreated", "SpeechSucceeded", "SpeechFailed")
+    }
+    assert "Speech workflow executions" in widgets
 
 
 def test_api_5xx_alarm_on_the_rest_api(nagged: VoicecloneStack, template_json: dict[str, Any]) -> None:
