@@ -199,3 +199,45 @@ def test_the_gateway_finds_a_generation_job_whose_answer_was_lost_by_its_custom_
     assert found is not None and found.job_id == "job-1"
     adapter, _ = gateway(lambda r: (200, {"listJobsResponse": {"jobs": [other], "total": 1}}))
     assert adapter.find_synthesis("sp-1-0") is None
+
+
+# ----- speech callbacks: the callback URL each job is given, the job id each callback names ------------
+
+CALLBACK = "https://api.example/v1/callbacks/{vendor}/sp-1?token=secret"
+
+
+def test_the_gateway_gives_the_job_its_callback_and_reads_the_whole_job_it_posts() -> None:
+    adapter, recorder = gateway(lambda r: (200, {"requestId": "r1", "createJobResponse": {"job": job(1)}}))
+    url = CALLBACK.format(vendor="tencent_gateway")
+    adapter.start_synthesis(adapter.voice("vc_1"), request(callback_url=url), tag="sp-1-0")
+    assert json.loads(recorder.requests[0].content)["createJobRequest"]["callback"] == url
+    # Without one, no callback field at all
+    adapter.start_synthesis(adapter.voice("vc_1"), request(), tag="sp-1-1")
+    assert "callback" not in json.loads(recorder.requests[1].content)["createJobRequest"]
+    # The callback body is the bare Job, or wrapped: its id, nothing trusted beyond it
+    for body in (job(3), {"job": job(3)}, {"getJobResponse": {"job": job(4)}}):
+        assert adapter.parse_synthesis_callback(json.dumps(body).encode()) == "job-1"
+    for bad in (b"not json", b"[1]", b'{"state": 3}'):
+        with pytest.raises(VendorRejected) as caught:
+            adapter.parse_synthesis_callback(bad)
+        assert caught.value.code == "BadCallback"
+
+
+def test_huawei_gives_the_tts_job_its_callback_config_and_reads_the_job_id_it_posts() -> None:
+    adapter, recorder = huawei(lambda r: (200, {"job_id": "tts-1"}))
+    url = CALLBACK.format(vendor="huawei")
+    adapter.start_synthesis(adapter.voice("a", asset_id="a"), request(callback_url=url), tag="t")
+    assert json.loads(recorder.requests[0].content)["callback_config"] == {"callback_url": url}
+    adapter.start_synthesis(adapter.voice("a", asset_id="a"), request(), tag="t")
+    assert "callback_config" not in json.loads(recorder.requests[1].content)
+    posted = {
+        "status": "FINISHED",
+        "job_id": "tts-1",
+        "audio_file_download_url": "https://obs.example/a.wav",
+        "audio_duration": 1.2,
+    }
+    assert adapter.parse_synthesis_callback(json.dumps(posted).encode()) == "tts-1"
+    for bad in (b"<xml/>", b'"tts-1"', b'{"status": "ERROR"}', b'{"job_id": 7}'):
+        with pytest.raises(VendorRejected) as caught:
+            adapter.parse_synthesis_callback(bad)
+        assert caught.value.code == "BadCallback"

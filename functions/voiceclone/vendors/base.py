@@ -387,6 +387,14 @@ class VendorAdapter(ABC):
         """Where an asynchronous synthesis job stands (``job_id`` as start_synthesis returned it)."""
         raise self.unsupported("synthesize speech asynchronously", note=self.capabilities.speech_note)
 
+    def parse_synthesis_callback(self, body: bytes) -> str:
+        """The vendor job id a speech callback body names: a hint only (the caller re-queries the job).
+
+        Only where the vendor calls back when a synthesis job ends; others refuse with
+        VendorRejected "NoCallback" (their jobs are polled).
+        """
+        raise self.unsupported("send speech callbacks: its jobs are polled", code="NoCallback")
+
     def synthesis_audio(self, job: SynthesisJob, request: SynthesisRequest) -> SynthesisResult:
         """The audio of a finished job: a plain GET of its ``audio_url`` (vendors' files are presigned).
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import threading
 import zipfile
@@ -292,7 +293,7 @@ class HuaweiAdapter(VendorAdapter):
     # ----- speech: async TTS jobs -------------------------------------------------------------
 
     def start_synthesis(self, voice: VendorVoice, request: SynthesisRequest, *, tag: str) -> SynthesisJob:
-        """POST ttsc/async-jobs: the voice asset speaks ``request.text``; the job is polled."""
+        """POST ttsc/async-jobs: the voice asset speaks ``request.text``; polled, or called back."""
         from voiceclone.vendors.speech import SynthesisJob
 
         audio_format = TTS_FORMATS.get(request.format)
@@ -302,12 +303,15 @@ class HuaweiAdapter(VendorAdapter):
                 VENDOR_ID, "UnsupportedOutput", "MetaStudio speaks WAV or MP3 at 0.5x to 2x speed"
             )
         asset_id = str(voice.details.get("asset_id") or voice.voice_id)
-        body = {
+        body: dict[str, Any] = {
             "text": request.text,
             "voice_asset_id": asset_id,
             "audio_format": audio_format,
             "speed": speed,
         }
+        if request.callback_url:
+            # Huawei POSTs {status, job_id, ...} there, unsigned: the callback re-queries the job.
+            body["callback_config"] = {"callback_url": request.callback_url}
         data = self.call("POST", "/async-jobs", body, base=self._tts_base)
         job_id = str(data.get("job_id") or "")
         if not job_id:
@@ -341,6 +345,20 @@ class HuaweiAdapter(VendorAdapter):
                 }
             )
         return job
+
+    def parse_synthesis_callback(self, body: bytes) -> str:
+        """The TTS job's callback ``{status: FINISHED|ERROR|WAITING, job_id, ...}``: its job_id.
+
+        Unsigned, so only the job id is taken; GET ttsc/async-jobs/{job_id} says how it stands.
+        """
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body is not JSON") from exc
+        job_id = data.get("job_id") if isinstance(data, dict) else None
+        if not isinstance(job_id, str) or not job_id:
+            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body has no job_id")
+        return job_id
 
     def _upload(self, url: str, content: bytes, content_type: str, what: str) -> None:
         """PUT to a presigned OBS URL: only the documented Content-Type, never our signature headers."""

@@ -40,6 +40,8 @@ class SynthesisRequest(BaseModel):
     # 1.0 is the voice's natural pace; each adapter maps it to its vendor's scale (and refuses
     # what the vendor cannot do).
     speed: float = Field(default=1.0, gt=0)
+    # Where the vendor POSTs when the job ends (async vendors; None: the job is only polled).
+    callback_url: str | None = None
 
 
 class SynthesisResult(BaseModel):

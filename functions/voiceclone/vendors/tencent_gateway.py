@@ -256,19 +256,12 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
 
     def parse_callback(self, body: bytes) -> TrainingStatus:
         """The whole Job, bare or as ``{"job": {...}}`` (the doc does not show which)."""
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body is not JSON") from exc
-        if not isinstance(data, dict):
-            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body is not a JSON object")
-        job = data.get("job")
-        if not isinstance(job, dict):
-            wrapped = data.get("getJobResponse")
-            job = wrapped.get("job") if isinstance(wrapped, dict) else data
-        if not isinstance(job, dict) or not job.get("id"):
-            raise VendorRejected(VENDOR_ID, "BadCallback", "callback body has no job id")
+        job = _callback_job(body)
         return self._status(job, str(job["id"]))
+
+    def parse_synthesis_callback(self, body: bytes) -> str:
+        """A generation job's callback is the same whole Job: its id (GetJob confirms it)."""
+        return str(_callback_job(body)["id"])
 
     def list_voices(self) -> list[VendorVoice]:
         """Every trained model of the account (ListModels, paged with offset/limit)."""
@@ -318,6 +311,9 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
                 }
             ],
         }
+        if request.callback_url:
+            # The whole Job is POSTed there on COMPLETED/ERROR, unsigned: the callback re-queries it.
+            job_request["callback"] = request.callback_url
         job = _job_of(self.call(JOB_PATH, "CreateJob", job_request), "CreateJob")
         return self._synthesis(job)
 
@@ -509,3 +505,20 @@ def _job_error(job: dict[str, Any]) -> tuple[str, str]:
         if job.get(key):
             return code, str(job[key])
     return code, ""
+
+
+def _callback_job(body: bytes) -> dict[str, Any]:
+    """The Job of a callback body: bare, ``{"job": {...}}`` or ``{"getJobResponse": {"job": {...}}}``."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise VendorRejected(VENDOR_ID, "BadCallback", "callback body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise VendorRejected(VENDOR_ID, "BadCallback", "callback body is not a JSON object")
+    job = data.get("job")
+    if not isinstance(job, dict):
+        wrapped = data.get("getJobResponse")
+        job = wrapped.get("job") if isinstance(wrapped, dict) else data
+    if not isinstance(job, dict) or not job.get("id"):
+        raise VendorRejected(VENDOR_ID, "BadCallback", "callback body has no job id")
+    return job
