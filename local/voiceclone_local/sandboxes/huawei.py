@@ -14,6 +14,8 @@ with a trained job's ``asset_id``, from the recordings that job was trained on: 
 PROCESSING for ``speech_seconds``, then SUCCEED with an ``audio_file_url`` (a presigned-style
 ``/obs/tts/<job>.<ext>?signature=…`` GET on this port) or FAILED with ``code``/``message``
 (``fail_speech``). The docs state no text limit: the sandbox takes at most ``max_tts_chars``.
+A job created with ``callback_config.callback_url`` is called back when it ends with the SDK's
+unsigned ``{status: FINISHED|ERROR, job_id, audio_file_download_url, …}`` (``tts_callbacks``).
 
 ``DELETE …/user/jobs/{job_id}`` removes a job in any state, which also stops its
 audit or training; the job then answers 404 (``MSS.00000004``) everywhere.
@@ -201,6 +203,8 @@ class TtsJob:
     task: SimulatedTask
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     audio: bytes = b""
+    # callback_config.callback_url: POSTed {status, job_id, audio_file_download_url} when the job ends.
+    callback_url: str | None = None
 
     def describe(self, base_url: str) -> dict[str, Any]:
         if self.task.failure and self.task.finished:
@@ -227,6 +231,18 @@ def _package_sample(edition: str, package: bytes) -> bytes:
         seconds = 30.0 if edition == "ADVANCE" else 1.5
         joined = b"".join(voice_sample(archive.read(n), seconds=seconds) for n in names)
     return joined[: int(30 * SAMPLE_RATE) * 2]
+
+
+def _tts_callback_url(config: object) -> str | None:
+    """callback_config.callback_url of a TTS job (absent: no callback); an http(s) URL or 400."""
+    if config is None:
+        return None
+    url = config.get("callback_url") if isinstance(config, dict) else None
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise _bad_request("MSS.00000003", "callback_config.callback_url must be an http(s) URL")
+    return url
 
 
 def _bad_request(code: str, msg: str) -> SandboxApiError:
@@ -330,6 +346,8 @@ class HuaweiSandbox(SandboxBase):
         # Async TTS: the voice each trained asset speaks with, and the TTS jobs.
         self._samples: dict[str, bytes] = {}
         self.tts_jobs: dict[str, TtsJob] = {}
+        # (TTS job id, the status our callback answered) for each TTS callback POSTed.
+        self.tts_callbacks: list[tuple[str, int | None]] = []
 
     @property
     def tasks_created(self) -> int:
@@ -564,6 +582,7 @@ class HuaweiSandbox(SandboxBase):
             raise _bad_request("MSS.00000003", "speed must be an integer from 50 to 200")
         if not isinstance(asset_id, str) or not asset_id:
             raise _bad_request("MSS.00000003", "voice_asset_id is required")
+        callback_url = _tts_callback_url(params.get("callback_config"))
         with self._lock:
             trained = any(
                 j.asset_id == asset_id and j.current_state() == "SUCCEED" for j in self._jobs.values()
@@ -580,21 +599,45 @@ class HuaweiSandbox(SandboxBase):
                 failure=self.config.fail_speech,
             )
             self.tts_jobs[job_id] = TtsJob(
-                job_id, asset_id, text, TTS_FORMATS[audio_format], speed / 100, task
+                job_id,
+                asset_id,
+                text,
+                TTS_FORMATS[audio_format],
+                speed / 100,
+                task,
+                callback_url=callback_url,
             )
         return {"job_id": job_id}
 
     def _tts_finished(self, task: SimulatedTask) -> None:
         with self._lock:
             job = self.tts_jobs.get(task.task_id)
-            if job is None or task.failure:
+            if job is None:
                 return
-            sample = self._samples[job.asset_id]
-        audio = speak(
-            sample, job.text, fmt=job.fmt, sample_rate=SAMPLE_RATE, speed=job.speed, rate=SAMPLE_RATE
-        )
+            sample = None if task.failure else self._samples[job.asset_id]
+        if sample is not None:
+            audio = speak(
+                sample, job.text, fmt=job.fmt, sample_rate=SAMPLE_RATE, speed=job.speed, rate=SAMPLE_RATE
+            )
+            with self._lock:
+                job.audio = audio
+        self._tts_call_back(job)
+
+    def _tts_call_back(self, job: TtsJob) -> None:
+        """The TTS callback as the SDK's tts_call_back_config shows it: unsigned {status, job_id, ...}."""
+        if not job.callback_url or not self.config.callback_enabled:
+            return
         with self._lock:
-            job.audio = audio
+            shown = job.describe(self.url)
+        payload: dict[str, Any] = {
+            "status": "FINISHED" if shown.get("state") == "SUCCEED" else "ERROR",
+            "job_id": job.job_id,
+            "audio_file_download_url": str(shown.get("audio_file_url") or ""),
+            "subtitle_file_download_url": "",
+        }
+        attempts = self.post_callback(job.job_id, job.callback_url, payload)
+        with self._lock:
+            self.tts_callbacks.append((job.job_id, attempts[-1].status_code))
 
     def _tts_show(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         with self._lock:

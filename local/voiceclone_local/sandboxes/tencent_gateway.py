@@ -499,7 +499,8 @@ class TencentGatewaySandbox(SandboxBase):
         if callback:
             _http_url(callback, "callback")
         with self._lock:
-            self.tts_requests.append({"customId": custom_id, "inputs": inputs, "outputs": [output]})
+            asked = {"customId": custom_id, "inputs": inputs, "outputs": [output]}
+            self.tts_requests.append({**asked, "callback": callback} if callback else asked)
             if model != "default" and model not in self._samples:
                 raise _invalid(f"the model {model!r} does not exist", "InvalidParameterValue.ModelNotFound")
             job_id = str(uuid.uuid4())
