@@ -258,3 +258,9 @@ class Speech(BaseModel):
     notify_url: str | None = None
     # Async vendors: the vendor's job of each piece of the text, in order ("" not started yet).
     vendor_jobs: list[str] = Field(default_factory=list)
+    # Async vendors: the secret in the callback URL each vendor job is given
+    # (voiceclone.logic.speech_callbacks), the task token AwaitSpeechCallback parked, and a
+    # confirmed callback that came while none was parked (the next await resumes at once).
+    callback_token: str | None = None
+    task_token: str | None = None
+    callback_pending: bool = False

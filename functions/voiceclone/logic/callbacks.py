@@ -37,6 +37,11 @@ def handle_callback(
         return CallbackResult(413, f"the callback body is over {MAX_CALLBACK_BYTES} bytes", "PayloadTooLarge")
     if not ID.match(vendor) or not ID.match(job_id):
         return CallbackResult(404, "unknown job", "JobNotFound")
+    if job_id.startswith("sp-"):
+        # A speech's vendor job (voiceclone.logic.speech_callbacks), loaded only when one calls.
+        from voiceclone.logic.speech_callbacks import handle_speech_callback
+
+        return handle_speech_callback(svc, vendor, job_id, token, body)
     job = svc.repo.get_job(job_id)
     if job is None or job.vendor != vendor:
         return CallbackResult(404, "unknown job", "JobNotFound")

@@ -6,6 +6,8 @@ a thin handler over one function here. The speech was recorded RUNNING by the AP
 
 * ``submit``: one vendor job per piece of the text, each recorded on the speech as soon as it
   is started, so a retried submit (throttling) never starts a piece twice;
+* ``await_callback``: AwaitSpeechCallback parks its task token on the speech; a vendor's callback
+  (voiceclone.logic.speech_callbacks) wakes it, else it times out after the poll's wait;
 * ``poll``: asks the vendor about the jobs not done yet; a failed job raises the vendor's error
   (the workflow's catch marks the speech FAILED with its code); past the deadline SpeechTimedOut;
   otherwise the next wait, growing from the vendor's pace;
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from voiceclone.domain.errors import VendorRejected, VoicecloneError, parse_cause
 from voiceclone.domain.models import JobError, Speech, SpeechStatus, utcnow
 from voiceclone.domain.polling import PollOutcome, PollState, SpeechProgress
+from voiceclone.logic import speech_callbacks
 from voiceclone.logic.services import Services
 from voiceclone.logic.speech import CONTENT_TYPES, SpeechInput, speech_key
 from voiceclone.observability import count, logger
@@ -77,6 +80,9 @@ def submit(svc: Services, inp: SpeechInput) -> SpeechProgress:
     speech = svc.repo.get_speech(inp.speech_id, inp.tenant_id)
     voice = svc.repo.require_voice(speech.voice_id, inp.tenant_id)
     adapter = svc.adapter_for(inp.vendor)
+    # One callback secret per speech, made once and kept for every retry of this step.
+    speech = _change(svc, speech, _with_callback_token)
+    callback = speech_callbacks.callback_url(svc, speech)
     jobs = list(speech.vendor_jobs) or [""] * len(inp.pieces)
     for index, text in enumerate(inp.pieces):
         tag = f"{inp.speech_id}-{index}"
@@ -86,12 +92,20 @@ def submit(svc: Services, inp: SpeechInput) -> SpeechProgress:
             speech = _change(svc, speech, _record(index, jobs[index], len(inp.pieces)))
         if jobs[index]:
             continue  # started by an earlier attempt of this step
-        request = SynthesisRequest(text=text, format=inp.format, sample_rate=inp.sample_rate, speed=inp.speed)
+        request = SynthesisRequest(
+            text=text, format=inp.format, sample_rate=inp.sample_rate, speed=inp.speed, callback_url=callback
+        )
         speech = _change(svc, speech, _record(index, STARTING, len(inp.pieces)))
         jobs[index] = adapter.start_synthesis(voice.vendor_voice, request, tag=tag).job_id
         speech = _change(svc, speech, _record(index, jobs[index], len(inp.pieces)))
     logger.info("speech submitted", extra={"speech_id": inp.speech_id, "vendor_jobs": len(jobs)})
     return SpeechProgress(jobs=jobs, audio_urls=[""] * len(jobs), poll=_initial_poll(svc, inp.vendor))
+
+
+def _with_callback_token(current: Speech) -> Speech | None:
+    if current.callback_token:
+        return None
+    return current.model_copy(update={"callback_token": speech_callbacks.new_callback_token()})
 
 
 def _record(index: int, job_id: str, pieces: int) -> Callable[[Speech], Speech | None]:
@@ -105,6 +119,11 @@ def _record(index: int, job_id: str, pieces: int) -> Callable[[Speech], Speech |
         return current.model_copy(update={"vendor_jobs": started})
 
     return record
+
+
+def await_callback(svc: Services, inp: SpeechInput, task_token: str) -> dict[str, bool]:
+    """AwaitSpeechCallback (.waitForTaskToken): park the token; a callback sends it (SendTaskSuccess)."""
+    return speech_callbacks.await_speech(svc, inp.speech_id, task_token)
 
 
 def poll(svc: Services, inp: SpeechInput, progress: SpeechProgress) -> SpeechProgress:

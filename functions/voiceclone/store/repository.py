@@ -596,6 +596,16 @@ class Repository:
             },
         ]
 
+    def find_speech(self, speech_id: str) -> Speech | None:
+        """The speech of any tenant, or None (vendor callbacks name a speech, never a tenant)."""
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"SPEECH#{speech_id}"}, "sk": {"S": SPEECH_SK}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        return Speech.model_validate(_from_attrs(item)) if item else None
+
     def get_speech(self, speech_id: str, tenant_id: str) -> Speech:
         """The speech, or NotFound: another tenant's speech is reported exactly like a missing one."""
         resp = self.client.get_item(
