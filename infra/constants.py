@@ -75,6 +75,7 @@ FUNCTION_NAMES = (
     "expire_job",
     # The speech workflow (infra/speech_workflow.py).
     "speech_submit",
+    "speech_await",
     "speech_poll",
     "speech_finish",
     "speech_mark_failed",

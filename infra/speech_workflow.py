@@ -3,14 +3,17 @@
 POST /v1/voices/{id}/speech records the speech RUNNING and starts an execution named after it with
 ``{"speech": <voiceclone.logic.speech.SpeechInput>}``::
 
-    SubmitSpeech (a vendor job per piece) ─▶ WaitBeforeSpeechPoll ─▶ PollSpeech ─▶ SpeechDone?
+    SubmitSpeech (a vendor job per piece, with our callback URL) ─▶ AwaitSpeechCallback
+        ─▶ PollSpeech ─▶ SpeechDone?
         SUCCEEDED ─▶ FinishSpeech (fetch, join, store; SUCCEEDED) ─▶ SpeechReady
-        otherwise ─▶ WaitBeforeSpeechPoll (the wait grows to the vendor's cap)
+        otherwise ─▶ AwaitSpeechCallback (its timeout, the poll's wait, grows to the vendor's cap)
     any failure (the vendor's error, retries exhausted, the deadline) ─▶ MarkSpeechFailed ─▶ SpeechFailed
 
-Neither async vendor's speech callback is used: the gateway's and Huawei's callbacks are unsigned,
-so a callback would only prompt the poll that confirms it; polling at the vendor's pace (a few
-seconds) is the path (docs/vendors/tencent_gateway.md, huawei.md).
+AwaitSpeechCallback is a ``.waitForTaskToken`` task (its token parked on the speech) whose timeout
+is the poll's current wait (``TimeoutSecondsPath``): a vendor's callback for any piece
+(voiceclone.logic.speech_callbacks: token checked, the job re-queried, as the training callbacks)
+sends the token and PollSpeech asks about every piece at once; no callback, and the timeout polls
+as a plain wait would. Both vendors' callbacks are unsigned, so a callback only wakes the poll.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.workflow import (
@@ -27,6 +32,7 @@ from infra.workflow import (
     lambda_task,
     retry_vendor_errors,
     standard_state_machine,
+    state_machine_arn,
 )
 
 try:
@@ -40,7 +46,9 @@ PROGRESS = "$.progress"
 # 30 minutes by default) long before; this bounds a stuck task.
 EXECUTION_TIMEOUT = Duration.hours(2)
 # The speech workflow's functions, each voiceclone.handlers.<name>.handler.
-FUNCTIONS = ("speech_submit", "speech_poll", "speech_finish", "speech_mark_failed")
+FUNCTIONS = ("speech_submit", "speech_await", "speech_poll", "speech_finish", "speech_mark_failed")
+# AwaitSpeechCallback waits at most the poll's current wait, then the poll goes on as without a callback.
+AWAIT_TIMEOUT_PATH = f"{PROGRESS}.poll.wait_seconds"
 
 
 class SpeechWorkflow(Construct):
@@ -52,6 +60,8 @@ class SpeechWorkflow(Construct):
         super().__init__(scope, construct_id)
         self.fn = functions
         self.state_machine_name = f"{Stack.of(self).stack_name}-speech"
+        # A known name gives a known ARN: the functions it invokes may answer its task tokens (no cycle).
+        self.arn_by_name = state_machine_arn(self, self.state_machine_name)
         self.state_machine = standard_state_machine(
             self, self.state_machine_name, self._build_definition(), EXECUTION_TIMEOUT
         )
@@ -81,12 +91,29 @@ class SpeechWorkflow(Construct):
             fail_into(state, mark_failed)
         finish.next(sfn.Succeed(self, "SpeechReady"))
 
-        wait = sfn.Wait(
-            self, "WaitBeforeSpeechPoll", time=sfn.WaitTime.seconds_path(f"{PROGRESS}.poll.wait_seconds")
+        wait = tasks.LambdaInvoke(
+            self,
+            "AwaitSpeechCallback",
+            lambda_function=self.fn["speech_await"],
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({"speech": SPEECH, "task_token": sfn.JsonPath.task_token}),
+            task_timeout=sfn.Timeout.at(AWAIT_TIMEOUT_PATH),
+            result_path="$.woken",
         )
+        # Order matters: the timeout (no callback in time) polls; anything else fails the speech.
+        wait.add_catch(poll, errors=["States.Timeout"], result_path="$.await_timeout")
+        fail_into(wait, mark_failed)
         wait.next(poll).next(
             sfn.Choice(self, "SpeechDone")
             .when(sfn.Condition.string_equals(f"{PROGRESS}.poll.state", PollOutcome.SUCCEEDED.value), finish)
             .otherwise(wait)
         )
         return sfn.Chain.start(submit).next(wait)
+
+    def grant_task_response(self, grantee: iam.IGrantable) -> None:
+        """SendTaskSuccess/Failure/Heartbeat on this workflow, granted by ARN (see __init__ for why)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            resource_arns=[self.arn_by_name],
+        )

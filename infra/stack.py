@@ -55,6 +55,8 @@ EXECUTION_STARTERS = ("intake",)
 EXECUTION_STOPPERS = ("api",)
 # The callback redeems the task token; await_training does too when the result came before the token.
 TASK_RESPONDERS = ("callback", "await_training")
+# The same for the speech workflow: a vendor's speech callback, or AwaitSpeechCallback when it came first.
+SPEECH_TASK_RESPONDERS = ("callback", "speech_await")
 
 # Feature flags the stack relies on, set on the stack unless the app's context says otherwise, so the
 # stack is the same whether the CDK CLI (reading cdk.json), app.py alone or a test builds it.
@@ -158,7 +160,9 @@ class VoicecloneStack(Stack):
             )
         if self.settings.swagger_ui:
             self.functions["api"].add_environment(c.ENV_SWAGGER_UI, "true")
-        self.functions["submit_training"].add_environment(c.ENV_API_URL, self.api.base_url)
+        # Where the vendors call back: training jobs, and the speech jobs SubmitSpeech starts.
+        for name in ("submit_training", "speech_submit"):
+            self.functions[name].add_environment(c.ENV_API_URL, self.api.base_url)
         self._grant()
         self._acknowledge_nag_findings()
 
@@ -207,6 +211,8 @@ class VoicecloneStack(Stack):
             self.workflow.state_machine.grant_execution(fn[name], "states:StopExecution")
         for name in TASK_RESPONDERS:
             self.workflow.grant_task_response(fn[name])
+        for name in SPEECH_TASK_RESPONDERS:
+            self.speech_workflow.grant_task_response(fn[name])
 
     # ----- cdk-nag ------------------------------------------------------------------------------
     # Findings of one construct are acknowledged where it is built (api, functions, secrets,

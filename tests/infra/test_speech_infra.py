@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aws_cdk.assertions import Template
@@ -50,9 +51,10 @@ def _speech_machine(template_json: dict[str, Any]) -> tuple[str, dict[str, Any]]
 def _definition(machine: dict[str, Any]) -> dict[str, Any]:
     """The definition with every substitution made a placeholder (the structure is what counts)."""
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return dict(
-        json.loads("".join(p if isinstance(p, str) else '"X"' for p in parts).replace('""X""', '"X"'))
-    )
+    joined = "".join(p if isinstance(p, str) else "\x00" for p in parts)
+    # A substitution that is a whole value becomes "X"; one inside a string (an ARN's partition), X.
+    joined = re.sub(r"(?<=[:,\[])\x00(?=[,}\]])", '"X"', joined).replace('""\x00""', '"X"')
+    return dict(json.loads(joined.replace("\x00", "X")))
 
 
 def test_the_speech_workflow_submits_polls_finishes_and_marks_every_failure(
@@ -61,14 +63,24 @@ def test_the_speech_workflow_submits_polls_finishes_and_marks_every_failure(
     # Given the synthesized speech state machine
     _, machine = _speech_machine(template_json)
     states = _definition(machine)["States"]
-    # Then it submits, waits (growing, from the poll state) and polls until done, then finishes
+    # Then it submits, awaits a callback (at most the poll's wait) and polls until done, then finishes
     assert set(states) >= {
-        "SubmitSpeech", "WaitBeforeSpeechPoll", "PollSpeech", "SpeechDone", "FinishSpeech",
+        "SubmitSpeech", "AwaitSpeechCallback", "PollSpeech", "SpeechDone", "FinishSpeech",
         "MarkSpeechFailed", "SpeechFailed", "SpeechReady",
     }  # fmt: skip
-    assert states["WaitBeforeSpeechPoll"]["SecondsPath"] == "$.progress.poll.wait_seconds"
+    assert "WaitBeforeSpeechPoll" not in states
+    awaiting = states["AwaitSpeechCallback"]
+    assert "lambda:invoke.waitForTaskToken" in json.dumps(awaiting["Resource"])
+    assert awaiting["TimeoutSecondsPath"] == "$.progress.poll.wait_seconds"
+    assert awaiting["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    # No callback in time: the timeout polls, as the plain wait did; any other error fails the speech
+    assert awaiting["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"], "Next": "PollSpeech", "ResultPath": "$.await_timeout"
+    }  # fmt: skip
+    assert awaiting["Catch"][1]["Next"] == "MarkSpeechFailed"
+    assert awaiting["Next"] == "PollSpeech"
     assert states["SpeechDone"]["Choices"][0]["Next"] == "FinishSpeech"
-    assert states["SpeechDone"]["Default"] == "WaitBeforeSpeechPoll"
+    assert states["SpeechDone"]["Default"] == "AwaitSpeechCallback"
     # And each vendor step retries throttling/outages, then any error ends in MarkSpeechFailed
     for name in ("SubmitSpeech", "PollSpeech", "FinishSpeech"):
         retried = {e for r in states[name]["Retry"] for e in r["ErrorEquals"]}

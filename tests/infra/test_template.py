@@ -159,7 +159,7 @@ def test_default_context_values_reach_the_environment(template_json: dict[str, A
     assert "VOICECLONE_POLL_INITIAL_SECONDS" not in env and "VOICECLONE_POLL_MAX_SECONDS" not in env
 
 
-def test_only_intake_and_api_know_the_state_machine_and_only_submit_training_the_api_url(
+def test_only_intake_and_api_know_the_state_machine_and_only_the_submitters_the_api_url(
     template_json: dict[str, Any],
 ) -> None:
     machine_id = state_machine_logical_id(template_json)  # the training workflow's
@@ -169,7 +169,8 @@ def test_only_intake_and_api_know_the_state_machine_and_only_submit_training_the
     }
     assert holders == {
         "VOICECLONE_STATE_MACHINE_ARN": {handler_of("intake"), handler_of("api")},
-        "VOICECLONE_API_URL": {handler_of("submit_training")},
+        # Where the vendors call back: SubmitTraining's and SubmitSpeech's jobs.
+        "VOICECLONE_API_URL": {handler_of("submit_training"), handler_of("speech_submit")},
     }
     assert environment_of(template_json, handler_of("intake"))["VOICECLONE_STATE_MACHINE_ARN"] == {
         "Ref": machine_id
@@ -504,9 +505,11 @@ def test_workflow_permissions_are_least_privilege(template_json: dict[str, Any])
     }
     # POST /v1/jobs/{id}/cancel
     assert handlers_allowed(template_json, "states:StopExecution") == {handler_of("api")}
+    # The speech workflow's tokens: the callback, and AwaitSpeechCallback when the callback came first.
     assert handlers_allowed(template_json, "states:SendTaskSuccess") == {
         handler_of("callback"),
         handler_of("await_training"),
+        handler_of("speech_await"),
     }
 
 
