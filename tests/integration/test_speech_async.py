@@ -187,7 +187,8 @@ def test_an_async_vendor_speaks_through_the_workflow_in_the_vendors_own_terms(
     for request in sandbox.tts_requests[seen:]:
         if vendor == "huawei":
             asset = client.get_voice(voice_id)["vendor_voice_id"]
-            assert set(request) == {"text", "voice_asset_id", "audio_format", "speed"}
+            assert set(request) == {"text", "voice_asset_id", "audio_format", "speed", "callback_config"}
+            assert set(request["callback_config"]) == {"callback_url"}
             assert (request["voice_asset_id"], request["audio_format"], request["speed"]) == (
                 asset,
                 "WAV",
@@ -201,6 +202,9 @@ def test_an_async_vendor_speaks_through_the_workflow_in_the_vendors_own_terms(
             cloning = output["smartContentDescriptor"]["voiceCloning"]
             assert cloning == {"type": 1, "modelName": client.get_voice(voice_id)["vendor_voice_id"]}
             assert request["customId"] and len(request["customId"]) < 64
+        # And each vendor job was given the speech's callback URL (one secret per speech)
+        called = request["callback_config"]["callback_url"] if vendor == "huawei" else request["callback"]
+        assert called.startswith(f"{url}/v1/callbacks/{vendor}/sp-") and "?token=" in called
     # And the short one's Speech Succeeded reached the bus and, signed, its webhook
     wait_for(lambda: tap.of_speech(short["speech_id"]) or None, timeout=30, what="Speech Succeeded")
     (event,) = tap.of_speech(short["speech_id"])
@@ -312,3 +316,76 @@ def test_sync_vendor_throttling_is_retried_then_a_503_with_its_code_and_nothing_
     # And once Tencent takes calls again, the same request speaks
     sandbox.config.throttle_first = 0
     assert speak(api, url, voice_id, text=SENTENCE).status_code == 201
+
+
+def _await_events(stack: LocalStack, speech_id: str) -> list[dict[str, Any]]:
+    """The speech execution's history."""
+    sfn = stack.client("stepfunctions")
+    arn = stack.execution_arn(speech_id, stack.speech_state_machine_arn)
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": arn}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+@pytest.mark.parametrize("vendor", ASYNC)
+def test_an_async_vendors_callback_wakes_the_speech_workflow_and_a_forged_one_changes_nothing(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    sandboxes: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    vendor: str,
+) -> None:
+    import time
+
+    from voiceclone.domain.polling import PollState
+    from voiceclone.logic import speech_workflow
+
+    _, api = tenant
+    url, sandbox = stack.api_url, sandboxes[vendor]
+    # Given the poll would wait 120 s (only a callback can end the wait in time), and the vendor
+    # takes 3 s per job
+    monkeypatch.setattr(
+        speech_workflow, "_initial_poll", lambda svc, v: PollState.start(120, 120, time.time())
+    )
+    sandbox.config.speech_seconds = 3.0
+    seen = len(sandbox.tts_requests)
+    began = time.monotonic()
+    view = started(api, url, voices[vendor], text=SENTENCE)
+    speech_id = view["speech_id"]
+    wait_for(lambda: len(sandbox.tts_requests) > seen or None, timeout=20, what="the vendor job")
+    request = sandbox.tts_requests[seen]
+    called = request["callback_config"]["callback_url"] if vendor == "huawei" else request["callback"]
+    assert called.startswith(f"{url}/v1/callbacks/{vendor}/{speech_id}?token=")
+    # When a forger calls back while the job runs, with a wrong token (and with none)
+    body = {"status": "FINISHED", "job_id": "x"} if vendor == "huawei" else {"id": "x", "state": 3}
+    forged = httpx.post(f"{url}/v1/callbacks/{vendor}/{speech_id}?token=forged", json=body, timeout=10)
+    bare = httpx.post(f"{url}/v1/callbacks/{vendor}/{speech_id}", json=body, timeout=10)
+    # Then each gets 401 and nothing changed: the speech still RUNNING as it was
+    assert forged.status_code == bare.status_code == 401, forged.text
+    assert forged.json()["error"] == "InvalidCallbackToken"
+    now = api.get(f"{url}/v1/speech/{speech_id}").json()
+    assert now["status"] == "RUNNING" and now["audio_url"] == ""
+    # And once the vendor's own callback comes, the speech finishes long before the 120 s wait
+    final = finished(api, url, speech_id)
+    assert final["status"] == "SUCCEEDED", final
+    assert time.monotonic() - began < 60
+    callbacks = sandbox.tts_callbacks if vendor == "huawei" else sandbox.callbacks
+    assert any(status == 200 for _, status in callbacks)
+    # And the history shows the await left by the callback (a task success), never by its timeout
+    events = _await_events(stack, speech_id)
+    kinds = [e["type"] for e in events]
+    assert "TaskTimedOut" not in kinds
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert entered.count("AwaitSpeechCallback") == 1 and "PollSpeech" in entered
+    exited = [
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in events
+        if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "AwaitSpeechCallback"
+    ]
+    assert exited and exited[0]["woken"] == {"woken_by": "callback"} and "await_timeout" not in exited[0]
