@@ -218,3 +218,67 @@ def test_a_failed_job_or_the_deadline_ends_the_speech_failed_never_running(
     assert [s.status.value for s in listed if s.speech_id not in (view.speech_id, view2.speech_id)] == [
         "FAILED"
     ]
+
+
+class TokenRecorder(StartRecorder):
+    """Step Functions' task-token answers; a token in ``expired`` is one the execution no longer waits on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.woken: list[str] = []
+        self.expired: set[str] = set()
+
+    def send_task_success(self, taskToken: str, output: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        if taskToken in self.expired:
+            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "gone"}}, "SendTaskSuccess")
+        self.woken.append(taskToken)
+        return {}
+
+
+def test_a_speech_callback_is_checked_confirmed_at_the_vendor_and_wakes_the_wait_once(
+    svc: tuple[Services, FakeAsync, StartRecorder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voiceclone.logic import speech_callbacks
+
+    services, fake, _ = svc
+    sfn = TokenRecorder()
+    services.__dict__["sfn"] = sfn
+    monkeypatch.setattr(
+        FakeAsync, "parse_synthesis_callback", lambda self, body: json.loads(body)["job_id"], raising=False
+    )
+    voice = make_voice(services, vendor=VENDOR)
+    view, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
+    inp = SpeechInput.model_validate(json.loads(sfn.started[0]["input"])["speech"])
+    speech_workflow.submit(services, inp)
+    token = services.repo.get_speech(view.speech_id, "t1").callback_token
+    assert token
+
+    def call(job_id: str, with_token: str | None = token) -> tuple[int, str | None]:
+        body = json.dumps({"job_id": job_id}).encode()
+        answer = speech_callbacks.handle_speech_callback(services, VENDOR, view.speech_id, with_token, body)
+        return answer.status_code, answer.error
+
+    def stored() -> Any:
+        return services.repo.get_speech(view.speech_id, "t1")
+
+    # A wrong or missing token, another job's id, a job still running: refused or deferred, nothing woken
+    assert call("job-1", "not-the-token") == (401, "InvalidCallbackToken")
+    assert call("job-1", None) == (401, "InvalidCallbackToken")
+    assert call("job-99") == (409, "OtherJob")
+    assert call("job-1") == (202, None)  # the vendor says it still runs: the body is only a hint
+    assert not sfn.woken and not stored().callback_pending
+    # A callback that comes before the workflow waits is remembered, and the wait then ends at once
+    fake.finish("job-1", state=SynthesisState.SUCCEEDED, audio_url="https://files/1.wav")
+    assert call("job-1") == (200, None) and stored().callback_pending and not sfn.woken
+    assert speech_workflow.await_callback(services, inp, "token-a") == {"parked": False}
+    assert sfn.woken == ["token-a"] and not stored().callback_pending
+    # A callback while the workflow waits hands its token back once: a repeat wakes nothing more
+    assert speech_workflow.await_callback(services, inp, "token-b") == {"parked": True}
+    assert call("job-1") == (200, None) and sfn.woken == ["token-a", "token-b"]
+    assert stored().task_token is None
+    # A token the execution stopped waiting on (it timed out to the poll) is no error
+    assert speech_workflow.await_callback(services, inp, "token-c") == {"parked": True}
+    sfn.expired.add("token-c")
+    assert call("job-1") == (200, None) and sfn.woken == ["token-a", "token-b"]

@@ -39,7 +39,7 @@ from voiceclone.domain.errors import (
     VendorThrottled,
     VoicecloneError,
 )
-from voiceclone.domain.models import JobError, JobStatus, Speech, SpeechStatus, Voice, VoiceState
+from voiceclone.domain.models import JobError, JobStatus, Speech, SpeechStatus, Voice, VoiceState, utcnow
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
@@ -77,6 +77,31 @@ class SpeechInput(BaseModel):
     format: Literal["wav", "mp3", "pcm"]
     sample_rate: int
     speed: float = 1.0
+
+
+# A speech whose record keeps changing under a step or a callback (a race) is retried this often.
+_UPDATE_ATTEMPTS = 5
+
+
+def change_speech(svc: Services, speech: Speech, change: Callable[[Speech], Speech | None]) -> Speech:
+    """Apply ``change`` to the stored speech (None: leave it); read again and retried on a concurrent update.
+
+    The one read-modify-write of a speech record: the speech workflow's steps and the vendor
+    callbacks (which know no tenant, so the speech is read again by its id alone) both use it.
+    """
+    current = speech
+    for _ in range(_UPDATE_ATTEMPTS):
+        changed = change(current)
+        if changed is None:
+            return current
+        changed = changed.model_copy(update={"version": current.version + 1, "updated_at": utcnow()})
+        if svc.repo.update_speech(changed, current.version):
+            return changed
+        found = svc.repo.find_speech(current.speech_id)
+        if found is None:
+            raise RuntimeError(f"speech {speech.speech_id} vanished under the update")
+        current = found
+    raise RuntimeError(f"speech {speech.speech_id} kept changing under the update")
 
 
 def speech_key(tenant_id: str, voice_id: str, speech_id: str, fmt: str) -> str:

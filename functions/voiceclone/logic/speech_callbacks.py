@@ -14,17 +14,16 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Callable
 
 from voiceclone.domain.errors import VendorError, VendorThrottled, VendorUnavailable
-from voiceclone.domain.models import Speech, utcnow
+from voiceclone.domain.models import Speech
 from voiceclone.logic.callbacks import CallbackResult
 from voiceclone.logic.services import Services
+from voiceclone.logic.speech import change_speech
 from voiceclone.observability import logger
 
 # Speech ids as the API issues them ("sp-" and 32 hex digits): the callback route tells them from job ids.
 SPEECH_PREFIX = "sp-"
-_UPDATE_ATTEMPTS = 5
 
 
 def is_speech_id(item_id: str) -> bool:
@@ -41,23 +40,6 @@ def callback_url(svc: Services, speech: Speech) -> str | None:
         return None
     base = svc.settings.api_url.rstrip("/")
     return f"{base}/v1/callbacks/{speech.vendor}/{speech.speech_id}?token={speech.callback_token}"
-
-
-def _mutate(svc: Services, speech: Speech, change: Callable[[Speech], Speech | None]) -> Speech:
-    """Apply ``change`` to the stored speech (None: leave it); retried on a concurrent update."""
-    current = speech
-    for _ in range(_UPDATE_ATTEMPTS):
-        changed = change(current)
-        if changed is None:
-            return current
-        changed = changed.model_copy(update={"version": current.version + 1, "updated_at": utcnow()})
-        if svc.repo.update_speech(changed, current.version):
-            return changed
-        found = svc.repo.find_speech(current.speech_id)
-        if found is None:
-            raise RuntimeError(f"speech {speech.speech_id} vanished under the update")
-        current = found
-    raise RuntimeError(f"speech {speech.speech_id} kept changing under the update")
 
 
 def _wake(svc: Services, token: str, reason: str) -> bool:
@@ -91,7 +73,7 @@ def await_speech(svc: Services, speech_id: str, task_token: str) -> dict[str, bo
             return None
         return current.model_copy(update={"task_token": task_token})
 
-    _mutate(svc, speech, park)
+    change_speech(svc, speech, park)
     if pending:
         _wake(svc, task_token, "callback")
     return {"parked": not pending}
@@ -146,7 +128,7 @@ def handle_speech_callback(
             return None
         return current.model_copy(update={"callback_pending": True})
 
-    _mutate(svc, speech, take)
+    change_speech(svc, speech, take)
     if token_taken:
         _wake(svc, token_taken, "callback")
     logger.info(

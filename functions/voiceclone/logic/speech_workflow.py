@@ -22,16 +22,14 @@ import time
 from collections.abc import Callable
 
 from voiceclone.domain.errors import VendorRejected, VoicecloneError, parse_cause
-from voiceclone.domain.models import JobError, Speech, SpeechStatus, utcnow
+from voiceclone.domain.models import JobError, Speech, SpeechStatus
 from voiceclone.domain.polling import PollOutcome, PollState, SpeechProgress
 from voiceclone.logic import speech_callbacks
 from voiceclone.logic.services import Services
-from voiceclone.logic.speech import CONTENT_TYPES, SpeechInput, speech_key
+from voiceclone.logic.speech import CONTENT_TYPES, SpeechInput, change_speech, speech_key
 from voiceclone.observability import count, logger
 from voiceclone.vendors.registry import capabilities
 
-# A speech whose record keeps changing under a step (a race) is retried this often.
-_UPDATE_ATTEMPTS = 5
 # A piece whose vendor job is being started: a retry finds it (find_synthesis) before starting another.
 STARTING = "?"
 
@@ -42,20 +40,6 @@ class SpeechTimedOut(VoicecloneError):
 
 def _now() -> float:
     return time.time()
-
-
-def _change(svc: Services, speech: Speech, change: Callable[[Speech], Speech | None]) -> Speech:
-    """Apply ``change`` to the stored speech (None: leave it); retried on a concurrent update."""
-    current = speech
-    for _ in range(_UPDATE_ATTEMPTS):
-        changed = change(current)
-        if changed is None:
-            return current
-        changed = changed.model_copy(update={"version": current.version + 1, "updated_at": utcnow()})
-        if svc.repo.update_speech(changed, current.version):
-            return changed
-        current = svc.repo.get_speech(current.speech_id, current.tenant_id)
-    raise RuntimeError(f"speech {speech.speech_id} kept changing under the update")
 
 
 def _initial_poll(svc: Services, vendor: str) -> PollState:
@@ -81,7 +65,7 @@ def submit(svc: Services, inp: SpeechInput) -> SpeechProgress:
     voice = svc.repo.require_voice(speech.voice_id, inp.tenant_id)
     adapter = svc.adapter_for(inp.vendor)
     # One callback secret per speech, made once and kept for every retry of this step.
-    speech = _change(svc, speech, _with_callback_token)
+    speech = change_speech(svc, speech, _with_callback_token)
     callback = speech_callbacks.callback_url(svc, speech)
     jobs = list(speech.vendor_jobs) or [""] * len(inp.pieces)
     for index, text in enumerate(inp.pieces):
@@ -89,15 +73,15 @@ def submit(svc: Services, inp: SpeechInput) -> SpeechProgress:
         if jobs[index] == STARTING:
             found = adapter.find_synthesis(tag)
             jobs[index] = found.job_id if found is not None else ""
-            speech = _change(svc, speech, _record(index, jobs[index], len(inp.pieces)))
+            speech = change_speech(svc, speech, _record(index, jobs[index], len(inp.pieces)))
         if jobs[index]:
             continue  # started by an earlier attempt of this step
         request = SynthesisRequest(
             text=text, format=inp.format, sample_rate=inp.sample_rate, speed=inp.speed, callback_url=callback
         )
-        speech = _change(svc, speech, _record(index, STARTING, len(inp.pieces)))
+        speech = change_speech(svc, speech, _record(index, STARTING, len(inp.pieces)))
         jobs[index] = adapter.start_synthesis(voice.vendor_voice, request, tag=tag).job_id
-        speech = _change(svc, speech, _record(index, jobs[index], len(inp.pieces)))
+        speech = change_speech(svc, speech, _record(index, jobs[index], len(inp.pieces)))
     logger.info("speech submitted", extra={"speech_id": inp.speech_id, "vendor_jobs": len(jobs)})
     return SpeechProgress(jobs=jobs, audio_urls=[""] * len(jobs), poll=_initial_poll(svc, inp.vendor))
 
@@ -200,7 +184,7 @@ def finish(svc: Services, inp: SpeechInput, progress: SpeechProgress) -> dict[st
             }
         )
 
-    speech = _change(svc, speech, succeed)
+    speech = change_speech(svc, speech, succeed)
     count("SpeechSucceeded", inp.vendor)
     logger.info(
         "speech made",
@@ -218,7 +202,7 @@ def fail_speech(svc: Services, speech_id: str, tenant_id: str, error: JobError) 
             return None
         return current.model_copy(update={"status": SpeechStatus.FAILED, "error": error})
 
-    speech = _change(svc, speech, fail)
+    speech = change_speech(svc, speech, fail)
     count("SpeechFailed", speech.vendor)
     logger.warning("speech failed", extra={"speech_id": speech_id, "error": error.model_dump()})
     return speech
