@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 from dataclasses import dataclass
 
 from voiceclone.domain.errors import VendorError, VendorThrottled, VendorUnavailable
 from voiceclone.domain.models import JobStatus
 from voiceclone.logic.services import Services
+from voiceclone.logic.task_tokens import token_matches
 from voiceclone.logic.workflow import note_vendor_error, record_vendor_result, resume_execution, take_token
 from voiceclone.observability import logger
 
@@ -46,11 +46,7 @@ def handle_callback(
     if job is None or job.vendor != vendor:
         return CallbackResult(404, "unknown job", "JobNotFound")
     # Constant-time comparison; a job without a token (not yet submitted) accepts no callback.
-    if (
-        not token
-        or not job.callback_token
-        or not hmac.compare_digest(token.encode("utf-8", "replace"), job.callback_token.encode())
-    ):
+    if not token_matches(token, job.callback_token):
         logger.warning("callback with a wrong token rejected", extra={"job_id": job_id})
         return CallbackResult(401, "invalid callback token", "InvalidCallbackToken")
     adapter = svc.adapter_for(vendor)

@@ -11,7 +11,6 @@ is parked is remembered (``callback_pending``): the next AwaitSpeechCallback res
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 
@@ -20,6 +19,7 @@ from voiceclone.domain.models import Speech
 from voiceclone.logic.callbacks import CallbackResult
 from voiceclone.logic.services import Services
 from voiceclone.logic.speech import change_speech
+from voiceclone.logic.task_tokens import answer_task, token_matches
 from voiceclone.observability import logger
 
 # Speech ids as the API issues them ("sp-" and 32 hex digits): the callback route tells them from job ids.
@@ -44,17 +44,8 @@ def callback_url(svc: Services, speech: Speech) -> str | None:
 
 def _wake(svc: Services, token: str, reason: str) -> bool:
     """SendTaskSuccess; False when the execution no longer waits on it (timed out to the poll, used)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        svc.sfn.send_task_success(taskToken=token, output=json.dumps({"woken_by": reason}))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
-            logger.info("the speech workflow no longer waits for this token", extra={"reason": code})
-            return False
-        raise
-    return True
+    output = json.dumps({"woken_by": reason})
+    return answer_task(lambda: svc.sfn.send_task_success(taskToken=token, output=output), "speech workflow")
 
 
 def await_speech(svc: Services, speech_id: str, task_token: str) -> dict[str, bool]:
@@ -87,11 +78,7 @@ def handle_speech_callback(
     if speech is None or speech.vendor != vendor:
         return CallbackResult(404, "unknown speech", "SpeechNotFound")
     # Constant-time comparison; a speech without a token (nothing submitted yet) accepts no callback.
-    if (
-        not token
-        or not speech.callback_token
-        or not hmac.compare_digest(token.encode("utf-8", "replace"), speech.callback_token.encode())
-    ):
+    if not token_matches(token, speech.callback_token):
         logger.warning("speech callback with a wrong token rejected", extra={"speech_id": speech_id})
         return CallbackResult(401, "invalid callback token", "InvalidCallbackToken")
     adapter = svc.adapter_for(vendor)

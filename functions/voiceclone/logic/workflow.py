@@ -36,6 +36,7 @@ from voiceclone.domain.polling import PollOutcome, PollState, TrainingStarted
 from voiceclone.logic import expiry
 from voiceclone.logic.audio_source import S3AudioSource, converted_key
 from voiceclone.logic.services import Services
+from voiceclone.logic.task_tokens import answer_task
 from voiceclone.observability import logger, metrics
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
 from voiceclone.vendors.registry import capabilities
@@ -296,23 +297,14 @@ def record_vendor_result(svc: Services, job_id: str, status: TrainingStatus, *, 
 
 def resume_execution(svc: Services, token: str, status: TrainingStatus, vendor: str) -> bool:
     """Hand the result to the waiting execution; False when it no longer waits (timed out to polling)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        if status.state is TrainingState.SUCCEEDED:
-            svc.sfn.send_task_success(taskToken=token, output=json.dumps({"state": status.state.value}))
-        else:
-            error = TrainingFailed(
-                vendor, status.error_code or "TrainingFailed", status.error_message or "failed"
-            )
-            svc.sfn.send_task_failure(taskToken=token, error="TrainingFailed", cause=str(error))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
-            logger.info("the execution no longer waits for this token", extra={"reason": code})
-            return False
-        raise
-    return True
+    if status.state is TrainingState.SUCCEEDED:
+        output = json.dumps({"state": status.state.value})
+        return answer_task(lambda: svc.sfn.send_task_success(taskToken=token, output=output), "execution")
+    error = TrainingFailed(vendor, status.error_code or "TrainingFailed", status.error_message or "failed")
+    return answer_task(
+        lambda: svc.sfn.send_task_failure(taskToken=token, error="TrainingFailed", cause=str(error)),
+        "execution",
+    )
 
 
 def await_training(svc: Services, job_id: str, task_token: str) -> dict[str, Any]:
