@@ -413,9 +413,10 @@ class LocalStack:
 
         return execution_arn(state_machine_arn or self.state_machine_arn, execution_name)
 
-    def execution_history(self, job_id: str) -> list[dict[str, Any]]:
+    def execution_history(self, execution_name: str, state_machine_arn: str = "") -> list[dict[str, Any]]:
+        """Every event of an execution of the training workflow (or of ``state_machine_arn``)."""
         sfn = self.client("stepfunctions")
-        arn = self.execution_arn(job_id)
+        arn = self.execution_arn(execution_name, state_machine_arn)
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": arn}
         while True:

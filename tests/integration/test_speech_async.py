@@ -320,16 +320,7 @@ def test_sync_vendor_throttling_is_retried_then_a_503_with_its_code_and_nothing_
 
 def _await_events(stack: LocalStack, speech_id: str) -> list[dict[str, Any]]:
     """The speech execution's history."""
-    sfn = stack.client("stepfunctions")
-    arn = stack.execution_arn(speech_id, stack.speech_state_machine_arn)
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events += page["events"]
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
+    return stack.execution_history(speech_id, stack.speech_state_machine_arn)
 
 
 @pytest.mark.parametrize("vendor", ASYNC)
