@@ -33,8 +33,9 @@ TIMEOUT_SECONDS = 30
 # the recordings into the audio the vendor downloads. Both outlast 30 s on a slow vendor.
 LONGER_TIMEOUTS = {"check_sentence": 60, "submit_training": 60}
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
-# Lambda's Python runtime ships boto3; bundling another copy would only slow cold starts.
-PROVIDED_BY_RUNTIME = ("boto3",)
+# Lambda's Python runtime ships boto3 and snapshot-restore-py (SnapStart's runtime hooks); bundling
+# another copy would only slow cold starts.
+PROVIDED_BY_RUNTIME = ("boto3", "snapshot-restore-py")
 # The functions a client waits on (README, "Cold starts"): SnapStart restores them from a snapshot
 # of their initialized process, taken when a version is published. Callers invoke their LIVE_ALIAS,
 # which follows the current version. The workflow's functions keep plain cold starts: nobody waits

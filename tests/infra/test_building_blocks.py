@@ -83,13 +83,14 @@ def test_function_environment_adds_poll_settings_only_when_set_and_vendor_settin
 # ----- packaging -----------------------------------------------------------------------------------
 
 
-def test_runtime_requirements_are_the_project_dependencies_minus_boto3() -> None:
+def test_runtime_requirements_are_the_project_dependencies_minus_what_the_runtime_ships() -> None:
     declared = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
     shipped = runtime_requirements()
-    assert [d for d in declared if d.startswith("boto3")] and not [
-        r for r in shipped if r.startswith("boto3")
-    ]
-    assert set(shipped) == {d for d in declared if not d.startswith("boto3")}
+    runtime = ("boto3==", "snapshot-restore-py==")
+    for provided in runtime:
+        assert [d for d in declared if d.startswith(provided)], provided
+        assert not [r for r in shipped if r.startswith(provided)], provided
+    assert set(shipped) == {d for d in declared if not d.startswith(runtime)}
 
 
 def test_pip_bundling_installs_aarch64_wheels_and_copies_the_package(

@@ -214,7 +214,7 @@ class FakeVoiceSandbox(SandboxBase):
 
 def _child() -> None:
     """Register the vendor, start a fresh local stack, clone once with it; print what was seen as JSON."""
-    from voiceclone.logic.services import services
+    from voiceclone.handlers.step import job_vendor
     from voiceclone_cli.client import VoicecloneClient
     from voiceclone_local.stack import LocalStack
 
@@ -224,11 +224,11 @@ def _child() -> None:
     # Steps that had to read the job to learn its vendor (the workflow passes it to each).
     reads: list[str] = []
 
-    def counting_services() -> Any:
-        reads.append("read")
-        return services()
+    def counting_job_vendor(job_id: str) -> Any:
+        reads.append(job_id)
+        return job_vendor(job_id)
 
-    pytest.MonkeyPatch().setattr("voiceclone.handlers.step.services", counting_services)
+    pytest.MonkeyPatch().setattr("voiceclone.handlers.step.job_vendor", counting_job_vendor)
 
     registry.register(VENDOR, FakeVoiceAdapter)
     try:

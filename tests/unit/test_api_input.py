@@ -73,14 +73,14 @@ class Untouchable:
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from voiceclone.handlers import api as module
+    from voiceclone import rest as module
 
     monkeypatch.setattr(module, "services", lambda: SimpleNamespace(repo=Untouchable()))
     return module
 
 
 def answer(api: Any, evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    result = api.handler(evt, FakeContext())
+    result = api.handle(evt, FakeContext())
     return int(result["statusCode"]), json.loads(result["body"])
 
 
@@ -293,7 +293,7 @@ def test_an_aws_failure_is_a_503_with_the_documented_body(
         raise failure
 
     monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=SimpleNamespace(require_voice=fail)))
-    result = api.handler(event("GET", "/v1/voices/v-1"), FakeContext())
+    result = api.handle(event("GET", "/v1/voices/v-1"), FakeContext())
     body = json.loads(result["body"])
     assert_refused(result["statusCode"], body, 503)
     assert body["error"] == "ServiceUnavailable" and "try again" in body["message"]
@@ -410,7 +410,7 @@ def test_the_callback_handler_answers_aws_and_vendor_failures_with_a_body(
     from voiceclone.domain.errors import VendorUnavailable
     from voiceclone.handlers import callback
 
-    monkeypatch.setattr(callback, "services", lambda: None)
+    monkeypatch.setattr("voiceclone.logic.services.services", lambda: None)
     evt = event("POST", "/v1/callbacks/tencent_vrs/j1", "{}", query={"token": "tok"})
     evt["pathParameters"] = {"vendor": "tencent_vrs", "job_id": "j1"}
     for failure, status in (
@@ -423,7 +423,7 @@ def test_the_callback_handler_answers_aws_and_vendor_failures_with_a_body(
         def fail(*args: Any, failure: Exception = failure) -> Any:
             raise failure
 
-        monkeypatch.setattr(callback, "handle_callback", fail)
+        monkeypatch.setattr("voiceclone.logic.callbacks.handle_callback", fail)
         result = callback.handler(evt, FakeContext())  # type: ignore[arg-type]
         body = json.loads(result["body"])
         assert result["statusCode"] == status and body["error"] and body["message"], (failure, body)

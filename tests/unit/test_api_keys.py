@@ -81,7 +81,7 @@ def _authorize(monkeypatch: pytest.MonkeyPatch, store: FakeKeyStore, token: str)
     class FakeServices:
         repo = store
 
-    monkeypatch.setattr(authorizer, "services", lambda: FakeServices())
+    monkeypatch.setattr("voiceclone.logic.services.services", lambda: FakeServices())
     event = {
         "type": "TOKEN",
         "authorizationToken": token,

@@ -99,7 +99,6 @@ def test_a_workflow_steps_metrics_and_logs_carry_the_vendor_named_in_its_input(
 def test_a_step_without_the_vendor_in_its_input_takes_the_jobs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from voiceclone.handlers import step
 
     # Given the job's record names Qiniu and the step's input only the job id
     asked: list[str] = []
@@ -108,7 +107,9 @@ def test_a_step_without_the_vendor_in_its_input_takes_the_jobs(
         asked.append(job_id)
         return SimpleNamespace(vendor="qiniu")
 
-    monkeypatch.setattr(step, "services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=get_job)))
+    monkeypatch.setattr(
+        "voiceclone.logic.services.services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=get_job))
+    )
 
     failing_step({"job_id": "job-2"}, CONTEXT)
 
@@ -121,11 +122,10 @@ def test_a_step_without_the_vendor_in_its_input_takes_the_jobs(
 def test_a_warm_container_does_not_keep_the_previous_invocations_vendor(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from voiceclone.handlers import step
-
     # Given a step ran for Huawei, then one for a job that does not exist
     monkeypatch.setattr(
-        step, "services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=lambda job_id: None))
+        "voiceclone.logic.services.services",
+        lambda: SimpleNamespace(repo=SimpleNamespace(get_job=lambda job_id: None)),
     )
     failing_step({"job_id": "job-3", "vendor": "huawei"}, CONTEXT)
     failing_step({"job_id": "gone"}, CONTEXT)
@@ -139,13 +139,14 @@ def test_a_warm_container_does_not_keep_the_previous_invocations_vendor(
 def test_a_step_whose_input_names_the_vendor_reads_no_job(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from voiceclone.handlers import step
 
     # Given a store that fails the test if read (the workflow passes each step its vendor)
     def no_read(job_id: str) -> None:
         raise AssertionError(f"the step read job {job_id} to learn its vendor")
 
-    monkeypatch.setattr(step, "services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=no_read)))
+    monkeypatch.setattr(
+        "voiceclone.logic.services.services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=no_read))
+    )
 
     # When a step runs with the vendor in its input, as infra/workflow.py passes it
     failing_step({"job_id": "job-4", "vendor": "tencent_gateway"}, CONTEXT)
@@ -216,7 +217,7 @@ def rest_event(method: str, path: str, body: dict[str, Any] | None = None) -> di
 def test_an_api_call_counts_a_created_job_with_its_vendor(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from voiceclone.handlers import api
+    from voiceclone import rest as api
 
     # Given the logic creates the job the client asked for (the store is not the point here)
     def create_job(svc: Any, tenant: str, body: Any) -> JobView:
@@ -239,7 +240,7 @@ def test_an_api_call_counts_a_created_job_with_its_vendor(
 
     # When a client creates a Tencent VRS job
     body = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female", "language": "zh-CN"}
-    answer = api.handler(rest_event("POST", "/v1/jobs", body), CONTEXT)
+    answer = api.handle(rest_event("POST", "/v1/jobs", body), CONTEXT)
 
     # Then JobCreated is published with vendor=tencent_vrs
     assert answer["statusCode"] == 201, answer
@@ -250,13 +251,13 @@ def test_an_api_call_counts_a_created_job_with_its_vendor(
 def test_an_api_call_about_no_vendor_counts_with_vendor_none(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from voiceclone.handlers import api
+    from voiceclone import rest as api
 
     rotated = ("whsec_x", datetime(2026, 12, 3, tzinfo=UTC))
     repo = SimpleNamespace(rotate_webhook_secret=lambda tenant: rotated)
     monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=repo))
 
-    answer = api.handler(rest_event("POST", "/v1/webhooks/secret/rotate"), CONTEXT)
+    answer = api.handle(rest_event("POST", "/v1/webhooks/secret/rotate"), CONTEXT)
 
     assert answer["statusCode"] == 200, answer
     emf, _ = printed(capsys)
@@ -273,8 +274,10 @@ def test_a_callback_counts_with_its_vendor_and_an_unknown_one_never_becomes_a_di
     from voiceclone.handlers import callback
     from voiceclone.logic.callbacks import CallbackResult
 
-    monkeypatch.setattr(callback, "services", lambda: None)
-    monkeypatch.setattr(callback, "handle_callback", lambda *args: CallbackResult(404, "unknown job"))
+    monkeypatch.setattr("voiceclone.logic.services.services", lambda: None)
+    monkeypatch.setattr(
+        "voiceclone.logic.callbacks.handle_callback", lambda *args: CallbackResult(404, "unknown job")
+    )
     event = rest_event("POST", f"/v1/callbacks/{path_vendor}/job-5", {})
     event["pathParameters"] = {"vendor": path_vendor, "job_id": "job-5"}
 
@@ -289,8 +292,8 @@ def test_the_authorizers_rejections_carry_vendor_none(
 ) -> None:
     from voiceclone.handlers import authorizer
 
-    monkeypatch.setattr(authorizer, "tenant_for", lambda repo, token: None)
-    monkeypatch.setattr(authorizer, "services", lambda: SimpleNamespace(repo=None))
+    monkeypatch.setattr("voiceclone.logic.api_keys.tenant_for", lambda repo, token: None)
+    monkeypatch.setattr("voiceclone.logic.services.services", lambda: SimpleNamespace(repo=None))
     event = {
         "type": "TOKEN",
         "authorizationToken": "Bearer vck_unknown",
@@ -339,6 +342,9 @@ def test_every_handler_flushes_its_metrics_through_the_vendor_aware_decorator() 
     # every entry point flushes: the workflow steps through workflow_step (the speech workflow's through
     # speech_step), the others directly
     steps = ("@log_metrics", "@workflow_step", "@speech_step")
-    entry_points = [name for name, text in sources.items() if "def handler(" in text]
+    # (the api's entry point hands each event to voiceclone.rest.handle, which flushes)
+    rest = (Path(handlers_dir).parent / "rest.py").read_text()
+    assert "from voiceclone.rest import handle" in sources["api.py"] and "@log_metrics\ndef handle(" in rest
+    entry_points = [name for name, text in sources.items() if "def handler(" in text and name != "api.py"]
     assert entry_points and all(any(s in sources[name] for s in steps) for name in entry_points)
     assert "@log_metrics" in sources["speech_step.py"]

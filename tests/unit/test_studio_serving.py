@@ -99,7 +99,7 @@ def test_no_studio_folder_no_studio(tmp_path: Path) -> None:
 
 
 def test_api_cors_allows_the_configured_origins_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from voiceclone.handlers import api
+    from voiceclone import rest as api
 
     monkeypatch.delenv(api.ENV_CORS_ORIGINS, raising=False)
     assert api.cors_config() is None

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import event_source
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    APIGatewayAuthorizerTokenEvent,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.logic.api_keys import tenant_for
-from voiceclone.logic.services import services
+from voiceclone.handlers.deferred import load_before_snapshot
 from voiceclone.observability import log_metrics, logger, metrics
 
 # The exact message API Gateway turns into a 401 (any other failure is a 500).
@@ -34,8 +28,16 @@ class Unauthorized(Exception):
 # Its metrics (AuthRejected) concern no vendor: log_metrics gives them vendor=none.
 @logger.inject_lambda_context(log_event=False)
 @log_metrics
-@event_source(data_class=APIGatewayAuthorizerTokenEvent)
-def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerResponse,
+        APIGatewayAuthorizerTokenEvent,
+    )
+
+    from voiceclone.logic.api_keys import tenant_for
+    from voiceclone.logic.services import services
+
+    event = APIGatewayAuthorizerTokenEvent(raw_event)
     tenant = tenant_for(services().repo, event.authorization_token)
     if tenant is None:
         metrics.add_metric(name="AuthRejected", unit="Count", value=1)
@@ -53,3 +55,7 @@ def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> di
     policy.allow_all_routes()
     logger.append_keys(tenant_id=tenant)
     return policy.asdict()
+
+
+# Under SnapStart, what the first call imports is imported before the snapshot (handlers/deferred.py).
+load_before_snapshot(__name__)

@@ -5,24 +5,27 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
-from voiceclone.domain.errors import VendorError
-from voiceclone.logic.callbacks import CallbackResult, handle_callback
-from voiceclone.logic.services import services
 from voiceclone.observability import log_metrics, logger, metrics, tag_vendor
-from voiceclone.vendors.registry import vendor_ids
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+    from voiceclone.logic.callbacks import CallbackResult
 
 
 # The event is not logged: its query string holds the callback token.
 @logger.inject_lambda_context(log_event=False)
 @log_metrics
-@event_source(data_class=APIGatewayProxyEvent)
-def handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+    from voiceclone.vendors.registry import vendor_ids
+
+    event = APIGatewayProxyEvent(raw_event)
     params = event.path_parameters or {}
     job_id, vendor = params.get("job_id", ""), params.get("vendor", "")
     logger.append_keys(job_id=job_id)
@@ -39,6 +42,12 @@ def handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[str, An
 
 def _answer(event: APIGatewayProxyEvent, vendor: str, job_id: str) -> CallbackResult:
     """handle_callback's answer; what it raises becomes a 5xx the vendor retries, with a body."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from voiceclone.domain.errors import VendorError
+    from voiceclone.logic.callbacks import CallbackResult, handle_callback
+    from voiceclone.logic.services import services
+
     body = event.body or ""
     try:
         raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode()

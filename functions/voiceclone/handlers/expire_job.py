@@ -7,11 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.handlers.step import workflow_step
-from voiceclone.logic import expiry
-from voiceclone.logic.services import services
 
 
 @workflow_step
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from voiceclone.logic import expiry
+    from voiceclone.logic.services import services
+
     request = expiry.event_of(event)
     return expiry.expire_job(services(), request.job_id).model_dump(mode="json")

@@ -6,13 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.domain.steps import JobStep
 from voiceclone.handlers.step import workflow_step
-from voiceclone.logic import workflow
-from voiceclone.logic.services import services
 
 
 @workflow_step
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from voiceclone.domain.steps import JobStep
+    from voiceclone.logic import workflow
+    from voiceclone.logic.services import services
+
     step = JobStep.model_validate(event)
     return workflow.gate(services(), step.job_id)

@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.logic.intake import handle_upload
-from voiceclone.logic.services import services
 from voiceclone.observability import log_metrics, logger, metrics
 
 
 @logger.inject_lambda_context(log_event=False)
 @log_metrics
-@event_source(data_class=S3Event)
-def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.data_classes import S3Event
+
+    from voiceclone.logic.intake import handle_upload
+    from voiceclone.logic.services import services
+
+    event = S3Event(raw_event)
     outcomes = []
     for record in event.records:
         obj = record.s3.get_object

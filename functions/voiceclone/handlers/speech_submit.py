@@ -7,12 +7,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.handlers.speech_step import speech_step
-from voiceclone.logic import speech_workflow
-from voiceclone.logic.services import services
-from voiceclone.logic.speech import SpeechInput
 
 
 @speech_step
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from voiceclone.logic import speech_workflow
+    from voiceclone.logic.services import services
+    from voiceclone.logic.speech import SpeechInput
+
     progress = speech_workflow.submit(services(), SpeechInput.model_validate(event["speech"]))
     return progress.model_dump(mode="json")

@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.logic.services import services
 from voiceclone.observability import log_metrics, logger, tag_vendor
 
 StepHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -33,12 +32,19 @@ def workflow_step(fn: StepHandler) -> StepHandler:
 def vendor_of_step(event: dict[str, Any]) -> str | None:
     """The step's vendor, as its input names it: the workflow passes it to every step (infra/workflow.py).
 
-    Only an input without it (expire_job's schedule names the job alone) costs a read of the job;
-    None for a job that does not exist: the step itself then fails as it would have.
+    Only an input without it (expire_job's schedule names the job alone) costs a read of the job.
     """
     vendor = event.get("vendor")
     if isinstance(vendor, str) and vendor:
         return vendor
     job_id = event.get("job_id")
-    job = services().repo.get_job(job_id) if isinstance(job_id, str) and job_id else None
+    return job_vendor(job_id) if isinstance(job_id, str) and job_id else None
+
+
+def job_vendor(job_id: str) -> str | None:
+    """The vendor on the job's record (one read); None for a job that does not exist: the step itself
+    then fails as it would have."""
+    from voiceclone.logic.services import services
+
+    job = services().repo.get_job(job_id)
     return job.vendor if job is not None else None
