@@ -16,7 +16,6 @@ own (a context variable), not one dict every thread writes.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import threading
@@ -29,6 +28,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
@@ -79,33 +79,46 @@ class InvocationLog:
 
 # In Lambda each function imports its code alone; here functions share one process and their first
 # invocations may overlap, and two threads importing the same package tree at once can see each
-# other's half-initialized modules. Handler modules are imported one at a time (a dict lookup
-# once imported).
+# other's half-initialized modules. Handler modules are imported one at a time, together with what
+# their first call imports (voiceclone/handlers/deferred.py): a handler imports its work inside its
+# function, which here would run on many threads at once.
 _IMPORT_LOCK = threading.Lock()
 
 
-def _load(handler: str) -> Callable[[Any, Any], Any]:
+@dataclass(frozen=True)
+class _Loaded:
+    fn: Callable[[Any, Any], Any]
+    # Set for a handler whose code keeps a Powertools event-handler resolver (see _keeps_a_resolver).
+    serial: threading.Lock | None
+
+
+# Per handler module, once its code is loaded: its serial lock, or None.
+_SERIAL: dict[str, threading.Lock | None] = {}
+
+
+def _load(handler: str) -> _Loaded:
     module_name, _, attr = handler.rpartition(".")
-    with _IMPORT_LOCK:
-        module = importlib.import_module(module_name)
-    fn: Callable[[Any, Any], Any] = getattr(module, attr)
-    return fn
+    if module_name not in _SERIAL:
+        from voiceclone.handlers.deferred import load_deferred
+
+        with _IMPORT_LOCK:
+            if module_name not in _SERIAL:
+                # The service's handlers; another module (a test's probe function) is imported alone.
+                ours = module_name.startswith("voiceclone.handlers.")
+                modules = load_deferred(module_name) if ours else [import_module(module_name).__name__]
+                resolver = any(_keeps_a_resolver(sys.modules.get(m)) for m in modules)
+                _SERIAL[module_name] = threading.Lock() if resolver else None
+    fn: Callable[[Any, Any], Any] = getattr(sys.modules[module_name], attr)
+    return _Loaded(fn, _SERIAL[module_name])
 
 
-# A Powertools event-handler resolver (the api function's module-level `app`) keeps the event it is
-# resolving on the app object. Lambda gives an execution environment one event at a time, so here such
-# a handler runs one invocation at a time too; other functions run side by side, as many Lambda
+# A Powertools event-handler resolver (the api function's `app`, in voiceclone.rest) keeps the event it
+# is resolving on the app object. Lambda gives an execution environment one event at a time, so here
+# such a handler runs one invocation at a time too; other functions run side by side, as many Lambda
 # environments would (two threads in one resolver mixed their requests under load).
-_SERIAL_LOCKS: dict[str, threading.Lock] = {}
-
-
-def _serial_lock(fn: Callable[[Any, Any], Any]) -> threading.Lock | None:
-    module = sys.modules.get(fn.__module__)
+def _keeps_a_resolver(module: Any) -> bool:
     app = getattr(module, "app", None)
-    if app is None or not type(app).__module__.startswith("aws_lambda_powertools.event_handler"):
-        return None
-    with _IMPORT_LOCK:
-        return _SERIAL_LOCKS.setdefault(fn.__module__, threading.Lock())
+    return app is not None and type(app).__module__.startswith("aws_lambda_powertools.event_handler")
 
 
 # The log keys of the running invocation, per Powertools formatter (by id); None outside invocations.
@@ -178,11 +191,11 @@ def install(
         )
         try:
             with GATE.released():
-                handler = _load(str(self.handler))
+                loaded = _load(str(self.handler))
                 token = _INVOCATION_LOG_KEYS.set({})
                 try:
-                    with _serial_lock(handler) or nullcontext():
-                        result = handler(event, context)
+                    with loaded.serial or nullcontext():
+                        result = loaded.fn(event, context)
                 finally:
                     _INVOCATION_LOG_KEYS.reset(token)
         except Exception as exc:  # noqa: BLE001 - Lambda reports any exception as an Unhandled error

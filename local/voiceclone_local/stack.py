@@ -32,6 +32,15 @@ ACCOUNT = "123456789012"
 # The tenant of the dev API key the local stack issues at start (`api_key`, printed by `local up`).
 LOCAL_TENANT = "local-tenant"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/voiceclone-local"
+# moto holds each S3 object's content in a spooled temporary file that moves to disk past this size
+# (its default is about 5 MB, so every recording stayed in memory). Past 16 KiB (half a second of
+# 16 kHz audio), recordings, intake copies, assembled files and speech live on disk, as S3 keeps them
+# on storage, not in the stack's memory; each such object holds one open file, closed when the stack
+# stops (moto's reset).
+S3_MEMORY_BYTES_PER_OBJECT = 16 * 1024
+# Open files the stack may need: one per spilled object besides its sockets (50 jobs of 20 sentences
+# keep about 2,500 objects); the soft limit is raised towards the hard one, never above it.
+OPEN_FILES = 65536
 
 # Local context: the same stack, with waits short enough for a run in seconds.
 LOCAL_CONTEXT: dict[str, Any] = {
@@ -119,8 +128,10 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_DEV": "false",
+                "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(S3_MEMORY_BYTES_PER_OBJECT),
             }
         )
+        _allow_open_files(OPEN_FILES)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         # With metrics disabled locally, Powertools still warns on every invocation.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -451,3 +462,13 @@ def running(**kwargs: Any) -> Iterator[LocalStack]:
         yield stack
     finally:
         stack.stop()
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Raise this process's soft limit on open files to ``wanted``, or to the hard limit if lower."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

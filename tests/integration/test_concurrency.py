@@ -137,14 +137,14 @@ def test_three_rounds_of_ten_concurrent_jobs_succeed_and_memory_stays_level(
         rss.append(rss_bytes())
         stored.append(stored_bytes(stack))
     assert not stack.invocations.errors, stack.invocations.errors
-    # And the stack's memory after the third round, less the objects the jobs stored meanwhile, is
-    # within 20 % of after the first. Their recordings, intake copies and assembled files are the
-    # jobs' own data (S3 would keep them; moto keeps them in memory), about 1.1 MB a Qiniu job.
-    # tracemalloc between rounds of 20 (2026-12-03, README): 49 MB a round, 22 MB of it these objects,
-    # 12.5 MB DynamoDB items and stream records (also the jobs' data, left in the 20 %), 8 MB other.
+    # And the stack's memory after the third round is within 20 % of after the first. The jobs'
+    # recordings, intake copies and assembled files (about 1.1 MB a Qiniu job) are on disk, as S3
+    # keeps them (voiceclone_local.stack.S3_MEMORY_BYTES_PER_OBJECT); their DynamoDB items and stream
+    # records stay in memory, as the jobs' data, inside the 20 %.
     figures = f"RSS {[r // 2**20 for r in rss]} MB, objects {[b // 2**20 for b in stored]} MB"
+    print(figures)
     assert stored[2] > stored[0], figures
-    assert rss[2] - (stored[2] - stored[0]) <= rss[0] * 1.2, figures
+    assert rss[2] <= rss[0] * 1.2, figures
 
 
 def test_fifty_jobs_created_and_uploaded_at_once_all_finish_without_a_client_error(
