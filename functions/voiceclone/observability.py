@@ -82,7 +82,8 @@ def log_metrics(handler: Handler) -> Handler:
     A warm container keeps the logger's keys and, when nothing was published, the metric set's
     dimensions: the previous invocation's vendor is dropped, and the dimension is added once, as
     the invocation ends, with the vendor it named (``vendor=none`` if it named none). Where
-    metrics are disabled (the local stack) nothing is published and the set is left alone.
+    metrics are disabled (the local stack) nothing is published and the invocation's metrics are
+    dropped.
     """
 
     @metrics.log_metrics
@@ -98,5 +99,10 @@ def log_metrics(handler: Handler) -> Handler:
             if not is_metrics_disabled():
                 metrics.dimension_set.pop(VENDOR, None)
                 metrics.add_dimension(name=VENDOR, value=vendor)
+            else:
+                # Disabled, Powertools' flush neither prints nor clears the set, while add_metric
+                # prints it anyway once a metric holds 100 values (aws-lambda-powertools 3.x): a
+                # busy local stack printed vendor-less metric blobs. Nothing is published: drop them.
+                metrics.metric_set.clear()
 
     return wrapped  # type: ignore[return-value]

@@ -330,6 +330,19 @@ def test_count_stays_silent_where_metrics_are_disabled(
     assert printed(capsys)[0] == []
 
 
+def test_a_stack_with_metrics_disabled_prints_none_however_many_invocations_count(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given metrics disabled, as on the local stack
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    # When more invocations count a failed job than Powertools keeps values of one metric (100)
+    for i in range(150):
+        failing_step({"job_id": f"job-{i}", "vendor": "qiniu"}, CONTEXT)
+    # Then nothing was printed, and nothing is left to print
+    assert printed(capsys)[0] == []
+    assert metrics.metric_set == {}
+
+
 def test_every_handler_flushes_its_metrics_through_the_vendor_aware_decorator() -> None:
     """A handler with Powertools' own decorator would publish metrics with no vendor dimension."""
     from pathlib import Path
