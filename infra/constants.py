@@ -21,7 +21,7 @@ METRIC_JOB_CHECK_FAILED = "JobCheckFailed"
 METRIC_JOB_FAILED = "JobFailed"
 METRIC_JOB_CANCELLED = "JobCancelled"
 METRIC_WEBHOOK_FAILED = "WebhookFailed"
-# Speech (voiceclone.handlers.api and voiceclone.logic.speech_workflow).
+# Speech (voiceclone.rest and voiceclone.logic.speech_workflow).
 METRIC_SPEECH_CREATED = "SpeechCreated"
 METRIC_SPEECH_SUCCEEDED = "SpeechSucceeded"
 METRIC_SPEECH_FAILED = "SpeechFailed"

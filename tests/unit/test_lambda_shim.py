@@ -1,4 +1,4 @@
-"""The local stack's Lambda shim loads a function's code once, with its first call's imports, under one lock."""
+"""The local stack's Lambda shim loads a function once, with its first call's imports, under one lock."""
 
 from __future__ import annotations
 
