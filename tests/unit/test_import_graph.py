@@ -131,14 +131,22 @@ def test_no_handler_imports_speech_until_a_speech_route_runs(first_call: dict[st
 
 SNAPSHOT_PROBE = """
 import importlib, json, sys
-from snapshot_restore_py import get_before_snapshot
+from snapshot_restore_py import get_after_restore, get_before_snapshot
 handler = importlib.import_module("voiceclone.handlers." + sys.argv[1])
 at_import = set(sys.modules)
 # What Lambda does when it takes the snapshot of a SnapStart function: run the before-snapshot
 # hooks, last registered first.
 for hook, args, kwargs in reversed(get_before_snapshot()):
     hook(*args, **kwargs)
-print(json.dumps({"at_import": sorted(at_import), "in_snapshot": sorted(sys.modules)}))
+in_snapshot = sorted(sys.modules)
+# And when it restores one: every environment resumes with the snapshot's `random` state.
+import random
+random.seed(7)
+snapshot_state = random.getstate()
+for hook, args, kwargs in get_after_restore():
+    hook(*args, **kwargs)
+reseeded = random.getstate() != snapshot_state
+print(json.dumps({"at_import": sorted(at_import), "in_snapshot": in_snapshot, "reseeded": reseeded}))
 """
 
 
@@ -170,6 +178,8 @@ def test_a_snapstart_function_has_its_first_call_imported_before_the_snapshot(
     assert not work & set(modules["at_import"])
     assert work <= set(modules["in_snapshot"])
     assert {"pydantic", "botocore"} <= _packages(modules["in_snapshot"])
+    # And after a restore `random` is seeded again, so restored environments do not share its sequence
+    assert modules["reseeded"]
 
 
 def test_deferred_imports_are_the_imports_written_inside_functions(

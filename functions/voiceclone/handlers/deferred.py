@@ -60,8 +60,18 @@ def load_before_snapshot(*module_names: str) -> None:
     """Have Lambda SnapStart run ``load_deferred(*module_names)`` before it takes the snapshot.
 
     ``snapshot_restore_py`` is part of Lambda's Python runtimes (README, "Cold starts"); the hook
-    runs once, in the init that is snapshotted, never on a request nor outside SnapStart.
+    runs once, in the init that is snapshotted, never on a request nor outside SnapStart. Every
+    environment restored from one snapshot resumes with the same state of ``random``, so it is
+    seeded again from the OS after each restore: the retry jitter (voiceclone.logic.speech) must
+    differ between environments. (uuid4 and ``secrets`` read the OS's entropy, never that state.)
     """
-    from snapshot_restore_py import register_before_snapshot
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
 
     register_before_snapshot(load_deferred, *module_names)
+    register_after_restore(_reseed_random)
+
+
+def _reseed_random() -> None:
+    import random
+
+    random.seed()
