@@ -92,14 +92,15 @@ def test_common_formats_clone_and_the_vendor_gets_16_khz_mono_wav(
     # ...while the service keeps each original as it was uploaded (with its content type), and the
     # converted WAV beside its kept copy
     s3 = stack.client("s3")
-    listed = s3.list_objects_v2(Bucket=stack.bucket_name, Prefix="uploads/")["Contents"]
-    key = next(o["Key"] for o in listed if o["Key"].endswith(f"/{job_id}/00006.wav"))
+
+    def keys(prefix: str) -> list[str]:
+        # Every page: the stack is shared by the session's tests, so a prefix can hold over 1,000 keys.
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket_name, Prefix=prefix)
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    key = next(k for k in keys("uploads/") if k.endswith(f"/{job_id}/00006.wav"))
     upload = s3.get_object(Bucket=stack.bucket_name, Key=key)
     assert upload["ContentType"] == "audio/webm"
     assert upload["Body"].read() == (tmp_path / names["00006"]).read_bytes()
-    kept = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket=stack.bucket_name, Prefix="training/")["Contents"]
-        if f"/{job_id}/recordings/00006/" in o["Key"]
-    ]
+    kept = [k for k in keys("training/") if f"/{job_id}/recordings/00006/" in k]
     assert len(kept) == 2 and any(k.endswith(".vendor.wav") for k in kept)
