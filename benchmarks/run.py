@@ -101,7 +101,7 @@ class DynamoCounter:
 
     def register(self) -> None:
         """On the current session: the local stack starts a new one when it sets its environment."""
-        self._aws.session().events.register("before-call.dynamodb", self._count)
+        self._aws.session().register("before-call.dynamodb", self._count)
 
     def _count(self, model: Any, **_: Any) -> None:
         with self._lock:

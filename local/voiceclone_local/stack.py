@@ -453,6 +453,18 @@ def _reset_function_caches() -> None:
     services._services = None
     get_settings.cache_clear()
     get_adapter.cache_clear()
+    _reset_parameters()
+
+
+def _reset_parameters() -> None:
+    """Forget Powertools Parameters' providers and cached values: its secrets provider keeps the client
+    (and so the moto endpoint) of the stack that first read a secret, and a second stack in the same
+    process would read its vendor secrets from the first one's port."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    DEFAULT_PROVIDERS.clear()
+    parameters.clear_caches()
 
 
 @contextmanager
