@@ -464,7 +464,7 @@ def _reset_parameters() -> None:
     from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
     DEFAULT_PROVIDERS.clear()
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 @contextmanager
