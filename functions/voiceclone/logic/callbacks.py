@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from voiceclone.domain.errors import VendorError, VendorThrottled, VendorUnavailable
 from voiceclone.domain.models import JobStatus
@@ -30,6 +32,26 @@ class CallbackResult:
         return {"error": self.error, "message": self.message} if self.error else {"message": self.message}
 
 
+Parsed = TypeVar("Parsed")
+
+
+def parse_callback_body(
+    parse: Callable[[bytes], Parsed], body: bytes, vendor: str, unreadable: str, **log_keys: str
+) -> Parsed | CallbackResult:
+    """The adapter's reading of a callback body, or the 400 that says the body is no callback of `vendor`'s.
+
+    Parsing does no I/O, so whatever it raises is the body's fault; the unexpected is logged with
+    `unreadable` and `log_keys` (the job's or speech's id).
+    """
+    try:
+        return parse(body)
+    except VendorError as exc:
+        return CallbackResult(400, exc.message, "BadCallback")
+    except Exception as exc:  # noqa: BLE001 - parsing only, no I/O: whatever fails is the body's fault
+        logger.warning(unreadable, extra={**log_keys, "error": type(exc).__name__})
+        return CallbackResult(400, f"the callback body is not a {vendor} callback", "BadCallback")
+
+
 def handle_callback(
     svc: Services, vendor: str, job_id: str, token: str | None, body: bytes
 ) -> CallbackResult:
@@ -50,13 +72,11 @@ def handle_callback(
         logger.warning("callback with a wrong token rejected", extra={"job_id": job_id})
         return CallbackResult(401, "invalid callback token", "InvalidCallbackToken")
     adapter = svc.adapter_for(vendor)
-    try:
-        hint = adapter.parse_callback(body)
-    except VendorError as exc:
-        return CallbackResult(400, exc.message, "BadCallback")
-    except Exception as exc:  # noqa: BLE001 - parsing only, no I/O: whatever fails is the body's fault
-        logger.warning("unreadable callback body", extra={"job_id": job_id, "error": type(exc).__name__})
-        return CallbackResult(400, f"the callback body is not a {vendor} callback", "BadCallback")
+    hint = parse_callback_body(
+        adapter.parse_callback, body, vendor, "unreadable callback body", job_id=job_id
+    )
+    if isinstance(hint, CallbackResult):
+        return hint
     if hint.task_id != job.vendor_task_id:
         return CallbackResult(409, "the callback is for another task", "OtherTask")
     if job.status is not JobStatus.TRAINING or job.vendor_status in ("SUCCEEDED", "FAILED"):

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import secrets
 
-from voiceclone.domain.errors import VendorError, VendorThrottled, VendorUnavailable
+from voiceclone.domain.errors import VendorThrottled, VendorUnavailable
 from voiceclone.domain.models import Speech
-from voiceclone.logic.callbacks import CallbackResult
+from voiceclone.logic.callbacks import CallbackResult, parse_callback_body
 from voiceclone.logic.services import Services
 from voiceclone.logic.speech import change_speech
 from voiceclone.logic.task_tokens import answer_task, token_matches
@@ -82,15 +82,11 @@ def handle_speech_callback(
         logger.warning("speech callback with a wrong token rejected", extra={"speech_id": speech_id})
         return CallbackResult(401, "invalid callback token", "InvalidCallbackToken")
     adapter = svc.adapter_for(vendor)
-    try:
-        job_id = adapter.parse_synthesis_callback(body)
-    except VendorError as exc:
-        return CallbackResult(400, exc.message, "BadCallback")
-    except Exception as exc:  # noqa: BLE001 - parsing only, no I/O: whatever fails is the body's fault
-        logger.warning(
-            "unreadable speech callback", extra={"speech_id": speech_id, "error": type(exc).__name__}
-        )
-        return CallbackResult(400, f"the callback body is not a {vendor} callback", "BadCallback")
+    job_id = parse_callback_body(
+        adapter.parse_synthesis_callback, body, vendor, "unreadable speech callback", speech_id=speech_id
+    )
+    if isinstance(job_id, CallbackResult):
+        return job_id
     if job_id not in speech.vendor_jobs:
         return CallbackResult(409, "the callback is for another job", "OtherJob")
     if speech.status.terminal:

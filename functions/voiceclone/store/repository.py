@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -39,6 +39,9 @@ from voiceclone.domain.models import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from pydantic import BaseModel
+
+# A model stored as one item, read back by Repository._read.
+Stored = TypeVar("Stored", bound="BaseModel")
 
 JOB_SK = "JOB"
 VOICE_SK = "VOICE"
@@ -189,14 +192,16 @@ class Repository:
         items += [{"Put": {"TableName": self.table_name, "Item": self._sentence_item(s)}} for s in sentences]
         self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
 
-    def get_job(self, job_id: str) -> Job | None:
+    def _read(self, model: type[Stored], pk: str, sk: str) -> Stored | None:
+        """One item by its key, read consistently, as `model`; None if there is none."""
         resp = self.client.get_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": _job_pk(job_id)}, "sk": {"S": JOB_SK}},
-            ConsistentRead=True,
+            TableName=self.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
         )
         item = resp.get("Item")
-        return Job.model_validate(_from_attrs(item)) if item else None
+        return model.model_validate(_from_attrs(item)) if item else None
+
+    def get_job(self, job_id: str) -> Job | None:
+        return self._read(Job, _job_pk(job_id), JOB_SK)
 
     def require_job(self, job_id: str, tenant_id: str | None = None) -> Job:
         """The job, or NotFound: another tenant's job is reported exactly like a missing one."""
@@ -308,15 +313,10 @@ class Repository:
     # ----- sentences --------------------------------------------------------------------------
 
     def get_sentence(self, job_id: str, text_id: str) -> Sentence:
-        resp = self.client.get_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": _job_pk(job_id)}, "sk": {"S": f"SENTENCE#{text_id}"}},
-            ConsistentRead=True,
-        )
-        item = resp.get("Item")
-        if not item:
+        sentence = self._read(Sentence, _job_pk(job_id), f"SENTENCE#{text_id}")
+        if sentence is None:
             raise NotFound("SentenceNotFound", f"job {job_id} has no sentence {text_id}")
-        return Sentence.model_validate(_from_attrs(item))
+        return sentence
 
     def save_sentence(self, sentence: Sentence, expected_version: int) -> Sentence:
         saved = sentence.model_copy(update={"version": expected_version + 1})
@@ -455,13 +455,7 @@ class Repository:
         return saved
 
     def get_voice(self, voice_id: str) -> Voice | None:
-        resp = self.client.get_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": f"VOICE#{voice_id}"}, "sk": {"S": VOICE_SK}},
-            ConsistentRead=True,
-        )
-        item = resp.get("Item")
-        return Voice.model_validate(_from_attrs(item)) if item else None
+        return self._read(Voice, f"VOICE#{voice_id}", VOICE_SK)
 
     def require_voice(self, voice_id: str, tenant_id: str) -> Voice:
         """The voice, or NotFound: another tenant's voice is reported exactly like a missing one."""
@@ -598,23 +592,11 @@ class Repository:
 
     def find_speech(self, speech_id: str) -> Speech | None:
         """The speech of any tenant, or None (vendor callbacks name a speech, never a tenant)."""
-        resp = self.client.get_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": f"SPEECH#{speech_id}"}, "sk": {"S": SPEECH_SK}},
-            ConsistentRead=True,
-        )
-        item = resp.get("Item")
-        return Speech.model_validate(_from_attrs(item)) if item else None
+        return self._read(Speech, f"SPEECH#{speech_id}", SPEECH_SK)
 
     def get_speech(self, speech_id: str, tenant_id: str) -> Speech:
         """The speech, or NotFound: another tenant's speech is reported exactly like a missing one."""
-        resp = self.client.get_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": f"SPEECH#{speech_id}"}, "sk": {"S": SPEECH_SK}},
-            ConsistentRead=True,
-        )
-        item = resp.get("Item")
-        speech = Speech.model_validate(_from_attrs(item)) if item else None
+        speech = self.find_speech(speech_id)
         if speech is None or speech.tenant_id != tenant_id:
             raise NotFound("SpeechNotFound", f"no speech {speech_id}")
         return speech
