@@ -557,7 +557,7 @@ def create_speech(
 ) -> Response[Any]:
     from voiceclone.logic import speech
 
-    wanted = _audio_accepted()
+    wanted = _audio_accepted(body.format)
     if wanted is not None:
         if "format" in body.model_fields_set and body.format != wanted:
             raise InvalidField(
@@ -608,18 +608,65 @@ def _not_acceptable(exc: NotAcceptable) -> Response[Any]:
     return _error(406, exc)
 
 
-def _audio_accepted() -> str | None:
-    """The audio format the Accept header asks for (wav or mp3), None for JSON (the default)."""
+def _audio_accepted(body_format: str) -> str | None:
+    """The audio format the Accept header asks for (wav or mp3), None for JSON; 406 when it takes neither.
+
+    Content negotiation as HTTP defines it: each media type gets the quality of the most specific range
+    that matches it (``audio/wav`` over ``audio/*`` over ``*/*``), ``q=0`` means "not this", and the
+    highest quality wins; on a tie the range written first wins, then JSON, then the body's own format.
+    """
     from voiceclone.logic.speech import FORMAT_OF_MEDIA_TYPE
 
     accept = app.current_event.headers.get("accept") or app.current_event.headers.get("Accept") or ""
+    audio = sorted(FORMAT_OF_MEDIA_TYPE, key=lambda t: FORMAT_OF_MEDIA_TYPE[t] != body_format)
+    chosen = negotiate(accept, [content_types.APPLICATION_JSON, *audio])
+    if chosen is None:
+        raise NotAcceptable(
+            "NotAcceptable",
+            "this route answers application/json, or the audio itself as audio/wav or audio/mpeg; "
+            f"Accept allows none of them: {accept[:200]}",
+        )
+    return FORMAT_OF_MEDIA_TYPE.get(chosen)
+
+
+def negotiate(accept: str, offered: list[str]) -> str | None:
+    """The type of ``offered`` an Accept header prefers; None if it refuses all (none sent: the first)."""
+    ranges: list[tuple[str, str, float]] = []
     for part in accept.split(","):
-        media_type = part.split(";", 1)[0].strip().lower()
-        if media_type in ("application/json", "*/*", "application/*"):
-            return None
-        if media_type in FORMAT_OF_MEDIA_TYPE:
-            return FORMAT_OF_MEDIA_TYPE[media_type]
-    return None
+        media_range, *params = (p.strip() for p in part.split(";"))
+        if "/" not in media_range:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0  # an unreadable weight accepts nothing
+        kind, _, subtype = media_range.lower().partition("/")
+        ranges.append((kind, subtype, quality))
+    if not ranges:
+        return offered[0] if offered else None
+    best: tuple[float, int, int] | None = None
+    chosen = None
+    for rank, media_type in enumerate(offered):
+        kind, _, subtype = media_type.partition("/")
+        matches = [
+            (specificity, position, quality)
+            for position, (k, s, quality) in enumerate(ranges)
+            for specificity in [2 if (k, s) == (kind, subtype) else 1 if (k, s) == (kind, "*") else 0]
+            if (k, s) in ((kind, subtype), (kind, "*"), ("*", "*"))
+        ]
+        if not matches:
+            continue
+        _, position, quality = max(matches, key=lambda m: (m[0], -m[1]))
+        if quality <= 0:
+            continue
+        key = (-quality, position, rank)
+        if best is None or key < best:
+            best, chosen = key, media_type
+    return chosen
 
 
 @app.get(

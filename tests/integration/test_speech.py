@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import http, wait_for
+from tests.unit.text_strategies import UNREADABLE_SAMPLES, unreadable_texts
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
@@ -206,3 +208,77 @@ def test_usage_counts_characters_per_vendor_and_the_clones(
     assert after["volcengine"]["characters"] == before["volcengine"]["characters"] + 3
     assert after["volcengine"]["speech_requests"] == before["volcengine"]["speech_requests"] + 1
     assert after["qiniu"]["clones"] >= 1 and after["qiniu"]["characters"] == 0
+
+
+def assert_unreadable_refused(
+    stack: LocalStack, api: httpx.Client, voices: dict[str, str], text: str
+) -> None:
+    """Each voice refuses ``text`` with a 422 before its vendor hears of it, and nothing is counted."""
+    url = stack.api_url
+    usage_before = api.get(f"{url}/v1/usage").json()
+    seen = {vendor: stack.sandboxes[vendor].requests for vendor in voices}
+    for vendor, voice_id in voices.items():
+        for fmt in ("wav", "mp3"):
+            refused = speak(api, url, voice_id, text=text, format=fmt)
+            assert refused.status_code == 422, (vendor, text, refused.text)
+            assert [d["type"] for d in refused.json()["detail"]] == ["unreadable_text"], refused.text
+    assert {vendor: stack.sandboxes[vendor].requests for vendor in voices} == seen
+    assert api.get(f"{url}/v1/usage").json() == usage_before
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=unreadable_texts())
+@example(text=UNREADABLE_SAMPLES[0]).via("the texts seen answered 502 or billed")
+def test_text_with_nothing_to_read_is_a_422_at_every_vendor_and_nothing_is_counted(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], text: str
+) -> None:
+    _, api = tenant
+    assert_unreadable_refused(stack, api, voices, text)
+
+
+def test_the_samples_of_unreadable_text_are_422_at_every_vendor(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    for text in UNREADABLE_SAMPLES:
+        assert_unreadable_refused(stack, api, voices, text)
+
+
+def test_a_speed_outside_the_vendors_range_or_a_boolean_is_a_422_before_the_vendor(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    url, sandbox = stack.api_url, stack.sandboxes["tencent_vrs"]
+    seen = sandbox.requests
+    for speed in (0.5, 0.55, 0.59):
+        slow = speak(api, url, voices["tencent_vrs"], text=SENTENCE, speed=speed)
+        assert slow.status_code == 422 and slow.json()["error"] == "UnsupportedSpeed", slow.text
+        assert slow.json()["details"]["speeds"] == [0.6, 2.5]
+    boolean = speak(api, url, voices["tencent_vrs"], text=SENTENCE, speed=True)
+    assert boolean.status_code == 422 and boolean.json()["detail"][0]["loc"] == ["body", "speed"]
+    assert sandbox.requests == seen
+    assert speak(api, url, voices["tencent_vrs"], text=SENTENCE, speed=0.6).status_code == 201
+
+
+def test_a_refused_audio_type_gets_json_and_a_period_over_366_days_is_refused(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    url = stack.api_url
+    refused_wav = api.post(
+        f"{url}/v1/voices/{voices['volcengine']}/speech",
+        json={"text": SENTENCE},
+        headers={"Accept": "audio/wav;q=0, application/json"},
+    )
+    assert refused_wav.status_code == 201, refused_wav.text
+    assert refused_wav.headers["content-type"].startswith("application/json")
+    assert refused_wav.json()["audio_url"]
+    nothing = api.post(
+        f"{url}/v1/voices/{voices['volcengine']}/speech",
+        json={"text": SENTENCE},
+        headers={"Accept": "text/html"},
+    )
+    assert nothing.status_code == 406 and nothing.json()["error"] == "NotAcceptable"
+    long = api.get(f"{url}/v1/usage", params={"from": "2025-12-05", "to": "2026-12-06"})
+    assert long.status_code == 400 and long.json()["error"] == "PeriodTooLong"
+    assert api.get(f"{url}/v1/usage", params={"from": "2025-12-06", "to": "2026-12-06"}).status_code == 200

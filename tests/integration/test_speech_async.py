@@ -20,12 +20,14 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
 from voiceclone.logic.webhooks import verify
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import http, wait_for
-from tests.integration.test_speech import SENTENCE, clone, speak, wav_of
+from tests.integration.test_speech import SENTENCE, assert_unreadable_refused, clone, speak, wav_of
+from tests.unit.text_strategies import unreadable_texts
 
 ASYNC = ("tencent_gateway", "huawei")
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "events.schema.json").read_text())
@@ -380,3 +382,12 @@ def test_an_async_vendors_callback_wakes_the_speech_workflow_and_a_forged_one_ch
         if e["type"].endswith("StateExited") and e["stateExitedEventDetails"]["name"] == "AwaitSpeechCallback"
     ]
     assert exited and exited[0]["woken"] == {"woken_by": "callback"} and "await_timeout" not in exited[0]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=unreadable_texts())
+def test_text_with_nothing_to_read_is_a_422_at_the_async_vendors_and_nothing_is_counted(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], text: str
+) -> None:
+    _, api = tenant
+    assert_unreadable_refused(stack, api, {v: voices[v] for v in ASYNC}, text)

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from voiceclone.domain.base import BaseModel
 from voiceclone.domain.models import (
@@ -26,6 +27,7 @@ from voiceclone.domain.models import (
     Voice,
     VoiceState,
 )
+from voiceclone.domain.text import UNREADABLE_MESSAGE, readable
 
 
 def _http_url(value: str) -> str:
@@ -313,33 +315,52 @@ class WebhookSecret(BaseModel):
 MAX_SPEECH_CHARS = 5000
 
 
-# Text with something to say: one character that is not white space (as JSON schema's \\s counts it).
-NOT_ONLY_SPACE = "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+# The OpenAPI pattern of a speech text: a letter or digit of the common scripts somewhere in it. The rule
+# itself is voiceclone.domain.text.readable (any script's letters and digits, outside markup tags); a
+# JSON-schema pattern cannot say "outside tags", so this one is its documented approximation.
+READABLE_PATTERN = (
+    "[0-9A-Za-z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
+    "\u0600-\u06ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"
+)
 
 
-def _has_words(value: str) -> str:
-    import re
+def _no_bool(value: Any) -> Any:
+    """A JSON true or false is no number (pydantic would read it as 1 or 0)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
+    return value
 
-    if not re.search(NOT_ONLY_SPACE, value):
-        raise ValueError("the text is empty (only white space): give something to say")
+
+def _readable(value: str) -> str:
+    if not readable(value):
+        raise PydanticCustomError("unreadable_text", UNREADABLE_MESSAGE)
     return value
 
 
 class SpeechRequest(RequestModel):
     """What to say with a cloned voice."""
 
-    text: Annotated[str, AfterValidator(_has_words)] = Field(
+    text: Annotated[str, AfterValidator(_readable)] = Field(
         min_length=1,
         max_length=MAX_SPEECH_CHARS,
-        json_schema_extra={"pattern": NOT_ONLY_SPACE},
+        json_schema_extra={"pattern": READABLE_PATTERN},
         description=f"The text to speak, at most {MAX_SPEECH_CHARS} characters; longer than the vendor takes "
-        "in one call, it is split at sentence boundaries and the pieces joined into one file",
+        "in one call, it is split at sentence boundaries and the pieces joined into one file. It must have "
+        "something to read: at least one letter or digit outside markup tags (`<...>`); text of only white "
+        "space, punctuation, emoji, invisible or control characters is refused (422 `unreadable_text`) "
+        "before any vendor is called, and nothing is counted",
     )
     format: Literal["wav", "mp3", "pcm"] = Field(default="wav", description="The audio format")
-    sample_rate: int | None = Field(
-        default=None, ge=8000, le=48000, description="Samples per second; the vendor's default when left out"
+    sample_rate: Annotated[int, Field(ge=8000, le=48000), BeforeValidator(_no_bool)] | None = Field(
+        default=None, description="Samples per second; the vendor's default when left out"
     )
-    speed: float = Field(default=1.0, ge=0.5, le=2.0, description="Speaking rate, 1.0 normal")
+    speed: Annotated[float, BeforeValidator(_no_bool)] = Field(
+        default=1.0,
+        ge=0.5,
+        le=2.0,
+        description="Speaking rate, 1.0 normal; each vendor speaks within a range of its own (a speed "
+        "outside it is refused with 422 `UnsupportedSpeed` naming the range, before the vendor is called)",
+    )
     notify_url: NotifyUrl | None = Field(
         default=None,
         description="Where the speech's Speech Succeeded / Speech Failed event is POSTed, signed "

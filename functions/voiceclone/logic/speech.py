@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Literal
 
 from voiceclone.domain.api_models import (
-    NOT_ONLY_SPACE,
     SpeechPage,
     SpeechRequest,
     SpeechView,
@@ -40,6 +38,7 @@ from voiceclone.domain.errors import (
     VoicecloneError,
 )
 from voiceclone.domain.models import JobError, JobStatus, Speech, SpeechStatus, Voice, VoiceState, utcnow
+from voiceclone.domain.text import readable
 from voiceclone.logic.services import Services
 from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
@@ -128,10 +127,8 @@ def speak(
     from voiceclone.vendors.speech import SynthesisRequest, join_audio, split_text
 
     limit = caps.speech_text_limit or len(request.text.encode("utf-8"))
-    # Pieces of white space alone (the text's own, at a cut) say nothing: they are not sent.
-    pieces = [
-        p for p in split_text(request.text, limit, caps.speech_text_unit) if re.search(NOT_ONLY_SPACE, p)
-    ]
+    # Pieces with nothing to read (white space or punctuation alone, at a cut) are not sent.
+    pieces = [p for p in split_text(request.text, limit, caps.speech_text_unit) if readable(p)]
     if caps.speech == "async":
         if audio_response:
             raise AudioNotReady(
@@ -346,8 +343,13 @@ def usage(svc: Services, tenant_id: str, start: date | None, end: date | None, t
     start = start or end.replace(day=1)
     if start > end:
         raise InvalidRequest("InvalidPeriod", f"from ({start}) is after to ({end})")
-    if end - start > timedelta(days=MAX_USAGE_DAYS):
-        raise InvalidRequest("PeriodTooLong", f"a usage period covers at most {MAX_USAGE_DAYS} days")
+    days = (end - start).days + 1  # both ends included
+    if days > MAX_USAGE_DAYS:
+        raise InvalidRequest(
+            "PeriodTooLong",
+            f"a usage period covers at most {MAX_USAGE_DAYS} days, both ends included; "
+            f"{start} to {end} is {days}",
+        )
     speech = svc.repo.speech_usage(tenant_id, start, end)
     clones = svc.repo.clone_counts(tenant_id, start, end)
     vendors = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
@@ -9,7 +10,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from voiceclone.domain.base import BaseModel
 from voiceclone.domain.errors import VendorRejected
@@ -80,6 +81,11 @@ class Capabilities(BaseModel):
     # The values an option allows (e.g. Huawei's "edition": BASIC or ADVANCE); options not named here
     # take any value. Matched as the adapters read them: case and surrounding spaces do not count.
     option_choices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # The format of every other option's value: a regular expression the whole value (spaces around it
+    # taken off) must match, and what it means in words for the error, e.g. Volcengine's speaker slot
+    # ("S_" and letters or digits). Every option has choices or a format: a value the vendor would
+    # refuse is refused when the job is created, not after the speaker recorded every sentence.
+    option_formats: dict[str, tuple[str, str]] = Field(default_factory=dict)
     # Speech with a cloned voice (VendorAdapter.synthesize). "sync": one call answers with the audio;
     # "async": the vendor makes it in a job of its own; "none": not offered through voiceclone
     # (speech_note then says how the voice is used at that vendor, for the 409 and the voice view).
@@ -93,12 +99,29 @@ class Capabilities(BaseModel):
     speech_text_unit: Literal["chars", "bytes"] = "chars"
     # How many calls of one voice may run at once at the vendor.
     speech_concurrency: int = 1
-    # The speeds (min, max; 1.0 natural) the vendor can speak at; None: any the API accepts.
+    # The speeds (min, max; 1.0 natural) the vendor can speak at: required of every vendor that speaks,
+    # so the API refuses a speed outside them (422 UnsupportedSpeed) before the vendor is called.
     speech_speeds: tuple[float, float] | None = None
     # Async vendors: the first poll of a synthesis job (seconds; grows to speech_poll_max_seconds).
     speech_poll_seconds: int = 3
     speech_poll_max_seconds: int = 30
     speech_note: str = ""
+
+    @model_validator(mode="after")
+    def _declared(self) -> Self:
+        """A vendor that speaks declares its formats, rates and speeds; every option, its format."""
+        if self.speech != "none" and not (
+            self.speech_formats and self.speech_sample_rates and self.speech_speeds
+        ):
+            raise ValueError(
+                "a vendor that speaks declares speech_formats, speech_sample_rates and speech_speeds"
+            )
+        undeclared = [
+            o for o in self.options if o not in self.option_choices and o not in self.option_formats
+        ]
+        if undeclared:
+            raise ValueError(f"options without choices or a format: {', '.join(undeclared)}")
+        return self
 
     def validate_options(self, options: Mapping[str, str]) -> list[str]:
         """Every problem with a client's job options (unknown option, value not allowed); [] if none."""
@@ -111,6 +134,9 @@ class Capabilities(BaseModel):
             choices = self.option_choices.get(name)
             if choices and str(value).strip().upper() not in {c.upper() for c in choices}:
                 problems.append(f"option {name!r} cannot be {value!r}: choose one of {', '.join(choices)}")
+            declared = self.option_formats.get(name)
+            if declared and not re.fullmatch(declared[0], str(value).strip()):
+                problems.append(f"option {name!r} cannot be {value!r}: it must be {declared[1]}")
         return problems
 
 

@@ -128,6 +128,7 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
         speech_text_limit=TTS_TEXT_LIMIT,
         speech_text_unit="chars",
         speech_concurrency=TTS_CONCURRENCY,
+        speech_speeds=(SPEED_POINTS[0][0], SPEED_POINTS[-1][0]),
     )
     envelope = TencentCloudEnvelope(ERRORS)
     training_states = STATES

@@ -79,6 +79,9 @@ TTS_SPEED_RANGE = (0.2, 3.0)
 TTS_UID = "voiceclone"
 
 OPTION_SPEAKER_ID = "speaker_id"
+# A speaker slot as the console sells it: "S_" and letters or digits (e.g. S_r3YGBCoB1).
+SPEAKER_ID_FORMAT = r"S_[A-Za-z0-9]{1,62}"
+SPEAKER_ID_WORDS = "a speaker slot id from the Volcengine console: S_ and letters or digits, e.g. S_r3YGBCoB1"
 # Set when the chosen slot was already trained before the job: its status then, to tell a new training apart.
 OPTION_BASELINE = "speaker_baseline"
 
@@ -330,6 +333,7 @@ class VolcengineAdapter(VendorAdapter):
         poll_initial_seconds=10,
         poll_max_seconds=60,
         options=(OPTION_SPEAKER_ID,),
+        option_formats={OPTION_SPEAKER_ID: (SPEAKER_ID_FORMAT, SPEAKER_ID_WORDS)},
         # Default processing crops at 25 s (docs/vendors/volcengine.md, Limits): send what fits in it.
         joined_seconds=(5.0, 25.0),
         speech="sync",
@@ -338,6 +342,7 @@ class VolcengineAdapter(VendorAdapter):
         speech_text_limit=TTS_TEXT_LIMIT_BYTES,
         speech_text_unit="bytes",
         speech_concurrency=TTS_CONCURRENCY,
+        speech_speeds=TTS_SPEED_RANGE,
     )
     envelope = SpeechEnvelope()
     training_states = STATES
