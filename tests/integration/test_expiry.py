@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from voiceclone_local.stack import LocalStack, _reset_function_caches
 
 from tests.helpers import wait_for, wav_bytes
 from tests.integration.test_events import BusTap, Receiver, receiver
-from tests.integration.test_upload_after_end import intake_outcome, post_form, repository
+from tests.integration.test_upload_after_end import assert_deleted, intake_outcome, post_form, repository
 
 __all__ = ["receiver"]  # the webhook receiver fixture of test_events, used here too
 
@@ -158,11 +158,40 @@ def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
     # When a still-valid form of a missing sentence is posted after the end
     before = repo.get_job_with_sentences(job_id)
     missing = job["sentences"][5]
-    assert post_form(missing["upload"], wav_bytes(seconds=2.0)).status_code == 204
-    # Then intake refuses it and nothing changes: no kept copy, the job and its sentences as they were
-    assert intake_outcome(stack, upload_key(tenant, job_id, missing["text_id"])) == ["refused"]
+    late_take = wav_bytes(seconds=2.0)
+    assert post_form(missing["upload"], late_take).status_code == 204
+    # Then intake refuses it and nothing changes: the job and its sentences as they were, and the late
+    # recording deleted too (expiry promised the recordings are gone)
+    late = upload_key(tenant, job_id, missing["text_id"])
+    assert_deleted(stack, late)
+    assert intake_outcome(stack, late, late_take) == ["refused"]
     assert repo.get_job_with_sentences(job_id) == before
-    assert objects_of(stack, tenant, job_id) == [upload_key(tenant, job_id, missing["text_id"])]
+    assert objects_of(stack, tenant, job_id) == []
+
+
+def test_a_schedule_that_fires_early_is_armed_again_and_the_job_still_expires(
+    stack: LocalStack, client: VoicecloneClient, expiry_seconds: Callable[[int], None]
+) -> None:
+    # Given a waiting job, and a Scheduler whose clock runs three seconds ahead (it fires early)
+    assert stack.scheduler is not None
+    scheduler = stack.scheduler
+    expiry_seconds(SHORT_EXPIRY)
+    job = client.create_job("tencent_vrs", "early", "female")
+    job_id = job["job_id"]
+    deadline = datetime.fromisoformat(job["expires_at"])
+    real_clock = scheduler.clock
+    scheduler.clock = lambda: real_clock() + timedelta(seconds=3)
+    try:
+        # When its schedule fires before the deadline
+        wait_for(lambda: fired(stack, job_id), timeout=SHORT_EXPIRY + 30, what="an early fire")
+        # Then the job waits on, re-armed rather than forgotten, and expires once its deadline passes
+        final = expired(client, job_id, timeout=SHORT_EXPIRY + 40)
+    finally:
+        scheduler.clock = real_clock
+    assert final["error"]["code"] == "JobExpired"
+    assert time.time() >= deadline.timestamp()
+    firings = [expression for _, name, expression in scheduler.fired if name == schedule_name(job_id)]
+    assert len(firings) >= 2 and firings[0] == f"at({deadline:%Y-%m-%dT%H:%M:%S})", firings
 
 
 def test_a_check_failed_job_gets_a_new_deadline_and_then_expires(

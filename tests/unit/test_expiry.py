@@ -243,7 +243,7 @@ def test_arming_creates_a_one_time_schedule_that_invokes_expire_job_and_deletes_
     assert request["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert request["GroupName"] == "expiry-group"
     assert request["Target"]["Arn"] == FUNCTION_ARN and request["Target"]["RoleArn"] == ROLE_ARN
-    assert json.loads(request["Target"]["Input"]) == {"job_id": "job-1"}
+    assert json.loads(request["Target"]["Input"]) == {"job_id": "job-1", "due_at": "2026-12-10T09:00:05Z"}
 
 
 def test_arming_again_moves_the_existing_schedule(
@@ -379,6 +379,43 @@ def test_a_job_whose_deadline_moved_later_is_not_touched(
     assert repo.jobs["job-1"] == before and s3.deleted == []
 
 
+def test_a_schedule_that_fires_early_arms_a_second_later_than_itself(
+    svc: Services, repo: MemoryRepository, s3: FakeS3, scheduler: FakeScheduler
+) -> None:
+    # Given a waiting job whose schedule for its deadline fires a moment before it
+    deadline = NOW + timedelta(seconds=2)
+    before = waiting_job(repo, deadline_at=deadline)
+    expiry.arm(svc, before)
+    # When it fires early
+    result = expiry.expire_job(svc, "job-1", now=NOW, due_at=deadline)
+    # Then the job is left as it is, and its schedule now stands a second past the time it fired for
+    assert result.outcome is ExpiryOutcome.NOT_DUE
+    assert repo.jobs["job-1"] == before and s3.deleted == []
+    moved = scheduler.schedules["expire-job-1"]
+    assert moved["ScheduleExpression"] == f"at({deadline + timedelta(seconds=1):%Y-%m-%dT%H:%M:%S})"
+    assert json.loads(moved["Target"]["Input"])["due_at"] == "2026-12-03T09:00:03Z"
+    # ...and when that one fires early too, it moves on again; once due, the job expires
+    expiry.expire_job(svc, "job-1", now=NOW + timedelta(seconds=1), due_at=deadline + timedelta(seconds=1))
+    assert scheduler.schedules["expire-job-1"]["ScheduleExpression"] == (
+        f"at({deadline + timedelta(seconds=2):%Y-%m-%dT%H:%M:%S})"
+    )
+    done = expiry.expire_job(svc, "job-1", now=deadline, due_at=deadline + timedelta(seconds=2))
+    assert done.outcome is ExpiryOutcome.EXPIRED
+
+
+def test_an_old_schedule_firing_for_a_deadline_moved_later_arms_the_new_deadline(
+    svc: Services, repo: MemoryRepository, scheduler: FakeScheduler
+) -> None:
+    # Given a job whose deadline moved later (a new CHECK_FAILED) after its first schedule was armed
+    later = NOW + timedelta(days=7)
+    waiting_job(repo, status=JobStatus.CHECK_FAILED, deadline_at=later)
+    # When the schedule armed for the old deadline fires
+    result = expiry.expire_job(svc, "job-1", now=NOW, due_at=NOW)
+    # Then the one schedule stands for the new deadline
+    assert result.outcome is ExpiryOutcome.NOT_DUE
+    assert scheduler.schedules["expire-job-1"]["ScheduleExpression"] == f"at({later:%Y-%m-%dT%H:%M:%S})"
+
+
 def test_the_write_is_conditioned_on_the_job_read_so_a_last_upload_wins(
     svc: Services, repo: MemoryRepository, s3: FakeS3
 ) -> None:
@@ -428,6 +465,9 @@ def test_the_message_names_the_configured_time(
 def test_the_schedule_input_is_validated() -> None:
     assert expiry.event_of({"job_id": "j", "extra": 1}).job_id == "j"
     assert expiry.event_of('{"job_id": "j"}').job_id == "j"
+    assert expiry.event_of({"job_id": "j", "due_at": "2026-12-10T09:00:05Z"}).due_at == datetime(
+        2026, 12, 10, 9, 0, 5, tzinfo=UTC
+    )
     with pytest.raises(ValidationError):
         expiry.event_of({})
 

@@ -15,4 +15,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from voiceclone.logic.services import services
 
     request = expiry.event_of(event)
-    return expiry.expire_job(services(), request.job_id).model_dump(mode="json")
+    return expiry.expire_job(services(), request.job_id, due_at=request.due_at).model_dump(mode="json")

@@ -40,6 +40,8 @@ class ExpiryEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     job_id: str
+    # The moment this schedule was armed for (a fire before the job's deadline re-arms from it).
+    due_at: datetime | None = None
 
 
 class ExpiryOutcome(StrEnum):
@@ -82,8 +84,8 @@ def _duration(seconds: int) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
-def arm(svc: Services, job: Job) -> None:
-    """Create the job's schedule for ``job.deadline_at``, or move it there if it exists.
+def arm(svc: Services, job: Job, at: datetime | None = None) -> None:
+    """Create the job's schedule for ``at`` (default ``job.deadline_at``), or move it there if it exists.
 
     Without a configured target (unit tests, a stack without expiry) nothing is armed.
     """
@@ -93,7 +95,7 @@ def arm(svc: Services, job: Job) -> None:
     if not (settings.expiry_function_arn and settings.expiry_role_arn):
         logger.debug("job expiry is not configured; no schedule", extra={"job_id": job.job_id})
         return
-    when = job.deadline_at.astimezone(UTC)
+    when = (at or job.deadline_at).astimezone(UTC)
     request: dict[str, Any] = {
         "Name": schedule_name(job.job_id),
         "ScheduleExpression": f"at({when:%Y-%m-%dT%H:%M:%S})",
@@ -104,7 +106,7 @@ def arm(svc: Services, job: Job) -> None:
         "Target": {
             "Arn": settings.expiry_function_arn,
             "RoleArn": settings.expiry_role_arn,
-            "Input": ExpiryEvent(job_id=job.job_id).model_dump_json(),
+            "Input": ExpiryEvent(job_id=job.job_id, due_at=when).model_dump_json(),
         },
     }
     if settings.expiry_schedule_group:
@@ -120,8 +122,13 @@ def arm(svc: Services, job: Job) -> None:
     logger.info("job expiry armed", extra={"job_id": job.job_id, "expires_at": when.isoformat()})
 
 
-def expire_job(svc: Services, job_id: str, now: datetime | None = None) -> ExpiryResult:
-    """End the job EXPIRED if it still waits past its deadline; delete its recordings; tell the vendor."""
+def expire_job(
+    svc: Services, job_id: str, now: datetime | None = None, due_at: datetime | None = None
+) -> ExpiryResult:
+    """End the job EXPIRED if it still waits past its deadline; delete its recordings; tell the vendor.
+
+    ``due_at``: the moment the schedule that fired was armed for (its Input says).
+    """
     moment = now or utcnow()
     job = svc.repo.get_job(job_id)
     if job is None:
@@ -129,6 +136,8 @@ def expire_job(svc: Services, job_id: str, now: datetime | None = None) -> Expir
         return ExpiryResult(job_id=job_id, outcome=ExpiryOutcome.NOT_FOUND)
     if job.status is not JobStatus.EXPIRED:
         outcome = _why_not(job, moment)
+        if outcome is ExpiryOutcome.NOT_DUE:
+            _rearm(svc, job, due_at)
         if outcome is not None:
             logger.info("job not expired", extra={"job_id": job_id, "reason": outcome.value})
             return ExpiryResult(job_id=job_id, outcome=outcome)
@@ -143,10 +152,29 @@ def expire_job(svc: Services, job_id: str, now: datetime | None = None) -> Expir
         job = svc.repo.mutate_job(job_id, expire)
         if job.status is not JobStatus.EXPIRED:
             outcome = _why_not(job, moment) or ExpiryOutcome.NOT_WAITING
+            if outcome is ExpiryOutcome.NOT_DUE:
+                _rearm(svc, job, due_at)
             return ExpiryResult(job_id=job_id, outcome=outcome)
         metrics.add_metric(name="JobExpired", unit="Count", value=1)
     # EXPIRED (now, or by an earlier run of this schedule that stopped half-way): the rest is idempotent.
     return _clean_up(svc, job)
+
+
+def _rearm(svc: Services, job: Job, fired_for: datetime | None) -> None:
+    """A schedule fired before the job's deadline: make sure one still stands for it.
+
+    Scheduler deletes a one-time schedule once it has fired, unless it was moved meanwhile. If the
+    deadline moved later since this schedule was armed, the schedule is moved there (again). If it
+    fired early for the deadline itself (Scheduler's clock, or ours), it is moved a second past the
+    time it was armed for: a time it does not have already, so it is not deleted, and each early
+    fire comes closer, never back to the same moment.
+    """
+    assert job.deadline_at is not None  # NOT_DUE: the job has a deadline in the future
+    if fired_for is None or fired_for < job.deadline_at:
+        arm(svc, job)
+    else:
+        arm(svc, job, at=fired_for.replace(microsecond=0) + timedelta(seconds=1))
+    logger.info("expiry fired before the deadline: armed again", extra={"job_id": job.job_id})
 
 
 def _why_not(job: Job, now: datetime) -> ExpiryOutcome | None:

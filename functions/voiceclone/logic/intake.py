@@ -67,10 +67,13 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
         )
         return IntakeOutcome.IGNORED
     except UploadRefused as refused:
-        # Left where it landed: no record points at it, and the lifecycle rule removes it.
+        # No record points at it. A job that ended keeps no recordings (an expired or deleted job's
+        # were deleted, and its upload forms may still be valid): what arrives after the end goes too.
+        # Otherwise it is left where it landed, for the lifecycle rule.
+        discarded = _discard_after_end(svc, job_id, key, accepted_key(tenant_id, job_id, name, etag, kind))
         logger.warning(
             "upload refused: the job does not wait for it",
-            extra={"job_id": job_id, "upload": name, "reason": refused.code},
+            extra={"job_id": job_id, "upload": name, "reason": refused.code, "deleted": discarded},
         )
         return IntakeOutcome.REFUSED
     if outcome is IntakeOutcome.SUPERSEDED:
@@ -89,6 +92,29 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
     # A job back from CHECK_FAILED gets a new execution, named for the round of checks it starts.
     name = job_id if job.check_failures == 0 else f"{job_id}-recheck-{job.check_failures}"
     return _start_workflow(svc, job, name, changed)
+
+
+def _discard_after_end(svc: Services, job_id: str, key: str, kept: str) -> bool:
+    """Delete a refused upload, and the copy intake may have kept of it, if its job has ended.
+
+    The copy goes only if nothing refers to it: the same bytes posted again are the same ETag, so
+    their copy may be one a sentence or document of the job already records.
+    """
+    try:
+        job, sentences = svc.repo.get_job_with_sentences(job_id)
+    except NotFound:
+        return False
+    if not job.status.terminal:
+        return False
+    recorded = {s.s3_key for s in sentences}
+    recorded |= {
+        accepted_key(job.tenant_id, job_id, name, etag, "pdf") for name, etag in job.documents.items() if etag
+    }
+    keys = [key] + ([kept] if kept not in recorded else [])
+    svc.s3.delete_objects(
+        Bucket=svc.settings.bucket_name, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+    )
+    return True
 
 
 def _refuse_late(job: Job, what: str) -> None:
