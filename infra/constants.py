@@ -151,3 +151,26 @@ ENV_EXPIRY_ROLE_ARN = "VOICECLONE_EXPIRY_ROLE_ARN"
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+# The variables that name the stack's own resources (and each vendor's VOICECLONE_<VENDOR>_SECRET_ARN):
+# the stack sets them, configuration never does. Every other variable a function gets is a setting.
+RESOURCE_VARIABLES = frozenset(
+    {
+        ENV_TABLE_NAME,
+        ENV_BUCKET_NAME,
+        ENV_STATE_MACHINE_ARN,
+        ENV_SPEECH_STATE_MACHINE_ARN,
+        ENV_API_URL,
+        ENV_EVENT_BUS_NAME,
+        ENV_EXPIRY_SCHEDULE_GROUP,
+        ENV_EXPIRY_FUNCTION_ARN,
+        ENV_EXPIRY_ROLE_ARN,
+        ENV_POWERTOOLS_SERVICE_NAME,
+        ENV_POWERTOOLS_METRICS_NAMESPACE,
+    }
+)
+SECRET_ARN_SUFFIX = "_SECRET_ARN"  # noqa: S105 - a variable name, not a secret
+
+
+def is_setting(variable: str) -> bool:
+    """Whether a function's variable is a setting (configuration may give it) or names a resource."""
+    return variable not in RESOURCE_VARIABLES and not variable.endswith(SECRET_ARN_SUFFIX)

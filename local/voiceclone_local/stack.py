@@ -105,12 +105,15 @@ class LocalStack:
     _stoppers: list[Any] = field(default_factory=list)
     _clients: dict[str, Any] = field(default_factory=dict)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
+    _env_at_start: dict[str, str] = field(default_factory=dict)
 
     # ----- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
         from moto.core.config import default_user_config
 
+        # Settings given before the start win over the template's (`_settings_from_environment`).
+        self._env_at_start = dict(os.environ)
         vendor_settings = self._start_sandboxes()
 
         moto_port = free_port()
@@ -300,7 +303,7 @@ class LocalStack:
         env_by_function: dict[str, dict[str, str]] = {}
         for logical, res in functions.items():
             env = resolve(res["Properties"].get("Environment", {}).get("Variables", {}))
-            env_by_function[logical] = {k: str(v) for k, v in env.items()}
+            env_by_function[logical] = self._settings_from_environment({k: str(v) for k, v in env.items()})
             for key, value in env_by_function[logical].items():
                 if key in union and union[key] != value:
                     raise RuntimeError(f"functions disagree on {key}: {union[key]!r} vs {value!r}")
@@ -314,7 +317,7 @@ class LocalStack:
         self.api_url = gateway.start(port=self.api_port)
         self._stoppers.append(gateway.stop)
         union["VOICECLONE_API_URL"] = self.api_url
-        if self.quiet:
+        if self.quiet and "POWERTOOLS_LOG_LEVEL" not in self._env_at_start:
             union["POWERTOOLS_LOG_LEVEL"] = "ERROR"
         self._set_env(union)
         _reset_function_caches()
@@ -354,6 +357,20 @@ class LocalStack:
             )
         self.api_key = self.issue_api_key(LOCAL_TENANT)
         self.studio_url = gateway.serve_studio(self.api_key, [self.moto_url])
+
+    def _settings_from_environment(self, variables: dict[str, str]) -> dict[str, str]:
+        """A function's variables, each setting replaced by its value in the environment at the start.
+
+        One rule for every setting (``infra.constants.is_setting``: all but the variables that name
+        the stack's resources): what the developer set before ``voiceclone local up`` wins over the
+        template's value, as the vendor endpoints and credentials do.
+        """
+        from infra.constants import is_setting
+
+        return {
+            key: self._env_at_start[key] if is_setting(key) and key in self._env_at_start else value
+            for key, value in variables.items()
+        }
 
     def _machine_arn(self, construct_id: str) -> str:
         """The ARN of the state machine built by the stack's construct ``construct_id`` ("" if none)."""
