@@ -12,7 +12,8 @@ serves the same files from S3 (infra/studio.py). Only files inside ``studio/`` a
 Many clients at once: the socket listens with a real backlog (``pooled_server.LISTEN_BACKLOG``,
 set before it listens), accepted connections wait in a queue for a bounded pool of ``WORKERS`` threads,
 and each connection carries one request (``Connection: close``), so an idle keep-alive
-connection never holds a worker while other clients wait.
+connection never holds a worker while other clients wait. A request whose Host is not a loopback
+name is refused before anything else (``loopback``): ``config.json`` holds the dev key.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from voiceclone_local import loopback
+from voiceclone_local.loopback import LoopbackRequestHandler
 from voiceclone_local.pooled_server import PooledHTTPServer
 from voiceclone_local.template import Route
 
@@ -210,10 +212,15 @@ class LocalApiGateway:
         self.studio = StudioSite(root, config, storage_origins)
         return f"{self.url}{STUDIO_PATH}/"
 
+    @property
+    def origins(self) -> list[str]:
+        """The browser origins the studio is served from: this gateway under each loopback name."""
+        return loopback.origins(self._server.server_address[1]) if self._server is not None else []
+
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         gateway = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(LoopbackRequestHandler):
             protocol_version = "HTTP/1.1"
             timeout = IDLE_TIMEOUT_SECONDS
 

@@ -24,6 +24,9 @@ them. Here:
   format, and moto's generic serializer, which walks every attribute of every item
   through the service model, was most of moto's CPU under load (and all of it holds
   the lock).
+
+In front of it all, the server answers only loopback Hosts (``loopback``) and, from a browser, only
+the studio's uploads and audio (``browser_access``): moto checks no signature.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from voiceclone_local import loopback
+from voiceclone_local.browser_access import BrowserGuard, StudioStorage
 
 
 class MotoGate:
@@ -105,7 +111,8 @@ class LocalMotoServer:
     """moto's Werkzeug server (backlog 128, a thread per request) with every request under ``GATE``.
 
     Threads are not pooled here: a Lambda invocation keeps its request's thread while the
-    handler runs and calls moto again, so a bounded pool could wait on itself.
+    handler runs and calls moto again, so a bounded pool could wait on itself. Until
+    ``serve_studio`` names the studio, no browser request is answered.
     """
 
     def __init__(self, host: str, port: int) -> None:
@@ -113,6 +120,14 @@ class LocalMotoServer:
         self.port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._browsers: BrowserGuard | None = None
+        self._studio = StudioStorage()
+
+    def serve_studio(self, studio: StudioStorage) -> None:
+        """Answer the studio's browser requests (from its origins, to its buckets) from now on."""
+        self._studio = studio
+        if self._browsers is not None:
+            self._browsers.studio = studio
 
     def start(self) -> None:
         from moto.moto_server.werkzeug_app import (
@@ -122,7 +137,9 @@ class LocalMotoServer:
         )
         from werkzeug.serving import make_server
 
-        app = _gated_app(DomainDispatcherApplication(create_backend_app))
+        moto = _gated_app(DomainDispatcherApplication(create_backend_app))
+        self._browsers = BrowserGuard(moto, self._studio)
+        app = loopback.wsgi(self._browsers, self.port)
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )

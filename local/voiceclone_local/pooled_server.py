@@ -3,14 +3,17 @@
 socketserver's default listen backlog is 5 and ThreadingHTTPServer starts a thread per
 connection without bound; this server listens with a real backlog (a class attribute, in
 place before the constructor binds and listens) and hands accepted connections to a
-bounded pool of worker threads, one request each.
+bounded pool of worker threads, one request each. Its handler is a
+``loopback.LoopbackRequestHandler``: a request for any Host but a loopback name is refused.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 from typing import Any
+
+from voiceclone_local.loopback import LoopbackRequestHandler
 
 LISTEN_BACKLOG = 128
 
@@ -24,7 +27,7 @@ class PooledHTTPServer(HTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
+        handler: type[LoopbackRequestHandler],
         workers: int,
         thread_name_prefix: str = "local-http",
     ) -> None:

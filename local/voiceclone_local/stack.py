@@ -23,6 +23,7 @@ import httpx
 
 from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
+from voiceclone_local.browser_access import StudioStorage
 from voiceclone_local.events import LocalEvents
 from voiceclone_local.expiry import LocalScheduler
 from voiceclone_local.template import Resolver, api_routes, cached_template, placeholder, resources_of_type
@@ -103,6 +104,7 @@ class LocalStack:
     # The browser studio served by the local gateway (<api_url>/studio/), its dev key filled in.
     studio_url: str = ""
     _stoppers: list[Any] = field(default_factory=list)
+    _moto: moto_server.LocalMotoServer | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _env_at_start: dict[str, str] = field(default_factory=dict)
@@ -141,6 +143,7 @@ class LocalStack:
         # moto is not thread-safe: its server handles each request under one lock (moto_server.GATE).
         server = moto_server.LocalMotoServer("127.0.0.1", moto_port)
         server.start()
+        self._moto = server
         self._stoppers.append(server.stop)
         self._stoppers.append(moto_server.install())
         httpx.post(f"{self.moto_url}/moto-api/reset")
@@ -357,6 +360,9 @@ class LocalStack:
             )
         self.api_key = self.issue_api_key(LOCAL_TENANT)
         self.studio_url = gateway.serve_studio(self.api_key, [self.moto_url])
+        if self.studio_url and self._moto is not None:
+            # From a browser, moto answers the studio's page only, and only its uploads and audio.
+            self._moto.serve_studio(StudioStorage(frozenset(gateway.origins), frozenset({self.bucket_name})))
 
     def _settings_from_environment(self, variables: dict[str, str]) -> dict[str, str]:
         """A function's variables, each setting replaced by its value in the environment at the start.

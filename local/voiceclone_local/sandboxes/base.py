@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,6 +34,7 @@ from voiceclone.vendors.config import env_name
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
+from voiceclone_local.loopback import LoopbackRequestHandler
 from voiceclone_local.pooled_server import LISTEN_BACKLOG, PooledHTTPServer
 
 # Re-exported: a sandbox declares its routes with these.
@@ -388,8 +388,8 @@ class CallbackAttempt:
 # ----- HTTP plumbing -------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Moves bytes between a socket and `SandboxServer.handle`; one request per connection."""
+class _Handler(LoopbackRequestHandler):
+    """Moves bytes between a socket and `SandboxServer.handle`; one request per connection, loopback Hosts."""
 
     protocol_version = "HTTP/1.1"
     timeout = 30
