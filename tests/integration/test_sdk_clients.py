@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.credential import Credential
@@ -28,8 +29,13 @@ from tencentcloud.tts.v20190823.tts_client import TtsClient
 from tencentcloud.vrs.v20200824 import models as vrs_models
 from tencentcloud.vrs.v20200824.vrs_client import VrsClient
 from voiceclone_local.sandboxes.tencent_vrs import TRAINING_TEXTS, TencentVrsSandbox, TencentVrsSandboxConfig
+from voiceclone_local.sandboxes.volcengine import VolcengineSandbox, VolcengineSandboxConfig
+from volcengine.ApiInfo import ApiInfo  # type: ignore[import-untyped]
+from volcengine.base.Service import Service  # type: ignore[import-untyped]
+from volcengine.Credentials import Credentials  # type: ignore[import-untyped]
+from volcengine.ServiceInfo import ServiceInfo  # type: ignore[import-untyped]
 
-from tests.helpers import wait_for
+from tests.helpers import wait_for, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 
@@ -188,3 +194,137 @@ class TestTencentVrs:
         with pytest.raises(TencentCloudSDKException) as caught:
             right.call_json("DeleteVoice", {})
         assert caught.value.code == "InvalidAction"
+
+
+# ----- Volcengine: the data plane as the doc's demo calls it, the console through the volcengine SDK -----
+
+
+class TestVolcengine:
+    APPID = "2100000777"
+    TOKEN = "sdk-client-test-token"
+    AK, SK = "AKLTsdkclienttest000000000000", "sdk-client-test-secret-key"
+    SPEAKERS = ("S_sdktest01", "S_sdktest02")
+
+    @pytest.fixture
+    def sandbox(self) -> Iterator[VolcengineSandbox]:
+        config = VolcengineSandboxConfig(
+            appid=self.APPID,
+            access_token=self.TOKEN,
+            access_key_id=self.AK,
+            secret_access_key=self.SK,
+            speaker_ids=list(self.SPEAKERS),
+            training_seconds=0.2,
+        )
+        with VolcengineSandbox(config) as running:
+            yield running
+
+    def speech(
+        self, sandbox: VolcengineSandbox, path: str, body: dict[str, Any], authorization: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """One data-plane call with the headers of the doc's demo (``Bearer;`` token, Resource-Id)."""
+        headers = {"Authorization": authorization or f"Bearer;{self.TOKEN}", "Resource-Id": "seed-icl-1.0"}
+        answer = httpx.post(sandbox.url + path, json=body, headers=headers, timeout=10)
+        return answer.status_code, answer.json()
+
+    def console(self, sandbox: VolcengineSandbox, secret_key: str = "") -> Service:
+        """The SDK's generic Service, set up as the doc's Python demo sets it up, on ``127.0.0.1:PORT``."""
+        credentials = Credentials(self.AK, secret_key or self.SK, "speech_saas_prod", "cn-north-1")
+        info = ServiceInfo(
+            sandbox.url.removeprefix("http://"), {"Accept": "application/json"}, credentials, 5, 5
+        )
+        actions = (
+            "BatchListMegaTTSTrainStatus",
+            "ListMegaTTSTrainStatus",
+            "ActivateMegaTTSTrainStatus",
+            "OrderAccessResourcePacks",
+            "RenewAccessResourcePacks",
+        )
+        query = {"Version": "2023-11-07"}
+        apis = {a: ApiInfo("POST", "/", {"Action": a, **query}, {}, {}) for a in actions}
+        return Service(info, apis)
+
+    def call(self, service: Service, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = json.loads(service.json(action, {}, json.dumps(body)))
+        return answer
+
+    @staticmethod
+    def refusal(caught: pytest.ExceptionInfo[Exception]) -> dict[str, Any]:
+        """The SDK raises the error body as the exception's argument (bytes of JSON)."""
+        metadata: dict[str, Any] = json.loads(caught.value.args[0])["ResponseMetadata"]
+        return metadata
+
+    @pytest.mark.parametrize("authorization", ["Bearer;{token}", "Bearer; {token}"])
+    def test_the_demo_upload_without_model_type_trains_a_voice(
+        self, sandbox: VolcengineSandbox, authorization: str
+    ) -> None:
+        # The doc's demo body (its older revision sends no model_type: the default 0 applies)
+        speaker = self.SPEAKERS[0]
+        body = {
+            "appid": self.APPID,
+            "speaker_id": speaker,
+            "audios": [{"audio_bytes": base64.b64encode(wav_bytes(6.0)).decode(), "audio_format": "wav"}],
+            "source": 2,
+            "language": 0,
+        }
+        header = authorization.format(token=self.TOKEN)
+        status, answer = self.speech(sandbox, "/api/v1/mega_tts/audio/upload", body, header)
+        assert (status, answer["BaseResp"]["StatusCode"], answer["speaker_id"]) == (200, 0, speaker)
+        done = wait_for(
+            lambda: self._trained(sandbox, speaker, header), timeout=10, what="the training to finish"
+        )
+        assert done["status"] == 2 and done["demo_audio"]
+
+    def _trained(self, sandbox: VolcengineSandbox, speaker: str, header: str) -> dict[str, Any] | None:
+        body = {"appid": self.APPID, "speaker_id": speaker}
+        _, answer = self.speech(sandbox, "/api/v1/mega_tts/status", body, header)
+        return answer if answer.get("status") in (2, 3, 4) else None
+
+    def test_a_wrong_token_is_refused(self, sandbox: VolcengineSandbox) -> None:
+        body = {"appid": self.APPID, "speaker_id": self.SPEAKERS[0]}
+        status, answer = self.speech(sandbox, "/api/v1/mega_tts/status", body, "Bearer;not-the-token")
+        assert status == 401 and answer["BaseResp"]["StatusCode"] != 0
+
+    def test_the_console_lists_activates_and_lists_again(self, sandbox: VolcengineSandbox) -> None:
+        service = self.console(sandbox)
+        speaker = self.SPEAKERS[0]
+        body = {"appid": self.APPID, "speaker_id": speaker}
+        audios = [{"audio_bytes": base64.b64encode(wav_bytes(6.0)).decode()}]
+        status, _ = self.speech(
+            sandbox, "/api/v1/mega_tts/audio/upload", {**body, "source": 2, "audios": audios}
+        )
+        assert status == 200
+        wait_for(lambda: self._trained(sandbox, speaker, f"Bearer;{self.TOKEN}"), timeout=10)
+        page = self.call(service, "BatchListMegaTTSTrainStatus", {"AppID": self.APPID, "PageSize": 1})
+        assert page["Result"]["TotalCount"] == len(self.SPEAKERS) and page["Result"]["NextToken"]
+        assert page["ResponseMetadata"]["Action"] == "BatchListMegaTTSTrainStatus"
+
+        activated = self.call(
+            service, "ActivateMegaTTSTrainStatus", {"AppID": self.APPID, "SpeakerIDs": [speaker]}
+        )
+        assert [r["State"] for r in activated["Result"]["Statuses"]] == ["Active"]
+        listed = self.call(service, "ListMegaTTSTrainStatus", {"AppID": self.APPID, "SpeakerIDs": [speaker]})
+        assert [(r["SpeakerID"], r["State"]) for r in listed["Result"]["Statuses"]] == [(speaker, "Active")]
+        _, status_answer = self.speech(sandbox, "/api/v1/mega_tts/status", body)
+        assert status_answer["status"] == 4
+
+    def test_activating_an_untrained_slot_is_an_invalid_speaker(self, sandbox: VolcengineSandbox) -> None:
+        service = self.console(sandbox)
+        with pytest.raises(Exception) as caught:
+            self.call(
+                service, "ActivateMegaTTSTrainStatus", {"AppID": self.APPID, "SpeakerIDs": ["S_notours"]}
+            )
+        assert self.refusal(caught)["Error"]["Code"] == "OperationDenied.InvalidSpeakerID"
+
+    @pytest.mark.parametrize("action", ["OrderAccessResourcePacks", "RenewAccessResourcePacks"])
+    def test_buying_slots_is_an_unknown_action(self, sandbox: VolcengineSandbox, action: str) -> None:
+        with pytest.raises(Exception) as caught:
+            self.call(self.console(sandbox), action, {"AppID": self.APPID})
+        assert self.refusal(caught)["Error"]["Code"] == "InvalidActionOrVersion"
+
+    @pytest.mark.parametrize("action", ["BatchListMegaTTSTrainStatus", "OrderAccessResourcePacks"])
+    def test_a_wrong_secret_key_is_a_signature_mismatch(
+        self, sandbox: VolcengineSandbox, action: str
+    ) -> None:
+        with pytest.raises(Exception) as caught:
+            self.call(self.console(sandbox, secret_key="not-the-key"), action, {"AppID": self.APPID})
+        assert self.refusal(caught)["Error"]["Code"] == "SignatureDoesNotMatch"
