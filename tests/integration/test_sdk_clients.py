@@ -28,6 +28,7 @@ from tencentcloud.tts.v20190823 import models as tts_models
 from tencentcloud.tts.v20190823.tts_client import TtsClient
 from tencentcloud.vrs.v20200824 import models as vrs_models
 from tencentcloud.vrs.v20200824.vrs_client import VrsClient
+from voiceclone_local.sandboxes.qiniu import QiniuSandbox, QiniuSandboxConfig
 from voiceclone_local.sandboxes.tencent_vrs import TRAINING_TEXTS, TencentVrsSandbox, TencentVrsSandboxConfig
 from voiceclone_local.sandboxes.volcengine import VolcengineSandbox, VolcengineSandboxConfig
 from volcengine.ApiInfo import ApiInfo  # type: ignore[import-untyped]
@@ -35,7 +36,7 @@ from volcengine.base.Service import Service  # type: ignore[import-untyped]
 from volcengine.Credentials import Credentials  # type: ignore[import-untyped]
 from volcengine.ServiceInfo import ServiceInfo  # type: ignore[import-untyped]
 
-from tests.helpers import wait_for, wav_bytes
+from tests.helpers import LocalAudioSource, wait_for, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 
@@ -328,3 +329,93 @@ class TestVolcengine:
         with pytest.raises(Exception) as caught:
             self.call(self.console(sandbox, secret_key="not-the-key"), action, {"AppID": self.APPID})
         assert self.refusal(caught)["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+# ----- Qiniu xrobo: no SDK; the requests of its voice-clone doc (qiniu/Xrobot-docs) ----------------------
+
+
+class TestQiniu:
+    KEY = "sdk-client-test-qiniu-key"
+
+    @pytest.fixture
+    def sandbox(self) -> Iterator[QiniuSandbox]:
+        config = QiniuSandboxConfig(
+            api_key=self.KEY, training_seconds=0.2, clone_quota={"free": 2, "lite": 1, "pro": 0}
+        )
+        with QiniuSandbox(config) as running:
+            yield running
+
+    @pytest.fixture(scope="class")
+    def audio(self) -> Iterator[LocalAudioSource]:
+        source = LocalAudioSource(SAMPLES, [f"{n:05d}" for n in range(1, 7)])
+        try:
+            yield source
+        finally:
+            source.close()
+
+    def call(
+        self, sandbox: QiniuSandbox, method: str, path: str, body: dict[str, Any] | None = None, key: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """One request with the doc's headers: ``Authorization: Bearer <token>``, JSON body."""
+        headers = {"Authorization": f"Bearer {key or self.KEY}", "Content-Type": "application/json"}
+        answer = httpx.request(method, sandbox.url + path, json=body, headers=headers, timeout=30)
+        return answer.status_code, answer.json()
+
+    @pytest.mark.parametrize("tier", ["free", "lite"])
+    def test_a_slot_of_each_tier_is_created_trained_and_counted(
+        self, sandbox: QiniuSandbox, audio: LocalAudioSource, tier: str
+    ) -> None:
+        _, created = self.call(sandbox, "POST", "/v1/voice-clones", {"language": "zh", "tier": tier})
+        voice = created["data"]
+        assert (created["code"], voice["state"], voice["tier"]) == (0, "Init", tier)
+        _, before = self.call(sandbox, "GET", f"/v1/voice-clones/quota?tier={tier}")
+        assert before == {
+            "code": 0,
+            "msg": "",
+            "reqid": before["reqid"],
+            "data": {"available_count": 1 if tier == "lite" else 2},
+        }
+
+        body = {"key": audio.assembled_url(), "name": "我的专属音色"}
+        _, trained = self.call(sandbox, "PUT", f"/v1/voice-clones/{voice['id']}", body)
+        assert (trained["code"], trained["data"]["state"]) == (0, "Training")
+        done = wait_for(lambda: self._done(sandbox, voice["id"]), timeout=10, what="the training")
+        assert done["state"] == "Success"
+        _, after = self.call(sandbox, "GET", f"/v1/voice-clones/quota?tier={tier}")
+        assert after["data"]["available_count"] == before["data"]["available_count"] - 1
+        _, listed = self.call(sandbox, "GET", "/v1/voice-clones")
+        assert [v["id"] for v in listed["data"]["voices"]] == [voice["id"]]
+
+        # A paid (lite) slot cannot be deleted; a free one can
+        status, deleted = self.call(sandbox, "DELETE", f"/v1/voice-clones/{voice['id']}")
+        assert (status, deleted["code"]) == ((403, 403) if tier == "lite" else (200, 0))
+
+    def _done(self, sandbox: QiniuSandbox, voice_id: str) -> dict[str, Any] | None:
+        _, answer = self.call(sandbox, "GET", f"/v1/voice-clones/{voice_id}")
+        voice: dict[str, Any] = answer["data"]
+        return voice if voice["state"] in ("Success", "Failed") else None
+
+    def test_a_tier_without_quota_cannot_train(self, sandbox: QiniuSandbox, audio: LocalAudioSource) -> None:
+        _, created = self.call(sandbox, "POST", "/v1/voice-clones", {"language": "ja", "tier": "pro"})
+        body = {"key": audio.assembled_url(), "name": "pro"}
+        status, answer = self.call(sandbox, "PUT", f"/v1/voice-clones/{created['data']['id']}", body)
+        assert (status, answer["code"]) == (400, 400)
+
+    @pytest.mark.parametrize("query", ["", "?tier=gold"])
+    def test_the_quota_needs_a_known_tier(self, sandbox: QiniuSandbox, query: str) -> None:
+        status, answer = self.call(sandbox, "GET", f"/v1/voice-clones/quota{query}")
+        assert (status, answer["code"]) == (400, 400)
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "/v1/voice-clones"),
+            ("GET", "/v1/voice-clones/quota?tier=free"),
+            ("GET", "/v1/no-such-api"),
+        ],
+    )
+    def test_a_wrong_token_is_401_before_anything_else(
+        self, sandbox: QiniuSandbox, method: str, path: str
+    ) -> None:
+        status, answer = self.call(sandbox, method, path, key="not-the-key")
+        assert (status, answer["code"]) == (401, 401)
