@@ -12,13 +12,19 @@ the ones its documentation shows (docs/vendors/<vendor>.md names them).
 from __future__ import annotations
 
 import base64
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkmetastudio.v1 import MetaStudioClient
+from huaweicloudsdkmetastudio.v1 import model as hw
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -28,6 +34,7 @@ from tencentcloud.tts.v20190823 import models as tts_models
 from tencentcloud.tts.v20190823.tts_client import TtsClient
 from tencentcloud.vrs.v20200824 import models as vrs_models
 from tencentcloud.vrs.v20200824.vrs_client import VrsClient
+from voiceclone_local.sandboxes.huawei import HuaweiSandbox, HuaweiSandboxConfig
 from voiceclone_local.sandboxes.qiniu import QiniuSandbox, QiniuSandboxConfig
 from voiceclone_local.sandboxes.tencent_vrs import TRAINING_TEXTS, TencentVrsSandbox, TencentVrsSandboxConfig
 from voiceclone_local.sandboxes.volcengine import VolcengineSandbox, VolcengineSandboxConfig
@@ -419,3 +426,131 @@ class TestQiniu:
     ) -> None:
         status, answer = self.call(sandbox, method, path, key="not-the-key")
         assert (status, answer["code"]) == (401, 401)
+
+
+# ----- Huawei MetaStudio (huaweicloudsdkmetastudio) -------------------------------------------------------
+
+
+class TestHuawei:
+    PROJECT = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    AK, SK = "SDKCLIENTTESTAK0000", "sdk-client-test-huawei-secret"
+    LETTER = b"%PDF-1.4\n% signed authorization letter\n%%EOF\n"
+
+    @pytest.fixture
+    def sandbox(self) -> Iterator[HuaweiSandbox]:
+        config = HuaweiSandboxConfig(
+            project_id=self.PROJECT,
+            access_key=self.AK,
+            secret_key=self.SK,
+            training_seconds=0.3,
+            speech_seconds=0.1,
+        )
+        with HuaweiSandbox(config) as running:
+            yield running
+
+    def client(self, sandbox: HuaweiSandbox, secret_key: str = "") -> Any:
+        credentials = BasicCredentials(self.AK, secret_key or self.SK, self.PROJECT)
+        return MetaStudioClient.new_builder().with_credentials(credentials).with_endpoint(sandbox.url).build()
+
+    @staticmethod
+    def package() -> bytes:
+        """The BASIC edition's zip: 0.wav…19.wav with 0.txt…19.txt."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for index, (text_id, text) in enumerate(TRAINING_TEXTS):
+                archive.writestr(f"{index}.wav", (SAMPLES / f"{text_id}.wav").read_bytes())
+                archive.writestr(f"{index}.txt", text)
+        return buffer.getvalue()
+
+    def trained_job(self, sandbox: HuaweiSandbox) -> tuple[Any, str]:
+        """A BASIC job created, uploaded to its URLs, committed and trained, through the SDK."""
+        client = self.client(sandbox)
+        body = hw.CreateTrainingJobReq(
+            voice_name="sdk-voice", sex="FEMALE", language="CN", create_type="PACKAGE"
+        )
+        created = client.create_training_basic_job(hw.CreateTrainingBasicJobRequest(body=body))
+        for url, content, kind in (
+            (created.training_data_uploading_url, self.package(), "application/zip"),
+            (created.authorization_letter_uploading_url, self.LETTER, "application/pdf"),
+        ):
+            assert (
+                httpx.put(url, content=content, headers={"Content-Type": kind}, timeout=30).status_code == 200
+            )
+        job_id = created.job_id
+        client.commit_voice_training_job(
+            hw.CommitVoiceTrainingJobRequest(job_id=job_id, body=hw.CommitJobReq())
+        )
+        wait_for(lambda: self._finished(client, job_id), timeout=10, what="the training")
+        return client, job_id
+
+    @staticmethod
+    def _finished(client: Any, job_id: str) -> Any:
+        job = client.show_voice_training_job(hw.ShowVoiceTrainingJobRequest(job_id=job_id))
+        return job if job.state in ("SUCCEED", "FAILED", "AUDIT_FAILED") else None
+
+    def test_a_voice_is_trained_listed_spoken_and_deleted(self, sandbox: HuaweiSandbox) -> None:
+        client, job_id = self.trained_job(sandbox)
+        job = client.show_voice_training_job(hw.ShowVoiceTrainingJobRequest(job_id=job_id))
+        assert job.state == "SUCCEED" and job.asset_id
+        listed = client.list_voice_training_job(hw.ListVoiceTrainingJobRequest(state="SUCCEED"))
+        assert (listed.count, [j.job_id for j in listed.jobs]) == (1, [job_id])
+        audit = client.show_job_audit_result(hw.ShowJobAuditResultRequest(job_id=job_id))
+        assert audit.system_audit_result.errors in (None, [])
+        urls = client.show_job_uploading_address(hw.ShowJobUploadingAddressRequest(job_id=job_id))
+        assert urls.package_url.training_data_uploading_url
+
+        tts_body = hw.CreateAsyncTtsJobRequestBody(
+            text="你好", voice_asset_id=job.asset_id, audio_format="WAV"
+        )
+        tts_job = client.create_async_tts_job(hw.CreateAsyncTtsJobRequest(body=tts_body)).job_id
+        spoken = wait_for(lambda: self._spoken(client, tts_job), timeout=10, what="the speech")
+        assert spoken.state == "SUCCEED"
+        assert httpx.get(spoken.audio_file_url, timeout=10).content[:4] == b"RIFF"
+
+        client.delete_voice_training_job(hw.DeleteVoiceTrainingJobRequest(job_id=job_id))
+        with pytest.raises(ClientRequestException) as caught:
+            client.show_voice_training_job(hw.ShowVoiceTrainingJobRequest(job_id=job_id))
+        assert (caught.value.status_code, caught.value.error_code) == (404, "MSS.00000004")
+
+    @staticmethod
+    def _spoken(client: Any, job_id: str) -> Any:
+        job = client.show_async_tts_job(hw.ShowAsyncTtsJobRequest(job_id=job_id))
+        return job if job.state in ("SUCCEED", "FAILED") else None
+
+    def test_a_failed_training_and_an_unknown_asset_have_different_codes(
+        self, sandbox: HuaweiSandbox
+    ) -> None:
+        sandbox.config.fail_training = "the model did not converge"
+        client, job_id = self.trained_job(sandbox)
+        job = client.show_voice_training_job(hw.ShowVoiceTrainingJobRequest(job_id=job_id))
+        assert (job.state, job.job_failed_reason) == ("FAILED", "the model did not converge")
+
+        tts_body = hw.CreateAsyncTtsJobRequestBody(
+            text="你好", voice_asset_id="no-such-asset", audio_format="WAV"
+        )
+        with pytest.raises(ClientRequestException) as caught:
+            client.create_async_tts_job(hw.CreateAsyncTtsJobRequest(body=tts_body))
+        assert (caught.value.status_code, caught.value.error_code) == (400, "MSS.10001001")
+        assert job.job_failed_code != caught.value.error_code
+
+    @pytest.mark.parametrize(
+        ("call", "request_model"),
+        [
+            ("create_training_middle_job", hw.CreateTrainingMiddleJobRequest),
+            ("create_training_third_party_job", hw.CreateTrainingThirdPartyJobRequest),
+        ],
+    )
+    def test_editions_the_sandbox_does_not_serve_are_apis_the_gateway_lacks(
+        self, sandbox: HuaweiSandbox, call: str, request_model: Any
+    ) -> None:
+        body = hw.CreateTrainingJobReq(voice_name="sdk-voice")
+        with pytest.raises(ClientRequestException) as caught:
+            getattr(self.client(sandbox), call)(request_model(body=body))
+        assert (caught.value.status_code, caught.value.error_code) == (404, "APIGW.0101")
+
+    def test_a_wrong_secret_key_raises_the_gateways_auth_error(self, sandbox: HuaweiSandbox) -> None:
+        with pytest.raises(ClientRequestException) as caught:
+            self.client(sandbox, secret_key="not-the-key").list_voice_training_job(
+                hw.ListVoiceTrainingJobRequest()
+            )
+        assert (caught.value.status_code, caught.value.error_code) == (401, "APIGW.0301")
