@@ -36,6 +36,7 @@ from tencentcloud.vrs.v20200824 import models as vrs_models
 from tencentcloud.vrs.v20200824.vrs_client import VrsClient
 from voiceclone_local.sandboxes.huawei import HuaweiSandbox, HuaweiSandboxConfig
 from voiceclone_local.sandboxes.qiniu import QiniuSandbox, QiniuSandboxConfig
+from voiceclone_local.sandboxes.tencent_gateway import TencentGatewaySandbox, TencentGatewaySandboxConfig
 from voiceclone_local.sandboxes.tencent_vrs import TRAINING_TEXTS, TencentVrsSandbox, TencentVrsSandboxConfig
 from voiceclone_local.sandboxes.volcengine import VolcengineSandbox, VolcengineSandboxConfig
 from volcengine.ApiInfo import ApiInfo  # type: ignore[import-untyped]
@@ -202,6 +203,95 @@ class TestTencentVrs:
         with pytest.raises(TencentCloudSDKException) as caught:
             right.call_json("DeleteVoice", {})
         assert caught.value.code == "InvalidAction"
+
+
+# ----- Tencent smart-content gateway: no SDK; the requests of its voice-cloning doc ----------------------
+
+
+class TestTencentGateway:
+    SECRET_ID, SECRET_KEY = "AKIDsdkgatewaytest000000000000000", "sdk-gateway-test-key"
+
+    @pytest.fixture
+    def sandbox(self) -> Iterator[TencentGatewaySandbox]:
+        config = TencentGatewaySandboxConfig(
+            secret_id=self.SECRET_ID, secret_key=self.SECRET_KEY, training_seconds=0.2, speech_seconds=0.1
+        )
+        with TencentGatewaySandbox(config) as running:
+            yield running
+
+    @pytest.fixture(scope="class")
+    def audio(self) -> Iterator[LocalAudioSource]:
+        source = LocalAudioSource(SAMPLES, [f"{n:05d}" for n in range(1, 7)])
+        try:
+            yield source
+        finally:
+            source.close()
+
+    def call(
+        self, sandbox: TencentGatewaySandbox, path: str, action: str, request: dict[str, Any], key: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """A POST as the doc's examples make it: action, secretId and secretKey in the JSON body."""
+        body = {
+            "action": action,
+            "secretId": self.SECRET_ID,
+            "secretKey": key or self.SECRET_KEY,
+            f"{action[0].lower()}{action[1:]}Request": request,
+        }
+        answer = httpx.post(sandbox.url + path, json=body, timeout=30)
+        return answer.status_code, answer.json()
+
+    def test_a_model_is_trained_found_listed_and_speaks(
+        self, sandbox: TencentGatewaySandbox, audio: LocalAudioSource
+    ) -> None:
+        train = {
+            "inputs": [{"url": audio.assembled_url()}],
+            "outputs": [
+                {
+                    "inputSelectors": [0],
+                    "smartContentDescriptor": {"voiceCloning": {"type": 2, "modelName": "sdk_model"}},
+                }
+            ],
+            "customId": "sdk-job-1",
+        }
+        _, created = self.call(sandbox, "/release/job", "CreateJob", train)
+        job_id = created["createJobResponse"]["job"]["id"]
+        done = wait_for(lambda: self._done(sandbox, job_id), timeout=10, what="the training")
+        assert done["state"] == 3
+        _, jobs = self.call(sandbox, "/release/job", "ListJobs", {"customId": "sdk-job-1"})
+        assert [j["id"] for j in jobs["listJobsResponse"]["jobs"]] == [job_id]
+        _, models = self.call(sandbox, "/release/music_model", "ListModels", {"offset": 0, "limit": 10})
+        assert [m["name"] for m in models["listModelsResponse"]["models"]] == ["sdk_model"]
+
+        content_id = sandbox.credentials()["content_id"]
+        speak = {
+            "inputs": [{"sourceData": "你好"}],
+            "outputs": [
+                {
+                    "contentId": content_id,
+                    "inputSelectors": [0],
+                    "smartContentDescriptor": {"voiceCloning": {"type": 1, "modelName": "sdk_model"}},
+                }
+            ],
+        }
+        _, spoken = self.call(sandbox, "/release/job", "CreateJob", speak)
+        speech = wait_for(lambda: self._done(sandbox, spoken["createJobResponse"]["job"]["id"]), timeout=10)
+        assert speech["state"] == 3
+
+    def _done(self, sandbox: TencentGatewaySandbox, job_id: str) -> dict[str, Any] | None:
+        _, answer = self.call(sandbox, "/release/job", "GetJob", {"id": job_id})
+        job: dict[str, Any] = answer["getJobResponse"]["job"]
+        return job if job["state"] in (3, 4, 5) else None
+
+    @pytest.mark.parametrize("action", ["ListJobs", "DeleteModel"])
+    def test_wrong_credentials_are_refused_before_the_action_is_looked_up(
+        self, sandbox: TencentGatewaySandbox, action: str
+    ) -> None:
+        status, answer = self.call(sandbox, "/release/job", action, {"customId": "x"}, key="not-the-key")
+        assert (status, answer["error"]["code"]) == (401, "AuthFailure")
+
+    def test_an_unknown_action_with_good_credentials_is_invalid(self, sandbox: TencentGatewaySandbox) -> None:
+        status, answer = self.call(sandbox, "/release/job", "DeleteModel", {"name": "x"})
+        assert (status, answer["error"]["code"]) == (400, "InvalidAction")
 
 
 # ----- Volcengine: the data plane as the doc's demo calls it, the console through the volcengine SDK -----
