@@ -624,18 +624,27 @@ class TestHuawei:
         assert job.job_failed_code != caught.value.error_code
 
     @pytest.mark.parametrize(
-        ("call", "request_model"),
+        ("call", "sdk_request"),
         [
-            ("create_training_middle_job", hw.CreateTrainingMiddleJobRequest),
-            ("create_training_third_party_job", hw.CreateTrainingThirdPartyJobRequest),
+            (
+                "create_training_middle_job",
+                hw.CreateTrainingMiddleJobRequest(body=hw.CreateTrainingJobReq("v")),
+            ),
+            (
+                "create_training_third_party_job",
+                hw.CreateTrainingThirdPartyJobRequest(body=hw.CreateTrainingJobReq("v")),
+            ),
+            ("show_voice_training_quotas", hw.ShowVoiceTrainingQuotasRequest()),
+            ("create_short_job", hw.CreateShortJobRequest()),
+            ("check_voice_asset", hw.CheckVoiceAssetRequest(voice_asset_id="asset")),
         ],
+        ids=lambda value: value if isinstance(value, str) else "",
     )
-    def test_editions_the_sandbox_does_not_serve_are_apis_the_gateway_lacks(
-        self, sandbox: HuaweiSandbox, call: str, request_model: Any
+    def test_calls_the_sandbox_does_not_serve_are_apis_the_gateway_lacks(
+        self, sandbox: HuaweiSandbox, call: str, sdk_request: Any
     ) -> None:
-        body = hw.CreateTrainingJobReq(voice_name="sdk-voice")
         with pytest.raises(ClientRequestException) as caught:
-            getattr(self.client(sandbox), call)(request_model(body=body))
+            getattr(self.client(sandbox), call)(sdk_request)
         assert (caught.value.status_code, caught.value.error_code) == (404, "APIGW.0101")
 
     def test_a_wrong_secret_key_raises_the_gateways_auth_error(self, sandbox: HuaweiSandbox) -> None:
