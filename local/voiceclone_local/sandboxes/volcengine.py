@@ -3,19 +3,21 @@
 It lets the adapter and the workflow clone a voice without an account and without
 spending any of a speaker slot's ten uploads. The wire format follows
 docs/vendors/volcengine.md#sandbox (not #where-the-seed-is-wrong): the speech data
-plane (``/api/v1/mega_tts/...``) takes ``Authorization: Bearer;{token}`` exactly and
-a ``Resource-Id``, the upload is JSON with one base64 audio that is decoded and
+plane (``/api/v1/mega_tts/...``) takes ``Authorization: Bearer;{token}`` (with or
+without a space after the semicolon: the vendor's demos write both) and a
+``Resource-Id``, the upload is JSON with one base64 audio that is decoded and
 inspected for real, and the status is a POST answering integers 0–4. The console OpenAPI
-(``/?Action=BatchListMegaTTSTrainStatus&Version=2023-11-07``) verifies the V4
-signature with its own key and lists the slots page by page.
+(``/?Action=...&Version=2023-11-07``) verifies the V4 signature with its own key,
+lists the slots page by page (``BatchListMegaTTSTrainStatus``) or at once
+(``ListMegaTTSTrainStatus``), and activates trained slots (``ActivateMegaTTSTrainStatus``).
 
 Where the docs are silent the sandbox chooses, and says so here: parameter errors
 are HTTP 400 and audio errors HTTP 200, both with a non-zero ``BaseResp.StatusCode``;
 a bad token is HTTP 401 and an app id or Resource-Id the token does not cover is
 HTTP 403; throttling and internal errors repeat the HTTP status as ``StatusCode``;
 a failed training shows as ``Unknown`` in the console (it has no failed state);
-``model_type`` must be sent (the API's own default 0 is the legacy model, which
-the sandbox does not offer); and every upload that reaches the audio check spends
+an upload without ``model_type`` trains the legacy model 0 (the API's default);
+and every upload that reaches the audio check spends
 one of the slot's uploads, whether the audio passes or not.
 """
 
