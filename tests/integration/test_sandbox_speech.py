@@ -207,11 +207,12 @@ def test_tencent_refuses_what_tencent_refuses(
 def test_text_to_voice_must_be_signed_for_the_tts_service(
     vrs_sandbox: TencentVrsSandbox, vrs: TencentVrsAdapter, vrs_voice: VendorVoice
 ) -> None:
-    # A request signed as the adapter's VRS calls are (service vrs) is not Tencent TTS's
+    # A request signed as the adapter's VRS calls are (service vrs) goes to VRS, which has no TextToVoice
     body = json.dumps({"Text": SHORT, "SessionId": "s", "VoiceType": int(vrs_voice.voice_id)}).encode()
     now = int(time.time())
     key = vrs_sandbox.config.secret_key
-    sig = tc3.signature(secret_key=key, service="vrs", timestamp=now, host="127.0.0.1", body=body)
+    host = httpx.URL(vrs_sandbox.url).netloc.decode()
+    sig = tc3.signature(secret_key=key, service="vrs", timestamp=now, host=host, body=body)
     headers = {
         "Content-Type": "application/json",
         "X-TC-Action": "TextToVoice",
@@ -222,11 +223,11 @@ def test_text_to_voice_must_be_signed_for_the_tts_service(
         ),
     }
     answer = httpx.post(vrs_sandbox.url + "/", content=body, headers=headers, timeout=10).json()
-    assert answer["Response"]["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
-    # And with the VRS API version, the action does not exist in that version
+    assert answer["Response"]["Error"]["Code"] == "InvalidAction"
+    # And with the VRS API version too: the action is not VRS's
     headers["X-TC-Version"] = "2020-08-24"
     answer = httpx.post(vrs_sandbox.url + "/", content=body, headers=headers, timeout=10).json()
-    assert answer["Response"]["Error"]["Code"] == "NoSuchVersion"
+    assert answer["Response"]["Error"]["Code"] == "InvalidAction"
     # A wrong key is an auth error for the adapter
     wrong = TencentVrsAdapter(
         vrs_sandbox.url, vrs_sandbox.config.secret_id, "wrong-key", tts_endpoint=vrs_sandbox.url

@@ -41,7 +41,8 @@ class Vrs:
 
     def __init__(self, url: str) -> None:
         self.http = httpx.Client(base_url=url, timeout=10.0)
-        self.host = httpx.URL(url).host
+        # The Host httpx sends, port included: what Tencent's SDK signs too.
+        self.host = httpx.URL(url).netloc.decode()
 
     def call(
         self,
@@ -53,12 +54,13 @@ class Vrs:
         timestamp: int | None = None,
         version: str = "2020-08-24",
         host_header: str | None = None,
+        signed_host: str | None = None,
         authorization: str | None = None,
         send_body: bytes | None = None,
     ) -> dict[str, Any]:
         body = json.dumps(params or {}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         ts = int(time.time()) if timestamp is None else timestamp
-        signed_host = (host_header or self.host).split(":")[0]
+        signed_host = signed_host or host_header or self.host
         sig = tc3.signature(secret_key=secret_key, service="vrs", timestamp=ts, host=signed_host, body=body)
         headers = {
             "Content-Type": "application/json",
@@ -217,13 +219,19 @@ def test_get_training_text_returns_the_twenty_seed_sentences(vrs: Vrs) -> None:
     assert texts[-1][1] == "后来人们也用百鸟朝凤来比喻德高望重者众望所归"
 
 
-def test_a_host_header_with_a_port_is_signed_without_it(vrs: Vrs) -> None:
-    # Given a request whose Host carries the sandbox's port, as the official SDK sends it (signed as the
-    # bare host; the sandbox answers loopback Hosts only)
+def test_a_host_header_with_a_port_is_signed_with_it(vrs: Vrs) -> None:
+    # Given a request whose Host carries the sandbox's port, signed as sent (as Tencent's SDK does; the
+    # sandbox answers loopback Hosts only)
     envelope = vrs.call("GetTrainingText", host_header=f"localhost:{vrs.http.base_url.port}")
 
     # Then it is accepted
     assert "Data" in envelope, envelope
+
+
+def test_a_host_signed_without_the_port_it_was_sent_with_fails(vrs: Vrs) -> None:
+    # Given a request sent to host:port but signed for the bare host / When sent / Then the signature fails
+    bare = vrs.host.split(":")[0]
+    assert vrs.error_code("GetTrainingText", signed_host=bare) == "AuthFailure.SignatureFailure"
 
 
 @pytest.mark.parametrize(
@@ -258,6 +266,13 @@ def test_unknown_actions_are_invalid(vrs: Vrs, action: str) -> None:
     # (incl. the misspellings in docs/vendors/tencent_vrs.md#where-the-seed-is-wrong)
     # When sent / Then InvalidAction
     assert vrs.error_code(action) == "InvalidAction"
+
+
+@pytest.mark.parametrize("action", ["GetVrsTrainingText", "GetTrainingText"])
+def test_a_wrong_key_is_refused_before_the_action_is_looked_up(vrs: Vrs, action: str) -> None:
+    # Given a wrong key, on an action that does not exist and on one that does
+    # When sent / Then both say the signature failed: the caller learns nothing about the API
+    assert vrs.error_code(action, secret_key="not-the-key") == "AuthFailure.SignatureFailure"
 
 
 def test_requests_are_counted_by_action(vrs: Vrs, sandbox: TencentVrsSandbox) -> None:

@@ -191,9 +191,26 @@ def test_a_wrong_token_is_an_auth_error(sandbox: VolcengineSandbox, audio: Local
     assert sandbox.tasks_created == 0 and sandbox.uploads_by_speaker == {}
 
 
-@pytest.mark.parametrize("header", ["Bearer; {token}", "Bearer {token}", "bearer;{token}", "{token}"])
-def test_only_bearer_semicolon_token_is_accepted(sandbox: VolcengineSandbox, header: str) -> None:
-    # Given the right token in the wrong shapes (the doc's prose shows a space)
+@pytest.mark.parametrize("header", ["Bearer;{token}", "Bearer; {token}"])
+def test_bearer_semicolon_token_is_accepted_with_or_without_a_space(
+    sandbox: VolcengineSandbox, header: str
+) -> None:
+    # Given the right token as the doc's HTTP demo writes it, and as its prose and WebSocket demo do
+    value = header.format(token=sandbox.config.access_token)
+
+    # When the status is asked with it / Then it is answered
+    status, body = speech(
+        sandbox,
+        "/api/v1/mega_tts/status",
+        {"appid": sandbox.config.appid, "speaker_id": DEFAULT_SPEAKER_IDS[0]},
+        Authorization=value,
+    )
+    assert status == 200 and body["BaseResp"]["StatusCode"] == 0
+
+
+@pytest.mark.parametrize("header", ["Bearer {token}", "bearer;{token}", "{token}", "Bearer;"])
+def test_other_token_shapes_are_refused(sandbox: VolcengineSandbox, header: str) -> None:
+    # Given the right token in shapes the doc never shows
     value = header.format(token=sandbox.config.access_token)
 
     # When the status is asked with it / Then HTTP 401 with a non-zero StatusCode
@@ -430,7 +447,7 @@ def test_a_slot_out_of_uploads_is_refused_with_1123(
     [
         ({"extra_params": {}}, 400, 1001),
         ({"model_type": "1"}, 400, 1001),
-        ({"model_type": None}, 400, 1001),
+        ({"model_type": 5}, 400, 1001),
         ({"model_type": 4}, 400, 1001),  # ICL 2.0 under the seed-icl-1.0 Resource-Id
         ({"source": 1}, 400, 1001),
         ({"audios": []}, 400, 1001),
@@ -449,6 +466,17 @@ def test_the_upload_is_validated_before_it_counts(
     status, answer = speech(sandbox, "/api/v1/mega_tts/audio/upload", body)
     assert (status, answer["BaseResp"]["StatusCode"]) == (http_status, code)
     assert sandbox.uploads_by_speaker == {} and sandbox.tasks_created == 0
+
+
+def test_an_upload_without_model_type_trains_the_legacy_model(sandbox: VolcengineSandbox) -> None:
+    # Given an upload that names no model_type (optional, the API's default 0) under the 1.0 Resource-Id
+    body = upload_body(sandbox, wav_bytes(seconds=6.0))
+    del body["model_type"]
+
+    # When sent / Then it is accepted and the slot trains
+    status, answer = speech(sandbox, "/api/v1/mega_tts/audio/upload", body)
+    assert (status, answer["BaseResp"]["StatusCode"]) == (200, 0)
+    assert sandbox.tasks_created == 1
 
 
 def test_two_audios_are_refused(sandbox: VolcengineSandbox) -> None:

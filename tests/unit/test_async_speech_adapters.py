@@ -157,10 +157,10 @@ def test_huawei_refuses_a_speed_it_cannot_make_and_maps_its_errors() -> None:
     adapter, _ = huawei(lambda r: (429, {"error_code": "APIGW.0308", "error_msg": "throttled"}))
     with pytest.raises(VendorThrottled):
         adapter.get_synthesis("tts-1")
-    adapter, _ = huawei(lambda r: (400, {"error_code": "MSS.20030001", "error_msg": "no such asset"}))
+    adapter, _ = huawei(lambda r: (400, {"error_code": "MSS.10001001", "error_msg": "Asset not found"}))
     with pytest.raises(VendorRejected) as caught:
         adapter.start_synthesis(adapter.voice("a"), request(), tag="t")
-    assert caught.value.code == "MSS.20030001"
+    assert caught.value.code == "MSS.10001001"
 
 
 # ----- the shared download of a finished job's audio -----------------------------------------------------

@@ -78,8 +78,11 @@ TTS_ROOT = "/v1/<project_id>/ttsc"
 OBS_PREFIX = "/obs/"
 TTS_FILES = "/obs/tts/"
 TTS_FORMATS = {"WAV": "wav", "MP3": "mp3"}
-# The sandbox's own codes for TTS refusals (the docs list none): an unknown or untrained voice asset.
-VOICE_ASSET_ERROR = "MSS.20030001"
+# An unknown or untrained voice asset: MetaStudio's documented "Asset not found" (400).
+VOICE_ASSET_ERROR = "MSS.10001001"
+# The sandbox's own codes (Huawei documents none): a failed training's job_failed_code, and a failed
+# async TTS job's code.
+TRAINING_FAILED_ERROR = "MSS.20030001"
 TTS_FAILED_ERROR = "MSS.20030002"
 DATA_OBJECT, LETTER_OBJECT = "training-data.zip", "authorization-letter"
 # The Content-Type each upload URL was "presigned" with.
@@ -186,7 +189,7 @@ class Job:
         if state == "SUCCEED":
             info["asset_id"] = self.asset_id
         if state == "FAILED" and self.task is not None:
-            info["job_failed_code"] = "MSS.20030001"
+            info["job_failed_code"] = TRAINING_FAILED_ERROR
             info["job_failed_reason"] = self.task.failure or "training failed"
         return info
 
@@ -378,6 +381,9 @@ class HuaweiSandbox(SandboxBase):
             args = {"job_id": parts[0], "name": parts[1]} if len(parts) == 2 else {}
             return Route(f"{request.method} /obs", "_obs", args, authenticated=False)
         route = super().route(request)
+        if route.endpoint == "_create" and route.args["kind"] not in EDITIONS:
+            # MIDDLE and THIRD_PARTY jobs (and any other kind): not served, as an API the gateway lacks.
+            return Route(route.name, None)
         name = route.name.replace(API_ROOT.replace("<project_id>", "{project_id}"), "")
         name = name.replace(TTS_ROOT.replace("<project_id>", "{project_id}"), "/ttsc")
         if route.endpoint == "_create":
@@ -449,12 +455,7 @@ class HuaweiSandbox(SandboxBase):
     # ----- operations -----------------------------------------------------------------------------
 
     def _create(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
-        kind = route.args["kind"]
-        if not kind.endswith("-jobs"):
-            raise self.not_found(request, route)
-        edition = EDITIONS.get(kind)
-        if edition is None:
-            raise _bad_request("MSS.00000003", f"the sandbox simulates only {', '.join(EDITIONS)}")
+        edition = EDITIONS[route.args["kind"]]  # route() let only these through
         params = json_object(request.body, _invalid_body)
         voice_name = params.get("voice_name")
         if not isinstance(voice_name, str) or not voice_name.strip():

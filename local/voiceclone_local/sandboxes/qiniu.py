@@ -4,7 +4,8 @@ It lets the adapter and the workflow run a Qiniu clone without an account or quo
 Paths, bodies, envelope and codes follow the current doc revision
 (docs/vendors/qiniu.md#sandbox), not the older one (#where-the-seed-is-wrong):
 create takes ``{language, tier}``, ``name`` is required on PUT, a slot's language is
-fixed, and ``pro`` slots cannot be deleted (403). A PUT with a ``key`` downloads
+fixed, paid (``lite``, ``pro``) slots cannot be deleted (403), and
+``GET /v1/voice-clones/quota?tier=`` answers the trainings a tier has left. A PUT with a ``key`` downloads
 that URL and inspects the WAV for real; a bad file makes the training fail with a
 reason a person can act on. Training is simulated by elapsed time. A PUT with an
 empty ``key`` only renames: it starts no training and leaves the state as it was
@@ -51,9 +52,12 @@ VENDOR_ID = "qiniu"
 DEFAULT_API_KEY = "sandbox-qiniu-api-key"
 VOICES_PATH = "/v1/voice-clones"
 VOICE_PATH = VOICES_PATH + "/{id}"
+QUOTA_PATH = VOICES_PATH + "/quota"
 NAME_MAX_CHARS = 20
 DEFAULT_NAME_PREFIX = "复刻音色-"
-TIERS = ("free", "pro")
+TIERS = ("free", "lite", "pro")
+# Paid tiers: training one spends that tier's quota, and its slots cannot be deleted (403).
+PAID_TIERS = ("lite", "pro")
 FREE_LANGUAGES = ("zh", "en")
 PRO_LANGUAGES = (*FREE_LANGUAGES, "ja", "ko", "es", "pt", "id", "de", "fr", "ar", "hi", "it", "tr", "yue")
 SAMPLE_RATE = 16000
@@ -80,6 +84,9 @@ class QiniuSandboxConfig(SandboxConfig):
     # The doc does not say whether error codes are HTTP statuses too: True sends them as both,
     # False answers every request with HTTP 200 and the code only in the envelope.
     errors_as_http_status: bool = True
+    # Trainings left per tier (GET /v1/voice-clones/quota answers them as available_count); each
+    # training with a key spends one of its slot's tier, and none left refuses it with 400.
+    clone_quota: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(TIERS, 1000))
 
 
 def _error(code: int, msg: str) -> SandboxApiError:
@@ -139,6 +146,7 @@ class QiniuSandbox(SandboxBase):
         [
             Rule(VOICES_PATH, methods=["POST"], endpoint="_create"),
             Rule(VOICES_PATH, methods=["GET"], endpoint="_list"),
+            Rule(QUOTA_PATH, methods=["GET"], endpoint="_quota"),
             Rule(VOICES_PATH + "/<id>", methods=["GET"], endpoint="_get"),
             Rule(VOICES_PATH + "/<id>", methods=["PUT"], endpoint="_put"),
             Rule(VOICES_PATH + "/<id>", methods=["DELETE"], endpoint="_delete"),
@@ -160,6 +168,14 @@ class QiniuSandbox(SandboxBase):
         return {"api_key": self.config.api_key}
 
     # ----- the request skeleton's vendor parts ----------------------------------------------------
+
+    def route(self, request: SandboxRequest) -> Route:
+        """Every path is served after authentication: an unknown one answers 404 once the key is good."""
+        route = super().route(request)
+        return route if route.endpoint is not None else Route(route.name, "_no_such_api")
+
+    def _no_such_api(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        raise self.not_found(request, route)
 
     def authenticate(self, request: SandboxRequest, route: Route) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -200,6 +216,7 @@ class QiniuSandbox(SandboxBase):
         if tier not in TIERS:
             raise _bad_request(f"tier must be one of {', '.join(TIERS)}")
         language = _str_field(params, "language", "zh")
+        # The doc names the languages of free and pro; lite is read as free's (other languages need pro).
         allowed = PRO_LANGUAGES if tier == "pro" else FREE_LANGUAGES
         if language not in allowed:
             raise _bad_request(
@@ -251,6 +268,7 @@ class QiniuSandbox(SandboxBase):
             slot.name = name
             if key:
                 self._check_trainable(slot)
+                self._spend_quota(slot.tier)
                 task = self._trainer.create(slot_id=voice_id)
                 if failure:
                     task.failure = failure  # the audio's problem outranks the configured one
@@ -266,6 +284,21 @@ class QiniuSandbox(SandboxBase):
         if language is not None and language != slot.language:
             raise _bad_request(f"the language of a voice is fixed when it is created ({slot.language})")
 
+    def _spend_quota(self, tier: str) -> None:
+        """One training of ``tier``; call with the lock held."""
+        left = self.config.clone_quota.get(tier, 0)
+        if left <= 0:
+            raise _bad_request(f"no {tier} voice-clone quota left")
+        self.config.clone_quota = {**self.config.clone_quota, tier: left - 1}
+
+    def _quota(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """How many trainings a tier has left; ``tier`` (free, lite or pro) is required."""
+        tier = request.query.get("tier", "")
+        if tier not in TIERS:
+            raise _bad_request(f"tier must be one of {', '.join(TIERS)}")
+        with self._lock:
+            return {"available_count": self.config.clone_quota.get(tier, 0)}
+
     @staticmethod
     def _check_trainable(slot: Slot) -> None:
         if slot.state() == STATE_TRAINING:
@@ -275,7 +308,7 @@ class QiniuSandbox(SandboxBase):
         voice_id = route.args["id"]
         with self._lock:
             slot = self._slot(voice_id)
-            if slot.tier == "pro":
+            if slot.tier in PAID_TIERS:
                 raise _error(403, "paid voices cannot be deleted")
             del self._slots[voice_id]
         return {}

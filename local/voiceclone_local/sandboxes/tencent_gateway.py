@@ -361,8 +361,15 @@ class TencentGatewaySandbox(SandboxBase):
             raise _error(404, "InvalidPath", f"no API at {request.path}")
         named = json_object(request.body, _invalid, empty=False).get("action")
         action = named if isinstance(named, str) else ""
-        endpoint = f"_{re.sub(r'(?<!^)(?=[A-Z])', '_', action).lower()}" if action in actions else None
+        # An unknown or missing action is refused after the credentials are checked: a caller
+        # without them learns nothing about the API (docs/vendors/tencent_gateway.md, Sandbox).
+        endpoint = (
+            f"_{re.sub(r'(?<!^)(?=[A-Z])', '_', action).lower()}" if action in actions else "_no_such_action"
+        )
         return Route(name=action or "?", endpoint=endpoint, args={"path": path})
+
+    def _no_such_action(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        raise self.not_found(request, route)
 
     def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
         if route.name == "?":

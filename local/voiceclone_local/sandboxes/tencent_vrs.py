@@ -94,17 +94,22 @@ STATUS_STR = {
     STATUS_FAILED: "failed",
 }
 _STATUS = state_map(STATUS_WAITING, STATUS_DOING, STATUS_SUCCESS, STATUS_FAILED)
-# X-TC-Action -> the operation serving it.
-ACTIONS = {
-    "GetTrainingText": "_get_training_text",
-    "DetectEnvAndSoundQuality": "_detect_env_and_sound_quality",
-    "CreateVRSTask": "_create_vrs_task",
-    "DescribeVRSTaskStatus": "_describe_vrs_task_status",
-    "GetVRSVoiceTypes": "_get_vrs_voice_types",
-    TTS_ACTION: "_text_to_voice",
+# Each service's actions (X-TC-Action -> the operation serving it): every action of
+# tencentcloud-sdk-python-vrs, and TTS's TextToVoice (docs/vendors/tencent_vrs.md, Sandbox).
+ACTIONS: dict[str, dict[str, str]] = {
+    SERVICE: {
+        "GetTrainingText": "_get_training_text",
+        "DetectEnvAndSoundQuality": "_detect_env_and_sound_quality",
+        "CreateVRSTask": "_create_vrs_task",
+        "DescribeVRSTaskStatus": "_describe_vrs_task_status",
+        "GetVRSVoiceTypes": "_get_vrs_voice_types",
+        "GetVRSVoiceTypeInfo": "_get_vrs_voice_type_info",
+        "CancelVRSTask": "_not_open",
+        "DownloadVRSModel": "_not_open",
+    },
+    TTS_SERVICE: {TTS_ACTION: "_text_to_voice"},
 }
-# The API version and signing service of each action (VRS's unless named).
-_TTS_ACTIONS = {TTS_ACTION}
+VERSIONS = {SERVICE: API_VERSION, TTS_SERVICE: TTS_VERSION}
 
 # Audio problems that make the file itself unusable: Tencent answers these with an Error, not a Data.
 _BAD_AUDIO = (
@@ -152,6 +157,19 @@ def _describe(task: SimulatedTask, now: float | None = None) -> dict[str, Any]:
         "StatusStr": STATUS_STR[status],
         "VoiceType": task.meta["voice_type"] if status == STATUS_SUCCESS else 0,
         "ErrorMsg": (task.failure or "") if status == STATUS_FAILED else "",
+    }
+
+
+def _voice_info(task: SimulatedTask) -> dict[str, Any]:
+    """A trained voice as GetVRSVoiceTypes and GetVRSVoiceTypeInfo answer it (``TaskID``, sic)."""
+    return {
+        "VoiceType": task.meta["voice_type"],
+        "VoiceName": task.meta["voice_name"],
+        "VoiceGender": task.meta["voice_gender"],
+        "TaskType": 1,
+        "TaskID": task.task_id,
+        "DateCreated": task.meta["created_at"].astimezone(BEIJING).isoformat(timespec="seconds"),
+        "IsDeployed": True,
     }
 
 
@@ -207,14 +225,6 @@ def _tts_speed(value: Any) -> float:
     return TTS_SPEEDS[-1][1]
 
 
-def _canonical_host(host_header: str) -> str:
-    """The Host header without its port: Tencent signs the bare host name."""
-    host = host_header.strip()
-    if host.startswith("["):  # [::1]:8080
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.split(":", 1)[0]
-
-
 # ----- the sandbox ---------------------------------------------------------------------------------
 
 
@@ -256,19 +266,19 @@ class TencentVrsSandbox(SandboxBase):
     # ----- the request skeleton's vendor parts ----------------------------------------------------
 
     def route(self, request: SandboxRequest) -> Route:
-        """One path for the whole API; the action and version travel in headers."""
+        """One path for the whole API; the action and version travel in headers.
+
+        Whether the action and version exist is decided after authentication
+        (``_serve``): a caller who cannot sign learns nothing about the API.
+        """
         action = request.headers.get("x-tc-action", "")
         if request.method != "POST" or request.path != "/":
             raise _error("UnsupportedProtocol", "The sandbox serves the API as `POST /` only.")
         if not action:
             raise _missing("X-TC-Action")
-        version = request.headers.get("x-tc-version")
-        if not version:
+        if not request.headers.get("x-tc-version"):
             raise _missing("X-TC-Version")
-        wanted = TTS_VERSION if action in _TTS_ACTIONS else API_VERSION
-        if version != wanted:
-            raise _error("NoSuchVersion", f"The API version `{version}` does not exist: use {wanted}.")
-        return Route(name=action, endpoint=ACTIONS.get(action))
+        return Route(name=action, endpoint="_serve")
 
     def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
         return _error("InvalidAction", f"The action `{route.name}` does not exist.")
@@ -283,7 +293,7 @@ class TencentVrsSandbox(SandboxBase):
         return _error(*_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
-        if route.name in _TTS_ACTIONS:  # TTS answers its fields in Response itself
+        if route.name in ACTIONS[TTS_SERVICE]:  # TTS answers its fields in Response itself
             return json_response(200, {"Response": {**result, "RequestId": str(uuid.uuid4())}})
         return json_response(200, {"Response": {"Data": result, "RequestId": str(uuid.uuid4())}})
 
@@ -296,14 +306,16 @@ class TencentVrsSandbox(SandboxBase):
     def authenticate(self, request: SandboxRequest, route: Route) -> None:
         """TC3 verification in Tencent's order: header shape, key id, clock, then the signature itself."""
         headers = request.headers
-        service = TTS_SERVICE if route.name in _TTS_ACTIONS else SERVICE
         parsed = tc3.parse_authorization(headers.get("authorization", ""))
         if parsed is None:
             raise _error("AuthFailure.InvalidAuthorization", "The `Authorization` header is not TC3.")
-        if parsed.service != service or parsed.signed_headers != tc3.SIGNED_HEADERS:
+        # The scope's service stands for the host a client signs for (vrs. or tts.tencentcloudapi.com):
+        # this one port serves both.
+        service = parsed.service
+        if service not in ACTIONS or parsed.signed_headers != tc3.SIGNED_HEADERS:
             raise _error(
                 "AuthFailure.InvalidAuthorization",
-                f"The credential scope must name service `{service}` "
+                f"The credential scope must name service {' or '.join(ACTIONS)} "
                 f"and SignedHeaders must be `{tc3.SIGNED_HEADERS}`.",
             )
         if not hmac.compare_digest(parsed.secret_id, self.config.secret_id):
@@ -329,7 +341,8 @@ class TencentVrsSandbox(SandboxBase):
             secret_key=self.config.secret_key,
             service=service,
             timestamp=timestamp,
-            host=_canonical_host(headers.get("host", "")),
+            # The Host header as sent, port included: Tencent's SDK signs exactly that.
+            host=headers.get("host", "").strip(),
             body=request.body,
             content_type=headers.get("content-type", ""),
         )
@@ -342,6 +355,19 @@ class TencentVrsSandbox(SandboxBase):
     @staticmethod
     def _params(request: SandboxRequest) -> dict[str, Any]:
         return json_object(request.body, lambda message: _error("InvalidParameter", message))
+
+    def _serve(self, request: SandboxRequest, route: Route) -> Any:
+        """The action of the signed service, in that service's version; else Tencent's refusal."""
+        parsed = tc3.parse_authorization(request.headers.get("authorization", ""))
+        service = parsed.service if parsed is not None else SERVICE  # authenticate() parsed it
+        operation = ACTIONS[service].get(route.name)
+        if operation is None:
+            raise _error("InvalidAction", f"The action `{route.name}` does not exist.")
+        version = request.headers["x-tc-version"]
+        wanted = VERSIONS[service]
+        if version != wanted:
+            raise _error("NoSuchVersion", f"The API version `{version}` does not exist: use {wanted}.")
+        return getattr(self, operation)(request, route)
 
     # ----- actions --------------------------------------------------------------------------------
 
@@ -489,21 +515,33 @@ class TencentVrsSandbox(SandboxBase):
 
     def _get_vrs_voice_types(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         task_type = _int_param(self._params(request), "TaskType", 0)
+        if task_type not in (0, 5):
+            raise _error("InvalidParameterValue", "`TaskType` must be 0 (all but fast clones) or 5.")
         now = time.monotonic()
-        voices = [
-            {
-                "VoiceType": t.meta["voice_type"],
-                "VoiceName": t.meta["voice_name"],
-                "VoiceGender": t.meta["voice_gender"],
-                "TaskType": 1,
-                "TaskID": t.task_id,
-                "DateCreated": t.meta["created_at"].astimezone(BEIJING).isoformat(timespec="seconds"),
-                "IsDeployed": True,
-            }
-            for t in list(self._trainer.tasks.values())
-            if task_type == 0 and t.state(now) is TrainingState.SUCCEEDED
-        ]
+        # The sandbox makes no fast (one-sentence) clones: TaskType 5 lists none.
+        voices = [_voice_info(t) for t in self._voices(now)] if task_type == 0 else []
         return {"VoiceTypeList": voices}
+
+    def _get_vrs_voice_type_info(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """One trained voice by VoiceType (the fast clones' FastVoiceType finds none here)."""
+        params = self._params(request)
+        voice_type = _int_param(params, "VoiceType")
+        task_type = _int_param(params, "TaskType", 0)
+        if task_type not in (0, 5):
+            raise _error("InvalidParameterValue", "`TaskType` must be 0 (all but fast clones) or 5.")
+        if task_type == 0:
+            for task in self._voices(time.monotonic()):
+                if task.meta["voice_type"] == voice_type:
+                    return _voice_info(task)
+        raise _error("InvalidParameter", f"`VoiceType` {voice_type} is not a voice of this account.")
+
+    def _voices(self, now: float) -> list[SimulatedTask]:
+        """The tasks whose training succeeded: the account's voices."""
+        return [t for t in list(self._trainer.tasks.values()) if t.state(now) is TrainingState.SUCCEEDED]
+
+    def _not_open(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """CancelVRSTask and DownloadVRSModel: in the SDK, but not open (Tencent's API index says so)."""
+        raise _error("UnsupportedOperation", f"The action `{route.name}` is not open yet.")
 
     def _text_to_voice(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         """TextToVoice: the trained voice reads the text, in the codec and rate asked.

@@ -3,19 +3,21 @@
 It lets the adapter and the workflow clone a voice without an account and without
 spending any of a speaker slot's ten uploads. The wire format follows
 docs/vendors/volcengine.md#sandbox (not #where-the-seed-is-wrong): the speech data
-plane (``/api/v1/mega_tts/...``) takes ``Authorization: Bearer;{token}`` exactly and
-a ``Resource-Id``, the upload is JSON with one base64 audio that is decoded and
+plane (``/api/v1/mega_tts/...``) takes ``Authorization: Bearer;{token}`` (with or
+without a space after the semicolon: the vendor's demos write both) and a
+``Resource-Id``, the upload is JSON with one base64 audio that is decoded and
 inspected for real, and the status is a POST answering integers 0–4. The console OpenAPI
-(``/?Action=BatchListMegaTTSTrainStatus&Version=2023-11-07``) verifies the V4
-signature with its own key and lists the slots page by page.
+(``/?Action=...&Version=2023-11-07``) verifies the V4 signature with its own key,
+lists the slots page by page (``BatchListMegaTTSTrainStatus``) or at once
+(``ListMegaTTSTrainStatus``), and activates trained slots (``ActivateMegaTTSTrainStatus``).
 
 Where the docs are silent the sandbox chooses, and says so here: parameter errors
 are HTTP 400 and audio errors HTTP 200, both with a non-zero ``BaseResp.StatusCode``;
 a bad token is HTTP 401 and an app id or Resource-Id the token does not cover is
 HTTP 403; throttling and internal errors repeat the HTTP status as ``StatusCode``;
 a failed training shows as ``Unknown`` in the console (it has no failed state);
-``model_type`` must be sent (the API's own default 0 is the legacy model, which
-the sandbox does not offer); and every upload that reaches the audio check spends
+an upload without ``model_type`` trains the legacy model 0 (the API's default);
+and every upload that reaches the audio check spends
 one of the slot's uploads, whether the audio passes or not.
 """
 
@@ -86,12 +88,28 @@ STATUS_PATH = "/api/v1/mega_tts/status"
 CONSOLE_ROUTE = "/?Action"
 LIST_ACTION = "BatchListMegaTTSTrainStatus"
 CONSOLE_VERSION = "2023-11-07"
+# The console actions served (docs/vendors/volcengine.md, Sandbox): the paginated list, the unpaged
+# list and the activation that the doc's Python demo calls. Any other is an unknown action.
+CONSOLE_ACTIONS = {
+    LIST_ACTION: "_batch_list",
+    "ListMegaTTSTrainStatus": "_list",
+    "ActivateMegaTTSTrainStatus": "_activate",
+}
 SAMPLE_RATE = 16000
 SOURCE = 2
 AUDIO_FORMATS = ("wav", "mp3", "ogg", "m4a", "aac", "pcm")
-MODEL_TYPES = (1, 2, 3, 4)
+# 0 is the legacy model (MEGA), the API's default when an upload names none; 1 ICL 1.0, 2 DiT standard,
+# 3 DiT restore, 4 ICL 2.0.
+MODEL_TYPES = (0, 1, 2, 3, 4)
+DEFAULT_MODEL_TYPE = 0
 # Languages by model_type (docs/vendors/volcengine.md#limits): 0 zh, 1 en, 2 ja, 3 es, 4 id, 5 pt, 6 de, 7 fr.
-_LANGUAGES: dict[int, tuple[int, ...]] = {1: tuple(range(6)), 2: tuple(range(8)), 3: (0, 1), 4: (0, 1)}
+_LANGUAGES: dict[int, tuple[int, ...]] = {
+    0: tuple(range(6)),
+    1: tuple(range(6)),
+    2: tuple(range(8)),
+    3: (0, 1),
+    4: (0, 1),
+}
 # Volcengine's answers to the injected faults. The speech plane repeats the HTTP status as StatusCode
 # (its code list has none for these); the console uses the OpenAPI gateway's codes.
 _SPEECH_FAULTS = {
@@ -110,7 +128,7 @@ _CONSOLE_FAULTS = {
     Fault.UNAVAILABLE: (503, "ServiceUnavailable", "Service is temporarily unavailable. Retry later."),
 }
 # Which model types a Resource-Id serves (the old id serves them all).
-_RESOURCE_MODELS: dict[str, tuple[int, ...]] = {"seed-icl-1.0": (1, 2, 3), "seed-icl-2.0": (4,)}
+_RESOURCE_MODELS: dict[str, tuple[int, ...]] = {"seed-icl-1.0": (0, 1, 2, 3), "seed-icl-2.0": (4,)}
 LOG_ID_HEADER = "X-Tt-Logid"
 CONSOLE_REQUEST_ID_HEADER = "X-Top-Request-Id"
 
@@ -311,6 +329,18 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _bearer_token(header: str) -> bytes:
+    """The token of ``Bearer;{token}``, with or without a space after the semicolon.
+
+    The doc's header table and HTTP demo write ``Bearer;{token}``, its prose and
+    WebSocket demo ``Bearer; {token}``: the vendor's own clients send both.
+    """
+    scheme, separator, token = header.partition(";")
+    if scheme != "Bearer" or not separator:
+        return b""
+    return token.lstrip(" ").encode("utf-8", "replace")
+
+
 class VolcengineSandbox(SandboxBase):
     """Both Volcengine planes on the shared request skeleton: speech API by path, console by Action."""
 
@@ -372,8 +402,8 @@ class VolcengineSandbox(SandboxBase):
         """``/?Action=...&Version=...`` is the console plane; anything else the speech plane."""
         if request.path == "/" and "Action" in request.query:
             action, version = request.query["Action"], request.query.get("Version", "")
-            known = request.method == "POST" and action == LIST_ACTION and version == CONSOLE_VERSION
-            endpoint = "_batch_list" if known else "_no_such_action"
+            known = request.method == "POST" and version == CONSOLE_VERSION
+            endpoint = CONSOLE_ACTIONS.get(action, "_no_such_action") if known else "_no_such_action"
             return Route(f"{request.method} {CONSOLE_ROUTE}={action}", endpoint, plane="console")
         route = super().route(request)
         return Route(route.name, route.endpoint, plane="tts" if request.path == TTS_PATH else "speech")
@@ -421,10 +451,9 @@ class VolcengineSandbox(SandboxBase):
     # ----- speech data plane ----------------------------------------------------------------------
 
     def _authenticate_speech(self, request: SandboxRequest) -> str:
-        """Exactly ``Bearer;{token}``, then a Resource-Id the token covers; before any fault knob."""
-        expected = f"Bearer;{self.config.access_token}".encode()
-        given = request.headers.get("authorization", "").encode("utf-8", "replace")
-        if not hmac.compare_digest(given, expected):
+        """``Bearer;{token}``, then a Resource-Id the token covers; before any fault knob."""
+        given = _bearer_token(request.headers.get("authorization", ""))
+        if not given or not hmac.compare_digest(given, self.config.access_token.encode()):
             raise _speech_error(
                 401, BAD_REQUEST, "authentication failed: send Authorization: Bearer;{access token}"
             )
@@ -551,10 +580,12 @@ class VolcengineSandbox(SandboxBase):
         if _int_field(params, "source") != SOURCE:
             raise _bad_request("source must be 2")
         model_type = _int_field(params, "model_type")
+        if model_type is None:
+            model_type = DEFAULT_MODEL_TYPE
         if model_type not in MODEL_TYPES:
             raise _bad_request(
-                "model_type must be sent as 1 (ICL 1.0), 2 (DiT standard), 3 (DiT restore) or 4 (ICL 2.0); "
-                "the default 0 is the legacy model"
+                "model_type must be 0 (the legacy model, the default), 1 (ICL 1.0), 2 (DiT standard), "
+                "3 (DiT restore) or 4 (ICL 2.0)"
             )
         served = _RESOURCE_MODELS.get(resource_id)
         if served is not None and model_type not in served:
@@ -576,10 +607,9 @@ class VolcengineSandbox(SandboxBase):
     # ----- TTS ---------------------------------------------------------------------------------------
 
     def _authenticate_tts(self, request: SandboxRequest) -> None:
-        """Exactly ``Bearer;{token}`` (no Resource-Id on the V1 TTS); before any fault knob."""
-        expected = f"Bearer;{self.config.access_token}".encode()
-        given = request.headers.get("authorization", "").encode("utf-8", "replace")
-        if not hmac.compare_digest(given, expected):
+        """``Bearer;{token}`` (no Resource-Id on the V1 TTS); before any fault knob."""
+        given = _bearer_token(request.headers.get("authorization", ""))
+        if not given or not hmac.compare_digest(given, self.config.access_token.encode()):
             raise _speech_error(
                 401, TTS_INVALID, "authentication failed: send Authorization: Bearer;{access token}"
             )
@@ -733,16 +763,7 @@ class VolcengineSandbox(SandboxBase):
         )
 
     def _batch_list(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
-        params = json_object(request.body, lambda message: _console_error(400, "InvalidParameter", message))
-        config = self.config
-        if params.get("AppID") != config.appid:
-            raise _console_error(
-                400, "InvalidParameter.AppID", f"AppID {params.get('AppID')!r} is not yours."
-            )
-        wanted = params.get("SpeakerIDs") or []
-        if not isinstance(wanted, list) or not all(isinstance(s, str) for s in wanted):
-            raise _console_error(400, "InvalidParameter", "SpeakerIDs must be a list of strings.")
-        state = params.get("State") or ""
+        params = self._console_params(request)
         token = params.get("NextToken") or ""
         if token:
             offset = self._token_offset(token)
@@ -753,16 +774,10 @@ class VolcengineSandbox(SandboxBase):
                 raise _console_error(400, "InvalidParameter", "PageNumber must be an integer of at least 1.")
             size = self._page_size(params, "PageSize")
             offset = (page - 1) * size
-        with self._lock:
-            slots = [s for s in (self._slot(sid) for sid in config.speaker_ids) if s is not None]
-            rows = [
-                slot.console_row(config.uploads_per_speaker)
-                for slot in slots
-                if (not wanted or slot.speaker_id in wanted) and (not state or slot.console_state() == state)
-            ]
+        rows = self._rows(params)
         end = offset + size
         return {
-            "AppID": config.appid,
+            "AppID": self.config.appid,
             "TotalCount": len(rows),
             "NextToken": base64.urlsafe_b64encode(f"offset:{end}".encode()).decode()
             if end < len(rows)
@@ -771,6 +786,62 @@ class VolcengineSandbox(SandboxBase):
             "PageSize": size,
             "Statuses": rows[offset:end],
         }
+
+    def _list(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """ListMegaTTSTrainStatus: the same rows, filtered by SpeakerIDs and State, on one page."""
+        params = self._console_params(request)
+        return {"AppID": self.config.appid, "Statuses": self._rows(params)}
+
+    def _activate(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
+        """ActivateMegaTTSTrainStatus: trained slots become Active (status 4), never to be retrained.
+
+        Every named slot must have a finished training, else nothing is activated; the
+        answer lists the activated slots' rows (the doc shows no answer for this action).
+        """
+        params = self._console_params(request)
+        wanted = params.get("SpeakerIDs")
+        if not isinstance(wanted, list) or not wanted:
+            raise _console_error(400, "InvalidParameter", "SpeakerIDs must name at least one slot.")
+        with self._lock:
+            trained: list[Slot] = []
+            for speaker_id in wanted:
+                slot = self._slot(speaker_id)
+                if slot is None or slot.status() not in (STATUS_SUCCESS, STATUS_ACTIVE):
+                    raise _console_error(
+                        400,
+                        "OperationDenied.InvalidSpeakerID",
+                        f"{speaker_id} is not a slot of this app with a finished training.",
+                    )
+                trained.append(slot)
+            for slot in trained:
+                slot.activated = True
+            rows = [slot.console_row(self.config.uploads_per_speaker) for slot in trained]
+        return {"AppID": self.config.appid, "Statuses": rows}
+
+    def _console_params(self, request: SandboxRequest) -> dict[str, Any]:
+        """The console body, for this app, with its optional SpeakerIDs (strings) checked."""
+        params = json_object(request.body, lambda message: _console_error(400, "InvalidParameter", message))
+        if params.get("AppID") != self.config.appid:
+            raise _console_error(
+                400, "InvalidParameter.AppID", f"AppID {params.get('AppID')!r} is not yours."
+            )
+        wanted = params.get("SpeakerIDs") or []
+        if not isinstance(wanted, list) or not all(isinstance(s, str) for s in wanted):
+            raise _console_error(400, "InvalidParameter", "SpeakerIDs must be a list of strings.")
+        return params
+
+    def _rows(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The app's slots as the console lists them, filtered by SpeakerIDs and State when given."""
+        config = self.config
+        wanted = params.get("SpeakerIDs") or []
+        state = params.get("State") or ""
+        with self._lock:
+            slots = [s for s in (self._slot(sid) for sid in config.speaker_ids) if s is not None]
+            return [
+                slot.console_row(config.uploads_per_speaker)
+                for slot in slots
+                if (not wanted or slot.speaker_id in wanted) and (not state or slot.console_state() == state)
+            ]
 
     def _page_size(self, params: dict[str, Any], name: str) -> int:
         size = params.get(name, 10)
