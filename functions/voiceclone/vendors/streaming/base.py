@@ -196,8 +196,8 @@ def open_stream(
 
 
 def _chunks(protocol: StreamProtocol, timeout_seconds: float) -> Generator[bytes, None, None]:
-    connection = _connect(protocol, timeout_seconds)
-    try:
+    # Leaving the block (the end, an error, or the caller closing the stream) closes the connection.
+    with _connect(protocol, timeout_seconds) as connection:
         for message in protocol.opening():
             try:
                 connection.send(message)
@@ -211,8 +211,6 @@ def _chunks(protocol: StreamProtocol, timeout_seconds: float) -> Generator[bytes
                 yield event.data
             if isinstance(event, End):
                 return
-    finally:
-        connection.close()
 
 
 def _connect(protocol: StreamProtocol, timeout_seconds: float) -> ClientConnection:
