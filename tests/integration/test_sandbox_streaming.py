@@ -233,3 +233,43 @@ def test_an_endpoint_nobody_listens_on_is_unavailable(tencent: Case) -> None:
     with pytest.raises(VendorError) as caught:
         adapter.stream_synthesis(tencent.voice, request(SHORT))
     assert isinstance(caught.value, VendorUnavailable) and caught.value.code == "NetworkError"
+
+
+def test_volcengine_refuses_an_app_id_the_token_does_not_cover_in_an_error_frame(volcengine: Case) -> None:
+    # Given the right token (the upgrade passes) and an app id of another account in the request
+    settings = volcengine.sandbox.credentials()
+    adapter = VolcengineAdapter(
+        endpoint=volcengine.sandbox.url,
+        appid="2100009999",
+        access_token=settings["access_token"],
+        access_key_id=settings["access_key_id"],
+        secret_access_key=settings["secret_access_key"],
+        stream_endpoint=volcengine.sandbox.stream_url,
+    )
+    # When it streams / Then Volcengine's error frame (3001, its words) is an authentication failure
+    with pytest.raises(VendorAuthError) as caught:
+        adapter.stream_synthesis(volcengine.voice, request(SHORT))
+    assert caught.value.code == "3001" and "grant" in caught.value.message
+
+
+def test_the_local_stack_gives_the_functions_each_sandboxs_stream_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from voiceclone_local.stack import LocalStack
+
+    for name in [n for n in os.environ if n.startswith("VOICECLONE_")]:
+        monkeypatch.delenv(name)
+    # When the local stack starts its sandboxes (what it puts in the template's vendor settings)
+    stack = LocalStack(quiet=True)
+    try:
+        settings = stack._start_sandboxes()
+        streams = {key: value for key, value in settings.items() if key.endswith("_stream_endpoint")}
+        # Then the two streaming vendors' settings are their sandboxes' WebSocket URLs, nobody else's
+        assert streams == {
+            f"{vendor}_stream_endpoint": stack.sandboxes[vendor].stream_url for vendor in VENDORS
+        }
+        assert all(url.startswith("ws://127.0.0.1:") for url in streams.values())
+    finally:
+        stack.stop()

@@ -195,14 +195,18 @@ CONSOLE_ERRORS = ErrorRules(
 
 
 # TTS ``code``: 3003 (concurrency) is throttling, 3005 (busy) and 3030–3040 the server's trouble, both
-# retried; 3001 (invalid request: by the HTTP status, so a 401 stays auth), 3006 (reqid reused),
-# 3010 (text too long), 3011 (invalid text) and 3050 (no such voice) are the request's fault.
+# retried; 3001 (invalid request: by the HTTP status, so a 401 stays auth, else by its words), 3006
+# (reqid reused), 3010 (text too long), 3011 (invalid text) and 3050 (no such voice) are the request's fault.
 TTS_ERRORS = ErrorRules(
     codes={
         **codes("throttled", 3003),
         **codes("unavailable", 3005, 3030, 3031, 3032, 3040),
         **codes("rejected", 3006, 3010, 3011, 3050),
     },
+    # A 3001 carries Volcengine's words when the credentials are the problem ("authenticate request:
+    # load grant: requested grant not found", "... access denied"): over WebSocket, where an error
+    # frame has no HTTP status, the words are all there is to tell it from a bad parameter.
+    words={"auth": re.compile(r"authenticat|grant not found|not granted|access denied|鉴权|授权", re.I)},
     messages={
         "auth": "Volcengine TTS refused the access token or app id: check the volcengine access_token, appid",
     },

@@ -687,7 +687,10 @@ class VolcengineSandbox(StreamingSandbox):
         app, user, audio, req = (_section(params, name) for name in ("app", "user", "audio", "request"))
         if app.get("appid") != self.config.appid:
             raise _speech_error(
-                403, TTS_INVALID, f"the access token does not cover appid {app.get('appid')!r}"
+                403,
+                TTS_INVALID,
+                "authenticate request: load grant: requested grant not found "
+                f"(the access token does not cover appid {app.get('appid')!r})",
             )
         if not isinstance(app.get("token"), str) or not app["token"]:
             raise _tts_invalid("app.token is missing")
