@@ -9,6 +9,11 @@ Training is simulated by elapsed time. Knobs on :class:`TencentVrsSandboxConfig`
 failures a client must survive (throttling, internal errors, failed training,
 slow checks, no callback); tests change them at runtime. Tencent answers every
 error, throttling and outages included, with HTTP 200 and ``Response.Error``.
+
+Beside the HTTP API it serves Tencent TTS's streaming synthesis (``stream_ws``) on a
+WebSocket port of its own (``stream_url``): the signed URL verified as Tencent does, the
+same audio as TextToVoice in 100 ms chunks, and the stream knobs of
+voiceclone_local.sandboxes.streaming (docs/vendors/tencent_vrs.md#streaming-speech).
 """
 
 from __future__ import annotations

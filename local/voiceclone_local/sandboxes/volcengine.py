@@ -17,6 +17,11 @@ a failed training shows as ``Unknown`` in the console (it has no failed state);
 ``model_type`` must be sent (the API's own default 0 is the legacy model, which
 the sandbox does not offer); and every upload that reaches the audio check spends
 one of the slot's uploads, whether the audio passes or not.
+
+The V1 TTS is served over HTTP and, on a WebSocket port of its own (``stream_url``), over the
+binary protocol (``/api/v1/tts/ws_binary``): the same audio in 100 ms audio-only frames, the
+last one numbered negative, with the stream knobs of voiceclone_local.sandboxes.streaming
+(docs/vendors/volcengine.md#streaming-speech).
 """
 
 from __future__ import annotations
