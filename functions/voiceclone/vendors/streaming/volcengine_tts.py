@@ -98,6 +98,7 @@ def _fields(body: bytes, layout: str) -> tuple[int, ...]:
 def _sized(frame: Frame, rest: bytes, size: int, **fields: int) -> Frame:
     if len(rest) != size:
         raise ValueError(f"the frame says {size} payload bytes and carries {len(rest)}")
+    # Audio is raw whatever the compression nibble says: the demo writes it to the file as it comes.
     payload = (
         gzip.decompress(rest)
         if frame.compression == GZIP and frame.message_type != AUDIO_ONLY_RESPONSE
