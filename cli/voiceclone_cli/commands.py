@@ -812,6 +812,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         # Every vendor's sandbox (a vendor whose endpoint was set before the start has none).
         for vendor, sandbox in stack.sandboxes.items():
             out.line(f"  {vendor} sandbox at {sandbox.url}")
+            if getattr(sandbox, "stream_url", ""):  # a vendor that streams speech over a WebSocket
+                out.line(f"  {vendor} streaming speech at {sandbox.stream_url}")
         out.line("Ctrl-C stops it.")
         try:
             while True:
@@ -879,6 +881,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         raise usage_error(f"no sandbox for {args.vendor!r}", hint=f"available: {', '.join(available)}")
     sandbox = found(port=args.port)
     out.line(f"{args.vendor} sandbox on {sandbox.url} (Ctrl-C stops it)")
+    stream_url = getattr(sandbox, "stream_url", "")  # a vendor that streams speech over a WebSocket
+    if stream_url:
+        out.line(f"{args.vendor} streaming speech on {stream_url}")
     with contextlib.suppress(KeyboardInterrupt):
         sandbox.serve_forever()
     return 0

@@ -170,12 +170,15 @@ class LocalStack:
 
         Returns each vendor's endpoint as a vendor setting of the template: the sandbox's URL, or
         the VOICECLONE_<VENDOR>_ENDPOINT set before the start (a staging endpoint, a proxy, the
-        real vendor), so the functions call exactly that. Credentials go to the vendor's secret.
+        real vendor), so the functions call exactly that. A sandbox that streams speech adds its
+        WebSocket URL as the vendor's ``stream_endpoint`` (unless VOICECLONE_<VENDOR>_STREAM_ENDPOINT
+        is set). Credentials go to the vendor's secret.
         """
         from voiceclone.vendors.config import env_name
         from voiceclone.vendors.registry import vendor_ids
 
         from voiceclone_local.sandboxes.base import SandboxBase
+        from voiceclone_local.sandboxes.streaming import StreamingSandbox
 
         settings: dict[str, str] = {}
         for vendor in vendor_ids():
@@ -190,6 +193,9 @@ class LocalStack:
             self._stoppers.append(sandbox.stop)
             self.sandboxes[vendor] = sandbox
             settings[f"{vendor}_endpoint"] = sandbox.url
+            if isinstance(sandbox, StreamingSandbox):
+                configured = os.environ.get(env_name(vendor, "stream_endpoint"))
+                settings[f"{vendor}_stream_endpoint"] = configured or sandbox.stream_url
         return settings
 
     def stop(self) -> None:

@@ -73,11 +73,16 @@ def test_function_environment_adds_poll_settings_only_when_set_and_vendor_settin
         {
             "voiceclone:pollInitialSeconds": 1,
             "voiceclone:pollMaxSeconds": 2,
-            "voiceclone:vendorSettings": {"tencent_vrs_endpoint": "http://127.0.0.1:8080"},
+            "voiceclone:vendorSettings": {
+                "tencent_vrs_endpoint": "http://127.0.0.1:8080",
+                "tencent_vrs_stream_endpoint": "ws://127.0.0.1:8081/stream_ws",
+            },
         }
     ).function_environment()
     assert env["VOICECLONE_POLL_INITIAL_SECONDS"] == "1" and env["VOICECLONE_POLL_MAX_SECONDS"] == "2"
     assert env["VOICECLONE_TENCENT_VRS_ENDPOINT"] == "http://127.0.0.1:8080"
+    # A streaming endpoint travels the same way (the local stack sets its sandboxes' WebSocket URLs)
+    assert env["VOICECLONE_TENCENT_VRS_STREAM_ENDPOINT"] == "ws://127.0.0.1:8081/stream_ws"
 
 
 # ----- packaging -----------------------------------------------------------------------------------

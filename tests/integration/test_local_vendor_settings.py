@@ -97,7 +97,7 @@ def test_endpoint_variables_set_before_the_start_are_what_the_functions_call(
     assert seen["endpoints"] == {vendor: [sandbox.url] for vendor, sandbox in own_sandboxes.items()}
     # And the credentials reached the vendor's secret (as in AWS), not only the environment
     vrs = own_sandboxes["tencent_vrs"]
-    assert seen["secret_fields"] == ["secret_id", "secret_key"]
+    assert seen["secret_fields"] == ["app_id", "secret_id", "secret_key"]  # app_id: for streaming speech
     assert seen["secret_id"] == vrs.config.secret_id
     # And the clone went to the endpoint that was set: its checks and its one training task are there
     assert seen["job"]["status"] == "SUCCEEDED", seen["job"]

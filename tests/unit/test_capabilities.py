@@ -111,3 +111,34 @@ def test_a_vendor_without_options_refuses_any() -> None:
 def test_the_voice_name_limit_is_known_before_calling_the_vendor() -> None:
     assert capabilities("qiniu").voice_name_max_chars == 20
     assert capabilities("tencent_vrs").voice_name_max_chars is None
+
+
+# Streaming speech: Tencent VRS voices stream through Tencent TTS's stream_ws, Volcengine slots through
+# the V1 WebSocket TTS; the gateway, Qiniu and Huawei (whose SDK streams no trained voice) do not.
+STREAMING = {"tencent_vrs", "volcengine"}
+
+
+@pytest.mark.parametrize("vendor_id", VENDOR_IDS)
+def test_a_vendor_streams_exactly_where_it_says_so(vendor_id: str) -> None:
+    cls = type(offline_adapter(vendor_id))
+    caps = cls.capabilities
+    assert caps.speech_stream is (vendor_id in STREAMING)
+    assert (cls.stream_synthesis is not VendorAdapter.stream_synthesis) is caps.speech_stream
+    if caps.speech_stream:
+        # Raw audio only, at rates the vendor's sync speech has too
+        assert set(caps.speech_stream_formats) == {"pcm", "mp3"}
+        assert set(caps.speech_stream_sample_rates) <= set(caps.speech_sample_rates)
+        assert caps.speech_stream_text_limit >= caps.speech_text_limit
+
+
+@pytest.mark.parametrize("vendor_id", sorted(set(VENDOR_IDS) - STREAMING))
+def test_a_vendor_that_does_not_stream_refuses_before_sending_anything(vendor_id: str) -> None:
+    from voiceclone.vendors.speech import SynthesisRequest
+
+    adapter = offline_adapter(vendor_id)
+    with pytest.raises(VendorRejected) as caught:
+        adapter.stream_synthesis(
+            VendorVoice(vendor=vendor_id, voice_id="v"),
+            SynthesisRequest(text="你好", format="pcm", sample_rate=16000),
+        )
+    assert caught.value.code == "NotSupported" and "cannot stream speech" in caught.value.message

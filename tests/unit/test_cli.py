@@ -918,6 +918,7 @@ def test_local_up_prints_every_vendors_sandbox_url(
     def make(**kwargs: Any) -> FakeStack:
         stacks.append(FakeStack(**kwargs))
         stacks[-1].sandboxes = {vendor: types.SimpleNamespace(url=url) for vendor, url in urls.items()}
+        stacks[-1].sandboxes["tencent_vrs"].stream_url = "ws://127.0.0.1:4004/stream_ws"
         return stacks[-1]
 
     def interrupted(seconds: float) -> None:
@@ -933,6 +934,9 @@ def test_local_up_prints_every_vendors_sandbox_url(
     assert code == 0 and stacks[0].stopped
     for vendor, url in urls.items():
         assert f"  {vendor} sandbox at {url}\n" in out
+    # And where a sandbox streams speech, its WebSocket URL
+    assert "  tencent_vrs streaming speech at ws://127.0.0.1:4004/stream_ws\n" in out
+    assert "qiniu streaming" not in out
 
 
 def _s3_error(code: str, message: str, **extra: str) -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the HTTP stack is imported when an adapter is built, not by
 
     from voiceclone.vendors.http import Envelope, VendorHttp
     from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisResult
+    from voiceclone.vendors.streaming.base import AudioStream
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Fetching a finished synthesis job's audio file (it may be long).
@@ -106,6 +107,14 @@ class Capabilities(BaseModel):
     speech_poll_seconds: int = 3
     speech_poll_max_seconds: int = 30
     speech_note: str = ""
+    # Streaming speech (VendorAdapter.stream_synthesis): the vendor sends the audio while it makes it,
+    # so the first bytes can be played before the last are made. Streams carry raw audio (PCM 16-bit
+    # mono little-endian, or MP3 frames), never a file container: hence formats of their own, and
+    # rates and a text limit (counted in speech_text_unit) that may differ from a whole-file call's.
+    speech_stream: bool = False
+    speech_stream_formats: tuple[str, ...] = ()
+    speech_stream_sample_rates: tuple[int, ...] = ()
+    speech_stream_text_limit: int = 0
 
     @model_validator(mode="after")
     def _declared(self) -> Self:
@@ -389,6 +398,48 @@ class VendorAdapter(ABC):
         with ``capabilities.speech_note`` (how the voice is used at that vendor instead).
         """
         raise self.unsupported("synthesize speech through voiceclone", note=self.capabilities.speech_note)
+
+    def stream_synthesis(self, voice: VendorVoice, request: SynthesisRequest) -> AudioStream:
+        """Speak ``request.text`` with a cloned voice, the audio handed on as the vendor sends it.
+
+        Only where ``capabilities.speech_stream`` (format, rate and text within its stream limits);
+        otherwise VendorRejected "NotSupported". One vendor connection per call. The call itself
+        connects and waits for the first audio, so every error that comes before any audio (the
+        taxonomy's, with the vendor's code) is raised here, while the caller has sent nothing yet;
+        the returned stream yields that first chunk and the next ones in order, each as it arrives
+        (raw PCM or MP3 bytes, nothing held back). An error after that (the vendor's error frame,
+        a connection that ends without the vendor's final frame: VendorUnavailable "StreamTruncated")
+        is raised by the iteration. Closing the stream (or leaving its ``with``) closes the connection.
+        """
+        raise self.unsupported("stream speech", note=self.capabilities.speech_note)
+
+    def check_stream_request(self, request: SynthesisRequest) -> None:
+        """Refuse, before connecting, what the vendor's stream cannot make: its formats, rates, text limit."""
+        from voiceclone.vendors.speech import measure
+
+        caps = self.capabilities
+        if request.format not in caps.speech_stream_formats:
+            raise VendorRejected(
+                self.vendor_id,
+                "InvalidFormat",
+                f"{self.vendor_id} streams {' or '.join(caps.speech_stream_formats)} audio, not "
+                f"{request.format} (a stream carries raw audio, no file header)",
+            )
+        if request.sample_rate not in caps.speech_stream_sample_rates:
+            raise VendorRejected(
+                self.vendor_id,
+                "InvalidSampleRate",
+                f"{self.vendor_id} streams at {', '.join(map(str, caps.speech_stream_sample_rates))} Hz, "
+                f"not {request.sample_rate} Hz",
+            )
+        size = measure(caps.speech_text_unit)(request.text)
+        if caps.speech_stream_text_limit and size > caps.speech_stream_text_limit:
+            raise VendorRejected(
+                self.vendor_id,
+                "TextTooLong",
+                f"{self.vendor_id} streams at most {caps.speech_stream_text_limit} {caps.speech_text_unit} "
+                f"of text per call, not {size}: split the text and stream the parts one after another",
+            )
 
     # ----- asynchronous speech (capabilities.speech == "async") -----------------------------------
 

@@ -266,6 +266,14 @@ def _mp3_frames(data: bytes) -> Iterator[_Frame]:
         pos += length
 
 
+def mp3_frame_spans(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each Layer III frame of an MP3 stream, in order, its tags left out.
+
+    Where audio can be cut so that each piece plays on its own (a stream's chunks end between frames).
+    """
+    return [(frame.offset, frame.offset + frame.length) for frame in _mp3_frames(data)]
+
+
 def mp3_frames_only(data: bytes) -> bytes:
     """The audio frames of an MP3 file, without its ID3 tags and without a leading Xing/Info frame."""
     frames = list(_mp3_frames(data))

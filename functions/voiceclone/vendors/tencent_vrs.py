@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urlsplit
 
-from voiceclone.domain.errors import VendorRejected, VendorUnavailable
+from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Gender, SentenceCheck, TrainingText, VendorVoice
 from voiceclone.vendors.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -36,6 +36,7 @@ from voiceclone.vendors.tencent_cloud import (
 
 if TYPE_CHECKING:  # speech is imported by the functions that speak, when they speak
     from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
+    from voiceclone.vendors.streaming.base import AudioStream
 
 VENDOR_ID = "tencent_vrs"
 SERVICE = "vrs"
@@ -47,6 +48,8 @@ TTS_SERVICE = "tts"
 TTS_VERSION = "2019-08-23"
 TTS_ACTION = "TextToVoice"
 DEFAULT_TTS_ENDPOINT = "https://tts.tencentcloudapi.com"
+# Streaming speech is Tencent Cloud TTS's WebSocket API (voiceclone.vendors.streaming.tencent_tts).
+DEFAULT_STREAM_ENDPOINT = "wss://tts.cloud.tencent.com/stream_ws"
 # 150 Chinese characters (500 English letters) per call: the Chinese limit holds for any text.
 TTS_TEXT_LIMIT = 150
 # Cloned voices take 10 concurrent requests by default (one-sentence clones; the most documented).
@@ -55,6 +58,12 @@ TTS_CONCURRENCY = 10
 FAST_VOICE_TYPE = 200000000
 # Speed: Tencent's scale (-2…6) at the factors its doc names; between them the scale is linear.
 SPEED_POINTS = ((0.6, -2.0), (0.8, -1.0), (1.0, 0.0), (1.2, 1.0), (1.5, 2.0), (2.5, 6.0))
+# Streaming speech (TextToStreamAudioWS, docs/vendors/tencent_vrs.md, Streaming speech): raw audio
+# only, 16 or 8 kHz, 600 Chinese characters (1800 letters) per call, speeds -2…2 (0.6× to 1.5×).
+STREAM_FORMATS = ("pcm", "mp3")
+STREAM_SAMPLE_RATES = (16000, 8000)
+STREAM_TEXT_LIMIT = 600
+STREAM_SPEED_POINTS = SPEED_POINTS[:5]
 
 # TextToVoice (the TTS SDK's errorcodes.py): rate and concurrency limits are retried, its internal
 # errors too; authorization, an unknown voice, bad or too long text are the request's fault.
@@ -116,7 +125,9 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
     vendor_id = VENDOR_ID
     default_endpoint = DEFAULT_ENDPOINT
     # TextToVoice's host (VOICECLONE_TENCENT_VRS_TTS_ENDPOINT); by default see default_tts_endpoint.
-    optional_fields = ("tts_endpoint",)
+    # Streaming speech: its WebSocket URL (VOICECLONE_TENCENT_VRS_STREAM_ENDPOINT, default Tencent's)
+    # and the account's AppId (VOICECLONE_TENCENT_VRS_APP_ID), which only the stream's signature needs.
+    optional_fields = ("tts_endpoint", "stream_endpoint", "app_id")
     capabilities = Capabilities(
         sentence_check="vendor",
         completion="callback",
@@ -129,6 +140,10 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
         speech_text_unit="chars",
         speech_concurrency=TTS_CONCURRENCY,
         speech_speeds=(SPEED_POINTS[0][0], SPEED_POINTS[-1][0]),
+        speech_stream=True,
+        speech_stream_formats=STREAM_FORMATS,
+        speech_stream_sample_rates=STREAM_SAMPLE_RATES,
+        speech_stream_text_limit=STREAM_TEXT_LIMIT,
     )
     envelope = TencentCloudEnvelope(ERRORS)
     training_states = STATES
@@ -140,10 +155,15 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
         secret_key: str,
         *,
         tts_endpoint: str = "",
+        stream_endpoint: str = "",
+        app_id: str = "",
         **connection: Unpack[Connection],
     ) -> None:
         super().__init__(endpoint, secret_id, secret_key, **connection)
         self.tts_endpoint = (tts_endpoint or default_tts_endpoint(self.endpoint)).rstrip("/")
+        self.stream_endpoint = stream_endpoint or DEFAULT_STREAM_ENDPOINT
+        self.app_id = app_id.strip()
+        self._timeout_seconds = connection.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
         self._tts = self.connect(
             self.tts_endpoint,
             connection.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
@@ -283,6 +303,49 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
             audio=audio, format=request.format, sample_rate=request.sample_rate, request_id=request_id
         )
 
+    def stream_synthesis(self, voice: VendorVoice, request: SynthesisRequest) -> AudioStream:
+        """One TextToStreamAudioWS call: the text in the signed URL, the clone's VoiceType (or
+        FastVoiceType), the audio in binary frames until Tencent's ``final`` frame."""
+        from voiceclone.vendors.streaming.base import open_stream
+        from voiceclone.vendors.streaming.tencent_tts import TencentStreamProtocol
+
+        self.check_stream_request(request)
+        if not self.app_id.isdigit():
+            raise VendorAuthError(
+                VENDOR_ID,
+                "MissingConfiguration",
+                "streaming speech signs with the account's AppId: set VOICECLONE_TENCENT_VRS_APP_ID "
+                "(or the 'app_id' key of the vendor's secret) to the number shown under Account Info",
+            )
+        params: dict[str, str | int | float | bool] = {
+            "Text": request.text,
+            "SessionId": str(uuid.uuid4()),
+            "ModelType": 1,
+            "VoiceType": _voice_type(voice),
+            "Codec": request.format,
+            "SampleRate": request.sample_rate,
+            "Speed": tencent_speed(request.speed, STREAM_SPEED_POINTS),
+            "Volume": 0,
+            "EnableSubtitle": False,
+        }
+        fast = voice.details.get("FastVoiceType")
+        if fast:
+            params["VoiceType"] = FAST_VOICE_TYPE
+            params["FastVoiceType"] = str(fast)
+        protocol = TencentStreamProtocol(
+            self.stream_endpoint,
+            app_id=int(self.app_id),
+            secret_id=self._secret_id,
+            secret_key=self._secret_key,
+            params=params,
+        )
+        return open_stream(
+            protocol,
+            timeout_seconds=self._timeout_seconds,
+            audio_format=request.format,
+            sample_rate=request.sample_rate,
+        )
+
     # Voice management: Tencent VRS offers none of it (capabilities keep the three flags False;
     # CancelVRSTask is listed as not yet open): the base class refuses them.
 
@@ -312,17 +375,21 @@ def default_tts_endpoint(endpoint: str) -> str:
     return endpoint
 
 
-def tencent_speed(factor: float) -> float:
-    """A speed factor (1.0 natural) on Tencent's scale -2…6 (0.6× to 2.5×), two decimals as it takes them."""
-    low, high = SPEED_POINTS[0][0], SPEED_POINTS[-1][0]
+def tencent_speed(factor: float, points: tuple[tuple[float, float], ...] = SPEED_POINTS) -> float:
+    """A speed factor (1.0 natural) on Tencent's scale, two decimals as it takes them.
+
+    ``points`` are the API's (factor, value) pairs: TextToVoice's -2…6 (0.6× to 2.5×) by default,
+    the stream's -2…2 (0.6× to 1.5×) for it.
+    """
+    low, high = points[0][0], points[-1][0]
     if not low <= factor <= high:
         raise VendorRejected(
             VENDOR_ID, "InvalidSpeed", f"Tencent speaks at {low}× to {high}× the natural speed, not {factor}×"
         )
-    for (f0, s0), (f1, s1) in pairwise(SPEED_POINTS):
+    for (f0, s0), (f1, s1) in pairwise(points):
         if factor <= f1:
             return round(s0 + (factor - f0) * (s1 - s0) / (f1 - f0), 2)
-    return SPEED_POINTS[-1][1]
+    return points[-1][1]
 
 
 def _voice_type(voice: VendorVoice) -> int:

@@ -46,6 +46,7 @@ from voiceclone.vendors.signing import volc_v4
 
 if TYPE_CHECKING:  # speech is imported by the functions that speak, when they speak
     from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
+    from voiceclone.vendors.streaming.base import AudioStream
 
 VENDOR_ID = "volcengine"
 DEFAULT_ENDPOINT = "https://openspeech.bytedance.com"
@@ -77,6 +78,10 @@ TTS_TEXT_LIMIT_BYTES = 1024
 TTS_CONCURRENCY = 2
 TTS_SPEED_RANGE = (0.2, 3.0)
 TTS_UID = "voiceclone"
+# Streaming speech: the V1 WebSocket TTS, binary protocol (voiceclone.vendors.streaming.volcengine_tts);
+# the same request as the HTTP TTS with operation "submit". WAV does not stream (no length to write).
+DEFAULT_STREAM_ENDPOINT = "wss://openspeech.bytedance.com/api/v1/tts/ws_binary"
+STREAM_FORMATS = ("pcm", "mp3")
 
 OPTION_SPEAKER_ID = "speaker_id"
 # A speaker slot as the console sells it: "S_" and letters or digits (e.g. S_r3YGBCoB1).
@@ -193,14 +198,18 @@ CONSOLE_ERRORS = ErrorRules(
 
 
 # TTS ``code``: 3003 (concurrency) is throttling, 3005 (busy) and 3030–3040 the server's trouble, both
-# retried; 3001 (invalid request: by the HTTP status, so a 401 stays auth), 3006 (reqid reused),
-# 3010 (text too long), 3011 (invalid text) and 3050 (no such voice) are the request's fault.
+# retried; 3001 (invalid request: by the HTTP status, so a 401 stays auth, else by its words), 3006
+# (reqid reused), 3010 (text too long), 3011 (invalid text) and 3050 (no such voice) are the request's fault.
 TTS_ERRORS = ErrorRules(
     codes={
         **codes("throttled", 3003),
         **codes("unavailable", 3005, 3030, 3031, 3032, 3040),
         **codes("rejected", 3006, 3010, 3011, 3050),
     },
+    # A 3001 carries Volcengine's words when the credentials are the problem ("authenticate request:
+    # load grant: requested grant not found", "... access denied"): over WebSocket, where an error
+    # frame has no HTTP status, the words are all there is to tell it from a bad parameter.
+    words={"auth": re.compile(r"authenticat|grant not found|not granted|access denied|鉴权|授权", re.I)},
     messages={
         "auth": "Volcengine TTS refused the access token or app id: check the volcengine access_token, appid",
     },
@@ -325,7 +334,8 @@ class VolcengineAdapter(VendorAdapter):
     credential_fields = ("appid", "access_token", "access_key_id", "secret_access_key")
     # The console's own endpoint (VOICECLONE_VOLCENGINE_CONSOLE_ENDPOINT), the TTS resource and model,
     # and the pool of speaker slots bought for the app (comma-separated; blank: no pool).
-    optional_fields = ("console_endpoint", "resource_id", "model_type", "speaker_ids")
+    # Streaming speech's WebSocket URL (VOICECLONE_VOLCENGINE_STREAM_ENDPOINT, default Volcengine's).
+    optional_fields = ("console_endpoint", "resource_id", "model_type", "speaker_ids", "stream_endpoint")
     capabilities = Capabilities(
         # Volcengine checks the recording when it is uploaded (codes 1102–1123); before that, only ours.
         audio_transport="inline",
@@ -343,6 +353,10 @@ class VolcengineAdapter(VendorAdapter):
         speech_text_unit="bytes",
         speech_concurrency=TTS_CONCURRENCY,
         speech_speeds=TTS_SPEED_RANGE,
+        speech_stream=True,
+        speech_stream_formats=STREAM_FORMATS,
+        speech_stream_sample_rates=(24000, 16000, 8000),
+        speech_stream_text_limit=TTS_TEXT_LIMIT_BYTES,
     )
     envelope = SpeechEnvelope()
     training_states = STATES
@@ -359,6 +373,7 @@ class VolcengineAdapter(VendorAdapter):
         resource_id: str = DEFAULT_RESOURCE_ID,
         model_type: int = DEFAULT_MODEL_TYPE,
         speaker_ids: tuple[str, ...] | list[str] = (),
+        stream_endpoint: str = DEFAULT_STREAM_ENDPOINT,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         upload_timeout_seconds: float = 60.0,
         transport: httpx.BaseTransport | None = None,
@@ -370,6 +385,8 @@ class VolcengineAdapter(VendorAdapter):
         self.resource_id = resource_id
         self.model_type = model_type
         self.speaker_ids = tuple(dict.fromkeys(s.strip() for s in speaker_ids if s.strip()))
+        self.stream_endpoint = stream_endpoint or DEFAULT_STREAM_ENDPOINT
+        self._timeout_seconds = timeout_seconds
         self._access_token = access_token
         self._access_key_id = access_key_id
         self._secret_access_key = secret_access_key
@@ -389,6 +406,7 @@ class VolcengineAdapter(VendorAdapter):
                 "console_endpoint": DEFAULT_CONSOLE_ENDPOINT,
                 "resource_id": DEFAULT_RESOURCE_ID,
                 "model_type": str(DEFAULT_MODEL_TYPE),
+                "stream_endpoint": DEFAULT_STREAM_ENDPOINT,
             },
         )
         try:
@@ -410,6 +428,7 @@ class VolcengineAdapter(VendorAdapter):
             resource_id=conf["resource_id"].strip(),
             model_type=model_type,
             speaker_ids=conf["speaker_ids"].split(","),
+            stream_endpoint=conf["stream_endpoint"],
             timeout_seconds=timeout_seconds(),
         )
 
@@ -659,29 +678,8 @@ class VolcengineAdapter(VendorAdapter):
         """One V1 TTS call with the slot's voice (cluster volcano_icl); the audio comes back in base64."""
         from voiceclone.vendors.speech import SynthesisResult
 
-        low, high = TTS_SPEED_RANGE
-        if not low <= request.speed <= high:
-            raise VendorRejected(
-                VENDOR_ID,
-                "InvalidSpeed",
-                f"Volcengine speaks at {low}× to {high}× the natural speed, not {request.speed}×",
-            )
-        reqid = str(uuid.uuid4())
-        body = {
-            "app": {
-                "appid": self.appid,
-                "token": self._access_token,
-                "cluster": str(voice.details.get("cluster") or CLUSTER),
-            },
-            "user": {"uid": TTS_UID},
-            "audio": {
-                "voice_type": str(voice.details.get("speaker_id") or voice.voice_id),
-                "encoding": request.format,
-                "rate": request.sample_rate,
-                "speed_ratio": request.speed,
-            },
-            "request": {"reqid": reqid, "text": request.text, "operation": "query"},
-        }
+        body = self._tts_body(voice, request, operation="query")
+        reqid = str(body["request"]["reqid"])
         headers = {"Authorization": f"Bearer;{self._access_token}"}
         data: dict[str, Any] = self._tts.call(
             "POST", TTS_PATH, json_body=body, headers=headers, context="tts"
@@ -698,6 +696,51 @@ class VolcengineAdapter(VendorAdapter):
         return SynthesisResult(
             audio=audio, format=request.format, sample_rate=request.sample_rate, request_id=request_id
         )
+
+    def stream_synthesis(self, voice: VendorVoice, request: SynthesisRequest) -> AudioStream:
+        """One V1 WebSocket TTS call (binary protocol): the request of ``synthesize`` with operation
+        ``submit``, the audio in numbered frames until the negative one."""
+        from voiceclone.vendors.streaming.base import open_stream
+        from voiceclone.vendors.streaming.volcengine_tts import VolcengineStreamProtocol
+
+        self.check_stream_request(request)
+        protocol = VolcengineStreamProtocol(
+            self.stream_endpoint,
+            access_token=self._access_token,
+            body=self._tts_body(voice, request, operation="submit"),
+            rules=TTS_ERRORS,
+        )
+        return open_stream(
+            protocol,
+            timeout_seconds=self._timeout_seconds,
+            audio_format=request.format,
+            sample_rate=request.sample_rate,
+        )
+
+    def _tts_body(self, voice: VendorVoice, request: SynthesisRequest, *, operation: str) -> dict[str, Any]:
+        """The V1 TTS request (HTTP and WebSocket alike) for the slot's voice: a fresh reqid each call."""
+        low, high = TTS_SPEED_RANGE
+        if not low <= request.speed <= high:
+            raise VendorRejected(
+                VENDOR_ID,
+                "InvalidSpeed",
+                f"Volcengine speaks at {low}× to {high}× the natural speed, not {request.speed}×",
+            )
+        return {
+            "app": {
+                "appid": self.appid,
+                "token": self._access_token,
+                "cluster": str(voice.details.get("cluster") or CLUSTER),
+            },
+            "user": {"uid": TTS_UID},
+            "audio": {
+                "voice_type": str(voice.details.get("speaker_id") or voice.voice_id),
+                "encoding": request.format,
+                "rate": request.sample_rate,
+                "speed_ratio": request.speed,
+            },
+            "request": {"reqid": str(uuid.uuid4()), "text": request.text, "operation": operation},
+        }
 
     # Voice management: Volcengine offers none of it (capabilities keep the three flags False): slots
     # cannot be renamed (the listing's Alias cannot be set) nor deleted (they expire, or are retrained

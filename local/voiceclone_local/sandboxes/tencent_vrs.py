@@ -9,25 +9,34 @@ Training is simulated by elapsed time. Knobs on :class:`TencentVrsSandboxConfig`
 failures a client must survive (throttling, internal errors, failed training,
 slow checks, no callback); tests change them at runtime. Tencent answers every
 error, throttling and outages included, with HTTP 200 and ``Response.Error``.
+
+Beside the HTTP API it serves Tencent TTS's streaming synthesis (``stream_ws``) on a
+WebSocket port of its own (``stream_url``): the signed URL verified as Tencent does, the
+same audio as TextToVoice in 100 ms chunks, and the stream knobs of
+voiceclone_local.sandboxes.streaming (docs/vendors/tencent_vrs.md#streaming-speech).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
+import json
 import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field
 from voiceclone.domain.audio import AudioProblem, inspect_wav
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.signing import tc3
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection
 
 from voiceclone_local.sandboxes.base import (
     CallbackAttempt,
@@ -35,7 +44,6 @@ from voiceclone_local.sandboxes.base import (
     Fault,
     Route,
     SandboxApiError,
-    SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
@@ -45,9 +53,17 @@ from voiceclone_local.sandboxes.base import (
     json_object,
     json_response,
     optional_int,
+    reading_seconds,
     speak,
     state_map,
     voice_sample,
+)
+from voiceclone_local.sandboxes.streaming import (
+    StreamingSandbox,
+    StreamingSandboxConfig,
+    StreamRecord,
+    chunk_audio,
+    client_closes,
 )
 
 __all__ = ["CallbackAttempt", "TencentVrsSandbox", "TencentVrsSandboxConfig"]
@@ -79,6 +95,22 @@ BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 # Public, fixed sandbox credentials (not secrets): the local stack and tests sign with them by default.
 DEFAULT_SECRET_ID = "AKIDsandboxvoiceclone000000000000000"  # noqa: S105
 DEFAULT_SECRET_KEY = "sandbox-secret-key-voiceclone"  # noqa: S105
+# The account's AppId, which only the streaming API's signature carries.
+DEFAULT_APP_ID = "1300000000"
+
+# Streaming speech, Tencent Cloud TTS's real-time synthesis over WebSocket (docs/vendors/tencent_vrs.md,
+# Streaming speech), on the sandbox's WebSocket port: the request in the signed query string, audio in
+# binary frames, JSON text frames for the rest. Its codes are the speech SDKs' (10001 parameters,
+# 10002 concurrency, 10003 authentication, 20002 a failed synthesis).
+STREAM_PATH = "/stream_ws"
+STREAM_ACTION = "TextToStreamAudioWS"
+STREAM_CODECS = ("pcm", "mp3")
+STREAM_MAX_CJK_CHARS, STREAM_MAX_LETTERS = 600, 1800
+STREAM_SPEED_RANGE = (-2.0, 2.0)
+STREAM_VOLUME_RANGE = (0.0, 10.0)
+STREAM_MAX_VALIDITY_SECONDS = 90 * 86400
+STREAM_REQUIRED = ("Action", "AppId", "SecretId", "Timestamp", "Expired", "SessionId", "Text", "Signature")
+STREAM_INVALID, STREAM_CONCURRENCY, STREAM_AUTH, STREAM_SYNTHESIS_FAILED = 10001, 10002, 10003, 20002
 
 # The 20 sentences of the standard clone, verbatim as GetTrainingText answers them
 # (docs/vendors/tencent_vrs.md#operations).
@@ -130,12 +162,13 @@ _FAULTS = {
 }
 
 
-class TencentVrsSandboxConfig(SandboxConfig):
+class TencentVrsSandboxConfig(StreamingSandboxConfig):
     """Credentials and failure knobs; mutable while the sandbox runs (tests flip them between jobs)."""
 
     secret_id: str = Field(default_factory=env_or(VENDOR_ID, "secret_id", DEFAULT_SECRET_ID))
     # repr=False: the config may end up in a log line or a test failure message.
     secret_key: str = Field(default_factory=env_or(VENDOR_ID, "secret_key", DEFAULT_SECRET_KEY), repr=False)
+    app_id: str = Field(default_factory=env_or(VENDOR_ID, "app_id", DEFAULT_APP_ID))
     # Added to every DetectEnvAndSoundQuality, to see how a client copes with a slow vendor.
     check_latency_ms: int = Field(default=0, ge=0)
     # TextToVoice: calls at once per account (more answer LimitExceeded.AccessLimit; cloned voices
@@ -225,15 +258,107 @@ def _tts_speed(value: Any) -> float:
     return TTS_SPEEDS[-1][1]
 
 
+def _canonical_host(host_header: str) -> str:
+    """The Host header without its port: Tencent signs the bare host name."""
+    host = host_header.strip()
+    if host.startswith("["):  # [::1]:8080
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.split(":", 1)[0]
+
+
+def _stream_error(code: int, message: str) -> SandboxApiError:
+    """A streaming refusal: Tencent's integer code in a text frame (no HTTP status: the socket is open)."""
+    return SandboxApiError(200, code, message)
+
+
+def _number(params: Mapping[str, str], name: str, bounds: tuple[float, float]) -> float:
+    """A decimal query parameter within ``bounds`` (0 when absent); else the parameter error."""
+    raw = params.get(name, "0")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    low, high = bounds
+    if not low <= value <= high:
+        raise _stream_error(
+            STREAM_INVALID, f"`{name}` must be a number from {low:g} to {high:g}, not {raw!r}."
+        )
+    return value
+
+
+def _subtitles(text: str, speed: float) -> list[dict[str, Any]]:
+    """Each readable character's place in the audio (ms), as the stream's ``result.subtitles`` has them."""
+    out: list[dict[str, Any]] = []
+    begin = 0
+    for index, ch in enumerate(text):
+        if not ch.isalnum():
+            continue
+        end = begin + round(reading_seconds(ch, speed) * 1000)
+        out.append(
+            {
+                "Text": ch,
+                "BeginTime": begin,
+                "EndTime": end,
+                "BeginIndex": index,
+                "EndIndex": index + 1,
+                "Phoneme": None,
+            }
+        )
+        begin = end
+    return out
+
+
+class _StreamFrames:
+    """The text frames of one stream: the envelope Tencent wraps each in, with the call's ids."""
+
+    def __init__(self, connection: ServerConnection, session_id: str) -> None:
+        self._connection = connection
+        self._session_id = session_id
+        self._request_id = str(uuid.uuid4())
+        self.sent_audio = 0
+
+    def _send(
+        self, *, code: int = 0, message: str = "success", final: int = 0, subtitles: Any = None
+    ) -> None:
+        frame = {
+            "code": code,
+            "message": message,
+            "session_id": self._session_id,
+            "request_id": self._request_id,
+            "message_id": uuid.uuid4().hex,
+            "result": {"subtitles": subtitles},
+            "final": final,
+        }
+        self._connection.send(json.dumps(frame, ensure_ascii=False))
+
+    def acknowledge(self) -> None:
+        self._send()
+
+    def subtitles(self, subtitles: list[dict[str, Any]]) -> None:
+        self._send(subtitles=subtitles)
+
+    def final(self) -> None:
+        self._send(final=1)
+
+    def error(self, code: int, message: str) -> None:
+        """The error frame; the sandbox closes the connection after it."""
+        self._send(code=code, message=message)
+        self._connection.close()
+
+
 # ----- the sandbox ---------------------------------------------------------------------------------
 
 
-class TencentVrsSandbox(SandboxBase):
-    """Tencent VRS's actions on the shared request skeleton: one path, the action in X-TC-Action."""
+class TencentVrsSandbox(StreamingSandbox):
+    """Tencent VRS's actions on the shared request skeleton: one path, the action in X-TC-Action.
+
+    Beside them, on its WebSocket port, Tencent TTS's streaming synthesis (``stream_url``).
+    """
 
     vendor_id: ClassVar[str] = VENDOR_ID
     config_class: ClassVar[type[SandboxConfig]] = TencentVrsSandboxConfig
     config: TencentVrsSandboxConfig
+    stream_path: ClassVar[str] = STREAM_PATH
 
     max_body_bytes: ClassVar[int] = MAX_BODY_BYTES
 
@@ -261,7 +386,11 @@ class TencentVrsSandbox(SandboxBase):
     def credentials(self) -> dict[str, str]:
         """The key pair. TextToVoice is served at this URL too, where the adapter sends it by default
         when its endpoint is not Tencent's (voiceclone.vendors.tencent_vrs.default_tts_endpoint)."""
-        return {"secret_id": self.config.secret_id, "secret_key": self.config.secret_key}
+        return {
+            "secret_id": self.config.secret_id,
+            "secret_key": self.config.secret_key,
+            "app_id": self.config.app_id,
+        }
 
     # ----- the request skeleton's vendor parts ----------------------------------------------------
 
@@ -612,6 +741,130 @@ class TencentVrsSandbox(SandboxBase):
                 sample: bytes = task.meta["voice_sample"]
                 return sample
         return None
+
+    # ----- streaming speech (stream_ws) -------------------------------------------------------------
+
+    def serve_stream(self, connection: ServerConnection) -> None:
+        """One TextToStreamAudioWS call: verify the signed URL, acknowledge, audio frames, ``final``.
+
+        Every refusal is one text frame with a non-zero ``code``, then the sandbox closes; after the
+        final frame the client is expected to close (``StreamRecord.closed_by_client``).
+        """
+        request = connection.request
+        assert request is not None  # the handler runs after the handshake
+        params = dict(parse_qsl(urlsplit(request.path).query, keep_blank_values=True))
+        frames = _StreamFrames(connection, params.get("SessionId", ""))
+        record: StreamRecord | None = None
+        try:
+            try:
+                self._verify_stream(params, _canonical_host(request.headers.get("Host", "")))
+                record = self.begin_stream(params)
+                if record is None:
+                    raise _stream_error(
+                        STREAM_CONCURRENCY, f"More than {self.config.stream_concurrency} streams at once."
+                    )
+                chunks, subtitles = self._stream_audio(params)
+            except SandboxApiError as exc:
+                if record is not None:
+                    record.outcome = f"failed {exc.code}"
+                frames.error(int(exc.code), exc.message)
+                return
+            frames.acknowledge()
+
+            def send(chunk: bytes, last: bool) -> None:
+                connection.send(chunk)
+                if subtitles is not None and frames.sent_audio == 0:
+                    frames.subtitles(subtitles)
+                frames.sent_audio += 1
+
+            finished = self.play(
+                record,
+                chunks,
+                send=send,
+                fail=lambda code: frames.error(
+                    code or STREAM_SYNTHESIS_FAILED,
+                    "Synthesis failed in the engine (injected by the sandbox).",
+                ),
+                drop=connection.close,
+            )
+            if finished:
+                record.outcome = "final"
+                frames.final()
+                record.closed_by_client = client_closes(connection)
+        except ConnectionClosed:
+            if record is not None:
+                record.outcome = record.outcome or "abandoned by the client"
+        finally:
+            if record is not None:
+                self.end_stream(record)
+
+    def _verify_stream(self, params: dict[str, str], host: str) -> None:
+        """The URL's signature, in the SDKs' terms: sorted decoded parameters after ``GET<host><path>?``."""
+        if params.get("Action") != STREAM_ACTION:
+            raise _stream_error(STREAM_INVALID, f"`Action` must be {STREAM_ACTION} on {STREAM_PATH}.")
+        missing = [name for name in STREAM_REQUIRED if not params.get(name)]
+        if missing:
+            raise _stream_error(STREAM_INVALID, f"Missing parameters: {', '.join(missing)}.")
+        for name in ("AppId", "Timestamp", "Expired"):
+            if not params[name].isdigit():
+                raise _stream_error(STREAM_INVALID, f"`{name}` must be an integer.")
+        config = self.config
+        if params["AppId"] != config.app_id:
+            raise _stream_error(
+                STREAM_AUTH, "Authentication failed: the AppId is not this SecretId's account."
+            )
+        if not hmac.compare_digest(params["SecretId"].encode(), config.secret_id.encode()):
+            raise _stream_error(STREAM_AUTH, "Authentication failed: the SecretId is not found.")
+        timestamp, expired = int(params["Timestamp"]), int(params["Expired"])
+        if not 0 < expired - timestamp < STREAM_MAX_VALIDITY_SECONDS:
+            raise _stream_error(
+                STREAM_AUTH, "Authentication failed: Expired must be after Timestamp, by less than 90 days."
+            )
+        if expired <= time.time():
+            raise _stream_error(STREAM_AUTH, "Authentication failed: the signature has expired.")
+        signed = "&".join(f"{key}={params[key]}" for key in sorted(params) if key != "Signature")
+        digest = hmac.new(
+            config.secret_key.encode(), f"GET{host}{STREAM_PATH}?{signed}".encode(), hashlib.sha1
+        ).digest()
+        if not hmac.compare_digest(base64.b64encode(digest), params["Signature"].encode()):
+            raise _stream_error(STREAM_AUTH, "Authentication failed: the signature does not match.")
+
+    def _stream_audio(self, params: dict[str, str]) -> tuple[list[bytes], list[dict[str, Any]] | None]:
+        """The voice reading ``Text`` as TextToVoice would (the same audio), in chunks; and its subtitles
+        when ``EnableSubtitle`` asks for them."""
+        text = params["Text"]
+        if not any(ch.isalnum() for ch in text):
+            raise _stream_error(STREAM_INVALID, "`Text` has nothing that can be read.")
+        chinese = any(ord(ch) > 0x7F for ch in text)
+        if len(text) > (STREAM_MAX_CJK_CHARS if chinese else STREAM_MAX_LETTERS):
+            raise _stream_error(
+                STREAM_INVALID,
+                f"`Text` is {len(text)} characters: at most {STREAM_MAX_CJK_CHARS} Chinese characters "
+                f"or {STREAM_MAX_LETTERS} English letters.",
+            )
+        codec = params.get("Codec", "pcm")
+        if codec not in STREAM_CODECS:
+            raise _stream_error(STREAM_INVALID, f"`Codec` {codec!r} is not one of pcm, mp3.")
+        rate = params.get("SampleRate", str(SAMPLE_RATE))
+        if rate not in {str(r) for r in TTS_SAMPLE_RATES}:
+            raise _stream_error(STREAM_INVALID, f"`SampleRate` {rate} is not supported: use 16000 or 8000.")
+        speed = _number(params, "Speed", STREAM_SPEED_RANGE)
+        _number(params, "Volume", STREAM_VOLUME_RANGE)
+        if params.get("FastVoiceType"):
+            raise _stream_error(
+                STREAM_INVALID, "The sandbox makes no one-sentence clones: `FastVoiceType` is not its voice."
+            )
+        voice_type = params.get("VoiceType", "0")
+        sample = self._voice_sample(int(voice_type)) if voice_type.isdigit() else None
+        if sample is None:
+            raise _stream_error(
+                STREAM_INVALID, f"`VoiceType` {voice_type} is not a voice of this account (or not trained)."
+            )
+        factor = _tts_speed(speed)
+        audio = speak(sample, text, fmt=codec, sample_rate=int(rate), speed=factor, rate=SAMPLE_RATE)
+        chunks = chunk_audio(audio, codec, int(rate), self.config.stream_chunk_ms)
+        wanted = params.get("EnableSubtitle", "false").lower() in ("true", "1")
+        return chunks, _subtitles(text, factor) if wanted else None
 
     # ----- training completion and callbacks ------------------------------------------------------
 

@@ -19,16 +19,23 @@ a failed training shows as ``Unknown`` in the console (it has no failed state);
 an upload without ``model_type`` trains the legacy model 0 (the API's default);
 and every upload that reaches the audio check spends
 one of the slot's uploads, whether the audio passes or not.
+
+The V1 TTS is served over HTTP and, on a WebSocket port of its own (``stream_url``), over the
+binary protocol (``/api/v1/tts/ws_binary``): the same audio in 100 ms audio-only frames, the
+last one numbered negative, with the stream knobs of voiceclone_local.sandboxes.streaming
+(docs/vendors/volcengine.md#streaming-speech).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import hashlib
 import hmac
 import json
 import os
+import struct
 import time
 import uuid
 from collections import Counter
@@ -40,6 +47,9 @@ from pydantic import Field
 from voiceclone.domain.audio import AudioProblem, inspect_wav
 from voiceclone.vendors.config import env_name
 from voiceclone.vendors.signing import volc_v4
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.sync.server import ServerConnection
 
 from voiceclone_local.sandboxes.base import (
     DropConnection,
@@ -48,7 +58,6 @@ from voiceclone_local.sandboxes.base import (
     Route,
     Rule,
     SandboxApiError,
-    SandboxBase,
     SandboxConfig,
     SandboxRequest,
     SandboxResponse,
@@ -61,6 +70,15 @@ from voiceclone_local.sandboxes.base import (
     reading_seconds,
     speak,
     voice_sample,
+)
+from voiceclone_local.sandboxes.streaming import (
+    CLIENT_WAIT_SECONDS,
+    StreamingSandbox,
+    StreamingSandboxConfig,
+    StreamRecord,
+    chunk_audio,
+    client_closes,
+    json_refusal,
 )
 
 VENDOR_ID = "volcengine"
@@ -85,6 +103,14 @@ TTS_SPEED_RANGE = (0.2, 3.0)
 TTS_OK, TTS_INVALID, TTS_CONCURRENCY, TTS_BUSY, TTS_REQID_REUSED = 3000, 3001, 3003, 3005, 3006
 TTS_TEXT_TOO_LONG, TTS_INVALID_TEXT, TTS_INTERNAL, TTS_VOICE_NOT_FOUND = 3010, 3011, 3031, 3050
 STATUS_PATH = "/api/v1/mega_tts/status"
+# The same TTS over WebSocket, binary protocol v1 (docs/vendors/volcengine.md, Streaming speech), on the
+# sandbox's WebSocket port: the request of the HTTP TTS in a gzip-or-plain JSON frame, audio-only frames
+# back. WAV does not stream.
+WS_PATH = "/api/v1/tts/ws_binary"
+WS_ENCODINGS = ("pcm", "mp3")
+WS_FULL_CLIENT_REQUEST, WS_AUDIO_ONLY, WS_ERROR = 0b0001, 0b1011, 0b1111
+WS_POSITIVE_SEQUENCE, WS_NEGATIVE_SEQUENCE = 0b0001, 0b0011
+WS_JSON, WS_GZIP = 0b0001, 0b0001
 CONSOLE_ROUTE = "/?Action"
 LIST_ACTION = "BatchListMegaTTSTrainStatus"
 CONSOLE_VERSION = "2023-11-07"
@@ -175,7 +201,7 @@ def _default_speaker_ids() -> list[str]:
     return ids or list(DEFAULT_SPEAKER_IDS)
 
 
-class VolcengineSandboxConfig(SandboxConfig):
+class VolcengineSandboxConfig(StreamingSandboxConfig):
     """Credentials, the app's speaker slots, limits and the shared fault knobs; changeable while running."""
 
     appid: str = Field(default_factory=env_or(VENDOR_ID, "appid", DEFAULT_APPID))
@@ -321,6 +347,61 @@ def _reqid_of(body: bytes) -> str:
     return reqid if isinstance(reqid, str) else ""
 
 
+@dataclass(frozen=True)
+class TtsAsk:
+    """A checked TTS request: what to say, how, and the voice to say it with."""
+
+    reqid: str
+    operation: str
+    text: str
+    encoding: str
+    rate: int
+    speed: float
+    sample: bytes
+
+    def speak(self) -> bytes:
+        return speak(self.sample, self.text, fmt=self.encoding, sample_rate=self.rate, speed=self.speed)
+
+
+def _ws_request(message: str | bytes) -> tuple[dict[str, Any], bool]:
+    """The full client request (header, payload size, JSON maybe gzip) and whether it was compressed."""
+    if not isinstance(message, bytes):
+        raise _tts_invalid("send the request in a binary frame: this is the binary protocol")
+    if len(message) < 8 or message[0] >> 4 != 1 or message[0] & 0x0F < 1:
+        raise _tts_invalid("the frame does not start with a protocol version 1 header")
+    body = message[(message[0] & 0x0F) * 4 :]
+    if message[1] >> 4 != WS_FULL_CLIENT_REQUEST or message[1] & 0x0F:
+        raise _tts_invalid("the first frame must be a full client request (message type 0b0001, no flags)")
+    serialization, compression = message[2] >> 4, message[2] & 0x0F
+    if serialization != WS_JSON or compression not in (0, WS_GZIP):
+        raise _tts_invalid("the request must be JSON, plain or gzip")
+    if len(body) < 4 or struct.unpack_from(">I", body)[0] != len(body) - 4:
+        raise _tts_invalid("the payload size does not match the payload")
+    payload = body[4:]
+    if compression == WS_GZIP:
+        try:
+            payload = gzip.decompress(payload)
+        except (OSError, EOFError):
+            raise _tts_invalid("the payload is not gzip") from None
+    return json_object(payload, _tts_invalid, empty=False), compression == WS_GZIP
+
+
+def _ws_audio(sequence: int, chunk: bytes) -> bytes:
+    """An audio-only response: positive sequence numbers, the last one negative; raw, uncompressed."""
+    flags = WS_NEGATIVE_SEQUENCE if sequence < 0 else WS_POSITIVE_SEQUENCE
+    header = bytes([0x11, (WS_AUDIO_ONLY << 4) | flags, 0x00, 0x00])
+    return header + struct.pack(">iI", sequence, len(chunk)) + chunk
+
+
+def _ws_error(code: int, message: str, compress: bool) -> bytes:
+    """An error message frame: the code, the message's size, the message (gzip when the request was)."""
+    payload = message.encode("utf-8")
+    if compress:
+        payload = gzip.compress(payload)
+    header = bytes([0x11, WS_ERROR << 4, WS_GZIP if compress else 0x00, 0x00])
+    return header + struct.pack(">II", code, len(payload)) + payload
+
+
 def _int_field(params: dict[str, Any], name: str) -> int | None:
     return optional_int(params, name, _bad_request)
 
@@ -336,12 +417,12 @@ def _bearer_token(header: str) -> bytes:
     WebSocket demo ``Bearer; {token}``: the vendor's own clients send both.
     """
     scheme, separator, token = header.partition(";")
-    if scheme != "Bearer" or not separator:
+    if scheme.strip() != "Bearer" or not separator:
         return b""
-    return token.lstrip(" ").encode("utf-8", "replace")
+    return token.strip().encode("utf-8", "replace")
 
 
-class VolcengineSandbox(SandboxBase):
+class VolcengineSandbox(StreamingSandbox):
     """Both Volcengine planes on the shared request skeleton: speech API by path, console by Action."""
 
     vendor_id: ClassVar[str] = VENDOR_ID
@@ -354,6 +435,7 @@ class VolcengineSandbox(SandboxBase):
         ]
     )
     config: VolcengineSandboxConfig
+    stream_path: ClassVar[str] = WS_PATH
 
     def _init_state(self) -> None:
         self._slots: dict[str, Slot] = {}
@@ -623,10 +705,27 @@ class VolcengineSandbox(SandboxBase):
         )
 
     def _speak(self, params: dict[str, Any]) -> dict[str, Any]:
+        ask = self._tts_ask(params, operations=("query",), encodings=TTS_ENCODINGS)
+        return {
+            "reqid": ask.reqid,
+            "code": TTS_OK,
+            "message": "Success",
+            "sequence": -1,
+            "data": base64.b64encode(ask.speak()).decode("ascii"),
+            "addition": {"duration": str(round(reading_seconds(ask.text, ask.speed) * 1000))},
+        }
+
+    def _tts_ask(
+        self, params: dict[str, Any], *, operations: tuple[str, ...], encodings: tuple[str, ...]
+    ) -> TtsAsk:
+        """A V1 TTS request checked as Volcengine checks it (HTTP and WebSocket alike), its reqid spent."""
         app, user, audio, req = (_section(params, name) for name in ("app", "user", "audio", "request"))
         if app.get("appid") != self.config.appid:
             raise _speech_error(
-                403, TTS_INVALID, f"the access token does not cover appid {app.get('appid')!r}"
+                403,
+                TTS_INVALID,
+                "authenticate request: load grant: requested grant not found "
+                f"(the access token does not cover appid {app.get('appid')!r})",
             )
         if not isinstance(app.get("token"), str) or not app["token"]:
             raise _tts_invalid("app.token is missing")
@@ -637,8 +736,10 @@ class VolcengineSandbox(SandboxBase):
         reqid = req.get("reqid")
         if not isinstance(reqid, str) or not reqid:
             raise _tts_invalid("request.reqid is missing")
-        if req.get("operation") != "query":
-            raise _tts_invalid("request.operation must be query over HTTP (submit streams over WebSocket)")
+        if req.get("operation") not in operations:
+            raise _tts_invalid(
+                "request.operation must be query over HTTP; over WebSocket submit (streamed) or query"
+            )
         text = req.get("text")
         if not isinstance(text, str) or not any(ch.isalnum() for ch in text):
             raise _speech_error(400, TTS_INVALID_TEXT, "request.text is empty or has nothing to read")
@@ -647,8 +748,8 @@ class VolcengineSandbox(SandboxBase):
                 400, TTS_TEXT_TOO_LONG, f"request.text is longer than {TTS_MAX_TEXT_BYTES} bytes of UTF-8"
             )
         encoding = audio.get("encoding", "pcm")
-        if encoding not in TTS_ENCODINGS:
-            raise _tts_invalid(f"audio.encoding {encoding!r}: the sandbox makes {', '.join(TTS_ENCODINGS)}")
+        if encoding not in encodings:
+            raise _tts_invalid(f"audio.encoding {encoding!r}: here the sandbox makes {', '.join(encodings)}")
         rate = audio.get("rate", TTS_RATES[0])
         if rate not in TTS_RATES or isinstance(rate, bool):
             raise _tts_invalid(f"audio.rate must be one of {', '.join(map(str, TTS_RATES))}")
@@ -668,15 +769,87 @@ class VolcengineSandbox(SandboxBase):
             raise _speech_error(
                 400, TTS_VOICE_NOT_FOUND, f"voice_type {voice_type!r} is not a trained voice of this app"
             )
-        spoken = speak(sample, text, fmt=str(encoding), sample_rate=int(rate), speed=float(speed))
-        return {
-            "reqid": reqid,
-            "code": TTS_OK,
-            "message": "Success",
-            "sequence": -1,
-            "data": base64.b64encode(spoken).decode("ascii"),
-            "addition": {"duration": str(round(reading_seconds(text, float(speed)) * 1000))},
-        }
+        return TtsAsk(
+            reqid=reqid,
+            operation=str(req["operation"]),
+            text=text,
+            encoding=str(encoding),
+            rate=int(rate),
+            speed=float(speed),
+            sample=sample,
+        )
+
+    # ----- TTS over WebSocket (binary protocol v1) --------------------------------------------------
+
+    def stream_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
+        """``Bearer;{token}`` or ``Bearer; {token}`` (the doc writes both); anything else 401, unupgraded."""
+        refused = super().stream_upgrade(connection, request)
+        if refused is not None:
+            return refused
+        given = _bearer_token(request.headers.get("Authorization", ""))
+        if not (given and hmac.compare_digest(given, self.config.access_token.encode())):
+            return json_refusal(
+                connection,
+                401,
+                {
+                    "reqid": "",
+                    "code": TTS_INVALID,
+                    "message": "authenticate request: load grant: requested grant not found "
+                    "(send Authorization: Bearer; {access token})",
+                },
+            )
+        return None
+
+    def stream_headers(self) -> dict[str, str]:
+        return {LOG_ID_HEADER: uuid.uuid4().hex}
+
+    def serve_stream(self, connection: ServerConnection) -> None:
+        """One ws_binary call: a full client request in, audio-only frames (the last one negative) out."""
+        compress = False
+        record: StreamRecord | None = None
+        try:
+            try:
+                params, compress = _ws_request(connection.recv(timeout=CLIENT_WAIT_SECONDS))
+                record = self.begin_stream(params)
+                if record is None:
+                    raise _speech_error(429, TTS_CONCURRENCY, "quota exceeded for types: concurrency")
+                ask = self._tts_ask(params, operations=("submit", "query"), encodings=WS_ENCODINGS)
+            except SandboxApiError as exc:
+                if record is not None:
+                    record.outcome = f"failed {exc.code}"
+                connection.send(_ws_error(int(exc.code), exc.message, compress))
+                return
+            except TimeoutError:
+                connection.send(_ws_error(TTS_INVALID, "no request frame came", compress))
+                return
+            audio = ask.speak()
+            chunks = chunk_audio(audio, ask.encoding, ask.rate, self.config.stream_chunk_ms)
+            if ask.operation == "query":  # one answer, all of the audio
+                chunks = [audio]
+            sequence = iter(range(1, len(chunks) + 1))
+
+            def send(chunk: bytes, last: bool) -> None:
+                number = next(sequence)
+                connection.send(_ws_audio(-number if last else number, chunk))
+
+            finished = self.play(
+                record,
+                chunks,
+                send=send,
+                fail=lambda code: connection.send(
+                    _ws_error(code or TTS_INTERNAL, "processing error (injected by the sandbox)", compress)
+                ),
+                drop=connection.close,
+            )
+            if finished:
+                record.outcome = "final"
+                record.closed_by_client = client_closes(connection)
+        except ConnectionClosed:
+            if record is not None:
+                record.outcome = record.outcome or "abandoned by the client"
+        finally:
+            if record is not None:
+                self.end_stream(record)
 
     # ----- console OpenAPI ------------------------------------------------------------------------
 
