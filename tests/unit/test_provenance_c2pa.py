@@ -27,6 +27,7 @@ from voiceclone.domain.audio_decode import encode
 from voiceclone.provenance import KmsSigner, LabelError, LabelPolicy, SpeechContext, label_speech, verify
 from voiceclone.provenance.aigc import label_for
 from voiceclone.provenance.credentials import SPEECH_ASSERTION, TRAINED_ALGORITHMIC_MEDIA, der_to_p1363, sign
+from voiceclone.provenance.csr import certificate_request
 from voiceclone.provenance.devca import DevelopmentCa, DevelopmentCredentials, development_credentials
 from voiceclone.provenance.implicit import write_label
 
@@ -114,6 +115,17 @@ def test_the_development_leaf_certifies_the_kms_key_with_what_c2pa_requires(kms:
     assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     # Named as what it is
     assert "not for production" in leaf.subject.rfc4514_string()
+
+
+def test_the_operators_certificate_request_is_signed_by_the_kms_key(kms: Kms) -> None:
+    # When an operator asks for the CSR of its KMS key (what its CA signs)
+    subject = "CN=Example speech signing,O=Example Ltd,C=CN"
+    pem = certificate_request(kms.client, kms.credentials.key_id, subject)
+    # Then it is a valid PKCS #10 request for that key, self-signed by KMS, naming the subject
+    request = x509.load_pem_x509_csr(pem.encode())
+    assert request.is_signature_valid
+    assert request.public_key() == kms.public_key
+    assert request.subject.rfc4514_string() == subject
 
 
 def test_a_leaf_is_only_issued_for_a_p256_key() -> None:
