@@ -129,7 +129,7 @@ def main() -> None:
             formats: tuple[AudioFormat, ...] = ("wav", "mp3")
             for fmt in formats:
                 times = label_timings(seconds, fmt, args.runs, kms)
-                print(f"{f'{seconds} s {fmt}':>10} " + " ".join(f"{t:>9.1f}" for t in times))
+                print(f"{f'{seconds} s {fmt}':>10} " + " ".join(f"{t:>9.2f}" for t in times))
     print(f"\nimport in a fresh interpreter, median of {args.runs} (ms)")
     for name, (setup, statement) in IMPORTS.items():
         print(f"  {name}: {import_ms(setup, statement, args.runs):.1f}")
