@@ -267,6 +267,16 @@ def test_an_aigc_label_of_another_speech_is_reported(kms: Kms) -> None:
     assert report.c2pa.trusted and "aigc.manifest_mismatch" in report.codes
 
 
+def test_a_kms_failure_is_the_reason_signing_fails(kms: Kms) -> None:
+    # Given a signer whose key KMS does not know
+    unknown = "00000000-0000-0000-0000-000000000000"
+    signer = KmsSigner(kms.client, unknown, kms.credentials.certificate_chain_pem)
+    # Then labelling fails with KMS's own error, not only the SDK's "signature failed"
+    with pytest.raises(LabelError) as failed:
+        label_speech(speech("wav"), "wav", 16000, CONTEXT, signer, POLICY)
+    assert failed.value.code == "SigningFailed" and "NotFoundException" in failed.value.message
+
+
 def test_signing_without_a_signer_is_refused() -> None:
     with pytest.raises(LabelError) as refused:
         label_speech(speech("wav"), "wav", 16000, CONTEXT, None, POLICY)

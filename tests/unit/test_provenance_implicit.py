@@ -120,6 +120,14 @@ def test_wav_gets_one_aigc_chunk_that_an_independent_riff_walk_finds() -> None:
     assert read.label.reserved_code1 == audio_digest(dict(found)[b"data"])
 
 
+def test_a_lower_case_aigc_chunk_is_an_old_label_and_replaced() -> None:
+    stale = b'{"Label":"3","ContentProducer":"x","ProduceID":"y"}'
+    old = riff_file([*riff_chunks(speech_wav()), (b"aigc", stale)])
+    labelled = write_label(old, "wav", label_for(CONTEXT, POLICY, b""))
+    assert [cid for cid, _ in riff_chunks(labelled)] == [b"fmt ", b"data", b"AIGC"]
+    assert read_label(labelled, "wav").copies == 1
+
+
 def test_a_wav_label_written_bare_by_someone_else_is_read() -> None:
     label = label_for(CONTEXT, POLICY, b"")
     bare = json.dumps(json.loads(aigc_value(label))["AIGC"], separators=(",", ":")).encode()

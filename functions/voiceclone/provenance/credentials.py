@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import Field
@@ -127,7 +127,16 @@ def sign(audio: bytes, fmt: AudioFormat, context: SpeechContext, signer: KmsSign
     if fmt not in MIME_TYPES:
         raise LabelError("UnsupportedAudio", f"C2PA cannot sign {fmt}: only whole WAV and MP3 files")
     lib = _library()
-    callback: Callable[[bytes], bytes] = signer.sign
+    # The SDK turns a callback's exception into its own "signature failed"; keep KMS's reason.
+    kms_errors: list[Exception] = []
+
+    def callback(data: bytes) -> bytes:
+        try:
+            return signer.sign(data)
+        except Exception as exc:
+            kms_errors.append(exc)
+            raise
+
     try:
         with (
             lib.Signer.from_callback(
@@ -138,7 +147,8 @@ def sign(audio: bytes, fmt: AudioFormat, context: SpeechContext, signer: KmsSign
             out = io.BytesIO()
             builder.sign(c2pa_signer, MIME_TYPES[fmt], io.BytesIO(audio), out)
     except lib.C2paError as exc:
-        raise LabelError("SigningFailed", f"C2PA signing failed: {exc}") from exc
+        cause = kms_errors[0] if kms_errors else exc
+        raise LabelError("SigningFailed", f"C2PA signing failed: {type(cause).__name__}: {cause}") from cause
     return out.getvalue()
 
 

@@ -43,10 +43,15 @@ def write_label(audio: bytes, fmt: AudioFormat, label: AigcLabel) -> bytes:
     """The file with ``label`` as its one AIGC label (LabelError for PCM: it has no metadata)."""
     value = aigc_value(label)
     if fmt == "wav":
-        return riff.build(riff.replace(riff.chunks(audio), _CHUNK_ID, value.encode("ascii")))
+        return riff.build(riff.replace(_aigc_ids_upper(riff.chunks(audio)), _CHUNK_ID, value.encode("ascii")))
     if fmt == "mp3":
         return id3.write_txxx(audio, AIGC_KEY, value)
     raise LabelError("UnsupportedAudio", f"{fmt} has no metadata to hold the implicit label")
+
+
+def _aigc_ids_upper(parts: list[riff.Chunk]) -> list[riff.Chunk]:
+    """Readers match the label's chunk ID without case: a lower-case ``aigc`` chunk is an old label too."""
+    return [riff.Chunk(_CHUNK_ID, c.body) if c.chunk_id.upper() == _CHUNK_ID else c for c in parts]
 
 
 class FoundLabel(NamedTuple):
