@@ -218,6 +218,20 @@ def test_labelled_speech_reads_trusted_with_c2pas_own_reader(kms: Kms, fmt: str)
     assert report.aigc.label == labelled.label
 
 
+def test_an_id3v23_tagged_mp3_keeps_its_frames_through_signing(kms: Kms) -> None:
+    # Given a vendor's MP3 with an ID3v2.3 title
+    tagged = io.BytesIO(speech("mp3"))
+    tags = mutagen.id3.ID3()
+    tags.add(mutagen.id3.TIT2(encoding=1, text="标题"))
+    tags.save(tagged, v2_version=3)
+    # When labelled and signed (c2pa-python rewrites the tag as ID3v2.4 to add its GEOB frame)
+    labelled = label_speech(tagged.getvalue(), "mp3", 16000, CONTEXT, kms.signer, POLICY).audio
+    # Then the title, the one AIGC label and the manifest are all there, and everything holds
+    read = mutagen.id3.ID3(io.BytesIO(labelled))
+    assert str(read["TIT2"]) == "标题" and len(read.getall("TXXX:AIGC")) == 1 and read.getall("GEOB")
+    assert verify(labelled, kms.credentials.trust_anchor_pem).ok
+
+
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])
 def test_one_flipped_audio_byte_is_reported(kms: Kms, fmt: str) -> None:
     labelled = label_speech(speech(fmt), fmt, 16000, CONTEXT, kms.signer, POLICY).audio
