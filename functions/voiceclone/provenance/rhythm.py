@@ -8,7 +8,7 @@ voiceclone's choice (classic Morse timing, docs/labels.md):
     tone 1000 Hz (inside the telephone band, below every vendor rate's Nyquist frequency),
     peak -12 dBFS, 5 ms raised-cosine edges; unit 100 ms: dot 1 unit, dash 3 units,
     1 unit between the marks of a letter, 3 units between the two letters; then 400 ms of
-    silence before the speech.  ·  ─── ···  ·  ·  → 1.1 s of rhythm, 1.5 s in all.
+    silence before the speech ("A" then "I": · ───   · ·): 1.1 s of rhythm, 1.5 s in all.
 
 WAV and raw PCM get the rhythm synthesised at their own rate, sample width and channels.
 MP3 gets frames of the rhythm encoded ahead of time (``assets/``, ``make rhythm``) for each
