@@ -10,7 +10,7 @@ SHELL := /bin/bash
 # setuptools' build warnings (editable-install advice) are silenced for the install alone.
 FILTER := { grep -v '^WARNING: Location' || true; }
 
-.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark samples clean
+.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark samples rhythm clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -72,6 +72,9 @@ benchmark: setup ## cold start per handler vs bare boto3, one local 20-sentence 
 
 samples: ## regenerate samples/ with espeak-ng and sox (Debian packages)
 	$(BIN)/python scripts/make_sample_audio.py
+
+rhythm: setup ## re-encode the explicit label's MP3 frames (functions/voiceclone/provenance/assets) with PyAV
+	PYTHONPATH=functions:local $(BIN)/python scripts/make_rhythm_mp3.py
 
 clean: ## remove the virtualenv and build output
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -163,3 +163,38 @@ def run_child(
     line = next(line for line in lines if line.startswith(RESULT_PREFIX))
     result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
     return result, lines
+
+
+def sample_speech(rate: int = 16000, text_id: str = "00001") -> bytes:
+    """Real speech, 16-bit mono PCM at ``rate``: a sample recording, resampled with FFmpeg if need be."""
+    from pathlib import Path
+
+    from voiceclone.domain.audio import pcm_of, wav_file
+    from voiceclone.domain.audio_decode import decode_pcm16
+
+    wav = (Path(__file__).resolve().parent.parent / "samples" / "tencent_vrs" / f"{text_id}.wav").read_bytes()
+    own_rate, pcm = pcm_of(wav)
+    return pcm if own_rate == rate else decode_pcm16(wav_file(own_rate, pcm), rate)[0]
+
+
+def riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(id, body) of every chunk of a WAV, walked here with struct (independent of the code under test)."""
+    import struct
+
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    assert struct.unpack_from("<I", data, 4)[0] == len(data) - 8
+    found, pos = [], 12
+    while pos + 8 <= len(data):
+        chunk_id, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        found.append((chunk_id, data[pos + 8 : pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    assert pos == len(data)
+    return found
+
+
+def riff_file(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A WAV of these chunks (pad bytes and sizes written here, not by the code under test)."""
+    import struct
+
+    body = b"".join(cid + struct.pack("<I", len(b)) + b + b"\x00" * (len(b) & 1) for cid, b in chunks)
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 
@@ -44,6 +45,18 @@ class Settings(BaseModel):
     expiry_role_arn: str = Field("", alias="VOICECLONE_EXPIRY_ROLE_ARN")
     # Off in AWS: a notify_url on a loopback/private address (Lambda's runtime API!) is refused.
     webhook_allow_private_targets: bool = Field(False, alias="VOICECLONE_WEBHOOK_ALLOW_PRIVATE_TARGETS")
+    # Labels on generated audio (voiceclone.provenance, docs/labels.md). The operator's registered name
+    # or 27-character provider code, written as the GB 45438 label's ContentProducer: none by default,
+    # and labelling refuses to run without one. Whether speech starts with the audible rhythm; what raw
+    # PCM gets ("refuse", or "header": the label beside the audio); whether files are C2PA-signed.
+    aigc_content_producer: str = Field("", alias="VOICECLONE_AIGC_CONTENT_PRODUCER")
+    label_explicit: bool = Field(True, alias="VOICECLONE_LABEL_EXPLICIT")
+    label_pcm: Literal["refuse", "header"] = Field("refuse", alias="VOICECLONE_LABEL_PCM")
+    label_sign: bool = Field(True, alias="VOICECLONE_LABEL_SIGN")
+    # C2PA signing: the ECC_NIST_P256 SIGN_VERIFY KMS key, and the PEM chain of its certificate (leaf
+    # first, then intermediates; the root is the readers' trust anchor) issued by the operator's CA.
+    c2pa_kms_key_id: str = Field("", alias="VOICECLONE_C2PA_KMS_KEY_ID")
+    c2pa_certificate_chain: str = Field("", alias="VOICECLONE_C2PA_CERTIFICATE_CHAIN")
 
 
 @lru_cache(maxsize=1)
