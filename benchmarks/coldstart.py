@@ -1,15 +1,15 @@
-"""Cold start of each handler module as a ratio to bare ``import boto3``, measured side by side.
+"""Cold start of each function's entry as a ratio to bare ``import boto3``, measured side by side.
 
-Each sample is a whole fresh interpreter (``python -c "import <module>"``) timed from outside,
+Each sample is a whole fresh interpreter (``python -c "<import the entry>"``) timed from outside,
 so interpreter start-up and site packages count on both sides. Handler and baseline run
 alternately, pair after pair, so load on the machine falls on both alike: only the ratio
 means anything on a shared machine, never the absolute times.
 
-A handler imports its work on its first call (voiceclone/handlers/deferred.py), so the import
-alone (issue 13's measure) is not all a cold start costs. Each round therefore also times the
-import together with what the first call imports (``load_deferred``), beside the same baseline:
-the second figure is what a function without SnapStart pays in all before its first answer, as
-far as imports go; under SnapStart (api, authorizer) that part is inside the snapshot.
+A function's entry (voiceclone.handlers.entries) resolves its work on its first call, so the
+import alone is not all a cold start costs. Each round therefore also times the import together
+with what the first call loads (``Entry.load``), beside the same baseline: the second figure is
+what a function without SnapStart pays in all before its first answer, as far as imports go;
+under SnapStart (api, authorizer) that part is inside the snapshot.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "boto3"
-# What a handler may cost at most, in units of bare `import boto3` (issue 13).
+# What an entry's import may cost at most, in units of bare `import boto3`.
 TARGET_RATIO = 1.25
 
 
@@ -65,14 +66,24 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _first_call_code(module: str) -> str:
-    return f"from voiceclone.handlers.deferred import load_deferred; load_deferred({module!r})"
+ENTRIES = "voiceclone.handlers.entries"
+
+
+def _import_code(function: str) -> str:
+    """What Lambda's init does: import the handler's module and read the handler (a module: import it)."""
+    if function not in handler_modules():
+        return f"import {function}"
+    return f"import {ENTRIES} as e; e.{function}"
+
+
+def _first_call_code(function: str) -> str:
+    return f"{_import_code(function)}.load()"
 
 
 def _import_seconds(module: str, env: dict[str, str], code: str | None = None) -> tuple[float, float]:
     """Wall and CPU time (user + system) of a fresh interpreter importing `module` (or running `code`)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code or f"import {module}"], env=env, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", code or _import_code(module)], env=env, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -86,7 +97,7 @@ def measure(module: str, pairs: int, env: dict[str, str] | None = None) -> Ratio
     env = env or _env()
     _import_seconds(module, env)  # warm the page cache for both sides once
     _import_seconds(BASELINE, env)
-    first_call = _first_call_code(module) if module.startswith("voiceclone.handlers.") else None
+    first_call = _first_call_code(module) if module in handler_modules() else None
     wall, cpu, full = [], [], []
     for i in range(pairs):
         if i % 2:
@@ -103,22 +114,26 @@ def measure(module: str, pairs: int, env: dict[str, str] | None = None) -> Ratio
 
 
 def loads_pyav(module: str, env: dict[str, str]) -> bool:
-    """Whether importing `module` loads PyAV, the audio decoder (none of the handlers should)."""
-    code = f"import sys, {module}; print('av' in sys.modules)"
+    """Whether importing `module` loads PyAV (no entry should; bound lazily is not loaded)."""
+    code = (
+        f"import sys; {_import_code(module)}; m = sys.modules.get('av'); print(type(m).__name__ == 'module')"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     return out.stdout.strip() == "True"
 
 
+@cache
 def handler_modules() -> list[str]:
+    """Every function of the table (voiceclone.handlers.table), by name."""
     sys.path.insert(0, str(ROOT))
     from infra.constants import FUNCTION_NAMES
 
-    return [f"voiceclone.handlers.{name}" for name in FUNCTION_NAMES]
+    return list(FUNCTION_NAMES)
 
 
 def run(pairs: int, modules: Sequence[str] | None = None) -> list[Ratio]:
     print(
-        f"Cold start per handler module as a ratio to bare `import {BASELINE}` "
+        f"Cold start per function entry as a ratio to bare `import {BASELINE}` "
         f"(whole-process import, {pairs} alternating pairs; target <= {TARGET_RATIO}; "
         "wall time is the target's measure, CPU time the steadier one on a loaded machine)"
     )
@@ -146,7 +161,9 @@ def run(pairs: int, modules: Sequence[str] | None = None) -> list[Ratio]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", type=int, default=9)
-    parser.add_argument("modules", nargs="*", help="modules to measure (default: every handler)")
+    parser.add_argument(
+        "modules", nargs="*", help="functions (or modules) to measure (default: every function)"
+    )
     args = parser.parse_args()
     run(args.pairs, args.modules or None)
 

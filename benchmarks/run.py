@@ -35,11 +35,8 @@ def decoding(repeats: int) -> None:
     functions = str(ROOT / "functions")
     code = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
     print(f"Import time of what decodes audio (CheckSentence; median of {repeats} fresh interpreters)")
-    # The handler with what its first call imports (voiceclone/handlers/deferred.py).
-    handler = (
-        "from voiceclone.handlers.deferred import load_deferred; "
-        "load_deferred('voiceclone.handlers.check_sentence')"
-    )
+    # The function's entry with what its first call loads (voiceclone.handlers.entries).
+    handler = "import voiceclone.handlers.entries as e; e.check_sentence.load()"
     for label, stmt in [
         ("check_sentence + 1st call", handler),
         ("+ PyAV (first non-WAV)", f"{handler}; t = time.perf_counter(); import av"),

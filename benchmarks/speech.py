@@ -10,7 +10,7 @@ the S3 write, the DynamoDB writes and the presigned URL. Medians are printed, si
 The speech workflow's own functions (speech_submit, speech_await, speech_poll, speech_finish,
 speech_mark_failed) are in ``benchmarks/coldstart.py``'s ratios with every other handler; this
 also prints what the api function pays on its first speech request, when it imports
-``voiceclone.logic.speech`` (no other route and no other function imports it).
+``voiceclone.logic.speech.service`` (no other route and no other function imports it).
 
 Prints figures; asserts nothing about time. Run with ``python benchmarks/speech.py`` (and by
 ``make benchmark``).
@@ -119,7 +119,7 @@ def speech_imports(repeats: int) -> None:
     """What the api function's first speech request imports, over its routes (voiceclone.rest)."""
     code = "import time, {before}; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     print(f"Import time speech adds to the api function on its first speech request (median of {repeats})")
-    for module in ("voiceclone.logic.speech", "voiceclone.vendors.speech"):
+    for module in ("voiceclone.logic.speech.service", "voiceclone.vendors.speech"):
         samples = []
         for _ in range(repeats):
             out = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ METRIC_JOB_CHECK_FAILED = "JobCheckFailed"
 METRIC_JOB_FAILED = "JobFailed"
 METRIC_JOB_CANCELLED = "JobCancelled"
 METRIC_WEBHOOK_FAILED = "WebhookFailed"
-# Speech (voiceclone.rest and voiceclone.logic.speech_workflow).
+# Speech (voiceclone.rest and voiceclone.logic.speech.steps).
 METRIC_SPEECH_CREATED = "SpeechCreated"
 METRIC_SPEECH_SUCCEEDED = "SpeechSucceeded"
 METRIC_SPEECH_FAILED = "SpeechFailed"
@@ -29,23 +30,28 @@ STACK_NAME = "Voiceclone"
 TAGS = {"service": SERVICE_NAME}
 API_STAGE = "prod"
 
-# Key prefixes in the audio bucket: clients upload recordings (and documents) under uploads/;
-# SubmitTraining writes the assembled audio a vendor downloads under training/.
-UPLOAD_PREFIX = "uploads/"
-TRAINING_PREFIX = "training/"
-# Audio spoken with a cloned voice (POST /v1/voices/{id}/speech): speech/<tenant>/<voice>/<speech>.<ext>.
-SPEECH_PREFIX = "speech/"
+# infra reads the service's own declarations (its functions, its bucket's key layout, its vendors):
+# from the installed package, else from the source tree.
+if importlib.util.find_spec("voiceclone") is None:
+    sys.path.append(str(FUNCTIONS_DIR))
+
+from voiceclone.handlers import table  # noqa: E402 - after the path above
+from voiceclone.logic.core import keys  # noqa: E402
+
+# Key prefixes in the audio bucket (voiceclone.logic.core.keys): clients upload recordings (and
+# documents) under uploads/; the service keeps what it checked and assembled under training/, and
+# the audio spoken with a cloned voice under speech/.
+UPLOAD_PREFIX = f"{keys.UPLOADS}/"
+TRAINING_PREFIX = f"{keys.TRAINING}/"
+SPEECH_PREFIX = f"{keys.SPEECH}/"
 # Recordings, and the authorization letters some vendors require: both go to intake.
-UPLOAD_SUFFIXES = (".wav", ".pdf")
+UPLOAD_SUFFIXES = tuple(f".{kind}" for kind in keys.UPLOAD_KINDS)
 
 
 def vendor_ids() -> tuple[str, ...]:
     """The vendors, as the registry (voiceclone.vendors.registry) lists them now: one secret each."""
-    try:
-        from voiceclone.vendors.registry import vendor_ids as registered
-    except ModuleNotFoundError:  # the package is not installed: take it from the source tree
-        sys.path.append(str(FUNCTIONS_DIR))
-        from voiceclone.vendors.registry import vendor_ids as registered
+    from voiceclone.vendors.registry import vendor_ids as registered
+
     return registered()
 
 
@@ -56,35 +62,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# The Lambda functions; each one's handler is voiceclone.handlers.<name>.handler.
-FUNCTION_NAMES = (
-    "authorizer",
-    "api",
-    "callback",
-    "intake",
-    "load_job",
-    "check_sentence",
-    "gate",
-    "submit_training",
-    "await_training",
-    "poll_status",
-    "finalize",
-    "mark_failed",
-    "publish_events",
-    "deliver_webhook",
-    "expire_job",
-    # The speech workflow (infra/speech_workflow.py).
-    "speech_submit",
-    "speech_await",
-    "speech_poll",
-    "speech_finish",
-    "speech_mark_failed",
-)
+# The Lambda functions, as voiceclone.handlers.table declares them (their handlers, workflows, timeouts).
+FUNCTION_NAMES = table.FUNCTION_NAMES
 
 
 def handler_of(name: str) -> str:
     """The Lambda `Handler` of a function: also how a consumer finds it in the template."""
-    return f"voiceclone.handlers.{name}.handler"
+    return table.function(name).handler
 
 
 def construct_id_of(name: str) -> str:
@@ -120,7 +104,7 @@ CTX_WEBHOOK_BACKOFF_MAX_SECONDS = "voiceclone:webhookBackoffMaxSeconds"
 CTX_WEBHOOK_MAX_ATTEMPTS = "voiceclone:webhookMaxAttempts"
 CTX_WEBHOOK_ALLOW_PRIVATE_TARGETS = "voiceclone:webhookAllowPrivateTargets"
 # Seconds a job may wait for its recordings (from its creation or its last CHECK_FAILED) before it
-# ends EXPIRED (voiceclone.logic.expiry); 7 days by default.
+# ends EXPIRED (voiceclone.logic.training.expiry); 7 days by default.
 CTX_JOB_EXPIRY_SECONDS = "voiceclone:jobExpirySeconds"
 # CDK's own key: the stacks whose assets are bundled. An empty list skips bundling (no pip run).
 CTX_BUNDLING_STACKS = "aws:cdk:bundling-stacks"

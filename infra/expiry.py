@@ -1,7 +1,7 @@
 """Job expiry: the schedule group for one-time per-job schedules, the role Scheduler invokes with, the grants.
 
 A job waiting for recordings has one EventBridge Scheduler schedule (``at(...)``, deleted by
-Scheduler after it fires) that invokes expire_job at its deadline (voiceclone.logic.expiry).
+Scheduler after it fires) that invokes expire_job at its deadline (voiceclone.logic.training.expiry).
 Schedules cost nothing while they wait, unlike a poller sweeping the table; the functions that
 arm them (the api at create, the workflow steps that send a job back to CHECK_FAILED) may only
 write schedules of this group and pass this one role.

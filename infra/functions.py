@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
+from voiceclone.handlers import table
 
 from infra import constants as c
 from infra.settings import StackSettings
@@ -28,19 +29,15 @@ PIP_PLATFORMS = (
     "manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64",
 )  # fmt: skip
 MEMORY_MB = 512
-TIMEOUT_SECONDS = 30
-# A sentence check uploads audio to the vendor and waits for its verdict; SubmitTraining assembles
-# the recordings into the audio the vendor downloads. Both outlast 30 s on a slow vendor.
-LONGER_TIMEOUTS = {"check_sentence": 60, "submit_training": 60}
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # Lambda's Python runtime ships boto3 and snapshot-restore-py (SnapStart's runtime hooks); bundling
 # another copy would only slow cold starts.
 PROVIDED_BY_RUNTIME = ("boto3", "snapshot-restore-py")
-# The functions a client waits on (README, "Cold starts"): SnapStart restores them from a snapshot
-# of their initialized process, taken when a version is published. Callers invoke their LIVE_ALIAS,
-# which follows the current version. The workflow's functions keep plain cold starts: nobody waits
-# on them and their cold starts are rare (one container serves many steps).
-SNAPSTART_FUNCTIONS = ("api", "authorizer")
+# The functions a client waits on (README, "Cold starts"; voiceclone.handlers.table): SnapStart
+# restores them from a snapshot of their initialized process, taken when a version is published.
+# Callers invoke their LIVE_ALIAS, which follows the current version. The workflow's functions keep
+# plain cold starts: nobody waits on them and their cold starts are rare (one container serves many).
+SNAPSTART_FUNCTIONS = tuple(f.name for f in table.FUNCTIONS if f.snapstart)
 LIVE_ALIAS = "live"
 
 
@@ -156,7 +153,7 @@ class Functions(Construct):
             handler=c.handler_of(name),
             code=code,
             memory_size=MEMORY_MB,
-            timeout=Duration.seconds(LONGER_TIMEOUTS.get(name, TIMEOUT_SECONDS)),
+            timeout=Duration.seconds(table.function(name).timeout_seconds),
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,

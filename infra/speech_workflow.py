@@ -1,7 +1,7 @@
 """The speech workflow (asynchronous vendors): its one definition, from the training workflow's blocks.
 
 POST /v1/voices/{id}/speech records the speech RUNNING and starts an execution named after it with
-``{"speech": <voiceclone.logic.speech.SpeechInput>}``::
+``{"speech": <voiceclone.domain.steps.SpeechInput>}``::
 
     SubmitSpeech (a vendor job per piece, with our callback URL) ─▶ AwaitSpeechCallback
         ─▶ PollSpeech ─▶ SpeechDone?
@@ -11,7 +11,7 @@ POST /v1/voices/{id}/speech records the speech RUNNING and starts an execution n
 
 AwaitSpeechCallback is a ``.waitForTaskToken`` task (its token parked on the speech) whose timeout
 is the poll's current wait (``TimeoutSecondsPath``): a vendor's callback for any piece
-(voiceclone.logic.speech_callbacks: token checked, the job re-queried, as the training callbacks)
+(voiceclone.logic.speech.callbacks: token checked, the job re-queried, as the training callbacks)
 sends the token and PollSpeech asks about every piece at once; no callback, and the timeout polls
 as a plain wait would. Both vendors' callbacks are unsigned, so a callback only wakes the poll.
 """
@@ -26,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from voiceclone.handlers import table
 
 from infra.workflow import (
     fail_into,
@@ -45,8 +46,8 @@ PROGRESS = "$.progress"
 # No execution outlives this: the poller fails a speech at its deadline (VOICECLONE_SPEECH_DEADLINE_SECONDS,
 # 30 minutes by default) long before; this bounds a stuck task.
 EXECUTION_TIMEOUT = Duration.hours(2)
-# The speech workflow's functions, each voiceclone.handlers.<name>.handler.
-FUNCTIONS = ("speech_submit", "speech_await", "speech_poll", "speech_finish", "speech_mark_failed")
+# The speech workflow's functions (voiceclone.handlers.table).
+FUNCTIONS = table.workflow_functions("speech")
 # AwaitSpeechCallback waits at most the poll's current wait, then the poll goes on as without a callback.
 AWAIT_TIMEOUT_PATH = f"{PROGRESS}.poll.wait_seconds"
 

@@ -29,7 +29,8 @@ TABLE_READERS = ("authorizer",)
 TABLE_READ_WRITE = tuple(name for name in c.FUNCTION_NAMES if name not in TABLE_READERS)
 UPLOAD_READERS = ("api", "intake", "check_sentence", "submit_training")
 # Intake copies each upload a job waits for to training/<tenant>/<job>/recordings/, where no presigned
-# form can write (voiceclone.logic.intake); CheckSentence reads it there (SubmitTraining: all of training/).
+# form can write (voiceclone.logic.training.intake); CheckSentence reads it there (SubmitTraining:
+# all of training/).
 RECORDING_KEEPERS = ("intake",)
 RECORDING_READERS = ("check_sentence",)
 RECORDINGS = f"{c.TRAINING_PREFIX}*/recordings/*"
@@ -183,7 +184,7 @@ class VoicecloneStack(Stack):
         for name in AUDIO_DELETERS:
             bucket.grant_delete(fn[name], f"{c.UPLOAD_PREFIX}*")
             bucket.grant_delete(fn[name], f"{c.TRAINING_PREFIX}*")
-            # They list a job's two prefixes to delete everything there (voiceclone.logic.voices).
+            # They list a job's two prefixes to delete everything there (voiceclone.logic.training.voices).
             fn[name].add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voiceclone.domain.events import json_schema_text
+from voiceclone.domain.notifications import json_schema_text
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "events.schema.json"
 

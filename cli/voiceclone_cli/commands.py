@@ -777,12 +777,12 @@ def cmd_admin(args: argparse.Namespace) -> int:
             hint="the stack's table name is in its outputs (aws cloudformation describe-stacks)",
         )
     from botocore.exceptions import BotoCoreError, ClientError
-    from voiceclone.store.repository import Repository
+    from voiceclone.store import Store
 
     # Imported by name: the CLI runs where the service code is installed, loaded only for admin work.
-    api_keys = importlib.import_module("voiceclone.logic.api_keys")
+    api_keys = importlib.import_module("voiceclone.logic.account.api_keys")
     try:
-        key = str(api_keys.issue_api_key(Repository(table), args.tenant))
+        key = str(api_keys.issue_api_key(Store(table).account, args.tenant))
     except (BotoCoreError, ClientError) as exc:
         raise CliError(
             f"cannot issue a key in table {table}: {exc}",

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 # httpx logs every request URL at INFO: vendor URLs can hold presigned signatures and tokens.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -66,10 +67,6 @@ def count(name: str, vendor: str | None) -> None:
 
     The invocation's own metric set can hold one vendor dimension only; this one has its own.
     """
-    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
-        AmazonCloudWatchEMFProvider,
-    )
-
     one = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service=SERVICE)
     one.add_dimension(name=VENDOR, value=vendor or NO_VENDOR)
     one.add_metric(name=name, unit=MetricUnit.Count, value=1)

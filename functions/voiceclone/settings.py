@@ -37,7 +37,7 @@ class Settings(BaseModel):
         3600, alias="VOICECLONE_WEBHOOK_BACKOFF_MAX_SECONDS", ge=0, le=43200
     )
     # A job still waiting for recordings this long after its creation (or its last CHECK_FAILED) ends
-    # EXPIRED (voiceclone.logic.expiry), fired by a one-time EventBridge Scheduler schedule per job:
+    # EXPIRED (voiceclone.logic.training.expiry), fired by a one-time EventBridge Scheduler schedule per job:
     # its group, its target (the expire_job function) and the role Scheduler invokes it with.
     job_expiry_seconds: int = Field(604800, alias="VOICECLONE_JOB_EXPIRY_SECONDS", ge=1)
     expiry_schedule_group: str = Field("", alias="VOICECLONE_EXPIRY_SCHEDULE_GROUP")

@@ -3,7 +3,7 @@
 moto stores schedules (create, update, get, list, delete) but never fires one. `LocalScheduler`
 creates the template's schedule groups in moto and, in one thread on one timer, looks for
 ``at(...)`` schedules that came due, invokes their target function with the schedule's Input
-(the same Lambda path a deployed stack takes: expire_job, voiceclone.logic.expiry) and then
+(the same Lambda path a deployed stack takes: expire_job, voiceclone.logic.training.expiry) and then
 deletes the schedule where its ActionAfterCompletion says DELETE, as Scheduler does. A target
 that fails is tried again on a later tick (Scheduler retries too). Every call goes through the
 moto server, so each is serialized under its lock like any other request.

@@ -78,10 +78,9 @@ class InvocationLog:
 
 
 # In Lambda each function imports its code alone; here functions share one process and their first
-# invocations may overlap, and two threads importing the same package tree at once can see each
-# other's half-initialized modules. Handler modules are imported one at a time, together with what
-# their first call imports (voiceclone/handlers/deferred.py): a handler imports its work inside its
-# function, which here would run on many threads at once.
+# invocations may overlap. A function's entry (voiceclone.handlers.entries) resolves its import
+# strings on its first call: here that is done once per function under one lock, so two functions
+# starting at once never import the same modules side by side.
 _IMPORT_LOCK = threading.Lock()
 
 
@@ -92,24 +91,23 @@ class _Loaded:
     serial: threading.Lock | None
 
 
-# Per handler module, once its code is loaded: its serial lock, or None.
+# Per handler, once its code is loaded: its serial lock, or None.
 _SERIAL: dict[str, threading.Lock | None] = {}
 
 
 def _load(handler: str) -> _Loaded:
     module_name, _, attr = handler.rpartition(".")
-    if module_name not in _SERIAL:
-        from voiceclone.handlers.deferred import load_deferred
-
+    fn: Callable[[Any, Any], Any] = getattr(import_module(module_name), attr)
+    if handler not in _SERIAL:
         with _IMPORT_LOCK:
-            if module_name not in _SERIAL:
-                # The service's handlers; another module (a test's probe function) is imported alone.
-                ours = module_name.startswith("voiceclone.handlers.")
-                modules = load_deferred(module_name) if ours else [import_module(module_name).__name__]
-                resolver = any(_keeps_a_resolver(sys.modules.get(m)) for m in modules)
-                _SERIAL[module_name] = threading.Lock() if resolver else None
-    fn: Callable[[Any, Any], Any] = getattr(sys.modules[module_name], attr)
-    return _Loaded(fn, _SERIAL[module_name])
+            if handler not in _SERIAL:
+                # The service's entries resolve their target; another handler (a test's probe) is itself.
+                load = getattr(fn, "load", None)
+                if load is not None:
+                    load()
+                target = getattr(fn, "target_module", None) or sys.modules[module_name]
+                _SERIAL[handler] = threading.Lock() if _keeps_a_resolver(target) else None
+    return _Loaded(fn, _SERIAL[handler])
 
 
 # A Powertools event-handler resolver (the api function's `app`, in voiceclone.rest) keeps the event it

@@ -395,10 +395,10 @@ class LocalStack:
 
     def issue_api_key(self, tenant_id: str) -> str:
         """A new API key for `tenant_id` on this stack (what `voiceclone admin issue-key` does in AWS)."""
-        from voiceclone.logic.api_keys import issue_api_key
-        from voiceclone.store.repository import Repository
+        from voiceclone.logic.account.api_keys import issue_api_key
+        from voiceclone.store import Store
 
-        return issue_api_key(Repository(self.table_name, self.client("dynamodb")), tenant_id)
+        return issue_api_key(Store(self.table_name, self.client("dynamodb")).account, tenant_id)
 
     def _vendor_secret(self, vendor: str) -> dict[str, str]:
         """A vendor secret's local value: each declared field, from its variable or else the sandbox."""
@@ -449,7 +449,7 @@ class LocalStack:
     def execution_arn(self, execution_name: str, state_machine_arn: str = "") -> str:
         """An execution of the training workflow (or of ``state_machine_arn``, e.g. the speech one)."""
         # Imported here: the service's modules read their settings once the stack has set the environment.
-        from voiceclone.logic.jobs import execution_arn
+        from voiceclone.logic.training.jobs import execution_arn
 
         return execution_arn(state_machine_arn or self.state_machine_arn, execution_name)
 
@@ -474,12 +474,12 @@ class LocalStack:
 def _reset_function_caches() -> None:
     """Forget settings, clients and adapters built for an earlier environment."""
     from voiceclone import aws
-    from voiceclone.logic import services
+    from voiceclone.logic.core import services
     from voiceclone.settings import get_settings
     from voiceclone.vendors.registry import get_adapter
 
     aws.reset()
-    services._services = None
+    services.reset()
     get_settings.cache_clear()
     get_adapter.cache_clear()
     _reset_parameters()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import tomllib
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from voiceclone.handlers.table import FUNCTIONS
 
-from infra.constants import FUNCTION_NAMES, FUNCTIONS_DIR, PYPROJECT, handler_of
+from infra.constants import PYPROJECT, handler_of
 from infra.functions import PipBundling, runtime_requirements
 from infra.settings import StackSettings
 from infra.template_tools import definition_from_template, functions_by_handler, placeholder
@@ -124,15 +126,29 @@ def test_pip_bundling_installs_aarch64_wheels_and_copies_the_package(
     ):
         assert expected in joined, expected
     assert command[-len(runtime_requirements()) :] == runtime_requirements()
-    for name in FUNCTION_NAMES:
-        assert (tmp_path / "voiceclone" / "handlers" / f"{name}.py").is_file(), name
+    # the package as the functions run it: the entries, and each row's target module
+    assert (tmp_path / "voiceclone" / "handlers" / "entries.py").is_file()
+    for row in FUNCTIONS:
+        target = Path(*row.target.partition(":")[0].split("."))
+        assert (tmp_path / target.with_suffix(".py")).is_file() or (
+            tmp_path / target / "__init__.py"
+        ).is_file()
     assert not list(tmp_path.rglob("__pycache__"))
 
 
-def test_every_function_has_its_handler_module() -> None:
-    for name in FUNCTION_NAMES:
-        module = FUNCTIONS_DIR / Path(*handler_of(name).split(".")[:-1]).with_suffix(".py")
-        assert module.is_file(), module
+def test_every_function_has_its_entry_and_its_targets() -> None:
+    from voiceclone.handlers import entries
+    from voiceclone.handlers.entries import resolve
+
+    for row in FUNCTIONS:
+        assert handler_of(row.name) == f"voiceclone.handlers.entries.{row.name}"
+        assert getattr(entries, row.name).row is row
+        assert callable(resolve(row.target)), row.target
+        if row.kind == "step":
+            model = resolve(row.input)
+            # each field of a step's input is an argument of its function, by name
+            params = inspect.signature(resolve(row.target)).parameters
+            assert set(model.model_fields) <= set(params), row.name
 
 
 # ----- reading templates ---------------------------------------------------------------------------

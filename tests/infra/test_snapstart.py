@@ -43,8 +43,8 @@ def test_the_request_path_functions_snapstart_on_published_versions(template_jso
         snapstarted
         == {handler_of(name) for name in SNAPSTART_FUNCTIONS}
         == {
-            "voiceclone.handlers.api.handler",
-            "voiceclone.handlers.authorizer.handler",
+            "voiceclone.handlers.entries.api",
+            "voiceclone.handlers.entries.authorizer",
         }
     )
     for handler in snapstarted:

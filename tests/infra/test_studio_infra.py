@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.api import CLIENT_ROUTES, OPENAPI_ROUTE
-from infra.constants import REPO_ROOT, SKIP_BUNDLING
+from infra.constants import REPO_ROOT, SKIP_BUNDLING, handler_of
 from infra.settings import StackSettings
 from infra.synth import build_app
 from infra.template_tools import resources_of_type
@@ -111,7 +111,7 @@ def test_the_api_allows_the_studio_origin_only(studio: dict[str, Any]) -> None:
     # The api function's answers (Powertools CORSConfig from VOICECLONE_CORS_ORIGINS)
     (api_fn,) = [
         f for f in resources_of_type(studio, "AWS::Lambda::Function").values()
-        if f["Properties"]["Handler"] == "voiceclone.handlers.api.handler"
+        if f["Properties"]["Handler"] == handler_of("api")
     ]  # fmt: skip
     assert api_fn["Properties"]["Environment"]["Variables"]["VOICECLONE_CORS_ORIGINS"] == studio_origin
     # API Gateway's preflights, on every client route, answer that origin and no other

@@ -17,9 +17,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from voiceclone.domain.events import DETAIL_TYPES
 from voiceclone.domain.models import JobStatus
-from voiceclone.logic.webhooks import verify
+from voiceclone.domain.notifications import DETAIL_TYPES
+from voiceclone.logic.notifications.webhooks import verify
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from voiceclone.domain.models import JobStatus, SentenceStatus
-from voiceclone.logic.expiry import schedule_name
-from voiceclone.logic.jobs import upload_key
+from voiceclone.logic.training.expiry import schedule_name
+from voiceclone.logic.training.jobs import upload_key
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack, _reset_function_caches
 
@@ -124,7 +124,7 @@ def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
     for sentence in job["sentences"][:3]:
         client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
     repo = repository(stack)
-    tenant = repo.require_job(job_id).tenant_id
+    tenant = repo.jobs.require(job_id).tenant_id
     wait_for(lambda: len(objects_of(stack, tenant, job_id)) >= 6, timeout=30, what="uploads and kept copies")
     assert client.get_job(job_id)["status"] == "AWAITING_AUDIO"
     # When its deadline passes
@@ -156,7 +156,7 @@ def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
     assert not stack.client("scheduler").list_schedules(NamePrefix=schedule_name(job_id)).get("Schedules")
 
     # When a still-valid form of a missing sentence is posted after the end
-    before = repo.get_job_with_sentences(job_id)
+    before = repo.jobs.with_sentences(job_id)
     missing = job["sentences"][5]
     late_take = wav_bytes(seconds=2.0)
     assert post_form(missing["upload"], late_take).status_code == 204
@@ -165,7 +165,7 @@ def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
     late = upload_key(tenant, job_id, missing["text_id"])
     assert_deleted(stack, late)
     assert intake_outcome(stack, late, late_take) == ["refused"]
-    assert repo.get_job_with_sentences(job_id) == before
+    assert repo.jobs.with_sentences(job_id) == before
     assert objects_of(stack, tenant, job_id) == []
 
 
@@ -222,7 +222,7 @@ def test_a_check_failed_job_gets_a_new_deadline_and_then_expires(
     assert time.time() >= second_deadline.timestamp()
     assert final["error"]["code"] == "JobExpired"
     assert final["sentences"][0]["status"] == SentenceStatus.REJECTED.value
-    tenant = repository(stack).require_job(job_id).tenant_id
+    tenant = repository(stack).jobs.require(job_id).tenant_id
     assert_all_gone(stack, tenant, job_id)
     wait_for(lambda: len(tap.of_job(job_id)) >= 4, timeout=30, what="the job's events")
     time.sleep(1.0)
@@ -248,13 +248,13 @@ def test_a_job_that_finished_before_its_deadline_is_not_touched(
     assert done["status"] == "SUCCEEDED", done
     assert done["expires_at"] is None
     repo = repository(stack)
-    before = repo.get_job_with_sentences(job_id)
+    before = repo.jobs.with_sentences(job_id)
     objects = objects_of(stack, before[0].tenant_id, job_id)
     assert objects
     # When its schedule comes due anyway
     wait_for(lambda: fired(stack, job_id), timeout=SHORT_EXPIRY + 30, what="its schedule to fire")
     assert time.time() >= deadline.timestamp()
     # Then the job, its sentences and its recordings are exactly as they were
-    assert repo.get_job_with_sentences(job_id) == before
+    assert repo.jobs.with_sentences(job_id) == before
     assert objects_of(stack, before[0].tenant_id, job_id) == objects
     assert client.get_job(job_id)["status"] == JobStatus.SUCCEEDED.value

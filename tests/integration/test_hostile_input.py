@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from voiceclone.domain.models import Gender, Job, JobStatus, Language, Sentence
-from voiceclone.store.repository import Repository
+from voiceclone.store import Store
 from voiceclone.vendors.registry import vendor_ids
 from voiceclone_local.apigw import proxy_event
 from voiceclone_local.stack import LocalStack
@@ -46,7 +46,7 @@ class Context:
 
 
 def stored_job(
-    repo: Repository,
+    repo: Store,
     tenant: str,
     vendor: str,
     status: JobStatus = JobStatus.TRAINING,
@@ -68,14 +68,14 @@ def stored_job(
         callback_token=token,
     )
     sentence = Sentence(job_id=job.job_id, tenant_id=tenant, text_id="00001", text="s", s3_key="k")
-    repo.create_job(job, [sentence])
+    repo.jobs.create(job, [sentence])
     return job
 
 
 @pytest.fixture(scope="module")
 def world(stack: LocalStack) -> Iterator[dict[str, Any]]:
     """A tenant with one job awaiting audio, and per vendor a job in training that takes callbacks."""
-    repo = Repository(stack.table_name, stack.client("dynamodb"))
+    repo = Store(stack.table_name, stack.client("dynamodb"))
     tenant = f"hostile-{uuid.uuid4().hex[:8]}"
     key = stack.issue_api_key(tenant)
     routes = {(r.method, r.path): r for r in api_routes(stack.template)}
@@ -99,7 +99,7 @@ def call(
     query: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     """Call the route's function in-process as the local gateway would; (status, parsed body)."""
-    from voiceclone.handlers import api, callback
+    from voiceclone.handlers import entries
 
     template_path = next(
         p for (m, p), r in world["routes"].items() if m == method and r.pattern.match(path.split("?", 1)[0])
@@ -108,7 +108,7 @@ def call(
     raw_path = path + ("?" + urlencode(query) if query else "")
     authorizer = None if route.authorizer_logical_id is None else {"tenant_id": world["tenant"]}
     event = proxy_event(route, method, raw_path, headers or {}, body, "123456789012", authorizer)
-    handler = callback.handler if template_path == CALLBACK_ROUTE[1] else api.handler
+    handler = entries.callback if template_path == CALLBACK_ROUTE[1] else entries.api
     # An exception here is what API Gateway shows as a 502.
     answer = handler(event, Context())  # type: ignore[arg-type]
     raw = answer.get("body") or ""
@@ -353,5 +353,5 @@ def test_probed_callbacks_are_a_4xx(stack: LocalStack, world: dict[str, Any]) ->
     refused(deep, 400, "BadCallback")
     big = httpx.post(url, content=b'{"TaskId": "' + b"x" * (5 * 1024 * 1024) + b'"}')
     assert "262144" in refused(big, 413, "PayloadTooLarge")["message"]
-    repo: Repository = world["repo"]
-    assert repo.require_job(job_id).status is JobStatus.TRAINING  # none of it moved the job
+    repo: Store = world["repo"]
+    assert repo.jobs.require(job_id).status is JobStatus.TRAINING  # none of it moved the job

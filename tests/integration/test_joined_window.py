@@ -16,7 +16,7 @@ import voiceclone_local.sandboxes.tencent_gateway as gateway_sandbox
 import voiceclone_local.sandboxes.volcengine as volcengine_sandbox
 from voiceclone.domain.audio import pcm_of, wav_file, wav_seconds
 from voiceclone.domain.audio_decode import decode_pcm16
-from voiceclone.logic.audio_source import PAUSE_SECONDS
+from voiceclone.logic.training.audio_source import PAUSE_SECONDS
 from voiceclone.vendors.registry import capabilities
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main

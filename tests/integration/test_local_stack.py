@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from voiceclone.logic.jobs import upload_key
-from voiceclone.store.repository import Repository
+from voiceclone.logic.training.jobs import upload_key
+from voiceclone.store import Store
 from voiceclone_cli.client import ApiError, VoicecloneClient
 from voiceclone_cli.main import main as cli_main
 from voiceclone_local.stack import LocalStack
@@ -52,8 +52,8 @@ def states_entered(stack: LocalStack, job_id: str) -> list[str]:
     ]
 
 
-def repository(stack: LocalStack) -> Repository:
-    return Repository(stack.table_name, stack.client("dynamodb"))
+def repository(stack: LocalStack) -> Store:
+    return Store(stack.table_name, stack.client("dynamodb"))
 
 
 def test_cli_clone_succeeds_through_the_callback(
@@ -82,7 +82,7 @@ def test_cli_clone_succeeds_through_the_callback(
     assert "AwaitCallback" in states and "PollStatus" not in states and states[-1] == "VoiceReady"
     assert stack.execution_status(job_id) == "SUCCEEDED"
     assert any(c.status_code == 200 for c in sandbox.callbacks[callbacks_before:])
-    stored = repository(stack).require_job(job_id)
+    stored = repository(stack).jobs.require(job_id)
     assert stored.callback_received_at is not None and stored.task_token is None
 
 
@@ -100,7 +100,7 @@ def test_polling_completes_the_job_when_callbacks_are_off(
     assert final["status"] == "SUCCEEDED", final
     states = states_entered(stack, job["job_id"])
     assert "AwaitCallback" in states and "WaitBeforePoll" in states and "PollStatus" in states
-    assert repository(stack).require_job(job["job_id"]).callback_received_at is None
+    assert repository(stack).jobs.require(job["job_id"]).callback_received_at is None
 
 
 def test_bad_recordings_end_check_failed_with_a_reason_each(
@@ -233,7 +233,7 @@ def test_duplicate_s3_events_and_callbacks_change_nothing(
     upload_all(client, job)
     assert finished(client, job["job_id"])["status"] == "SUCCEEDED"
     repo = repository(stack)
-    before = repo.get_job_with_sentences(job["job_id"])
+    before = repo.jobs.with_sentences(job["job_id"])
     key = upload_key(before[0].tenant_id, job["job_id"], before[1][0].text_id)  # where the form posted it
     # When S3 delivers the last upload's event again
     result, error = _invoke(stack, "intake", _s3_event(stack, key))
@@ -242,7 +242,7 @@ def test_duplicate_s3_events_and_callbacks_change_nothing(
     executions = stack.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)
     assert sum(1 for e in executions["executions"] if e["name"] == job["job_id"]) == 1
     # And when the vendor repeats its callback
-    stored = repo.require_job(job["job_id"])
+    stored = repo.jobs.require(job["job_id"])
     body = json.dumps(
         {"TaskId": stored.vendor_task_id, "Status": 2, "StatusStr": "success", "VoiceType": 1, "ErrorMsg": ""}
     )
@@ -250,7 +250,7 @@ def test_duplicate_s3_events_and_callbacks_change_nothing(
     response = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
     # Then it is acknowledged and changes nothing
     assert response.status_code == 200 and response.json()["message"] == "already processed"
-    after = repo.get_job_with_sentences(job["job_id"])
+    after = repo.jobs.with_sentences(job["job_id"])
     assert after[0].version == before[0].version and after[0].voice_id == before[0].voice_id
     assert [s.version for s in after[1]] == [s.version for s in before[1]]
 
@@ -265,7 +265,7 @@ def test_forged_callbacks_are_rejected_and_change_nothing(
     repo = repository(stack)
     # (once the workflow waits for the callback: the parked task token is the last write before it)
     training = wait_for(
-        lambda: (j := repo.require_job(job["job_id"])).task_token and j, timeout=60, what="training"
+        lambda: (j := repo.jobs.require(job["job_id"])).task_token and j, timeout=60, what="training"
     )
     forged = json.dumps(
         {
@@ -288,13 +288,13 @@ def test_forged_callbacks_are_rejected_and_change_nothing(
         response = httpx.post(url, content=forged, headers={"Content-Type": "application/json"})
         # Then it is refused and the job is untouched
         assert response.status_code == status, url
-    now = repo.require_job(job["job_id"])
+    now = repo.jobs.require(job["job_id"])
     assert now.version == training.version and now.vendor_voice is None
     # A genuine callback body for another task, even with the right token, changes nothing either
     other = json.dumps({"TaskId": "someone-elses-task", "Status": 2, "VoiceType": 5})
     response = httpx.post(f"{base}/{job['job_id']}?token={training.callback_token}", content=other)
     assert response.status_code == 409
-    assert repo.require_job(job["job_id"]).version == training.version
+    assert repo.jobs.require(job["job_id"]).version == training.version
     # The job still completes on its own
     assert finished(client, job["job_id"])["status"] == "SUCCEEDED"
 
@@ -409,7 +409,7 @@ def test_a_lost_create_response_leaves_exactly_one_vendor_task(
     # Then the retry found the same task (Tencent VRS: same SessionId), the job succeeded, one task exists
     assert final["status"] == "SUCCEEDED", final
     assert sandbox.tasks_created == tasks_before + 1
-    assert repository(stack).require_job(job["job_id"]).create_attempts == 2
+    assert repository(stack).jobs.require(job["job_id"]).create_attempts == 2
     failures = [e for e in stack.execution_history(job["job_id"]) if e["type"] == "LambdaFunctionFailed"]
     assert any(e["lambdaFunctionFailedEventDetails"]["error"] == "VendorUnavailable" for e in failures)
 
@@ -441,7 +441,7 @@ def test_re_recording_the_rejected_sentences_completes_the_job(
     assert final["status"] == "SUCCEEDED", final
     assert final["error"] is None
     # and only the two re-recorded sentences were checked again
-    _, sentences = repository(stack).get_job_with_sentences(job["job_id"])
+    _, sentences = repository(stack).jobs.with_sentences(job["job_id"])
     counts = {s.text_id: s.check_count for s in sentences}
     assert counts.pop("00003") == 2 and counts.pop("00011") == 2
     assert set(counts.values()) == {1}

@@ -214,7 +214,7 @@ class FakeVoiceSandbox(SandboxBase):
 
 def _child() -> None:
     """Register the vendor, start a fresh local stack, clone once with it; print what was seen as JSON."""
-    from voiceclone.handlers.step import job_vendor
+    from voiceclone.handlers.steps import job_vendor
     from voiceclone_cli.client import VoicecloneClient
     from voiceclone_local.stack import LocalStack
 
@@ -228,7 +228,7 @@ def _child() -> None:
         reads.append(job_id)
         return job_vendor(job_id)
 
-    pytest.MonkeyPatch().setattr("voiceclone.handlers.step.job_vendor", counting_job_vendor)
+    pytest.MonkeyPatch().setattr("voiceclone.handlers.steps.job_vendor", counting_job_vendor)
 
     registry.register(VENDOR, FakeVoiceAdapter)
     try:

@@ -21,7 +21,7 @@ import httpx
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
-from voiceclone.logic.webhooks import verify
+from voiceclone.logic.notifications.webhooks import verify
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
@@ -291,7 +291,7 @@ def test_sync_vendor_throttling_is_retried_then_a_503_with_its_code_and_nothing_
     sandboxes: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from voiceclone.logic import speech
+    from voiceclone.logic.speech import service as speech
 
     _, api = tenant
     url, voice_id, sandbox = stack.api_url, voices["tencent_vrs"], sandboxes["tencent_vrs"]
@@ -337,15 +337,13 @@ def test_an_async_vendors_callback_wakes_the_speech_workflow_and_a_forged_one_ch
     import time
 
     from voiceclone.domain.polling import PollState
-    from voiceclone.logic import speech_workflow
+    from voiceclone.logic.speech import steps as speech_workflow
 
     _, api = tenant
     url, sandbox = stack.api_url, sandboxes[vendor]
     # Given the poll would wait 120 s (only a callback can end the wait in time), and the vendor
     # takes 3 s per job
-    monkeypatch.setattr(
-        speech_workflow, "_initial_poll", lambda svc, v: PollState.start(120, 120, time.time())
-    )
+    monkeypatch.setattr(speech_workflow, "_first_poll", lambda svc, v: PollState.start(120, 120, time.time()))
     sandbox.config.speech_seconds = 3.0
     seen = len(sandbox.tts_requests)
     began = time.monotonic()

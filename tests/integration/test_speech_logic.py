@@ -30,10 +30,11 @@ from voiceclone.domain.models import (
     VoiceState,
     utcnow,
 )
-from voiceclone.logic import speech
-from voiceclone.logic.services import Services
+from voiceclone.logic.account import usage
+from voiceclone.logic.core.services import Services
+from voiceclone.logic.speech import service as speech
 from voiceclone.settings import Settings
-from voiceclone.store.repository import Repository
+from voiceclone.store import Store
 from voiceclone.vendors import registry
 from voiceclone.vendors.base import Capabilities, TrainingStatus, VendorAdapter
 from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
@@ -53,6 +54,7 @@ class FakeSpeaker(VendorAdapter):
     capabilities = Capabilities(
         audio_transport="inline",
         speech="sync",
+        speech_speeds=(0.5, 2.0),
         speech_formats=("wav", "pcm"),
         speech_sample_rates=(16000, 8000),
         speech_text_limit=50,
@@ -118,7 +120,7 @@ def svc(stack: LocalStack) -> Iterator[tuple[Services, FakeSpeaker]]:
         adapter_for=lambda v: {SPEAKER: speaker, MUTE: mute}[v],
         overrides={"s3": s3},
     )
-    services.__dict__["repo"] = Repository(table, ddb)
+    services.__dict__["store"] = Store(table, ddb)
     original_sleep = speech.sleep
     speech.sleep = lambda _s: None
     yield services, speaker
@@ -143,7 +145,7 @@ def make_voice(
         gender=Gender.FEMALE,
         status=JobStatus.TRAINING,
     )
-    svc.repo.create_job(job, [])
+    svc.store.jobs.create(job, [])
     voice = Voice(
         voice_id=f"v-{job_id}",
         tenant_id=tenant,
@@ -155,16 +157,16 @@ def make_voice(
         vendor_voice=VendorVoice(vendor=vendor, voice_id="vv1"),
     )
     if status is JobStatus.SUCCEEDED:
-        svc.repo.complete_job(job, voice)
+        svc.store.jobs.complete(job, voice)
     else:
-        svc.repo.client.put_item(TableName=svc.repo.table_name, Item=svc.repo._voice_item(voice))
+        svc.store.table.client.put_item(TableName=svc.store.table.name, Item=svc.store.voices.item(voice))
         if status is not JobStatus.TRAINING:
-            svc.repo.transition(job_id, status)
+            svc.store.jobs.transition(job_id, status)
     return voice
 
 
 def spoken(svc: Services, voice: Voice) -> list[Any]:
-    return svc.repo.list_speech(voice.tenant_id, voice.voice_id, 100, None)[0]
+    return svc.store.speech.list(voice.tenant_id, voice.voice_id, 100, None)[0]
 
 
 def test_a_short_text_is_one_call_stored_under_the_tenant_with_a_url(
@@ -176,7 +178,7 @@ def test_a_short_text_is_one_call_stored_under_the_tenant_with_a_url(
     view, audio = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好，世界。"))
     # Then one vendor call made it, stored under speech/<tenant>/, at the vendor's default rate
     assert speaker.calls == ["你好，世界。"]
-    stored = services.repo.get_speech(view.speech_id, "t1")
+    stored = services.store.speech.get(view.speech_id, "t1")
     assert stored.s3_key == f"speech/t1/{voice.voice_id}/{view.speech_id}.wav"
     body = services.s3.get_object(Bucket=services.settings.bucket_name, Key=stored.s3_key)["Body"].read()
     assert body == audio
@@ -241,7 +243,7 @@ def test_voices_that_cannot_speak_get_a_reason_and_nothing_is_made(
     services, speaker = svc
     request = SpeechRequest(text="你好。")
     deleted = make_voice(services)
-    services.repo.save_voice(
+    services.store.voices.save(
         deleted.model_copy(update={"state": VoiceState.DELETED, "deleted_at": utcnow()}), deleted.version
     )
     with pytest.raises(Conflict) as caught:
@@ -322,15 +324,15 @@ def test_usage_counts_characters_per_vendor_and_day_and_the_clones(
     for text in ("你好。", "再见，朋友。"):
         speech.speak(services, "t1", voice.voice_id, SpeechRequest(text=text))
     today = utcnow().date()
-    usage = speech.usage(services, "t1", None, None, today)
-    by_vendor = {v.vendor: v for v in usage.vendors}
+    used = usage.usage(services, "t1", None, None, today)
+    by_vendor = {v.vendor: v for v in used.vendors}
     assert (by_vendor[SPEAKER].characters, by_vendor[SPEAKER].speech_requests) == (9, 2)
     assert (by_vendor[SPEAKER].clones, by_vendor[MUTE].clones, by_vendor[MUTE].characters) == (1, 1, 0)
-    assert usage.start == today.replace(day=1) and usage.end == today
+    assert used.start == today.replace(day=1) and used.end == today
     # A period before today holds nothing; a period backwards or too long is refused
     yesterday = today - timedelta(days=1)
-    assert speech.usage(services, "t1", yesterday - timedelta(days=3), yesterday, today).vendors == []
+    assert usage.usage(services, "t1", yesterday - timedelta(days=3), yesterday, today).vendors == []
     with pytest.raises(InvalidRequest):
-        speech.usage(services, "t1", today, yesterday, today)
+        usage.usage(services, "t1", today, yesterday, today)
     with pytest.raises(InvalidRequest):
-        speech.usage(services, "t1", today - timedelta(days=400), today, today)
+        usage.usage(services, "t1", today - timedelta(days=400), today, today)

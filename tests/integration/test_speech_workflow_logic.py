@@ -19,11 +19,14 @@ from voiceclone.domain.api_models import SpeechRequest
 from voiceclone.domain.audio import wav_file
 from voiceclone.domain.errors import VendorRejected, VendorThrottled, VendorUnavailable
 from voiceclone.domain.models import VendorVoice
-from voiceclone.logic import speech, speech_workflow
-from voiceclone.logic.services import Services
-from voiceclone.logic.speech import SpeechInput
+from voiceclone.domain.steps import SpeechInput
+from voiceclone.logic.account import usage
+from voiceclone.logic.core import polling, tasks
+from voiceclone.logic.core.services import Services
+from voiceclone.logic.speech import service as speech
+from voiceclone.logic.speech import steps as speech_workflow
 from voiceclone.settings import Settings
-from voiceclone.store.repository import Repository
+from voiceclone.store import Store
 from voiceclone.vendors import registry
 from voiceclone.vendors.base import Capabilities, TrainingStatus, VendorAdapter
 from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisResult, SynthesisState
@@ -42,6 +45,7 @@ class FakeAsync(VendorAdapter):
     capabilities = Capabilities(
         audio_transport="url",
         speech="async",
+        speech_speeds=(1.0, 1.0),
         speech_formats=("wav",),
         speech_sample_rates=(16000,),
         speech_text_limit=10,
@@ -126,7 +130,7 @@ def svc(stack: LocalStack) -> Iterator[tuple[Services, FakeAsync, StartRecorder]
         }
     )
     services = Services(settings=settings, adapter_for=lambda v: fake, overrides={"s3": s3, "sfn": sfn})
-    services.__dict__["repo"] = Repository(table, ddb)
+    services.__dict__["store"] = Store(table, ddb)
     yield services, fake, sfn
     FakeAsync.throttle_after = None
     FakeAsync.lose_answer_once = False
@@ -159,9 +163,9 @@ def test_a_speech_runs_submit_poll_finish_and_counts_once(
     FakeAsync.lose_answer_once = True
     with pytest.raises(VendorUnavailable):
         speech_workflow.submit(services, inp_b)
-    assert services.repo.get_speech(view_b.speech_id, "t1").vendor_jobs == [speech_workflow.STARTING]
+    assert services.store.speech.get(view_b.speech_id, "t1").vendor_jobs == [speech_workflow.STARTING]
     assert speech_workflow.submit(services, inp_b).jobs == ["job-4"] and len(fake.started) == 4
-    assert services.repo.get_speech(view.speech_id, "t1").vendor_jobs == progress.jobs
+    assert services.store.speech.get(view.speech_id, "t1").vendor_jobs == progress.jobs
     # When one job is done: still running, the wait grows from the vendor's pace
     fake.finish("job-2", state=SynthesisState.SUCCEEDED, audio_url="https://files/2.wav")
     polled = speech_workflow.poll(services, inp, progress)
@@ -180,7 +184,7 @@ def test_a_speech_runs_submit_poll_finish_and_counts_once(
     assert speech_workflow.finish(services, inp, polled) == {"status": "SUCCEEDED"}  # a retry: no-op
     from datetime import date
 
-    (used,) = speech.usage(services, "t1", None, None, date.today()).vendors
+    (used,) = usage.usage(services, "t1", None, None, date.today()).vendors
     assert (used.characters, used.speech_requests) == (len(TEXT), 1)
 
 
@@ -207,14 +211,14 @@ def test_a_failed_job_or_the_deadline_ends_the_speech_failed_never_running(
     view2, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="再见。"))
     inp2 = SpeechInput.model_validate(json.loads(sfn.started[1]["input"])["speech"])
     progress2 = speech_workflow.submit(services, inp2)
-    monkeypatch.setattr(speech_workflow, "_now", lambda: progress2.poll.started_at + 61)
+    monkeypatch.setattr(polling, "now", lambda: progress2.poll.started_at + 61)
     with pytest.raises(speech_workflow.SpeechTimedOut, match="within 60 s"):
         speech_workflow.poll(services, inp2, progress2)
     # And a workflow that cannot start leaves the speech FAILED, not RUNNING
     sfn.fail = True
     with pytest.raises(RuntimeError):
         speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="三。"))
-    listed = services.repo.list_speech("t1", voice.voice_id, 10, None)[0]
+    listed = services.store.speech.list("t1", voice.voice_id, 10, None)[0]
     assert [s.status.value for s in listed if s.speech_id not in (view.speech_id, view2.speech_id)] == [
         "FAILED"
     ]
@@ -240,7 +244,7 @@ class TokenRecorder(StartRecorder):
 def test_a_speech_callback_is_checked_confirmed_at_the_vendor_and_wakes_the_wait_once(
     svc: tuple[Services, FakeAsync, StartRecorder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voiceclone.logic import speech_callbacks
+    from voiceclone.logic.speech import callbacks as speech_callbacks
 
     services, fake, _ = svc
     sfn = TokenRecorder()
@@ -252,16 +256,18 @@ def test_a_speech_callback_is_checked_confirmed_at_the_vendor_and_wakes_the_wait
     view, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
     inp = SpeechInput.model_validate(json.loads(sfn.started[0]["input"])["speech"])
     speech_workflow.submit(services, inp)
-    token = services.repo.get_speech(view.speech_id, "t1").callback_token
+    token = services.store.speech.get(view.speech_id, "t1").callback_token
     assert token
 
     def call(job_id: str, with_token: str | None = token) -> tuple[int, str | None]:
         body = json.dumps({"job_id": job_id}).encode()
-        answer = speech_callbacks.handle_speech_callback(services, VENDOR, view.speech_id, with_token, body)
+        answer = tasks.handle(
+            services, speech_callbacks.SPEECH_CALLBACKS, VENDOR, view.speech_id, with_token, body
+        )
         return answer.status_code, answer.error
 
     def stored() -> Any:
-        return services.repo.get_speech(view.speech_id, "t1")
+        return services.store.speech.get(view.speech_id, "t1")
 
     # A wrong or missing token, another job's id, a job still running: refused or deferred, nothing woken
     assert call("job-1", "not-the-token") == (401, "InvalidCallbackToken")

@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from voiceclone.domain.errors import UploadRefused
 from voiceclone.domain.models import Gender, Job, JobStatus, Language, Sentence, SentenceStatus
-from voiceclone.logic.intake import accepted_key
-from voiceclone.logic.jobs import upload_key
-from voiceclone.store.repository import Repository, UploadRefused
+from voiceclone.logic.training.intake import accepted_key
+from voiceclone.logic.training.jobs import upload_key
+from voiceclone.store import Store
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
@@ -31,8 +32,8 @@ DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
 LATE_TAKE = wav_bytes(seconds=2.5, freq=330.0)
 
 
-def repository(stack: LocalStack) -> Repository:
-    return Repository(stack.table_name, stack.client("dynamodb"))
+def repository(stack: LocalStack) -> Store:
+    return Store(stack.table_name, stack.client("dynamodb"))
 
 
 def post_form(target: dict[str, Any], data: bytes) -> httpx.Response:
@@ -50,7 +51,7 @@ def finished(client: VoicecloneClient, job_id: str, timeout: float = 90.0) -> di
 
 def snapshot(stack: LocalStack, job_id: str) -> tuple[Job, list[Sentence], dict[str, bytes]]:
     """The job, its sentences, and the bytes of each recording it refers to."""
-    job, sentences = repository(stack).get_job_with_sentences(job_id)
+    job, sentences = repository(stack).jobs.with_sentences(job_id)
     s3 = stack.client("s3")
     audio = {
         s.text_id: s3.get_object(Bucket=stack.bucket_name, Key=s.s3_key)["Body"].read()
@@ -176,7 +177,7 @@ def test_an_upload_after_cancel_changes_nothing(
     job = start_job(client)
     repo = repository(stack)
     wait_for(
-        lambda: repo.require_job(job["job_id"]).status is JobStatus.TRAINING, timeout=60, what="training"
+        lambda: repo.jobs.require(job["job_id"]).status is JobStatus.TRAINING, timeout=60, what="training"
     )
     assert client.cancel_job(job["job_id"])["status"] == "CANCELLED"
     # When / Then
@@ -188,14 +189,14 @@ def test_an_upload_after_expiry_changes_nothing(stack: LocalStack, client: Voice
     job = client.create_job("tencent_vrs", "late-upload", "female")
     for sentence in job["sentences"][:3]:
         client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
-    repository(stack).transition(job["job_id"], JobStatus.EXPIRED)
+    repository(stack).jobs.transition(job["job_id"], JobStatus.EXPIRED)
     # When / Then
     assert_late_uploads_change_nothing(stack, job, "EXPIRED")
     # And a sentence that was never uploaded is not recorded either
     missing = job["sentences"][5]
-    before = repository(stack).get_sentence(job["job_id"], missing["text_id"])
+    before = repository(stack).jobs.sentence(job["job_id"], missing["text_id"])
     assert post_form(missing["upload"], LATE_TAKE).status_code == 204
-    assert repository(stack).get_sentence(job["job_id"], missing["text_id"]) == before
+    assert repository(stack).jobs.sentence(job["job_id"], missing["text_id"]) == before
     assert before.status is SentenceStatus.PENDING_UPLOAD
 
 
@@ -247,10 +248,10 @@ def test_a_document_after_cancel_changes_nothing(stack: LocalStack, client: Voic
     )
     assert response.status_code == 204, response.text
     repo = repository(stack)
-    recorded = repo.require_job(job["job_id"])
+    recorded = repo.jobs.require(job["job_id"])
     assert recorded.documents[name]
     assert client.cancel_job(job["job_id"])["status"] == "CANCELLED"
-    before = repo.require_job(job["job_id"])
+    before = repo.jobs.require(job["job_id"])
     kept = accepted_key(before.tenant_id, before.job_id, name, before.documents[name], "pdf")
     s3 = stack.client("s3")
     assert s3.get_object(Bucket=stack.bucket_name, Key=kept)["Body"].read() == original
@@ -266,7 +267,7 @@ def test_a_document_after_cancel_changes_nothing(stack: LocalStack, client: Voic
     assert_deleted(stack, late_key)
     assert intake_outcome(stack, late_key, late) == ["refused"]
     # Then the job, and the letter it refers to, are as they were
-    assert repo.require_job(job["job_id"]) == before
+    assert repo.jobs.require(job["job_id"]) == before
     assert s3.get_object(Bucket=stack.bucket_name, Key=kept)["Body"].read() == original
 
 
@@ -279,15 +280,15 @@ def client_upload(client: VoicecloneClient, target: dict[str, Any], data: bytes)
 
 
 @pytest.fixture
-def repo(stack: LocalStack) -> Iterator[Repository]:
+def repo(stack: LocalStack) -> Iterator[Store]:
     client = stack.client("dynamodb")
     name = f"repo-test-{uuid.uuid4().hex[:12]}"
     client.create_table(TableName=name, **TABLE_SCHEMA)
-    yield Repository(name, client)
+    yield Store(name, client)
     client.delete_table(TableName=name)
 
 
-def make_job(repo: Repository, status: JobStatus) -> None:
+def make_job(repo: Store, status: JobStatus) -> None:
     job = Job(
         job_id="job1",
         tenant_id="t1",
@@ -301,7 +302,7 @@ def make_job(repo: Repository, status: JobStatus) -> None:
     sentences = [
         Sentence(job_id="job1", tenant_id="t1", text_id=f"{i:05d}", text="s", s3_key=f"k{i}") for i in (1, 2)
     ]
-    repo.create_job(job, sentences)
+    repo.jobs.create(job, sentences)
 
 
 @pytest.mark.parametrize(
@@ -315,39 +316,39 @@ def make_job(repo: Repository, status: JobStatus) -> None:
         JobStatus.EXPIRED,
     ],
 )
-def test_the_repository_records_no_upload_once_the_job_moved_on(repo: Repository, status: JobStatus) -> None:
+def test_the_repository_records_no_upload_once_the_job_moved_on(repo: Store, status: JobStatus) -> None:
     # Given a job that no longer waits for audio
     make_job(repo, status)
-    before = repo.get_job_with_sentences("job1")
+    before = repo.jobs.with_sentences("job1")
     # When an upload is recorded for one of its sentences
     with pytest.raises(UploadRefused):
-        repo.record_upload("job1", "00001", etag="late", size=5, s3_key="elsewhere")
+        repo.jobs.record_upload("job1", "00001", etag="late", size=5, s3_key="elsewhere")
     # Then nothing was written
-    assert repo.get_job_with_sentences("job1") == before
+    assert repo.jobs.with_sentences("job1") == before
 
 
-def test_the_repository_checks_the_job_status_in_the_write_itself(repo: Repository) -> None:
+def test_the_repository_checks_the_job_status_in_the_write_itself(repo: Store) -> None:
     # Given a job that waits for audio when the sentence is read, and moves on before the write lands
     make_job(repo, JobStatus.AWAITING_AUDIO)
-    real_get = repo.get_sentence
+    real_get = repo.jobs.sentence
 
     def get_then_job_moves_on(job_id: str, text_id: str) -> Sentence:
         sentence = real_get(job_id, text_id)
-        repo.transition(job_id, JobStatus.CHECKING)
+        repo.jobs.transition(job_id, JobStatus.CHECKING)
         return sentence
 
-    repo.get_sentence = get_then_job_moves_on  # type: ignore[method-assign]
+    repo.jobs.sentence = get_then_job_moves_on  # type: ignore[method-assign]
     # When / Then the write is refused by its condition, not by the read
     with pytest.raises(UploadRefused):
-        repo.record_upload("job1", "00001", etag="late", size=5, s3_key="elsewhere")
+        repo.jobs.record_upload("job1", "00001", etag="late", size=5, s3_key="elsewhere")
     assert real_get("job1", "00001").status is SentenceStatus.PENDING_UPLOAD
 
 
-def test_the_repository_records_an_upload_while_the_job_waits(repo: Repository) -> None:
+def test_the_repository_records_an_upload_while_the_job_waits(repo: Store) -> None:
     # Given a job waiting for audio
     make_job(repo, JobStatus.AWAITING_AUDIO)
     # When an upload is recorded, Then the sentence points at the kept copy
-    assert repo.record_upload("job1", "00001", etag="e1", size=5, s3_key="kept/e1.wav") is True
-    sentence = repo.get_sentence("job1", "00001")
+    assert repo.jobs.record_upload("job1", "00001", etag="e1", size=5, s3_key="kept/e1.wav") is True
+    sentence = repo.jobs.sentence("job1", "00001")
     assert sentence.status is SentenceStatus.UPLOADED and sentence.s3_key == "kept/e1.wav"
     assert sentence.upload_etag == "e1" and sentence.version == 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from voiceclone.store.repository import Repository
+from voiceclone.store import Store
 from voiceclone.vendors.registry import capabilities, vendor_ids
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main as cli_main
@@ -208,8 +208,7 @@ def test_a_lost_create_response_leaves_exactly_one_vendor_task(
     assert final["status"] == "SUCCEEDED", final
     assert vendor_sandbox.tasks_created == before + 1
     assert (
-        Repository(stack.table_name, stack.client("dynamodb")).require_job(final["job_id"]).create_attempts
-        >= 1
+        Store(stack.table_name, stack.client("dynamodb")).jobs.require(final["job_id"]).create_attempts >= 1
     )
 
 

@@ -18,8 +18,10 @@ from pydantic import ValidationError
 from voiceclone.domain.api_models import CreateJobRequest, RenameVoiceRequest
 from voiceclone.domain.errors import NotFound, VendorRejected
 from voiceclone.domain.models import Gender, Job, JobStatus, Language
-from voiceclone.logic import callbacks
-from voiceclone.store.repository import encode_cursor, page_start
+from voiceclone.logic.core import services as core_services
+from voiceclone.logic.core import tasks
+from voiceclone.logic.training.callbacks import TRAINING_CALLBACKS
+from voiceclone.store.table import encode_cursor, page_start
 from voiceclone.vendors.base import TrainingState, TrainingStatus
 
 
@@ -75,7 +77,7 @@ class Untouchable:
 def api(monkeypatch: pytest.MonkeyPatch) -> Any:
     from voiceclone import rest as module
 
-    monkeypatch.setattr(module, "services", lambda: SimpleNamespace(repo=Untouchable()))
+    monkeypatch.setattr(core_services, "_services", SimpleNamespace(store=Untouchable()))
     return module
 
 
@@ -263,10 +265,10 @@ def test_a_cursor_the_service_issued_is_taken_as_it_is() -> None:
 def test_a_malformed_cursor_is_a_404_on_both_lists(
     api: Any, monkeypatch: pytest.MonkeyPatch, path: str, cursor: str
 ) -> None:
-    from voiceclone.store.repository import Repository
+    from voiceclone.store import Store
 
-    repo = Repository("table", client=Untouchable())  # type: ignore[arg-type]
-    monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=repo))
+    repo = Store("table", client=Untouchable())  # type: ignore[arg-type]
+    monkeypatch.setattr(core_services, "_services", SimpleNamespace(store=repo))
     status, body = answer(api, event("GET", path, query={"cursor": cursor}))
     assert_refused(status, body, 404)
     assert body["error"] == "InvalidCursor"
@@ -292,7 +294,11 @@ def test_an_aws_failure_is_a_503_with_the_documented_body(
     def fail(*args: Any) -> Any:
         raise failure
 
-    monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=SimpleNamespace(require_voice=fail)))
+    monkeypatch.setattr(
+        core_services,
+        "_services",
+        SimpleNamespace(store=SimpleNamespace(voices=SimpleNamespace(require=fail))),
+    )
     result = api.handle(event("GET", "/v1/voices/v-1"), FakeContext())
     body = json.loads(result["body"])
     assert_refused(result["statusCode"], body, 503)
@@ -332,8 +338,13 @@ class RaisingParser:
 
 
 def services_with(job: Job | None, adapter: Any) -> Any:
-    repo = SimpleNamespace(get_job=lambda job_id: job)
-    return SimpleNamespace(repo=repo, adapter_for=lambda vendor: adapter)
+    store = SimpleNamespace(jobs=SimpleNamespace(get=lambda job_id: job))
+    return SimpleNamespace(store=store, adapter_for=lambda vendor: adapter)
+
+
+def handle_callback(svc: Any, vendor: str, job_id: str, token: str, body: bytes) -> tasks.CallbackResult:
+    """A training callback through the one callback mechanism, as the callback function sends it."""
+    return tasks.handle(svc, TRAINING_CALLBACKS, vendor, job_id, token, body)
 
 
 @pytest.mark.parametrize(
@@ -350,7 +361,7 @@ def services_with(job: Job | None, adapter: Any) -> Any:
 )
 def test_any_failure_to_parse_a_callback_body_is_a_400(error: BaseException) -> None:
     svc = services_with(training(), RaisingParser(error))
-    result = callbacks.handle_callback(svc, "tencent_vrs", "j1", "tok", b'{"Status": "abc"}')
+    result = handle_callback(svc, "tencent_vrs", "j1", "tok", b'{"Status": "abc"}')
     assert result.status_code == 400 and result.error == "BadCallback" and result.message
     assert set(result.body()) == {"error", "message"}
 
@@ -375,20 +386,20 @@ def test_the_tencent_vrs_parser_on_malformed_bodies_gives_a_400(body: bytes) -> 
     parser = TencentVrsAdapter("https://vrs.example", "id", "key")
     running = TrainingStatus(task_id="task-1", state=TrainingState.RUNNING)
     adapter = SimpleNamespace(parse_callback=parser.parse_callback, get_status=lambda task_id: running)
-    result = callbacks.handle_callback(services_with(training(), adapter), "tencent_vrs", "j1", "tok", body)
+    result = handle_callback(services_with(training(), adapter), "tencent_vrs", "j1", "tok", body)
     # Refused as unreadable (400), as another task's (409), or taken as a hint and confirmed (202)
     assert result.status_code in (202, 400, 409), result
     assert result.status_code == 202 or (result.error and result.message)
 
 
 def test_a_callback_body_over_the_limit_is_a_413_before_any_lookup() -> None:
-    svc = SimpleNamespace(repo=Untouchable(), adapter_for=Untouchable())
+    svc = SimpleNamespace(store=Untouchable(), adapter_for=Untouchable())
     body = b'{"TaskId": "task-1", "pad": "' + b"x" * (5 * 1024 * 1024) + b'"}'
-    result = callbacks.handle_callback(svc, "tencent_vrs", "j1", "tok", body)  # type: ignore[arg-type]
+    result = handle_callback(svc, "tencent_vrs", "j1", "tok", body)  # type: ignore[arg-type]
     assert result.status_code == 413 and result.error == "PayloadTooLarge"
-    assert str(callbacks.MAX_CALLBACK_BYTES) in result.message
-    ok_size = b" " * callbacks.MAX_CALLBACK_BYTES
-    refused = callbacks.handle_callback(
+    assert str(tasks.MAX_CALLBACK_BYTES) in result.message
+    ok_size = b" " * tasks.MAX_CALLBACK_BYTES
+    refused = handle_callback(
         services_with(training(), RaisingParser(ValueError())), "tencent_vrs", "j1", "tok", ok_size
     )
     assert refused.status_code == 400  # at the limit: read, and refused for what it says
@@ -399,8 +410,8 @@ def test_a_callback_body_over_the_limit_is_a_413_before_any_lookup() -> None:
     [("no/body", "j1"), ("\u001b[2J", "j1"), ("tencent_vrs", "x" * 3000), ("tencent_vrs", "a b"), ("", "")],
 )
 def test_a_callback_path_naming_no_job_is_a_404_without_a_lookup(vendor: str, job_id: str) -> None:
-    svc = SimpleNamespace(repo=Untouchable(), adapter_for=Untouchable())
-    result = callbacks.handle_callback(svc, vendor, job_id, "tok", b"{}")  # type: ignore[arg-type]
+    svc = SimpleNamespace(store=Untouchable(), adapter_for=Untouchable())
+    result = handle_callback(svc, vendor, job_id, "tok", b"{}")  # type: ignore[arg-type]
     assert result.status_code == 404 and result.error == "JobNotFound"
 
 
@@ -410,7 +421,7 @@ def test_the_callback_handler_answers_aws_and_vendor_failures_with_a_body(
     from voiceclone.domain.errors import VendorUnavailable
     from voiceclone.handlers import callback
 
-    monkeypatch.setattr("voiceclone.logic.services.services", lambda: None)
+    monkeypatch.setattr(core_services, "_services", SimpleNamespace())
     evt = event("POST", "/v1/callbacks/tencent_vrs/j1", "{}", query={"token": "tok"})
     evt["pathParameters"] = {"vendor": "tencent_vrs", "job_id": "j1"}
     for failure, status in (
@@ -423,7 +434,7 @@ def test_the_callback_handler_answers_aws_and_vendor_failures_with_a_body(
         def fail(*args: Any, failure: Exception = failure) -> Any:
             raise failure
 
-        monkeypatch.setattr("voiceclone.logic.callbacks.handle_callback", fail)
+        monkeypatch.setattr(tasks, "handle", fail)
         result = callback.handler(evt, FakeContext())  # type: ignore[arg-type]
         body = json.loads(result["body"])
         assert result["statusCode"] == status and body["error"] and body["message"], (failure, body)
@@ -435,7 +446,7 @@ def test_the_callback_handler_answers_aws_and_vendor_failures_with_a_body(
 def test_a_well_formed_callback_still_reaches_the_status_query() -> None:
     confirmed = TrainingStatus(task_id="task-1", state=TrainingState.RUNNING)
     adapter = SimpleNamespace(parse_callback=lambda body: confirmed, get_status=lambda task_id: confirmed)
-    result = callbacks.handle_callback(services_with(training(), adapter), "tencent_vrs", "j1", "tok", b"{}")
+    result = handle_callback(services_with(training(), adapter), "tencent_vrs", "j1", "tok", b"{}")
     assert result.status_code == 202 and result.error is None and set(result.body()) == {"message"}
 
 
@@ -466,8 +477,8 @@ def test_a_name_longer_than_qiniu_takes_is_a_422_at_rename_before_qiniu_is_calle
         gender=Gender.FEMALE,
         vendor_voice=VendorVoice(vendor="qiniu", voice_id="slot-1"),
     )
-    repo = SimpleNamespace(require_voice=lambda voice_id, tenant: voice)
-    monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=repo, adapter_for=Untouchable()))
+    store = SimpleNamespace(voices=SimpleNamespace(require=lambda voice_id, tenant: voice))
+    monkeypatch.setattr(core_services, "_services", SimpleNamespace(store=store, adapter_for=Untouchable()))
     status, body = answer(api, event("PATCH", "/v1/voices/v-1", json.dumps({"name": "x" * 21})))
     assert_refused(status, body, 422)
     assert body["error"] == "NameTooLong" and body["detail"][0]["loc"] == ["body", "name"]
@@ -475,7 +486,7 @@ def test_a_name_longer_than_qiniu_takes_is_a_422_at_rename_before_qiniu_is_calle
 
 
 def test_a_name_within_the_limit_or_at_a_vendor_without_one_passes() -> None:
-    from voiceclone.logic.voices import check_voice_name
+    from voiceclone.logic.training.voices import check_voice_name
 
     check_voice_name("qiniu", "x" * 20, ("body", "name"))
     check_voice_name("tencent_vrs", "x" * 64, ("body", "name"))

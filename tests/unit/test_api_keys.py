@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from voiceclone.domain.errors import InvalidRequest
-from voiceclone.logic import api_keys
+from voiceclone.logic.account import api_keys
 
 
 @dataclass
 class FakeKeyStore:
-    """The repository's API-key methods over a dict (hash -> tenant)."""
+    """The account store's API-key methods over a dict (hash -> tenant)."""
 
     keys: dict[str, str] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
@@ -78,10 +79,8 @@ class FakeContext:
 def _authorize(monkeypatch: pytest.MonkeyPatch, store: FakeKeyStore, token: str) -> dict[str, Any]:
     from voiceclone.handlers import authorizer
 
-    class FakeServices:
-        repo = store
-
-    monkeypatch.setattr("voiceclone.logic.services.services", lambda: FakeServices())
+    services = SimpleNamespace(store=SimpleNamespace(account=store))
+    monkeypatch.setattr("voiceclone.logic.core.services._services", services)
     event = {
         "type": "TOKEN",
         "authorizationToken": token,

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from voiceclone.domain.audio import pcm_of, wav_file, wav_seconds
 from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import Job, Sentence
-from voiceclone.logic.audio_source import S3AudioSource, converted_key
+from voiceclone.logic.training.audio_source import S3AudioSource, converted_key
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 

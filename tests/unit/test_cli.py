@@ -737,16 +737,16 @@ def test_admin_issue_key_prints_the_key_once(
         issued.append((repo, tenant_id))
         return "vc_plaintext"
 
-    fake = types.ModuleType("voiceclone.logic.api_keys")
+    fake = types.ModuleType("voiceclone.logic.account.api_keys")
     fake.issue_api_key = issue_api_key  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "voiceclone.logic.api_keys", fake)
+    monkeypatch.setitem(sys.modules, "voiceclone.logic.account.api_keys", fake)
     monkeypatch.setenv("VOICECLONE_TABLE_NAME", "env-table")
     code, out, _ = run(capsys, "admin", "issue-key", "--tenant", "acme")
     assert code == 0 and "export VOICECLONE_API_KEY=vc_plaintext" in out
-    assert issued[0][0].table_name == "env-table" and issued[0][1] == "acme"
+    assert issued[0][0].table.name == "env-table" and issued[0][1] == "acme"
     code, out, _ = run(capsys, "admin", "issue-key", "--tenant", "acme", "--table", "t2", "--json")
     assert json.loads(out) == {"tenant_id": "acme", "api_key": "vc_plaintext"}
-    assert issued[1][0].table_name == "t2"
+    assert issued[1][0].table.name == "t2"
 
 
 def test_admin_issue_key_without_a_table(

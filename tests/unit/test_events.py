@@ -12,11 +12,16 @@ import jsonschema
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
-from voiceclone.domain.events import DETAIL_TYPES, EVENT_SOURCE, JobEvent, json_schema_text
 from voiceclone.domain.models import Gender, Job, JobError, JobStatus, Language
-from voiceclone.logic import events as logic
-from voiceclone.logic.events import EventNotPublished, EventPublisher, event_of_change, process_stream
-from voiceclone.logic.services import Services
+from voiceclone.domain.notifications import DETAIL_TYPES, EVENT_SOURCE, JobEvent, json_schema_text
+from voiceclone.logic.core.services import Services
+from voiceclone.logic.notifications import bus as logic
+from voiceclone.logic.notifications.bus import (
+    EventNotPublished,
+    EventPublisher,
+    event_of_change,
+    process_stream,
+)
 from voiceclone.settings import Settings
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "events.schema.json"

@@ -1,4 +1,4 @@
-"""Job expiry: the schedule a waiting job gets, and what its firing does (voiceclone.logic.expiry).
+"""Job expiry: the schedule a waiting job gets, and what its firing does (voiceclone.logic.training.expiry).
 
 The logic runs against an in-memory repository and recording fakes of S3, Scheduler and a vendor,
 so each case states exactly what reached AWS and the vendor.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
-from voiceclone.domain.errors import Conflict, InvalidTransition, NotFound, VendorRejected
+from voiceclone.domain.errors import InvalidTransition, NotFound, VendorRejected, VersionConflict
 from voiceclone.domain.models import (
     Gender,
     Job,
@@ -24,11 +25,13 @@ from voiceclone.domain.models import (
     SentenceStatus,
     check_transition,
 )
-from voiceclone.logic import expiry, workflow
-from voiceclone.logic.expiry import ExpiryOutcome
-from voiceclone.logic.services import Services
+from voiceclone.logic.core.services import Services
+from voiceclone.logic.training import expiry
+from voiceclone.logic.training import steps as workflow
+from voiceclone.logic.training.expiry import ExpiryOutcome
 from voiceclone.settings import Settings
-from voiceclone.store.repository import Repository
+from voiceclone.store.jobs import JobStore
+from voiceclone.store.table import Table
 from voiceclone.vendors.base import VendorAdapter
 from voiceclone_local.expiry import LocalScheduler, due_at
 
@@ -40,23 +43,23 @@ FUNCTION_ARN = "arn:aws:lambda:eu-central-1:123456789012:function:expire"
 ROLE_ARN = "arn:aws:iam::123456789012:role/scheduler"
 
 
-class MemoryRepository(Repository):
-    """Jobs and sentences on dicts, with the real mutate_job over a versioned save_job."""
+class MemoryRepository(JobStore):
+    """Jobs and sentences on dicts, with the store's real read-change-write (mutate) over a versioned save."""
 
     def __init__(self) -> None:
-        super().__init__("memory")
+        super().__init__(Table("memory"))
         self.jobs: dict[str, Job] = {}
         self.sentences: dict[str, list[Sentence]] = {}
         # Run once inside the next save: another writer that gets there first.
         self.before_next_save: Any = None
 
-    def get_job(self, job_id: str) -> Job | None:
+    def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
-    def get_job_with_sentences(self, job_id: str, tenant_id: str | None = None) -> tuple[Job, list[Sentence]]:
-        return self.require_job(job_id, tenant_id), list(self.sentences.get(job_id, []))
+    def with_sentences(self, job_id: str, tenant_id: str | None = None) -> tuple[Job, list[Sentence]]:
+        return self.require(job_id, tenant_id), list(self.sentences.get(job_id, []))
 
-    def save_job(self, job: Job, expected_version: int) -> Job:
+    def save(self, job: Job, expected_version: int) -> Job:
         if self.before_next_save is not None:
             interloper, self.before_next_save = self.before_next_save, None
             interloper()
@@ -64,7 +67,7 @@ class MemoryRepository(Repository):
         if current is None:
             raise NotFound("JobNotFound", job.job_id)
         if current.version != expected_version:
-            raise Conflict("Conflict", "changed concurrently")
+            raise VersionConflict("Conflict", "changed concurrently")
         saved = job.model_copy(update={"version": expected_version + 1})
         self.jobs[job.job_id] = saved
         return saved
@@ -161,7 +164,7 @@ def services(
         adapter_for=lambda _: cast(VendorAdapter, vendor),
         overrides={"s3": s3, "scheduler": scheduler},
     )
-    svc.repo = repo
+    svc.store = SimpleNamespace(jobs=repo)  # type: ignore[assignment]
     return svc
 
 

@@ -14,7 +14,9 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from voiceclone import observability
 from voiceclone.domain.api_models import JobView
-from voiceclone.handlers.step import workflow_step
+from voiceclone.domain.steps import JobStep
+from voiceclone.handlers.steps import wrap
+from voiceclone.handlers.table import Function
 from voiceclone.observability import NO_VENDOR, VENDOR, metrics
 
 
@@ -39,6 +41,8 @@ def published(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    # Services no test step uses (a test that needs a store sets its own).
+    monkeypatch.setattr("voiceclone.logic.core.services._services", SimpleNamespace())
     LOG_STREAM.seek(0)
     LOG_STREAM.truncate()
     for handler in observability.logger.handlers:
@@ -74,12 +78,20 @@ def metric_vendors(emf: list[dict[str, Any]]) -> dict[str, list[str]]:
 # ----- a workflow step ------------------------------------------------------------------------------
 
 
-@workflow_step
-def failing_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def mark_failed(svc: Any, job_id: str) -> dict[str, Any]:
     """A step as the workflow's MarkFailed is: it logs and counts a failed job."""
     observability.logger.info("job failed")
     metrics.add_metric(name="JobFailed", unit="Count", value=1)
     return {"status": "FAILED"}
+
+
+# A training step (its input names the vendor) and one whose input names the job alone (expire_job's).
+failing_step = wrap(
+    Function("mark_failed", "-", "-", run_id="job_id", vendor="vendor", workflow="training"),
+    mark_failed,
+    JobStep,
+)
+failing_job_step = wrap(Function("expire_job", "-", "-", run_id="job_id"), mark_failed, JobStep)
 
 
 def test_a_workflow_steps_metrics_and_logs_carry_the_vendor_named_in_its_input(
@@ -108,10 +120,11 @@ def test_a_step_without_the_vendor_in_its_input_takes_the_jobs(
         return SimpleNamespace(vendor="qiniu")
 
     monkeypatch.setattr(
-        "voiceclone.logic.services.services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=get_job))
+        "voiceclone.logic.core.services.services",
+        lambda: SimpleNamespace(store=SimpleNamespace(jobs=SimpleNamespace(get=get_job))),
     )
 
-    failing_step({"job_id": "job-2"}, CONTEXT)
+    failing_job_step({"job_id": "job-2"}, CONTEXT)
 
     emf, logs = printed(capsys)
     assert asked == ["job-2"]
@@ -124,8 +137,8 @@ def test_a_warm_container_does_not_keep_the_previous_invocations_vendor(
 ) -> None:
     # Given a step ran for Huawei, then one for a job that does not exist
     monkeypatch.setattr(
-        "voiceclone.logic.services.services",
-        lambda: SimpleNamespace(repo=SimpleNamespace(get_job=lambda job_id: None)),
+        "voiceclone.logic.core.services.services",
+        lambda: SimpleNamespace(store=SimpleNamespace(jobs=SimpleNamespace(get=lambda job_id: None))),
     )
     failing_step({"job_id": "job-3", "vendor": "huawei"}, CONTEXT)
     failing_step({"job_id": "gone"}, CONTEXT)
@@ -145,7 +158,8 @@ def test_a_step_whose_input_names_the_vendor_reads_no_job(
         raise AssertionError(f"the step read job {job_id} to learn its vendor")
 
     monkeypatch.setattr(
-        "voiceclone.logic.services.services", lambda: SimpleNamespace(repo=SimpleNamespace(get_job=no_read))
+        "voiceclone.logic.core.services.services",
+        lambda: SimpleNamespace(store=SimpleNamespace(jobs=SimpleNamespace(get=no_read))),
     )
 
     # When a step runs with the vendor in its input, as infra/workflow.py passes it
@@ -235,8 +249,8 @@ def test_an_api_call_counts_a_created_job_with_its_vendor(
             }
         )
 
-    monkeypatch.setattr("voiceclone.logic.jobs.create_job", create_job)
-    monkeypatch.setattr(api, "services", lambda: None)
+    monkeypatch.setattr("voiceclone.logic.training.jobs.create_job", create_job)
+    monkeypatch.setattr("voiceclone.logic.core.services._services", SimpleNamespace())
 
     # When a client creates a Tencent VRS job
     body = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female", "language": "zh-CN"}
@@ -254,8 +268,10 @@ def test_an_api_call_about_no_vendor_counts_with_vendor_none(
     from voiceclone import rest as api
 
     rotated = ("whsec_x", datetime(2026, 12, 3, tzinfo=UTC))
-    repo = SimpleNamespace(rotate_webhook_secret=lambda tenant: rotated)
-    monkeypatch.setattr(api, "services", lambda: SimpleNamespace(repo=repo))
+    account = SimpleNamespace(rotate_webhook_secret=lambda tenant: rotated)
+    monkeypatch.setattr(
+        "voiceclone.logic.core.services._services", SimpleNamespace(store=SimpleNamespace(account=account))
+    )
 
     answer = api.handle(rest_event("POST", "/v1/webhooks/secret/rotate"), CONTEXT)
 
@@ -272,11 +288,11 @@ def test_a_callback_counts_with_its_vendor_and_an_unknown_one_never_becomes_a_di
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path_vendor: str, dimension: str
 ) -> None:
     from voiceclone.handlers import callback
-    from voiceclone.logic.callbacks import CallbackResult
+    from voiceclone.logic.core.tasks import CallbackResult
 
-    monkeypatch.setattr("voiceclone.logic.services.services", lambda: None)
+    monkeypatch.setattr("voiceclone.logic.core.services._services", SimpleNamespace())
     monkeypatch.setattr(
-        "voiceclone.logic.callbacks.handle_callback", lambda *args: CallbackResult(404, "unknown job")
+        "voiceclone.logic.core.tasks.handle", lambda *args: CallbackResult(404, "unknown job")
     )
     event = rest_event("POST", f"/v1/callbacks/{path_vendor}/job-5", {})
     event["pathParameters"] = {"vendor": path_vendor, "job_id": "job-5"}
@@ -292,8 +308,10 @@ def test_the_authorizers_rejections_carry_vendor_none(
 ) -> None:
     from voiceclone.handlers import authorizer
 
-    monkeypatch.setattr("voiceclone.logic.api_keys.tenant_for", lambda repo, token: None)
-    monkeypatch.setattr("voiceclone.logic.services.services", lambda: SimpleNamespace(repo=None))
+    monkeypatch.setattr("voiceclone.handlers.authorizer.tenant_for", lambda account, token: None)
+    monkeypatch.setattr(
+        "voiceclone.logic.core.services._services", SimpleNamespace(store=SimpleNamespace(account=None))
+    )
     event = {
         "type": "TOKEN",
         "authorizationToken": "Bearer vck_unknown",
@@ -345,19 +363,21 @@ def test_a_stack_with_metrics_disabled_prints_none_however_many_invocations_coun
 
 def test_every_handler_flushes_its_metrics_through_the_vendor_aware_decorator() -> None:
     """A handler with Powertools' own decorator would publish metrics with no vendor dimension."""
+    import inspect
     from pathlib import Path
 
     import voiceclone.handlers
+    import voiceclone.rest
+    from voiceclone.handlers.table import FUNCTIONS
 
     (handlers_dir,) = voiceclone.handlers.__path__
-    sources = {path.name: path.read_text() for path in Path(handlers_dir).glob("*.py")}
-    assert not [name for name, text in sources.items() if "metrics.log_metrics" in text]
-    # every entry point flushes: the workflow steps through workflow_step (the speech workflow's through
-    # speech_step), the others directly
-    steps = ("@log_metrics", "@workflow_step", "@speech_step")
-    # (the api's entry point hands each event to voiceclone.rest.handle, which flushes)
-    rest = (Path(handlers_dir).parent / "rest.py").read_text()
-    assert "from voiceclone.rest import handle" in sources["api.py"] and "@log_metrics\ndef handle(" in rest
-    entry_points = [name for name, text in sources.items() if "def handler(" in text and name != "api.py"]
-    assert entry_points and all(any(s in sources[name] for s in steps) for name in entry_points)
-    assert "@log_metrics" in sources["speech_step.py"]
+    (rest_dir,) = voiceclone.rest.__path__
+    sources = {p: p.read_text() for d in (handlers_dir, rest_dir) for p in Path(d).glob("*.py")}
+    assert not [path for path, text in sources.items() if "metrics.log_metrics" in text]
+    # every entry point flushes: the workflow steps through the one step wrapper, the others directly
+    assert "@log_metrics\n    def handler(" in (Path(handlers_dir) / "steps.py").read_text()
+    for row in (f for f in FUNCTIONS if f.kind == "event"):
+        module_name, _, attribute = row.target.partition(":")
+        module = __import__(module_name, fromlist=[attribute])
+        source = inspect.getsource(module)
+        assert f"@log_metrics\ndef {attribute}(" in source, row.name

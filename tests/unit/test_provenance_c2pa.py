@@ -309,12 +309,14 @@ from voiceclone.provenance import LabelPolicy, SpeechContext, label_speech
 from voiceclone.domain.audio import wav_file
 def native():
     return "libc2pa_c" in open("/proc/self/maps").read()
-imported = {"av": "av" in sys.modules, "c2pa": "c2pa.c2pa" in sys.modules, "native": native(),
+def loaded(name):  # a module bound lazily (voiceclone.lazy) is in sys.modules before it loads
+    return name in sys.modules and type(sys.modules[name]).__name__ != "_LazyModule"
+imported = {"av": loaded("av"), "c2pa": "c2pa.c2pa" in sys.modules, "native": native(),
             "cryptography": "cryptography.x509" in sys.modules, "boto3": "boto3" in sys.modules}
 context = SpeechContext(speech_id="sp-1", voice_id="v", vendor="x", tenant_id="t")
 label_speech(wav_file(16000, bytes(32000)), "wav", 16000, context, None,
              LabelPolicy(content_producer="op", sign=False))
-labelled = {"c2pa": "c2pa.c2pa" in sys.modules, "native": native(), "av": "av" in sys.modules}
+labelled = {"c2pa": "c2pa.c2pa" in sys.modules, "native": native(), "av": loaded("av")}
 print(json.dumps({"imported": imported, "labelled": labelled}))
 """
 

@@ -19,7 +19,9 @@ from pydantic import ValidationError
 from voiceclone.domain.api_models import SpeechRequest
 from voiceclone.domain.errors import InvalidField, InvalidRequest
 from voiceclone.domain.text import readable, without_markup
-from voiceclone.logic import speech
+from voiceclone.logic.account import usage as account_usage
+from voiceclone.logic.core import services as core_services
+from voiceclone.logic.speech import service as speech
 from voiceclone.vendors.registry import capabilities, vendor_ids
 
 from tests.unit.test_api_input import CREATE, FakeContext, Untouchable, assert_refused, event
@@ -33,7 +35,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Any:
     from voiceclone import rest as module
 
     monkeypatch.setattr(
-        module, "services", lambda: SimpleNamespace(repo=Untouchable(), adapter_for=Untouchable())
+        core_services, "_services", SimpleNamespace(store=Untouchable(), adapter_for=Untouchable())
     )
     return module
 
@@ -90,12 +92,12 @@ def test_the_rule_is_at_least_as_strict_as_the_vendors_letter_or_digit_check(tex
 def test_unreadable_text_is_a_422_before_any_lookup_or_vendor_call(text: str) -> None:
     from voiceclone import rest
 
-    saved = rest.services
-    rest.services = lambda: SimpleNamespace(repo=Untouchable(), adapter_for=Untouchable())  # type: ignore[assignment]
+    saved = core_services._services
+    core_services._services = SimpleNamespace(store=Untouchable(), adapter_for=Untouchable())  # type: ignore[assignment]
     try:
         status, body = answer(rest, speech_event({"text": text}))
     finally:
-        rest.services = saved  # type: ignore[assignment]
+        core_services._services = saved
     assert_refused(status, body, 422)
     assert [d["type"] for d in body["detail"]] == ["unreadable_text"], body
     assert body["detail"][0]["loc"] == ["body", "text"]
@@ -212,7 +214,7 @@ OFFERED = [JSON, WAV, "audio/x-wav", "audio/wave", MP3]
     ],
 )
 def test_negotiate_follows_the_quality_values(accept: str, chosen: str | None) -> None:
-    from voiceclone.rest import negotiate
+    from voiceclone.rest.speech import negotiate
 
     assert negotiate(accept, OFFERED) == chosen
 
@@ -242,9 +244,11 @@ def test_an_accept_that_refuses_everything_the_route_serves_is_a_406(api: Any) -
 
 
 def usage_of(days: int) -> Any:
-    repo = SimpleNamespace(speech_usage=lambda *a: {}, clone_counts=lambda *a: {})
+    store = SimpleNamespace(
+        usage=SimpleNamespace(speech=lambda *a: {}), voices=SimpleNamespace(clone_counts=lambda *a: {})
+    )
     end = date(2026, 12, 6)
-    return speech.usage(SimpleNamespace(repo=repo), "acme", end - timedelta(days=days - 1), end, end)  # type: ignore[arg-type]
+    return account_usage.usage(SimpleNamespace(store=store), "acme", end - timedelta(days=days - 1), end, end)  # type: ignore[arg-type]
 
 
 def test_a_usage_period_counts_both_ends_and_takes_at_most_366_days() -> None:

@@ -6,17 +6,18 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import ValidationError
 from voiceclone.domain.api_models import CreateJobRequest
-from voiceclone.domain.events import JobEvent
 from voiceclone.domain.models import Gender, Job, JobStatus, Language
-from voiceclone.logic import webhooks
-from voiceclone.logic.services import Services
-from voiceclone.logic.webhooks import (
+from voiceclone.domain.notifications import JobEvent
+from voiceclone.logic.core.services import Services
+from voiceclone.logic.notifications import webhooks
+from voiceclone.logic.notifications.webhooks import (
     DeliveryFailed,
     backoff_seconds,
     deliver,
@@ -69,15 +70,14 @@ def test_notify_url_must_be_an_http_url_of_at_most_2048_characters() -> None:
 # ----- delivery ----------------------------------------------------------------------------------
 
 
-class FakeRepo:
+class FakeStore:
+    """The job the event names, and the tenant's webhook secret."""
+
     def __init__(self, job: Job | None) -> None:
-        self.job = job
-
-    def get_job(self, job_id: str) -> Job | None:
-        return self.job
-
-    def webhook_secret(self, tenant_id: str) -> tuple[str, datetime]:
-        return SECRET, datetime(2026, 1, 1, tzinfo=UTC)
+        self.jobs = SimpleNamespace(get=lambda job_id: job)
+        self.account = SimpleNamespace(
+            webhook_secret=lambda tenant_id: (SECRET, datetime(2026, 1, 1, tzinfo=UTC))
+        )
 
 
 def make_job(notify_url: str | None = "https://receiver.example/hook") -> Job:
@@ -99,7 +99,7 @@ def make_job(notify_url: str | None = "https://receiver.example/hook") -> Job:
 def services(job: Job | None, **env: str) -> Services:
     settings = Settings.model_validate({"VOICECLONE_TABLE_NAME": "t", "VOICECLONE_BUCKET_NAME": "b", **env})
     svc = Services(settings=settings)
-    svc.__dict__["repo"] = FakeRepo(job)
+    svc.__dict__["store"] = FakeStore(job)
     return svc
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from pydantic import BaseModel, ValidationError
 from voiceclone.domain.errors import (
-    Conflict,
     NotFound,
     TrainingFailed,
     TrainingTimedOut,
@@ -21,14 +21,18 @@ from voiceclone.domain.errors import (
     VendorError,
     VendorThrottled,
     VendorUnavailable,
+    VersionConflict,
 )
 from voiceclone.domain.models import Gender, Job, JobStatus, Language, Sentence, VendorVoice
 from voiceclone.domain.polling import PollOutcome, PollState, PollStatusEvent, TrainingStarted
 from voiceclone.domain.steps import AwaitCallbackStep, CheckSentenceStep, JobStep, MarkFailedStep
-from voiceclone.logic import callbacks, workflow
-from voiceclone.logic.services import Services
+from voiceclone.logic.core import polling, tasks
+from voiceclone.logic.core.services import Services
+from voiceclone.logic.training import callbacks
+from voiceclone.logic.training import steps as workflow
 from voiceclone.settings import Settings
-from voiceclone.store.repository import Repository
+from voiceclone.store.jobs import JobStore
+from voiceclone.store.table import Table
 from voiceclone.vendors.base import TrainingState, TrainingStatus, VendorAdapter
 
 TASK = "task-1"
@@ -36,26 +40,26 @@ TASK = "task-1"
 OLD_RETRY_CALLS = 7
 
 
-class MemoryRepository(Repository):
-    """The repository's job reads and versioned writes, on a dict (mutate_job is the real one)."""
+class MemoryRepository(JobStore):
+    """The job store's reads and versioned writes on a dict (its read-change-write is the real one)."""
 
     def __init__(self) -> None:
-        super().__init__("memory")
+        super().__init__(Table("memory"))
         self.jobs: dict[str, Job] = {}
         self.writes = 0
 
-    def get_job(self, job_id: str) -> Job | None:
+    def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
-    def get_job_with_sentences(self, job_id: str, tenant_id: str | None = None) -> tuple[Job, list[Sentence]]:
-        return self.require_job(job_id, tenant_id), []
+    def with_sentences(self, job_id: str, tenant_id: str | None = None) -> tuple[Job, list[Sentence]]:
+        return self.require(job_id, tenant_id), []
 
-    def save_job(self, job: Job, expected_version: int) -> Job:
+    def save(self, job: Job, expected_version: int) -> Job:
         current = self.jobs.get(job.job_id)
         if current is None:
             raise NotFound("JobNotFound", job.job_id)
         if current.version != expected_version:
-            raise Conflict("Conflict", "changed concurrently")
+            raise VersionConflict("Conflict", "changed concurrently")
         saved = job.model_copy(update={"version": expected_version + 1})
         self.jobs[job.job_id] = saved
         self.writes += 1
@@ -98,7 +102,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(workflow, "_now", clock)
+    monkeypatch.setattr(polling, "now", clock)
     return clock
 
 
@@ -115,7 +119,7 @@ def make_services(
         settings=Settings.model_validate(values),
         adapter_for=lambda _: cast(VendorAdapter, vendor),
     )
-    svc.repo = repo
+    svc.store = SimpleNamespace(jobs=repo)  # type: ignore[assignment]
     return svc
 
 
@@ -320,14 +324,14 @@ def test_the_callbacks_confirmation_during_an_outage_asks_the_vendor_to_call_aga
     )
     svc = make_services(repo, scripted)
     # When the callback comes
-    result = callbacks.handle_callback(svc, "tencent_vrs", "job-1", "secret-token", b"{}")
+    result = tasks.handle(svc, callbacks.TRAINING_CALLBACKS, "tencent_vrs", "job-1", "secret-token", b"{}")
     # Then the service asks for it again later (503), and the job stays TRAINING showing why
     assert result.status_code == 503
     job = repo.jobs["job-1"]
     assert job.status is JobStatus.TRAINING and job.error is None
     assert job.last_vendor_error is not None and job.last_vendor_error.code == "InternalError"
     # ...and when the vendor calls again and is confirmed, the job no longer shows the error
-    again = callbacks.handle_callback(svc, "tencent_vrs", "job-1", "secret-token", b"{}")
+    again = tasks.handle(svc, callbacks.TRAINING_CALLBACKS, "tencent_vrs", "job-1", "secret-token", b"{}")
     assert again.status_code == 200
     job = repo.jobs["job-1"]
     assert job.vendor_status == "SUCCEEDED" and job.last_vendor_error is None

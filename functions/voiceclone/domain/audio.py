@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from pydantic import Field
 
+from voiceclone.domain.audio_decode import ACCEPTED_LIST, DecodeError, decode_pcm16
 from voiceclone.domain.base import BaseModel
 
 # 16-bit PCM full scale; dBFS values are relative to it (a full-scale square wave is 0 dBFS RMS).
@@ -483,8 +484,6 @@ def _speech(samples: array[int], rate: int) -> _Speech | None:
 
 
 def _not_audio(ext: str | None, reason: str) -> AudioReport:
-    from voiceclone.domain.audio_decode import ACCEPTED_LIST
-
     problem = AudioProblem.NOT_WAV if ext in (None, "", "wav", "wave") else AudioProblem.NOT_AUDIO
     return AudioReport(
         findings=[
@@ -536,8 +535,6 @@ def inspect_recording(data: bytes, limits: RecordingLimits, ext: str | None = No
         return Recording(failed, None, None)
     original = None
     if pcm is None:
-        from voiceclone.domain.audio_decode import DecodeError, decode_pcm16
-
         try:
             pcm, original = decode_pcm16(data, limits.sample_rate)
         except DecodeError as exc:

@@ -1,8 +1,8 @@
 """Decode any accepted recording format to 16-bit mono PCM at a vendor's rate (and encode, for tests).
 
-PyAV (FFmpeg's libraries, bundled in its wheels) is imported inside the functions, never at module
-import: only the code that converts audio pays its ~0.3-0.5 s import, and a 16-bit PCM mono WAV at
-the right rate never reaches this module at all (:func:`voiceclone.domain.audio.inspect_recording`).
+PyAV (FFmpeg's libraries, bundled in its wheels) is bound lazily (voiceclone.lazy): only the code
+that converts audio pays its ~0.3-0.5 s import, and a 16-bit PCM mono WAV at the right rate never
+reaches FFmpeg at all (:func:`voiceclone.domain.audio.inspect_recording`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,14 @@ from __future__ import annotations
 import io
 import sys
 from array import array
+from typing import TYPE_CHECKING
+
+from voiceclone.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import av
+else:  # FFmpeg: bound now, loaded by the first conversion
+    av = lazy_module("av")
 
 # What a client may upload: extension -> the content type its form sends. WAV stays the fast path.
 ACCEPTED_FORMATS: dict[str, str] = {
@@ -42,9 +50,6 @@ def decode_pcm16(data: bytes, sample_rate: int) -> tuple[bytes, str]:
 
     Downmixes and resamples with FFmpeg's resampler (swresample), as every frame is decoded.
     """
-    import av  # lazy: only the functions that convert audio import FFmpeg
-    import av.error
-
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
@@ -92,8 +97,6 @@ def encode(
 ) -> bytes:
     """16-bit mono PCM encoded as `fmt` (a key of ACCEPTED_FORMATS), resampled to `out_rate`, with
     `channels` identical channels: recordings as phones, browsers and editors make them."""
-    import av
-
     container_format, codec, bit_rate = _ENCODERS[fmt]
     rate = out_rate or sample_rate
     if codec == "libopus":

@@ -89,7 +89,15 @@ class InvalidField(InvalidRequest):
 
 
 class Conflict(VoicecloneError):
-    """A conditional write lost: someone else changed the record first."""
+    """The request conflicts with the record's state (the API's 409), or a write kept losing to others."""
+
+
+class VersionConflict(Conflict):
+    """A versioned write lost: someone else changed the record since it was read (read it again)."""
+
+
+class UploadRefused(Conflict):
+    """An upload the job no longer waits for: its job moved on, or its sentence already passed."""
 
 
 class StorageError(VoicecloneError):

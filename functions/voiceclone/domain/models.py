@@ -25,7 +25,8 @@ class JobStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
-    # The recordings did not arrive in time (voiceclone.logic.expiry): the job is closed and they are deleted.
+    # The recordings did not arrive in time (voiceclone.logic.training.expiry): the job is closed, they
+    # are deleted.
     EXPIRED = "EXPIRED"
 
     @property
@@ -34,6 +35,9 @@ class JobStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED})
+# The statuses in which a job takes recordings and documents; an upload at any other time (being
+# checked, training, or ended in any way, EXPIRED included once it exists) is never recorded.
+UPLOAD_STATUSES = frozenset({JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED})
 
 # The job lifecycle. Every status change goes through `check_transition`; the
 # store turns it into a conditional write so a racing writer cannot skip a step.
@@ -187,8 +191,9 @@ class Job(BaseModel):
     notify_url: str | None = None
     # What the service could not do at the vendor, in words (e.g. a cancel the vendor's API lacks).
     note: str | None = None
-    # While the job waits for recordings: when it ends EXPIRED without them (voiceclone.logic.expiry); the
-    # API shows it as expires_at. Not named so here: `expires_at` is the table's TTL attribute.
+    # While the job waits for recordings: when it ends EXPIRED without them
+    # (voiceclone.logic.training.expiry); the API shows it as expires_at. Not named so here:
+    # `expires_at` is the table's TTL attribute.
     deadline_at: datetime | None = None
     version: int = 0
 
@@ -232,6 +237,12 @@ class SpeechStatus(StrEnum):
         return self is not SpeechStatus.RUNNING
 
 
+# The media type of each speech format as it is served (the stored object, the API's audio answer),
+# and the format each accepted audio media type asks for.
+SPEECH_CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "pcm": "application/octet-stream"}
+FORMAT_OF_MEDIA_TYPE = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3"}
+
+
 class Speech(BaseModel):
     """Audio spoken with a cloned voice (POST /v1/voices/{voice_id}/speech), stored in S3 at `s3_key`."""
 
@@ -259,7 +270,7 @@ class Speech(BaseModel):
     # Async vendors: the vendor's job of each piece of the text, in order ("" not started yet).
     vendor_jobs: list[str] = Field(default_factory=list)
     # Async vendors: the secret in the callback URL each vendor job is given
-    # (voiceclone.logic.speech_callbacks), the task token AwaitSpeechCallback parked, and a
+    # (voiceclone.logic.speech.callbacks), the task token AwaitSpeechCallback parked, and a
     # confirmed callback that came while none was parked (the next await resumes at once).
     callback_token: str | None = None
     task_token: str | None = None

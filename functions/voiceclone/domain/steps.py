@@ -1,23 +1,36 @@
-"""The inputs the state machine hands each workflow step (infra/workflow.py builds them), as models.
+"""The inputs the state machines (infra/workflow.py, infra/speech_workflow.py) hand each step, as models.
 
-A step reads its input through one of these, so a definition that drifts from the
-code fails at the step with a ValidationError naming the field, not a KeyError.
+A step reads its input through one of these (voiceclone.handlers.table names each step's), so a
+definition that drifts from the code fails at the step with a ValidationError naming the field,
+not a KeyError. Each field is passed to the step's function as the argument of the same name.
 PollStatus's input is :class:`voiceclone.domain.polling.PollStatusEvent`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from voiceclone.domain.base import BaseModel
+from voiceclone.domain.polling import SpeechProgress
 
 
 class JobStep(BaseModel):
     """LoadJob, Gate, SubmitTraining, Finalize: the job the execution is for."""
 
     job_id: str = Field(min_length=1)
+
+
+class ExpiryEvent(BaseModel):
+    """What a job's schedule sends the expire_job function (the schedule target's Input)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    job_id: str
+    # The moment this schedule was armed for (a fire before the job's deadline re-arms from it).
+    due_at: datetime | None = None
 
 
 class CheckSentenceStep(JobStep):
@@ -34,5 +47,44 @@ class AwaitCallbackStep(JobStep):
 
 class MarkFailedStep(JobStep):
     """MarkFailed: the error a Catch caught, as Step Functions gives it ({"Error", "Cause"})."""
+
+    error: dict[str, Any] | None = None
+
+
+# ----- the speech workflow (asynchronous vendors) ---------------------------------------------------
+
+
+class SpeechInput(BaseModel):
+    """The speech workflow's input: the speech, and the vendor calls it takes (one per piece, in order)."""
+
+    speech_id: str
+    tenant_id: str
+    vendor: str
+    pieces: list[str]
+    format: Literal["wav", "mp3", "pcm"]
+    sample_rate: int
+    speed: float = 1.0
+
+
+class SpeechStep(BaseModel):
+    """SubmitSpeech: the speech to make."""
+
+    speech: SpeechInput
+
+
+class SpeechAwaitStep(SpeechStep):
+    """AwaitSpeechCallback (.waitForTaskToken): the token a vendor's callback sends."""
+
+    task_token: str = Field(min_length=1)
+
+
+class SpeechProgressStep(SpeechStep):
+    """PollSpeech and FinishSpeech: the vendor jobs and what they made so far."""
+
+    progress: SpeechProgress
+
+
+class SpeechFailedStep(SpeechStep):
+    """MarkSpeechFailed: the error a Catch caught ({"Error", "Cause"})."""
 
     error: dict[str, Any] | None = None

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.handlers.deferred import load_before_snapshot
+from voiceclone.logic.account.api_keys import tenant_for
+from voiceclone.logic.core.services import services
 from voiceclone.observability import log_metrics, logger, metrics
 
 # The exact message API Gateway turns into a 401 (any other failure is a 500).
@@ -29,16 +34,8 @@ class Unauthorized(Exception):
 @logger.inject_lambda_context(log_event=False)
 @log_metrics
 def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-        APIGatewayAuthorizerResponse,
-        APIGatewayAuthorizerTokenEvent,
-    )
-
-    from voiceclone.logic.api_keys import tenant_for
-    from voiceclone.logic.services import services
-
     event = APIGatewayAuthorizerTokenEvent(raw_event)
-    tenant = tenant_for(services().repo, event.authorization_token)
+    tenant = tenant_for(services().store.account, event.authorization_token)
     if tenant is None:
         metrics.add_metric(name="AuthRejected", unit="Count", value=1)
         raise Unauthorized()
@@ -55,7 +52,3 @@ def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     policy.allow_all_routes()
     logger.append_keys(tenant_id=tenant)
     return policy.asdict()
-
-
-# Under SnapStart, what the first call imports is imported before the snapshot (handlers/deferred.py).
-load_before_snapshot(__name__)

@@ -1,23 +1,21 @@
-"""S3 ObjectCreated entry point: one record per uploaded recording."""
+"""S3 ObjectCreated: one record per uploaded recording or document (voiceclone.logic.training.intake)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from voiceclone.logic.core.services import services
+from voiceclone.logic.training.intake import handle_upload
 from voiceclone.observability import log_metrics, logger, metrics
 
 
 @logger.inject_lambda_context(log_event=False)
 @log_metrics
 def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.data_classes import S3Event
-
-    from voiceclone.logic.intake import handle_upload
-    from voiceclone.logic.services import services
-
     event = S3Event(raw_event)
     outcomes = []
     for record in event.records:

@@ -6,7 +6,7 @@ voice, vendor, tenant and speech. The signature is ES256 by an ECC P-256 key tha
 leaves AWS KMS (:class:`KmsSigner`), under the operator's certificate chain from
 configuration. c2pa-python signs and reads whole, seekable files only: audio streamed while
 it is made cannot carry a manifest (docs/labels.md). The library is bound lazily
-(:mod:`voiceclone.provenance.lazy`) and runs only here, when signing or reading.
+(:mod:`voiceclone.lazy`) and runs only here, when signing or reading.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import Field
 
 from voiceclone.domain.base import BaseModel
+from voiceclone.lazy import optional_lazy_module
 from voiceclone.provenance.errors import LabelError
-from voiceclone.provenance.lazy import lazy_module
 from voiceclone.provenance.models import AudioFormat, SpeechContext
 
 if TYPE_CHECKING:
     from voiceclone.settings import Settings
 
-c2pa = lazy_module("c2pa")
+c2pa = optional_lazy_module("c2pa")
 
 SPEECH_ASSERTION = "org.voiceclone.speech"
 CLAIM_GENERATOR = "voiceclone"

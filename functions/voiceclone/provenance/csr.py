@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from cryptography import x509
 
+from voiceclone.aws import client
+
 # ecdsa-with-SHA256 (RFC 5758), the signature algorithm of the request.
 _ECDSA_WITH_SHA256 = bytes.fromhex("300a06082a8648ce3d040302")
 
@@ -55,8 +57,6 @@ def main() -> None:
     parser.add_argument("--key-id", required=True, help="the KMS key (id, ARN or alias/...)")
     parser.add_argument("--subject", required=True, help='RFC 4514, e.g. "CN=Speech signing,O=Example,C=CN"')
     args = parser.parse_args()
-    from voiceclone.aws import client
-
     print(certificate_request(client("kms"), args.key_id, args.subject), end="")
 
 

@@ -6,7 +6,6 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping
 from enum import StrEnum
-from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
@@ -16,13 +15,18 @@ from voiceclone.domain.base import BaseModel
 from voiceclone.domain.errors import VendorRejected
 from voiceclone.domain.models import Gender, Language, SentenceCheck, TrainingText, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
+from voiceclone.lazy import lazy_module
+from voiceclone.vendors import config
+from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisResult, measure, wav_rate
 
-if TYPE_CHECKING:  # the HTTP stack is imported when an adapter is built, not by whoever reads capabilities
+if TYPE_CHECKING:
     import httpx
 
+    from voiceclone.vendors import http
     from voiceclone.vendors.http import Envelope, VendorHttp
-    from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisResult
     from voiceclone.vendors.streaming.base import AudioStream
+else:  # the HTTP stack (httpx) loads when an adapter is built, not for whoever reads capabilities
+    http = lazy_module("voiceclone.vendors.http")
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Fetching a finished synthesis job's audio file (it may be long).
@@ -259,9 +263,7 @@ class VendorAdapter(ABC):
         envelope: Envelope | None = None,
     ) -> VendorHttp:
         """A client for one of the vendor's APIs (through the declared envelope unless given another)."""
-        from voiceclone.vendors.http import VendorHttp
-
-        return VendorHttp(
+        return http.VendorHttp(
             self.vendor_id, base_url, timeout_seconds, transport, envelope=envelope or self.envelope
         )
 
@@ -277,8 +279,6 @@ class VendorAdapter(ABC):
         Takes each setting as a keyword argument of the same name; an adapter whose settings
         need converting (numbers, lists) or checking together overrides this.
         """
-        from voiceclone.vendors import config
-
         # Adapters take their settings by name: the base class cannot spell their signatures.
         build: Callable[..., Self] = cls
         return build(**config.settings_of(cls), timeout_seconds=config.timeout_seconds())
@@ -415,8 +415,6 @@ class VendorAdapter(ABC):
 
     def check_stream_request(self, request: SynthesisRequest) -> None:
         """Refuse, before connecting, what the vendor's stream cannot make: its formats, rates, text limit."""
-        from voiceclone.vendors.speech import measure
-
         caps = self.capabilities
         if request.format not in caps.speech_stream_formats:
             raise VendorRejected(
@@ -479,8 +477,6 @@ class VendorAdapter(ABC):
         is sent with it. A refused or vanished file is permanent (``AudioUnavailable``), a server
         error or a timeout retryable.
         """
-        from voiceclone.vendors.speech import SynthesisResult, wav_rate
-
         if not job.audio_url:
             raise VendorRejected(self.vendor_id, "NoAudioUrl", f"job {job.job_id} finished without audio")
         audio = self._downloads().call("GET", job.audio_url, context=f"the audio of job {job.job_id}")
@@ -499,7 +495,7 @@ class VendorAdapter(ABC):
         client: VendorHttp | None = getattr(self, "_download_http", None)
         if client is None:
             client = self.connect(
-                "", DOWNLOAD_TIMEOUT_SECONDS, self._transport, envelope=_download_envelope()
+                "", DOWNLOAD_TIMEOUT_SECONDS, self._transport, envelope=http.DownloadEnvelope()
             )
             self._download_http = client
         return client
@@ -511,23 +507,3 @@ class VendorAdapter(ABC):
         VendorRejected "NoCallback" (its status is polled instead).
         """
         raise self.unsupported("send training callbacks: its status is polled", code="NoCallback")
-
-
-@cache
-def _download_envelope() -> Envelope:
-    """A vendor's file download: the bytes on 2xx; 401/403/404/410 permanent, 429 and 5xx retryable."""
-    from voiceclone.vendors.errors import ErrorRules
-    from voiceclone.vendors.http import Envelope, Reply
-
-    class DownloadEnvelope(Envelope):
-        rules = ErrorRules(codes={"AudioUnavailable": "rejected"})
-
-        def error(self, reply: Reply) -> tuple[str, str] | None:
-            if reply.ok or reply.status == 429 or reply.status >= 500:
-                return None
-            return "AudioUnavailable", f"downloading {reply.context} answered HTTP {reply.status}"
-
-        def payload(self, reply: Reply) -> Any:
-            return reply.content
-
-    return DownloadEnvelope()

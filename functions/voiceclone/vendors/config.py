@@ -15,9 +15,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from voiceclone.domain.errors import VendorAuthError
+from voiceclone.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities import parameters
+
     from voiceclone.vendors.base import VendorAdapter
+else:  # Powertools Parameters (it brings boto3): loaded by the first vendor call that reads a secret
+    parameters = lazy_module("aws_lambda_powertools.utilities.parameters")
 
 SECRET_CACHE_SECONDS = 300
 # How long one vendor call may take (seconds), for every vendor; uploads allow more (the adapters').
@@ -70,10 +75,6 @@ def _secret_fields(vendor_id: str, environ: Mapping[str, str]) -> dict[str, str]
     arn = environ.get(env_name(vendor_id, "secret_arn"))
     if not arn:
         return {}
-    from aws_lambda_powertools.utilities import (
-        parameters,
-    )  # lazy: only functions that call vendors pay for it
-
     raw = parameters.get_secret(arn, max_age=SECRET_CACHE_SECONDS)
     value = json.loads(raw) if isinstance(raw, str) else json.loads(raw.decode())
     return {str(k): str(v) for k, v in value.items()}

@@ -193,3 +193,17 @@ class VendorHttp:
 
     def close(self) -> None:
         self._client.close()
+
+
+class DownloadEnvelope(Envelope):
+    """A vendor's file download: the bytes on 2xx; 401/403/404/410 permanent, 429 and 5xx retryable."""
+
+    rules = ErrorRules(codes={"AudioUnavailable": "rejected"})
+
+    def error(self, reply: Reply) -> tuple[str, str] | None:
+        if reply.ok or reply.status == 429 or reply.status >= 500:
+            return None
+        return "AudioUnavailable", f"downloading {reply.context} answered HTTP {reply.status}"
+
+    def payload(self, reply: Reply) -> Any:
+        return reply.content

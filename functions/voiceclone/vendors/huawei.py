@@ -23,7 +23,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -44,9 +44,7 @@ from voiceclone.vendors.config import settings_of, timeout_seconds
 from voiceclone.vendors.errors import ErrorRules, codes
 from voiceclone.vendors.http import Envelope, Reply
 from voiceclone.vendors.signing import huawei as signer
-
-if TYPE_CHECKING:
-    from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest
+from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisState
 
 VENDOR_ID = "huawei"
 DEFAULT_ENDPOINT = "https://metastudio.cn-north-4.myhuaweicloud.com"
@@ -294,7 +292,6 @@ class HuaweiAdapter(VendorAdapter):
 
     def start_synthesis(self, voice: VendorVoice, request: SynthesisRequest, *, tag: str) -> SynthesisJob:
         """POST ttsc/async-jobs: the voice asset speaks ``request.text``; polled, or called back."""
-        from voiceclone.vendors.speech import SynthesisJob
 
         audio_format = TTS_FORMATS.get(request.format)
         speed = round(request.speed * 100)
@@ -320,7 +317,6 @@ class HuaweiAdapter(VendorAdapter):
 
     def get_synthesis(self, job_id: str) -> SynthesisJob:
         """GET ttsc/async-jobs/{job_id}: state, and on SUCCEED the audio file's URL (valid one hour)."""
-        from voiceclone.vendors.speech import SynthesisJob, SynthesisState
 
         data = self.call("GET", f"/async-jobs/{quote(job_id, safe='')}", base=self._tts_base)
         state = str(data.get("state") or "")

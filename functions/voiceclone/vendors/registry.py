@@ -31,6 +31,11 @@ def vendor_ids() -> tuple[str, ...]:
     return tuple(VENDORS)
 
 
+def adapter_modules() -> list[str]:
+    """The module of each vendor's adapter, in the registry's order (a SnapStart function imports them)."""
+    return [VENDORS[v].partition(":")[0] for v in vendor_ids()]
+
+
 def register(vendor_id: str, target: str | type[VendorAdapter]) -> None:
     """Add (or replace) a vendor at run time: ``"module:Class"`` or the adapter class itself."""
     if isinstance(target, str):

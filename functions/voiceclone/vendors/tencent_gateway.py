@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Unpack
 
 import httpx
 
@@ -29,10 +29,8 @@ from voiceclone.vendors.base import (
 )
 from voiceclone.vendors.errors import ErrorRules
 from voiceclone.vendors.http import Envelope, NotTheApi, Reply
+from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisState
 from voiceclone.vendors.tencent_cloud import TencentKeyPairAdapter
-
-if TYPE_CHECKING:
-    from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest
 
 VENDOR_ID = "tencent_gateway"
 DEFAULT_ENDPOINT = "https://service-mqk0mc83-1257411467.bj.apigw.tencentcs.com"
@@ -340,7 +338,6 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
 
     def _synthesis(self, job: dict[str, Any]) -> SynthesisJob:
         """A generation job in the shared terms; on COMPLETED its file's URL from destination + voiceName."""
-        from voiceclone.vendors.speech import SynthesisJob, SynthesisState
 
         code = _int(job.get("state"))
         label = _STATE_NAMES.get(code, str(job.get("state") or "")) if code is not None else ""

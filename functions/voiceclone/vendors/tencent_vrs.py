@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Gender, SentenceCheck, TrainingText, VendorVoice
+from voiceclone.lazy import lazy_module
 from voiceclone.vendors.base import (
     DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
@@ -27,6 +28,7 @@ from voiceclone.vendors.base import (
     state_table,
 )
 from voiceclone.vendors.errors import ErrorRules
+from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
 from voiceclone.vendors.tencent_cloud import (
     TencentCloudEnvelope,
     TencentCloudResponseEnvelope,
@@ -34,9 +36,13 @@ from voiceclone.vendors.tencent_cloud import (
     tc3_signer,
 )
 
-if TYPE_CHECKING:  # speech is imported by the functions that speak, when they speak
-    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
+if TYPE_CHECKING:
+    from voiceclone.vendors.streaming import base as streaming
+    from voiceclone.vendors.streaming import tencent_tts
     from voiceclone.vendors.streaming.base import AudioStream
+else:  # the WebSocket stack (websockets): loaded when a voice first streams
+    streaming = lazy_module("voiceclone.vendors.streaming.base")
+    tencent_tts = lazy_module("voiceclone.vendors.streaming.tencent_tts")
 
 VENDOR_ID = "tencent_vrs"
 SERVICE = "vrs"
@@ -266,7 +272,6 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
 
     def synthesize(self, voice: VendorVoice, request: SynthesisRequest) -> SynthesisResult:
         """One TextToVoice call: the clone's VoiceType (or FastVoiceType), audio in base64."""
-        from voiceclone.vendors.speech import SynthesisResult
 
         params: dict[str, Any] = {
             "Text": request.text,
@@ -306,9 +311,6 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
     def stream_synthesis(self, voice: VendorVoice, request: SynthesisRequest) -> AudioStream:
         """One TextToStreamAudioWS call: the text in the signed URL, the clone's VoiceType (or
         FastVoiceType), the audio in binary frames until Tencent's ``final`` frame."""
-        from voiceclone.vendors.streaming.base import open_stream
-        from voiceclone.vendors.streaming.tencent_tts import TencentStreamProtocol
-
         self.check_stream_request(request)
         if not self.app_id.isdigit():
             raise VendorAuthError(
@@ -332,14 +334,14 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
         if fast:
             params["VoiceType"] = FAST_VOICE_TYPE
             params["FastVoiceType"] = str(fast)
-        protocol = TencentStreamProtocol(
+        protocol = tencent_tts.TencentStreamProtocol(
             self.stream_endpoint,
             app_id=int(self.app_id),
             secret_id=self._secret_id,
             secret_key=self._secret_key,
             params=params,
         )
-        return open_stream(
+        return streaming.open_stream(
             protocol,
             timeout_seconds=self._timeout_seconds,
             audio_format=request.format,

@@ -30,6 +30,7 @@ import httpx
 
 from voiceclone.domain.errors import VendorAuthError, VendorError, VendorRejected, VendorUnavailable
 from voiceclone.domain.models import Language, VendorVoice
+from voiceclone.lazy import lazy_module
 from voiceclone.vendors.base import (
     DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
@@ -43,10 +44,15 @@ from voiceclone.vendors.config import settings_of, timeout_seconds
 from voiceclone.vendors.errors import ErrorRules, codes
 from voiceclone.vendors.http import Envelope, NotTheApi, Reply
 from voiceclone.vendors.signing import volc_v4
+from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
 
-if TYPE_CHECKING:  # speech is imported by the functions that speak, when they speak
-    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
+if TYPE_CHECKING:
+    from voiceclone.vendors.streaming import base as streaming
+    from voiceclone.vendors.streaming import volcengine_tts
     from voiceclone.vendors.streaming.base import AudioStream
+else:  # the WebSocket stack (websockets): loaded when a voice first streams
+    streaming = lazy_module("voiceclone.vendors.streaming.base")
+    volcengine_tts = lazy_module("voiceclone.vendors.streaming.volcengine_tts")
 
 VENDOR_ID = "volcengine"
 DEFAULT_ENDPOINT = "https://openspeech.bytedance.com"
@@ -676,7 +682,6 @@ class VolcengineAdapter(VendorAdapter):
 
     def synthesize(self, voice: VendorVoice, request: SynthesisRequest) -> SynthesisResult:
         """One V1 TTS call with the slot's voice (cluster volcano_icl); the audio comes back in base64."""
-        from voiceclone.vendors.speech import SynthesisResult
 
         body = self._tts_body(voice, request, operation="query")
         reqid = str(body["request"]["reqid"])
@@ -700,17 +705,14 @@ class VolcengineAdapter(VendorAdapter):
     def stream_synthesis(self, voice: VendorVoice, request: SynthesisRequest) -> AudioStream:
         """One V1 WebSocket TTS call (binary protocol): the request of ``synthesize`` with operation
         ``submit``, the audio in numbered frames until the negative one."""
-        from voiceclone.vendors.streaming.base import open_stream
-        from voiceclone.vendors.streaming.volcengine_tts import VolcengineStreamProtocol
-
         self.check_stream_request(request)
-        protocol = VolcengineStreamProtocol(
+        protocol = volcengine_tts.VolcengineStreamProtocol(
             self.stream_endpoint,
             access_token=self._access_token,
             body=self._tts_body(voice, request, operation="submit"),
             rules=TTS_ERRORS,
         )
-        return open_stream(
+        return streaming.open_stream(
             protocol,
             timeout_seconds=self._timeout_seconds,
             audio_format=request.format,

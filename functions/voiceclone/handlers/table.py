@@ -1,0 +1,136 @@
+"""Every Lambda function of the service, as data: what it runs, what it takes, how it is built.
+
+The CDK stack (infra/functions.py, the workflows), the local stack (through the synthesized
+template) and the tests all read this one table; voiceclone.handlers.entries builds each
+function's entry point from its row. A workflow step validates its input with ``input`` and calls
+``target(services, **fields)``; an event-source function hands its event to ``target``. Both
+are import strings resolved on the function's first call, the way the vendor registry resolves
+adapters, so a function's cold start imports its entry point's wiring alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# The Lambda `Handler` of every function: voiceclone.handlers.entries.<name>.
+ENTRY_MODULE = "voiceclone.handlers.entries"
+DEFAULT_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    # "module:attribute": a step function (svc, **input fields), or an event handler (event, context).
+    target: str
+    # A workflow step's input model ("module:Model"); empty for a function an event source invokes.
+    input: str = ""
+    # Steps: where the input names the run (the logs' correlation id) and its vendor (the metrics'
+    # dimension); without a vendor path the step's job is read to find it.
+    run_id: str = ""
+    vendor: str = ""
+    # The state machine whose task it is (infra/workflow.py, infra/speech_workflow.py).
+    workflow: Literal["", "training", "speech"] = ""
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    # SnapStart (a function a client waits on): the modules imported before the snapshot is taken,
+    # beyond the target's own module: those its first requests load (the table's tests check it);
+    # `snapshot_vendors`: every vendor adapter of the registry too (requests name their vendor).
+    snapshot_imports: tuple[str, ...] | None = None
+    snapshot_vendors: bool = False
+
+    @property
+    def kind(self) -> Literal["step", "event"]:
+        return "step" if self.input else "event"
+
+    @property
+    def handler(self) -> str:
+        """The Lambda `Handler` (also how a consumer finds the function in the template)."""
+        return f"{ENTRY_MODULE}.{self.name}"
+
+    @property
+    def snapstart(self) -> bool:
+        return self.snapshot_imports is not None
+
+
+def training_step(
+    name: str, target: str, input: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+) -> Function:
+    """A task of the training workflow: its input names the job and its vendor."""
+    return Function(
+        name,
+        f"voiceclone.logic.training.steps:{target}",
+        f"voiceclone.domain.{input}",
+        run_id="job_id",
+        vendor="vendor",
+        workflow="training",
+        timeout_seconds=timeout_seconds,
+    )
+
+
+def speech_step(name: str, target: str, input: str) -> Function:
+    """A task of the speech workflow: its input names the speech (its id, its vendor) at ``speech``."""
+    return Function(
+        name,
+        f"voiceclone.logic.speech.steps:{target}",
+        f"voiceclone.domain.steps:{input}",
+        run_id="speech.speech_id",
+        vendor="speech.vendor",
+        workflow="speech",
+    )
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "authorizer",
+        "voiceclone.handlers.authorizer:handler",
+        snapshot_imports=("voiceclone.logic.account.api_keys",),
+    ),
+    # The api's requests import, beyond voiceclone.rest's own imports, the vendor adapters (the
+    # registry imports one when a request names its vendor) and the HTTP stack they speak through.
+    Function(
+        "api",
+        "voiceclone.rest:handle",
+        snapshot_imports=("voiceclone.vendors.http", "httpx"),
+        snapshot_vendors=True,
+    ),
+    Function("callback", "voiceclone.handlers.callback:handler"),
+    Function("intake", "voiceclone.handlers.intake:handler"),
+    # The training workflow (a sentence check waits on the vendor's verdict, and SubmitTraining
+    # assembles the audio the vendor downloads: both outlast 30 s on a slow vendor).
+    training_step("load_job", "load_job", "steps:JobStep"),
+    training_step("check_sentence", "check_sentence", "steps:CheckSentenceStep", timeout_seconds=60),
+    training_step("gate", "gate", "steps:JobStep"),
+    training_step("submit_training", "submit_training", "steps:JobStep", timeout_seconds=60),
+    training_step("await_training", "await_training", "steps:AwaitCallbackStep"),
+    training_step("poll_status", "poll_status", "polling:PollStatusEvent"),
+    training_step("finalize", "finalize", "steps:JobStep"),
+    training_step("mark_failed", "mark_failed", "steps:MarkFailedStep"),
+    # Job and speech events, and their webhooks.
+    Function("publish_events", "voiceclone.handlers.publish_events:handler"),
+    Function("deliver_webhook", "voiceclone.handlers.deliver_webhook:handler"),
+    # A job's one-time schedule came due: its input names the job alone (its vendor is read from it).
+    Function(
+        "expire_job",
+        "voiceclone.logic.training.expiry:expire_job",
+        "voiceclone.domain.steps:ExpiryEvent",
+        run_id="job_id",
+    ),
+    # The speech workflow (asynchronous vendors).
+    speech_step("speech_submit", "submit", "SpeechStep"),
+    speech_step("speech_await", "await_callback", "SpeechAwaitStep"),
+    speech_step("speech_poll", "poll", "SpeechProgressStep"),
+    speech_step("speech_finish", "finish", "SpeechProgressStep"),
+    speech_step("speech_mark_failed", "mark_failed", "SpeechFailedStep"),
+)
+
+BY_NAME: dict[str, Function] = {f.name: f for f in FUNCTIONS}
+FUNCTION_NAMES: tuple[str, ...] = tuple(BY_NAME)
+
+
+def function(name: str) -> Function:
+    return BY_NAME[name]
+
+
+def workflow_functions(workflow: Literal["training", "speech"]) -> tuple[str, ...]:
+    """The names of the functions a state machine invokes."""
+    return tuple(f.name for f in FUNCTIONS if f.workflow == workflow)

@@ -1,0 +1,70 @@
+"""The audio bucket's key layout, in one place: what a client uploads, what the service keeps, what it speaks.
+
+::
+
+    uploads/<tenant>/<job>/<text_id>.wav          a sentence's presigned form writes here (any audio format)
+    uploads/<tenant>/<job>/<document>.pdf         a document the vendor requires (Huawei's letter)
+    training/<tenant>/<job>/recordings/<name>/<etag>.<wav|pdf>
+                                                  intake's copy of an upload it recorded (no form writes here)
+    training/<tenant>/<job>/recordings/<name>/<etag>.vendor.wav
+                                                  that recording converted for the vendor (CheckSentence)
+    training/<tenant>/<job>/voice.wav             the sentences joined for a vendor that takes one file
+    speech/<tenant>/<voice>/<speech>.<wav|mp3|pcm> speech made with a cloned voice
+
+The tenant prefix scopes every presigned URL; infra (the bucket's notifications and lifecycle
+rules) reads the three prefixes from here too.
+"""
+
+from __future__ import annotations
+
+UPLOADS = "uploads"
+TRAINING = "training"
+SPEECH = "speech"
+# What intake takes: recordings (whatever their format, the key says .wav) and documents (PDF).
+UPLOAD_KINDS = ("wav", "pdf")
+
+
+def upload_key(tenant_id: str, job_id: str, text_id: str) -> str:
+    """Where a sentence's recording is uploaded."""
+    return f"{UPLOADS}/{tenant_id}/{job_id}/{text_id}.wav"
+
+
+def document_key(tenant_id: str, job_id: str, name: str) -> str:
+    """Where a document the vendor requires is uploaded (e.g. a signed authorization letter, PDF)."""
+    return f"{UPLOADS}/{tenant_id}/{job_id}/{name}.pdf"
+
+
+def parse_upload_key(key: str) -> tuple[str, str, str, str] | None:
+    """(tenant_id, job_id, name, kind) of an upload key, kind "wav" or "pdf"; None for anything else."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != UPLOADS:
+        return None
+    name, _, kind = parts[3].rpartition(".")
+    if kind not in UPLOAD_KINDS or not name:
+        return None
+    return parts[1], parts[2], name, kind
+
+
+def accepted_key(tenant_id: str, job_id: str, name: str, etag: str, kind: str) -> str:
+    """Where intake keeps an upload it recorded: named by its ETag, written by intake alone."""
+    return f"{TRAINING}/{tenant_id}/{job_id}/recordings/{name}/{etag}.{kind}"
+
+
+def converted_key(kept_key: str) -> str:
+    """Where CheckSentence keeps the vendor-ready WAV of a kept upload (beside it, same lifecycle)."""
+    return f"{kept_key.rpartition('.')[0]}.vendor.wav"
+
+
+def assembled_key(tenant_id: str, job_id: str) -> str:
+    """Where SubmitTraining stores a single-file vendor's assembled recording."""
+    return f"{TRAINING}/{tenant_id}/{job_id}/voice.wav"
+
+
+def job_prefixes(tenant_id: str, job_id: str) -> tuple[str, str]:
+    """Everything of one job lies under these two prefixes (its uploads, and what the service kept)."""
+    return f"{UPLOADS}/{tenant_id}/{job_id}/", f"{TRAINING}/{tenant_id}/{job_id}/"
+
+
+def speech_key(tenant_id: str, voice_id: str, speech_id: str, fmt: str) -> str:
+    """Where a speech's audio is kept."""
+    return f"{SPEECH}/{tenant_id}/{voice_id}/{speech_id}.{fmt}"

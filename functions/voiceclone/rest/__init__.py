@@ -1,0 +1,66 @@
+"""The REST API: one resolver over a Powertools ``Router`` per resource, and the function's handler.
+
+Routers: jobs (and a vendor's training texts), voices, speech, account (usage, the webhook
+secret); the OpenAPI document is the resolver's own. Request hardening (voiceclone.rest.hardening)
+runs before routing and the exception-to-answer mapping (voiceclone.rest.errors) is registered
+once, for every route. The function's entry (voiceclone.handlers.table, ``api``) resolves
+:func:`handle` on its first call, or before the SnapStart snapshot.
+
+The OpenAPI document is generated from the routes and models (GET /v1/openapi.json); with
+VOICECLONE_SWAGGER_UI=true (the local stack) Swagger UI is served at /v1/docs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import Server
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from voiceclone.observability import log_metrics, logger
+from voiceclone.rest import account, errors, jobs, speech, voices
+from voiceclone.rest.hardening import refuse_unreadable_body, reject_unknown_query_parameters
+from voiceclone.rest.openapi import openapi_options
+
+# The browser origins allowed to call the API (the studio's CloudFront origin; infra/studio.py sets it).
+ENV_CORS_ORIGINS = "VOICECLONE_CORS_ORIGINS"
+
+
+def cors_config() -> CORSConfig | None:
+    """CORS limited to the configured origins; none configured, no CORS header at all (read at import)."""
+    origins = [o.strip() for o in os.environ.get(ENV_CORS_ORIGINS, "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=["Authorization", "Content-Type", "Accept"],
+        expose_headers=["Location", "Voiceclone-Speech-Id"],
+        max_age=600,
+    )
+
+
+app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
+if os.environ.get("VOICECLONE_SWAGGER_UI", "").lower() == "true":
+    app.enable_swagger(path="/v1/docs", **openapi_options())
+app.use([reject_unknown_query_parameters])
+for router in (errors.router, jobs.router, voices.router, speech.router, account.router):
+    app.include_router(router)
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    """The OpenAPI document of this API, generated from the routes (no API key needed)."""
+    base = app._get_base_path()  # the stage, e.g. /prod, so "Try it out" calls the right URL
+    body = app.get_openapi_json_schema(servers=[Server(url=base or "/")], **openapi_options())
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@log_metrics
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One API Gateway proxy event: refused if its body cannot be read, otherwise routed."""
+    return refuse_unreadable_body(event) or app.resolve(event, context)
