@@ -47,6 +47,7 @@ from voiceclone_local.sandboxes.base import (
     SandboxResponse,
     SimulatedTask,
     audio_problem,
+    delivery_outcomes,
     env_or,
     fetch_audio,
     json_object,
@@ -612,4 +613,4 @@ class TencentGatewaySandbox(SandboxBase):
         payload = {"job": described} if self.config.callback_wrapped else described
         attempts = self.post_callback(job.id, job.callback, payload)
         with self._lock:
-            self.callbacks.append((job.id, attempts[-1].status_code))
+            self.callbacks.extend((job.id, status) for status in delivery_outcomes(attempts))
