@@ -310,3 +310,18 @@ def test_random_faults_follow_the_seeds_draws_request_by_request(echo: EchoSandb
     injected = {kind.value: kinds.count(kind) for kind in REFUSALS + TRANSPORT_FAULTS}
     assert all(injected.values()), injected
     assert echo.faults_injected == {**injected, "lost_callback": 0, "duplicate_callback": 0}
+
+
+def test_arming_a_fault_raises_its_counter_for_the_next_calls(echo: EchoSandbox) -> None:
+    # Given a throttle already armed / When one more and a dropped answer are armed
+    echo.config.throttle_first = 1
+    echo.arm(Fault.THROTTLE)
+    echo.arm(Fault.DROPPED)
+    echo.arm(Fault.DUPLICATE_CALLBACK, times=2)
+    # Then the counters add up, and the next calls spend them in order
+    assert (echo.config.throttle_first, echo.config.drop_response_first) == (2, 1)
+    assert echo.config.duplicate_callback_first == 2
+    assert [get(echo, "/echo/x").status_code for _ in range(2)] == [429, 429]
+    with pytest.raises(httpx.RemoteProtocolError):
+        get(echo, "/echo/x")
+    assert get(echo, "/echo/x").status_code == 200

@@ -800,6 +800,13 @@ class SandboxBase:
                 return True
         return False
 
+    def arm(self, fault: Fault, times: int = 1) -> None:
+        """Inject ``fault`` into the next ``times`` requests (or callbacks) it applies to, besides any
+        already armed: the "next N" counter of its kind, raised under the lock that spends it."""
+        knob = dict((*_FAULT_KNOBS, *_CALLBACK_KNOBS))[fault]
+        with self._fault_lock:
+            setattr(self.config, knob, getattr(self.config, knob) + times)
+
     @property
     def faults_injected(self) -> dict[str, int]:
         """How often each fault kind was injected, by kind (every kind listed, 0 included)."""
