@@ -119,8 +119,11 @@ def _with_job(make: Callable[[str], Request]) -> Callable[[World, random.Random]
     return lambda world, rng: make(rng.choice(list(world.job_ids))) if world.job_ids else None
 
 
-def cases(vendors: Sequence[str]) -> list[Case]:
-    """Every hostile case the soak mixes in; one per unreadable text and per speed a vendor lacks."""
+def cases(vendors: Sequence[str], sync_vendors: Sequence[str]) -> list[Case]:
+    """Every hostile case the soak mixes in; one per unreadable text and per speed a vendor lacks.
+
+    ``sync_vendors`` answer speech in the call (audio in the response is theirs to send).
+    """
     found = [
         Case(
             "malformed JSON",
@@ -232,7 +235,7 @@ def cases(vendors: Sequence[str]) -> list[Case]:
         Case(
             "Accept: audio/wav;q=0, application/json",
             _speech(
-                [v for v in ("tencent_vrs", "volcengine") if v in vendors],
+                sync_vendors,
                 headers={"Accept": "audio/wav;q=0, application/json"},
                 text="你好。",
             ),

@@ -22,6 +22,7 @@ def report(**changes: Any) -> Report:
         started_at=datetime(2026, 12, 6, 10, 0, tzinfo=UTC),
         seconds=60,
         vendors=VENDORS,
+        speech_modes={"tencent_vrs": "sync", "qiniu": "none"},
         jobs={"tencent_vrs": Counter(SUCCEEDED=1), "qiniu": Counter(FAILED=1)},
         job_errors=Counter({("qiniu", "503"): 1}),
         speeches={
@@ -91,6 +92,8 @@ def test_usage_must_match_the_speech_delivered_for_every_vendor() -> None:
     assert failed(run) == ["usage = speech delivered, per vendor"]
 
 
-def test_qiniu_speech_must_be_refused_409() -> None:
+def test_speech_must_be_refused_409_where_the_vendor_offers_none() -> None:
     spoken = Counter({"asked": 2, "409 SpeechNotOffered": 1, "502 NotOffered": 1})
-    assert failed(report(speeches={**report().speeches, "qiniu": spoken})) == ["Qiniu speech refused 409"]
+    assert failed(report(speeches={**report().speeches, "qiniu": spoken})) == [
+        "speech where none is offered (Qiniu) refused 409"
+    ]
