@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -370,23 +370,34 @@ def soak(plan: Plan) -> Report:
             speaker = random.Random(rng.random())
             return lambda: speak(api, ledger, speech_order[index], text, speaker, t0 + span * 1.5)
 
-        with sampler.running(), watching(client, ledger), ThreadPoolExecutor(max_workers=12) as pool:
+        # Jobs and speech in pools of their own: speech waiting for a voice never holds up the jobs
+        # that make the voices.
+        with (
+            sampler.running(),
+            watching(client, ledger),
+            ThreadPoolExecutor(max_workers=6, thread_name_prefix="soak-job") as jobs_pool,
+            ThreadPoolExecutor(max_workers=12, thread_name_prefix="soak-speech") as speech_pool,
+        ):
             bad = threading.Thread(
                 target=run_hostile,
                 args=(raw, key, ledger, random.Random(rng.random()), hostile_moments),
                 name="soak-hostile",
             )
             bad.start()
-            futures = []
+            futures: list[Future[None]] = []
+
+            def submit(pool: ThreadPoolExecutor, work: Callable[[], None]) -> Callable[[], None]:
+                return lambda: futures.append(pool.submit(work))
+
             timeline = sorted(
-                [(m, start_job(i)) for i, m in enumerate(job_moments)]
-                + [(m, start_speech(i)) for i, m in enumerate(speech_moments)]
+                [(m, submit(jobs_pool, start_job(i))) for i, m in enumerate(job_moments)]
+                + [(m, submit(speech_pool, start_speech(i))) for i, m in enumerate(speech_moments)]
                 + arm_once(stack.sandboxes, rng, t0, span),
                 key=lambda pair: pair[0],
             )
-            for moment, work in timeline:
+            for moment, happen in timeline:
                 wait_until(moment, never)
-                futures.append(pool.submit(work))
+                happen()
             for future in futures:
                 try:
                     future.result()
@@ -420,6 +431,7 @@ class Report:
     speeches_by_hostile: Counter[str]  # status -> count of speech made by hostile requests
     faults: dict[str, dict[str, int]]  # vendor -> kind -> injected
     calls: dict[str, int]  # vendor -> requests its sandbox served
+    trainings: dict[str, int]  # vendor -> training tasks its sandbox created (one a job, retries or not)
     callbacks: dict[str, bool]  # vendor -> sends callbacks (training or speech)
     usage: dict[str, int]  # vendor -> characters the service counted
     delivered: dict[str, int]  # vendor -> characters of SUCCEEDED speech
@@ -534,6 +546,7 @@ def collect(
         speeches_by_hostile=by_hostile,
         faults={v: s.faults_injected for v, s in stack.sandboxes.items()},
         calls={v: sum(s.requests.values()) for v, s in stack.sandboxes.items()},
+        trainings={v: s.tasks_created for v, s in stack.sandboxes.items()},
         callbacks={v: _calls_back(s) for v, s in stack.sandboxes.items()},
         usage=by_vendor,
         delivered=dict(delivered),
@@ -603,6 +616,7 @@ def render(report: Report) -> str:
 
     lines += ["", "Jobs" + head[4:]]
     lines.append(row("started", [sum(report.jobs[v].values()) for v in vendors]))
+    lines.append(row("(trainings the vendor ran)", [report.trainings.get(v, 0) for v in vendors]))
     for state in (*JOB_STATES, *WAITING_JOB_STATES):
         if any(report.jobs[v][state] for v in vendors):
             lines.append(row(state + (" (stuck)" if state in WAITING_JOB_STATES else ""),
@@ -650,11 +664,26 @@ def findings(report: Report) -> list[str]:
     """Everything else worth reading: hostile answers that were not as owed, failures and refusals."""
     lines: list[str] = []
     wrong = Counter(
-        (a.case, a.vendor, a.status, a.error) for a in report.bad_answers if a.verdict not in ("expected",)
+        (a.case, a.vendor, a.status, a.error, a.verdict)
+        for a in report.bad_answers
+        if a.verdict != "expected"
     )
     if wrong:
-        lines += ["", "Hostile requests not answered as owed (case, vendor, status, error: times)"]
-        lines += [f"  {c} | {v or '-'} | {s} | {e or '-'}: {n}" for (c, v, s, e), n in sorted(wrong.items())]
+        lines += [
+            "",
+            "Hostile requests not answered as owed (case | vendor | status | error | verdict: times)",
+        ]
+        lines += [
+            f"  {c} | {v or '-'} | {s} | {e or '-'} | {verdict}: {n}"
+            for (c, v, s, e, verdict), n in sorted(wrong.items())
+        ]
+    extra = [
+        f"{v}: {report.trainings[v]} trainings for {sum(report.jobs[v].values())} jobs"
+        for v in report.vendors
+        if report.trainings.get(v, 0) > sum(report.jobs[v].values())
+    ]
+    if extra:
+        lines += ["", "More trainings at a vendor than jobs: " + ", ".join(extra)]
     if report.unreadable_at_vendor:
         lines += ["", "Unreadable text that reached a vendor: " + ", ".join(report.unreadable_at_vendor)]
     if report.job_errors:

@@ -32,6 +32,7 @@ def report(**changes: Any) -> Report:
         speeches_by_hostile=Counter(),
         faults={"tencent_vrs": {k.value: 1 for k in Fault}, "qiniu": {k.value: 1 for k in Fault}},
         calls={"tencent_vrs": 40, "qiniu": 9},
+        trainings={"tencent_vrs": 1, "qiniu": 1},
         callbacks={"tencent_vrs": True, "qiniu": False},
         usage={"tencent_vrs": 30},
         delivered={"tencent_vrs": 30},

@@ -332,6 +332,12 @@ class TencentGatewaySandbox(SandboxBase):
         self.files: dict[str, bytes] = {}
 
     @property
+    def tasks_created(self) -> int:
+        """Training jobs created (type 2); the simulator also runs the generation jobs, which are speech."""
+        with self._lock:
+            return sum(1 for job in self._jobs.values() if job.kind == TRAIN_MODEL)
+
+    @property
     def jobs(self) -> dict[str, GatewayJob]:
         """A snapshot of the jobs by id (the GatewayJob objects are live)."""
         with self._lock:
