@@ -31,7 +31,7 @@ def test_the_same_seed_draws_the_same_faults_and_another_seed_others() -> None:
     # Then the first two agree draw for draw, and the third does not
     assert first == again
     assert first != other
-    # ...and the vendor is part of the seed: one soak seed gives each sandbox its own sequence
+    # ...and the vendor is part of it: one soak seed gives each sandbox a sequence of its own
     assert first != draws("7:huawei", 200)
 
 

@@ -115,7 +115,7 @@ class FaultRates(BaseModel):
 class FaultDice:
     """Faults at random: one ``random.Random`` per sandbox, one draw per request or callback.
 
-    The seed names the sequence of draws (the same seed, the same sequence); which request
+    A seed names a sequence of draws (one seed, one sequence); which request
     gets which draw depends on the order requests arrive in, which a concurrent run does not fix.
     """
 
