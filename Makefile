@@ -10,7 +10,7 @@ SHELL := /bin/bash
 # setuptools' build warnings (editable-install advice) are silenced for the install alone.
 FILTER := { grep -v '^WARNING: Location' || true; }
 
-.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark samples rhythm clean
+.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark soak samples rhythm clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -69,6 +69,11 @@ format: setup ## apply ruff's fixes and formatting
 
 benchmark: setup ## cold start per handler vs bare boto3, one local 20-sentence job stage by stage, a load run of JOBS (50) at once
 	$(BIN)/python benchmarks/run.py --jobs $(or $(JOBS),50)
+
+# Not part of `make test`: about 10 minutes of work and a drain (docs/soak.md); exits 1 when a must fails.
+soak: setup ## JOBS (50) clones and SPEECHES (200) speeches over MINUTES (10) on one local stack while every vendor sandbox fails at random (SEED=123 replays a run's dice)
+	$(BIN)/python benchmarks/soak.py --jobs $(or $(JOBS),50) --speeches $(or $(SPEECHES),200) \
+	  --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED))
 
 samples: ## regenerate samples/ with espeak-ng and sox (Debian packages)
 	$(BIN)/python scripts/make_sample_audio.py

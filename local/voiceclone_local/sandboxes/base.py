@@ -3,10 +3,16 @@
 A vendor sandbox subclasses :class:`SandboxBase` and declares its ``vendor_id``,
 its routes (a Werkzeug ``Map``), its authentication, its envelope and its
 operations; :meth:`SandboxBase.handle` runs every request through the same steps:
-route, count, authenticate, inject a configured fault, dispatch, wrap. Every
-refusal is one :class:`SandboxApiError` (HTTP status, the vendor's code, message)
-that the vendor's envelope renders. The local stack finds a vendor's sandbox by
+route, count, authenticate, inject a fault, dispatch, wrap. Every refusal is one
+:class:`SandboxApiError` (HTTP status, the vendor's code, message) that the
+vendor's envelope renders. The local stack finds a vendor's sandbox by
 convention (:meth:`SandboxBase.for_vendor`), so adding a vendor adds no list entry.
+
+Faults (:class:`Fault`) come from counters ("the next N requests are throttled") or
+at random, with a probability per kind drawn from one seeded ``random.Random`` per
+sandbox (:class:`FaultDice`); both go through :meth:`SandboxBase.handle` and
+:meth:`SandboxBase.post_callback`, so every vendor gets every kind, and each sandbox
+counts what it injected (:attr:`SandboxBase.faults_injected`).
 """
 
 from __future__ import annotations
@@ -15,22 +21,24 @@ import importlib
 import json
 import logging
 import os
+import random
 import re
 import socket
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from voiceclone.domain.audio import inspect_wav
-from voiceclone.vendors.config import env_name
+from voiceclone.vendors.config import env_name, timeout_seconds
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
@@ -53,6 +61,79 @@ def env_or(vendor_id: str, field_name: str, default: str) -> Callable[[], str]:
     return lambda: os.environ.get(env_name(vendor_id, field_name)) or default
 
 
+class Fault(StrEnum):
+    """What a sandbox can do wrong; each kind is counted as injected (SandboxBase.faults_injected)."""
+
+    # Refusals, in the vendor's own terms (fault_error), to authenticated requests only.
+    THROTTLE = "throttle"
+    INTERNAL = "internal"
+    UNAVAILABLE = "unavailable"
+    # Transport faults, on any request: an answer after the caller's timeout, a closed connection.
+    TIMEOUT = "timeout"
+    DROPPED = "dropped"
+    # Callbacks: one never sent, one sent several times at once.
+    LOST_CALLBACK = "lost_callback"
+    DUPLICATE_CALLBACK = "duplicate_callback"
+
+
+REFUSALS = (Fault.THROTTLE, Fault.INTERNAL, Fault.UNAVAILABLE)
+TRANSPORT_FAULTS = (Fault.TIMEOUT, Fault.DROPPED)
+CALLBACK_FAULTS = (Fault.LOST_CALLBACK, Fault.DUPLICATE_CALLBACK)
+
+
+class FaultRates(BaseModel):
+    """The probability of each fault: per request for the request faults, per callback for the others.
+
+    A request draws once among the kinds that apply to it, a callback once among the callback
+    kinds, so each group's probabilities add up to at most 1.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    throttle: float = Field(default=0.0, ge=0, le=1)
+    internal: float = Field(default=0.0, ge=0, le=1)
+    unavailable: float = Field(default=0.0, ge=0, le=1)
+    timeout: float = Field(default=0.0, ge=0, le=1)
+    dropped: float = Field(default=0.0, ge=0, le=1)
+    lost_callback: float = Field(default=0.0, ge=0, le=1)
+    duplicate_callback: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _each_group_at_most_one(self) -> Self:
+        for group in (REFUSALS + TRANSPORT_FAULTS, CALLBACK_FAULTS):
+            total = sum(self.of(kind) for kind in group)
+            if total > 1:
+                names = ", ".join(kind.value for kind in group)
+                raise ValueError(f"the probabilities of {names} add up to {total:g}, more than 1")
+        return self
+
+    def of(self, kind: Fault) -> float:
+        rate: float = getattr(self, kind.value)
+        return rate
+
+
+class FaultDice:
+    """Faults at random: one ``random.Random`` per sandbox, one draw per request or callback.
+
+    A seed names a sequence of draws (one seed, one sequence); which request
+    gets which draw depends on the order requests arrive in, which a concurrent run does not fix.
+    """
+
+    def __init__(self, seed: str) -> None:
+        self.seed = seed
+        self._random = random.Random(seed)
+
+    def draw(self, rates: FaultRates, kinds: Sequence[Fault]) -> Fault | None:
+        """One of ``kinds`` with its probability in ``rates``, or None (no fault) with what is left."""
+        point = self._random.random()
+        for kind in kinds:
+            rate = rates.of(kind)
+            if point < rate:
+                return kind
+            point -= rate
+        return None
+
+
 class SandboxConfig(BaseModel):
     """Behaviour knobs every sandbox has; mutable at runtime (tests change them between jobs)."""
 
@@ -73,12 +154,22 @@ class SandboxConfig(BaseModel):
     # Delivery attempts per callback (first try included) and the base of the exponential pause between them.
     callback_attempts: int = Field(default=3, ge=1)
     callback_retry_seconds: float = Field(default=0.2, ge=0)
-
-
-class Fault(StrEnum):
-    THROTTLE = "throttle"
-    INTERNAL = "internal"
-    UNAVAILABLE = "unavailable"
+    # The next N requests of any kind (presigned uploads and file downloads too) answer late: held
+    # past the caller's vendor timeout, then performed and answered (to nobody, if the caller gave up).
+    timeout_first: int = Field(default=0, ge=0)
+    # The next N requests of any kind are performed, then the connection is closed unanswered.
+    drop_response_first: int = Field(default=0, ge=0)
+    # The next N callbacks are never sent; the next N after those are sent `callback_copies` times at once.
+    lose_callback_first: int = Field(default=0, ge=0)
+    duplicate_callback_first: int = Field(default=0, ge=0)
+    callback_copies: int = Field(default=2, ge=2)
+    # How long a late answer is held; None: the service's vendor timeout (VOICECLONE_VENDOR_TIMEOUT_SECONDS,
+    # read when the fault happens, as the local stack sets it for its functions) and one second more.
+    late_answer_seconds: float | None = Field(default=None, gt=0)
+    # Faults at random (the soak): each kind's probability per request or per callback, drawn from one
+    # random.Random per sandbox seeded with `fault_seed` and the vendor id (FaultDice).
+    fault_rates: FaultRates = Field(default_factory=FaultRates)
+    fault_seed: int = 0
 
 
 # The counter each fault consumes, in the order they are consumed.
@@ -86,6 +177,12 @@ _FAULT_KNOBS = (
     (Fault.THROTTLE, "throttle_first"),
     (Fault.INTERNAL, "internal_error_first"),
     (Fault.UNAVAILABLE, "unavailable_first"),
+    (Fault.TIMEOUT, "timeout_first"),
+    (Fault.DROPPED, "drop_response_first"),
+)
+_CALLBACK_KNOBS = (
+    (Fault.LOST_CALLBACK, "lose_callback_first"),
+    (Fault.DUPLICATE_CALLBACK, "duplicate_callback_first"),
 )
 
 
@@ -385,6 +482,13 @@ class CallbackAttempt:
     error: str | None = None
 
 
+def delivery_outcomes(attempts: Sequence[CallbackAttempt]) -> list[int | None]:
+    """The HTTP status that ended each delivery (None: nobody answered) of ``post_callback``'s attempts:
+    one for a callback sent once, none for a lost one, one per copy of a duplicated one."""
+    ends = [i for i, attempt in enumerate(attempts) if i + 1 == len(attempts) or attempts[i + 1].attempt == 1]
+    return [attempts[i].status_code for i in ends]
+
+
 # ----- HTTP plumbing -------------------------------------------------------------------------------
 
 
@@ -529,6 +633,8 @@ class SandboxBase:
         self._lock = threading.Lock()
         self._fault_lock = threading.Lock()
         self._requests: Counter[str] = Counter()
+        self._injected: Counter[Fault] = Counter()
+        self._dice: FaultDice | None = None
         self._stopped = threading.Event()
         self._trainer = TrainingSimulator(lambda: self.config, self._stopped)
         self._serving = False
@@ -620,6 +726,7 @@ class SandboxBase:
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         """One request in, the vendor's answer out: route, count, authenticate, fault, dispatch, wrap."""
         route: Route | None = None
+        fault: Fault | None = None
         try:
             if request.too_large:
                 raise self.too_large(request)
@@ -630,41 +737,106 @@ class SandboxBase:
                 raise self.not_found(request, route)
             if route.authenticated:
                 self.authenticate(request, route)
-                fault = self._next_fault()
-                if fault is not None:
-                    raise self.fault_error(fault, route)
+            fault = self._next_fault(route.authenticated)
+            if fault in REFUSALS:
+                raise self.fault_error(fault, route)
+            if fault is Fault.TIMEOUT:
+                self._stopped.wait(self._late_answer_seconds())
             result = getattr(self, route.endpoint)(request, route)
+            response = (
+                result if isinstance(result, SandboxResponse) else self.envelope(request, route, result)
+            )
+            logger.debug("%s sandbox %s ok", self.vendor_id, route.name)
         except SandboxApiError as exc:
             # Route names and codes only: requests carry credentials, audio and presigned URLs.
             logger.debug("%s sandbox %s -> %s", self.vendor_id, route.name if route else "?", exc.code)
-            return self.error_envelope(request, route, exc)
-        logger.debug("%s sandbox %s ok", self.vendor_id, route.name)
-        if isinstance(result, SandboxResponse):
-            return result
-        return self.envelope(request, route, result)
+            response = self.error_envelope(request, route, exc)
+        if fault is Fault.DROPPED:
+            raise DropConnection
+        return response
 
-    def _next_fault(self) -> Fault | None:
-        """Consume one fault counter, thread-safely (after authentication: a bad request spends none)."""
+    def _next_fault(self, authenticated: bool) -> Fault | None:
+        """The fault this request gets: a counter's first (in order), else a random draw, else None.
+
+        Called after authentication, so a request the vendor refuses anyway spends no fault; a
+        refusal needs an authenticated route, whose envelope it is answered in.
+        """
+        kinds = REFUSALS + TRANSPORT_FAULTS if authenticated else TRANSPORT_FAULTS
         with self._fault_lock:
-            for fault, knob in _FAULT_KNOBS:
-                left = getattr(self.config, knob)
-                if left:
-                    setattr(self.config, knob, left - 1)
-                    return fault
+            fault = self._spend_knob(_FAULT_KNOBS, kinds) or self._roll(kinds)
+            if fault is not None:
+                self._injected[fault] += 1
+        return fault
+
+    def _spend_knob(self, knobs: Sequence[tuple[Fault, str]], kinds: Sequence[Fault]) -> Fault | None:
+        """Consume one of the config's "next N" counters for ``kinds`` (under the fault lock)."""
+        for fault, knob in knobs:
+            left = getattr(self.config, knob)
+            if left and fault in kinds:
+                setattr(self.config, knob, left - 1)
+                return fault
         return None
+
+    def _roll(self, kinds: Sequence[Fault]) -> Fault | None:
+        """A random fault among ``kinds`` (under the fault lock); no draw at all while every rate is 0."""
+        rates: FaultRates = self.config.fault_rates
+        if not any(rates.of(kind) for kind in kinds):
+            return None
+        seed = f"{self.config.fault_seed}:{self.vendor_id}"
+        if self._dice is None or self._dice.seed != seed:
+            self._dice = FaultDice(seed)
+        return self._dice.draw(rates, kinds)
+
+    def _late_answer_seconds(self) -> float:
+        configured: float | None = self.config.late_answer_seconds
+        return configured if configured is not None else timeout_seconds() + 1.0
 
     def drop_create_response(self) -> bool:
         """True (and one less to go) when the create just performed must lose its answer."""
         with self._fault_lock:
             if self.config.drop_create_response_first:
                 self.config.drop_create_response_first -= 1
+                self._injected[Fault.DROPPED] += 1
                 return True
         return False
+
+    def arm(self, fault: Fault, times: int = 1) -> None:
+        """Inject ``fault`` into the next ``times`` requests (or callbacks) it applies to, besides any
+        already armed: the "next N" counter of its kind, raised under the lock that spends it."""
+        knob = dict((*_FAULT_KNOBS, *_CALLBACK_KNOBS))[fault]
+        with self._fault_lock:
+            setattr(self.config, knob, getattr(self.config, knob) + times)
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """How often each fault kind was injected, by kind (every kind listed, 0 included)."""
+        with self._fault_lock:
+            return {kind.value: self._injected[kind] for kind in Fault}
 
     # ----- callbacks ---------------------------------------------------------------------------------
 
     def post_callback(self, task_id: str, url: str, payload: Any) -> list[CallbackAttempt]:
-        """POST a result as the vendor does: a few tries with a growing pause until one answers 2xx."""
+        """POST a result as the vendor does: a few tries with a growing pause until one answers 2xx.
+
+        A lost callback is never sent (no attempts); a duplicated one is delivered
+        ``callback_copies`` times at once, each delivery with its own tries, as a vendor that
+        did not see the first acknowledged sends again.
+        """
+        with self._fault_lock:
+            fault = self._spend_knob(_CALLBACK_KNOBS, CALLBACK_FAULTS) or self._roll(CALLBACK_FAULTS)
+            if fault is not None:
+                self._injected[fault] += 1
+        if fault is Fault.LOST_CALLBACK:
+            logger.debug("%s sandbox lost the callback of %s", self.vendor_id, task_id)
+            return []
+        if fault is not Fault.DUPLICATE_CALLBACK:
+            return self._deliver(task_id, url, payload)
+        copies = self.config.callback_copies
+        with ThreadPoolExecutor(max_workers=copies, thread_name_prefix="sandbox-callback") as pool:
+            deliveries = list(pool.map(lambda _: self._deliver(task_id, url, payload), range(copies)))
+        return [attempt for delivery in deliveries for attempt in delivery]
+
+    def _deliver(self, task_id: str, url: str, payload: Any) -> list[CallbackAttempt]:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         parts = urlsplit(url)
         shown = parts._replace(query="", fragment="").geturl()

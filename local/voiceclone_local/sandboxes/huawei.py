@@ -58,6 +58,7 @@ from voiceclone_local.sandboxes.base import (
     SandboxResponse,
     SimulatedTask,
     TrainingState,
+    delivery_outcomes,
     env_or,
     json_object,
     json_response,
@@ -638,7 +639,7 @@ class HuaweiSandbox(SandboxBase):
         }
         attempts = self.post_callback(job.job_id, job.callback_url, payload)
         with self._lock:
-            self.tts_callbacks.append((job.job_id, attempts[-1].status_code))
+            self.tts_callbacks.extend((job.job_id, status) for status in delivery_outcomes(attempts))
 
     def _tts_show(self, request: SandboxRequest, route: Route) -> dict[str, Any]:
         with self._lock:

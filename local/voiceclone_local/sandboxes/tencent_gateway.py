@@ -47,6 +47,7 @@ from voiceclone_local.sandboxes.base import (
     SandboxResponse,
     SimulatedTask,
     audio_problem,
+    delivery_outcomes,
     env_or,
     fetch_audio,
     json_object,
@@ -329,6 +330,12 @@ class TencentGatewaySandbox(SandboxBase):
         # The training audio each trained model speaks from, and the repository's files by path.
         self._samples: dict[str, bytes] = {}
         self.files: dict[str, bytes] = {}
+
+    @property
+    def tasks_created(self) -> int:
+        """Training jobs created (type 2); the simulator also runs the generation jobs, which are speech."""
+        with self._lock:
+            return sum(1 for job in self._jobs.values() if job.kind == TRAIN_MODEL)
 
     @property
     def jobs(self) -> dict[str, GatewayJob]:
@@ -619,4 +626,4 @@ class TencentGatewaySandbox(SandboxBase):
         payload = {"job": described} if self.config.callback_wrapped else described
         attempts = self.post_callback(job.id, job.callback, payload)
         with self._lock:
-            self.callbacks.append((job.id, attempts[-1].status_code))
+            self.callbacks.extend((job.id, status) for status in delivery_outcomes(attempts))
