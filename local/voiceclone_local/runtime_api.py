@@ -93,7 +93,12 @@ class LocalRuntimeApi:
     def start(self) -> str:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="local-runtime-api").start()
+        threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="local-runtime-api",
+        ).start()
         return self.address
 
     def stop(self) -> None:
@@ -120,9 +125,9 @@ class LocalRuntimeApi:
         """The runtime's complete answer to an invocation, once it has arrived."""
         return self._wait(lambda: _complete(self.answers.get(request_id)), timeout)
 
-    def first_chunk(self, request_id: str, timeout: float = WAIT_SECONDS) -> bytes:
-        """The first chunk of an invocation's streamed response, as soon as it has arrived."""
-        return self._wait(lambda: _first(self.answers.get(request_id)), timeout)
+    def chunks(self, request_id: str, count: int = 1, timeout: float = WAIT_SECONDS) -> list[bytes]:
+        """The first ``count`` chunks of an invocation's streamed response, as soon as they have arrived."""
+        return self._wait(lambda: _first(self.answers.get(request_id), count), timeout)
 
     def init_error(self, timeout: float = WAIT_SECONDS) -> Answer:
         return self._wait(lambda: next((a for a in self.init_errors if a.complete), None), timeout)
@@ -269,5 +274,7 @@ def _complete(answer: Answer | None) -> Answer | None:
     return answer if answer is not None and answer.complete else None
 
 
-def _first(answer: Answer | None) -> bytes | None:
-    return answer.chunks[0] if answer is not None and answer.kind != "pending" and answer.chunks else None
+def _first(answer: Answer | None, count: int) -> list[bytes] | None:
+    if answer is None or answer.kind == "pending" or len(answer.chunks) < count:
+        return None
+    return answer.chunks[:count]
