@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -40,7 +41,8 @@ class Answer:
     """What the runtime sent for one invocation (or for its init): kind, headers, body, trailers.
 
     ``kind`` is ``response``, ``error`` or ``init-error``; header and trailer names are lower-case;
-    ``chunks`` are the chunks of a streamed body as they arrived; ``complete`` once the body ended.
+    ``chunks`` are the chunks of a streamed body as they arrived; ``complete`` once the body ended
+    and the Runtime API acknowledged it.
     """
 
     def __init__(self, kind: str, request_id: str | None, headers: dict[str, str], connection: int) -> None:
@@ -62,6 +64,15 @@ class Answer:
         return self.headers.get("transfer-encoding", "").lower() == "chunked"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet when a runtime hangs up mid-request (a process stopped as Lambda stops one)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LocalRuntimeApi:
     """The Runtime API of one execution environment: invocations in, answers out, one at a time."""
 
@@ -81,7 +92,7 @@ class LocalRuntimeApi:
         self._pending: queue.Queue[tuple[str, bytes, dict[str, str]] | None] = queue.Queue()
         self._changed = threading.Condition()
         self._connections = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
 
     @property
     def address(self) -> str:
@@ -91,8 +102,7 @@ class LocalRuntimeApi:
         return f"{host!s}:{port}"
 
     def start(self) -> str:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -195,8 +205,8 @@ class LocalRuntimeApi:
                 if not known:
                     self._reply(400, {"errorType": "InvalidRequestID", "errorMessage": "no such invocation"})
                     return
-                api._record(lambda: setattr(answer, "complete", True))
                 self._reply(202, {"status": "OK"}, close=api.drop_connections, announce=False)
+                api._record(lambda: setattr(answer, "complete", True))
 
             def _file(self, answer: Answer) -> None:
                 if answer.request_id is None:
