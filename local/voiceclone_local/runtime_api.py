@@ -89,6 +89,8 @@ class LocalRuntimeApi:
         self.init_errors: list[Answer] = []
         # (perf_counter, connection) of each ``next`` request as it arrives
         self.next_requests: list[tuple[float, int]] = []
+        # the connections that have ended (closed by the runtime, or dropped here), in that order
+        self.ended_connections: list[int] = []
         self._pending: queue.Queue[tuple[str, bytes, dict[str, str]] | None] = queue.Queue()
         self._changed = threading.Condition()
         self._connections = itertools.count(1)
@@ -139,6 +141,10 @@ class LocalRuntimeApi:
         """The first ``count`` chunks of an invocation's streamed response, as soon as they have arrived."""
         return self._wait(lambda: _first(self.answers.get(request_id), count), timeout)
 
+    def connection_ended(self, connection: int, timeout: float = WAIT_SECONDS) -> bool:
+        """Whether the connection has ended, waiting for it to."""
+        return self._wait(lambda: connection in self.ended_connections or None, timeout)
+
     def init_error(self, timeout: float = WAIT_SECONDS) -> Answer:
         return self._wait(lambda: next((a for a in self.init_errors if a.complete), None), timeout)
 
@@ -164,6 +170,10 @@ class LocalRuntimeApi:
             def setup(self) -> None:
                 super().setup()
                 self.connection_id = next(api._connections)
+
+            def finish(self) -> None:
+                super().finish()
+                api._record(lambda: api.ended_connections.append(self.connection_id))
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

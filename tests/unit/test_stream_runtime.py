@@ -188,7 +188,7 @@ def test_an_http_handler_failing_before_start_answers_the_client_in_json(lambda_
     assert answer.trailers == {}
 
 
-def test_several_invocations_in_a_row_on_one_process_and_one_connection(lambda_api: LocalRuntimeApi) -> None:
+def test_several_streamed_invocations_in_a_row_on_one_process(lambda_api: LocalRuntimeApi) -> None:
     events = [{"chunks": [f"{n}a", f"{n}b"]} for n in range(4)]
     request_ids = [lambda_api.invoke(event) for event in events]
     serve(lambda_api, load_handler("tests.unit.stream_handlers.speech"), invocations=len(events))()
@@ -196,7 +196,19 @@ def test_several_invocations_in_a_row_on_one_process_and_one_connection(lambda_a
         prelude, body = split_prelude(lambda_api.answer(request_id).body)
         # Each answer is its own invocation's, with its own context
         assert body == f"{n}a{n}b".encode() and prelude.headers["X-Request-Id"] == request_id
-    # One kept-alive connection carried every request
+        # posted on the connection its ``next`` came on, which the runtime closed once Lambda took
+        # the stream (as the developer guide asks); the next ``next`` came on a new one
+        connection = lambda_api.answers[request_id].connection
+        assert lambda_api.next_requests[n][1] == connection == n + 1
+        assert lambda_api.connection_ended(connection)
+
+
+def test_answers_that_are_not_streamed_share_one_kept_alive_connection(lambda_api: LocalRuntimeApi) -> None:
+    request_ids = [lambda_api.invoke({"n": n}) for n in range(4)]
+    serve(lambda_api, load_handler("tests.unit.stream_handlers.buffered"), invocations=len(request_ids))()
+    assert [json.loads(lambda_api.answer(r).body)["echo"] for r in request_ids] == [
+        {"n": n} for n in range(4)
+    ]
     connections = {c for _, c in lambda_api.next_requests} | {
         lambda_api.answers[r].connection for r in request_ids
     }
@@ -208,10 +220,10 @@ def test_a_connection_lost_between_invocations_is_opened_again() -> None:
     api = LocalRuntimeApi(drop_connections=True)
     api.start()
     try:
-        request_ids = [api.invoke({"chunks": ["x"]}) for _ in range(3)]
-        serve(api, load_handler("tests.unit.stream_handlers.speech"), invocations=3)()
+        request_ids = [api.invoke({"n": n}) for n in range(3)]
+        serve(api, load_handler("tests.unit.stream_handlers.buffered"), invocations=3)()
         # Then every invocation is still answered, each on a connection opened for it
-        assert all(split_prelude(api.answer(r).body)[1] == b"x" for r in request_ids)
+        assert [json.loads(api.answer(r).body)["echo"] for r in request_ids] == [{"n": n} for n in range(3)]
         assert len({api.answers[r].connection for r in request_ids}) == 3
     finally:
         api.stop()

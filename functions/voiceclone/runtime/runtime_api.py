@@ -1,7 +1,7 @@
-"""The Lambda Runtime API, spoken over one kept-alive HTTP/1.1 connection with http.client.
+"""The Lambda Runtime API, spoken over a kept-alive HTTP/1.1 connection with http.client.
 
 Lambda serves the Runtime API on ``AWS_LAMBDA_RUNTIME_API`` inside the execution environment.
-One connection carries every request in turn, as AWS's runtime clients keep theirs (the Node
+One connection carries the requests in turn, as AWS's runtime clients keep theirs (the Node
 client's agent: ``keepAlive: true, maxSockets: 1``; the Go client's shared ``http.Client``): each
 answer is read to its end before the next request, http.client closes the connection when an
 answer says ``Connection: close`` and opens a new one on the next request, and an idle
@@ -11,8 +11,9 @@ was handed out on a request that got no answer. No timeout: Lambda may freeze th
 between the request and its answer (Lambda developer guide, "Next invocation").
 
 A streamed response is a POST in HTTP/1.1 chunked encoding written a chunk at a time; trailers
-declared up front carry an error that happens after its first byte (Lambda developer guide,
-"Implementing response streaming in a custom runtime"; the Node client's ``ResponseStream.js``).
+declared up front carry an error that happens after its first byte, and the connection is
+closed once Lambda has acknowledged the response (Lambda developer guide, "Implementing
+response streaming in a custom runtime"; the Node client's ``ResponseStream.js``).
 """
 
 from __future__ import annotations
@@ -109,7 +110,11 @@ class RuntimeApi:
 
 
 class StreamedResponse:
-    """One invocation's response as Lambda takes a stream: each chunk is on the wire when ``send`` returns."""
+    """One invocation's response as Lambda takes a stream: each chunk is on the wire when ``send`` returns.
+
+    The connection is closed after Lambda's answer, as the developer guide asks of a streamed
+    response; the next request opens a new one.
+    """
 
     def __init__(self, conn: http.client.HTTPConnection, path: str, content_type: str) -> None:
         self._conn = conn
@@ -147,6 +152,7 @@ class StreamedResponse:
             answer = response.read()
         except OSError as exc:
             self._broken(exc)
+        self._conn.close()
         if response.status != ACCEPTED:
             raise RuntimeApiError("response", response.status, answer)
 
