@@ -152,3 +152,23 @@ def test_no_valid_prelude_is_answered_as_api_gateway_answers_a_failed_integratio
     response = gateway.request({})
     assert response.status == 502
     assert json.loads(response.read()) == {"message": "Internal server error"}
+
+
+def test_multi_value_headers_and_cookies_reach_the_client_as_header_lines(gateway: Gateway) -> None:
+    prelude = {
+        "statusCode": 206,
+        "headers": {"Content-Type": "audio/wav"},
+        "multiValueHeaders": {"Vary": ["Accept", "Origin"], "Content-Type": ["ignored/duplicate"]},
+        "cookies": ["session=1; HttpOnly"],
+    }
+
+    @streaming
+    def raw(event: Any, context: Any, body: ResponseStream) -> None:
+        body.write(json.dumps(prelude).encode() + b"\x00" * 8 + b"RIFF")
+
+    gateway.handler = raw
+    response = gateway.request({})
+    assert response.status == 206 and response.headers.get_all("Content-Type") == ["audio/wav"]
+    assert response.headers.get_all("Vary") == ["Accept", "Origin"]
+    assert response.headers.get_all("Set-Cookie") == ["session=1; HttpOnly"]
+    assert response.read() == b"RIFF"

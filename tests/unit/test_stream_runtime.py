@@ -330,3 +330,33 @@ def test_the_bootstrap_process_reports_an_init_failure_and_exits(lambda_api: Loc
         == "Handler 'no_such_handler' missing on module 'tests.unit.stream_handlers'"
     )
     assert "Runtime.HandlerNotFound" in stderr
+
+
+def test_a_prelude_larger_than_api_gateway_reads_is_refused_before_anything_is_sent(
+    lambda_api: LocalRuntimeApi,
+) -> None:
+    @http_stream
+    def handler(event: Any, context: Any, stream: HttpResponseStream) -> None:
+        stream.start(200, {"X-Padding": "x" * 20_000})
+
+    request_id = lambda_api.invoke({})
+    serve(lambda_api, handler)()
+    prelude, body = split_prelude(lambda_api.answer(request_id).body)
+    assert prelude.status == 500 and json.loads(body)["error"] == "InternalError"
+
+
+def test_an_error_type_that_is_no_header_value_is_made_one(lambda_api: LocalRuntimeApi) -> None:
+    class Störung(Exception):  # a name that is no HTTP header value
+        pass
+
+    @http_stream
+    def handler(event: Any, context: Any, stream: HttpResponseStream) -> None:
+        stream.start(200)
+        stream.write(b"audio")
+        raise Störung("mid-stream")
+
+    request_id = lambda_api.invoke({})
+    serve(lambda_api, handler)()
+    answer = lambda_api.answer(request_id)
+    assert answer.trailers["lambda-runtime-function-error-type"] == "St?rung"
+    assert error_body(answer)["errorMessage"] == "mid-stream"
