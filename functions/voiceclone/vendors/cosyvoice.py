@@ -122,7 +122,7 @@ _MODEL_WORDS = re.compile(
 )
 QUOTA_ADVICE = (
     f"CosyVoice keeps at most {VOICE_QUOTA} cloned voices per account and this account is full: delete "
-    "voices you no longer use (DELETE /v1/voices/{{id}}), then start the job again"
+    "voices you no longer use (DELETE /v1/voices/{id}), then start the job again"
 )
 URL_ADVICE = (
     "CosyVoice could not download the recording from the URL it was given (the presigned S3 URL of the "
