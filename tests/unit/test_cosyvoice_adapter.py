@@ -361,7 +361,7 @@ def test_run_task_is_the_sdks_and_the_text_waits_for_task_started() -> None:
     assert {k: v for k, v in sent["payload"].items() if k != "parameters"} == {
         k: v for k, v in sdk["payload"].items() if k != "parameters"
     }
-    # The SDK's own extras (seed, type) are left at the vendor's defaults.
+    # The SDK's extra synthesis parameters are left out: the vendor's defaults apply.
     assert sent["payload"]["parameters"].items() <= sdk["payload"]["parameters"].items()
     # Nothing more goes out until the vendor started the task; then the text and the finish.
     started = json.dumps({"header": {"task_id": ours.task_id, "event": "task-started"}, "payload": {}})
