@@ -20,6 +20,7 @@ VENDORS: dict[str, str] = {
     "volcengine": "voiceclone.vendors.volcengine:VolcengineAdapter",
     "qiniu": "voiceclone.vendors.qiniu:QiniuAdapter",
     "huawei": "voiceclone.vendors.huawei:HuaweiAdapter",
+    "cosyvoice": "voiceclone.vendors.cosyvoice:CosyVoiceAdapter",
 }
 
 # Classes registered as objects (e.g. defined inside a test), by vendor id.

@@ -1,11 +1,11 @@
 """Streaming speech over WebSocket, the same for every vendor: connect, send, read frames, classify, hand on.
 
 A vendor's protocol (one module beside this one) says where to connect and with which
-headers, what to send once connected, and what each frame it receives means
-(:class:`StreamProtocol`); :func:`open_stream` does the rest the same way for every vendor:
-timeouts, a refused upgrade read as the vendor's error, the vendor's error frames classified
-by its rules (voiceclone.vendors.errors), and a connection that ends without the vendor's
-final frame taken for what it is, a truncated stream (never a short success).
+headers, what to send once connected, and what each frame it receives means (frames to send
+in answer included: :class:`StreamProtocol`); :func:`open_stream` does the rest the same way
+for every vendor: timeouts, a refused upgrade read as the vendor's error, the vendor's error
+frames classified by its rules (voiceclone.vendors.errors), and a connection that ends without
+the vendor's final frame taken for what it is, a truncated stream (never a short success).
 
 The client is websockets' synchronous one (its own thread reads the socket; no asyncio), told
 to hold at most one frame ahead of the reader: what the vendor sends beyond that waits in the
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -61,7 +61,15 @@ class Failure:
     message: str
 
 
-Event = Audio | End | Failure
+@dataclass(frozen=True)
+class Send:
+    """Frames to send now, in order: a protocol whose next request waits for the vendor's answer
+    (DashScope takes the text only after it acknowledged the task)."""
+
+    frames: tuple[str | bytes, ...]
+
+
+Event = Audio | End | Failure | Send
 
 
 class StreamProtocol(ABC):
@@ -95,7 +103,11 @@ class StreamProtocol(ABC):
 
     @abstractmethod
     def read(self, message: str | bytes) -> Event | None:
-        """What one received frame means; None for a frame with neither audio nor an outcome."""
+        """What one received frame means; None for a frame with neither audio nor an outcome.
+
+        ``Send`` answers a frame with frames of the client's (a request the vendor takes only
+        after it acknowledged the last one); the stream then goes on reading.
+        """
 
     def refusal(self, status: int, body: bytes) -> tuple[str, str]:
         """The vendor's (code, message) in the body of a refused upgrade: a JSON ``code``/``message``."""
@@ -198,19 +210,26 @@ def open_stream(
 def _chunks(protocol: StreamProtocol, timeout_seconds: float) -> Generator[bytes, None, None]:
     # Leaving the block (the end, an error, or the caller closing the stream) closes the connection.
     with _connect(protocol, timeout_seconds) as connection:
-        for message in protocol.opening():
-            try:
-                connection.send(message)
-            except ConnectionClosed:
-                break  # the vendor hung up first: what it said before is read below
+        _send(connection, protocol.opening())
         while True:
             event = protocol.read(_receive(connection, protocol, timeout_seconds))
             if isinstance(event, Failure):
                 raise protocol.error(event.code, event.message)
+            if isinstance(event, Send):
+                _send(connection, event.frames)
+                continue
             if isinstance(event, Audio | End) and event.data:
                 yield event.data
             if isinstance(event, End):
                 return
+
+
+def _send(connection: ClientConnection, frames: Iterable[str | bytes]) -> None:
+    for frame in frames:
+        try:
+            connection.send(frame)
+        except ConnectionClosed:
+            return  # the vendor hung up first: what it said before is read next
 
 
 def _connect(protocol: StreamProtocol, timeout_seconds: float) -> ClientConnection:
