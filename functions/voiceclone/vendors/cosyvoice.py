@@ -20,6 +20,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any, Unpack
 
+from voiceclone.domain.audio import wav_file
 from voiceclone.domain.errors import (
     VendorAuthError,
     VendorError,
@@ -28,6 +29,7 @@ from voiceclone.domain.errors import (
 )
 from voiceclone.domain.models import Language, TrainingText, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
+from voiceclone.lazy import lazy_module
 from voiceclone.vendors.base import (
     DEFAULT_TIMEOUT_SECONDS,
     AudioSource,
@@ -40,10 +42,15 @@ from voiceclone.vendors.base import (
 )
 from voiceclone.vendors.errors import ErrorRules, codes
 from voiceclone.vendors.http import Envelope, NotTheApi, Reply
+from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
 
-if TYPE_CHECKING:  # speech is imported by the functions that speak, when they speak
-    from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
+if TYPE_CHECKING:
+    from voiceclone.vendors.streaming import base as streaming
+    from voiceclone.vendors.streaming import cosyvoice_tts
     from voiceclone.vendors.streaming.base import AudioStream
+else:  # the WebSocket stack (websockets): loaded when a voice first speaks
+    streaming = lazy_module("voiceclone.vendors.streaming.base")
+    cosyvoice_tts = lazy_module("voiceclone.vendors.streaming.cosyvoice_tts")
 
 VENDOR_ID = "cosyvoice"
 # China (Beijing): the only region whose doc offers CosyVoice cloning (docs/vendors/cosyvoice.md, Endpoints).
@@ -405,9 +412,6 @@ class CosyVoiceAdapter(VendorAdapter):
         WAV is asked for as PCM and given its header here: a streamed WAV's header cannot know
         the length of what follows it.
         """
-        from voiceclone.domain.audio import wav_file
-        from voiceclone.vendors.speech import SynthesisResult
-
         asked = "pcm" if request.format == "wav" else request.format
         model = self._voice_model(voice)
         with self._open(voice, request, asked, model) as stream:
@@ -433,9 +437,6 @@ class CosyVoiceAdapter(VendorAdapter):
         return kept or str(self.query_voice(voice.voice_id).get("target_model") or DEFAULT_TARGET_MODEL)
 
     def _open(self, voice: VendorVoice, request: SynthesisRequest, fmt: str, model: str) -> AudioStream:
-        from voiceclone.vendors.streaming.base import open_stream
-        from voiceclone.vendors.streaming.cosyvoice_tts import CosyVoiceStreamProtocol
-
         low, high = SPEED_RANGE
         if not low <= request.speed <= high:
             raise VendorRejected(
@@ -452,7 +453,7 @@ class CosyVoiceAdapter(VendorAdapter):
             "rate": request.speed,
             "pitch": PITCH,
         }
-        protocol = CosyVoiceStreamProtocol(
+        protocol = cosyvoice_tts.CosyVoiceStreamProtocol(
             self.stream_endpoint,
             api_key=self._api_key,
             model=model,
@@ -462,7 +463,7 @@ class CosyVoiceAdapter(VendorAdapter):
             workspace=self.workspace,
         )
         try:
-            return open_stream(
+            return streaming.open_stream(
                 protocol,
                 timeout_seconds=self._timeout_seconds,
                 audio_format=fmt,
