@@ -300,7 +300,7 @@ Moment = tuple[float, Callable[[], None]]
 
 def arm_once(sandboxes: dict[str, Any], rng: random.Random, start: float, span: float) -> list[Moment]:
     """One of each fault kind per sandbox, armed at a random moment of the first 40 % of the run."""
-    from voiceclone_local.sandboxes.base import Fault
+    from voiceclone_local.sandboxes.knobs import Fault
 
     def arm(sandbox: Any, fault: Fault) -> Callable[[], None]:
         return lambda: sandbox.arm(fault)
@@ -315,7 +315,8 @@ def arm_once(sandboxes: dict[str, Any], rng: random.Random, start: float, span: 
 def sandbox_configs(seed: int) -> dict[str, Any]:
     """Each vendor's local sandbox configuration, with the run's random faults."""
     from voiceclone.vendors.registry import vendor_ids
-    from voiceclone_local.sandboxes.base import FaultRates, SandboxBase
+    from voiceclone_local.sandboxes.base import SandboxBase
+    from voiceclone_local.sandboxes.knobs import FaultRates
 
     configs: dict[str, Any] = {}
     for vendor in vendor_ids():
@@ -448,7 +449,7 @@ class Report:
         return jobs + speeches + self.executions_running
 
     def missing_faults(self) -> list[str]:
-        from voiceclone_local.sandboxes.base import CALLBACK_FAULTS
+        from voiceclone_local.sandboxes.knobs import CALLBACK_FAULTS
 
         callback_kinds = {kind.value for kind in CALLBACK_FAULTS}
         return [
@@ -598,7 +599,7 @@ def _holds(value: Any, text: str) -> bool:
 
 def render(report: Report) -> str:
     """The soak's table (docs/soak.md, "Reading the table")."""
-    from voiceclone_local.sandboxes.base import Fault
+    from voiceclone_local.sandboxes.knobs import Fault
 
     vendors = report.vendors
     lines: list[str] = []

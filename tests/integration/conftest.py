@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -74,6 +75,13 @@ class StreamCase:
 
     def last_stream(self) -> StreamRecord:
         return self.sandbox.streams[-1]
+
+
+def created_job_id(out: str) -> str:
+    """The job id in the CLI's "job <id> created" line (the functions' log lines share its stdout)."""
+    found = re.search(r"^job (\S+) created", out, re.MULTILINE)
+    assert found, out
+    return found.group(1)
 
 
 def speech_request(text: str, fmt: str = "pcm", rate: int = 16000) -> SynthesisRequest:

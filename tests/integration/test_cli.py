@@ -13,6 +13,7 @@ from voiceclone_cli.main import main
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import wav_bytes
+from tests.integration.conftest import created_job_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 
@@ -118,7 +119,7 @@ def test_reupload_takes_a_rejected_job_to_its_voice(
     ]
     code, out, _ = run(capsys, *args)
     assert code == 1 and "00007" in out
-    job_id = out.split("job ", 1)[1].split()[0]
+    job_id = created_job_id(out)
     assert cli.get_job(job_id)["status"] == "CHECK_FAILED"
     # When the good recordings are re-uploaded and followed
     code, out, err = run(capsys, "jobs", "reupload", job_id, str(SAMPLES), "--wait", "--timeout", "90")

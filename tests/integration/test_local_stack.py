@@ -20,6 +20,7 @@ from voiceclone_cli.main import main as cli_main
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import http, wait_for, wav_bytes
+from tests.integration.conftest import created_job_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
@@ -71,7 +72,7 @@ def test_cli_clone_succeeds_through_the_callback(
     # Then it exits 0 with a voice id and the VoiceType a TTS call needs
     assert code == 0, out
     assert "voice ready: v-" in out and "VoiceType:" in out
-    job_id = out.split("job ", 1)[1].split()[0]
+    job_id = created_job_id(out)
     job = VoicecloneClient(stack.api_url, api_key=stack.api_key).get_job(job_id)
     assert job["status"] == "SUCCEEDED"
     assert isinstance(job["voice"]["VoiceType"], int)

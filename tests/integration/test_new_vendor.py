@@ -37,23 +37,18 @@ from voiceclone.vendors.base import (
 from voiceclone.vendors.config import env_name
 from voiceclone.vendors.errors import ErrorRules, codes
 from voiceclone.vendors.http import NOT_THE_API, Envelope, NotTheApi, Reply
-from voiceclone_local.sandboxes.base import (
-    Fault,
-    Map,
-    Route,
-    Rule,
+from voiceclone_local.sandboxes.audio import audio_problem, fetch_audio
+from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
+from voiceclone_local.sandboxes.server import (
     SandboxApiError,
-    SandboxBase,
-    SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    audio_problem,
-    env_or,
-    fetch_audio,
     json_object,
     json_response,
-    state_map,
 )
+from voiceclone_local.sandboxes.training import state_map
+from werkzeug.routing import Map, Rule
 
 from tests.helpers import run_child
 

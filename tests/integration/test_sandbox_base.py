@@ -15,25 +15,19 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 from voiceclone.vendors.registry import vendor_ids
-from voiceclone_local.sandboxes.base import (
-    LISTEN_BACKLOG,
-    REFUSALS,
-    TRANSPORT_FAULTS,
+from voiceclone_local.pooled_server import LISTEN_BACKLOG
+from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.knobs import REFUSALS, TRANSPORT_FAULTS, Fault, FaultDice, FaultRates
+from voiceclone_local.sandboxes.server import (
     WORKERS,
     DropConnection,
-    Fault,
-    FaultDice,
-    FaultRates,
-    Map,
-    Route,
-    Rule,
     SandboxApiError,
-    SandboxBase,
     SandboxRequest,
     SandboxResponse,
-    delivery_outcomes,
     json_response,
 )
+from voiceclone_local.sandboxes.training import delivery_outcomes
+from werkzeug.routing import Map, Rule
 
 from tests.helpers import wait_for
 

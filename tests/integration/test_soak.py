@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from voiceclone.vendors.registry import get_adapter
 from voiceclone_cli.client import VoicecloneClient
-from voiceclone_local.sandboxes.base import Fault, delivery_outcomes
+from voiceclone_local.sandboxes.knobs import Fault
+from voiceclone_local.sandboxes.training import delivery_outcomes
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import wait_for

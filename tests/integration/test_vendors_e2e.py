@@ -21,6 +21,7 @@ from voiceclone_cli.main import main as cli_main
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import http, wait_for, wav_bytes
+from tests.integration.conftest import created_job_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
@@ -76,7 +77,7 @@ def test_cli_clone_succeeds_for_every_vendor(
     # Then it gets a voice, with what that vendor's TTS needs
     assert code == 0, out
     assert "voice ready: v-" in out
-    job_id = out.split("job ", 1)[1].split()[0]
+    job_id = created_job_id(out)
     job = VoicecloneClient(stack.api_url, api_key=stack.api_key).get_job(job_id)
     assert job["status"] == "SUCCEEDED" and job["voice"]["vendor_voice_id"]
     assert stack.execution_status(job_id) == "SUCCEEDED"

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 from pydantic import ValidationError
-from voiceclone_local.sandboxes.base import (
+from voiceclone_local.sandboxes.knobs import (
     CALLBACK_FAULTS,
     REFUSALS,
     TRANSPORT_FAULTS,

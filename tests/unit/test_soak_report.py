@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from voiceclone_local.sandboxes.base import Fault
+from voiceclone_local.sandboxes.knobs import Fault
 
 from benchmarks.hostile import Answer
 from benchmarks.soak import Plan, Report, render

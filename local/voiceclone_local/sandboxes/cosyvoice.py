@@ -43,25 +43,18 @@ from voiceclone.domain.audio import wav_file
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection
+from werkzeug.routing import Map, Rule
 
-from voiceclone_local.sandboxes.base import (
+from voiceclone_local.sandboxes.audio import fetch_audio, speak, voice_sample
+from voiceclone_local.sandboxes.base import Route
+from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
+from voiceclone_local.sandboxes.server import (
     DropConnection,
-    Fault,
-    Map,
-    Route,
-    Rule,
     SandboxApiError,
-    SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SimulatedTask,
-    TrainingState,
-    env_or,
-    fetch_audio,
     json_object,
     json_response,
-    speak,
-    voice_sample,
 )
 from voiceclone_local.sandboxes.streaming import (
     CLIENT_WAIT_SECONDS,
@@ -72,6 +65,7 @@ from voiceclone_local.sandboxes.streaming import (
     client_closes,
     json_refusal,
 )
+from voiceclone_local.sandboxes.training import SimulatedTask, TrainingState
 
 VENDOR_ID = "cosyvoice"
 # A public, fixed sandbox key (not a secret): the local stack and tests use it by default.

@@ -42,29 +42,20 @@ from typing import Any, ClassVar
 from pydantic import Field
 from voiceclone.domain.audio import inspect_wav
 from voiceclone.vendors.signing import huawei as signer
-from werkzeug.routing import Submount
+from werkzeug.routing import Map, Rule, Submount
 
-from voiceclone_local.sandboxes.base import (
-    SPEECH_DELAY_SECONDS,
+from voiceclone_local.sandboxes.audio import SPEECH_DELAY_SECONDS, speak, voice_sample
+from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
+from voiceclone_local.sandboxes.server import (
     DropConnection,
-    Fault,
-    Map,
-    Route,
-    Rule,
     SandboxApiError,
-    SandboxBase,
-    SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SimulatedTask,
-    TrainingState,
-    delivery_outcomes,
-    env_or,
     json_object,
     json_response,
-    speak,
-    voice_sample,
 )
+from voiceclone_local.sandboxes.training import SimulatedTask, TrainingState, delivery_outcomes
 
 VENDOR_ID = "huawei"
 

@@ -26,26 +26,20 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field
+from werkzeug.routing import Map, Rule
 
-from voiceclone_local.sandboxes.base import (
+from voiceclone_local.sandboxes.audio import audio_problem, fetch_audio
+from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
+from voiceclone_local.sandboxes.server import (
     DropConnection,
-    Fault,
-    Map,
-    Route,
-    Rule,
     SandboxApiError,
-    SandboxBase,
-    SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SimulatedTask,
-    audio_problem,
-    env_or,
-    fetch_audio,
     json_object,
     json_response,
-    state_map,
 )
+from voiceclone_local.sandboxes.training import SimulatedTask, state_map
 
 VENDOR_ID = "qiniu"
 # A public, fixed sandbox key (not a secret): the local stack and tests use it by default.

@@ -27,7 +27,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from voiceclone_local.sandboxes.base import SandboxBase, SandboxConfig
+from voiceclone_local.sandboxes.base import SandboxBase
+from voiceclone_local.sandboxes.knobs import SandboxConfig
 
 # What a stream sends per chunk by default: 100 ms of audio.
 CHUNK_MS = 100

@@ -35,28 +35,25 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from voiceclone_local.sandboxes.base import (
+from voiceclone_local.sandboxes.audio import (
     SPEECH_DELAY_SECONDS,
+    audio_problem,
+    fetch_audio,
+    speak,
+    voice_sample,
+)
+from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
+from voiceclone_local.sandboxes.server import (
     DropConnection,
-    Fault,
-    Route,
     SandboxApiError,
-    SandboxBase,
-    SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SimulatedTask,
-    audio_problem,
-    delivery_outcomes,
-    env_or,
-    fetch_audio,
     json_object,
     json_response,
     optional_int,
-    speak,
-    state_map,
-    voice_sample,
 )
+from voiceclone_local.sandboxes.training import SimulatedTask, delivery_outcomes, state_map
 
 VENDOR_ID = "tencent_gateway"
 

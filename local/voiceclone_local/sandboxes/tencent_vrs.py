@@ -38,25 +38,17 @@ from voiceclone.vendors.signing import tc3
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection
 
-from voiceclone_local.sandboxes.base import (
-    CallbackAttempt,
+from voiceclone_local.sandboxes.audio import reading_seconds, speak, voice_sample
+from voiceclone_local.sandboxes.base import Route
+from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
+from voiceclone_local.sandboxes.server import (
     DropConnection,
-    Fault,
-    Route,
     SandboxApiError,
-    SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SimulatedTask,
-    TrainingState,
-    env_or,
     json_object,
     json_response,
     optional_int,
-    reading_seconds,
-    speak,
-    state_map,
-    voice_sample,
 )
 from voiceclone_local.sandboxes.streaming import (
     StreamingSandbox,
@@ -65,6 +57,7 @@ from voiceclone_local.sandboxes.streaming import (
     chunk_audio,
     client_closes,
 )
+from voiceclone_local.sandboxes.training import CallbackAttempt, SimulatedTask, TrainingState, state_map
 
 __all__ = ["CallbackAttempt", "TencentVrsSandbox", "TencentVrsSandboxConfig"]
 

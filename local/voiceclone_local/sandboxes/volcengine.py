@@ -50,26 +50,19 @@ from voiceclone.vendors.signing import volc_v4
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection
+from werkzeug.routing import Map, Rule
 
-from voiceclone_local.sandboxes.base import (
+from voiceclone_local.sandboxes.audio import reading_seconds, speak, voice_sample
+from voiceclone_local.sandboxes.base import Route
+from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
+from voiceclone_local.sandboxes.server import (
     DropConnection,
-    Fault,
-    Map,
-    Route,
-    Rule,
     SandboxApiError,
-    SandboxConfig,
     SandboxRequest,
     SandboxResponse,
-    SimulatedTask,
-    TrainingState,
-    env_or,
     json_object,
     json_response,
     optional_int,
-    reading_seconds,
-    speak,
-    voice_sample,
 )
 from voiceclone_local.sandboxes.streaming import (
     CLIENT_WAIT_SECONDS,
@@ -80,6 +73,7 @@ from voiceclone_local.sandboxes.streaming import (
     client_closes,
     json_refusal,
 )
+from voiceclone_local.sandboxes.training import SimulatedTask, TrainingState
 
 VENDOR_ID = "volcengine"
 
