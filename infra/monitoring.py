@@ -33,7 +33,7 @@ PERIOD = Duration.minutes(5)
 # Stack outputs: subscribe to the topic (aws sns subscribe --topic-arn ...), open the dashboard.
 ALARM_TOPIC_OUTPUT = "AlarmTopicArn"
 DASHBOARD_OUTPUT = "DashboardName"
-# Job outcomes per vendor on the dashboard (metric names of voiceclone.rest and logic.workflow).
+# Job outcomes per vendor on the dashboard (metrics of voiceclone.rest and voiceclone.logic.training.steps).
 JOB_OUTCOMES = (
     c.METRIC_JOB_CREATED,
     c.METRIC_JOB_SUCCEEDED,

@@ -71,7 +71,7 @@ class StackSettings(BaseModel):
             env[c.ENV_WEBHOOK_ALLOW_PRIVATE_TARGETS] = "true"
         return env
 
-    # A job still waiting for recordings this long ends EXPIRED (infra/expiry.py); the local stack's tests
+    # A job still waiting for recordings this long ends EXPIRED (infra/schedules.py); the local stack's tests
     # shorten it to seconds.
     job_expiry_seconds: int = Field(604800, validation_alias=c.CTX_JOB_EXPIRY_SECONDS, ge=1)
     swagger_ui: bool = Field(False, validation_alias=c.CTX_SWAGGER_UI)

@@ -11,16 +11,16 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.api import Api
-from infra.events import Events
-from infra.expiry import JobExpiry
 from infra.functions import Functions
 from infra.monitoring import Monitoring
-from infra.notifications import UploadNotifications
+from infra.notifications import JobNotifications
+from infra.schedules import JobExpiry
 from infra.secrets import VendorSecrets
 from infra.settings import StackSettings
 from infra.speech_workflow import SpeechWorkflow
 from infra.storage import Storage
 from infra.studio import Studio
+from infra.uploads import UploadNotifications
 from infra.workflow import Workflow
 
 # Who may do what, by function name (least privilege; each function has its own role).
@@ -49,7 +49,7 @@ SECRET_READERS = (
 SPEECH_EXECUTION_STARTERS = ("api",)
 SPEECH_AUDIO_WRITERS = ("speech_finish",)
 # Who arms a job's expiry schedule: the api at create, Gate and PollStatus (a vendor's rejection)
-# when a job goes back to CHECK_FAILED (infra/expiry.py).
+# when a job goes back to CHECK_FAILED (infra/schedules.py).
 EXPIRY_ARMERS = ("api", "gate", "poll_status")
 EXECUTION_STARTERS = ("intake",)
 # POST /v1/jobs/{id}/cancel stops the job's execution.
@@ -114,7 +114,7 @@ class VoicecloneStack(Stack):
         )
         self.uploads = UploadNotifications(self, "Uploads", self.storage.bucket, self.functions["intake"])
         # Job events on a bus, and the webhooks fed from it (docs/events.md).
-        self.events = Events(
+        self.events = JobNotifications(
             self,
             "Events",
             self.settings,

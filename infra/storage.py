@@ -100,7 +100,7 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            # Every change of a job reaches publish_events (infra/events.py), old and new status both.
+            # Every change of a job reaches publish_events (infra/notifications.py), old and new status both.
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
             # Items with an `expires_at` (epoch seconds) go away by themselves: the events' publish markers.
             time_to_live_attribute=TTL_ATTRIBUTE,

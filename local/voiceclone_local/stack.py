@@ -24,8 +24,8 @@ import httpx
 from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
 from voiceclone_local.browser_access import StudioStorage
-from voiceclone_local.events import LocalEvents
-from voiceclone_local.expiry import LocalScheduler
+from voiceclone_local.event_sources import LocalEvents
+from voiceclone_local.scheduler import LocalScheduler
 from voiceclone_local.template import Resolver, api_routes, cached_template, placeholder, resources_of_type
 
 REGION = "us-east-1"

@@ -33,7 +33,7 @@ from voiceclone.settings import Settings
 from voiceclone.store.jobs import JobStore
 from voiceclone.store.table import Table
 from voiceclone.vendors.base import VendorAdapter
-from voiceclone_local.expiry import LocalScheduler, due_at
+from voiceclone_local.scheduler import LocalScheduler, due_at
 
 from infra.settings import StackSettings
 
