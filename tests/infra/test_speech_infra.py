@@ -1,4 +1,4 @@
-"""Speech in the template (issue 11): who may touch speech/*, audio passes as bytes, the speech workflow."""
+"""Speech in the template: who may touch speech/*, audio passes as bytes, the speech workflow."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The property-based half drives the api and callback handlers in-process with the proxy events
 the local gateway builds (cheap: no HTTP, no Lambda shim), on the session stack's moto; the
-concrete half sends the cases found by probing (issue 15) through the local stack's HTTP API.
+concrete half sends the cases found by probing the API by hand through the local stack's HTTP API.
 """
 
 from __future__ import annotations

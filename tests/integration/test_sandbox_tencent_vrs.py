@@ -263,7 +263,7 @@ def test_a_timestamp_within_five_minutes_is_accepted(vrs: Vrs) -> None:
 @pytest.mark.parametrize("action", ["GetVrsTrainingText", "DetectionEnvAndSoundQuality", "DeleteVoice"])
 def test_unknown_actions_are_invalid(vrs: Vrs, action: str) -> None:
     # Given a correctly signed request for an action the API lacks
-    # (incl. the misspellings in docs/vendors/tencent_vrs.md#where-the-seed-is-wrong)
+    # (incl. the misspellings in docs/vendors/tencent_vrs.md#where-other-descriptions-of-the-api-differ)
     # When sent / Then InvalidAction
     assert vrs.error_code(action) == "InvalidAction"
 

@@ -1,4 +1,4 @@
-"""Acceptance: speech with cloned voices on the local stack (issue 11, the synchronous vendors).
+"""Acceptance: speech with cloned voices on the local stack (the synchronous vendors).
 
 One voice per vendor is cloned for the module (Tencent VRS, Volcengine, Qiniu); each test speaks
 with it through the REST API and checks the audio downloaded from the returned URL, what the

@@ -1,4 +1,4 @@
-"""Acceptance: speech with the asynchronous vendors on the local stack (issue 11: Tencent gateway, Huawei).
+"""Acceptance: speech with the asynchronous vendors on the local stack (Tencent gateway, Huawei).
 
 POST /v1/voices/{id}/speech answers 202 with the speech RUNNING; the speech workflow (a second state
 machine) makes it through the vendor's jobs and the test polls GET /v1/speech/{id} until it ends.

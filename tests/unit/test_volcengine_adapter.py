@@ -281,7 +281,8 @@ def test_the_status_call_is_a_post_with_the_app_and_speaker() -> None:
     # When its status is asked
     adapter.get_status(SPEAKER)
 
-    # Then it is a JSON POST (not a GET: docs/vendors/volcengine.md#where-the-seed-is-wrong)
+    # Then it is a JSON POST (not a GET:
+    # docs/vendors/volcengine.md#where-other-descriptions-of-the-api-differ)
     # with the bearer token and Resource-Id
     (request,) = recorder.requests
     assert request.method == "POST" and request.url.path == STATUS and not request.url.query

@@ -2,7 +2,7 @@
 
 It lets the adapter and the workflow run a Qiniu clone without an account or quota.
 Paths, bodies, envelope and codes follow the current doc revision
-(docs/vendors/qiniu.md#sandbox), not the older one (#where-the-seed-is-wrong):
+(docs/vendors/qiniu.md#sandbox), not the older one (#where-other-descriptions-of-the-api-differ):
 create takes ``{language, tier}``, ``name`` is required on PUT, a slot's language is
 fixed, paid (``lite``, ``pro``) slots cannot be deleted (403), and
 ``GET /v1/voice-clones/quota?tier=`` answers the trainings a tier has left. A PUT with a ``key`` downloads

@@ -3,7 +3,7 @@
 It exists so the adapter, the workflow and the local stack can be exercised end to
 end without an account and without spending quota: the envelope, action names and
 error codes follow docs/vendors/tencent_vrs.md#sandbox (the official SDK spellings,
-not the typos of #where-the-seed-is-wrong), signatures are verified exactly as Tencent
+not the typos of #where-other-descriptions-of-the-api-differ), signatures are verified exactly as Tencent
 does, and recordings are inspected for real with :func:`voiceclone.domain.audio.inspect_wav`.
 Training is simulated by elapsed time. Knobs on :class:`TencentVrsSandboxConfig` inject the
 failures a client must survive (throttling, internal errors, failed training,

@@ -2,7 +2,7 @@
 
 It lets the adapter and the workflow clone a voice without an account and without
 spending any of a speaker slot's ten uploads. The wire format follows
-docs/vendors/volcengine.md#sandbox (not #where-the-seed-is-wrong): the speech data
+docs/vendors/volcengine.md#sandbox (not #where-other-descriptions-of-the-api-differ): the speech data
 plane (``/api/v1/mega_tts/...``) takes ``Authorization: Bearer;{token}`` (with or
 without a space after the semicolon: the vendor's demos write both) and a
 ``Resource-Id``, the upload is JSON with one base64 audio that is decoded and
