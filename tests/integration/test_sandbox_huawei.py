@@ -24,6 +24,7 @@ from voiceclone_local.sandboxes.huawei import (
     HuaweiSandbox,
     HuaweiSandboxConfig,
 )
+from voiceclone_local.sandboxes.knobs import Fault
 
 from tests.helpers import LocalAudioSource, wait_for, wav_bytes
 
@@ -257,6 +258,49 @@ def test_a_cold_retry_finishes_the_uncommitted_job_in_create(sandbox: HuaweiSand
     assert set(sandbox.jobs) == {job_id}
     assert finished(retry, job_id).state is TrainingState.SUCCEEDED
     assert sandbox.tasks_created == 1
+
+
+class LateCreate(httpx.HTTPTransport):
+    """Arms the sandbox's late answer for the first job create it carries: Huawei performs that
+    create only after the client's timeout, as a slow vendor does."""
+
+    def __init__(self, sandbox: HuaweiSandbox) -> None:
+        super().__init__()
+        self.sandbox = sandbox
+        self.armed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("-jobs") and not self.armed:
+            self.armed = True
+            self.sandbox.arm(Fault.TIMEOUT)
+        return super().handle_request(request)
+
+
+def test_a_create_performed_after_the_timeout_is_released_as_a_stray(sandbox: HuaweiSandbox) -> None:
+    # Given a create Huawei performs only after the client gave up on it
+    sandbox.config.late_answer_seconds = 1.0
+    first = HuaweiAdapter(
+        sandbox.url, DEFAULT_PROJECT_ID, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
+        timeout_seconds=0.3, transport=LateCreate(sandbox),
+    )  # fmt: skip
+    request = prepared(first)
+    with pytest.raises(VendorUnavailable) as caught:
+        first.create_task(request, LetteredAudio())
+    assert caught.value.code == "Timeout"
+    # ...and a retry that looked before that create was made, and so made the job's own
+    retry = make_adapter(sandbox)
+    assert retry.find_existing_task(request) is None
+    job_id = retry.create_task(request, LetteredAudio())
+    wait_for(lambda: len(sandbox.jobs) == 2 or None, timeout=10, interval=0.05, what="the late create")
+    (stray,) = set(sandbox.jobs) - {job_id}
+
+    # When the workflow releases the job's strays
+    released = retry.release_strays(job_id)
+
+    # Then the late one is deleted, the job's own trains, and nothing is left to release
+    assert released == [stray] and set(sandbox.jobs) == {job_id}
+    assert finished(retry, job_id).state is TrainingState.SUCCEEDED
+    assert retry.release_strays(job_id) == []
 
 
 def test_a_committed_job_is_found_again(sandbox: HuaweiSandbox, adapter: HuaweiAdapter) -> None:

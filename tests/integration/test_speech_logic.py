@@ -19,7 +19,15 @@ import pytest
 from pydantic import ValidationError
 from voiceclone.domain.api_models import SpeechRequest
 from voiceclone.domain.audio import pcm_of, wav_file
-from voiceclone.domain.errors import Conflict, InvalidField, InvalidRequest, NotFound, VendorThrottled
+from voiceclone.domain.errors import (
+    TIMEOUT_CODE,
+    Conflict,
+    InvalidField,
+    InvalidRequest,
+    NotFound,
+    VendorThrottled,
+    VendorUnavailable,
+)
 from voiceclone.domain.models import (
     Gender,
     Job,
@@ -64,11 +72,15 @@ class FakeSpeaker(VendorAdapter):
     default_endpoint = "http://127.0.0.1:1"
     credential_fields = ()
     throttle_first: ClassVar[int] = 0
+    # Passing outages to answer before speaking: each a VendorUnavailable with this code.
+    outage_first: ClassVar[int] = 0
+    outage_code: ClassVar[str] = "InternalError"
 
     def __init__(self) -> None:  # no HTTP: nothing is called but synthesize
         self.calls: list[str] = []
         self.lock = threading.Lock()
         self.throttled = 0
+        self.outages = 0
 
     def create_task(self, request: Any, audio: Any) -> str:
         raise NotImplementedError
@@ -82,6 +94,9 @@ class FakeSpeaker(VendorAdapter):
             if self.throttled < self.throttle_first:
                 self.throttled += 1
                 raise VendorThrottled(SPEAKER, "RequestLimitExceeded", "too many requests")
+            if self.outages < self.outage_first:
+                self.outages += 1
+                raise VendorUnavailable(SPEAKER, self.outage_code, "the vendor is having a moment")
             self.calls.append(request.text)
             n = len(self.calls)
         frames = int(len(request.text) * SECONDS_PER_CHAR * request.sample_rate)
@@ -125,7 +140,8 @@ def svc(stack: LocalStack) -> Iterator[tuple[Services, FakeSpeaker]]:
     speech.sleep = lambda _s: None
     yield services, speaker
     speech.sleep = original_sleep
-    FakeSpeaker.throttle_first = 0
+    FakeSpeaker.throttle_first = FakeSpeaker.outage_first = 0
+    FakeSpeaker.outage_code = "InternalError"
     registry.unregister(SPEAKER)
     registry.unregister(MUTE)
     ddb.delete_table(TableName=table)
@@ -234,6 +250,26 @@ def test_throttling_is_retried_then_surfaces_with_the_vendors_code(svc: tuple[Se
         speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
     assert caught.value.code == "RequestLimitExceeded" and caught.value.retryable
     assert speaker.throttled == 2 + speech.THROTTLE_ATTEMPTS
+    assert len(spoken(services, voice)) == 1
+
+
+def test_a_passing_outage_is_tried_again_once_and_a_timeout_is_not(svc: tuple[Services, FakeSpeaker]) -> None:
+    services, speaker = svc
+    voice = make_voice(services)
+    # Given a vendor whose first answer is its internal error: the second try speaks
+    FakeSpeaker.outage_first, FakeSpeaker.outage_code = 1, "InternalError"
+    view, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
+    assert speaker.outages == 1 and view.vendor_calls == 1
+    # Given a vendor that stays down: OUTAGE_ATTEMPTS tries, then its code reaches the caller
+    speaker.outages, FakeSpeaker.outage_first = 0, 100
+    with pytest.raises(VendorUnavailable) as caught:
+        speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
+    assert caught.value.code == "InternalError" and speaker.outages == speech.OUTAGE_ATTEMPTS == 2
+    # Given a call that waited the vendor's whole timeout: it is not made to wait that long again
+    speaker.outages, FakeSpeaker.outage_code = 0, TIMEOUT_CODE
+    with pytest.raises(VendorUnavailable) as caught:
+        speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
+    assert caught.value.code == TIMEOUT_CODE and speaker.outages == 1
     assert len(spoken(services, voice)) == 1
 
 

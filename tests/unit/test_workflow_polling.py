@@ -73,6 +73,10 @@ class ScriptedVendor:
         self.vendor = vendor
         self.script = list(script)
         self.calls = 0
+        self.strays: list[str] = []
+        self.released: list[str] = []
+        self.release_calls = 0
+        self.release_error: VendorError | None = None
 
     def get_status(self, task_id: str) -> TrainingStatus:
         assert task_id == TASK
@@ -89,6 +93,16 @@ class ScriptedVendor:
 
     def parse_callback(self, body: bytes) -> TrainingStatus:
         return TrainingStatus(task_id=TASK, state=TrainingState.SUCCEEDED)
+
+    def release_strays(self, task_id: str) -> list[str]:
+        """The strays a late create left (VendorAdapter.release_strays): released once, or the error."""
+        assert task_id == TASK
+        self.release_calls += 1
+        if self.release_error is not None:
+            raise self.release_error
+        found, self.strays = self.strays, []
+        self.released += found
+        return found
 
 
 class Clock:
@@ -443,3 +457,25 @@ def test_a_step_input_the_definition_no_longer_sends_fails_by_name(
 ) -> None:
     with pytest.raises(ValidationError):
         model.model_validate(event)
+
+
+def test_strays_of_a_late_create_are_released_while_polling_and_a_failed_release_waits(clock: Clock) -> None:
+    # Given a job in training whose vendor holds a stray task a late create made
+    repo = MemoryRepository()
+    training_job(repo, "huawei")
+    vendor = ScriptedVendor("huawei", [TrainingState.RUNNING])
+    svc = make_services(repo, vendor)
+    poll = PollState.start(initial_seconds=10, max_seconds=60, now=clock.now)
+    vendor.release_error = VendorUnavailable("huawei", "MSS.00000001", "internal error")
+    # When a poll's release meets an outage / Then the job goes on training, nothing released
+    poll = workflow.poll_status(svc, "job-1", poll)
+    assert poll.state is PollOutcome.RUNNING and repo.jobs["job-1"].status is JobStatus.TRAINING
+    vendor.release_error, vendor.strays = None, ["stray-1"]
+    # When the next poll's release works / Then the stray is released, once
+    poll = workflow.poll_status(svc, "job-1", poll)
+    poll = workflow.poll_status(svc, "job-1", poll)
+    assert vendor.released == ["stray-1"] and vendor.release_calls == 3
+    # ...and a job that ends FAILED is asked once more (a late create may come after the last poll)
+    vendor.strays = ["stray-2"]
+    workflow.mark_failed(svc, "job-1", {"Error": "TrainingFailed", "Cause": "{}"})
+    assert vendor.released == ["stray-1", "stray-2"]

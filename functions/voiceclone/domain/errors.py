@@ -47,6 +47,10 @@ class VendorThrottled(VendorError):
     retryable = True
 
 
+# The code of a VendorUnavailable that waited the whole timeout for the vendor's answer.
+TIMEOUT_CODE = "Timeout"
+
+
 class VendorUnavailable(VendorError):
     """Network failure, timeout, 5xx or the vendor's internal error: retry later."""
 

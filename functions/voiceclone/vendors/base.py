@@ -387,6 +387,19 @@ class VendorAdapter(ABC):
         """
         return None
 
+    def release_strays(self, task_id: str) -> list[str]:
+        """Delete what a create made after the service gave up on it; the ids deleted.
+
+        A create the vendor performs only after the client's timeout (it was slow, not lost)
+        comes too late for find_existing_task: the retry has made the job's task already, and the
+        late one would be trained and billed beside it. Vendors whose create carries a key that
+        names the job find those strays by it and delete every one but ``task_id``; called while
+        the job is followed and when it ends. Vendors with an idempotency key (a repeated create
+        is the same task) have none, and vendors whose creates carry nothing that names the job
+        cannot tell a stray from another client's resource: both return [].
+        """
+        return []
+
     @abstractmethod
     def get_status(self, task_id: str) -> TrainingStatus:
         """Where training stands now."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from voiceclone.domain.errors import VendorUnavailable
+from voiceclone.domain.errors import TIMEOUT_CODE, VendorUnavailable
 from voiceclone.vendors.errors import ErrorRules, classify
 
 JSON_TYPE = "application/json"
@@ -184,7 +184,7 @@ class VendorHttp:
             return self._client.request(method, self.base_url + path, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             raise VendorUnavailable(
-                self.vendor_id, "Timeout", f"no answer in time: {type(exc).__name__}"
+                self.vendor_id, TIMEOUT_CODE, f"no answer in time: {type(exc).__name__}"
             ) from exc
         except httpx.TransportError as exc:
             raise VendorUnavailable(

@@ -514,6 +514,25 @@ class HuaweiAdapter(VendorAdapter):
         self._forget(batch)
         return job_id
 
+    def release_strays(self, task_id: str) -> list[str]:
+        """Delete the other jobs of ``task_id``'s batch: creates Huawei performed after our timeout.
+
+        Each would be audited, trained and billed beside the job's own. A stray that cannot be
+        deleted now (Huawei's error) is left for the next call, which finds it again.
+        """
+        job = self.call("GET", f"/user/jobs/{quote(task_id, safe='')}")
+        batch = str(job.get("batch_name") or "")
+        if not batch:
+            return []
+        strays = [
+            str(j["job_id"])
+            for j in self._list_jobs(("batch_name", batch))
+            if j.get("batch_name") == batch and j.get("job_id") and str(j["job_id"]) != task_id
+        ]
+        for stray in strays:
+            self._delete_job(stray)
+        return strays
+
     def _find_job(self, batch: str) -> dict[str, Any] | None:
         """This batch's job: a committed one first (it is the one training), else the newest uncommitted."""
         jobs = self._list_jobs(("batch_name", batch))

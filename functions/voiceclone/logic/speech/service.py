@@ -24,7 +24,14 @@ from voiceclone.domain.api_models import (
     SpeechRequest,
     SpeechView,
 )
-from voiceclone.domain.errors import Conflict, InvalidField, VendorThrottled, VoicecloneError
+from voiceclone.domain.errors import (
+    TIMEOUT_CODE,
+    Conflict,
+    InvalidField,
+    VendorThrottled,
+    VendorUnavailable,
+    VoicecloneError,
+)
 from voiceclone.domain.models import (
     SPEECH_CONTENT_TYPES,
     JobError,
@@ -52,6 +59,10 @@ AUDIO_URL_SECONDS = 900
 # Vendor throttling: tries of one piece, and the first backoff (doubled each time, with jitter).
 THROTTLE_ATTEMPTS = 4
 THROTTLE_BACKOFF_SECONDS = 0.25
+# A vendor's passing outage (its 500 or 503, a dropped connection): tries of one piece. A synthesis
+# has no effect at the vendor but the audio it answers, so trying again costs nothing but time; a
+# timeout is not tried again, since the client has already waited the vendor's whole timeout.
+OUTAGE_ATTEMPTS = 2
 # A response of raw audio (Accept: audio/...) is for short text: longer, ask for the JSON and its URL.
 MAX_DIRECT_CHARS = 1000
 sleep: Callable[[float], None] = time.sleep  # tests replace it
@@ -245,17 +256,28 @@ def _synthesize_all(
 
 
 def _synthesize(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) -> SynthesisResult:
-    """One vendor call; throttling retried with growing, jittered waits, then raised (the API's 503)."""
-    for attempt in range(1, THROTTLE_ATTEMPTS + 1):
+    """One vendor call; throttling and passing outages retried with growing, jittered waits, then
+    raised (the API's 503 with the vendor's code)."""
+    throttled = outages = 0
+    while True:
         try:
             return adapter.synthesize(voice.vendor_voice, call)
         except VendorThrottled as exc:
-            if attempt == THROTTLE_ATTEMPTS:
+            throttled += 1
+            if throttled >= THROTTLE_ATTEMPTS:
                 raise
-            wait = THROTTLE_BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())
-            logger.info("vendor throttled speech", extra={"code": exc.code, "attempt": attempt, "wait": wait})
-            sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+            _back_off("vendor throttled speech", exc, throttled)
+        except VendorUnavailable as exc:
+            outages += 1
+            if exc.code == TIMEOUT_CODE or outages >= OUTAGE_ATTEMPTS:
+                raise
+            _back_off("vendor outage during speech", exc, outages)
+
+
+def _back_off(what: str, exc: VendorThrottled | VendorUnavailable, attempt: int) -> None:
+    wait = THROTTLE_BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())
+    logger.info(what, extra={"code": exc.code, "attempt": attempt, "wait": wait})
+    sleep(wait)
 
 
 def view(svc: Services, speech: Speech) -> SpeechView:

@@ -352,6 +352,7 @@ def poll_status(svc: Services, job_id: str, poll: PollState) -> PollState:
         return _not_known_yet(svc, job, poll, exc)
     if job.last_vendor_error is not None:
         clear_vendor_error(svc, job_id)
+    release_strays(svc, job)
     if status.state is TrainingState.FAILED and status.rejected_items:
         reject_recordings(svc, job_id, status)
         return poll.model_copy(update={"state": PollOutcome.REJECTED})
@@ -484,6 +485,30 @@ def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> Non
     metrics.add_metric(name="JobCheckFailed", unit="Count", value=1)
 
 
+def release_strays(svc: Services, job: Job) -> None:
+    """Delete the vendor tasks a create made after we gave up on it (VendorAdapter.release_strays).
+
+    Never fails the job: a vendor that cannot answer now is asked again at the next poll or at
+    the job's end, and what it keeps is logged with its ids.
+    """
+    if job.vendor_task_id is None:
+        return
+    try:
+        released = svc.adapter_for(job.vendor).release_strays(job.vendor_task_id)
+    except VendorError as exc:
+        logger.warning(
+            "could not release the vendor's stray tasks",
+            extra={"job_id": job.job_id, "code": exc.code, "error": exc.message},
+        )
+        return
+    if released:
+        metrics.add_metric(name="VendorStraysReleased", unit="Count", value=len(released))
+        logger.warning(
+            "released vendor tasks a late create made",
+            extra={"job_id": job.job_id, "task_id": job.vendor_task_id, "released": released},
+        )
+
+
 def finalize(svc: Services, job_id: str) -> dict[str, Any]:
     """Record the voice and mark the job SUCCEEDED (once)."""
     job = svc.store.jobs.require(job_id)
@@ -507,6 +532,7 @@ def finalize(svc: Services, job_id: str) -> dict[str, Any]:
         gender=job.gender,
         vendor_voice=vendor_voice,
     )
+    release_strays(svc, job)
     svc.store.jobs.complete(job.model_copy(update={"vendor_voice": vendor_voice}), voice)
     metrics.add_metric(name="JobSucceeded", unit="Count", value=1)
     logger.info("voice ready", extra={"job_id": job_id, "voice_id": voice.voice_id})
@@ -533,6 +559,7 @@ def mark_failed(svc: Services, job_id: str, error: dict[str, Any] | None) -> dic
         return job.model_copy(update={"status": JobStatus.FAILED, "error": error, "task_token": None})
 
     job = svc.store.jobs.mutate(job_id, fail)
+    release_strays(svc, job)
     metrics.add_metric(name="JobFailed", unit="Count", value=1)
     logger.warning(
         "job failed", extra={"job_id": job_id, "error": job.error.model_dump() if job.error else None}

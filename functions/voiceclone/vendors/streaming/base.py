@@ -25,7 +25,7 @@ from typing import Any, Self
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from voiceclone.domain.errors import VendorAuthError, VendorError, VendorUnavailable
+from voiceclone.domain.errors import TIMEOUT_CODE, VendorAuthError, VendorError, VendorUnavailable
 from voiceclone.vendors.errors import ErrorRules, classify
 
 # Audio frames are kilobytes; a frame this large is not audio a vendor sends.
@@ -261,7 +261,7 @@ def _connect(protocol: StreamProtocol, timeout_seconds: float) -> ClientConnecti
         ) from None
     except TimeoutError:
         raise protocol.unavailable(
-            "Timeout", f"no connection to {protocol.endpoint} in {timeout_seconds:g} s"
+            TIMEOUT_CODE, f"no connection to {protocol.endpoint} in {timeout_seconds:g} s"
         ) from None
     except (OSError, WebSocketException) as exc:
         raise protocol.unavailable(
@@ -285,7 +285,7 @@ def _receive(connection: ClientConnection, protocol: StreamProtocol, timeout_sec
         return connection.recv(timeout=timeout_seconds)
     except TimeoutError:
         raise protocol.unavailable(
-            "Timeout", f"the vendor sent nothing for {timeout_seconds:g} s in the middle of the stream"
+            TIMEOUT_CODE, f"the vendor sent nothing for {timeout_seconds:g} s in the middle of the stream"
         ) from None
     except ConnectionClosed as exc:
         how = f"the vendor closed it (code {exc.rcvd.code})" if exc.rcvd is not None else "it was lost"
