@@ -29,8 +29,9 @@ DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Transact
 
 def decoding(repeats: int) -> None:
     """What the functions that decode audio pay: PyAV's import, and a 10 s recording in each format."""
-    from voiceclone.domain.audio import RecordingLimits, inspect_recording, pcm_of
+    from voiceclone.domain.audio import RecordingLimits, pcm_of
     from voiceclone.domain.audio_decode import ACCEPTED_FORMATS, encode
+    from voiceclone.domain.recording import inspect_recording
 
     functions = str(ROOT / "functions")
     code = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
