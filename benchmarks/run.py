@@ -1,6 +1,7 @@
-"""Benchmarks: each handler's cold start against bare boto3, one local 20-sentence job stage by stage,
-speech's added latency per synchronous vendor, and a load run of many such jobs at once
-(benchmarks/coldstart.py, benchmarks/speech.py, benchmarks/load.py).
+"""Benchmarks: each function's package size, each handler's cold start against bare boto3, one local
+20-sentence job stage by stage, speech's added latency per synchronous vendor, and a load run of many
+such jobs at once (benchmarks/packages.py, benchmarks/coldstart.py, benchmarks/speech.py,
+benchmarks/load.py).
 
 Prints figures; asserts nothing about time (tests never time things).
 Run with `make benchmark`.
@@ -21,7 +22,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks import coldstart, load, speech  # noqa: E402 - after the path fix above
+from benchmarks import coldstart, load, packages, speech  # noqa: E402 - after the path fix above
 
 DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -29,8 +30,9 @@ DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Transact
 
 def decoding(repeats: int) -> None:
     """What the functions that decode audio pay: PyAV's import, and a 10 s recording in each format."""
-    from voiceclone.domain.audio import RecordingLimits, inspect_recording, pcm_of
+    from voiceclone.domain.audio import RecordingLimits, pcm_of
     from voiceclone.domain.audio_decode import ACCEPTED_FORMATS, encode
+    from voiceclone.domain.recording import inspect_recording
 
     functions = str(ROOT / "functions")
     code = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
@@ -195,7 +197,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=50, help="jobs at once in the load run")
     parser.add_argument("--skip-imports", action="store_true")
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-packages", action="store_true", help="no package sizes (pip bundles)")
     args = parser.parse_args()
+    if not args.skip_packages:
+        packages.run()
     if not args.skip_imports:
         coldstart.run(args.pairs)
     audio_inspection(args.repeats)

@@ -1,4 +1,10 @@
-"""The Lambda functions: defaults set once, one role each, one code asset packaged with pip, not Docker."""
+"""The Lambda functions: defaults set once, one role each, code assets packaged with pip, not Docker.
+
+Each function's package holds the lean base dependencies, the optional groups its row in
+voiceclone.handlers.table declares (PyAV for the sentence check, C2PA for labelling speech) and
+the service's code: one asset per distinct set of groups, shared by the functions that declare it
+(README, "Packages per function").
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,12 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Tags
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions
@@ -39,12 +45,32 @@ PROVIDED_BY_RUNTIME = ("boto3", "snapshot-restore-py")
 # plain cold starts: nobody waits on them and their cold starts are rare (one container serves many).
 SNAPSTART_FUNCTIONS = tuple(f.name for f in table.FUNCTIONS if f.snapstart)
 LIVE_ALIAS = "live"
+# The tag that names each function's package in the template (which groups it carries, or "base").
+PACKAGE_TAG = "voiceclone:package"
+
+Extras = tuple[str, ...]
 
 
-def runtime_requirements(pyproject: Path = c.PYPROJECT) -> list[str]:
-    """[project].dependencies minus what the runtime provides: the pins there are the pins shipped."""
+def extras_of(name: str) -> Extras:
+    """The optional dependency groups function `name`'s package carries, in one order (its row's)."""
+    return tuple(sorted(set(table.function(name).extras)))
+
+
+def package_name(extras: Extras) -> str:
+    """How the template names a package: its groups joined ("audio", "audio+labels"), or "base"."""
+    return "+".join(extras) or "base"
+
+
+def runtime_requirements(extras: Iterable[str] = (), pyproject: Path = c.PYPROJECT) -> list[str]:
+    """[project].dependencies and the named groups of [project.optional-dependencies], minus what
+    the runtime provides: the pins there are the pins shipped."""
     project = tomllib.loads(pyproject.read_text())["project"]
-    requirements: list[str] = project["dependencies"]
+    groups: dict[str, list[str]] = project.get("optional-dependencies", {})
+    requirements: list[str] = list(project["dependencies"])
+    for extra in sorted(set(extras)):
+        if extra not in groups:
+            raise ValueError(f"no optional dependency group {extra!r} in {pyproject.name}")
+        requirements += groups[extra]
     return [r for r in requirements if _distribution(r) not in PROVIDED_BY_RUNTIME]
 
 
@@ -54,42 +80,56 @@ def _distribution(requirement: str) -> str:
     return requirement.strip().lower()
 
 
+def pip_install(target: Path, requirements: list[str]) -> None:
+    """Install `requirements` into `target` as wheels built for Lambda's platform."""
+    subprocess.run(  # noqa: S603 - fixed arguments; the requirements come from our own pyproject
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--target", str(target),
+            *(arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)),
+            "--implementation", "cp",
+            "--python-version", RUNTIME.name.removeprefix("python"),
+            "--only-binary=:all:",
+            # .pyc files of this interpreter's version would be dead weight for 3.13.
+            "--no-compile",
+            *requirements,
+        ],
+        check=True,
+    )  # fmt: skip
+
+
+def copy_service(target: Path) -> None:
+    """The service's code (functions/voiceclone), beside its dependencies."""
+    shutil.copytree(
+        c.FUNCTIONS_DIR / "voiceclone",
+        target / "voiceclone",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+
+
 @jsii.implements(ILocalBundling)
 class PipBundling:
     """Bundles the code with the local pip and wheels built for Lambda's platform.
 
     Docker is not needed (and not available on the machines this is built on): pip can
     fetch manylinux aarch64 wheels for CPython 3.13 from any host. Source distributions
-    are refused, so nothing is compiled for the wrong platform.
+    are refused, so nothing is compiled for the wrong platform. `extras` names the optional
+    dependency groups installed beside the base dependencies.
     """
+
+    def __init__(self, extras: Extras = ()) -> None:
+        self.extras = extras
 
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         target = Path(output_dir)
-        subprocess.run(  # noqa: S603 - fixed arguments; the requirements come from our own pyproject
-            [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--target", str(target),
-                *(arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)),
-                "--implementation", "cp",
-                "--python-version", RUNTIME.name.removeprefix("python"),
-                "--only-binary=:all:",
-                # .pyc files of this interpreter's version would be dead weight for 3.13.
-                "--no-compile",
-                *runtime_requirements(),
-            ],
-            check=True,
-        )  # fmt: skip
-        shutil.copytree(
-            c.FUNCTIONS_DIR / "voiceclone",
-            target / "voiceclone",
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
+        pip_install(target, runtime_requirements(self.extras))
+        copy_service(target)
         return True
 
 
-def code_asset() -> lambda_.Code:
-    """One asset for every function: they share the package, and one upload is cheaper than eleven."""
+def code_asset(extras: Extras = ()) -> lambda_.Code:
+    """The package of every function whose row declares `extras`: one upload per distinct set."""
     return lambda_.Code.from_asset(
         str(c.FUNCTIONS_DIR),
         # Hash what is shipped, so a changed dependency pin also makes a new asset.
@@ -98,7 +138,11 @@ def code_asset() -> lambda_.Code:
         bundling=BundlingOptions(
             # Only used if local bundling declined; PipBundling always bundles.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=PipBundling(),
+            local=PipBundling(extras),
+            # CDK stages an asset once per distinct source and bundling options, and the local
+            # bundler is not part of that key: without the groups named here every package would be
+            # the first one bundled (tests/infra/test_packages.py).
+            environment={"VOICECLONE_PACKAGE": package_name(extras)},
         ),
     )
 
@@ -114,7 +158,9 @@ class Functions(Construct):
         environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        code = code_asset()
+        self.packages: dict[Extras, lambda_.Code] = {
+            extras: code_asset(extras) for extras in sorted({extras_of(name) for name in c.FUNCTION_NAMES})
+        }
         shared_env = {
             c.ENV_POWERTOOLS_SERVICE_NAME: c.SERVICE_NAME,
             c.ENV_POWERTOOLS_METRICS_NAMESPACE: c.METRICS_NAMESPACE,
@@ -122,7 +168,8 @@ class Functions(Construct):
             **environment,
         }
         self.by_name: dict[str, lambda_.Function] = {
-            name: self._build_function(name, code, shared_env) for name in c.FUNCTION_NAMES
+            name: self._build_function(name, self.packages[extras_of(name)], shared_env)
+            for name in c.FUNCTION_NAMES
         }
         self.aliases: dict[str, lambda_.Alias] = {
             name: lambda_.Alias(
@@ -159,6 +206,9 @@ class Functions(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self._build_log_group(construct_id),
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if name in SNAPSTART_FUNCTIONS else None,
+        )
+        Tags.of(function).add(
+            PACKAGE_TAG, package_name(extras_of(name)), include_resource_types=["AWS::Lambda::Function"]
         )
         NagSuppressions.add_resource_suppressions(
             function,

@@ -97,10 +97,10 @@ def check_directory(directory: Path, vendor: str, texts: list[dict[str, Any]]) -
     from voiceclone.domain.audio import (
         WindowMiss,
         choose_for_window,
-        inspect_recording,
         limits_for,
     )
     from voiceclone.domain.audio_decode import ACCEPTED_LIST
+    from voiceclone.domain.recording import inspect_recording
     from voiceclone.vendors.registry import capabilities
 
     caps = capabilities(vendor)

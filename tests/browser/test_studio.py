@@ -312,7 +312,8 @@ def test_the_local_check_names_each_problem_as_the_service_does(
 ) -> None:
     import base64
 
-    from voiceclone.domain.audio import RecordingLimits, inspect_recording
+    from voiceclone.domain.audio import RecordingLimits
+    from voiceclone.domain.recording import inspect_recording
 
     # Given takes that are fine, silent, too quiet, distorted, too short and too long
     page = open_studio(browser, studio_stack)

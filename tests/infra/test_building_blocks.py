@@ -100,6 +100,18 @@ def test_runtime_requirements_are_the_project_dependencies_minus_what_the_runtim
     assert set(shipped) == {d for d in declared if not d.startswith(runtime)}
 
 
+def test_a_package_with_groups_adds_each_groups_pins_to_the_base_and_an_unknown_group_fails() -> None:
+    groups = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
+    base = runtime_requirements()
+    # Given the audio group / Then its pins come after the base's, once, whatever the order asked
+    assert runtime_requirements(("audio",)) == [*base, *groups["audio"]]
+    assert runtime_requirements(("labels", "audio", "audio")) == [*base, *groups["audio"], *groups["labels"]]
+    assert not [r for r in base if r.startswith(("av==", "c2pa-python==", "cryptography=="))]
+    # And a group pyproject does not have is an error, not an empty group
+    with pytest.raises(ValueError, match="sound"):
+        runtime_requirements(("sound",))
+
+
 def test_pip_bundling_installs_aarch64_wheels_and_copies_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

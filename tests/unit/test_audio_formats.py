@@ -14,7 +14,6 @@ from voiceclone.domain.audio import (
     RecordingLimits,
     WindowMiss,
     choose_for_window,
-    inspect_recording,
     inspect_wav,
     limits_for,
     pcm_of,
@@ -22,6 +21,7 @@ from voiceclone.domain.audio import (
     wav_seconds,
 )
 from voiceclone.domain.audio_decode import ACCEPTED_FORMATS, decode_pcm16, encode, extension_of
+from voiceclone.domain.recording import inspect_recording
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "tencent_vrs"
@@ -72,7 +72,8 @@ def test_each_accepted_format_comes_out_as_the_vendors_wav(fmt: str, options: di
 def test_a_ready_wav_takes_the_fast_path_without_importing_the_decoder() -> None:
     # Given a 16 kHz 16-bit mono WAV (what the samples are), inspected in a fresh interpreter
     code = (
-        "import sys; from voiceclone.domain.audio import inspect_recording, RecordingLimits;"
+        "import sys; from voiceclone.domain.audio import RecordingLimits;"
+        "from voiceclone.domain.recording import inspect_recording;"
         f"data = open({str(SAMPLES / '00002.wav')!r}, 'rb').read();"
         "r = inspect_recording(data, RecordingLimits(16000, 1, 15));"
         "assert r.report.ok, r.report.findings;"

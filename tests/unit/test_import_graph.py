@@ -12,6 +12,11 @@ Then each function is probed in a fresh interpreter, as Lambda starts it: its en
 none of the service's work; its first call loads its target and nothing it does not need (boto3,
 PyAV, httpx where it calls no vendor, the X-Ray SDK); and a SnapStart function's before-snapshot
 hook loads at least what its first requests import (its row's explicit list, checked here).
+
+Last, the packages: what each function's imports can reach, the third-party libraries included,
+against the dependency groups its row declares (infra builds its package from them): a function
+that can reach PyAV or c2pa-python declares their group, one that cannot declares none, and every
+library it can reach is in its package.
 """
 
 from __future__ import annotations
@@ -19,13 +24,18 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Iterable, Iterator
+from importlib import metadata
 from pathlib import Path
+from typing import get_args
 
 import pytest
-from voiceclone.handlers.table import FUNCTION_NAMES, FUNCTIONS
+from voiceclone.handlers.table import FUNCTION_NAMES, FUNCTIONS, Extra, Function
+from voiceclone.vendors.registry import adapter_modules
 
 PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "voiceclone"
 
@@ -351,3 +361,171 @@ def test_a_snapstart_function_has_its_first_requests_imports_in_its_snapshot(nam
     assert sorted(first_requests - set(modules["in_snapshot"])) == []
     # And after a restore `random` is seeded again, so restored environments do not share its sequence
     assert modules["reseeded"]
+
+
+# ----- the packages: what each function can reach, against the groups its row declares ------------
+
+REPO = PACKAGE.parents[1]
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+# Top-level module name -> the installed distributions that provide it.
+DISTRIBUTIONS = metadata.packages_distributions()
+
+
+def _distribution(requirement: str) -> str:
+    """A requirement's distribution name, normalized (PEP 503)."""
+    name = re.split(r"[<>=!~;\[ @]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _imported_names(name: str) -> Iterator[tuple[str, bool]]:
+    """Every module ``name`` imports or binds lazily, and whether importlib resolves it from a string."""
+    for node in _walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, False
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, False
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            called = ast.unparse(node.func)
+            if called in ("lazy_module", "optional_lazy_module", "importlib.import_module"):
+                yield str(node.args[0].value), called == "importlib.import_module"
+
+
+# module -> the top-level names of the libraries it imports (anything but the service itself)
+LIBRARIES = {
+    name: {target.split(".")[0] for target, _ in _imported_names(name)} - {"voiceclone", "__future__"}
+    for name in MODULES
+}
+# The service modules imported by name at run time, which the graph above does not hold: those
+# importlib resolves from a constant (the SnapStart hook's registry), and the vendors' adapters,
+# which the registry imports by their import strings.
+RESOLVED = {name: {t for t, by_name in _imported_names(name) if by_name and t in MODULES} for name in MODULES}
+RESOLVED["voiceclone.vendors.registry"] |= set(adapter_modules())
+
+
+def _packages_above(module: str) -> list[str]:
+    """The packages Python imports before ``module`` (their __init__ runs too)."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def reachable(row: Function) -> set[str]:
+    """The service modules function ``row`` can import: its entry, its row's import strings, the
+    modules its snapshot lists, and everything those import, at module level, lazily or by name,
+    with the packages above each."""
+    listed = [*(row.snapshot_imports or ()), *(adapter_modules() if row.snapshot_vendors else ())]
+    start = [
+        "voiceclone.handlers.entries",
+        row.target.partition(":")[0],
+        *([row.input.partition(":")[0]] if row.input else []),
+        *(m for m in listed if m in MODULES),
+    ]
+    seen: set[str] = set()
+    while start:
+        module = start.pop()
+        if module not in seen:
+            seen.add(module)
+            start += [*GRAPH[module], *RESOLVED[module], *_packages_above(module)]
+    return seen
+
+
+def libraries_of(row: Function) -> dict[str, str]:
+    """The libraries function ``row`` can import: top-level name -> a service module importing it."""
+    found = {
+        m: "its row's snapshot list" for m in row.snapshot_imports or () if m.split(".")[0] != "voiceclone"
+    }
+    for module in sorted(reachable(row)):
+        for library in sorted(LIBRARIES[module]):
+            found.setdefault(library, module)
+    return found
+
+
+def _distributions(library: str) -> set[str]:
+    return {_distribution(d) for d in DISTRIBUTIONS.get(library, [])}
+
+
+def groups_of(libraries: Iterable[str]) -> set[str]:
+    """The Lambda dependency groups (voiceclone.handlers.table.Extra) whose distributions provide
+    any of ``libraries``."""
+    groups = PROJECT["optional-dependencies"]
+    return {
+        extra
+        for extra in get_args(Extra)
+        for library in libraries
+        if _distributions(library) & {_distribution(r) for r in groups[extra]}
+    }
+
+
+def shipped(extras: Iterable[str]) -> set[str]:
+    """The distributions a package with ``extras`` holds (or the runtime provides): the base's and
+    the groups' requirements and theirs in turn, as installed here."""
+    wanted = [*PROJECT["dependencies"], *(r for e in extras for r in PROJECT["optional-dependencies"][e])]
+    found: set[str] = set()
+    while wanted:
+        name = _distribution(wanted.pop())
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:  # its marker is not met here (e.g. an older Python's)
+            continue
+        # Requirements of an extra of theirs are not installed with them.
+        wanted += [r for r in requires if "extra ==" not in r]
+    return found
+
+
+def test_the_package_check_sees_each_kind_of_import() -> None:
+    # PyAV bound lazily, c2pa-python bound lazily as optional, cryptography imported at module level
+    assert "av" in LIBRARIES["voiceclone.domain.audio_decode"]
+    assert "c2pa" in LIBRARIES["voiceclone.provenance.credentials"]
+    assert "cryptography" in LIBRARIES["voiceclone.provenance.devca"]
+    # the adapters the registry imports by name, and the registry the SnapStart hook imports by name
+    assert "voiceclone.vendors.huawei" in RESOLVED["voiceclone.vendors.registry"]
+    assert "voiceclone.vendors.registry" in RESOLVED["voiceclone.handlers.snapstart"]
+    # each group is found from its libraries' distributions, as pyproject names them
+    assert groups_of(["av"]) == {"audio"} and groups_of(["c2pa", "cryptography"]) == {"labels"}
+    assert groups_of(["pydantic", "httpx", "json"]) == set()
+    assert set(get_args(Extra)) <= set(PROJECT["optional-dependencies"])
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_a_functions_row_declares_exactly_the_groups_its_imports_reach(name: str) -> None:
+    row = next(f for f in FUNCTIONS if f.name == name)
+    libraries = libraries_of(row)
+    reached = groups_of(libraries)
+    why = {
+        g: [f"{lib} (from {libraries[lib]})" for lib in libraries if groups_of([lib]) == {g}] for g in reached
+    }
+    missing = {g: why[g] for g in reached - set(row.extras)}
+    assert missing == {}, f"{name} can import these: add the groups to its row in handlers/table.py"
+    unused = set(row.extras) - reached
+    assert unused == set(), f"{name} declares groups none of its imports reach: drop them from its row"
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_every_library_a_function_can_import_is_in_its_package(name: str) -> None:
+    row = next(f for f in FUNCTIONS if f.name == name)
+    package = shipped(row.extras)
+    absent = {
+        library: module
+        for library, module in libraries_of(row).items()
+        if library not in sys.stdlib_module_names and not _distributions(library) & package
+    }
+    assert absent == {}, f"{name}'s package lacks these (pyproject's dependencies or a group)"
+
+
+def test_the_functions_a_client_waits_on_cannot_reach_pyav() -> None:
+    for name in ("api", "authorizer"):
+        row = next(f for f in FUNCTIONS if f.name == name)
+        assert "av" not in libraries_of(row), name
+        assert "voiceclone.domain.recording" not in reachable(row), name
+
+
+def test_the_package_check_fails_on_an_undeclared_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the api's routes importing the recording inspection (which decodes with PyAV)
+    rest = "voiceclone.rest.speech"
+    monkeypatch.setitem(GRAPH, rest, {**GRAPH[rest], "voiceclone.domain.recording": []})
+    api = next(f for f in FUNCTIONS if f.name == "api")
+    # Then the api reaches the audio group its row does not declare
+    assert "audio" in groups_of(libraries_of(api)) and "audio" not in api.extras

@@ -4,6 +4,10 @@ Pure standard library on purpose: this runs in Lambda before any vendor call, so
 import time matters (no numpy) and ``audioop`` is gone from Python 3.13. The RIFF
 chunks are walked by hand, rather than with :mod:`wave`, so that a cut-off upload
 is reported as TRUNCATED instead of surfacing as an exception.
+
+No decoder either: the domain models, the speech paths and the WAV assembly import this module,
+and a function's package carries PyAV only if it imports voiceclone.domain.recording, which
+reads the other formats (README, "Packages per function").
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from typing import NamedTuple
 
 from pydantic import Field
 
-from voiceclone.domain.audio_decode import ACCEPTED_LIST, DecodeError, decode_pcm16
 from voiceclone.domain.base import BaseModel
 
 # 16-bit PCM full scale; dBFS values are relative to it (a full-scale square wave is 0 dBFS RMS).
@@ -483,20 +486,7 @@ def _speech(samples: array[int], rate: int) -> _Speech | None:
     return _Speech(speech[0], speech[-1], len(levels), speech_level, snr)
 
 
-def _not_audio(ext: str | None, reason: str) -> AudioReport:
-    problem = AudioProblem.NOT_WAV if ext in (None, "", "wav", "wave") else AudioProblem.NOT_AUDIO
-    return AudioReport(
-        findings=[
-            _finding(
-                problem,
-                f"the file is no recording we can read ({reason}): "
-                f"export it again as one of {ACCEPTED_LIST} and upload it",
-            )
-        ]
-    )
-
-
-def _native_pcm(data: bytes, rate: int) -> tuple[bytes | None, AudioReport | None]:
+def native_pcm(data: bytes, rate: int) -> tuple[bytes | None, AudioReport | None]:
     """16-bit mono PCM straight from a WAV at the right rate (no decoder), or why the file fails
     outright (empty, cut off, a WAV without audio); (None, None) when a decoder must read it."""
     if data[0:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -512,37 +502,10 @@ def _native_pcm(data: bytes, rate: int) -> tuple[bytes | None, AudioReport | Non
     return None, None
 
 
-def inspect_recording(data: bytes, limits: RecordingLimits, ext: str | None = None) -> Recording:
-    """Check one upload in any accepted format the way the vendor will get it; never raises on bad input.
-
-    A 16-bit PCM mono WAV at the vendor's rate is read directly; anything else is decoded, downmixed
-    and resampled (PyAV). Leading and trailing silence is cut to a short margin, then the duration,
-    level, clipping and noise are judged on what remains: that is what the vendor receives.
-    """
-    ext = (ext or "").lower().lstrip(".") or None
-    if not data:
-        return Recording(
-            AudioReport(
-                findings=[
-                    _finding(AudioProblem.EMPTY, "the file is empty: record the sentence again and upload it")
-                ]
-            ),
-            None,
-            None,
-        )
-    pcm, failed = _native_pcm(data, limits.sample_rate)
-    if failed is not None:
-        return Recording(failed, None, None)
-    original = None
-    if pcm is None:
-        try:
-            pcm, original = decode_pcm16(data, limits.sample_rate)
-        except DecodeError as exc:
-            return Recording(_not_audio(ext, str(exc)), None, None)
-    return _judge(pcm, limits, original)
-
-
-def _judge(pcm: bytes, limits: RecordingLimits, original: str | None) -> Recording:
+def judge(pcm: bytes, limits: RecordingLimits, original: str | None) -> Recording:
+    """The verdict on 16-bit mono PCM at the vendor's rate, however it was read (a WAV as it is, or
+    decoded: voiceclone.domain.recording): leading and trailing silence cut to a margin, then the
+    duration, level, clipping and noise judged on what remains, which is what the vendor receives."""
     rate = limits.sample_rate
     samples = _samples(pcm)
     original_seconds = round(len(samples) / rate, 3)

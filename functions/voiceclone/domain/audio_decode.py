@@ -2,7 +2,7 @@
 
 PyAV (FFmpeg's libraries, bundled in its wheels) is bound lazily (voiceclone.lazy): only the code
 that converts audio pays its ~0.3-0.5 s import, and a 16-bit PCM mono WAV at the right rate never
-reaches FFmpeg at all (:func:`voiceclone.domain.audio.inspect_recording`).
+reaches FFmpeg at all (:func:`voiceclone.domain.recording.inspect_recording`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ from typing import Literal
 # The Lambda `Handler` of every function: voiceclone.handlers.entries.<name>.
 ENTRY_MODULE = "voiceclone.handlers.entries"
 DEFAULT_TIMEOUT_SECONDS = 30
+# The optional dependency groups of pyproject.toml a function's package may carry beyond the lean
+# base: "audio" (PyAV with FFmpeg, which decodes uploads) and "labels" (c2pa-python and cryptography,
+# which sign speech). README, "Packages per function".
+Extra = Literal["audio", "labels"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class Function:
     # `snapshot_vendors`: every vendor adapter of the registry too (requests name their vendor).
     snapshot_imports: tuple[str, ...] | None = None
     snapshot_vendors: bool = False
+    # The groups the function's imports reach (tests/unit/test_import_graph.py checks both ways):
+    # infra/functions.py builds one package per distinct set, shared by the functions that declare it.
+    extras: tuple[Extra, ...] = ()
 
     @property
     def kind(self) -> Literal["step", "event"]:
@@ -53,17 +60,24 @@ class Function:
 
 
 def training_step(
-    name: str, target: str, input: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    name: str,
+    target: str,
+    input: str,
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+    module: str = "steps",
+    extras: tuple[Extra, ...] = (),
 ) -> Function:
-    """A task of the training workflow: its input names the job and its vendor."""
+    """A task of the training workflow (a function of voiceclone.logic.training.<module>): its input
+    names the job and its vendor."""
     return Function(
         name,
-        f"voiceclone.logic.training.steps:{target}",
+        f"voiceclone.logic.training.{module}:{target}",
         f"voiceclone.domain.{input}",
         run_id="job_id",
         vendor="vendor",
         workflow="training",
         timeout_seconds=timeout_seconds,
+        extras=extras,
     )
 
 
@@ -98,7 +112,15 @@ FUNCTIONS: tuple[Function, ...] = (
     # The training workflow (a sentence check waits on the vendor's verdict, and SubmitTraining
     # assembles the audio the vendor downloads: both outlast 30 s on a slow vendor).
     training_step("load_job", "load_job", "steps:JobStep"),
-    training_step("check_sentence", "check_sentence", "steps:CheckSentenceStep", timeout_seconds=60),
+    # The one function that decodes audio (uploads in any accepted format): PyAV.
+    training_step(
+        "check_sentence",
+        "check_sentence",
+        "steps:CheckSentenceStep",
+        timeout_seconds=60,
+        module="sentence_check",
+        extras=("audio",),
+    ),
     training_step("gate", "gate", "steps:JobStep"),
     training_step("submit_training", "submit_training", "steps:JobStep", timeout_seconds=60),
     training_step("await_training", "await_training", "steps:AwaitCallbackStep"),

@@ -1,5 +1,7 @@
 """The steps of the training workflow. The order lives in the state machine (infra/workflow.py), not here.
 
+CheckSentence, the one step that decodes audio, is voiceclone.logic.training.sentence_check.
+
 Every step is safe to run twice: Step Functions retries, and a step that finds
 its work done returns the same answer without doing it again.
 """
@@ -10,8 +12,6 @@ import json
 import uuid
 from typing import Any
 
-from voiceclone.domain.audio import inspect_recording, limits_for
-from voiceclone.domain.audio_decode import extension_of
 from voiceclone.domain.errors import (
     TrainingFailed,
     TrainingTimedOut,
@@ -35,7 +35,6 @@ from voiceclone.domain.models import (
 from voiceclone.domain.polling import PollOutcome, PollState, TrainingStarted
 from voiceclone.logic.core import polling
 from voiceclone.logic.core.ids import voice_id_of
-from voiceclone.logic.core.keys import converted_key
 from voiceclone.logic.core.services import Services
 from voiceclone.logic.core.tasks import answer_task, callback_url, new_callback_token
 from voiceclone.logic.training import expiry
@@ -51,83 +50,6 @@ def load_job(svc: Services, job_id: str) -> dict[str, Any]:
     job, sentences = svc.store.jobs.with_sentences(job_id)
     to_check = [{"text_id": s.text_id} for s in sentences if s.status is not SentenceStatus.PASSED]
     return {"job_id": job_id, "vendor": job.vendor, "sentences": to_check}
-
-
-def _local_check(
-    sentence: Sentence, audio: bytes, vendor: str, max_bytes: int, content_type: str = ""
-) -> tuple[SentenceCheck | None, Any]:
-    """Our own inspection of the audio: a clear reason without spending a vendor call.
-
-    Returns (the rejection or None, the inspected Recording: measurements and the vendor-ready WAV).
-    """
-    caps = capabilities(vendor)
-    if len(audio) > max_bytes:
-        return SentenceCheck(
-            passed=False,
-            code="TOO_LARGE",
-            message=f"the file is {len(audio)} bytes, more than {max_bytes}: record a shorter take",
-            source="local",
-        ), None
-    limits = limits_for(
-        caps.sample_rate, caps.min_sentence_seconds, caps.max_sentence_seconds, caps.joined_seconds
-    )
-    # The key always ends in .wav; the Content-Type the client sent says what it meant to upload.
-    recording = inspect_recording(audio, limits, ext=extension_of(content_type))
-    report = recording.report
-    if report.ok:
-        return None, recording
-    first = report.findings[0]
-    return SentenceCheck(
-        passed=False,
-        code=str(first.problem),
-        message=first.message,
-        tips=[f.message for f in report.findings[1:]],
-        source="local",
-        measurements=recording.measurements,
-    ), recording
-
-
-def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
-    """Check one recording, locally and then at the vendor, and keep the verdict on the sentence.
-
-    The upload is converted to what the vendor takes (rate, mono, 16-bit, silence trimmed) and the
-    converted WAV is kept beside it (audio_source.converted_key): the vendor's check, the assembly
-    and training all use that one, while the original stays as uploaded.
-    """
-    sentence = svc.store.jobs.sentence(job_id, text_id)
-    if sentence.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED) and sentence.check is not None:
-        return {"text_id": text_id, "passed": sentence.check.passed}
-    job = svc.store.jobs.require(job_id)
-    obj = svc.s3.get_object(Bucket=svc.settings.bucket_name, Key=sentence.s3_key)
-    audio = obj["Body"].read()
-    verdict, recording = _local_check(
-        sentence, audio, job.vendor, svc.settings.max_upload_bytes, str(obj.get("ContentType") or "")
-    )
-    if verdict is None and recording is not None and recording.wav is not None:
-        svc.s3.put_object(
-            Bucket=svc.settings.bucket_name,
-            Key=converted_key(sentence.s3_key),
-            Body=recording.wav,
-            ContentType="audio/wav",
-        )
-        audio = recording.wav
-    if verdict is None and capabilities(job.vendor).sentence_check == "vendor":
-        verdict = svc.adapter_for(job.vendor).check_sentence(text_id, audio)
-    if verdict is None:
-        verdict = SentenceCheck(passed=True, code="0", message="passed", source="local")
-    if verdict.measurements is None and recording is not None:
-        verdict = verdict.model_copy(update={"measurements": recording.measurements})
-    updated = sentence.model_copy(
-        update={
-            "status": SentenceStatus.PASSED if verdict.passed else SentenceStatus.REJECTED,
-            "check": verdict,
-            "checked_at": utcnow(),
-            "check_count": sentence.check_count + 1,
-        }
-    )
-    svc.store.jobs.save_sentence(updated, expected_version=sentence.version)
-    metrics.add_metric(name="SentencePassed" if verdict.passed else "SentenceRejected", unit="Count", value=1)
-    return {"text_id": text_id, "passed": verdict.passed}
 
 
 def gate(svc: Services, job_id: str) -> dict[str, Any]:
