@@ -20,7 +20,7 @@ from voiceclone.domain.errors import (
 )
 from voiceclone.domain.models import Gender, Language, VendorVoice
 from voiceclone.domain.script import STANDARD_SCRIPT
-from voiceclone.logic.audio_source import PAUSE_SECONDS
+from voiceclone.logic.training.audio_source import PAUSE_SECONDS
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState
 from voiceclone.vendors.cosyvoice import (
     DEFAULT_TARGET_MODEL,

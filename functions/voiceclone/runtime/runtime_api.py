@@ -103,9 +103,17 @@ class RuntimeApi:
         return response.status, {k.lower(): v for k, v in response.getheaders()}, answer
 
     def _drop_if_closed(self) -> None:
-        """An idle kept-alive connection has nothing to read; if it has, the far end closed it."""
+        """An idle kept-alive connection has nothing to read; if it has, the far end closed it.
+
+        ``poll``, not ``select``: select refuses descriptors above 1023, which a process with many
+        files open (a test run, a function with many connections) hands out.
+        """
         sock = self._conn.sock
-        if sock is not None and select.select([sock], [], [], 0)[0]:
+        if sock is None:
+            return
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        if poller.poll(0):
             self._conn.close()
 
 
