@@ -299,9 +299,9 @@ def regenerate(text: str, where: Path, root: Path = ROOT) -> str:
     return rebuilt
 
 
-def table_names(text: str) -> list[str]:
-    """The generated tables a file holds, in order."""
-    return [m.group("name") for m in _BLOCK.finditer(text)]
+def tables_in(text: str) -> dict[str, str]:
+    """The generated tables a file holds, in order: each one's name and its markdown."""
+    return {m.group("name"): m.group("body") for m in _BLOCK.finditer(text)}
 
 
 def documents(root: Path = ROOT) -> list[Path]:

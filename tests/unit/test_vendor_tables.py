@@ -11,7 +11,7 @@ import pytest
 from voiceclone.vendors.registry import adapter_class
 from voiceclone_local import vendor_tables
 from voiceclone_local.sandboxes.base import CheckedCredential, SandboxBase
-from voiceclone_local.vendor_tables import ROOT, end_marker, regenerate, stale, start_marker, table_names
+from voiceclone_local.vendor_tables import ROOT, end_marker, regenerate, stale, start_marker, tables_in
 
 README = ROOT / "README.md"
 INDEX = ROOT / "docs" / "vendors" / "README.md"
@@ -28,8 +28,8 @@ def test_the_committed_tables_are_what_the_declarations_say() -> None:
 
 def test_the_readme_and_the_vendor_index_hold_their_tables() -> None:
     # A table taken out of a file would not be stale, only gone: the files hold these ones
-    assert table_names(README.read_text(encoding="utf-8")) == ["training", "speech", "settings"]
-    assert table_names(INDEX.read_text(encoding="utf-8")) == ["training", "speech", "sandboxes"]
+    assert list(tables_in(README.read_text(encoding="utf-8"))) == ["training", "speech", "settings"]
+    assert list(tables_in(INDEX.read_text(encoding="utf-8"))) == ["training", "speech", "sandboxes"]
     # And the README's vendor section says they are generated, and by which command
     vendors = re.search(r"^## Vendors\n(.*?)^## ", README.read_text(encoding="utf-8"), re.M | re.S)
     assert vendors and "generated" in vendors.group(1) and "`make tables`" in vendors.group(1)
