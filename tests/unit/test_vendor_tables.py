@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
-from voiceclone.vendors.registry import adapter_class
+from voiceclone.vendors.config import env_name
+from voiceclone.vendors.registry import adapter_class, vendor_ids
 from voiceclone_local import vendor_tables
 from voiceclone_local.sandboxes.base import CheckedCredential, SandboxBase
 from voiceclone_local.vendor_tables import ROOT, end_marker, regenerate, stale, start_marker, tables_in
@@ -87,3 +88,13 @@ def test_a_table_without_its_end_or_with_an_unknown_name_is_an_error() -> None:
         regenerate(f"{start_marker('training')}\n| old |\n", ROOT)
     with pytest.raises(ValueError, match="no generated table is called 'prices'"):
         regenerate(f"{start_marker('prices')}\n{end_marker('prices')}", ROOT)
+
+
+@pytest.mark.parametrize("vendor", vendor_ids())
+def test_each_vendors_page_says_what_every_declared_setting_means(vendor: str) -> None:
+    # The generated settings table lists the names; their meanings are on the page, which must name
+    # each one (as `FIELD` in its settings, or as the whole variable)
+    text = (ROOT / "docs" / "vendors" / f"{vendor}.md").read_text(encoding="utf-8")
+    fields = adapter_class(vendor).settings_fields()
+    unnamed = [f for f in fields if f"`{f.upper()}`" not in text and env_name(vendor, f) not in text]
+    assert unnamed == [], f"docs/vendors/{vendor}.md does not name the settings {unnamed}"
