@@ -145,8 +145,8 @@ def training_row(vendor: Vendor, where: Path) -> tuple[str, ...]:
     completion = (
         f"callback; polling {pace} without one" if caps.completion == "callback" else f"polling {pace}"
     )
-    managed = [name for name, offered in (("rename", caps.rename_voice), ("delete", caps.delete_voice),
-                                          ("cancel", caps.cancel_task)) if offered]  # fmt: skip
+    offered = {"rename": caps.rename_voice, "delete": caps.delete_voice, "cancel": caps.cancel_task}
+    managed = [name for name, at_the_vendor in offered.items() if at_the_vendor]
     extras = [option_text(caps, name) for name in caps.options]
     extras += [f"document {code(name)}" for name in caps.documents]
     if caps.voice_name_max_chars is not None:
