@@ -10,7 +10,7 @@ SHELL := /bin/bash
 # setuptools' build warnings (editable-install advice) are silenced for the install alone.
 FILTER := { grep -v '^WARNING: Location' || true; }
 
-.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark soak samples rhythm clean
+.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark soak samples rhythm tables clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -80,6 +80,11 @@ samples: ## regenerate samples/ with espeak-ng and sox (Debian packages)
 
 rhythm: setup ## re-encode the explicit label's MP3 frames (functions/voiceclone/provenance/assets) with PyAV
 	PYTHONPATH=functions:local $(BIN)/python scripts/make_rhythm_mp3.py
+
+# The vendor tables of README.md and docs/ are written from the vendors' declarations (adapters and
+# sandboxes); tests/unit/test_vendor_tables.py fails while a committed table is stale.
+tables: $(STAMP) ## regenerate the docs' vendor tables from the vendor registry and the sandboxes
+	PYTHONPATH=functions:local $(BIN)/python -m voiceclone_local.vendor_tables
 
 clean: ## remove the virtualenv and build output
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

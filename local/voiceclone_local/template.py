@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from voiceclone.vendors import registry
+
 from infra.template_tools import resources_of_type
 
 __all__ = [
@@ -31,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # (timeouts, SnapStart, each package's groups), the vendor registry and the adapters' declarations
 # (infra derives vendors, secrets and settings from them), the domain types infra reads (retryable
 # errors, poll outcomes), CDK's own context file. The handlers' and the logic's code is not in the
-# template (the local stack runs it from source).
+# template (the local stack runs it from source). The registry's vendors as they are now count too
+# (registry_facts): a vendor registered at run time (registry.register) may be declared in a file
+# outside these, a test's.
 TEMPLATE_SOURCES = (
     "infra/**/*.py",
     "functions/voiceclone/handlers/table.py",
@@ -56,11 +60,30 @@ def template_key(context: Mapping[str, Any], root: Path = ROOT) -> str:
             version = "absent"
         digest.update(f"\0{library}=={version}".encode())
     digest.update(f"\0python {sys.version}".encode())
+    digest.update(f"\0vendors {registry_facts()}".encode())
     files = sorted({path for pattern in TEMPLATE_SOURCES for path in root.glob(pattern) if path.is_file()})
     for path in files:
         digest.update(f"\0{path.relative_to(root).as_posix()}\0".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def registry_facts() -> str:
+    """What infra reads of each registered vendor (its secret's fields, its adapter's module for SnapStart,
+    its alarm and widgets by id), and its capabilities, as JSON."""
+    facts = []
+    for vendor in registry.vendor_ids():
+        adapter = registry.adapter_class(vendor)
+        facts.append(
+            {
+                "vendor": vendor,
+                "target": registry.VENDORS[vendor],
+                "credential_fields": adapter.credential_fields,
+                "optional_fields": adapter.optional_fields,
+                "capabilities": adapter.capabilities.model_dump(mode="json"),
+            }
+        )
+    return json.dumps(facts, sort_keys=True)
 
 
 KEEP_TEMPLATES = 8

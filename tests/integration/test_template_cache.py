@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from voiceclone.vendors import registry
 from voiceclone_local import template as tpl
 from voiceclone_local.template import cached_template, placeholder, template_key
 
@@ -66,6 +67,27 @@ def test_a_changed_source_synthesizes_again(app: Path, tmp_path: Path, change: A
     change(app)
     cached_template({"k": 1}, synth, root=app, cache_dir=tmp_path / "cache")
     assert synth.calls == 2
+
+
+def test_a_vendor_registered_at_run_time_synthesizes_again(
+    app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a vendor whose adapter lives outside the sources the key reads (here, qiniu's class under
+    # another id, as a test registers its own vendor)
+    before = template_key({}, app)
+    qiniu = registry.adapter_class("qiniu")
+    registry.register("qiniu_copy", "voiceclone.vendors.qiniu:QiniuAdapter")
+    try:
+        # Then registering it changes the key (infra gives it a secret, an alarm, widgets)
+        registered = template_key({}, app)
+        assert registered != before
+        # ...and so does a change of what it declares
+        monkeypatch.setattr(qiniu, "credential_fields", ("api_key", "region"))
+        assert template_key({}, app) not in (before, registered)
+    finally:
+        registry.unregister("qiniu_copy")
+    monkeypatch.undo()
+    assert template_key({}, app) == before
 
 
 def test_handler_code_is_not_part_of_the_key(app: Path) -> None:

@@ -2,7 +2,9 @@
 
 Parametrized over the vendors the local stack has sandboxes for; each case is a
 whole job through the synthesized workflow, with the vendor's sandbox misbehaving
-as configured.
+as configured. What a vendor answers when it misbehaves (its codes for a refused
+credential, a throttle, an outage) is what its sandbox declares (``checked_credential``,
+``fault_answers``); the tests check that the vendor's own code reaches the job.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from voiceclone.store import Store
 from voiceclone.vendors.registry import capabilities, vendor_ids
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main as cli_main
+from voiceclone_local.sandboxes.knobs import FAULT_KNOBS, Fault
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import http, wait_for, wav_bytes
@@ -27,14 +30,6 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
 DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
 VENDORS = list(vendor_ids())
-# The credential each sandbox checks, to make the service's copy wrong.
-CREDENTIAL = {
-    "tencent_vrs": "secret_key",
-    "tencent_gateway": "secret_key",
-    "volcengine": "access_token",
-    "qiniu": "api_key",
-    "huawei": "secret_key",
-}
 
 
 @pytest.fixture
@@ -98,13 +93,17 @@ def test_wrong_credentials_fail_the_job_with_the_vendor_code(
     stack: LocalStack, vendor_sandbox: Any, client: VoicecloneClient
 ) -> None:
     vendor = next(v for v, s in stack.sandboxes.items() if s is vendor_sandbox)
+    # The credential the sandbox checks: the service's copy (from the vendor's secret) becomes wrong
+    check = vendor_sandbox.checked_credential
+    assert check is not None, f"{vendor}'s sandbox declares no checked_credential"
 
     def rotate() -> None:
-        setattr(vendor_sandbox.config, CREDENTIAL[vendor], "rotated-at-the-vendor")
+        setattr(vendor_sandbox.config, check.field, "rotated-at-the-vendor")
 
     final = run_job(client, vendor, before_upload=rotate)
     assert final["status"] == "FAILED", final
-    assert final["error"]["vendor"] == vendor and final["error"]["code"]
+    # ...and the job fails with the vendor's own code for it
+    assert final["error"]["vendor"] == vendor and final["error"]["code"] == check.code
     assert final["error"]["error"] == "VendorAuthError"
 
 
@@ -122,37 +121,21 @@ def test_throttling_is_retried_and_the_job_succeeds(
     assert vendor_sandbox.config.throttle_first == 0
 
 
-# Each vendor's own code for a lasting fault (its sandbox's answer, as the vendor sends it); Volcengine's
-# depends on the plane the first call goes to (the console lists slots, the speech plane trains).
-LASTING_FAULT_CODES: dict[str, dict[str, tuple[str, ...]]] = {
-    "throttle_first": {
-        "tencent_vrs": ("RequestLimitExceeded",),
-        "tencent_gateway": ("RequestLimitExceeded",),
-        "volcengine": ("AccountFlowLimitExceeded", "429"),
-        "qiniu": ("429",),
-        "huawei": ("APIGW.0308",),
-    },
-    "unavailable_first": {
-        "tencent_vrs": ("ResourceUnavailable",),
-        "tencent_gateway": ("ServiceUnavailable",),
-        "volcengine": ("ServiceUnavailable", "503"),
-        "qiniu": ("503",),
-        "huawei": ("APIGW.0201",),
-    },
-}
-
-
-@pytest.mark.parametrize("knob", list(LASTING_FAULT_CODES), ids=["429", "503"])
+@pytest.mark.parametrize("fault", [Fault.THROTTLE, Fault.UNAVAILABLE], ids=["429", "503"])
 def test_a_lasting_throttle_or_outage_fails_the_job_with_the_vendor_code(
-    stack: LocalStack, client: VoicecloneClient, knob: str
+    stack: LocalStack, client: VoicecloneClient, fault: Fault
 ) -> None:
     # Each vendor's job waits out the workflow's whole retry schedule (about a minute), and the
-    # five sandboxes are independent: the five jobs run side by side, and every vendor's outcome
-    # is reported at once.
+    # sandboxes are independent: the jobs run side by side, and every vendor's outcome is reported
+    # at once.
+    knob = dict(FAULT_KNOBS)[fault]
     saved = {vendor: stack.sandboxes[vendor].config.model_copy() for vendor in VENDORS}
 
     def one_vendor(vendor: str) -> str | None:
         sandbox = stack.sandboxes[vendor]
+        # The vendor's own codes for the fault, as its sandbox declares them (one per API plane: the
+        # first call may go to another plane than training, as Volcengine's console lists slots)
+        codes = sandbox.fault_codes(fault)
 
         def break_the_vendor() -> None:
             # Far more refusals than the workflow's retries make: the fault outlasts them.
@@ -163,8 +146,8 @@ def test_a_lasting_throttle_or_outage_fails_the_job_with_the_vendor_code(
         if final["status"] != "FAILED" or error.get("vendor") != vendor:
             return f"{vendor}: ended {final['status']} with {error}"
         # The vendor's own code survives (not the transport's "HTTP429"/"HTTP503")
-        if error.get("code") not in LASTING_FAULT_CODES[knob][vendor]:
-            return f"{vendor}: code {error.get('code')!r}, not one of {LASTING_FAULT_CODES[knob][vendor]}"
+        if error.get("code") not in codes:
+            return f"{vendor}: code {error.get('code')!r}, not one of {codes}"
         if getattr(sandbox.config, knob) >= 100_000:
             return f"{vendor}: the sandbox never refused"
         return None
@@ -217,12 +200,17 @@ def test_a_lost_create_response_leaves_exactly_one_vendor_task(
 def test_a_bad_recording_gets_its_reason_for_every_vendor(
     stack: LocalStack, vendor: str, client: VoicecloneClient, tmp_path: Path
 ) -> None:
+    # Given the speaker's recordings, with the second sentence of the vendor's own script silent (and
+    # long enough for that vendor: silence, not length, is what is wrong with it)
     shutil.copytree(SAMPLES, tmp_path, dirs_exist_ok=True)
-    (tmp_path / "00002.wav").write_bytes(wav_bytes(seconds=3.0, amplitude=0.0))
+    silent = client.training_texts(vendor)[1]["text_id"]
+    seconds = capabilities(vendor).min_sentence_seconds + 2.0
+    (tmp_path / f"{silent}.wav").write_bytes(wav_bytes(seconds=seconds, amplitude=0.0))
+    # When cloned / Then that sentence, and only it, is to be recorded again, because it is silent
     final = run_job(client, vendor, directory=tmp_path)
     assert final["status"] == "CHECK_FAILED", final
     rejected = {s["text_id"]: s["check"]["code"] for s in final["sentences"] if s["status"] == "REJECTED"}
-    assert rejected == {"00002": "SILENT"}
+    assert rejected == {silent: "SILENT"}
 
 
 def test_a_huawei_audit_rejection_comes_back_as_a_re_record(

@@ -1,8 +1,9 @@
 """Unit-test fixtures and the one recording transport the adapter tests answer vendors with.
 
 Adapter tests never touch the network: an adapter gets ``Recorder(answer).transport``, and
-``answer`` plays the vendor from recorded responses. Test modules import ``Recorder`` and
-``routes`` from here (``tests.unit.conftest``); the fixtures below cover the common cases.
+``answer`` plays the vendor from recorded responses, or ``SandboxTransport(sandbox)``, which
+hands each request to the vendor's sandbox in this process. Test modules import ``Recorder``
+and ``routes`` from here (``tests.unit.conftest``); the fixtures below cover the common cases.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from voiceclone.vendors.base import VendorAdapter
+from voiceclone.vendors.registry import adapter_class
+from voiceclone_local.sandboxes.base import SandboxBase
+from voiceclone_local.sandboxes.server import SandboxRequest
 
 # What an answer gives: a ready httpx.Response, or (status, body) where a str body is sent as
 # text and anything else as JSON.
@@ -103,8 +108,6 @@ def offline_adapter(vendor_id: str, transport: httpx.BaseTransport | None = None
     Each field the adapter declares in ``credential_fields`` gets ``test-<field>``, the endpoint a
     test host; it answers through ``transport`` (default: one that fails the test if anything is sent).
     """
-    from voiceclone.vendors.registry import adapter_class
-
     cls = adapter_class(vendor_id)
     # Adapters take their settings by name (as VendorAdapter.from_environment passes them).
     build: Callable[..., VendorAdapter] = cls
@@ -112,6 +115,45 @@ def offline_adapter(vendor_id: str, transport: httpx.BaseTransport | None = None
         endpoint=f"https://{vendor_id.replace('_', '-')}.example",
         **{name: f"test-{name}" for name in cls.credential_fields},
         transport=transport if transport is not None else Recorder(refuse).transport,
+    )
+
+
+class SandboxTransport(httpx.BaseTransport):
+    """Each request handed to a vendor sandbox in this process, as its HTTP server hands it on.
+
+    The sandbox answers as on the local stack (its authentication, the faults it is armed with,
+    the vendor's envelope), with no socket: its server is bound but never serves.
+    """
+
+    def __init__(self, sandbox: SandboxBase) -> None:
+        self.sandbox = sandbox
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        parts = urlsplit(request.url.raw_path.decode("ascii"))
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        answer = self.sandbox.handle(
+            SandboxRequest(
+                method=request.method,
+                path=parts.path,
+                query=dict(pairs),
+                headers={name.lower(): value for name, value in request.headers.items()},
+                body=request.read(),
+                query_pairs=pairs,
+            )
+        )
+        headers = {"Content-Type": answer.content_type, **answer.headers}
+        return httpx.Response(answer.status, headers=headers, content=answer.body)
+
+
+def adapter_on_sandbox(sandbox: SandboxBase) -> VendorAdapter:
+    """The vendor's adapter with the credentials its sandbox accepts, calling it through SandboxTransport."""
+    cls = adapter_class(sandbox.vendor_id)
+    offered = sandbox.credentials()
+    build: Callable[..., VendorAdapter] = cls
+    return build(
+        endpoint=sandbox.url,
+        **{name: offered[name] for name in cls.credential_fields},
+        transport=SandboxTransport(sandbox),
     )
 
 

@@ -1,6 +1,16 @@
-"""Voice management per vendor: the Capabilities flags match what each adapter really does."""
+"""Voice management per vendor: the Capabilities flags match what each adapter really does.
+
+The independent statement of what each vendor's API offers is its page, docs/vendors/<vendor>.md,
+written from the vendor's own documentation: under "Operations" one heading per operation names, in
+backticks, the adapter methods it describes (``### Delete (`delete_voice`) and cancel (`cancel_task`)``),
+and a vendor that streams speech has a "Streaming speech" section. The tests compare the adapters'
+declarations with those pages, so a flag changed in the code alone (or on the page alone) fails here.
+"""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 from voiceclone.domain.errors import VendorRejected
@@ -10,29 +20,50 @@ from voiceclone.vendors.registry import capabilities, vendor_ids
 
 from tests.unit.conftest import offline_adapter
 
-# (rename_voice, delete_voice, cancel_task), from docs/vendors/<vendor>.md#operations: only Qiniu
-# renames (PUT with an empty key); Qiniu and Huawei delete; both "cancel" by deleting the job's
-# slot / job (neither has a cancel of its own). Tencent VRS (CancelVRSTask not yet open), the
-# Tencent gateway and Volcengine (slots expire) support none of the three.
-EXPECTED: dict[str, tuple[bool, bool, bool]] = {
-    "tencent_vrs": (False, False, False),
-    "tencent_gateway": (False, False, False),
-    "volcengine": (False, False, False),
-    "qiniu": (True, True, True),
-    "huawei": (False, True, True),
-}
-UNSUPPORTED = [v for v, flags in EXPECTED.items() if not any(flags)]
+PAGES = Path(__file__).resolve().parents[2] / "docs" / "vendors"
+MANAGEMENT = ("rename_voice", "delete_voice", "cancel_task")
 VENDOR_IDS = vendor_ids()
 
 
-def test_every_vendor_is_covered() -> None:
-    assert set(EXPECTED) == set(VENDOR_IDS)
+def page(vendor_id: str) -> str:
+    return (PAGES / f"{vendor_id}.md").read_text(encoding="utf-8")
+
+
+def documented_operations(vendor_id: str) -> set[str]:
+    """The adapter methods the vendor's page documents: the names in backticks of its Operations headings."""
+    section = re.search(r"^## Operations\n(.*?)(?=^## )", page(vendor_id), re.MULTILINE | re.DOTALL)
+    assert section, f"docs/vendors/{vendor_id}.md has no Operations section"
+    headings = re.findall(r"^### (.*)$", section.group(1), re.MULTILINE)
+    return {name for heading in headings for name in re.findall(r"`(\w+)`", heading)}
+
+
+def documented_streaming(vendor_id: str) -> bool:
+    return re.search(r"^## Streaming speech$", page(vendor_id), re.MULTILINE) is not None
+
+
+UNSUPPORTED = [v for v in VENDOR_IDS if not documented_operations(v) & set(MANAGEMENT)]
+STREAMING = {v for v in VENDOR_IDS if documented_streaming(v)}
+
+
+def test_every_vendor_has_its_page() -> None:
+    assert [v for v in VENDOR_IDS if not (PAGES / f"{v}.md").is_file()] == []
 
 
 @pytest.mark.parametrize("vendor_id", VENDOR_IDS)
 def test_the_flags_match_the_vendors_api(vendor_id: str) -> None:
+    # The page documents an operation exactly where the adapter declares it (only Qiniu renames; Qiniu,
+    # Huawei and CosyVoice delete, and "cancel" by deleting, none having a cancel of its own)
     caps = capabilities(vendor_id)
-    assert (caps.rename_voice, caps.delete_voice, caps.cancel_task) == EXPECTED[vendor_id]
+    declared = {flag for flag in MANAGEMENT if getattr(caps, flag)}
+    assert declared == documented_operations(vendor_id) & set(MANAGEMENT)
+
+
+@pytest.mark.parametrize("vendor_id", VENDOR_IDS)
+def test_the_speech_kind_matches_the_vendors_api(vendor_id: str) -> None:
+    # One call answers with the audio (synthesize), or the vendor makes it in a job (start_synthesis)
+    documented = documented_operations(vendor_id)
+    kind = "sync" if "synthesize" in documented else "async" if "start_synthesis" in documented else "none"
+    assert capabilities(vendor_id).speech == kind
 
 
 @pytest.mark.parametrize("vendor_id", VENDOR_IDS)
@@ -111,11 +142,6 @@ def test_a_vendor_without_options_refuses_any() -> None:
 def test_the_voice_name_limit_is_known_before_calling_the_vendor() -> None:
     assert capabilities("qiniu").voice_name_max_chars == 20
     assert capabilities("tencent_vrs").voice_name_max_chars is None
-
-
-# Streaming speech: Tencent VRS voices stream through Tencent TTS's stream_ws, Volcengine slots through
-# the V1 WebSocket TTS; the gateway, Qiniu and Huawei (whose SDK streams no trained voice) do not.
-STREAMING = {"tencent_vrs", "volcengine"}
 
 
 @pytest.mark.parametrize("vendor_id", VENDOR_IDS)

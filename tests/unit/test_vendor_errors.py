@@ -1,14 +1,18 @@
-"""Every vendor's error table through the one pipeline: 429 and 503 with and without the vendor's body,
-auth and rejected, from recorded responses. The vendor's code, message and request id always survive."""
+"""Every vendor's errors through the one pipeline: the vendor's code, message and request id always survive.
 
-# ruff: noqa: E501 - one recorded error a line reads as a table
+Each vendor's errors are answered by its sandbox, in this process (``SandboxTransport``): the refusals
+it declares it can inject (throttled, failed inside, unavailable), the credential it declares it
+checks, and a task it never made; the sandbox renders each in the vendor's own envelope. What each
+must become is the taxonomy's promise, not read from any declaration: a throttle is
+``VendorThrottled``, an outage ``VendorUnavailable``, a refused credential ``VendorAuthError``, a
+refused request ``VendorRejected``; the adapter's error rules have to get there on their own. And
+429, 502 and 503 without the vendor's body (a proxy's page) are coded by the HTTP status.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import partial
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,105 +24,103 @@ from voiceclone.domain.errors import (
     VendorUnavailable,
 )
 from voiceclone.vendors.base import VendorAdapter
-from voiceclone.vendors.registry import vendor_ids
+from voiceclone.vendors.registry import adapter_class, vendor_ids
+from voiceclone_local.sandboxes.base import SandboxBase
+from voiceclone_local.sandboxes.knobs import REFUSALS, Fault
 
-from tests.unit.conftest import Recorder, offline_adapter
+from tests.unit.conftest import Recorder, adapter_on_sandbox, offline_adapter
 
-Build = Callable[[httpx.BaseTransport], VendorAdapter]
-
-# Every registered vendor's adapter, built from what it declares (tests.unit.conftest.offline_adapter).
-ADAPTERS: dict[str, Build] = {vendor: partial(offline_adapter, vendor) for vendor in vendor_ids()}
-
-
-def tencent(code: str, message: str) -> dict[str, Any]:
-    return {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "rid-1"}}
-
-
-def gateway(code: str, message: str) -> dict[str, Any]:
-    return {"requestId": "rid-1", "error": {"code": code, "message": message}}
+VENDORS = list(vendor_ids())
+# What each injected refusal must become, whatever the vendor calls it.
+KINDS: dict[Fault, type[VendorError]] = {
+    Fault.THROTTLE: VendorThrottled,
+    Fault.INTERNAL: VendorUnavailable,
+    Fault.UNAVAILABLE: VendorUnavailable,
+}
 
 
-def qiniu(code: int, message: str) -> dict[str, Any]:
-    return {"code": code, "msg": message, "reqid": "rid-1", "data": {}}
+def sandbox_class(vendor: str) -> type[SandboxBase]:
+    found = SandboxBase.for_vendor(vendor)
+    assert found is not None, f"{vendor} has no sandbox (voiceclone_local.sandboxes.{vendor})"
+    return found
 
 
-def volcengine(code: int, message: str) -> dict[str, Any]:
-    return {"BaseResp": {"StatusCode": code, "StatusMessage": message}}
+@pytest.fixture
+def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxBase]:
+    """The vendor's sandbox as the local stack starts it, answering in this process only."""
+    cls = sandbox_class(request.param)
+    made = cls(cls.local_config())
+    yield made
+    made.stop()
 
 
-def huawei(code: str, message: str) -> dict[str, Any]:
-    return {"error_code": code, "error_msg": message}
-
-
-# vendor -> case -> (HTTP status, recorded body, error class, the vendor's code on the error, its message)
-TABLES: dict[str, dict[str, tuple[int, Any, type[VendorError], str, str]]] = {
-    "tencent_vrs": {
-        "429-body": (429, tencent("RequestLimitExceeded", "too fast"), VendorThrottled, "RequestLimitExceeded", "too fast"),
-        "503-body": (503, tencent("InternalError", "db down"), VendorUnavailable, "InternalError", "db down"),
-        "auth": (200, tencent("AuthFailure.SignatureFailure", "bad sig"), VendorAuthError, "AuthFailure.SignatureFailure", "bad sig"),
-        "rejected": (200, tencent("InvalidParameter.TaskId", "no task"), VendorRejected, "InvalidParameter.TaskId", "no task"),
-    },
-    "tencent_gateway": {
-        "429-body": (429, gateway("RequestLimitExceeded", "too fast"), VendorThrottled, "RequestLimitExceeded", "too fast"),
-        "503-body": (503, gateway("InternalError", "db down"), VendorUnavailable, "InternalError", "db down"),
-        "auth": (401, gateway("AuthFailure", "wrong secretKey"), VendorAuthError, "AuthFailure", "wrong secretKey"),
-        "rejected": (400, gateway("InvalidParameterValue", "no job"), VendorRejected, "InvalidParameterValue", "no job"),
-    },
-    "qiniu": {
-        "429-body": (429, {"code": 429, "message": "rate limited", "reqid": "rid-1"}, VendorThrottled, "429", "rate limited"),
-        "503-body": (503, qiniu(503, "busy"), VendorUnavailable, "503", "busy"),
-        "auth": (401, qiniu(401, "token expired"), VendorAuthError, "401", "token expired"),
-        "rejected": (400, qiniu(400, "name 必填"), VendorRejected, "400", "name 必填"),
-    },
-    "volcengine": {
-        "429-body": (429, volcengine(1001, "qps limit"), VendorThrottled, "1001", "qps limit"),
-        "503-body": (503, volcengine(1101, "store failed"), VendorUnavailable, "1101", "store failed"),
-        "auth": (401, volcengine(1001, "invalid token"), VendorAuthError, "1001", "invalid token"),
-        "rejected": (400, volcengine(1001, "speaker_id is missing"), VendorRejected, "1001", "speaker_id is missing"),
-    },
-    "huawei": {
-        "429-body": (429, huawei("APIGW.0308", "too fast"), VendorThrottled, "APIGW.0308", "too fast"),
-        "503-body": (503, huawei("MSS.00000001", "db down"), VendorUnavailable, "MSS.00000001", "db down"),
-        "auth": (401, huawei("APIGW.0301", "bad token"), VendorAuthError, "APIGW.0301", "bad token"),
-        "rejected": (400, huawei("MSS.00000003", "bad job"), VendorRejected, "MSS.00000003", "bad job"),
-    },
-}  # fmt: skip
-# Request ids travel in the body or in a header, as each vendor does it.
-REQUEST_ID_HEADERS = {"volcengine": "X-Tt-Logid", "huawei": "X-Request-Id"}
-CASES = [(vendor, case) for vendor, table in TABLES.items() for case in table]
-
-
-def adapter_answering(vendor: str, status: int, body: Any) -> VendorAdapter:
-    header = REQUEST_ID_HEADERS.get(vendor)
-    recorder = Recorder(
-        lambda request: (status, body), headers=(lambda request: {header: "rid-1"}) if header else None
-    )
-    return ADAPTERS[vendor](recorder.transport)
-
-
-def test_every_vendor_has_a_table() -> None:
-    from voiceclone.vendors.registry import vendor_ids
-
-    assert set(TABLES) == set(ADAPTERS) == set(vendor_ids())
-
-
-@pytest.mark.parametrize(("vendor", "case"), CASES, ids=[f"{v}-{c}" for v, c in CASES])
-def test_the_vendor_error_keeps_its_code_message_and_request_id(vendor: str, case: str) -> None:
-    # Given the vendor answering a status poll with a recorded error
-    status, body, error_type, code, message = TABLES[vendor][case]
-    adapter = adapter_answering(vendor, status, body)
-    # When polled
+def polled(sandbox: SandboxBase, adapter: VendorAdapter | None = None) -> VendorError:
+    """The error the vendor's adapter raises when it polls a task through the sandbox."""
     with pytest.raises(VendorError) as caught:
-        adapter.get_status("task-1")
-    # Then the taxonomy class, with the vendor's own code, message and request id (429 and 5xx too)
+        (adapter or adapter_on_sandbox(sandbox)).get_status("task-1")
     error = caught.value
-    assert type(error) is error_type
-    assert (error.vendor, error.code, error.message) == (vendor, code, message)
-    assert error.details["request_id"] == "rid-1"
-    assert json.loads(str(error))["code"] == code
+    # Whatever the kind: the vendor named, its request id kept, the code in the error's JSON
+    assert error.vendor == sandbox.vendor_id
+    assert error.details.get("request_id"), error.details
+    assert json.loads(str(error))["code"] == error.code
+    return error
 
 
-@pytest.mark.parametrize("vendor", list(ADAPTERS))
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_every_vendor_sandbox_declares_its_refusals_and_the_credential_it_checks(vendor: str) -> None:
+    cls = sandbox_class(vendor)
+    # Every refusal kind, on every API plane the sandbox serves
+    assert cls.fault_answers, f"{vendor}'s sandbox declares no fault_answers"
+    for plane, answers in cls.fault_answers.items():
+        assert set(answers) == set(REFUSALS), (vendor, plane)
+    # A credential the adapter sends from the vendor's secret, offered by the sandbox and held in its config
+    check = cls.checked_credential
+    assert check is not None, f"{vendor}'s sandbox declares no checked_credential"
+    assert check.field in adapter_class(vendor).credential_fields
+    assert check.field in cls.config_class.model_fields
+    sandbox = cls(cls.local_config())
+    try:
+        assert check.field in sandbox.credentials()
+    finally:
+        sandbox.stop()
+
+
+@pytest.mark.parametrize("fault", REFUSALS, ids=[fault.value for fault in REFUSALS])
+@pytest.mark.parametrize("sandbox", VENDORS, indirect=True)
+def test_an_injected_refusal_keeps_the_vendors_code_and_message(sandbox: SandboxBase, fault: Fault) -> None:
+    # Given the sandbox refusing the next call as the vendor does
+    sandbox.arm(fault)
+    # When the adapter polls
+    error = polled(sandbox)
+    # Then the taxonomy's class for that kind, with the vendor's own code and message (not HTTP<status>)
+    assert type(error) is KINDS[fault]
+    answers = [by_kind[fault] for by_kind in sandbox.fault_answers.values()]
+    declared = {str(answer.code): answer.message for answer in answers}
+    assert error.code in declared and error.message == declared[error.code]
+    assert sandbox.faults_injected[fault.value] == 1
+
+
+@pytest.mark.parametrize("sandbox", VENDORS, indirect=True)
+def test_a_wrong_credential_is_final_with_the_vendors_code(sandbox: SandboxBase) -> None:
+    # Given the service's adapter, and the vendor no longer accepting its copy of the credential it checks
+    adapter = adapter_on_sandbox(sandbox)
+    check = sandbox.checked_credential
+    assert check is not None
+    setattr(sandbox.config, check.field, "rotated-at-the-vendor")
+    # When the adapter polls / Then an auth error with the vendor's code: no retry helps
+    error = polled(sandbox, adapter)
+    assert type(error) is VendorAuthError and not error.retryable
+    assert error.code == check.code and error.message
+
+
+@pytest.mark.parametrize("sandbox", VENDORS, indirect=True)
+def test_a_task_the_vendor_never_made_is_rejected_with_its_code(sandbox: SandboxBase) -> None:
+    error = polled(sandbox)
+    assert type(error) is VendorRejected and not error.retryable
+    assert error.code and error.message
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
 @pytest.mark.parametrize(
     ("status", "error_type"), [(429, VendorThrottled), (503, VendorUnavailable), (502, VendorUnavailable)]
 )
@@ -126,7 +128,8 @@ def test_without_a_vendor_body_the_code_is_the_http_status(
     vendor: str, status: int, error_type: type[VendorError]
 ) -> None:
     # Given a proxy's page instead of the vendor's body / When polled
-    adapter = adapter_answering(vendor, status, "<html>upstream says no</html>")
+    page = httpx.Response(status, text="<html>upstream says no</html>")
+    adapter = offline_adapter(vendor, Recorder(lambda request: page).transport)
     with pytest.raises(error_type) as caught:
         adapter.get_status("task-1")
     # Then retryable, coded HTTP<status>, and the page's text says what happened

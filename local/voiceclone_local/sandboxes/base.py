@@ -1,8 +1,9 @@
 """What every vendor sandbox shares: the request skeleton, faults, training, callbacks, lifecycle.
 
 A vendor sandbox subclasses :class:`SandboxBase` and declares its ``vendor_id``,
-its routes (a Werkzeug ``Map``), its authentication, its envelope and its
-operations; :meth:`SandboxBase.handle` runs every request through the same steps:
+its routes (a Werkzeug ``Map``), its authentication and the credential it checks, the
+refusals it can inject (``fault_answers``), its envelope and its operations;
+:meth:`SandboxBase.handle` runs every request through the same steps:
 route, count, authenticate, inject a fault, dispatch, wrap. Every refusal is one
 :class:`voiceclone_local.sandboxes.server.SandboxApiError` (HTTP status, the vendor's code,
 message) that the vendor's envelope renders. The local stack finds a vendor's sandbox by
@@ -75,6 +76,30 @@ class Route:
     authenticated: bool = True  # False for presigned uploads, which carry no API credentials
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """One refusal as the vendor sends it: the HTTP status, the vendor's code, its message."""
+
+    status: int
+    code: str | int
+    message: str
+
+    def error(self) -> SandboxApiError:
+        return SandboxApiError(self.status, self.code, self.message)
+
+
+@dataclass(frozen=True)
+class CheckedCredential:
+    """The credential a sandbox checks: the secret's field whose wrong value it refuses, and the
+    vendor's code for that refusal, as the service reads it (text: Qiniu's ``401`` is ``"401"``).
+
+    The field is also the name of the sandbox's config field that holds the value it expects,
+    so a test can change it there and see the vendor refuse the service's copy."""
+
+    field: str
+    code: str
+
+
 # ----- the base --------------------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -83,15 +108,21 @@ _PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 class SandboxBase:
     """The request skeleton, lifecycle, faults, training and callbacks every vendor sandbox shares.
 
-    A subclass declares ``vendor_id``, ``config_class`` and ``routes``, and implements
-    ``authenticate``, ``fault_error``, ``envelope`` and ``error_envelope``; its
-    operations are methods named by the routes' endpoints, called as
-    ``operation(request, route)`` and returning what the envelope wraps.
+    A subclass declares ``vendor_id``, ``config_class``, ``routes``, ``fault_answers`` and
+    ``checked_credential``, and implements ``authenticate``, ``envelope`` and
+    ``error_envelope``; its operations are methods named by the routes' endpoints, called as
+    ``operation(request, route)`` and returning what the envelope wraps. The declarations are
+    what the tests and the docs' vendor tables (``make tables``) read about the sandbox.
     """
 
     vendor_id: ClassVar[str]
     config_class: ClassVar[type[SandboxConfig]] = SandboxConfig
     routes: ClassVar[Map] = Map()
+    # The refusals it injects (Fault.THROTTLE, INTERNAL, UNAVAILABLE), each as the vendor answers it,
+    # by API plane (Route.plane; "" for a vendor with one API): fault_error answers from here.
+    fault_answers: ClassVar[Mapping[str, Mapping[Fault, Refusal]]] = {}
+    # The credential ``authenticate`` checks; None for a sandbox that checks none.
+    checked_credential: ClassVar[CheckedCredential | None] = None
     # Sandboxes by vendor id, filled as their modules are imported.
     _registry: ClassVar[dict[str, type[SandboxBase]]] = {}
 
@@ -185,8 +216,13 @@ class SandboxBase:
         """Raise the vendor's SandboxApiError unless the request carries valid credentials."""
 
     def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
-        """The vendor's own answer to an injected fault (its code and message, in its status)."""
-        raise NotImplementedError
+        """The vendor's own answer to an injected fault: the refusal declared for the route's plane."""
+        return self.fault_answers[route.plane][fault].error()
+
+    @classmethod
+    def fault_codes(cls, fault: Fault) -> tuple[str, ...]:
+        """The vendor's codes for an injected refusal, one per API plane, as the service reads them (text)."""
+        return tuple(dict.fromkeys(str(answers[fault].code) for answers in cls.fault_answers.values()))
 
     def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
         return SandboxApiError(404, "NotFound", f"no such API: {request.method} {request.path}")

@@ -35,6 +35,7 @@ import re
 import time
 import uuid
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,7 +47,7 @@ from websockets.sync.server import ServerConnection
 from werkzeug.routing import Map, Rule
 
 from voiceclone_local.sandboxes.audio import fetch_audio, speak, voice_sample
-from voiceclone_local.sandboxes.base import Route
+from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
     DropConnection,
@@ -90,13 +91,15 @@ _STATUSES = {
 }
 INVALID, QUOTA, MODEL_NOT_FOUND = "InvalidParameter", "Throttling.AllocationQuota", "ModelNotFound"
 _FAULTS = {
-    Fault.THROTTLE: (429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."),
-    Fault.INTERNAL: (
+    Fault.THROTTLE: Refusal(
+        429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."
+    ),
+    Fault.INTERNAL: Refusal(
         500,
         "InternalError",
         "An internal error has occured, please try again later or contact service support.",
     ),
-    Fault.UNAVAILABLE: (
+    Fault.UNAVAILABLE: Refusal(
         503,
         "ServiceUnavailable",
         "The service is temporarily unavailable, try again later.",
@@ -304,6 +307,8 @@ class CosyVoiceSandbox(StreamingSandbox):
     """DashScope's voice enrollment on the shared request skeleton, and its speech task over WebSocket."""
 
     vendor_id: ClassVar[str] = VENDOR_ID
+    fault_answers: ClassVar[Mapping[str, Mapping[Fault, Refusal]]] = {"": _FAULTS}
+    checked_credential: ClassVar[CheckedCredential | None] = CheckedCredential("api_key", "InvalidApiKey")
     config_class: ClassVar[type[SandboxConfig]] = CosyVoiceSandboxConfig
     routes: ClassVar[Map] = Map([Rule(ENROLLMENT_PATH, methods=["POST"], endpoint="_enrollment")])
     config: CosyVoiceSandboxConfig
@@ -331,9 +336,6 @@ class CosyVoiceSandbox(StreamingSandbox):
     def authenticate(self, request: SandboxRequest, route: Route) -> None:
         if not self._key_ok(request.headers.get("authorization", "")):
             raise SandboxApiError(401, "InvalidApiKey", "Invalid API-key provided.")
-
-    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
-        return SandboxApiError(*_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
         return json_response(200, {"output": result, "usage": {"count": 1}, "request_id": str(uuid.uuid4())})

@@ -35,6 +35,7 @@ import secrets
 import time
 import uuid
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -45,7 +46,7 @@ from voiceclone.vendors.signing import huawei as signer
 from werkzeug.routing import Map, Rule, Submount
 
 from voiceclone_local.sandboxes.audio import SPEECH_DELAY_SECONDS, speak, voice_sample
-from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route, SandboxBase
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
     DropConnection,
@@ -94,9 +95,9 @@ DELETE_REFUSED_ERROR = "MSS.00000007"  # the sandbox's own: the docs name no suc
 # Huawei's answers to the injected faults: API Gateway's throttling code (its docs), MetaStudio's internal
 # error, and the gateway's "backend unavailable" for a 503 (the sandbox's choice: the docs list no 503 code).
 _FAULTS = {
-    Fault.THROTTLE: (429, "APIGW.0308", "The throttling threshold has been reached"),
-    Fault.INTERNAL: (500, "MSS.00000001", "internal error"),
-    Fault.UNAVAILABLE: (503, "APIGW.0201", "Backend unavailable, retry later"),
+    Fault.THROTTLE: Refusal(429, "APIGW.0308", "The throttling threshold has been reached"),
+    Fault.INTERNAL: Refusal(500, "MSS.00000001", "internal error"),
+    Fault.UNAVAILABLE: Refusal(503, "APIGW.0201", "Backend unavailable, retry later"),
 }
 # States in which a job is being audited or trained (refuse_delete_while_training applies).
 _BUSY_STATES = ("SYSTEM_AUDITING", "WAITING", "PROCESSING")
@@ -305,6 +306,9 @@ class HuaweiSandbox(SandboxBase):
     """MetaStudio's voice-training operations, and the OBS uploads, on the shared request skeleton."""
 
     vendor_id: ClassVar[str] = VENDOR_ID
+    fault_answers: ClassVar[Mapping[str, Mapping[Fault, Refusal]]] = {"": _FAULTS}
+    # A wrong SK fails the SDK-HMAC-SHA256 signature.
+    checked_credential: ClassVar[CheckedCredential | None] = CheckedCredential("secret_key", "APIGW.0301")
     config_class: ClassVar[type[SandboxConfig]] = HuaweiSandboxConfig
     routes: ClassVar[Map] = Map(
         [
@@ -384,9 +388,6 @@ class HuaweiSandbox(SandboxBase):
 
     def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
         return _error(404, "APIGW.0101", f"the API does not exist: {request.method} {request.path}")
-
-    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
-        return _error(*_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
         status, data = result if isinstance(result, tuple) else (200, result)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from pydantic import Field
 from werkzeug.routing import Map, Rule
 
 from voiceclone_local.sandboxes.audio import audio_problem, fetch_audio
-from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route, SandboxBase
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
     DropConnection,
@@ -61,9 +62,9 @@ _STATES = state_map(STATE_TRAINING, STATE_TRAINING, STATE_SUCCESS, STATE_FAILED)
 # Qiniu's envelope codes double as HTTP statuses; 429 and 503 are not in its list (500 is), so the
 # sandbox answers them with the HTTP status as the code, as its documented codes are.
 _FAULTS = {
-    Fault.THROTTLE: (429, "too many requests: rate limit exceeded, retry later"),
-    Fault.INTERNAL: (500, "internal error"),
-    Fault.UNAVAILABLE: (503, "service unavailable, retry later"),
+    Fault.THROTTLE: Refusal(429, 429, "too many requests: rate limit exceeded, retry later"),
+    Fault.INTERNAL: Refusal(500, 500, "internal error"),
+    Fault.UNAVAILABLE: Refusal(503, 503, "service unavailable, retry later"),
 }
 
 
@@ -135,6 +136,9 @@ class QiniuSandbox(SandboxBase):
     """Qiniu's voice-slot operations on the shared request skeleton."""
 
     vendor_id: ClassVar[str] = VENDOR_ID
+    fault_answers: ClassVar[Mapping[str, Mapping[Fault, Refusal]]] = {"": _FAULTS}
+    # Qiniu's envelope code repeats the HTTP status.
+    checked_credential: ClassVar[CheckedCredential | None] = CheckedCredential("api_key", "401")
     config_class: ClassVar[type[SandboxConfig]] = QiniuSandboxConfig
     routes: ClassVar[Map] = Map(
         [
@@ -179,9 +183,6 @@ class QiniuSandbox(SandboxBase):
 
     def not_found(self, request: SandboxRequest, route: Route) -> SandboxApiError:
         return _error(404, f"no such API: {request.method} {request.path}")
-
-    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
-        return _error(*_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
         reqid = uuid.uuid4().hex[:16]

@@ -149,10 +149,13 @@ class StreamServer:
         self._thread.start()
 
     def stop(self) -> None:
+        if self._thread is None:
+            # Never served: shutdown() would wait for a serve loop to notice, and none runs.
+            self._server.socket.close()
+            return
         self._server.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._thread.join(timeout=5)
+        self._thread = None
 
 
 def json_refusal(connection: ServerConnection, status: int, payload: dict[str, Any]) -> Response:

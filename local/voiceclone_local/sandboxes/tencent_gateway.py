@@ -29,6 +29,7 @@ import hmac
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -42,7 +43,7 @@ from voiceclone_local.sandboxes.audio import (
     speak,
     voice_sample,
 )
-from voiceclone_local.sandboxes.base import Route, SandboxBase
+from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route, SandboxBase
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
     DropConnection,
@@ -69,9 +70,11 @@ JOB_PATH = "/release/job"
 MODEL_PATH = "/release/music_model"
 # The gateway's answers to the injected faults (the doc shows no error format: see above).
 _FAULTS = {
-    Fault.THROTTLE: (429, "RequestLimitExceeded", "too many requests: retry later"),
-    Fault.INTERNAL: (500, "InternalError", "internal error, retry later"),
-    Fault.UNAVAILABLE: (503, "ServiceUnavailable", "the service is temporarily unavailable, retry later"),
+    Fault.THROTTLE: Refusal(429, "RequestLimitExceeded", "too many requests: retry later"),
+    Fault.INTERNAL: Refusal(500, "InternalError", "internal error, retry later"),
+    Fault.UNAVAILABLE: Refusal(
+        503, "ServiceUnavailable", "the service is temporarily unavailable, retry later"
+    ),
 }
 ACTIONS: dict[str, tuple[str, ...]] = {
     JOB_PATH: ("CreateJob", "GetJob", "ListJobs"),
@@ -317,6 +320,8 @@ class TencentGatewaySandbox(SandboxBase):
     """The gateway's actions on the shared request skeleton: two paths, the action in the JSON body."""
 
     vendor_id: ClassVar[str] = VENDOR_ID
+    fault_answers: ClassVar[Mapping[str, Mapping[Fault, Refusal]]] = {"": _FAULTS}
+    checked_credential: ClassVar[CheckedCredential | None] = CheckedCredential("secret_key", "AuthFailure")
     config_class: ClassVar[type[SandboxConfig]] = TencentGatewaySandboxConfig
     config: TencentGatewaySandboxConfig
 
@@ -397,9 +402,6 @@ class TencentGatewaySandbox(SandboxBase):
         key_ok = hmac.compare_digest(secret_key.encode("utf-8"), self.config.secret_key.encode("utf-8"))
         if not (id_ok and key_ok):
             raise _error(401, "AuthFailure", "the secretId or secretKey is wrong")
-
-    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
-        return _error(*_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
         action = route.name

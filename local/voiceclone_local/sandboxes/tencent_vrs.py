@@ -39,7 +39,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection
 
 from voiceclone_local.sandboxes.audio import reading_seconds, speak, voice_sample
-from voiceclone_local.sandboxes.base import Route
+from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
     DropConnection,
@@ -146,9 +146,10 @@ _BAD_AUDIO = (
 # Tencent's answers to the injected faults, all with HTTP 200 (common error codes:
 # docs/vendors/tencent_vrs.md#errors).
 _FAULTS = {
-    Fault.THROTTLE: ("RequestLimitExceeded", "The request frequency exceeds the limit."),
-    Fault.INTERNAL: ("InternalError", "An internal error occurred (injected by the sandbox)."),
-    Fault.UNAVAILABLE: (
+    Fault.THROTTLE: Refusal(200, "RequestLimitExceeded", "The request frequency exceeds the limit."),
+    Fault.INTERNAL: Refusal(200, "InternalError", "An internal error occurred (injected by the sandbox)."),
+    Fault.UNAVAILABLE: Refusal(
+        200,
         "ResourceUnavailable",
         "The resource is unavailable, retry later (injected by the sandbox).",
     ),
@@ -349,6 +350,11 @@ class TencentVrsSandbox(StreamingSandbox):
     """
 
     vendor_id: ClassVar[str] = VENDOR_ID
+    fault_answers: ClassVar[Mapping[str, Mapping[Fault, Refusal]]] = {"": _FAULTS}
+    # A wrong SecretKey fails the TC3 signature (a wrong SecretId: AuthFailure.SecretIdNotFound).
+    checked_credential: ClassVar[CheckedCredential | None] = CheckedCredential(
+        "secret_key", "AuthFailure.SignatureFailure"
+    )
     config_class: ClassVar[type[SandboxConfig]] = TencentVrsSandboxConfig
     config: TencentVrsSandboxConfig
     stream_path: ClassVar[str] = STREAM_PATH
@@ -410,9 +416,6 @@ class TencentVrsSandbox(StreamingSandbox):
             "RequestSizeLimitExceeded",
             f"The request body must declare a Content-Length of at most {MAX_BODY_BYTES} bytes.",
         )
-
-    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
-        return _error(*_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
         if route.name in ACTIONS[TTS_SERVICE]:  # TTS answers its fields in Response itself

@@ -39,6 +39,7 @@ import struct
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -53,7 +54,7 @@ from websockets.sync.server import ServerConnection
 from werkzeug.routing import Map, Rule
 
 from voiceclone_local.sandboxes.audio import reading_seconds, speak, voice_sample
-from voiceclone_local.sandboxes.base import Route
+from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
     DropConnection,
@@ -133,19 +134,19 @@ _LANGUAGES: dict[int, tuple[int, ...]] = {
 # Volcengine's answers to the injected faults. The speech plane repeats the HTTP status as StatusCode
 # (its code list has none for these); the console uses the OpenAPI gateway's codes.
 _SPEECH_FAULTS = {
-    Fault.THROTTLE: (429, 429, "too many requests: rate limit exceeded, retry later"),
-    Fault.INTERNAL: (500, 500, "internal error: retry later"),
-    Fault.UNAVAILABLE: (503, 503, "service unavailable: retry later"),
+    Fault.THROTTLE: Refusal(429, 429, "too many requests: rate limit exceeded, retry later"),
+    Fault.INTERNAL: Refusal(500, 500, "internal error: retry later"),
+    Fault.UNAVAILABLE: Refusal(503, 503, "service unavailable: retry later"),
 }
 _TTS_FAULTS = {
-    Fault.THROTTLE: (429, TTS_CONCURRENCY, "concurrency quota exceeded, retry later"),
-    Fault.INTERNAL: (500, TTS_INTERNAL, "internal error, retry later"),
-    Fault.UNAVAILABLE: (503, TTS_BUSY, "server busy, retry later"),
+    Fault.THROTTLE: Refusal(429, TTS_CONCURRENCY, "concurrency quota exceeded, retry later"),
+    Fault.INTERNAL: Refusal(500, TTS_INTERNAL, "internal error, retry later"),
+    Fault.UNAVAILABLE: Refusal(503, TTS_BUSY, "server busy, retry later"),
 }
 _CONSOLE_FAULTS = {
-    Fault.THROTTLE: (429, "AccountFlowLimitExceeded", "Request was denied due to flow limit."),
-    Fault.INTERNAL: (500, "InternalError", "Service has some internal Error. Retry later."),
-    Fault.UNAVAILABLE: (503, "ServiceUnavailable", "Service is temporarily unavailable. Retry later."),
+    Fault.THROTTLE: Refusal(429, "AccountFlowLimitExceeded", "Request was denied due to flow limit."),
+    Fault.INTERNAL: Refusal(500, "InternalError", "Service has some internal Error. Retry later."),
+    Fault.UNAVAILABLE: Refusal(503, "ServiceUnavailable", "Service is temporarily unavailable. Retry later."),
 }
 # Which model types a Resource-Id serves (the old id serves them all).
 _RESOURCE_MODELS: dict[str, tuple[int, ...]] = {"seed-icl-1.0": (0, 1, 2, 3), "seed-icl-2.0": (4,)}
@@ -420,6 +421,16 @@ class VolcengineSandbox(StreamingSandbox):
     """Both Volcengine planes on the shared request skeleton: speech API by path, console by Action."""
 
     vendor_id: ClassVar[str] = VENDOR_ID
+    # By plane: the speech data plane (training), its TTS, and the console.
+    fault_answers: ClassVar[Mapping[str, Mapping[Fault, Refusal]]] = {
+        "speech": _SPEECH_FAULTS,
+        "tts": _TTS_FAULTS,
+        "console": _CONSOLE_FAULTS,
+    }
+    # The data plane's token (the console's AK/SK sign apart); its refusal is the generic 1001.
+    checked_credential: ClassVar[CheckedCredential | None] = CheckedCredential(
+        "access_token", str(BAD_REQUEST)
+    )
     config_class: ClassVar[type[SandboxConfig]] = VolcengineSandboxConfig
     routes: ClassVar[Map] = Map(
         [
@@ -494,13 +505,6 @@ class VolcengineSandbox(StreamingSandbox):
             self._authenticate_tts(request)
         else:
             self._authenticate_speech(request)
-
-    def fault_error(self, fault: Fault, route: Route) -> SandboxApiError:
-        if route.plane == "console":
-            return _console_error(*_CONSOLE_FAULTS[fault])
-        if route.plane == "tts":
-            return _speech_error(*_TTS_FAULTS[fault])
-        return _speech_error(*_SPEECH_FAULTS[fault])
 
     def envelope(self, request: SandboxRequest, route: Route, result: Any) -> SandboxResponse:
         if route.plane == "console":
