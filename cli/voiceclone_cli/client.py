@@ -86,11 +86,13 @@ def error_from(response: httpx.Response, has_key: bool) -> ApiError:
     error = str(body.get("error") or body.get("message") or f"HTTP{status}")
     message = str(body.get("message") or body.get("detail") or response.reason_phrase)
     details = body.get("details")
+    vendor = details.get("vendor") if isinstance(details, dict) else None
+    who = f"the vendor ({vendor})" if vendor else "the vendor"
     hint = None
     if status == 503:
-        hint = "the vendor is busy or unavailable: try again in a minute"
+        hint = f"{who} is busy or unavailable: try again in a minute"
     elif status == 502:
-        hint = "the vendor refused the call: check the vendor's credentials and the message above"
+        hint = f"{who} refused the call: check the vendor's credentials and the message above"
     return ApiError(status, error, message, hint=hint, details=details if isinstance(details, dict) else {})
 
 

@@ -69,6 +69,18 @@ def test_each_accepted_format_comes_out_as_the_vendors_wav(fmt: str, options: di
     assert abs(wav_seconds(recording.wav) - measured.duration_seconds) < 0.01
 
 
+@pytest.mark.parametrize("fmt", ["m4a", "aac", "mp3", "ogg"])
+def test_a_recording_of_any_length_encodes_at_a_phones_rate(fmt: str) -> None:
+    # Given a take whose length is no multiple of the encoder's frame (7.338 s at 16 kHz: at 44.1 kHz
+    # stereo the MP4 muxer once refused its AAC packets as out of order)
+    pcm = (sample_pcm() * 2)[: 117_408 * 2]
+    # When it is encoded as a phone keeps it, and decoded again
+    data = encode(pcm, 16000, fmt, out_rate=44100, channels=2)
+    decoded, _ = decode_pcm16(data, 16000)
+    # Then the whole take is there (a lossy codec's priming and padding aside)
+    assert len(decoded) / 2 / 16000 == pytest.approx(117_408 / 16000, abs=0.06)
+
+
 def test_a_ready_wav_takes_the_fast_path_without_importing_the_decoder() -> None:
     # Given a 16 kHz 16-bit mono WAV (what the samples are), inspected in a fresh interpreter
     code = (

@@ -683,6 +683,11 @@ def test_a_busy_vendor_says_to_retry(api: FakeApi, capsys: pytest.CaptureFixture
     )
     code, _, err = run(capsys, "voices", "delete", "v-1", "-y")
     assert code == 1 and "hint: the vendor is busy or unavailable: try again in a minute" in err
+    # The API names the vendor in the details: the hint does too
+    body = {"error": "3003", "message": "too many requests", "details": {"vendor": "volcengine"}}
+    api.on("DELETE", "/v1/voices/v-1", body, status=503)
+    code, _, err = run(capsys, "voices", "delete", "v-1", "-y")
+    assert code == 1 and "hint: the vendor (volcengine) is busy or unavailable" in err
 
 
 def test_a_non_json_error_body(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import sys
 from array import array
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from voiceclone.lazy import lazy_module
@@ -115,6 +116,10 @@ def encode(
             frame = av.AudioFrame(format="s16", layout="mono", samples=len(chunk) // 2)
             frame.planes[0].update(chunk)
             frame.sample_rate = sample_rate
+            # Timestamps from the samples: without them the resampler guesses, and the MP4 muxer
+            # refuses the AAC packets of some lengths (EINVAL) as out of order.
+            frame.pts = start
+            frame.time_base = Fraction(1, sample_rate)
             for converted in resampler.resample(frame):
                 for packet in stream.encode(converted):
                     container.mux(packet)
