@@ -67,11 +67,11 @@ def training_step(
     )
 
 
-def speech_step(name: str, target: str, input: str) -> Function:
+def speech_step(name: str, target: str, input: str, module: str = "steps") -> Function:
     """A task of the speech workflow: its input names the speech (its id, its vendor) at ``speech``."""
     return Function(
         name,
-        f"voiceclone.logic.speech.steps:{target}",
+        f"voiceclone.logic.speech.{module}:{target}",
         f"voiceclone.domain.steps:{input}",
         run_id="speech.speech_id",
         vendor="speech.vendor",
@@ -119,7 +119,8 @@ FUNCTIONS: tuple[Function, ...] = (
     speech_step("speech_submit", "submit", "SpeechStep"),
     speech_step("speech_await", "await_callback", "SpeechAwaitStep"),
     speech_step("speech_poll", "poll", "SpeechProgressStep"),
-    speech_step("speech_finish", "finish", "SpeechProgressStep"),
+    # FinishSpeech labels the audio: its module is its own, so no other step loads the labelling library.
+    speech_step("speech_finish", "finish", "SpeechProgressStep", module="finish"),
     speech_step("speech_mark_failed", "mark_failed", "SpeechFailedStep"),
 )
 
