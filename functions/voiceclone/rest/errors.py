@@ -186,7 +186,7 @@ def _vendor_error(exc: VendorError) -> Response[Any]:
 @router.exception_handler(LabelError)  # type: ignore[untyped-decorator]
 def _label_error(exc: LabelError) -> Response[Any]:
     """The audio could not be labelled (or a file checked): nothing unlabelled is handed out."""
-    logger.error("labelling failed", extra={"code": exc.code, "message": exc.message})
+    logger.error("labelling failed", extra={"code": exc.code, "reason": exc.message})
     if exc.code == "SigningFailed":
         response = error_response(503, exc)
         response.headers["Retry-After"] = "1"
