@@ -68,12 +68,12 @@ class StackSettings(BaseModel):
     label_pcm: Literal["refuse", "header"] = Field("refuse", validation_alias=c.CTX_LABEL_PCM)
     label_sign: bool = Field(True, validation_alias=c.CTX_LABEL_SIGN)
     # PEM: the certificate the operator's CA issued for the stack's KMS key (then any intermediates), and
-    # the CA's root, which POST /v1/provenance trusts. Lambda's 4 KB of variables hold an EC leaf and root.
+    # the CA's root, which POST /v1/provenance trusts. Kept in SSM parameters (infra/labels.py).
     c2pa_certificate_chain: str = Field("", validation_alias=c.CTX_C2PA_CERTIFICATE_CHAIN)
     c2pa_trust_anchors: str = Field("", validation_alias=c.CTX_C2PA_TRUST_ANCHORS)
 
-    def label_environment(self, trust: bool) -> dict[str, str]:
-        """The variables of a function that labels speech (``trust``: it checks files too)."""
+    def label_environment(self) -> dict[str, str]:
+        """The label settings of a function that labels speech (the certificates are parameters)."""
         env = {
             c.ENV_LABEL_EXPLICIT: str(self.label_explicit).lower(),
             c.ENV_LABEL_PCM: self.label_pcm,
@@ -81,10 +81,6 @@ class StackSettings(BaseModel):
         }
         if self.aigc_content_producer:
             env[c.ENV_AIGC_CONTENT_PRODUCER] = self.aigc_content_producer
-        if self.c2pa_certificate_chain:
-            env[c.ENV_C2PA_CERTIFICATE_CHAIN] = self.c2pa_certificate_chain
-        if trust and self.c2pa_trust_anchors:
-            env[c.ENV_C2PA_TRUST_ANCHORS] = self.c2pa_trust_anchors
         return env
 
     def webhook_environment(self) -> dict[str, str]:

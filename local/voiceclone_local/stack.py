@@ -69,11 +69,11 @@ LOCAL_CONTEXT: dict[str, Any] = {
     # operator, so its speech names this development producer (docs/labels.md).
     "voiceclone:aigcContentProducer": "voiceclone-local-development",
 }
-# The labelling functions' variables the local stack fills in itself: the development certificate of
-# its KMS key (moto's), and the development root that POST /v1/provenance trusts.
-C2PA_CHAIN_VARIABLE = "VOICECLONE_C2PA_CERTIFICATE_CHAIN"
-C2PA_ANCHORS_VARIABLE = "VOICECLONE_C2PA_TRUST_ANCHORS"
+# The labelling functions' variables naming the signing key and the SSM parameters of its certificate
+# chain and of the root POST /v1/provenance trusts: the local stack fills those in with a development CA.
 C2PA_KEY_VARIABLE = "VOICECLONE_C2PA_KMS_KEY_ID"
+C2PA_CHAIN_VARIABLE = "VOICECLONE_C2PA_CERTIFICATE_CHAIN_PARAMETER"
+C2PA_ANCHORS_VARIABLE = "VOICECLONE_C2PA_TRUST_ANCHORS_PARAMETER"
 
 
 def free_port() -> int:
@@ -263,6 +263,7 @@ class LocalStack:
         tables = resources_of_type(t, "AWS::DynamoDB::Table")
         buckets = resources_of_type(t, "AWS::S3::Bucket")
         keys = resources_of_type(t, "AWS::KMS::Key")
+        parameters = resources_of_type(t, "AWS::SSM::Parameter")
         secrets = resources_of_type(t, "AWS::SecretsManager::Secret")
         functions = resources_of_type(t, "AWS::Lambda::Function")
         machines = resources_of_type(t, "AWS::StepFunctions::StateMachine")
@@ -320,6 +321,10 @@ class LocalStack:
             )["KeyMetadata"]
             refs[logical] = created["KeyId"]
             attrs[(logical, "Arn")] = created["Arn"]
+        for logical, res in parameters.items():
+            props = res["Properties"]
+            self.client("ssm").put_parameter(Name=props["Name"], Value=props["Value"], Type=props["Type"])
+            refs[logical] = props["Name"]
 
         self._vendor_secrets(secrets, refs)
         self.events = LocalEvents(t, self.client, self._invoke, self.function_names, REGION, ACCOUNT)
@@ -347,11 +352,7 @@ class LocalStack:
 
         self.table_name = union.get("VOICECLONE_TABLE_NAME", "")
         self.bucket_name = union.get("VOICECLONE_BUCKET_NAME", "")
-        labels = self._development_credentials(union)
-        union.update(labels)
-        for env in env_by_function.values():
-            if C2PA_KEY_VARIABLE in env:
-                env.update(labels)
+        self._development_credentials(union)
 
         routes = api_routes(t)
         gateway = LocalApiGateway(
@@ -404,24 +405,26 @@ class LocalStack:
             # From a browser, moto answers the studio's page only, and only its uploads and audio.
             self._moto.serve_studio(StudioStorage(frozenset(gateway.origins), frozenset({self.bucket_name})))
 
-    def _development_credentials(self, variables: dict[str, str]) -> dict[str, str]:
-        """The C2PA certificate chain of the stack's signing key and its root, made here (DEVELOPMENT ONLY).
+    def _development_credentials(self, variables: dict[str, str]) -> None:
+        """Certify the stack's signing key with a development CA, in its SSM parameters (DEVELOPMENT ONLY).
 
-        A throwaway CA (voiceclone.provenance.devca) certifies the public key of the KMS key the
-        template made in moto; its root, kept in memory only, is what POST /v1/provenance and the
-        tests trust. A chain given before the start (with its anchors) is kept instead.
+        A throwaway CA (voiceclone.provenance.devca) issues the certificate of the KMS key the
+        template made in moto; its root, whose key stays in this process's memory, is what
+        POST /v1/provenance and the tests trust. A chain given as context is kept instead.
         """
         from voiceclone.provenance.devca import development_credentials
 
-        key_id = variables.get(C2PA_KEY_VARIABLE)
-        if not key_id:
-            return {}
-        if variables.get(C2PA_CHAIN_VARIABLE):
-            self.c2pa_trust_anchor = variables.get(C2PA_ANCHORS_VARIABLE, "")
-            return {}
-        made = development_credentials(self.client("kms"), key_id, "voiceclone local stack signer")
-        self.c2pa_trust_anchor = made.trust_anchor_pem
-        return {C2PA_CHAIN_VARIABLE: made.certificate_chain_pem, C2PA_ANCHORS_VARIABLE: made.trust_anchor_pem}
+        key_id, chain, anchors = (
+            variables.get(v) for v in (C2PA_KEY_VARIABLE, C2PA_CHAIN_VARIABLE, C2PA_ANCHORS_VARIABLE)
+        )
+        if not (key_id and chain and anchors):
+            return
+        ssm = self.client("ssm")
+        if "BEGIN CERTIFICATE" not in ssm.get_parameter(Name=chain)["Parameter"]["Value"]:
+            made = development_credentials(self.client("kms"), key_id, "voiceclone local stack signer")
+            ssm.put_parameter(Name=chain, Value=made.certificate_chain_pem, Type="String", Overwrite=True)
+            ssm.put_parameter(Name=anchors, Value=made.trust_anchor_pem, Type="String", Overwrite=True)
+        self.c2pa_trust_anchor = ssm.get_parameter(Name=anchors)["Parameter"]["Value"]
 
     def _settings_from_environment(self, variables: dict[str, str]) -> dict[str, str]:
         """A function's variables, each setting replaced by its value in the environment at the start.

@@ -18,6 +18,7 @@ from voiceclone.domain.api_models import (
     ProvenanceView,
 )
 from voiceclone.logic.core.services import Services
+from voiceclone.logic.speech import labelling
 from voiceclone.observability import logger
 from voiceclone.provenance import LabelError, ProvenanceReport, verify
 from voiceclone.provenance.credentials import CredentialReport
@@ -26,7 +27,8 @@ from voiceclone.provenance.verify import AigcReport
 
 def check(svc: Services, tenant_id: str, audio: bytes) -> ProvenanceView:
     """The labels of ``audio``, checked under the deployment's trust anchors, as ``tenant_id`` sees them."""
-    anchors = svc.settings.c2pa_trust_anchors
+    settings = svc.settings
+    anchors = labelling.pem(settings.c2pa_trust_anchors, settings.c2pa_trust_anchors_parameter)
     if "BEGIN CERTIFICATE" not in anchors:
         raise LabelError(
             "NotConfigured",

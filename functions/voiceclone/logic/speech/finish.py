@@ -28,7 +28,7 @@ def finish(svc: Services, speech: SpeechInput, progress: SpeechProgress) -> dict
     record = svc.store.speech.get(inp.speech_id, inp.tenant_id)
     if record.status.terminal:
         return {"status": record.status.value}
-    label_policy = labelling.policy(svc, inp.tenant_id, explicit_label=inp.explicit_label)
+    labeller = labelling.labeller(svc, inp.tenant_id, explicit_label=inp.explicit_label)
     adapter = svc.adapter_for(inp.vendor)
     parts = []
     for job_id, url, text in zip(progress.jobs, progress.audio_urls, inp.pieces, strict=True):
@@ -40,7 +40,7 @@ def finish(svc: Services, speech: SpeechInput, progress: SpeechProgress) -> dict
     context = SpeechContext(
         speech_id=inp.speech_id, voice_id=record.voice_id, vendor=inp.vendor, tenant_id=inp.tenant_id
     )
-    labelled = labelling.label(svc, context, joined, inp.format, label_policy)
+    labelled = labeller.label(context, joined, inp.format)
     label_seconds = time.monotonic() - started
     key = speech_key(inp.tenant_id, record.voice_id, inp.speech_id, inp.format)
     labelling.store(svc, key, labelled)

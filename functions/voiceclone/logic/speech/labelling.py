@@ -14,11 +14,15 @@ the audio is not handed out at all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from pydantic import ValidationError
 
 from voiceclone.domain.api_models import LabelPolicyView
 from voiceclone.domain.errors import InvalidField
 from voiceclone.domain.models import SPEECH_CONTENT_TYPES, SpeechLabels
+from voiceclone.lazy import lazy_module
 from voiceclone.logic.core.services import Services
 from voiceclone.provenance import (
     AIGC_OBJECT_METADATA,
@@ -32,8 +36,20 @@ from voiceclone.provenance import (
 )
 from voiceclone.vendors.speech import SynthesisResult
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities import parameters
+else:
+    parameters = lazy_module("aws_lambda_powertools.utilities.parameters")
+
 # The formats that carry every label in the file itself: what a refused PCM request is pointed to.
 LABELLED_FORMATS = ("wav", "mp3")
+# How long a certificate read from its SSM parameter is kept: a new one is in use within minutes.
+PARAMETER_CACHE_SECONDS = 300
+
+
+def pem(value: str, parameter: str) -> str:
+    """A certificate setting: read from its SSM parameter where the deployment names one, else as given."""
+    return str(parameters.get_parameter(parameter, max_age=PARAMETER_CACHE_SECONDS)) if parameter else value
 
 
 def deployment_policy(svc: Services) -> LabelPolicy:
@@ -48,15 +64,29 @@ def deployment_policy(svc: Services) -> LabelPolicy:
         ) from exc
 
 
-def policy(svc: Services, tenant_id: str, explicit_label: bool | None = None) -> LabelPolicy:
-    """The policy a tenant's speech is labelled under: the deployment's, with the tenant's explicit label.
+@dataclass(frozen=True)
+class Labeller:
+    """What a speech is labelled with: the policy, and the KMS signer it needs (None: not signed)."""
+
+    policy: LabelPolicy
+    signer: KmsSigner | None
+
+    def label(self, context: SpeechContext, audio: SynthesisResult, fmt: AudioFormat) -> LabelledSpeech:
+        """The joined speech with its labels (LabelError: it must not be handed out)."""
+        return label_speech(audio.audio, fmt, audio.sample_rate, context, self.signer, self.policy)
+
+
+def labeller(svc: Services, tenant_id: str, explicit_label: bool | None = None) -> Labeller:
+    """How a tenant's speech is labelled: the deployment's policy with the tenant's explicit label, and the
+    signer; a deployment that cannot label fails here (LabelError NotConfigured), before any vendor call.
 
     ``explicit_label`` given (an asynchronous speech carries the choice made when it was asked
     for) wins over the tenant's current setting.
     """
     chosen = svc.store.account.explicit_label(tenant_id) if explicit_label is None else explicit_label
     base = deployment_policy(svc)
-    return base if chosen is None else base.model_copy(update={"explicit": chosen})
+    policy = base if chosen is None else base.model_copy(update={"explicit": chosen})
+    return Labeller(policy, signer(svc, policy))
 
 
 def refuse_unlabelled(policy: LabelPolicy, fmt: str, formats: tuple[str, ...]) -> None:
@@ -74,14 +104,11 @@ def refuse_unlabelled(policy: LabelPolicy, fmt: str, formats: tuple[str, ...]) -
 
 def signer(svc: Services, policy: LabelPolicy) -> KmsSigner | None:
     """The KMS signer the policy needs (None when the deployment does not sign)."""
-    return KmsSigner.from_settings(svc.kms, svc.settings) if policy.sign else None
-
-
-def label(
-    svc: Services, context: SpeechContext, audio: SynthesisResult, fmt: AudioFormat, policy: LabelPolicy
-) -> LabelledSpeech:
-    """The joined speech with its labels, as ``policy`` says (LabelError: it must not be handed out)."""
-    return label_speech(audio.audio, fmt, audio.sample_rate, context, signer(svc, policy), policy)
+    if not policy.sign:
+        return None
+    settings = svc.settings
+    chain = pem(settings.c2pa_certificate_chain, settings.c2pa_certificate_chain_parameter)
+    return KmsSigner(svc.kms, settings.c2pa_kms_key_id, chain)
 
 
 def store(svc: Services, key: str, labelled: LabelledSpeech) -> None:

@@ -83,8 +83,8 @@ def speak(
     _check_can_speak(svc, voice)
     caps = capabilities(voice.vendor)
     sample_rate = _check_format(voice.vendor, caps, request)
-    label_policy = labelling.policy(svc, tenant_id)
-    labelling.refuse_unlabelled(label_policy, request.format, caps.speech_formats)
+    labeller = labelling.labeller(svc, tenant_id)
+    labelling.refuse_unlabelled(labeller.policy, request.format, caps.speech_formats)
 
     limit = caps.speech_text_limit or len(request.text.encode("utf-8"))
     # Pieces with nothing to read (white space or punctuation alone, at a cut) are not sent.
@@ -97,7 +97,7 @@ def speak(
                 "GET /v1/speech/{speech_id} until it is SUCCEEDED and download its audio_url",
                 vendor=voice.vendor,
             )
-        return _start_async(svc, voice, request, pieces, sample_rate, label_policy.explicit), b""
+        return _start_async(svc, voice, request, pieces, sample_rate, labeller.policy.explicit), b""
     calls = [
         SynthesisRequest(text=p, format=request.format, sample_rate=sample_rate, speed=request.speed)
         for p in pieces
@@ -109,7 +109,7 @@ def speak(
     vendor_seconds = time.monotonic() - started
     speech_id = new_speech_id()
     context = SpeechContext(speech_id=speech_id, voice_id=voice_id, vendor=voice.vendor, tenant_id=tenant_id)
-    labelled = labelling.label(svc, context, joined, request.format, label_policy)
+    labelled = labeller.label(context, joined, request.format)
     label_seconds = time.monotonic() - started - vendor_seconds
     key = speech_key(tenant_id, voice_id, speech_id, request.format)
     labelling.store(svc, key, labelled)
