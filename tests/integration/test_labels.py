@@ -39,6 +39,9 @@ from tests.helpers import http, wait_for
 from tests.integration.test_cli import run
 from tests.integration.test_speech import clone
 
+# One worker runs the module (make test's --dist loadgroup): its five cloned voices serve every test.
+pytestmark = pytest.mark.xdist_group("labels")
+
 SYNC, ASYNC = "volcengine", "huawei"
 OTHERS = (("tencent_vrs", "wav"), ("cosyvoice", "mp3"), ("tencent_gateway", "wav"))
 SHORT = "你好，欢迎使用语音克隆服务。"
