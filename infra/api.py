@@ -41,10 +41,13 @@ CLIENT_ROUTES = (
     ("GET", "/v1/vendors/{vendor}/training-texts"),
     ("GET", "/v1/webhooks/secret"),
     ("POST", "/v1/webhooks/secret/rotate"),
+    ("POST", "/v1/provenance"),
+    ("GET", "/v1/labels/policy"),
+    ("PUT", "/v1/labels/policy"),
 )
-# Responses API Gateway passes as bytes (the api function base64-encodes them): speech audio asked for
-# with `Accept: audio/wav` or `audio/mpeg`.
-BINARY_MEDIA_TYPES = ("audio/wav", "audio/mpeg")
+# Bodies API Gateway passes as bytes, base64-encoded both ways: speech audio asked for with `Accept:
+# audio/wav` or `audio/mpeg`, and the audio file POST /v1/provenance takes (voiceclone.rest.hardening).
+BINARY_MEDIA_TYPES = ("audio/wav", "audio/mpeg", "audio/x-wav", "audio/wave", "application/octet-stream")
 # The machine-readable description of the API: public, like any API's documentation.
 OPENAPI_ROUTE = ("GET", "/v1/openapi.json")
 # Swagger UI, only where StackSettings.swagger_ui is on (the local stack).

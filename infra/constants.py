@@ -106,6 +106,15 @@ CTX_WEBHOOK_ALLOW_PRIVATE_TARGETS = "voiceclone:webhookAllowPrivateTargets"
 # Seconds a job may wait for its recordings (from its creation or its last CHECK_FAILED) before it
 # ends EXPIRED (voiceclone.logic.training.expiry); 7 days by default.
 CTX_JOB_EXPIRY_SECONDS = "voiceclone:jobExpirySeconds"
+# Labels on speech (docs/labels.md): the GB 45438 content producer (the operator's registered name or
+# provider code), the audible label's deployment default, raw PCM's rule, C2PA signing, and the PEM
+# certificate chain of the stack's KMS signing key and the root(s) POST /v1/provenance trusts.
+CTX_AIGC_CONTENT_PRODUCER = "voiceclone:aigcContentProducer"
+CTX_LABEL_EXPLICIT = "voiceclone:labelExplicit"
+CTX_LABEL_PCM = "voiceclone:labelPcm"
+CTX_LABEL_SIGN = "voiceclone:labelSign"
+CTX_C2PA_CERTIFICATE_CHAIN = "voiceclone:c2paCertificateChain"
+CTX_C2PA_TRUST_ANCHORS = "voiceclone:c2paTrustAnchors"
 # CDK's own key: the stacks whose assets are bundled. An empty list skips bundling (no pip run).
 CTX_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 SKIP_BUNDLING: dict[str, Any] = {CTX_BUNDLING_STACKS: []}
@@ -132,6 +141,13 @@ ENV_JOB_EXPIRY_SECONDS = "VOICECLONE_JOB_EXPIRY_SECONDS"
 ENV_EXPIRY_SCHEDULE_GROUP = "VOICECLONE_EXPIRY_SCHEDULE_GROUP"
 ENV_EXPIRY_FUNCTION_ARN = "VOICECLONE_EXPIRY_FUNCTION_ARN"
 ENV_EXPIRY_ROLE_ARN = "VOICECLONE_EXPIRY_ROLE_ARN"
+ENV_AIGC_CONTENT_PRODUCER = "VOICECLONE_AIGC_CONTENT_PRODUCER"
+ENV_LABEL_EXPLICIT = "VOICECLONE_LABEL_EXPLICIT"
+ENV_LABEL_PCM = "VOICECLONE_LABEL_PCM"
+ENV_LABEL_SIGN = "VOICECLONE_LABEL_SIGN"
+ENV_C2PA_KMS_KEY_ID = "VOICECLONE_C2PA_KMS_KEY_ID"
+ENV_C2PA_CERTIFICATE_CHAIN_PARAMETER = "VOICECLONE_C2PA_CERTIFICATE_CHAIN_PARAMETER"
+ENV_C2PA_TRUST_ANCHORS_PARAMETER = "VOICECLONE_C2PA_TRUST_ANCHORS_PARAMETER"
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
@@ -148,6 +164,9 @@ RESOURCE_VARIABLES = frozenset(
         ENV_EXPIRY_SCHEDULE_GROUP,
         ENV_EXPIRY_FUNCTION_ARN,
         ENV_EXPIRY_ROLE_ARN,
+        ENV_C2PA_KMS_KEY_ID,
+        ENV_C2PA_CERTIFICATE_CHAIN_PARAMETER,
+        ENV_C2PA_TRUST_ANCHORS_PARAMETER,
         ENV_POWERTOOLS_SERVICE_NAME,
         ENV_POWERTOOLS_METRICS_NAMESPACE,
     }

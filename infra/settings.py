@@ -61,6 +61,28 @@ class StackSettings(BaseModel):
     # Only for the local stack, whose receivers are on 127.0.0.1: deployed, such targets are refused.
     webhook_allow_private_targets: bool = Field(False, validation_alias=c.CTX_WEBHOOK_ALLOW_PRIVATE_TARGETS)
 
+    # Labels on speech (infra/labels.py, docs/labels.md). No default producer: the operator's registered
+    # name or 27-character provider code; without one, speech is refused (never handed out unlabelled).
+    aigc_content_producer: str = Field("", validation_alias=c.CTX_AIGC_CONTENT_PRODUCER, max_length=256)
+    label_explicit: bool = Field(True, validation_alias=c.CTX_LABEL_EXPLICIT)
+    label_pcm: Literal["refuse", "header"] = Field("refuse", validation_alias=c.CTX_LABEL_PCM)
+    label_sign: bool = Field(True, validation_alias=c.CTX_LABEL_SIGN)
+    # PEM: the certificate the operator's CA issued for the stack's KMS key (then any intermediates), and
+    # the CA's root, which POST /v1/provenance trusts. Kept in SSM parameters (infra/labels.py).
+    c2pa_certificate_chain: str = Field("", validation_alias=c.CTX_C2PA_CERTIFICATE_CHAIN)
+    c2pa_trust_anchors: str = Field("", validation_alias=c.CTX_C2PA_TRUST_ANCHORS)
+
+    def label_environment(self) -> dict[str, str]:
+        """The label settings of a function that labels speech (the certificates are parameters)."""
+        env = {
+            c.ENV_LABEL_EXPLICIT: str(self.label_explicit).lower(),
+            c.ENV_LABEL_PCM: self.label_pcm,
+            c.ENV_LABEL_SIGN: str(self.label_sign).lower(),
+        }
+        if self.aigc_content_producer:
+            env[c.ENV_AIGC_CONTENT_PRODUCER] = self.aigc_content_producer
+        return env
+
     def webhook_environment(self) -> dict[str, str]:
         """The variables of deliver_webhook alone."""
         env = {

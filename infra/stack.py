@@ -12,6 +12,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.api import Api
 from infra.functions import Functions
+from infra.labels import SpeechLabels
 from infra.monitoring import Monitoring
 from infra.notifications import JobNotifications
 from infra.schedules import JobExpiry
@@ -48,6 +49,10 @@ SECRET_READERS = (
 # The speech workflow: the api starts it; FinishSpeech stores the audio it fetched under speech/.
 SPEECH_EXECUTION_STARTERS = ("api",)
 SPEECH_AUDIO_WRITERS = ("speech_finish",)
+# Who labels speech (signs with the KMS key; docs/labels.md): the api (a synchronous vendor's speech) and
+# FinishSpeech (an asynchronous vendor's); the api also checks files (POST /v1/provenance).
+LABELLERS = ("api", "speech_finish")
+PROVENANCE_CHECKERS = ("api",)
 # Who arms a job's expiry schedule: the api at create, Gate and PollStatus (a vendor's rejection)
 # when a job goes back to CHECK_FAILED (infra/schedules.py).
 EXPIRY_ARMERS = ("api", "gate", "poll_status")
@@ -100,6 +105,14 @@ class VoicecloneStack(Stack):
                 **self.secrets.environment(),
                 **self.settings.function_environment(),
             },
+        )
+        # The C2PA signing key in KMS and the labelling functions' settings (GB 45438, C2PA).
+        self.labels = SpeechLabels(
+            self,
+            "Labels",
+            self.settings,
+            {name: self.functions[name] for name in LABELLERS},
+            PROVENANCE_CHECKERS,
         )
         self.workflow = Workflow(self, "Workflow", self.settings, self.functions.by_name)
         self.speech_workflow = SpeechWorkflow(self, "SpeechWorkflow", self.functions.by_name)

@@ -82,7 +82,15 @@ class Storage(Construct):
                     allowed_headers=["*"],
                     exposed_headers=["ETag", "Location"],
                     max_age=3000,
-                )
+                ),
+                # The studio reads the speech it plays through its presigned GET, to show its labels
+                # (POST /v1/provenance); the signature, not CORS, decides who may read it.
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=["*"],
+                    allowed_headers=["Range"],
+                    max_age=3000,
+                ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )

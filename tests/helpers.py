@@ -121,6 +121,21 @@ def http(stack: Any, api_key: str | None = None) -> Any:
     return httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30.0)
 
 
+def label_settings(kms: Any, producer: str = "voiceclone-test") -> dict[str, str]:
+    """A deployment's label settings for services built in a test: a producer, a new P-256 signing key in
+    ``kms`` (moto's), its development certificate and the root to trust (voiceclone.provenance.devca)."""
+    from voiceclone.provenance.devca import development_credentials
+
+    key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    made = development_credentials(kms, key_id)
+    return {
+        "VOICECLONE_AIGC_CONTENT_PRODUCER": producer,
+        "VOICECLONE_C2PA_KMS_KEY_ID": key_id,
+        "VOICECLONE_C2PA_CERTIFICATE_CHAIN": made.certificate_chain_pem,
+        "VOICECLONE_C2PA_TRUST_ANCHORS": made.trust_anchor_pem,
+    }
+
+
 RESULT_PREFIX = "RESULT "
 
 

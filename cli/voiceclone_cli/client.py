@@ -272,6 +272,24 @@ class VoicecloneClient:
             )
         return response.content
 
+    # Labels
+
+    def verify(self, audio: bytes, content_type: str) -> dict[str, Any]:
+        """What an audio file carries: C2PA manifest, GB 45438 label, audible label (POST /v1/provenance)."""
+        report: dict[str, Any] = self._request(
+            "POST", "/v1/provenance", content=audio, headers={"Content-Type": content_type}
+        )
+        return report
+
+    def label_policy(self) -> dict[str, Any]:
+        policy: dict[str, Any] = self._request("GET", "/v1/labels/policy")
+        return policy
+
+    def set_label_policy(self, explicit_label: bool) -> dict[str, Any]:
+        body = {"explicit_label": explicit_label}
+        policy: dict[str, Any] = self._request("PUT", "/v1/labels/policy", json=body)
+        return policy
+
     # Webhooks
 
     def webhook_secret(self) -> dict[str, Any]:

@@ -768,6 +768,102 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def audio_content_type(audio: bytes) -> str:
+    """The media type POST /v1/provenance is sent with, from the bytes (the file's name may say nothing)."""
+    if audio[:4] == b"RIFF" and audio[8:12] == b"WAVE":
+        return "audio/wav"
+    if audio[:3] == b"ID3" or (len(audio) > 1 and audio[0] == 0xFF and audio[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    return "application/octet-stream"
+
+
+def _c2pa_line(c2pa: dict[str, Any]) -> str:
+    if not c2pa.get("present"):
+        return "none"
+    made = (
+        "made by a trained model"
+        if str(c2pa.get("digital_source_type", "")).endswith("/trainedAlgorithmicMedia")
+        else f"source {c2pa.get('digital_source_type')}"
+    )
+    failures = ", ".join(f["code"] for f in c2pa.get("failures") or [])
+    return "; ".join(
+        part
+        for part in (
+            str(c2pa.get("state")),
+            f"signed by {c2pa['signer']}" if c2pa.get("signer") else "",
+            made,
+            failures,
+        )
+        if part
+    )
+
+
+def _aigc_line(aigc: dict[str, Any]) -> str:
+    if not aigc.get("present"):
+        return "none"
+    fields = aigc.get("fields") or {}
+    shown = " ".join(f"{k}={v}" for k, v in fields.items() if v) or f"unreadable: {aigc.get('problem')}"
+    matches = aigc.get("audio_matches")
+    if matches is None:
+        return shown
+    return f"{shown} ({'matches the audio' if matches else 'does NOT match the audio'})"
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    out = _output(args)
+    path = Path(args.file)
+    audio = path.read_bytes()
+    report = VoicecloneClient().verify(audio, audio_content_type(audio))
+    if out.as_json:
+        out.json(report)
+        return 0 if report["ok"] else 1
+    out.line(f"{path}: {'the labels hold' if report['ok'] else 'the labels do NOT hold'}")
+    speech = report.get("speech") or {}
+    yours = report.get("yours")
+    heard = report.get("explicit_label")
+    audible = None if heard is None else "the AI rhythm at the start" if heard else "none"
+    out.fields(
+        [
+            ("format", report.get("format") or "neither WAV nor MP3"),
+            ("C2PA manifest", _c2pa_line(report["c2pa"])),
+            ("GB 45438 label", _aigc_line(report["aigc"])),
+            ("audible label", audible),
+            (
+                "speech",
+                f"{speech.get('speech_id')} of voice {speech.get('voice_id')} ({speech.get('vendor')})"
+                if yours
+                else "another tenant's (not shown)"
+                if yours is False
+                else None,
+            ),
+        ]
+    )
+    for finding in report.get("findings") or []:
+        out.line(f"  {finding['severity']}: {finding['code']}: {finding['message']}")
+    return 0 if report["ok"] else 1
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    out = _output(args)
+    client = VoicecloneClient()
+    if args.explicit_label is None:
+        policy = client.label_policy()
+    else:
+        policy = client.set_label_policy(args.explicit_label == "on")
+    if out.as_json:
+        out.json(policy)
+        return 0
+    chosen = "your choice" if policy["explicit_label_source"] == "tenant" else "the deployment's default"
+    out.fields(
+        [
+            ("audible label", f"{'on' if policy['explicit_label'] else 'off'} ({chosen})"),
+            ("GB 45438 label", f"always, ContentProducer={policy['content_producer']}"),
+            ("C2PA manifest", "always"),
+        ]
+    )
+    return 0
+
+
 def cmd_admin(args: argparse.Namespace) -> int:
     out = _output(args)
     table = args.table or os.environ.get("VOICECLONE_TABLE_NAME")

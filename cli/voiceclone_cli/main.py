@@ -24,6 +24,7 @@ EPILOG = """examples:
   voiceclone jobs reupload JOB_ID recordings/ --wait
   voiceclone voices list --state READY
   voiceclone speak VOICE_ID "你好，欢迎使用。" -o hello.wav
+  voiceclone verify hello.wav
 
 environment: VOICECLONE_API_URL (the API's base URL), VOICECLONE_API_KEY (its key)."""
 
@@ -132,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, help="samples per second (default: the vendor's)")
     p.add_argument("--speed", type=float, help="speaking rate, 1.0 normal (0.5-2.0)")
     p.set_defaults(func=commands.cmd_speak)
+
+    p = sub.add_parser(
+        "verify", parents=common, help="check the labels of an audio file (exit 1 when one does not hold)"
+    )
+    p.add_argument("file", help="a WAV or MP3 file, e.g. one voiceclone speak wrote")
+    p.set_defaults(func=commands.cmd_verify)
+
+    p = sub.add_parser(
+        "labels", parents=common, help="the labels your speech gets; turn the audible one on or off"
+    )
+    p.add_argument(
+        "--explicit-label",
+        choices=["on", "off"],
+        help="start speech with the audible AI label (on) or not (off: your app must say it is synthetic)",
+    )
+    p.set_defaults(func=commands.cmd_labels)
 
     p = sub.add_parser("usage", parents=common, help="characters synthesized and voices cloned, per vendor")
     p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 1st of the month)")

@@ -57,6 +57,13 @@ class Settings(BaseModel):
     # first, then intermediates; the root is the readers' trust anchor) issued by the operator's CA.
     c2pa_kms_key_id: str = Field("", alias="VOICECLONE_C2PA_KMS_KEY_ID")
     c2pa_certificate_chain: str = Field("", alias="VOICECLONE_C2PA_CERTIFICATE_CHAIN")
+    # POST /v1/provenance: the root certificate(s), PEM, a manifest must chain to for "Trusted" (the
+    # operator's CA; locally the development CA the stack makes). Nothing else is trusted.
+    c2pa_trust_anchors: str = Field("", alias="VOICECLONE_C2PA_TRUST_ANCHORS")
+    # The stack keeps both PEMs in SSM parameters (Lambda's 4 KB of variables would not hold a chain with
+    # its intermediates) and names them here: where a name is set, the PEM is read from it (cached).
+    c2pa_certificate_chain_parameter: str = Field("", alias="VOICECLONE_C2PA_CERTIFICATE_CHAIN_PARAMETER")
+    c2pa_trust_anchors_parameter: str = Field("", alias="VOICECLONE_C2PA_TRUST_ANCHORS_PARAMETER")
 
 
 @lru_cache(maxsize=1)

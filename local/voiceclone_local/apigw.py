@@ -126,15 +126,21 @@ def proxy_event(
     body: bytes,
     account_id: str,
     authorizer: dict[str, Any] | None = None,
+    binary: bool = False,
 ) -> dict[str, Any]:
+    """The REST proxy event; ``binary``: the body's media type is one the API passes as bytes (base64)."""
     parts = urlsplit(raw_path)
     match = route.pattern.match(parts.path)
     query = parse_qs(parts.query, keep_blank_values=True)
-    text_body: str | None
-    try:
-        text_body, b64 = (body.decode("utf-8"), False) if body else (None, False)
-    except UnicodeDecodeError:
-        text_body, b64 = base64.b64encode(body).decode(), True
+    text_body: str | None = None
+    b64 = bool(body) and binary
+    if body and not binary:
+        try:
+            text_body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            b64 = True
+    if b64:
+        text_body = base64.b64encode(body).decode()
     return {
         "resource": route.path,
         "path": parts.path,
@@ -192,8 +198,10 @@ class LocalApiGateway:
         invoke: Invoker,
         account_id: str,
         region: str = "us-east-1",
+        binary_media_types: frozenset[str] = frozenset(),
     ):
         self.routes = routes
+        self.binary_media_types = binary_media_types
         self.function_names = function_names
         self.invoke = invoke
         self.account_id = account_id
@@ -293,7 +301,9 @@ class LocalApiGateway:
             denied, context = self._authorize(route, method, path, headers)
             if denied:
                 return denied
-        event = proxy_event(route, method, raw_path, headers, body, self.account_id, context)
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        binary = content_type.split(";", 1)[0].strip().lower() in self.binary_media_types
+        event = proxy_event(route, method, raw_path, headers, body, self.account_id, context, binary)
         result, error = self.invoke(self.function_names[route.function_logical_id], event)
         if error:
             return 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'

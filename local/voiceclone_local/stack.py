@@ -26,7 +26,14 @@ from voiceclone_local.apigw import LocalApiGateway
 from voiceclone_local.browser_access import StudioStorage
 from voiceclone_local.event_sources import LocalEvents
 from voiceclone_local.scheduler import LocalScheduler
-from voiceclone_local.template import Resolver, api_routes, cached_template, placeholder, resources_of_type
+from voiceclone_local.template import (
+    Resolver,
+    api_routes,
+    binary_media_types,
+    cached_template,
+    placeholder,
+    resources_of_type,
+)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -58,7 +65,15 @@ LOCAL_CONTEXT: dict[str, Any] = {
     "voiceclone:webhookBackoffMaxSeconds": 4,
     "voiceclone:webhookAllowPrivateTargets": True,
     "voiceclone:swaggerUi": True,
+    # GB 45438's ContentProducer is the operator's registered name or code: the local stack has no
+    # operator, so its speech names this development producer (docs/labels.md).
+    "voiceclone:aigcContentProducer": "voiceclone-local-development",
 }
+# The labelling functions' variables naming the signing key and the SSM parameters of its certificate
+# chain and of the root POST /v1/provenance trusts: the local stack fills those in with a development CA.
+C2PA_KEY_VARIABLE = "VOICECLONE_C2PA_KMS_KEY_ID"
+C2PA_CHAIN_VARIABLE = "VOICECLONE_C2PA_CERTIFICATE_CHAIN_PARAMETER"
+C2PA_ANCHORS_VARIABLE = "VOICECLONE_C2PA_TRUST_ANCHORS_PARAMETER"
 
 
 def free_port() -> int:
@@ -103,6 +118,8 @@ class LocalStack:
     api_key: str = ""
     # The browser studio served by the local gateway (<api_url>/studio/), its dev key filled in.
     studio_url: str = ""
+    # The development root certificate (PEM) the speech's C2PA manifests chain to: a reader's trust anchor.
+    c2pa_trust_anchor: str = ""
     _stoppers: list[Any] = field(default_factory=list)
     _moto: moto_server.LocalMotoServer | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
@@ -245,6 +262,8 @@ class LocalStack:
         t = self.template
         tables = resources_of_type(t, "AWS::DynamoDB::Table")
         buckets = resources_of_type(t, "AWS::S3::Bucket")
+        keys = resources_of_type(t, "AWS::KMS::Key")
+        parameters = resources_of_type(t, "AWS::SSM::Parameter")
         secrets = resources_of_type(t, "AWS::SecretsManager::Secret")
         functions = resources_of_type(t, "AWS::Lambda::Function")
         machines = resources_of_type(t, "AWS::StepFunctions::StateMachine")
@@ -293,6 +312,19 @@ class LocalStack:
         s3 = self.client("s3")
         for logical in buckets:
             s3.create_bucket(Bucket=refs[logical])
+        for logical, res in keys.items():
+            props = res["Properties"]
+            created = self.client("kms").create_key(
+                KeySpec=props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+                KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+                Description=str(props.get("Description", logical)),
+            )["KeyMetadata"]
+            refs[logical] = created["KeyId"]
+            attrs[(logical, "Arn")] = created["Arn"]
+        for logical, res in parameters.items():
+            props = res["Properties"]
+            self.client("ssm").put_parameter(Name=props["Name"], Value=props["Value"], Type=props["Type"])
+            refs[logical] = props["Name"]
 
         self._vendor_secrets(secrets, refs)
         self.events = LocalEvents(t, self.client, self._invoke, self.function_names, REGION, ACCOUNT)
@@ -320,9 +352,12 @@ class LocalStack:
 
         self.table_name = union.get("VOICECLONE_TABLE_NAME", "")
         self.bucket_name = union.get("VOICECLONE_BUCKET_NAME", "")
+        self._development_credentials(union)
 
         routes = api_routes(t)
-        gateway = LocalApiGateway(routes, self.function_names, self._invoke, ACCOUNT, REGION)
+        gateway = LocalApiGateway(
+            routes, self.function_names, self._invoke, ACCOUNT, REGION, binary_media_types(t)
+        )
         self.api_url = gateway.start(port=self.api_port)
         self._stoppers.append(gateway.stop)
         union["VOICECLONE_API_URL"] = self.api_url
@@ -369,6 +404,27 @@ class LocalStack:
         if self.studio_url and self._moto is not None:
             # From a browser, moto answers the studio's page only, and only its uploads and audio.
             self._moto.serve_studio(StudioStorage(frozenset(gateway.origins), frozenset({self.bucket_name})))
+
+    def _development_credentials(self, variables: dict[str, str]) -> None:
+        """Certify the stack's signing key with a development CA, in its SSM parameters (DEVELOPMENT ONLY).
+
+        A throwaway CA (voiceclone.provenance.devca) issues the certificate of the KMS key the
+        template made in moto; its root, whose key stays in this process's memory, is what
+        POST /v1/provenance and the tests trust. A chain given as context is kept instead.
+        """
+        from voiceclone.provenance.devca import development_credentials
+
+        key_id, chain, anchors = (
+            variables.get(v) for v in (C2PA_KEY_VARIABLE, C2PA_CHAIN_VARIABLE, C2PA_ANCHORS_VARIABLE)
+        )
+        if not (key_id and chain and anchors):
+            return
+        ssm = self.client("ssm")
+        if "BEGIN CERTIFICATE" not in ssm.get_parameter(Name=chain)["Parameter"]["Value"]:
+            made = development_credentials(self.client("kms"), key_id, "voiceclone local stack signer")
+            ssm.put_parameter(Name=chain, Value=made.certificate_chain_pem, Type="String", Overwrite=True)
+            ssm.put_parameter(Name=anchors, Value=made.trust_anchor_pem, Type="String", Overwrite=True)
+        self.c2pa_trust_anchor = ssm.get_parameter(Name=anchors)["Parameter"]["Value"]
 
     def _settings_from_environment(self, variables: dict[str, str]) -> dict[str, str]:
         """A function's variables, each setting replaced by its value in the environment at the start.

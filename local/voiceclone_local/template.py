@@ -23,6 +23,7 @@ __all__ = [
     "Resolver",
     "Route",
     "api_routes",
+    "binary_media_types",
     "cached_template",
     "resources_of_type",
     "template_key",
@@ -274,3 +275,12 @@ def api_routes(template: Mapping[str, Any]) -> list[Route]:
         )
     # Literal segments win over parameters, as in API Gateway.
     return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+
+
+def binary_media_types(template: Mapping[str, Any]) -> frozenset[str]:
+    """The media types the REST API passes as bytes (base64-encoded in the proxy event), lower-cased."""
+    return frozenset(
+        str(media_type).lower()
+        for api in resources_of_type(template, "AWS::ApiGateway::RestApi").values()
+        for media_type in api["Properties"].get("BinaryMediaTypes", [])
+    )

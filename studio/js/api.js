@@ -77,6 +77,27 @@ export class Api {
     return this.request("POST", `/v1/voices/${encodeURIComponent(voiceId)}/speech`, { text, format: "wav" });
   }
   speech(speechId) { return this.get(`/v1/speech/${encodeURIComponent(speechId)}`); }
+  // What an audio file carries: its C2PA manifest, its GB 45438 label, the audible label (the file itself
+  // is the body, as the studio played it).
+  async provenance(blob) {
+    let response;
+    try {
+      response = await fetch(`${this.baseUrl}/v1/provenance`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${this.apiKey}`, Accept: "application/json",
+          "Content-Type": blob.type === "audio/mpeg" ? "audio/mpeg" : "audio/wav" },
+        body: blob,
+      });
+    } catch (err) {
+      throw new ApiError(0, "Unreachable", `Cannot reach the API at ${this.baseUrl} to check the labels.`);
+    }
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      throw new ApiError(response.status, data?.error || String(response.status),
+        data?.message || ADVICE[response.status] || `The API answered ${response.status}.`);
+    }
+    return data;
+  }
   openapi() { return this.get("/v1/openapi.json"); }
 }
 

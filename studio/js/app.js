@@ -393,11 +393,49 @@ async function poll() {
 
 // ----- speech --------------------------------------------------------------------------------------
 
+async function download(url) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new ApiError(0, "DownloadFailed", "The audio could not be downloaded: check your connection and try again.");
+  }
+  if (!response.ok) throw new ApiError(response.status, "DownloadFailed", "The audio link has lapsed: speak again.");
+  return response.blob();
+}
+
+const TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+
+// What POST /v1/provenance found in the file the page plays, in words.
+function showLabels(found) {
+  const verdict = $("labels-verdict");
+  const errors = found.findings.filter((f) => f.severity === "error");
+  verdict.textContent = found.ok
+    ? "Every label is in place and holds."
+    : `A label is missing or altered: ${errors.map((f) => f.message).join("; ")}.`;
+  verdict.className = found.ok ? "ok" : "bad";
+  $("label-explicit").textContent = found.explicit_label
+    ? "The AI rhythm (short-long-short-short) plays at the start."
+    : "None: this tenant turned the audible label off.";
+  const aigc = found.aigc.fields;
+  $("label-aigc").textContent = found.aigc.present && aigc
+    ? `AI-generated (Label ${aigc.Label}), by ${aigc.ContentProducer}, content ${aigc.ProduceID}`
+      + (found.aigc.audio_matches ? "; it matches the audio." : ".")
+    : "None found.";
+  const c2pa = found.c2pa;
+  $("label-c2pa").textContent = c2pa.present
+    ? `${c2pa.state}: ${c2pa.digital_source_type === TRAINED ? "made by a trained model" : "source not stated"}`
+      + `${c2pa.signer ? `, signed by ${c2pa.signer}` : ""}.`
+    : "None found.";
+  show("speak-labels", true);
+}
+
 async function speak(event) {
   event.preventDefault();
   const status = $("speak-status");
   const audio = $("speak-audio");
   audio.hidden = true;
+  show("speak-labels", false);
   showError("");
   status.textContent = "Speaking…";
   try {
@@ -414,10 +452,13 @@ async function speak(event) {
       status.textContent = `The speech failed: ${speech.error?.message || speech.error || "try again"}.`;
       return;
     }
-    audio.src = speech.audio_url;
+    // The bytes played are the bytes whose labels are shown.
+    const file = await download(speech.audio_url);
+    audio.src = URL.createObjectURL(file);
     audio.hidden = false;
     status.textContent = `Spoken (${Number(speech.duration_seconds).toFixed(1)} s): press play to hear it.`;
     audio.play().catch(() => {});
+    showLabels(await state.api.provenance(file));
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) {
       status.textContent = `This voice cannot speak through voiceclone: ${err.message}`;
@@ -485,6 +526,7 @@ function voiceRow(voice) {
       $("speak-voice").textContent = `Voice ${voice.name} (${voice.vendor}, ${voice.voice_id})`;
       $("speak-status").textContent = "";
       $("speak-audio").hidden = true;
+      show("speak-labels", false);
       show("speak", true);
       $("speak-text").focus();
     }, voice.name));

@@ -1,4 +1,5 @@
-"""The studio in a real browser: record each sentence, see the checks, re-record a rejected one, hear it.
+"""The studio in a real browser: record each sentence, see the checks, re-record a rejected one, hear it
+and see the labels of what it hears.
 
 Headless Debian Chromium with its microphone fed from a file, against a local stack with the vendor
 sandboxes. One sentence per job is made to fail at the service for real: the take is stopped after a
@@ -241,6 +242,14 @@ def test_record_check_rerecord_and_hear_the_voice(
         )
     else:
         assert speech == [201], answers
+    # And the page shows the labels of the very file it plays, as POST /v1/provenance read them
+    page.wait_for_selector("#speak-labels:not([hidden])", timeout=20000)
+    assert text(page, "#labels-verdict") == "Every label is in place and holds."
+    assert "short-long-short-short" in text(page, "#label-explicit")
+    aigc = text(page, "#label-aigc")
+    assert "AI-generated (Label 1)" in aigc and "content sp-" in aigc and "matches the audio" in aigc
+    assert text(page, "#label-c2pa").startswith("Trusted: made by a trained model, signed by")
+    assert [s for c, s in answers if c.startswith("POST") and c.endswith("/v1/provenance")] == [200]
     scan(page, "voice ready and speaking")
     shot(page, artifacts, f"{vendor}-5-speak")
     assert not page.errors, page.errors

@@ -71,7 +71,10 @@ def test_audio_bucket_is_private_encrypted_logged_and_expires_uploads(template: 
                 ])
             },
             "CorsConfiguration": {
-                "CorsRules": [Match.object_like({"AllowedMethods": ["POST"], "AllowedOrigins": ["*"]})]
+                "CorsRules": [
+                    Match.object_like({"AllowedMethods": ["POST"], "AllowedOrigins": ["*"]}),
+                    Match.object_like({"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["*"]}),
+                ]
             },
             "LoggingConfiguration": Match.object_like({"LogFilePrefix": "audio/"}),
         },

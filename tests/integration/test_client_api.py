@@ -154,6 +154,25 @@ def _usage(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     assert b.get(f"{url}/v1/usage").json()["vendors"] == []
 
 
+def _check_file(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    # B holds A's speech file: it learns that the file is not its own, and nothing of A's
+    audio = a["speech_audio"]()
+    report = b.post(f"{url}/v1/provenance", content=audio, headers={"Content-Type": "audio/wav"}).json()
+    assert (report["yours"], report["speech"]) == (False, None)
+    assert a["voice_id"] not in str(report) and a["tenant"] not in str(report)
+
+
+def _label_policy(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    a["set_policy"](False)  # A turns its audible label off: B still has the deployment's default
+    assert b.get(f"{url}/v1/labels/policy").json()["explicit_label_source"] == "deployment"
+
+
+def _set_label_policy(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    before = a["policy"]()
+    changed = b.put(f"{url}/v1/labels/policy", json={"explicit_label": not before["explicit_label"]})
+    assert changed.status_code == 200 and a["policy"]() == before
+
+
 PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/jobs"): _create,
     ("GET", "/v1/jobs"): _list_jobs,
@@ -185,6 +204,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/vendors/{vendor}/training-texts"): _texts,
     ("GET", "/v1/webhooks/secret"): _webhook_secret,
     ("POST", "/v1/webhooks/secret/rotate"): _rotate,
+    ("POST", "/v1/provenance"): _check_file,
+    ("GET", "/v1/labels/policy"): _label_policy,
+    ("PUT", "/v1/labels/policy"): _set_label_policy,
 }
 
 
@@ -209,6 +231,11 @@ def test_tenant_b_cannot_see_or_change_tenant_a(
         "voice_id": voice_of_a["voice_id"],
         "webhook_secret": http_a.get(f"{stack.api_url}/v1/webhooks/secret").json()["secret"],
         "speech_id": lambda: speech_of_a(stack, http_a, voice_of_a),
+        "speech_audio": lambda: client_a.download(
+            client_a.get_speech(speech_of_a(stack, http_a, voice_of_a))["audio_url"]
+        ),
+        "policy": lambda: http_a.get(f"{stack.api_url}/v1/labels/policy").json(),
+        "set_policy": lambda on: http_a.put(f"{stack.api_url}/v1/labels/policy", json={"explicit_label": on}),
     }
     spoken_before = http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}/speech").json()
     # When tenant B calls the route with tenant A's ids

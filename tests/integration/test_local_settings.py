@@ -38,6 +38,8 @@ def another_value(key: str, value: str) -> str:
         return "false" if value == "true" else "true"
     if key == "POWERTOOLS_LOG_LEVEL":
         return "WARNING" if value != "WARNING" else "ERROR"
+    if key == "VOICECLONE_LABEL_PCM":  # raw PCM's rule: one of two
+        return "header" if value == "refuse" else "refuse"
     if re.fullmatch(r"[0-9]+", value):
         return str(int(value) + 7)
     if re.fullmatch(r"[0-9]+\.[0-9]+", value):

@@ -41,6 +41,8 @@ from voiceclone.domain.models import (
 from voiceclone.logic.account import usage
 from voiceclone.logic.core.services import Services
 from voiceclone.logic.speech import service as speech
+from voiceclone.provenance import LabelError, parse_aigc, rhythm, verify
+from voiceclone.provenance.rhythm import LABEL_SECONDS
 from voiceclone.settings import Settings
 from voiceclone.store import Store
 from voiceclone.vendors import registry
@@ -48,7 +50,7 @@ from voiceclone.vendors.base import Capabilities, TrainingStatus, VendorAdapter
 from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import TABLE_SCHEMA
+from tests.helpers import TABLE_SCHEMA, label_settings
 
 SPEAKER = "fake_speaker"
 MUTE = "fake_mute"
@@ -129,11 +131,14 @@ def svc(stack: LocalStack) -> Iterator[tuple[Services, FakeSpeaker]]:
     registry.register(SPEAKER, FakeSpeaker)
     registry.register(MUTE, FakeMute)
     speaker, mute = FakeSpeaker(), FakeMute()
-    settings = Settings.model_validate({"VOICECLONE_TABLE_NAME": table, "VOICECLONE_BUCKET_NAME": bucket})
+    kms = stack.client("kms")
+    settings = Settings.model_validate(
+        {"VOICECLONE_TABLE_NAME": table, "VOICECLONE_BUCKET_NAME": bucket, **label_settings(kms)}
+    )
     services = Services(
         settings=settings,
         adapter_for=lambda v: {SPEAKER: speaker, MUTE: mute}[v],
-        overrides={"s3": s3},
+        overrides={"s3": s3, "kms": kms},
     )
     services.__dict__["store"] = Store(table, ddb)
     original_sleep = speech.sleep
@@ -200,7 +205,8 @@ def test_a_short_text_is_one_call_stored_under_the_tenant_with_a_url(
     assert body == audio
     rate, _ = pcm_of(audio)
     assert rate == view.sample_rate == 16000
-    assert view.duration_seconds == pytest.approx(6 * SECONDS_PER_CHAR, abs=0.01)
+    # (its duration counts the audible label at its start)
+    assert view.duration_seconds == pytest.approx(6 * SECONDS_PER_CHAR + LABEL_SECONDS, abs=0.01)
     assert (view.characters, view.vendor_calls, view.vendor_request_id) == (6, 1, "req-1")
     assert view.audio_url.startswith("http") and stored.s3_key in view.audio_url
     assert view.format == "wav" and view.status == "SUCCEEDED"
@@ -224,17 +230,68 @@ def test_long_text_is_split_spoken_in_order_and_joined_into_one_file(
     rate, pcm = pcm_of(audio)
     assert rate == 8000
     assert len(pcm) / 2 / rate == pytest.approx(view.duration_seconds, abs=0.01)
-    assert view.duration_seconds == pytest.approx(len(text) * SECONDS_PER_CHAR, rel=0.02)
+    assert view.duration_seconds == pytest.approx(len(text) * SECONDS_PER_CHAR + LABEL_SECONDS, rel=0.02)
     assert view.characters == len(text)
+    # And the one file was labelled once: one label, one manifest, every one holding
+    report = verify(audio, services.settings.c2pa_trust_anchors)
+    assert report.ok and report.aigc.count == 1 and report.explicit_label, report.findings
 
 
-def test_duration_grows_with_the_text_and_pcm_is_raw(svc: tuple[Services, FakeSpeaker]) -> None:
+def test_duration_grows_with_the_text(svc: tuple[Services, FakeSpeaker]) -> None:
     services, _ = svc
     voice = make_voice(services)
-    short, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="短句。", format="pcm"))
+    short, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="短句。"))
     long, _ = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="长一些的句子。" * 5))
-    assert long.duration_seconds > short.duration_seconds * 5
-    assert short.format == "pcm"
+    assert long.duration_seconds - LABEL_SECONDS > (short.duration_seconds - LABEL_SECONDS) * 5
+
+
+def test_raw_pcm_is_refused_before_the_vendor_or_labelled_beside_as_the_deployment_says(
+    svc: tuple[Services, FakeSpeaker],
+) -> None:
+    services, speaker = svc
+    voice = make_voice(services)
+    # By default raw PCM is refused (it cannot carry the labels), before any vendor call
+    with pytest.raises(InvalidField) as caught:
+        speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="短句。", format="pcm"))
+    assert caught.value.code == "PcmNotLabelled" and caught.value.details["formats"] == ["wav"]
+    assert speaker.calls == [] and spoken(services, voice) == []
+    # Under the "header" rule: the rhythm in the samples, the AIGC label beside them in the object's metadata
+    services.settings = services.settings.model_copy(update={"label_pcm": "header"})
+    view, audio = speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="短句。", format="pcm"))
+    assert view.format == "pcm" and view.labels is not None
+    assert (view.labels.aigc_in_file, view.labels.c2pa, view.labels.explicit_label) == (False, False, True)
+    stored = services.s3.get_object(
+        Bucket=services.settings.bucket_name, Key=spoken(services, voice)[0].s3_key
+    )
+    assert stored["Body"].read() == audio and stored["Metadata"] == {"aigc": view.labels.aigc}
+    assert parse_aigc(view.labels.aigc).produce_id == view.speech_id
+    assert rhythm.detect_pcm(audio, view.sample_rate).found
+
+
+def test_speech_that_cannot_be_labelled_is_never_handed_out(svc: tuple[Services, FakeSpeaker]) -> None:
+    services, speaker = svc
+    voice = make_voice(services)
+    labelled = services.settings
+    # No content producer configured: refused before the vendor is called
+    services.settings = labelled.model_copy(update={"aigc_content_producer": ""})
+    with pytest.raises(LabelError) as caught:
+        speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
+    assert caught.value.code == "NotConfigured" and speaker.calls == []
+    # KMS failing to sign: the vendor spoke, but nothing is stored, recorded or counted
+    services.settings = labelled
+    services.__dict__["kms"] = BrokenKms()
+    with pytest.raises(LabelError) as caught:
+        speech.speak(services, "t1", voice.voice_id, SpeechRequest(text="你好。"))
+    assert caught.value.code == "SigningFailed" and "KMSInternalException" in caught.value.message
+    assert speaker.calls == ["你好。"] and spoken(services, voice) == []
+    assert "Contents" not in services.s3.list_objects_v2(Bucket=services.settings.bucket_name)
+
+
+class BrokenKms:
+    def sign(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "KMSInternalException", "Message": "try later"}}, "Sign")
 
 
 def test_throttling_is_retried_then_surfaces_with_the_vendors_code(svc: tuple[Services, FakeSpeaker]) -> None:

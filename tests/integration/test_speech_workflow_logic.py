@@ -25,6 +25,8 @@ from voiceclone.logic.core import polling, tasks
 from voiceclone.logic.core.services import Services
 from voiceclone.logic.speech import service as speech
 from voiceclone.logic.speech import steps as speech_workflow
+from voiceclone.logic.speech.finish import finish
+from voiceclone.provenance.rhythm import LABEL_SECONDS
 from voiceclone.settings import Settings
 from voiceclone.store import Store
 from voiceclone.vendors import registry
@@ -32,7 +34,7 @@ from voiceclone.vendors.base import Capabilities, TrainingStatus, VendorAdapter
 from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisResult, SynthesisState
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import TABLE_SCHEMA
+from tests.helpers import TABLE_SCHEMA, label_settings
 from tests.integration.test_speech_logic import make_voice
 
 VENDOR = "fake_async"
@@ -120,16 +122,19 @@ def svc(stack: LocalStack) -> Iterator[tuple[Services, FakeAsync, StartRecorder]
     where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **where)
     registry.register(VENDOR, FakeAsync)
-    fake, sfn = FakeAsync(), StartRecorder()
+    fake, sfn, kms = FakeAsync(), StartRecorder(), stack.client("kms")
     settings = Settings.model_validate(
         {
             "VOICECLONE_TABLE_NAME": table,
             "VOICECLONE_BUCKET_NAME": bucket,
             "VOICECLONE_SPEECH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:speech",
             "VOICECLONE_SPEECH_DEADLINE_SECONDS": "60",
+            **label_settings(kms),
         }
     )
-    services = Services(settings=settings, adapter_for=lambda v: fake, overrides={"s3": s3, "sfn": sfn})
+    services = Services(
+        settings=settings, adapter_for=lambda v: fake, overrides={"s3": s3, "sfn": sfn, "kms": kms}
+    )
     services.__dict__["store"] = Store(table, ddb)
     yield services, fake, sfn
     FakeAsync.throttle_after = None
@@ -176,12 +181,13 @@ def test_a_speech_runs_submit_poll_finish_and_counts_once(
         fake.finish(job_id, state=SynthesisState.SUCCEEDED, audio_url=f"https://files/{job_id}.wav")
     polled = speech_workflow.poll(services, inp, polled)
     assert polled.poll.state.value == "SUCCEEDED"
-    assert speech_workflow.finish(services, inp, polled) == {"status": "SUCCEEDED"}
+    assert finish(services, inp, polled) == {"status": "SUCCEEDED"}
     done = speech.get_speech(services, "t1", view.speech_id)
     assert done.status.value == "SUCCEEDED" and done.audio_url and done.vendor_calls == 3
-    assert done.duration_seconds == pytest.approx(len("".join(inp.pieces)) * 0.05, abs=0.01)
+    # (the audible label at its start included)
+    assert done.duration_seconds == pytest.approx(len("".join(inp.pieces)) * 0.05 + LABEL_SECONDS, abs=0.01)
     assert done.vendor_request_id == "job-1,job-2,job-3"
-    assert speech_workflow.finish(services, inp, polled) == {"status": "SUCCEEDED"}  # a retry: no-op
+    assert finish(services, inp, polled) == {"status": "SUCCEEDED"}  # a retry: no-op
     from datetime import date
 
     (used,) = usage.usage(services, "t1", None, None, date.today()).vendors

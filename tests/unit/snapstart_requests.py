@@ -68,6 +68,13 @@ def api_requests() -> list[dict[str, Any]]:
         proxy_event("GET", "/v1/webhooks/secret"),
         proxy_event("POST", "/v1/webhooks/secret/rotate"),
         proxy_event("GET", "/v1/openapi.json"),
+        proxy_event("GET", "/v1/labels/policy"),
+        proxy_event("PUT", "/v1/labels/policy", {"explicit_label": False}),
+        {
+            **proxy_event("POST", "/v1/provenance", **{"Content-Type": "audio/wav"}),
+            "body": "UklGRiQAAABXQVZFZm10IBAAAAABAAEAgD4AAAB9AAACABAAZGF0YQAAAAA=",
+            "isBase64Encoded": True,
+        },
         proxy_event("POST", "/v1/jobs", "not json"),
     ]
     return events

@@ -272,6 +272,13 @@ def test_a_first_call_loads_its_target_and_nothing_it_does_not_need(name: str) -
     # httpx (a vendor's HTTP stack) is loaded by those that call vendors, not by the event plumbing
     if name in ("authorizer", "publish_events", "deliver_webhook", "expire_job", "intake"):
         assert "httpx" not in first_call, name
+    # The labelling library (and c2pa-python under it) is the labelling functions' alone: only their
+    # packages need to carry it
+    assert ("voiceclone.provenance" in first_call) == (name in LABELLERS), name
+
+
+# The functions that label speech (infra/stack.py grants them the signing key): the api, FinishSpeech.
+LABELLERS = ("api", "speech_finish")
 
 
 # Speech is the speech routes' and the speech workflow's: the training workflow never loads it.

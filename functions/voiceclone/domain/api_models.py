@@ -21,6 +21,7 @@ from voiceclone.domain.models import (
     SentenceCheck,
     SentenceStatus,
     Speech,
+    SpeechLabels,
     SpeechStatus,
     TrainingText,
     VendorErrorInfo,
@@ -390,6 +391,9 @@ class SpeechView(BaseModel):
     error: JobError | None = Field(
         None, description="Why the speech FAILED, with the vendor's code and message where there is one"
     )
+    labels: SpeechLabels | None = Field(
+        None, description="The labels its audio was given (docs/labels.md); null until the audio is stored"
+    )
 
     @classmethod
     def of(cls, speech: Speech, audio_url: str = "", expires_in: int = 0) -> SpeechView:
@@ -408,6 +412,7 @@ class SpeechView(BaseModel):
             audio_url_expires_in=expires_in,
             created_at=speech.created_at,
             error=speech.error,
+            labels=speech.labels,
         )
 
 
@@ -429,3 +434,95 @@ class UsageView(BaseModel):
     start: date = Field(description="The first day (?from=)")
     end: date = Field(description="The last day (?to=)")
     vendors: list[VendorUsage]
+
+
+# ----- labels: the tenant's policy, and what a file carries (POST /v1/provenance) ------------------------
+
+
+class LabelPolicyUpdate(RequestModel):
+    """The tenant's choice of the audible label on its speech."""
+
+    explicit_label: Annotated[bool, Field(strict=True)] = Field(
+        description="Start every speech with the audible AI rhythm (GB 45438 short-long-short-short). "
+        "Turn it off only where your application tells its listeners the audio is synthetic itself"
+    )
+
+
+class LabelPolicyView(BaseModel):
+    """What labels the tenant's speech gets. The implicit label and the C2PA manifest are always written."""
+
+    explicit_label: bool = Field(description="Speech starts with the audible AI rhythm")
+    explicit_label_source: Literal["tenant", "deployment"] = Field(
+        description="Whether the tenant chose it (PUT /v1/labels/policy) or it is the deployment's default"
+    )
+    content_producer: str = Field(
+        description="The GB 45438 ContentProducer written: the operator's registered name or code"
+    )
+
+
+class ProvenanceFinding(BaseModel):
+    """One label missing or no longer holding (error), or worth knowing (warning)."""
+
+    code: str = Field(description="e.g. c2pa.invalid, aigc.missing, aigc.audio_mismatch (docs/labels.md)")
+    severity: Literal["error", "warning"]
+    message: str
+
+
+class ProvenanceStatus(BaseModel):
+    code: str
+    explanation: str = ""
+
+
+class ProvenanceCredentials(BaseModel):
+    """The C2PA manifest as c2pa-python's reader judged it."""
+
+    present: bool
+    state: Literal["Trusted", "Valid", "Invalid"] | None = Field(
+        None,
+        description="Trusted: intact and signed under the operator's CA; Valid: intact, signer not trusted; "
+        "Invalid: the audio, its metadata or the manifest changed after signing",
+    )
+    failures: list[ProvenanceStatus] = Field(default_factory=list, description="C2PA validation codes")
+    claim_generator: str | None = None
+    digital_source_type: str | None = None
+    signer: str | None = Field(None, description="The signing certificate's common name and issuer")
+
+
+class ProvenanceSpeech(BaseModel):
+    """The speech a manifest names: shown only to the tenant it names."""
+
+    speech_id: str | None = None
+    voice_id: str | None = None
+    vendor: str | None = None
+    tenant_id: str | None = None
+
+
+class ProvenanceImplicitLabel(BaseModel):
+    """The GB 45438 implicit label as found in the file's metadata."""
+
+    present: bool
+    fields: dict[str, str] | None = Field(
+        None, description="Label, ContentProducer, ProduceID, ReservedCode1, ContentPropagator, ..."
+    )
+    form: Literal["wrapped", "bare"] | None = None
+    audio_matches: bool | None = Field(
+        None, description="ReservedCode1's SHA-256 is the audio's (null: no digest of ours to compare)"
+    )
+    problem: str | None = None
+
+
+class ProvenanceView(BaseModel):
+    """What an audio file carries (C2PA manifest, GB 45438 label, audible label), and whose it is."""
+
+    ok: bool = Field(description="Every label present and holding, the manifest trusted")
+    format: Literal["wav", "mp3"] | None = Field(None, description="null: neither WAV nor MP3")
+    c2pa: ProvenanceCredentials
+    aigc: ProvenanceImplicitLabel
+    explicit_label: bool | None = Field(None, description="The audible AI rhythm is at the start")
+    yours: bool | None = Field(
+        None,
+        description="Whether the manifest names your tenant (null: no manifest names a tenant). Only then "
+        "are the speech, voice and vendor shown",
+    )
+    speech: ProvenanceSpeech | None = None
+    findings: list[ProvenanceFinding] = Field(default_factory=list)

@@ -243,6 +243,24 @@ SPEECH_CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "pcm": "applica
 FORMAT_OF_MEDIA_TYPE = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3"}
 
 
+class SpeechLabels(BaseModel):
+    """What the speech's file was labelled with before it was stored (voiceclone.provenance, docs/labels.md).
+
+    A record of what was written, kept with the speech; what a file carries now is for
+    POST /v1/provenance to say (a copy may have been stripped or altered since).
+    """
+
+    explicit_label: bool = Field(
+        description="The audible AI rhythm (GB 45438 short-long-short-short) is at the start of the audio"
+    )
+    aigc: str = Field(description="The GB 45438 implicit label (Annex E JSON), as written")
+    aigc_in_file: bool = Field(
+        description="The AIGC label is in the file's metadata; false for raw PCM, where it travels beside "
+        "the audio as the stored object's metadata (x-amz-meta-aigc on the audio_url GET)"
+    )
+    c2pa: bool = Field(description="A C2PA manifest, signed with the operator's KMS key, is in the file")
+
+
 class Speech(BaseModel):
     """Audio spoken with a cloned voice (POST /v1/voices/{voice_id}/speech), stored in S3 at `s3_key`."""
 
@@ -275,3 +293,5 @@ class Speech(BaseModel):
     callback_token: str | None = None
     task_token: str | None = None
     callback_pending: bool = False
+    # The labels its file was given (None until the audio is stored).
+    labels: SpeechLabels | None = None

@@ -64,6 +64,8 @@ class SpeechInput(BaseModel):
     format: Literal["wav", "mp3", "pcm"]
     sample_rate: int
     speed: float = 1.0
+    # The tenant's policy when the speech was asked for: the audible label at its start.
+    explicit_label: bool = True
 
 
 class SpeechStep(BaseModel):

@@ -81,15 +81,18 @@ def training_step(
     )
 
 
-def speech_step(name: str, target: str, input: str) -> Function:
+def speech_step(
+    name: str, target: str, input: str, module: str = "steps", extras: tuple[Extra, ...] = ()
+) -> Function:
     """A task of the speech workflow: its input names the speech (its id, its vendor) at ``speech``."""
     return Function(
         name,
-        f"voiceclone.logic.speech.steps:{target}",
+        f"voiceclone.logic.speech.{module}:{target}",
         f"voiceclone.domain.steps:{input}",
         run_id="speech.speech_id",
         vendor="speech.vendor",
         workflow="speech",
+        extras=extras,
     )
 
 
@@ -101,11 +104,14 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     # The api's requests import, beyond voiceclone.rest's own imports, the vendor adapters (the
     # registry imports one when a request names its vendor) and the HTTP stack they speak through.
+    # It labels the synchronous vendors' speech (c2pa: the labels group); c2pa's native library is
+    # loaded before the snapshot too, or the first signature of every restored environment pays for it.
     Function(
         "api",
         "voiceclone.rest:handle",
-        snapshot_imports=("voiceclone.vendors.http", "httpx"),
+        snapshot_imports=("voiceclone.vendors.http", "httpx", "c2pa"),
         snapshot_vendors=True,
+        extras=("labels",),
     ),
     Function("callback", "voiceclone.handlers.callback:handler"),
     Function("intake", "voiceclone.handlers.intake:handler"),
@@ -141,7 +147,8 @@ FUNCTIONS: tuple[Function, ...] = (
     speech_step("speech_submit", "submit", "SpeechStep"),
     speech_step("speech_await", "await_callback", "SpeechAwaitStep"),
     speech_step("speech_poll", "poll", "SpeechProgressStep"),
-    speech_step("speech_finish", "finish", "SpeechProgressStep"),
+    # FinishSpeech labels the audio: its module is its own, so no other step loads the labelling library.
+    speech_step("speech_finish", "finish", "SpeechProgressStep", module="finish", extras=("labels",)),
     speech_step("speech_mark_failed", "mark_failed", "SpeechFailedStep"),
 )
 

@@ -13,6 +13,9 @@ Conflict                                    409   the record's state forbids it
 VendorError                                 503   retryable (throttled, unavailable), else 502;
                                                   the vendor's own code stays visible
 StorageError, ClientError, BotoCoreError    503   with Retry-After: the service's storage failed
+LabelError                                  503   SigningFailed (KMS did not sign): retry;
+                                            500   else the deployment cannot label (its
+                                                  configuration): no unlabelled audio goes out
 ==========================================  ====  =================================================
 """
 
@@ -40,6 +43,7 @@ from voiceclone.domain.errors import (
     VoicecloneError,
 )
 from voiceclone.observability import logger
+from voiceclone.provenance.errors import LabelError
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -177,3 +181,14 @@ def _vendor_error(exc: VendorError) -> Response[Any]:
     # The vendor's own code stays visible; 503 when retrying may help, 502 when it will not.
     logger.warning("vendor error", extra={"vendor": exc.vendor, "code": exc.code})
     return error_response(503 if exc.retryable else 502, exc)
+
+
+@router.exception_handler(LabelError)  # type: ignore[untyped-decorator]
+def _label_error(exc: LabelError) -> Response[Any]:
+    """The audio could not be labelled (or a file checked): nothing unlabelled is handed out."""
+    logger.error("labelling failed", extra={"code": exc.code, "reason": exc.message})
+    if exc.code == "SigningFailed":
+        response = error_response(503, exc)
+        response.headers["Retry-After"] = "1"
+        return response
+    return error_response(500, exc)

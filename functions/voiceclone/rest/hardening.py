@@ -2,7 +2,8 @@
 
 A body that is too large, not JSON text, not UTF-8, nested deeper than any request model goes, or
 holding a lone surrogate is refused before it is parsed (413, 415, 422); a query parameter the
-route does not take is an error, not silently ignored.
+route does not take is an error, not silently ignored. The one route that takes a file
+(POST /v1/provenance: audio) has its own media types and size limit instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from voiceclone.rest.errors import unsupported_media_type, validation_error_body
 # deeper than any request model goes (a parser's recursion must not be the client's to spend).
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 16
+# The routes whose body is an audio file, the media types they take (infra/api.py has API Gateway pass
+# them as bytes) and the largest file: Lambda takes a 6 MB event, in which the file travels base64-encoded.
+AUDIO_BODY_ROUTES = frozenset({"/v1/provenance"})
+AUDIO_MEDIA_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/mpeg", "application/octet-stream")
+MAX_AUDIO_BYTES = 4 * 1024 * 1024
 
 
 def refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -33,6 +39,8 @@ def refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     encode it). JSON syntax errors are left to the validation, which names where they are.
     """
     raw = event.get("body")
+    if event.get("resource") in AUDIO_BODY_ROUTES:
+        return _refuse_unreadable_audio(event)
     if not raw:
         return None
     if _body_bytes(raw, bool(event.get("isBase64Encoded"))) > MAX_BODY_BYTES:
@@ -59,6 +67,28 @@ def refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
         return _invalid_body(["body"], f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "json_depth")
     problem = _json_problem(value)
     return _invalid_body(*problem) if problem else None
+
+
+def _refuse_unreadable_audio(event: dict[str, Any]) -> dict[str, Any] | None:
+    """An audio route's body: one of its media types (else 415), at most MAX_AUDIO_BYTES (else 413)."""
+    raw = event.get("body") or ""
+    if _body_bytes(raw, bool(event.get("isBase64Encoded"))) > MAX_AUDIO_BYTES:
+        error = ErrorBody(
+            error="PayloadTooLarge",
+            message=f"the file is over {MAX_AUDIO_BYTES // (1024 * 1024)} MiB; check a shorter one",
+        )
+        return _proxy_response(413, error.model_dump_json())
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in AUDIO_MEDIA_TYPES:
+        shown = media_type.encode("ascii", "backslashreplace").decode()[:100] or "no media type"
+        error = ErrorBody(
+            error="UnsupportedMediaType",
+            message=f"send the audio file as {', '.join(AUDIO_MEDIA_TYPES)}, not {shown}",
+        )
+        return _proxy_response(415, error.model_dump_json())
+    return None
 
 
 def _body_bytes(raw: str, base64_encoded: bool) -> int:

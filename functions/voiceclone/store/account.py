@@ -1,7 +1,8 @@
-"""A tenant's credentials: its API keys (``APIKEY#<sha256>``) and its webhook signing secret.
+"""A tenant's credentials and choices: its API keys, its webhook signing secret, its label policy.
 
 Only an API key's SHA-256 is stored: the plaintext is shown once, when it is issued. One webhook
-secret per tenant (``TENANT#<tenant_id>``/``WEBHOOK_SECRET``), made on first use.
+secret per tenant (``TENANT#<tenant_id>``/``WEBHOOK_SECRET``), made on first use. The tenant's
+label policy (``TENANT#<tenant_id>``/``LABEL_POLICY``: ``explicit_label``) exists once it chose.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ APIKEY_SK = "APIKEY"
 # Names, not secrets.
 WEBHOOK_SECRET_SK = "WEBHOOK_SECRET"  # noqa: S105
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105
+LABEL_POLICY_SK = "LABEL_POLICY"
 
 
 def _new_webhook_secret() -> str:
@@ -112,4 +114,30 @@ class AccountStore:
                 "secret": secret,
                 "created_at": created_at.isoformat(),
             }
+        )
+
+    # ----- the label policy -------------------------------------------------------------------
+
+    def explicit_label(self, tenant_id: str) -> bool | None:
+        """Whether the tenant wants the audible label on its speech; None when it never chose."""
+        item = self.table.client.get_item(
+            TableName=self.table.name,
+            Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": LABEL_POLICY_SK}},
+            ConsistentRead=True,
+        ).get("Item")
+        return bool(from_attrs(item)["explicit_label"]) if item else None
+
+    def set_explicit_label(self, tenant_id: str, explicit_label: bool) -> None:
+        self.table.client.put_item(
+            TableName=self.table.name,
+            Item=to_attrs(
+                {
+                    "pk": f"TENANT#{tenant_id}",
+                    "sk": LABEL_POLICY_SK,
+                    "type": "label_policy",
+                    "tenant_id": tenant_id,
+                    "explicit_label": explicit_label,
+                    "updated_at": utcnow().isoformat(),
+                }
+            ),
         )

@@ -40,6 +40,11 @@ class Services:
         return self.overrides.get("sfn") or aws.client("stepfunctions")
 
     @cached_property
+    def kms(self) -> Any:
+        """KMS: the key that signs the C2PA manifests of speech (voiceclone.provenance.KmsSigner)."""
+        return self.overrides.get("kms") or aws.client("kms")
+
+    @cached_property
     def scheduler(self) -> Any:
         """EventBridge Scheduler: a job's one-time expiry schedule (voiceclone.logic.training.expiry)."""
         return self.overrides.get("scheduler") or aws.client("scheduler")

@@ -3,11 +3,14 @@
 The vendor side is one call per piece of text
 (VendorAdapter.synthesize, within the vendor's Capabilities.speech_text_limit); this module splits
 longer text, calls the vendor piece by piece (up to speech_concurrency at once, results kept in
-order), retries throttling with backoff and joins the pieces into one file.
+order), retries throttling with backoff and joins the pieces into one file, which is labelled once
+(voiceclone.logic.speech.labelling: the audible rhythm, the GB 45438 metadata, the C2PA manifest)
+before it is stored or handed out.
 
 Asynchronous vendors (Capabilities.speech == "async") are checked the same way; the speech is
 recorded RUNNING and the speech workflow (infra/speech_workflow.py, voiceclone.logic.speech.steps)
-makes it: one vendor job per piece, polled, joined and stored, ending SUCCEEDED or FAILED.
+makes it: one vendor job per piece, polled, joined, labelled and stored, ending SUCCEEDED or FAILED.
+The label policy is read, and a format that cannot carry the labels refused, before any vendor call.
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ from voiceclone.domain.text import readable
 from voiceclone.logic.core.ids import new_speech_id
 from voiceclone.logic.core.keys import speech_key
 from voiceclone.logic.core.services import Services
+from voiceclone.logic.speech import labelling
 from voiceclone.logic.speech.steps import fail_speech
 from voiceclone.observability import logger
+from voiceclone.provenance import SpeechContext
 from voiceclone.vendors.registry import capabilities
 from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult, join_audio, split_text
 
@@ -89,6 +94,8 @@ def speak(
     _check_can_speak(svc, voice)
     caps = capabilities(voice.vendor)
     sample_rate = _check_format(voice.vendor, caps, request)
+    labeller = labelling.labeller(svc, tenant_id)
+    labelling.refuse_unlabelled(labeller.policy, request.format, caps.speech_formats)
 
     limit = caps.speech_text_limit or len(request.text.encode("utf-8"))
     # Pieces with nothing to read (white space or punctuation alone, at a cut) are not sent.
@@ -101,7 +108,7 @@ def speak(
                 "GET /v1/speech/{speech_id} until it is SUCCEEDED and download its audio_url",
                 vendor=voice.vendor,
             )
-        return _start_async(svc, voice, request, pieces, sample_rate), b""
+        return _start_async(svc, voice, request, pieces, sample_rate, labeller.policy.explicit), b""
     calls = [
         SynthesisRequest(text=p, format=request.format, sample_rate=sample_rate, speed=request.speed)
         for p in pieces
@@ -110,14 +117,14 @@ def speak(
     started = time.monotonic()
     results = _synthesize_all(adapter, voice, calls, max(1, caps.speech_concurrency))
     joined = results[0] if len(results) == 1 else join_audio(results)
+    vendor_seconds = time.monotonic() - started
     speech_id = new_speech_id()
+    context = SpeechContext(speech_id=speech_id, voice_id=voice_id, vendor=voice.vendor, tenant_id=tenant_id)
+    labelled = labeller.label(context, joined, request.format)
+    label_seconds = time.monotonic() - started - vendor_seconds
     key = speech_key(tenant_id, voice_id, speech_id, request.format)
-    svc.s3.put_object(
-        Bucket=svc.settings.bucket_name,
-        Key=key,
-        Body=joined.audio,
-        ContentType=SPEECH_CONTENT_TYPES[request.format],
-    )
+    labelling.store(svc, key, labelled)
+    audio = labelling.result_of(labelled, joined.sample_rate, joined.request_id)
     speech = Speech(
         speech_id=speech_id,
         tenant_id=tenant_id,
@@ -127,11 +134,12 @@ def speak(
         format=request.format,
         sample_rate=joined.sample_rate,
         speed=request.speed,
-        duration_seconds=round(joined.duration_seconds(), 3),
+        duration_seconds=round(audio.duration_seconds(), 3),
         s3_key=key,
         vendor_calls=len(results),
         vendor_request_id=joined.request_id[:1024],
         notify_url=request.notify_url,
+        labels=labelling.labels_of(labelled),
     )
     svc.store.speech.put(speech)
     logger.info(
@@ -141,14 +149,15 @@ def speak(
             "vendor": voice.vendor,
             "characters": speech.characters,
             "vendor_calls": speech.vendor_calls,
-            "vendor_seconds": round(time.monotonic() - started, 3),
+            "vendor_seconds": round(vendor_seconds, 3),
+            "label_seconds": round(label_seconds, 3),
         },
     )
-    return view(svc, speech), joined.audio
+    return view(svc, speech), labelled.audio
 
 
 def _start_async(
-    svc: Services, voice: Voice, request: SpeechRequest, pieces: list[str], sample_rate: int
+    svc: Services, voice: Voice, request: SpeechRequest, pieces: list[str], sample_rate: int, explicit: bool
 ) -> SpeechView:
     """Record the speech RUNNING and start its workflow; a start that fails ends it FAILED at once."""
     speech = Speech(
@@ -174,6 +183,7 @@ def _start_async(
         format=request.format,
         sample_rate=sample_rate,
         speed=request.speed,
+        explicit_label=explicit,
     )
     try:
         svc.sfn.start_execution(

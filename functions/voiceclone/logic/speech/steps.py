@@ -12,8 +12,9 @@ a thin handler over one function here. The speech was recorded RUNNING by the AP
 * ``poll``: asks the vendor about the jobs not done yet; a failed job raises the vendor's error
   (the workflow's catch marks the speech FAILED with its code); past the deadline SpeechTimedOut;
   otherwise the next wait, growing from the vendor's pace;
-* ``finish``: fetches each job's audio, joins it in order, stores it in S3, records the speech
-  SUCCEEDED (duration, rate, the vendor's job ids) and counts its characters in the usage;
+* ``finish`` (its own module, voiceclone.logic.speech.finish: the one step that labels, so the
+  only one that carries the labelling library): fetches each job's audio, joins, labels and
+  stores it, records the speech SUCCEEDED and counts its characters in the usage;
 * ``mark_failed``: the catch-all, with the error the workflow caught.
 """
 
@@ -24,16 +25,15 @@ from collections.abc import Callable
 from typing import Any
 
 from voiceclone.domain.errors import VendorRejected, VoicecloneError, parse_cause
-from voiceclone.domain.models import SPEECH_CONTENT_TYPES, JobError, Speech, SpeechStatus
+from voiceclone.domain.models import JobError, Speech, SpeechStatus
 from voiceclone.domain.polling import PollOutcome, PollState, SpeechProgress
 from voiceclone.domain.steps import SpeechInput
 from voiceclone.logic.core import polling
-from voiceclone.logic.core.keys import speech_key
 from voiceclone.logic.core.services import Services
 from voiceclone.logic.core.tasks import answer_task, callback_url, new_callback_token
 from voiceclone.observability import count, logger
 from voiceclone.vendors.registry import capabilities
-from voiceclone.vendors.speech import SynthesisJob, SynthesisRequest, SynthesisState, join_audio
+from voiceclone.vendors.speech import SynthesisRequest, SynthesisState
 
 # A piece whose vendor job is being started: a retry finds it (find_synthesis) before starting another.
 STARTING = "?"
@@ -169,50 +169,6 @@ def poll(svc: Services, speech: SpeechInput, progress: SpeechProgress) -> Speech
     return progress.model_copy(
         update={"audio_urls": urls, "poll": current.answered(PollOutcome.RUNNING, ",".join(states), wait)}
     )
-
-
-def finish(svc: Services, speech: SpeechInput, progress: SpeechProgress) -> dict[str, str]:
-    """Fetch every piece's audio, join it in order, store it, and record the speech SUCCEEDED."""
-    inp = speech
-    record = svc.store.speech.get(inp.speech_id, inp.tenant_id)
-    if record.status.terminal:
-        return {"status": record.status.value}
-    adapter = svc.adapter_for(inp.vendor)
-    parts = []
-    for job_id, url, text in zip(progress.jobs, progress.audio_urls, inp.pieces, strict=True):
-        request = SynthesisRequest(text=text, format=inp.format, sample_rate=inp.sample_rate, speed=inp.speed)
-        job = SynthesisJob(job_id=job_id, state=SynthesisState.SUCCEEDED, audio_url=url, request_id=job_id)
-        parts.append(adapter.synthesis_audio(job, request))
-    joined = parts[0] if len(parts) == 1 else join_audio(parts)
-    key = speech_key(inp.tenant_id, record.voice_id, inp.speech_id, inp.format)
-    svc.s3.put_object(
-        Bucket=svc.settings.bucket_name,
-        Key=key,
-        Body=joined.audio,
-        ContentType=SPEECH_CONTENT_TYPES[inp.format],
-    )
-
-    def succeed(current: Speech) -> Speech | None:
-        if current.status.terminal:
-            return None
-        return current.model_copy(
-            update={
-                "status": SpeechStatus.SUCCEEDED,
-                "s3_key": key,
-                "sample_rate": joined.sample_rate,
-                "duration_seconds": round(joined.duration_seconds(), 3),
-                "vendor_request_id": joined.request_id[:1024],
-                "vendor_calls": len(parts),
-            }
-        )
-
-    record = _change(svc, record, succeed)
-    count("SpeechSucceeded", inp.vendor)
-    logger.info(
-        "speech made",
-        extra={"speech_id": inp.speech_id, "vendor": inp.vendor, "characters": record.characters},
-    )
-    return {"status": record.status.value}
 
 
 def fail_speech(svc: Services, speech_id: str, tenant_id: str, error: JobError) -> Speech:
