@@ -182,6 +182,8 @@ class Route:
     # The TOKEN authorizer's function and the header it reads; None for an open route.
     authorizer_logical_id: str | None = None
     identity_header: str = "Authorization"
+    # The integration streams the function's answer (``ResponseTransferMode: STREAM``).
+    streaming: bool = False
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -244,8 +246,8 @@ def api_routes(template: Mapping[str, Any]) -> list[Route]:
             header = str(authorizer["IdentitySource"]).removeprefix("method.request.header.")
         elif props.get("AuthorizationType") not in (None, "NONE"):
             raise ValueError(f"the local gateway cannot check {props['AuthorizationType']} authorization")
-        routes.append(
-            Route(props["HttpMethod"], path_of(props["ResourceId"]) or "/", fn, authorizer_fn, header)
-        )
+        streaming = props.get("Integration", {}).get("ResponseTransferMode") == "STREAM"
+        path = path_of(props["ResourceId"]) or "/"
+        routes.append(Route(props["HttpMethod"], path, fn, authorizer_fn, header, streaming))
     # Literal segments win over parameters, as in API Gateway.
     return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))

@@ -37,9 +37,14 @@ class Function:
     # `snapshot_vendors`: every vendor adapter of the registry too (requests name their vendor).
     snapshot_imports: tuple[str, ...] | None = None
     snapshot_vendors: bool = False
+    # A function that streams its answer through API Gateway: its target is a
+    # voiceclone.runtime StreamingHandler, run by voiceclone.runtime (docs/streaming-runtime.md).
+    streaming: bool = False
 
     @property
-    def kind(self) -> Literal["step", "event"]:
+    def kind(self) -> Literal["step", "event", "stream"]:
+        if self.streaming:
+            return "stream"
         return "step" if self.input else "event"
 
     @property
@@ -93,6 +98,10 @@ FUNCTIONS: tuple[Function, ...] = (
         snapshot_imports=("voiceclone.vendors.http", "httpx"),
         snapshot_vendors=True,
     ),
+    # Streaming speech (POST /v1/voices/{id}/speech/stream): its answer lasts as long as the speech
+    # takes to make, so its timeout covers a long text at the vendor's pace (API Gateway's streamed
+    # integrations run up to 15 minutes).
+    Function("stream", "voiceclone.handlers.stream:handler", timeout_seconds=300, streaming=True),
     Function("callback", "voiceclone.handlers.callback:handler"),
     Function("intake", "voiceclone.handlers.intake:handler"),
     # The training workflow (a sentence check waits on the vendor's verdict, and SubmitTraining

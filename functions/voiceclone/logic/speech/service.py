@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from voiceclone.domain.api_models import (
     SpeechPage,
@@ -55,6 +55,7 @@ THROTTLE_BACKOFF_SECONDS = 0.25
 # A response of raw audio (Accept: audio/...) is for short text: longer, ask for the JSON and its URL.
 MAX_DIRECT_CHARS = 1000
 sleep: Callable[[float], None] = time.sleep  # tests replace it
+Result = TypeVar("Result")
 
 
 class AudioNotReady(VoicecloneError):
@@ -75,13 +76,8 @@ def speak(
     finishes it. ``audio_response``: the caller wants the bytes now, which only a sync vendor gives.
     """
     voice = svc.store.voices.require(voice_id, tenant_id)
-    _check_can_speak(svc, voice)
-    caps = capabilities(voice.vendor)
-    sample_rate = _check_format(voice.vendor, caps, request)
-
-    limit = caps.speech_text_limit or len(request.text.encode("utf-8"))
-    # Pieces with nothing to read (white space or punctuation alone, at a cut) are not sent.
-    pieces = [p for p in split_text(request.text, limit, caps.speech_text_unit) if readable(p)]
+    caps, sample_rate = check_request(svc, voice, request)
+    pieces = readable_pieces(request.text, caps.speech_text_limit, caps)
     if caps.speech == "async":
         if audio_response:
             raise AudioNotReady(
@@ -99,34 +95,11 @@ def speak(
     started = time.monotonic()
     results = _synthesize_all(adapter, voice, calls, max(1, caps.speech_concurrency))
     joined = results[0] if len(results) == 1 else join_audio(results)
-    speech_id = new_speech_id()
-    key = speech_key(tenant_id, voice_id, speech_id, request.format)
-    svc.s3.put_object(
-        Bucket=svc.settings.bucket_name,
-        Key=key,
-        Body=joined.audio,
-        ContentType=SPEECH_CONTENT_TYPES[request.format],
-    )
-    speech = Speech(
-        speech_id=speech_id,
-        tenant_id=tenant_id,
-        voice_id=voice_id,
-        vendor=voice.vendor,
-        characters=len(request.text),
-        format=request.format,
-        sample_rate=joined.sample_rate,
-        speed=request.speed,
-        duration_seconds=round(joined.duration_seconds(), 3),
-        s3_key=key,
-        vendor_calls=len(results),
-        vendor_request_id=joined.request_id[:1024],
-        notify_url=request.notify_url,
-    )
-    svc.store.speech.put(speech)
+    speech = record_speech(svc, voice, request, joined, calls=len(results))
     logger.info(
         "speech made",
         extra={
-            "speech_id": speech_id,
+            "speech_id": speech.speech_id,
             "vendor": voice.vendor,
             "characters": speech.characters,
             "vendor_calls": speech.vendor_calls,
@@ -134,6 +107,69 @@ def speak(
         },
     )
     return view(svc, speech), joined.audio
+
+
+def check_request(
+    svc: Services, voice: Voice, request: SpeechRequest, *, stream: bool = False
+) -> tuple[Capabilities, int]:
+    """The vendor's capabilities and the sample rate to ask for, once every rule of speech passed: the
+    voice can speak (409 otherwise), the vendor makes the format, rate and speed (422 naming what it
+    takes). ``stream``: checked against what the vendor's stream makes."""
+    _check_can_speak(svc, voice)
+    caps = capabilities(voice.vendor)
+    if stream:
+        # A streamed WAV is the vendor's PCM behind one header of ours.
+        streamed = caps.speech_stream_formats
+        formats = (*streamed, "wav") if "pcm" in streamed else tuple(streamed)
+        return caps, _check_format(voice.vendor, caps, request, formats, caps.speech_stream_sample_rates)
+    return caps, _check_format(voice.vendor, caps, request)
+
+
+def readable_pieces(text: str, limit: int, caps: Capabilities) -> list[str]:
+    """The text split at the vendor's limit (sentence ends first); pieces with nothing to read (white
+    space or punctuation alone, at a cut) are not sent."""
+    limit = limit or len(text.encode("utf-8"))
+    return [p for p in split_text(text, limit, caps.speech_text_unit) if readable(p)]
+
+
+def record_speech(
+    svc: Services,
+    voice: Voice,
+    request: SpeechRequest,
+    audio: SynthesisResult,
+    *,
+    calls: int,
+    speech_id: str = "",
+) -> Speech:
+    """Store the audio and record the speech SUCCEEDED, counted in the tenant's usage in the same write.
+
+    ``speech_id``: one the caller already named (a stream names it before its audio exists).
+    """
+    speech_id = speech_id or new_speech_id()
+    key = speech_key(voice.tenant_id, voice.voice_id, speech_id, audio.format)
+    svc.s3.put_object(
+        Bucket=svc.settings.bucket_name,
+        Key=key,
+        Body=audio.audio,
+        ContentType=SPEECH_CONTENT_TYPES[audio.format],
+    )
+    speech = Speech(
+        speech_id=speech_id,
+        tenant_id=voice.tenant_id,
+        voice_id=voice.voice_id,
+        vendor=voice.vendor,
+        characters=len(request.text),
+        format=audio.format,
+        sample_rate=audio.sample_rate,
+        speed=request.speed,
+        duration_seconds=round(audio.duration_seconds(), 3),
+        s3_key=key,
+        vendor_calls=calls,
+        vendor_request_id=audio.request_id[:1024],
+        notify_url=request.notify_url,
+    )
+    svc.store.speech.put(speech)
+    return speech
 
 
 def _start_async(
@@ -203,14 +239,24 @@ def _check_can_speak(svc: Services, voice: Voice) -> None:
         raise Conflict("SpeechNotOffered", note, vendor=voice.vendor, speech=caps.speech)
 
 
-def _check_format(vendor: str, caps: Capabilities, request: SpeechRequest) -> int:
-    """The sample rate to ask for; InvalidField (422) naming what the vendor takes otherwise."""
-    if request.format not in caps.speech_formats:
+def _check_format(
+    vendor: str,
+    caps: Capabilities,
+    request: SpeechRequest,
+    formats: tuple[str, ...] | None = None,
+    rates: tuple[int, ...] | None = None,
+) -> int:
+    """The sample rate to ask for; InvalidField (422) naming what the vendor takes otherwise.
+
+    ``formats`` and ``rates``: what the vendor makes this way (a stream's), its whole files' by default.
+    """
+    formats = caps.speech_formats if formats is None else formats
+    if request.format not in formats:
         raise InvalidField(
             ("body", "format"),
             "UnsupportedFormat",
-            f"{vendor} speaks {', '.join(caps.speech_formats)}, not {request.format}",
-            formats=list(caps.speech_formats),
+            f"{vendor} speaks {', '.join(formats)}, not {request.format}",
+            formats=list(formats),
         )
     speeds = caps.speech_speeds
     if speeds is not None and not speeds[0] <= request.speed <= speeds[1]:
@@ -222,7 +268,7 @@ def _check_format(vendor: str, caps: Capabilities, request: SpeechRequest) -> in
             f"{vendor} speaks {allowed} times the natural pace, not {request.speed:g}",
             speeds=list(speeds),
         )
-    rates = caps.speech_sample_rates
+    rates = caps.speech_sample_rates if rates is None else rates
     rate = request.sample_rate or (16000 if 16000 in rates else rates[0])
     if rate not in rates:
         raise InvalidField(
@@ -245,10 +291,15 @@ def _synthesize_all(
 
 
 def _synthesize(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) -> SynthesisResult:
-    """One vendor call; throttling retried with growing, jittered waits, then raised (the API's 503)."""
+    """One vendor call; throttling retried (retry_throttled)."""
+    return retry_throttled(lambda: adapter.synthesize(voice.vendor_voice, call))
+
+
+def retry_throttled(call: Callable[[], Result]) -> Result:
+    """``call()``; throttling retried with growing, jittered waits, then raised (the API's 503)."""
     for attempt in range(1, THROTTLE_ATTEMPTS + 1):
         try:
-            return adapter.synthesize(voice.vendor_voice, call)
+            return call()
         except VendorThrottled as exc:
             if attempt == THROTTLE_ATTEMPTS:
                 raise
