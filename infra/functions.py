@@ -39,6 +39,10 @@ PROVIDED_BY_RUNTIME = ("boto3", "snapshot-restore-py")
 # plain cold starts: nobody waits on them and their cold starts are rare (one container serves many).
 SNAPSTART_FUNCTIONS = tuple(f.name for f in table.FUNCTIONS if f.snapstart)
 LIVE_ALIAS = "live"
+# A streaming function (voiceclone.handlers.table, kind "stream") runs voiceclone.runtime in place of
+# AWS's runtime client: Lambda starts this script with the runtime's own command (docs/streaming-runtime.md).
+EXEC_WRAPPER_ENV = "AWS_LAMBDA_EXEC_WRAPPER"
+EXEC_WRAPPER = "/var/task/voiceclone/runtime/exec-wrapper"
 
 
 def runtime_requirements(pyproject: Path = c.PYPROJECT) -> list[str]:
@@ -144,6 +148,8 @@ class Functions(Construct):
 
     def _build_function(self, name: str, code: lambda_.Code, environment: dict[str, str]) -> lambda_.Function:
         construct_id = c.construct_id_of(name)
+        if table.function(name).kind == "stream":
+            environment = {**environment, EXEC_WRAPPER_ENV: EXEC_WRAPPER}
         function = lambda_.Function(
             self,
             construct_id,
