@@ -1,0 +1,210 @@
+"""Acceptance: streaming speech on the local stack, for each vendor that streams (Tencent VRS, Volcengine,
+CosyVoice), through the local gateway's streamed route, the streaming function and the sandboxes.
+
+The first audio reaches the client while the sandbox holds the rest (shown by the sandbox's own
+record of what it sent, not by a clock); the stream is the same audio as the whole answer for the
+same text, with nothing added or lost where chunks or pieces join; a failure after the first audio
+ends the answer unterminated and is recorded with the vendor's code; everything before the first
+audio answers as speech does.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import wave
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from voiceclone.vendors.registry import capabilities
+from voiceclone.vendors.speech import mp3_frames_only, split_text
+from voiceclone_cli.client import VoicecloneClient
+from voiceclone_local.sandboxes.streaming import StreamingSandbox
+from voiceclone_local.stack import LocalStack
+
+from tests.helpers import http, wait_for
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
+LETTER = SAMPLES.parent / "authorization-letter.pdf"
+STREAMING = ("tencent_vrs", "volcengine", "cosyvoice")
+SHORT = "你好，欢迎使用语音克隆服务。"
+# Longer than every streaming vendor's one call: several pieces, split where sentences end.
+SENTENCES = (
+    "今天天气很好，我们一起去公园散步吧！",
+    "公园里的花都开了，红的黄的紫的，真好看。",
+    "湖边有很多人在钓鱼，孩子们在草地上放风筝。",
+    "傍晚的时候，我们坐在长椅上看夕阳慢慢落下。",
+)
+LONG = "".join(SENTENCES * 12)
+
+
+def vendor_pieces(vendor: str, text: str) -> list[str]:
+    caps = capabilities(vendor)
+    return split_text(text, caps.speech_stream_text_limit, caps.speech_text_unit)
+
+
+# The vendors whose one stream call takes less than LONG (CosyVoice takes 20,000 bytes: any text).
+SPLIT = tuple(v for v in STREAMING if len(vendor_pieces(v, LONG)) > 1)
+# Each vendor's code for a synthesis that failed inside (the sandbox's mid-stream failure).
+FAILED = {"tencent_vrs": "20002", "volcengine": "3031", "cosyvoice": "InternalError"}
+
+
+def clone(client: VoicecloneClient, vendor: str) -> str:
+    job = client.create_job(vendor, f"stream-{vendor}"[:20], "female")
+    for document in job.get("documents") or []:
+        client.upload(document["upload"], LETTER)
+    for sentence in job["sentences"]:
+        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+
+    def done() -> dict[str, Any] | None:
+        current = client.get_job(job["job_id"])
+        return current if current["status"] in ("SUCCEEDED", "FAILED", "CHECK_FAILED") else None
+
+    final = wait_for(done, timeout=120, what=f"{vendor} clone")
+    assert final["status"] == "SUCCEEDED", final
+    return str(final["voice_id"])
+
+
+@pytest.fixture(scope="module")
+def tenant(stack: LocalStack) -> tuple[VoicecloneClient, httpx.Client]:
+    key = stack.issue_api_key(f"stream-{uuid.uuid4().hex[:8]}")
+    return VoicecloneClient(stack.api_url, api_key=key), http(stack, key)
+
+
+@pytest.fixture(scope="module")
+def voices(tenant: tuple[VoicecloneClient, httpx.Client]) -> dict[str, str]:
+    """One cloned voice per vendor (shared by the module's tests): vendor -> voice id."""
+    client, _ = tenant
+    return {vendor: clone(client, vendor) for vendor in (*STREAMING, "qiniu")}
+
+
+@pytest.fixture(params=STREAMING)
+def vendor(request: pytest.FixtureRequest, stack: LocalStack) -> Iterator[str]:
+    """Each streaming vendor in turn, its sandbox's stream knobs put back after the test."""
+    sandbox: StreamingSandbox = stack.sandboxes[request.param]
+    saved = sandbox.config.model_copy()
+    try:
+        yield str(request.param)
+    finally:
+        sandbox.release_streams()
+        for record in list(sandbox.streams):
+            record.done.wait(10)
+        sandbox.config = saved
+        sandbox.hold_streams()
+
+
+def stream_url(stack: LocalStack, voice_id: str) -> str:
+    return f"{stack.api_url}/v1/voices/{voice_id}/speech/stream"
+
+
+def streamed(api: httpx.Client, stack: LocalStack, voice_id: str, **body: Any) -> httpx.Response:
+    """The whole streamed answer (read to its clean end)."""
+    response = api.post(stream_url(stack, voice_id), json=body, timeout=120)
+    return response
+
+
+def pcm_of_wav(data: bytes) -> tuple[int, bytes]:
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        return w.getframerate(), w.readframes(w.getnframes())
+
+
+# ----- streaming as it should go ---------------------------------------------------------------------
+
+
+def test_the_first_audio_reaches_the_client_before_the_sandbox_sent_its_last_chunk(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], vendor: str
+) -> None:
+    _, api = tenant
+    sandbox: StreamingSandbox = stack.sandboxes[vendor]
+    # Given a vendor that spaces its chunks and stops after its first until told to go on
+    sandbox.config.stream_chunk_delay_ms = 5
+    sandbox.config.stream_hold_after_chunks = 1
+    served = len(sandbox.streams)
+    body = {"text": SHORT, "format": "pcm", "sample_rate": 16000}
+    with api.stream("POST", stream_url(stack, voices[vendor]), json=body, timeout=60) as response:
+        # When the client reads the answer's first bytes
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("audio/pcm")
+        assert response.headers["voiceclone-stream"] == "live"
+        chunks = response.iter_raw()
+        first = next(chunks)
+        # Then they came while the sandbox has sent one chunk of many and not its last
+        record = sandbox.streams[served]
+        assert first
+        assert record.chunks_sent == 1 and record.chunks_total > 1
+        assert not record.last_chunk_sent.is_set()
+        # And once the vendor goes on, the rest arrives, to the answer's clean end
+        sandbox.release_streams()
+        rest = b"".join(chunks)
+    assert record.last_chunk_sent.is_set() and record.outcome == "final"
+    # The speech is recorded and counted as it ended
+    speech = api.get(f"{stack.api_url}/v1/speech/{response.headers['voiceclone-speech-id']}").json()
+    assert speech["status"] == "SUCCEEDED" and speech["characters"] == len(SHORT)
+    assert len(first + rest) == round(speech["duration_seconds"] * 16000) * 2
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])
+def test_the_stream_is_the_same_audio_as_the_whole_answer(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    vendor: str,
+    fmt: str,
+) -> None:
+    _, api = tenant
+    voice_id = voices[vendor]
+    media_type = {"wav": "audio/wav", "mp3": "audio/mpeg"}[fmt]
+    # When the same text is streamed and spoken whole
+    stream = streamed(api, stack, voice_id, text=SHORT, format=fmt, sample_rate=16000)
+    whole = api.post(
+        f"{stack.api_url}/v1/voices/{voice_id}/speech",
+        json={"text": SHORT, "format": fmt, "sample_rate": 16000},
+        headers={"Accept": media_type},
+        timeout=60,
+    )
+    assert stream.status_code == 200 and whole.status_code == 201, (stream.text[:300], whole.text[:300])
+    assert stream.headers["content-type"] == media_type
+    # Then both decode to the same audio
+    if fmt == "wav":
+        # one header (its sizes unknown: the data runs to the end), then the PCM
+        assert stream.content[:4] == b"RIFF" and stream.content.count(b"RIFF") == 1
+        assert stream.content[40:44] == b"\xff\xff\xff\xff"
+        assert pcm_of_wav(stream.content) == pcm_of_wav(whole.content)
+    else:
+        assert mp3_frames_only(stream.content) == mp3_frames_only(whole.content)
+
+
+@pytest.mark.parametrize("vendor", SPLIT, indirect=True)
+def test_a_long_text_streams_its_pieces_in_order_with_nothing_added_or_lost_at_the_joins(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], vendor: str
+) -> None:
+    _, api = tenant
+    sandbox: StreamingSandbox = stack.sandboxes[vendor]
+    served = len(sandbox.streams)
+    pieces = vendor_pieces(vendor, LONG)
+    assert len(pieces) > 1
+    # When a text longer than one vendor call is streamed
+    stream = streamed(api, stack, voices[vendor], text=LONG, format="pcm", sample_rate=16000)
+    assert stream.status_code == 200, stream.text[:300]
+    samples = array("h", stream.content)
+    # Then the vendor spoke each piece once, in order, each to its final frame
+    records = sandbox.streams[served:]
+    assert len(records) == len(pieces) and all(r.outcome == "final" for r in records)
+    # And the samples are each piece's own stream, back to back: nothing added, lost or moved where
+    # one piece ends and the next begins (chunk boundaries: test_the_stream_is_the_same_audio_...)
+    expected = array("h")
+    joins = []
+    for piece in pieces:
+        alone = streamed(api, stack, voices[vendor], text=piece, format="pcm", sample_rate=16000)
+        assert alone.status_code == 200, alone.text[:300]
+        expected.extend(array("h", alone.content))
+        joins.append(len(expected))
+    assert len(samples) == len(expected)
+    moved = [j for j in joins[:-1] if samples[j - 2 : j + 2] != expected[j - 2 : j + 2]]
+    assert moved == []
+    assert samples == expected
