@@ -11,6 +11,7 @@ audio answers as speech does.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 import wave
 from array import array
@@ -23,6 +24,7 @@ import pytest
 from voiceclone.vendors.registry import capabilities
 from voiceclone.vendors.speech import mp3_frames_only, split_text
 from voiceclone_cli.client import VoicecloneClient
+from voiceclone_cli.main import main
 from voiceclone_local.sandboxes.streaming import StreamingSandbox
 from voiceclone_local.stack import LocalStack
 
@@ -208,3 +210,125 @@ def test_a_long_text_streams_its_pieces_in_order_with_nothing_added_or_lost_at_t
     moved = [j for j in joins[:-1] if samples[j - 2 : j + 2] != expected[j - 2 : j + 2]]
     assert moved == []
     assert samples == expected
+
+
+# ----- the CLI ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    monkeypatch.setenv("VOICECLONE_API_KEY", tenant[1].headers["Authorization"].removeprefix("Bearer "))
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one command, less the log lines of the stack's functions."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+
+    def cli_only(text: str) -> str:
+        return "".join(line for line in text.splitlines(keepends=True) if not line.startswith('{"level":'))
+
+    return code, cli_only(captured.out), cli_only(captured.err)
+
+
+def test_the_cli_writes_a_stream_as_it_arrives_and_prints_the_time_to_first_audio(
+    stack: LocalStack,
+    voices: dict[str, str],
+    vendor: str,
+    cli_env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "hello.wav"
+    code, stdout, stderr = run(capsys, "speak", voices[vendor], SHORT, "--stream", "-o", str(out))
+    assert code == 0, (stdout, stderr)
+    assert re.search(r"^first audio after \d+ ms$", stderr, re.MULTILINE), stderr
+    assert "streamed 14 characters" in stdout and "live" in stdout
+    rate, pcm = pcm_of_wav(out.read_bytes())
+    assert rate == 16000 and len(pcm) > 16000
+
+
+def test_a_failure_after_the_first_audio_is_told_apart_by_the_cli_and_counted(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    vendor: str,
+    cli_env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, api = tenant
+    sandbox: StreamingSandbox = stack.sandboxes[vendor]
+    # Given a vendor that fails its stream after three chunks
+    sandbox.config.stream_fail_after_chunks = 3
+    failed_before = stack.invocations.errors.copy()
+    # When the CLI streams a text
+    out = tmp_path / "cut.pcm"
+    code, stdout, stderr = run(capsys, "speak", voices[vendor], SHORT, "--stream", "-o", str(out))
+    # Then it exits 3, naming the vendor's code, and keeps the audio that arrived
+    assert code == 3, (stdout, stderr)
+    assert f"at {vendor}: {FAILED[vendor]}" in stderr, stderr
+    assert out.stat().st_size == 3 * 16000 // 10 * 2
+    # And the speech is recorded FAILED with the vendor's code, counted as the function's failure
+    speech_id = re.search(r"speech (sp-\S+) failed", stderr)
+    assert speech_id, stderr
+    speech = api.get(f"{stack.api_url}/v1/speech/{speech_id.group(1)}").json()
+    assert speech["status"] == "FAILED" and speech["error"]["code"] == FAILED[vendor]
+    grown = stack.invocations.errors - failed_before
+    assert sum(n for name, n in grown.items() if name.startswith(("stream", "Functions"))) == 1, grown
+
+
+def test_a_failure_before_the_first_audio_is_the_usual_error_answer_with_the_vendors_code(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], vendor: str
+) -> None:
+    _, api = tenant
+    stack.sandboxes[vendor].config.stream_fail_after_chunks = 0
+    answer = streamed(api, stack, voices[vendor], text=SHORT, format="mp3")
+    assert answer.status_code in (502, 503), answer.text[:300]
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"] == FAILED[vendor]
+
+
+# ----- what speech refuses, the stream refuses ---------------------------------------------------------
+
+
+def test_qiniu_keeps_its_409(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    answer = streamed(tenant[1], stack, voices["qiniu"], text=SHORT)
+    assert answer.status_code == 409 and answer.json()["error"] == "SpeechNotOffered"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"text": "。。。 ！"}, 422, "InvalidRequest"),
+        ({"text": SHORT, "format": "pcm", "sample_rate": 44100}, 422, "UnsupportedSampleRate"),
+        ({"text": SHORT, "speed": 9}, 422, "InvalidRequest"),
+    ],
+)
+def test_speechs_rules_hold_for_the_stream_and_nothing_is_counted(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    body: dict[str, Any],
+    status: int,
+    error: str,
+) -> None:
+    client, api = tenant
+    before = client.usage()
+    answer = streamed(api, stack, voices["tencent_vrs"], **body)
+    assert answer.status_code == status and answer.json()["error"] == error, answer.text[:300]
+    assert client.usage() == before
+
+
+def test_the_stream_needs_an_api_key_and_the_accepted_media_type(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    url = stream_url(stack, voices["tencent_vrs"])
+    assert httpx.post(url, json={"text": SHORT}, timeout=30).status_code == 401
+    refused = tenant[1].post(url, json={"text": SHORT, "format": "mp3"}, headers={"Accept": "audio/wav"})
+    assert refused.status_code == 406
