@@ -207,6 +207,11 @@ ENTRY_MODULES = {
     # the packages above the services the step wrapper binds lazily (empty __init__ files)
     "voiceclone.logic",
     "voiceclone.logic.core",
+    # what a streaming function's entry is to the runtime (a StreamingHandler): standard library only
+    "voiceclone.runtime",
+    "voiceclone.runtime.errors",
+    "voiceclone.runtime.http_stream",
+    "voiceclone.runtime.streaming",
 }
 
 PROBE = """

@@ -100,7 +100,8 @@ def stream_speech(
     body: Annotated[SpeechRequest, Body()],
 ) -> Response[Any]:
     _check_accept(body.format)
-    prepared = speech_stream.prepare(services(), tenant_of(router), voice_id, body)
+    tenant_id = tenant_of(router)
+    prepared = speech_stream.prepare(services(), tenant_id, voice_id, body)
     tag_vendor(prepared.voice.vendor)
     metrics.add_metric(name="SpeechStreamStarted", unit="Count", value=1)
     pending = PENDING.get()
