@@ -1,6 +1,7 @@
 """Benchmarks: each handler's cold start against bare boto3, one local 20-sentence job stage by stage,
-speech's added latency per synchronous vendor, and a load run of many such jobs at once
-(benchmarks/coldstart.py, benchmarks/speech.py, benchmarks/load.py).
+speech's added latency per synchronous vendor, streaming speech's time to first audio per streaming
+vendor, and a load run of many such jobs at once (benchmarks/coldstart.py, benchmarks/speech.py,
+benchmarks/stream.py, benchmarks/load.py).
 
 Prints figures; asserts nothing about time (tests never time things).
 Run with `make benchmark`.
@@ -21,7 +22,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks import coldstart, load, speech  # noqa: E402 - after the path fix above
+from benchmarks import coldstart, load, speech, stream  # noqa: E402 - after the path fix above
 
 DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -202,6 +203,7 @@ def main() -> None:
     decoding(args.repeats)
     one_job(args.check_latency_ms, args.training_seconds)
     speech.run(calls=20, vendor_latency_ms=args.check_latency_ms, repeats=args.repeats)
+    stream.run(calls=11)
     if not args.skip_load:
         load.run(args.jobs, args.check_latency_ms, args.training_seconds, timeout=3600.0)
 
