@@ -308,6 +308,8 @@ def test_qiniu_keeps_its_409(
         ({"text": "。。。 ！"}, 422, "InvalidRequest"),
         ({"text": SHORT, "format": "pcm", "sample_rate": 44100}, 422, "UnsupportedSampleRate"),
         ({"text": SHORT, "speed": 9}, 422, "InvalidRequest"),
+        # Tencent's stream speaks at 0.6 to 1.5 (its whole files up to 2.5)
+        ({"text": SHORT, "speed": 2.0}, 422, "UnsupportedSpeed"),
     ],
 )
 def test_speechs_rules_hold_for_the_stream_and_nothing_is_counted(

@@ -121,7 +121,8 @@ def check_request(
         # A streamed WAV is the vendor's PCM behind one header of ours.
         streamed = caps.speech_stream_formats
         formats = (*streamed, "wav") if "pcm" in streamed else tuple(streamed)
-        return caps, _check_format(voice.vendor, caps, request, formats, caps.speech_stream_sample_rates)
+        rates, speeds = caps.speech_stream_sample_rates, caps.speech_stream_speeds
+        return caps, _check_format(voice.vendor, caps, request, formats, rates, speeds)
     return caps, _check_format(voice.vendor, caps, request)
 
 
@@ -245,10 +246,12 @@ def _check_format(
     request: SpeechRequest,
     formats: tuple[str, ...] | None = None,
     rates: tuple[int, ...] | None = None,
+    speeds: tuple[float, float] | None = None,
 ) -> int:
     """The sample rate to ask for; InvalidField (422) naming what the vendor takes otherwise.
 
-    ``formats`` and ``rates``: what the vendor makes this way (a stream's), its whole files' by default.
+    ``formats``, ``rates`` and ``speeds``: what the vendor makes this way (a stream's), its whole
+    files' by default.
     """
     formats = caps.speech_formats if formats is None else formats
     if request.format not in formats:
@@ -258,7 +261,7 @@ def _check_format(
             f"{vendor} speaks {', '.join(formats)}, not {request.format}",
             formats=list(formats),
         )
-    speeds = caps.speech_speeds
+    speeds = speeds or caps.speech_speeds
     if speeds is not None and not speeds[0] <= request.speed <= speeds[1]:
         low, high = speeds
         allowed = f"only at {low:g}" if low == high else f"at {low:g} to {high:g}"
