@@ -10,7 +10,9 @@ audio answers as speech does.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 import uuid
 import wave
@@ -25,8 +27,10 @@ from voiceclone.vendors.registry import capabilities
 from voiceclone.vendors.speech import mp3_frames_only, split_text
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main
+from voiceclone_local.apigw import proxy_event
 from voiceclone_local.sandboxes.streaming import StreamingSandbox
 from voiceclone_local.stack import LocalStack
+from voiceclone_local.template import api_routes
 
 from tests.helpers import http, wait_for
 
@@ -81,7 +85,7 @@ def tenant(stack: LocalStack) -> tuple[VoicecloneClient, httpx.Client]:
 def voices(tenant: tuple[VoicecloneClient, httpx.Client]) -> dict[str, str]:
     """One cloned voice per vendor (shared by the module's tests): vendor -> voice id."""
     client, _ = tenant
-    return {vendor: clone(client, vendor) for vendor in (*STREAMING, "qiniu")}
+    return {vendor: clone(client, vendor) for vendor in (*STREAMING, "huawei", "qiniu")}
 
 
 @pytest.fixture(params=STREAMING)
@@ -334,3 +338,87 @@ def test_the_stream_needs_an_api_key_and_the_accepted_media_type(
     assert httpx.post(url, json={"text": SHORT}, timeout=30).status_code == 401
     refused = tenant[1].post(url, json={"text": SHORT, "format": "mp3"}, headers={"Accept": "audio/wav"})
     assert refused.status_code == 406
+
+
+# ----- a vendor without a stream for cloned voices; a function that cannot stream ---------------------
+
+
+def test_a_vendor_without_a_stream_answers_whole_once_made_and_says_so(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    # When a Huawei voice (speech through async jobs only) is asked for a stream
+    answer = streamed(api, stack, voices["huawei"], text=SHORT, format="wav")
+    # Then the answer is the whole file, once the speech workflow made it, and says it is whole
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.headers["voiceclone-stream"] == "whole"
+    speech = api.get(f"{stack.api_url}/v1/speech/{answer.headers['voiceclone-speech-id']}").json()
+    assert speech["status"] == "SUCCEEDED"
+    assert answer.content == httpx.get(speech["audio_url"], timeout=30).content
+
+
+def test_a_vendor_without_a_stream_that_fails_is_the_usual_error_answer_with_its_code(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    sandbox = stack.sandboxes["huawei"]
+    saved = sandbox.config.model_copy()
+    sandbox.config.fail_speech = "the synthesis engine is overloaded"
+    try:
+        answer = streamed(api, stack, voices["huawei"], text=SHORT, format="wav")
+    finally:
+        sandbox.config = saved
+    assert answer.status_code == 502 and answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"] == "MSS.20030002" and "overloaded" in answer.json()["message"]
+
+
+def test_a_function_that_cannot_stream_answers_the_stream_route_buffered(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    # Given the route's event handed to the api function (a buffered integration), not the stream's
+    routes = {r.path: r for r in api_routes(stack.template)}
+    route = routes["/v1/voices/{voice_id}/speech/stream"]
+    api_function = next(n for k, n in stack.function_names.items() if k.startswith("FunctionsApiFunction"))
+    path = f"/v1/voices/{voices['tencent_vrs']}/speech/stream"
+    body = json.dumps({"text": SHORT, "format": "pcm"}).encode()
+    tenant_id = api_tenant(stack, tenant[1])
+    event = proxy_event(
+        route,
+        "POST",
+        path,
+        {"Content-Type": "application/json"},
+        body,
+        "123456789012",
+        {"tenant_id": tenant_id},
+    )
+    # When it runs
+    result, error = stack._invoke(api_function, event)
+    # Then it answers the same audio whole, in one buffered answer that says so
+    assert error is None, result
+    assert result["statusCode"] == 200 and result["isBase64Encoded"]
+    headers = {
+        **result.get("headers", {}),
+        **{k: ", ".join(v) for k, v in result["multiValueHeaders"].items()},
+    }
+    assert headers["Voiceclone-Stream"] == "buffered"
+    audio = base64.b64decode(result["body"])
+    live = streamed(tenant[1], stack, voices["tencent_vrs"], text=SHORT, format="pcm")
+    assert audio == live.content
+
+
+def api_tenant(stack: LocalStack, api: httpx.Client) -> str:
+    """The tenant of the module's key, as the authorizer names it."""
+    token = api.headers["Authorization"]
+    authorizer = next(
+        n for k, n in stack.function_names.items() if k.startswith("FunctionsAuthorizerFunction")
+    )
+    policy, error = stack._invoke(
+        authorizer,
+        {
+            "type": "TOKEN",
+            "authorizationToken": token,
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:local/local/POST/x",
+        },
+    )
+    assert error is None, policy
+    return str(policy["context"]["tenant_id"])
