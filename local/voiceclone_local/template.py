@@ -29,12 +29,14 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[2]
 # What the synthesized template depends on, besides the context: the CDK app, the vendor registry and
 # the adapters' declarations (infra derives vendors, secrets and settings from them), the domain
-# types infra reads (retryable errors, poll outcomes), CDK's own context file. The handlers' and the
-# logic's code is not in the template (the local stack runs it from source).
+# types infra reads (retryable errors, poll outcomes), the functions' table (a row is a function, its
+# kind how it is built: a streaming one gets its own integration), CDK's own context file. The
+# handlers' and the logic's code is not in the template (the local stack runs it from source).
 TEMPLATE_SOURCES = (
     "infra/**/*.py",
     "functions/voiceclone/vendors/**/*.py",
     "functions/voiceclone/domain/**/*.py",
+    "functions/voiceclone/handlers/table.py",
     "cdk.json",
     "app.py",
 )
