@@ -155,7 +155,7 @@ def test_the_first_audio_reaches_the_client_before_the_sandbox_sent_its_last_chu
 
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])
-def test_the_stream_is_the_same_audio_as_the_whole_answer(
+def test_the_stream_is_the_same_audio_as_the_whole_answer_at_every_chunk_boundary(
     stack: LocalStack,
     tenant: tuple[VoicecloneClient, httpx.Client],
     voices: dict[str, str],
@@ -165,8 +165,11 @@ def test_the_stream_is_the_same_audio_as_the_whole_answer(
     _, api = tenant
     voice_id = voices[vendor]
     media_type = {"wav": "audio/wav", "mp3": "audio/mpeg"}[fmt]
-    # When the same text is streamed and spoken whole
+    served = len(stack.sandboxes[vendor].streams)
+    # When the same text is streamed (the sandbox sends it in 100 ms chunks) and spoken whole
     stream = streamed(api, stack, voice_id, text=SHORT, format=fmt, sample_rate=16000)
+    chunks = stack.sandboxes[vendor].streams[served].chunks_sent
+    assert chunks > 5
     whole = api.post(
         f"{stack.api_url}/v1/voices/{voice_id}/speech",
         json={"text": SHORT, "format": fmt, "sample_rate": 16000},
@@ -180,7 +183,12 @@ def test_the_stream_is_the_same_audio_as_the_whole_answer(
         # one header (its sizes unknown: the data runs to the end), then the PCM
         assert stream.content[:4] == b"RIFF" and stream.content.count(b"RIFF") == 1
         assert stream.content[40:44] == b"\xff\xff\xff\xff"
-        assert pcm_of_wav(stream.content) == pcm_of_wav(whole.content)
+        rate, pcm = pcm_of_wav(stream.content)
+        assert (rate, pcm) == pcm_of_wav(whole.content)
+        # every sample around each boundary of the vendor's chunks is where the whole file has it
+        samples, expected = array("h", pcm), array("h", pcm_of_wav(whole.content)[1])
+        boundaries = range(1600, len(samples), 1600)
+        assert [b for b in boundaries if samples[b - 2 : b + 2] != expected[b - 2 : b + 2]] == []
     else:
         assert mp3_frames_only(stream.content) == mp3_frames_only(whole.content)
 
