@@ -53,11 +53,16 @@ OPENAPI_ROUTE = ("GET", "/v1/openapi.json")
 # Swagger UI, only where StackSettings.swagger_ui is on (the local stack).
 SWAGGER_ROUTE = ("GET", "/v1/docs")
 CALLBACK_ROUTE = ("POST", "/v1/callbacks/{vendor}/{job_id}")
+# Streaming speech: its own function, whose answer API Gateway streams to the client as it is written
+# (README "Streaming speech", docs/streaming-runtime.md); behind the same authorizer as every client route.
+STREAM_ROUTE = ("POST", "/v1/voices/{voice_id}/speech/stream")
+# How long API Gateway lets a streamed answer run (streamed integrations may run up to 15 minutes).
+STREAM_TIMEOUT = Duration.minutes(5)
 # The header the authorizer reads the API key from.
 AUTH_HEADER = "Authorization"
 # What a browser page on an allowed origin may send and read (allow_origins).
 CORS_HEADERS = (AUTH_HEADER, "Content-Type", "Accept")
-CORS_EXPOSED_HEADERS = ("Location", "Voiceclone-Speech-Id")
+CORS_EXPOSED_HEADERS = ("Location", "Voiceclone-Speech-Id", "Voiceclone-Stream", "Voiceclone-Sample-Rate")
 
 
 class Api(Construct):
@@ -73,6 +78,7 @@ class Api(Construct):
         *,
         authorizer_cache_seconds: int = 300,
         swagger_ui: bool = False,
+        stream_function: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
@@ -92,6 +98,8 @@ class Api(Construct):
         self._build_client_routes(api_function)
         self._build_public_routes(api_function, swagger_ui)
         self._build_callback_route(callback_function)
+        if stream_function is not None:
+            self._build_stream_route(stream_function)
         output = CfnOutput(self, "Url", value=self.rest_api.url, description="voiceclone REST API")
         output.override_logical_id(API_URL_OUTPUT)
 
@@ -165,7 +173,7 @@ class Api(Construct):
 
         The api function's answers carry the same origins (VOICECLONE_CORS_ORIGINS, Powertools).
         """
-        paths = sorted({path for _, path in (*CLIENT_ROUTES, OPENAPI_ROUTE)})
+        paths = sorted({path for _, path in (*CLIENT_ROUTES, OPENAPI_ROUTE, STREAM_ROUTE)})
         methods = sorted({verb for verb, _ in CLIENT_ROUTES})
         reason = "CORS preflight (OPTIONS): answered by API Gateway itself, carries no credentials by design."
         for path in paths:
@@ -196,23 +204,38 @@ class Api(Construct):
     def _build_client_routes(self, fn: lambda_.IFunction) -> None:
         integration = apigw.LambdaIntegration(fn, allow_test_invoke=False)
         for verb, path in CLIENT_ROUTES:
-            method = self._resource(path).add_method(
-                verb,
-                integration,
-                authorization_type=apigw.AuthorizationType.CUSTOM,
-                authorizer=self.authorizer,
-                request_validator=self.validator,
-            )
-            NagSuppressions.add_resource_suppressions(
-                method,
-                [
-                    NagPackSuppression(
-                        id="AwsSolutions-COG4",
-                        reason="Clients authenticate with an API key checked by a Lambda TOKEN authorizer "
-                        "that yields the tenant id (why not Cognito: infra/api.py docstring, README).",
-                    )
-                ],
-            )
+            self._client_method(verb, path, integration)
+
+    def _build_stream_route(self, fn: lambda_.IFunction) -> None:
+        """The streamed integration: API Gateway invokes the function with InvokeWithResponseStream
+        (the ``response-streaming-invocations`` URI) and passes its answer on as it is written."""
+        integration = apigw.LambdaIntegration(
+            fn,
+            allow_test_invoke=False,
+            response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+            timeout=STREAM_TIMEOUT,
+        )
+        self._client_method(*STREAM_ROUTE, integration)
+
+    def _client_method(self, verb: str, path: str, integration: apigw.Integration) -> None:
+        """A client route: the API key checked by the TOKEN authorizer first."""
+        method = self._resource(path).add_method(
+            verb,
+            integration,
+            authorization_type=apigw.AuthorizationType.CUSTOM,
+            authorizer=self.authorizer,
+            request_validator=self.validator,
+        )
+        NagSuppressions.add_resource_suppressions(
+            method,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-COG4",
+                    reason="Clients authenticate with an API key checked by a Lambda TOKEN authorizer "
+                    "that yields the tenant id (why not Cognito: infra/api.py docstring, README).",
+                )
+            ],
+        )
 
     def _build_public_routes(self, fn: lambda_.IFunction, swagger_ui: bool) -> None:
         integration = apigw.LambdaIntegration(fn, allow_test_invoke=False)

@@ -49,6 +49,10 @@ LIVE_ALIAS = "live"
 PACKAGE_TAG = "voiceclone:package"
 
 Extras = tuple[str, ...]
+# A streaming function (voiceclone.handlers.table, kind "stream") runs voiceclone.runtime in place of
+# AWS's runtime client: Lambda starts this script with the runtime's own command (docs/streaming-runtime.md).
+EXEC_WRAPPER_ENV = "AWS_LAMBDA_EXEC_WRAPPER"
+EXEC_WRAPPER = "/var/task/voiceclone/runtime/exec-wrapper"
 
 
 def extras_of(name: str) -> Extras:
@@ -191,6 +195,8 @@ class Functions(Construct):
 
     def _build_function(self, name: str, code: lambda_.Code, environment: dict[str, str]) -> lambda_.Function:
         construct_id = c.construct_id_of(name)
+        if table.function(name).kind == "stream":
+            environment = {**environment, EXEC_WRAPPER_ENV: EXEC_WRAPPER}
         function = lambda_.Function(
             self,
             construct_id,

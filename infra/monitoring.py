@@ -43,6 +43,12 @@ JOB_OUTCOMES = (
 )
 # Speech outcomes per vendor on the dashboard (a speech of an asynchronous vendor can fail after its 202).
 SPEECH_OUTCOMES = (c.METRIC_SPEECH_CREATED, c.METRIC_SPEECH_SUCCEEDED, c.METRIC_SPEECH_FAILED)
+# Streaming speech, per vendor (voiceclone.logic.speech.stream): each stream's times in
+# milliseconds (the vendor's first audio, ours at the client's side of the function, the whole answer)
+# as their p50 and p95, and how the streams ended.
+STREAM_TIMES = ("SpeechStreamVendorFirstByte", "SpeechStreamFirstByte", "SpeechStreamTotal")
+STREAM_OUTCOMES = ("SpeechStreamed", "SpeechStreamFailed")
+STREAM_PERCENTILES = ("p50", "p95")
 
 
 def vendor_ids() -> tuple[str, ...]:
@@ -294,7 +300,26 @@ class Monitoring(Construct):
         )
         if self.speech_state_machine is not None:
             dashboard.add_widgets(*self._speech_widgets())
+        dashboard.add_widgets(*self._stream_widgets())
         return dashboard
+
+    def _stream_widgets(self) -> list[cloudwatch.IWidget]:
+        """Streaming speech, per vendor: first audio (the vendor's and ours) and the whole answer at p50
+        and p95, and the streams' outcomes. Every vendor that speaks answers the stream route (one
+        without a stream for cloned voices answers whole, its first audio then the whole file's time)."""
+        vendors = self.vendors
+
+        def timed(name: str, vendor: str, stat: str) -> cloudwatch.Metric:
+            return job_metric(name, vendor, label=f"{name} {vendor} {stat}").with_(statistic=stat)
+
+        first = [timed(n, v, s) for v in vendors for n in STREAM_TIMES[:2] for s in STREAM_PERCENTILES]
+        total = [timed(STREAM_TIMES[2], v, s) for v in vendors for s in STREAM_PERCENTILES]
+        outcomes = [job_metric(n, v, label=f"{n} {v}") for v in vendors for n in STREAM_OUTCOMES]
+        return [
+            self._graph("Streaming speech: first audio, ms (vendor's and ours)", first, width=8),
+            self._graph("Streaming speech: whole answer, ms", total, width=8),
+            self._graph("Streaming speech: streams completed and failed", outcomes, width=8),
+        ]
 
     def _speech_widgets(self) -> list[cloudwatch.IWidget]:
         """Speech: each vendor's outcomes, characters spoken, and the speech workflow's executions."""

@@ -20,7 +20,7 @@ from infra.secrets import VendorSecrets
 from infra.settings import StackSettings
 from infra.speech_workflow import SpeechWorkflow
 from infra.storage import Storage
-from infra.studio import Studio
+from infra.studio import ENV_CORS_ORIGINS, Studio
 from infra.uploads import UploadNotifications
 from infra.workflow import Workflow
 
@@ -44,14 +44,15 @@ AUDIO_DELETERS = ("api", "expire_job")
 TRAINING_AUDIO_READ_WRITE = ("submit_training",)
 SECRET_READERS = (
     "api", "callback", "check_sentence", "submit_training", "poll_status", "finalize", "expire_job",
-    "speech_submit", "speech_poll", "speech_finish",
+    "speech_submit", "speech_poll", "speech_finish", "stream",
 )  # fmt: skip
 # The speech workflow: the api starts it; FinishSpeech stores the audio it fetched under speech/.
-SPEECH_EXECUTION_STARTERS = ("api",)
+SPEECH_EXECUTION_STARTERS = ("api", "stream")
 SPEECH_AUDIO_WRITERS = ("speech_finish",)
-# Who labels speech (signs with the KMS key; docs/labels.md): the api (a synchronous vendor's speech) and
-# FinishSpeech (an asynchronous vendor's); the api also checks files (POST /v1/provenance).
-LABELLERS = ("api", "speech_finish")
+# Who labels speech (signs with the KMS key; docs/labels.md): the api (a synchronous vendor's speech),
+# the stream function (what it streams and stores) and FinishSpeech (an asynchronous vendor's); the api
+# also checks files (POST /v1/provenance).
+LABELLERS = ("api", "stream", "speech_finish")
 PROVENANCE_CHECKERS = ("api",)
 # Who arms a job's expiry schedule: the api at create, Gate and PollStatus (a vendor's rejection)
 # when a job goes back to CHECK_FAILED (infra/schedules.py).
@@ -124,6 +125,7 @@ class VoicecloneStack(Stack):
             self.functions.invokable("authorizer"),
             authorizer_cache_seconds=self.settings.authorizer_cache_seconds,
             swagger_ui=self.settings.swagger_ui,
+            stream_function=self.functions["stream"],
         )
         self.uploads = UploadNotifications(self, "Uploads", self.storage.bucket, self.functions["intake"])
         # Job events on a bus, and the webhooks fed from it (docs/events.md).
@@ -162,6 +164,10 @@ class VoicecloneStack(Stack):
                 audio_bucket=self.storage.bucket,
                 access_logs=self.storage.access_logs,
                 vendors=c.vendor_ids(),
+            )
+            # The streaming speech function answers the studio's browser as the api function does.
+            self.functions["stream"].add_environment(
+                ENV_CORS_ORIGINS, ",".join([self.studio.origin, *self.settings.studio_extra_origins])
             )
         # Added once the state machine and the API exist (both are built from the functions).
         for name in EXECUTION_STARTERS + EXECUTION_STOPPERS:
@@ -210,6 +216,9 @@ class VoicecloneStack(Stack):
         # The api function stores the audio it speaks and hands it out by presigned GET.
         bucket.grant_put(fn["api"], f"{c.SPEECH_PREFIX}*")
         bucket.grant_read(fn["api"], f"{c.SPEECH_PREFIX}*")
+        # So does the streaming function, once a stream completed (and reads an async vendor's file).
+        bucket.grant_put(fn["stream"], f"{c.SPEECH_PREFIX}*")
+        bucket.grant_read(fn["stream"], f"{c.SPEECH_PREFIX}*")
         for name in SPEECH_AUDIO_WRITERS:
             bucket.grant_put(fn[name], f"{c.SPEECH_PREFIX}*")
         for name in SPEECH_EXECUTION_STARTERS:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,33 @@ def error_from(response: httpx.Response, has_key: bool) -> ApiError:
     elif status == 502:
         hint = f"{who} refused the call: check the vendor's credentials and the message above"
     return ApiError(status, error, message, hint=hint, details=details if isinstance(details, dict) else {})
+
+
+# A streamed answer: a few seconds to connect, as long as a vendor may pause between two chunks.
+STREAM_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+
+
+class StreamCut(Exception):
+    """A streamed answer ended without HTTP's last chunk: it failed after its first audio."""
+
+
+@dataclass
+class SpeechStream:
+    """A streamed speech's answer: its id, ``live`` or ``whole`` (Voiceclone-Stream), and its audio."""
+
+    speech_id: str
+    delivery: str
+    media_type: str
+    sample_rate: int
+    chunks: Iterator[bytes]
+
+
+def _chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it arrives; an answer cut short (the connection closed mid-body) is StreamCut."""
+    try:
+        yield from response.iter_raw()
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise StreamCut(str(exc)) from exc
 
 
 class VoicecloneClient:
@@ -239,6 +268,44 @@ class VoicecloneClient:
             payload["speed"] = speed
         speech: dict[str, Any] = self._request("POST", f"/v1/voices/{voice_id}/speech", json=payload)
         return speech
+
+    @contextmanager
+    def stream_speech(
+        self,
+        voice_id: str,
+        text: str,
+        fmt: str = "pcm",
+        *,
+        sample_rate: int | None = None,
+        speed: float | None = None,
+    ) -> Iterator[SpeechStream]:
+        """Speak `text` as a stream (POST /v1/voices/{id}/speech/stream): its audio as it arrives.
+
+        A refusal or a vendor error before the first audio raises ApiError here; a stream cut after
+        it raises StreamCut from the iteration (GET /v1/speech/{id} then says why).
+        """
+        payload: dict[str, Any] = {"text": text, "format": fmt}
+        if sample_rate is not None:
+            payload["sample_rate"] = sample_rate
+        if speed is not None:
+            payload["speed"] = speed
+        url = f"{self.base_url}/v1/voices/{voice_id}/speech/stream"
+        try:
+            with self._http.stream("POST", url, json=payload, timeout=STREAM_TIMEOUT) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise error_from(response, self.has_key)
+                yield SpeechStream(
+                    speech_id=response.headers.get("Voiceclone-Speech-Id", ""),
+                    delivery=response.headers.get("Voiceclone-Stream", ""),
+                    media_type=response.headers.get("Content-Type", ""),
+                    sample_rate=int(response.headers.get("Voiceclone-Sample-Rate") or 0),
+                    chunks=_chunks(response),
+                )
+        except httpx.TransportError as exc:
+            raise ApiError(
+                0, "Unreachable", f"cannot reach {self.base_url}: {exc}", hint=UNREACHABLE_HINT
+            ) from exc
 
     def get_speech(self, speech_id: str) -> dict[str, Any]:
         speech: dict[str, Any] = self._request("GET", f"/v1/speech/{speech_id}")

@@ -7,6 +7,8 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from voiceclone_cli.client import ApiError, VoicecloneClient
+from voiceclone_cli.client import ApiError, StreamCut, VoicecloneClient
 from voiceclone_cli.output import TERMINAL, Output, Progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -696,6 +698,8 @@ def cmd_speak(args: argparse.Namespace) -> int:
     if not text.strip():
         raise usage_error("nothing to say: the text is empty", hint='voiceclone speak VOICE_ID "text"')
     fmt = speech_format(args.output, args.format)
+    if args.stream or args.play:
+        return _speak_streaming(out, args, text, fmt)
     speech, path = speak_to_file(
         VoicecloneClient(),
         args.voice_id,
@@ -716,6 +720,147 @@ def cmd_speak(args: argparse.Namespace) -> int:
     )
     out.line(f"speech {speech['speech_id']}; list it with: voiceclone voices speech {args.voice_id}")
     return 0
+
+
+# The exit code of a stream that failed after its first audio (what arrived is kept in the file).
+STREAM_FAILED_EXIT = 3
+# Players that read audio from stdin, by format, the first one found on PATH is used (--play).
+PLAYERS: tuple[tuple[str, tuple[str, ...], Callable[[str, int], list[str]]], ...] = (
+    ("ffplay", ("wav", "mp3", "pcm"), lambda fmt, rate: [
+        "ffplay", "-nodisp", "-autoexit", "-loglevel", "error",
+        *(["-f", "s16le", "-ar", str(rate), "-ch_layout", "mono"] if fmt == "pcm" else []), "-i", "-",
+    ]),
+    ("mpv", ("wav", "mp3", "pcm"), lambda fmt, rate: [
+        "mpv", "--no-video", "--really-quiet",
+        *(["--demuxer=rawaudio", f"--demuxer-rawaudio-rate={rate}", "--demuxer-rawaudio-channels=1"]
+          if fmt == "pcm" else []), "-",
+    ]),
+    ("aplay", ("wav", "pcm"), lambda fmt, rate: [
+        "aplay", "-q",
+        *(["-t", "raw", "-f", "S16_LE", "-r", str(rate), "-c", "1"] if fmt == "pcm" else []), "-",
+    ]),
+)  # fmt: skip
+
+
+def find_player(fmt: str, rate: int) -> list[str] | None:
+    """The command line of a player found on PATH that plays ``fmt`` from stdin; None if there is none."""
+    for name, formats, command in PLAYERS:
+        if fmt in formats and shutil.which(name):
+            return command(fmt, rate)
+    return None
+
+
+class _Sinks:
+    """Where streamed audio goes as it arrives: the file, a player's stdin, or both."""
+
+    def __init__(self, path: Path | None, player: list[str] | None) -> None:
+        self.file = path.open("wb") if path is not None else None
+        self.player = (
+            subprocess.Popen(player, stdin=subprocess.PIPE)  # noqa: S603 - a fixed player found on PATH
+            if player
+            else None
+        )
+
+    def write(self, chunk: bytes) -> None:
+        if self.file is not None:
+            self.file.write(chunk)
+            self.file.flush()
+        if self.player is not None and self.player.stdin is not None:
+            try:
+                self.player.stdin.write(chunk)
+                self.player.stdin.flush()
+            except BrokenPipeError:  # the player was closed: the file still gets the audio
+                self.player = None
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.player is not None and self.player.stdin is not None:
+            self.player.stdin.close()
+            self.player.wait()
+
+
+def _speak_streaming(out: Output, args: argparse.Namespace, text: str, fmt: str) -> int:
+    """``speak --stream`` (``--play``): the audio written (played) as it arrives, the time to first
+    audio printed; a stream cut after its first audio is told apart from a complete one (exit 3, with
+    the vendor's code)."""
+    client = VoicecloneClient()
+    started = time.monotonic()
+    player: list[str] | None = None
+    if args.play:
+        player = find_player(fmt, args.sample_rate or 16000)
+        if player is None:
+            raise usage_error(
+                f"no player for {fmt} found on PATH (ffplay, mpv or aplay)",
+                hint="install ffmpeg (ffplay), or drop --play and write the audio with -o",
+            )
+    first_audio: float | None = None
+    received = 0
+    with client.stream_speech(
+        args.voice_id, text, fmt, sample_rate=args.sample_rate, speed=args.speed
+    ) as answer:
+        if player is not None and fmt == "pcm" and answer.sample_rate:
+            player = find_player(fmt, answer.sample_rate)
+        path = Path(args.output) if args.output else (None if player else Path(f"{answer.speech_id}.{fmt}"))
+        if path is not None and path.parent != Path():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        sinks = _Sinks(path, player)
+        try:
+            for chunk in answer.chunks:
+                if first_audio is None:
+                    first_audio = time.monotonic() - started
+                    if not out.as_json:
+                        how = "" if answer.delivery == "live" else " (whole: the vendor does not stream)"
+                        shown = f"first audio after {first_audio * 1000:.0f} ms{how}"
+                        print(shown, file=sys.stderr, flush=True)
+                sinks.write(chunk)
+                received += len(chunk)
+        except StreamCut:
+            sinks.close()
+            raise _stream_failure(client, answer.speech_id, received, path) from None
+        sinks.close()
+    speech = client.get_speech(answer.speech_id)
+    if speech["status"] != "SUCCEEDED":  # an answer that ended cleanly must be a recorded success
+        raise _stream_failure(client, answer.speech_id, received, path, speech)
+    total = time.monotonic() - started
+    if out.as_json:
+        out.json(
+            {**speech, "delivery": answer.delivery, "first_audio_ms": round((first_audio or total) * 1000, 1),
+             "total_ms": round(total * 1000, 1), "output": str(path) if path else None}
+        )  # fmt: skip
+        return 0
+    where = f": {path}" if path else " (played)"
+    out.line(
+        f"streamed {speech['characters']} characters with voice {args.voice_id}{where} "
+        f"({speech['duration_seconds']:.1f} s, {fmt}, {speech['sample_rate']} Hz; first audio after "
+        f"{(first_audio or total) * 1000:.0f} ms, all of it after {total:.1f} s, {answer.delivery})"
+    )
+    out.line(f"speech {speech['speech_id']}; list it with: voiceclone voices speech {args.voice_id}")
+    return 0
+
+
+def _stream_failure(
+    client: VoicecloneClient,
+    speech_id: str,
+    received: int,
+    path: Path | None,
+    speech: dict[str, Any] | None = None,
+) -> CliError:
+    """A stream that did not complete: the reason the speech's record gives (the vendor's code)."""
+    try:
+        speech = speech or client.get_speech(speech_id)
+    except ApiError:
+        speech = {}
+    error = speech.get("error") or {}
+    code = error.get("code") or error.get("error") or "StreamCut"
+    vendor = speech.get("vendor") or "the vendor"
+    kept = f"; the {received} bytes that arrived are in {path}" if path and received else ""
+    return CliError(
+        f"the stream of speech {speech_id} failed after {received} bytes of audio at {vendor}: "
+        f"{code}: {error.get('message') or 'the answer ended before the audio was complete'}{kept}",
+        hint=f"GET /v1/speech/{speech_id} shows the error; retry, or speak without --stream",
+        code=STREAM_FAILED_EXIT,
+    )
 
 
 def speech_progress() -> Callable[[dict[str, Any], float], None]:

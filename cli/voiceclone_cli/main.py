@@ -132,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["wav", "mp3", "pcm"], default=None, help="default: from -o, else wav")
     p.add_argument("--sample-rate", type=int, help="samples per second (default: the vendor's)")
     p.add_argument("--speed", type=float, help="speaking rate, 1.0 normal (0.5-2.0)")
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="stream it: write the audio as it arrives and print the time to first audio "
+        "(exit 3 when the stream fails after its first audio)",
+    )
+    p.add_argument(
+        "--play", action="store_true", help="stream it to a player (ffplay, mpv or aplay) as it arrives"
+    )
     p.set_defaults(func=commands.cmd_speak)
 
     p = sub.add_parser(

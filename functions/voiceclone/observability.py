@@ -73,6 +73,16 @@ def count(name: str, vendor: str | None) -> None:
     one.flush_metrics()
 
 
+def observe(vendor: str | None, values: dict[str, tuple[float, str]]) -> None:
+    """Publish one event's measurements at once (name -> (value, unit)), with their vendor dimension:
+    for an invocation whose measurements come after its answer began (a stream)."""
+    one = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service=SERVICE)
+    one.add_dimension(name=VENDOR, value=vendor or NO_VENDOR)
+    for name, (value, unit) in values.items():
+        one.add_metric(name=name, unit=unit, value=value)
+    one.flush_metrics()
+
+
 def log_metrics(handler: Handler) -> Handler:
     """``metrics.log_metrics`` for every handler: no metric leaves without the vendor dimension.
 

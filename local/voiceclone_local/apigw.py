@@ -19,6 +19,7 @@ name is refused before anything else (``loopback``): ``config.json`` holds the d
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import json
 import socket
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from voiceclone.runtime.streaming import StreamClosed
+
 from voiceclone_local import loopback
 from voiceclone_local.loopback import LoopbackRequestHandler
 from voiceclone_local.pooled_server import PooledHTTPServer
@@ -38,6 +41,9 @@ from voiceclone_local.template import Route
 
 # (function name, event) -> (payload, function error or None)
 Invoker = Callable[[str, dict[str, Any]], tuple[dict[str, Any], str | None]]
+# (function name, event, the client's connection) -> whether the answer was left unterminated: a
+# streaming route's function writes its answer to the client as it goes (lambda_shim.invoke_streaming).
+StreamInvoker = Callable[[str, dict[str, Any], Any], bool]
 API_ID = "local"
 STAGE = "local"
 # How long a request's body may take to arrive in full.
@@ -199,11 +205,13 @@ class LocalApiGateway:
         account_id: str,
         region: str = "us-east-1",
         binary_media_types: frozenset[str] = frozenset(),
+        invoke_stream: StreamInvoker | None = None,
     ):
         self.routes = routes
         self.binary_media_types = binary_media_types
         self.function_names = function_names
         self.invoke = invoke
+        self.invoke_stream = invoke_stream
         self.account_id = account_id
         self.region = region
         self._server: PooledHTTPServer | None = None
@@ -252,6 +260,17 @@ class LocalApiGateway:
                     self.connection.settimeout(None)
                 if short:  # a Content-Length the body never reaches, or not a number
                     status, headers, payload = _json(400, "Bad Request")
+                elif (
+                    streamed := gateway.stream(self.command, self.path, dict(self.headers), body)
+                ) is not None:
+                    # A streaming route: its function answers on the connection as it goes.
+                    self.close_connection = True
+                    if isinstance(streamed, tuple):  # refused before the function ran
+                        status, headers, payload = streamed
+                    else:
+                        with contextlib.suppress(StreamClosed):  # the client went away: nothing to write
+                            streamed(self.wfile)
+                        return
                 else:
                     status, headers, payload = gateway.dispatch(
                         self.command, self.path, dict(self.headers), body
@@ -313,6 +332,24 @@ class LocalApiGateway:
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode("utf-8")
         return int(result.get("statusCode") or 200), out_headers, payload
+
+    def stream(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> Callable[[Any], bool] | tuple[int, dict[str, str], bytes] | None:
+        """For a streaming route: what answers on the client's connection (``answer(wfile)``), or its
+        authorizer's refusal; None for any other request (dispatch answers it)."""
+        path = urlsplit(raw_path).path
+        route = next((r for r in self.routes if r.method == method and r.pattern.match(path)), None)
+        if route is None or not route.streaming or self.invoke_stream is None:
+            return None
+        context: dict[str, Any] | None = None
+        if route.authorizer_logical_id:
+            denied, context = self._authorize(route, method, path, headers)
+            if denied:
+                return denied
+        event = proxy_event(route, method, raw_path, headers, body, self.account_id, context)
+        name, invoke_stream = self.function_names[route.function_logical_id], self.invoke_stream
+        return lambda out: invoke_stream(name, event, out)
 
     def _authorize(
         self, route: Route, method: str, path: str, headers: dict[str, str]

@@ -32,6 +32,8 @@ from importlib import import_module
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from voiceclone.runtime.relay import ClientOutput, IntegrationResponseRelay
+from voiceclone.runtime.streaming import StreamClosed, StreamingHandler
 
 from voiceclone_local.moto_server import GATE
 
@@ -219,3 +221,33 @@ def install(
         restore_log_keys()
 
     return restore
+
+
+def invoke_streaming(
+    log: InvocationLog,
+    handler: str,
+    context: LocalLambdaContext,
+    event: dict[str, Any],
+    out: ClientOutput,
+) -> bool:
+    """Run a streaming function (its ``handler`` a voiceclone.runtime StreamingHandler) with the client's
+    connection as its stream, as API Gateway relays a streamed integration; True when the answer was
+    left unterminated (it failed after it began: the caller closes the connection).
+
+    Called from the local gateway's request thread, not from inside moto: no lock to set aside. The
+    invocation's outcome is recorded as ``invoke`` records it (a client gone away: ``StreamClosed``).
+    """
+    loaded = _load(handler)
+    if not isinstance(loaded.fn, StreamingHandler):
+        raise TypeError(f"{handler} does not stream: its route's integration must not be STREAM")
+    relay = IntegrationResponseRelay(out)
+    token = _INVOCATION_LOG_KEYS.set({})
+    try:
+        outcome = relay.run(loaded.fn, event, context)
+    except StreamClosed:
+        log.record(context.function_name, "StreamClosed")
+        raise
+    finally:
+        _INVOCATION_LOG_KEYS.reset(token)
+    log.record(context.function_name, outcome.error.error_type if outcome.error else None)
+    return relay.cut

@@ -123,6 +123,8 @@ class LocalStack:
     _stoppers: list[Any] = field(default_factory=list)
     _moto: moto_server.LocalMotoServer | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    # Each function's template properties, by function name (the streaming route's runner reads them).
+    _function_props: dict[str, Any] = field(default_factory=dict)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _env_at_start: dict[str, str] = field(default_factory=dict)
 
@@ -355,8 +357,15 @@ class LocalStack:
         self._development_credentials(union)
 
         routes = api_routes(t)
+        self._function_props = {self.function_names[k]: res["Properties"] for k, res in functions.items()}
         gateway = LocalApiGateway(
-            routes, self.function_names, self._invoke, ACCOUNT, REGION, binary_media_types(t)
+            routes,
+            self.function_names,
+            self._invoke,
+            ACCOUNT,
+            REGION,
+            binary_media_types(t),
+            invoke_stream=self._invoke_stream,
         )
         self.api_url = gateway.start(port=self.api_port)
         self._stoppers.append(gateway.stop)
@@ -499,6 +508,17 @@ class LocalStack:
         resp = self.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
         payload = json.loads(resp["Payload"].read() or b"{}")
         return payload, resp.get("FunctionError")
+
+    def _invoke_stream(self, function_name: str, event: dict[str, Any], out: Any) -> bool:
+        """Run a streaming function in-process, its answer written to ``out`` as it goes."""
+        props = self._function_props[function_name]
+        context = lambda_shim.LocalLambdaContext(
+            function_name=function_name,
+            invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}",
+            memory_limit_in_mb=int(props.get("MemorySize", 512)),
+            timeout_seconds=int(props.get("Timeout", 30)),
+        )
+        return lambda_shim.invoke_streaming(self.invocations, str(props["Handler"]), context, event, out)
 
     # ----- inspection for tests and the benchmark -------------------------------------------------
 

@@ -31,12 +31,12 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the synthesized template depends on, besides the context: the CDK app, the table of functions
-# (timeouts, SnapStart, each package's groups), the vendor registry and the adapters' declarations
-# (infra derives vendors, secrets and settings from them), the domain types infra reads (retryable
-# errors, poll outcomes), CDK's own context file. The handlers' and the logic's code is not in the
-# template (the local stack runs it from source). The registry's vendors as they are now count too
-# (registry_facts): a vendor registered at run time (registry.register) may be declared in a file
-# outside these, a test's.
+# (timeouts, SnapStart, each package's groups, a streaming function's own integration), the vendor
+# registry and the adapters' declarations (infra derives vendors, secrets and settings from them), the
+# domain types infra reads (retryable errors, poll outcomes), CDK's own context file. The handlers'
+# and the logic's code is not in the template (the local stack runs it from source). The registry's
+# vendors as they are now count too (registry_facts): a vendor registered at run time
+# (registry.register) may be declared in a file outside these, a test's.
 TEMPLATE_SOURCES = (
     "infra/**/*.py",
     "functions/voiceclone/handlers/table.py",
@@ -208,6 +208,8 @@ class Route:
     # The TOKEN authorizer's function and the header it reads; None for an open route.
     authorizer_logical_id: str | None = None
     identity_header: str = "Authorization"
+    # The integration streams the function's answer (``ResponseTransferMode: STREAM``).
+    streaming: bool = False
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -270,9 +272,9 @@ def api_routes(template: Mapping[str, Any]) -> list[Route]:
             header = str(authorizer["IdentitySource"]).removeprefix("method.request.header.")
         elif props.get("AuthorizationType") not in (None, "NONE"):
             raise ValueError(f"the local gateway cannot check {props['AuthorizationType']} authorization")
-        routes.append(
-            Route(props["HttpMethod"], path_of(props["ResourceId"]) or "/", fn, authorizer_fn, header)
-        )
+        streaming = props.get("Integration", {}).get("ResponseTransferMode") == "STREAM"
+        path = path_of(props["ResourceId"]) or "/"
+        routes.append(Route(props["HttpMethod"], path, fn, authorizer_fn, header, streaming))
     # Literal segments win over parameters, as in API Gateway.
     return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
 

@@ -18,6 +18,21 @@ const ADVICE = {
   503: "The service is busy or a vendor is unavailable: try again in a minute.",
 };
 
+function parsed(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+// The error of an answer that is not OK, in the service's words where it gave some.
+function failure(status, data) {
+  const message = (data && (data.message || data.error)) || ADVICE[status] || `The API answered ${status}: try again.`;
+  const advice = status === 401 ? ADVICE[401] : message;
+  return new ApiError(status, (data && data.error) || String(status), advice);
+}
+
 export class Api {
   constructor(baseUrl, apiKey) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
@@ -39,19 +54,28 @@ export class Api {
         `Cannot reach the API at ${this.baseUrl}: check your connection and try again.`);
     }
     const text = await response.text();
-    let data = null;
-    try {
-      data = text ? JSON.parse(text) : null;
-    } catch (err) {
-      data = null;
-    }
-    if (!response.ok) {
-      const message = (data && (data.message || data.error)) || ADVICE[response.status]
-        || `The API answered ${response.status}: try again.`;
-      const advice = response.status === 401 ? ADVICE[401] : message;
-      throw new ApiError(response.status, (data && data.error) || String(response.status), advice);
-    }
+    const data = parsed(text);
+    if (!response.ok) throw failure(response.status, data);
     return { status: response.status, data };
+  }
+
+  // Speech as it is made (POST .../speech/stream): the answer whose body the caller reads as it comes.
+  // WAV: one header (its sizes unknown while it streams), then 16-bit mono PCM. Voiceclone-Stream says
+  // "live" (as the vendor makes it) or "whole" (the vendor has no stream: the file once made).
+  async speakStream(voiceId, text) {
+    let response;
+    try {
+      response = await fetch(`${this.baseUrl}/v1/voices/${encodeURIComponent(voiceId)}/speech/stream`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${this.apiKey}`, "Content-Type": "application/json", Accept: "audio/wav" },
+        body: JSON.stringify({ text, format: "wav" }),
+      });
+    } catch (err) {
+      throw new ApiError(0, "Unreachable",
+        `Cannot reach the API at ${this.baseUrl}: check your connection and try again.`);
+    }
+    if (!response.ok) throw failure(response.status, parsed(await response.text()));
+    return response;
   }
 
   get(path) { return this.request("GET", path).then((r) => r.data); }

@@ -1,6 +1,6 @@
 // The studio's screens: sign in, set up a voice, record sentence by sentence, follow the job, hear the voice.
 import { Api, ApiError, uploadToForm } from "./api.js";
-import { Recorder, checkTake, encodeWav, toMono16k } from "./audio.js";
+import { Recorder, StreamPlayer, checkTake, encodeWav, toMono16k } from "./audio.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 1000;
@@ -438,28 +438,48 @@ async function speak(event) {
   show("speak-labels", false);
   showError("");
   status.textContent = "Speaking…";
+  const started = performance.now();
+  const player = new StreamPlayer();
   try {
-    const answer = await state.api.speak(state.speakVoice, $("speak-text").value);
-    let speech = answer.data;
-    const deadline = Date.now() + 5 * 60 * 1000;
-    while (answer.status === 202 && speech.status !== "SUCCEEDED" && speech.status !== "FAILED") {
-      if (Date.now() > deadline) throw new Error("The vendor is still synthesizing after 5 minutes: try again later.");
-      status.textContent = "The vendor is synthesizing the speech…";
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      speech = await state.api.speech(speech.speech_id);
+    // The audio plays as it arrives; a vendor without a stream sends the whole file once made.
+    const response = await state.api.speakStream(state.speakVoice, $("speak-text").value);
+    const speechId = response.headers.get("Voiceclone-Speech-Id");
+    const live = response.headers.get("Voiceclone-Stream") === "live";
+    const reader = response.body.getReader();
+    let firstAudio = 0;
+    let cut = false;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!firstAudio) {
+          firstAudio = Math.round(performance.now() - started);
+          status.textContent = live
+            ? `Speaking: first audio after ${firstAudio} ms…`
+            : `The vendor made the whole speech (it does not stream): playing it…`;
+        }
+        player.push(value);
+      }
+    } catch (err) {
+      cut = true; // the answer ended before its audio did: the speech's record says why
     }
-    if (speech.status === "FAILED") {
-      status.textContent = `The speech failed: ${speech.error?.message || speech.error || "try again"}.`;
+    const speech = await state.api.speech(speechId);
+    if (cut || speech.status !== "SUCCEEDED") {
+      player.stop();
+      const error = speech.error || {};
+      status.textContent = `The speech failed at ${speech.vendor}: ${error.code || "StreamCut"}: `
+        + `${error.message || "the audio stopped before its end"}. Try again.`;
       return;
     }
     // The bytes played are the bytes whose labels are shown.
     const file = await download(speech.audio_url);
     audio.src = URL.createObjectURL(file);
     audio.hidden = false;
-    status.textContent = `Spoken (${Number(speech.duration_seconds).toFixed(1)} s): press play to hear it.`;
-    audio.play().catch(() => {});
+    status.textContent = `Spoken (${Number(speech.duration_seconds).toFixed(1)} s, `
+      + (live ? `streamed, first audio after ${firstAudio} ms` : "whole") + "): press play to hear it again.";
     showLabels(await state.api.provenance(file));
   } catch (err) {
+    player.stop();
     if (err instanceof ApiError && err.status === 409) {
       status.textContent = `This voice cannot speak through voiceclone: ${err.message}`;
     } else {

@@ -196,3 +196,83 @@ export class Recorder {
     this.stream = this.context = this.analyser = null;
   }
 }
+
+// ----- speech as it arrives ----------------------------------------------------------------------------
+
+// How far ahead of the clock the first audio is scheduled: a small jitter buffer, so that a chunk that
+// comes a little late still plays on time and the joins between chunks stay seamless.
+const LEAD_SECONDS = 0.15;
+
+// Plays a WAV that arrives in pieces with Web Audio, each piece scheduled right after the one before:
+// the header is read once (its rate; its sizes may be unknown), then every 16-bit sample as it comes.
+export class StreamPlayer {
+  constructor() {
+    this.head = new Uint8Array(0);
+    this.rate = 0;
+    this.carry = null;
+    this.context = null;
+    this.next = 0;
+  }
+
+  push(bytes) {
+    let data = bytes;
+    if (!this.rate) {
+      data = this.readHeader(data);
+      if (!this.rate) return;
+    }
+    if (this.carry !== null) {
+      const joined = new Uint8Array(data.length + 1);
+      joined[0] = this.carry;
+      joined.set(data, 1);
+      data = joined;
+      this.carry = null;
+    }
+    const even = data.length - (data.length % 2);
+    if (even < data.length) this.carry = data[even];
+    if (!even) return;
+    const view = new DataView(data.buffer, data.byteOffset, even);
+    const samples = new Float32Array(even / 2);
+    for (let i = 0; i < samples.length; i += 1) samples[i] = view.getInt16(i * 2, true) / 32768;
+    if (this.context === null) {
+      this.context = new AudioContext({ sampleRate: this.rate });
+      this.next = this.context.currentTime + LEAD_SECONDS;
+    }
+    const buffer = this.context.createBuffer(1, samples.length, this.rate);
+    buffer.copyToChannel(samples, 0);
+    const source = this.context.createBufferSource();
+    source.buffer = buffer;
+    source.connect(this.context.destination);
+    const at = Math.max(this.next, this.context.currentTime);
+    source.start(at);
+    this.next = at + buffer.duration;
+  }
+
+  // The bytes after the header once it is whole (its "data" chunk found); until then, none.
+  readHeader(bytes) {
+    const head = new Uint8Array(this.head.length + bytes.length);
+    head.set(this.head);
+    head.set(bytes, this.head.length);
+    this.head = head;
+    const view = new DataView(head.buffer);
+    const tag = (at) => String.fromCharCode(...head.subarray(at, at + 4));
+    if (head.length < 12) return new Uint8Array(0);
+    if (tag(0) !== "RIFF" || tag(8) !== "WAVE") throw new Error("The speech is not WAV audio.");
+    let at = 12;
+    let rate = 0;
+    while (at + 8 <= head.length) {
+      const size = view.getUint32(at + 4, true);
+      if (tag(at) === "fmt " && at + 16 <= head.length) rate = view.getUint32(at + 12, true);
+      if (tag(at) === "data") {
+        this.rate = rate;
+        this.head = new Uint8Array(0);
+        return head.subarray(at + 8);
+      }
+      at += 8 + size + (size % 2);
+    }
+    return new Uint8Array(0);
+  }
+
+  stop() {
+    if (this.context !== null) this.context.close();
+  }
+}

@@ -213,3 +213,30 @@ def test_a_vendor_added_to_the_registry_gets_its_alarm_and_widget(monkeypatch: p
     assert "minimax" in {dimensions(a)["vendor"] for a in alarms_on(template_json, "JobFailed")}
     titles = [w["properties"].get("title") for w in dashboard_body(template_json)["widgets"]]
     assert "Job outcomes: minimax" in titles
+
+
+def test_the_dashboard_charts_each_vendors_stream_first_audio_and_total_at_p50_and_p95(
+    template_json: dict[str, Any],
+) -> None:
+    widgets = {w["properties"].get("title"): w for w in dashboard_body(template_json)["widgets"]}
+    streaming = set(registry.vendor_ids())
+
+    def charted(title: str) -> set[tuple[str, ...]]:
+        found = set()
+        for metric in widgets[title]["properties"]["metrics"]:
+            stat = next((m["stat"] for m in metric if isinstance(m, dict) and "stat" in m), "Sum")
+            found.add((metric[1], metric[5], stat))
+        return found
+
+    assert charted("Streaming speech: first audio, ms (vendor's and ours)") == {
+        (name, vendor, stat)
+        for vendor in streaming
+        for name in ("SpeechStreamVendorFirstByte", "SpeechStreamFirstByte")
+        for stat in ("p50", "p95")
+    }
+    assert charted("Streaming speech: whole answer, ms") == {
+        ("SpeechStreamTotal", vendor, stat) for vendor in streaming for stat in ("p50", "p95")
+    }
+    assert {(m, v) for m, v, _ in charted("Streaming speech: streams completed and failed")} == {
+        (name, vendor) for vendor in streaming for name in ("SpeechStreamed", "SpeechStreamFailed")
+    }

@@ -29,14 +29,17 @@ def _roles_granted_on(template_json: dict[str, Any], prefix: str) -> dict[str, s
     return granted
 
 
-def test_only_the_api_puts_and_gets_speech_audio(template_json: dict[str, Any]) -> None:
+def test_only_the_api_and_the_stream_put_and_get_speech_audio(template_json: dict[str, Any]) -> None:
     granted = _roles_granted_on(template_json, SPEECH_PREFIX)
     api_role = role_of(template_json)[handler_of("api")]
-    # The api, and FinishSpeech (which stores what an async vendor made) with put only
+    stream_role = role_of(template_json)[handler_of("stream")]
+    # The api and the streaming function, and FinishSpeech (which stores what an async vendor made)
+    # with put only
     finish_role = role_of(template_json)[handler_of("speech_finish")]
-    assert set(granted) == {api_role, finish_role}
-    assert {"s3:PutObject", "s3:GetObject*"} <= granted[api_role]
-    assert not any(a.startswith("s3:DeleteObject") for a in granted[api_role])
+    assert set(granted) == {api_role, stream_role, finish_role}
+    for role in (api_role, stream_role):
+        assert {"s3:PutObject", "s3:GetObject*"} <= granted[role]
+        assert not any(a.startswith("s3:DeleteObject") for a in granted[role])
     assert "s3:PutObject" in granted[finish_role]
     assert not any(a.startswith(("s3:GetObject", "s3:DeleteObject")) for a in granted[finish_role])
 
@@ -91,7 +94,9 @@ def test_the_speech_workflow_submits_polls_finishes_and_marks_every_failure(
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_only_the_api_starts_speech_and_only_its_functions_run_it(template_json: dict[str, Any]) -> None:
+def test_only_the_api_and_the_stream_start_speech_and_only_its_functions_run_it(
+    template_json: dict[str, Any],
+) -> None:
     logical, _ = _speech_machine(template_json)
     roles = role_of(template_json)
     starters = set()
@@ -99,7 +104,8 @@ def test_only_the_api_starts_speech_and_only_its_functions_run_it(template_json:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement["Action"] == "states:StartExecution" and statement["Resource"] == {"Ref": logical}:
                 starters.update(r["Ref"] for r in policy["Properties"]["Roles"])
-    assert starters == {roles[handler_of("api")]}
+    # The streaming function starts an async vendor's speech, to answer it whole once made
+    assert starters == {roles[handler_of("api")], roles[handler_of("stream")]}
     # And the training workflow is started by intake alone
     training = state_machine_logical_id(template_json)
     training_starters = {

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-from infra.api import CLIENT_ROUTES, OPENAPI_ROUTE
+from infra.api import CLIENT_ROUTES, OPENAPI_ROUTE, STREAM_ROUTE
 from infra.constants import REPO_ROOT, SKIP_BUNDLING, handler_of
 from infra.settings import StackSettings
 from infra.synth import build_app
@@ -117,7 +117,7 @@ def test_the_api_allows_the_studio_origin_only(studio: dict[str, Any]) -> None:
     # API Gateway's preflights, on every client route, answer that origin and no other
     methods = resources_of_type(studio, "AWS::ApiGateway::Method").values()
     preflights = [m["Properties"] for m in methods if m["Properties"]["HttpMethod"] == "OPTIONS"]
-    assert len(preflights) == len({path for _, path in (*CLIENT_ROUTES, OPENAPI_ROUTE)})
+    assert len(preflights) == len({path for _, path in (*CLIENT_ROUTES, OPENAPI_ROUTE, STREAM_ROUTE)})
     for preflight in preflights:
         (answer,) = preflight["Integration"]["IntegrationResponses"]
         headers = answer["ResponseParameters"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
-from infra.api import CLIENT_ROUTES
+from infra.api import CLIENT_ROUTES, STREAM_ROUTE
 from infra.constants import FUNCTION_NAMES, SKIP_BUNDLING, VENDORS, handler_of
 from infra.synth import synthesize_template
 from infra.template_tools import (
@@ -410,6 +410,7 @@ def test_api_routes_their_authorization_and_functions(template_json: dict[str, A
     methods = _methods(template_json)
     assert {route: m["AuthorizationType"] for route, m in methods.items()} == {
         **{route: "CUSTOM" for route in CLIENT_ROUTES},
+        STREAM_ROUTE: "CUSTOM",
         ("GET", "/v1/openapi.json"): "NONE",
         ("POST", "/v1/callbacks/{vendor}/{job_id}"): "NONE",
     }
@@ -418,9 +419,10 @@ def test_api_routes_their_authorization_and_functions(template_json: dict[str, A
     for route, method in methods.items():
         integration = method["Integration"]
         assert integration["Type"] == "AWS_PROXY", route
-        expected = handler_of("callback" if route[1].startswith("/v1/callbacks") else "api")
+        owner = "stream" if route == STREAM_ROUTE else "api"
+        expected = handler_of("callback" if route[1].startswith("/v1/callbacks") else owner)
         assert logical_of[expected] in str(integration["Uri"]), route
-        if route in CLIENT_ROUTES:
+        if route in (*CLIENT_ROUTES, STREAM_ROUTE):
             assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
             assert method.get("RequestValidatorId"), route
 
@@ -505,6 +507,7 @@ def test_workflow_permissions_are_least_privilege(template_json: dict[str, Any])
     assert handlers_allowed(template_json, "states:StartExecution") == {
         handler_of("intake"),
         handler_of("api"),
+        handler_of("stream"),  # an async vendor's speech, answered whole once made
     }
     # POST /v1/jobs/{id}/cancel
     assert handlers_allowed(template_json, "states:StopExecution") == {handler_of("api")}
@@ -529,18 +532,20 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     # FinishSpeech stores what an async vendor spoke (speech/* only).
     assert handlers_allowed(template_json, "s3:PutObject") == {
         handler_of("api"),
+        handler_of("stream"),
         handler_of("submit_training"),
         handler_of("intake"),
         handler_of("speech_finish"),
     }
     assert handlers_allowed(template_json, "s3:GetObject*") == {
-        handler_of(n) for n in ("api", "intake", "check_sentence", "submit_training")
+        handler_of(n) for n in ("api", "stream", "intake", "check_sentence", "submit_training")
     }
     # expire_job cancels the vendor's task of a job that expires (a Huawei job sent back for re-recording).
     readers = {"api", "callback", "check_sentence", "submit_training", "poll_status", "finalize"}
     readers.add("expire_job")
     # The speech workflow's steps that call the vendor (MarkSpeechFailed does not).
     readers |= {"speech_submit", "speech_poll", "speech_finish"}
+    readers.add("stream")  # streaming speech calls the vendor
     assert handlers_allowed(template_json, "secretsmanager:GetSecretValue") == set(map(handler_of, readers))
 
 

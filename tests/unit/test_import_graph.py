@@ -217,6 +217,11 @@ ENTRY_MODULES = {
     # the packages above the services the step wrapper binds lazily (empty __init__ files)
     "voiceclone.logic",
     "voiceclone.logic.core",
+    # what a streaming function's entry is to the runtime (a StreamingHandler): standard library only
+    "voiceclone.runtime",
+    "voiceclone.runtime.errors",
+    "voiceclone.runtime.http_stream",
+    "voiceclone.runtime.streaming",
 }
 
 PROBE = """
@@ -278,7 +283,7 @@ def test_a_first_call_loads_its_target_and_nothing_it_does_not_need(name: str) -
 
 
 # The functions that label speech (infra/stack.py grants them the signing key): the api, FinishSpeech.
-LABELLERS = ("api", "speech_finish")
+LABELLERS = ("api", "stream", "speech_finish")
 
 
 # Speech is the speech routes' and the speech workflow's: the training workflow never loads it.

@@ -381,3 +381,23 @@ def test_every_handler_flushes_its_metrics_through_the_vendor_aware_decorator() 
         module = __import__(module_name, fromlist=[attribute])
         source = inspect.getsource(module)
         assert f"@log_metrics\ndef {attribute}(" in source, row.name
+
+
+def test_a_streams_times_are_published_at_once_in_milliseconds_with_its_vendor(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # When a stream that ended reports its outcome and its times (voiceclone.logic.speech.stream)
+    observability.observe(
+        "volcengine",
+        {"SpeechStreamFailed": (1, "Count"), "SpeechStreamFirstByte": (42.5, "Milliseconds")},
+    )
+    # Then one EMF document carries both, with the vendor dimension and their units
+    emf, _ = printed(capsys)
+    assert metric_vendors(emf) == {
+        "SpeechStreamFailed": ["volcengine"],
+        "SpeechStreamFirstByte": ["volcengine"],
+    }
+    (doc,) = emf
+    units = {m["Name"]: m["Unit"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units == {"SpeechStreamFailed": "Count", "SpeechStreamFirstByte": "Milliseconds"}
+    assert doc["SpeechStreamFirstByte"] == [42.5]  # (Powertools writes the values as a list)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from voiceclone.handlers.table import function
 from voiceclone.runtime.bootstrap import InitError, Runtime, load_handler
 from voiceclone.runtime.http_stream import (
     DELIMITER,
@@ -27,7 +28,7 @@ from voiceclone.runtime.http_stream import (
     http_stream,
 )
 from voiceclone.runtime.runtime_api import RuntimeApi
-from voiceclone.runtime.streaming import ResponseStream, streaming
+from voiceclone.runtime.streaming import ResponseStream, StreamingHandler, streaming
 from voiceclone_local.runtime_api import Answer, LocalRuntimeApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -360,3 +361,37 @@ def test_an_error_type_that_is_no_header_value_is_made_one(lambda_api: LocalRunt
     answer = lambda_api.answer(request_id)
     assert answer.trailers["lambda-runtime-function-error-type"] == "St?rung"
     assert error_body(answer)["errorMessage"] == "mid-stream"
+
+
+# ----- the service's streaming function, as Lambda runs it ---------------------------------------------
+
+
+def test_the_stream_functions_entry_streams_its_answer_through_the_runtime(
+    lambda_api: LocalRuntimeApi,
+) -> None:
+    # Given the runtime loading the streaming function's handler as Lambda names it (_HANDLER)
+    handler = load_handler(function("stream").handler)
+    assert isinstance(handler, StreamingHandler) and handler.content_type == INTEGRATION_RESPONSE
+    join = serve(lambda_api, handler)
+    # When API Gateway invokes it with a proxy event its resolver refuses (no tenant from an authorizer)
+    event = {
+        "resource": "/v1/voices/{voice_id}/speech/stream",
+        "path": "/v1/voices/vo-1/speech/stream",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "pathParameters": {"voice_id": "vo-1"},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "body": json.dumps({"text": "你好。", "format": "pcm"}),
+        "isBase64Encoded": False,
+        "requestContext": {"resourcePath": "/v1/voices/{voice_id}/speech/stream", "httpMethod": "POST",
+                           "path": "/v1/voices/vo-1/speech/stream", "stage": "prod", "requestId": "r-1"},
+    }  # fmt: skip
+    answer = lambda_api.answer(lambda_api.invoke(event))
+    join()
+    # Then Lambda got a streamed answer: the API's error as API Gateway reads a streamed one
+    assert answer.streamed and answer.headers["content-type"] == INTEGRATION_RESPONSE
+    prelude, body = split_prelude(answer.body)
+    assert prelude.status == 401
+    assert json.loads(body)["error"] == "Unauthenticated"

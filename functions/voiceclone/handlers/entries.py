@@ -19,6 +19,8 @@ from typing import Any
 
 from voiceclone.handlers import snapstart, steps
 from voiceclone.handlers.table import BY_NAME, Function
+from voiceclone.runtime.http_stream import INTEGRATION_RESPONSE
+from voiceclone.runtime.streaming import InvocationContext, ResponseStream, StreamingHandler
 
 Handler = Any  # (event, context) -> the function's answer
 
@@ -57,6 +59,21 @@ class Entry:
         return self.load()(event, context)
 
 
+class StreamEntry(Entry, StreamingHandler):
+    """A streaming function's entry: a streaming handler to the runtime (voiceclone.runtime), which
+    then hands it the stream to write to; the first call resolves the row's target, itself one."""
+
+    def __init__(self, row: Function) -> None:
+        Entry.__init__(self, row)
+        StreamingHandler.__init__(self, self._run, INTEGRATION_RESPONSE)
+
+    def _run(self, event: Any, context: InvocationContext, body: ResponseStream) -> None:
+        self.load()(event, context, body)
+
+    def __call__(self, event: Any, context: Any, body: Any = None) -> Any:
+        return self._run(event, context, body)
+
+
 _entries: dict[str, Entry] = {}
 
 
@@ -67,7 +84,7 @@ def __getattr__(name: str) -> Entry:
         raise AttributeError(f"no function {name!r} in voiceclone.handlers.table")
     entry = _entries.get(name)
     if entry is None:
-        entry = _entries.setdefault(name, Entry(row))
+        entry = _entries.setdefault(name, StreamEntry(row) if row.kind == "stream" else Entry(row))
         if row.snapstart:
             snapstart.prepare(row, entry.load)
     return entry

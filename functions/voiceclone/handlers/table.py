@@ -44,9 +44,14 @@ class Function:
     # The groups the function's imports reach (tests/unit/test_import_graph.py checks both ways):
     # infra/functions.py builds one package per distinct set, shared by the functions that declare it.
     extras: tuple[Extra, ...] = ()
+    # A function that streams its answer through API Gateway: its target is a
+    # voiceclone.runtime StreamingHandler, run by voiceclone.runtime (docs/streaming-runtime.md).
+    streaming: bool = False
 
     @property
-    def kind(self) -> Literal["step", "event"]:
+    def kind(self) -> Literal["step", "event", "stream"]:
+        if self.streaming:
+            return "stream"
         return "step" if self.input else "event"
 
     @property
@@ -111,6 +116,16 @@ FUNCTIONS: tuple[Function, ...] = (
         "voiceclone.rest:handle",
         snapshot_imports=("voiceclone.vendors.http", "httpx", "c2pa"),
         snapshot_vendors=True,
+        extras=("labels",),
+    ),
+    # Streaming speech (POST /v1/voices/{id}/speech/stream): its answer lasts as long as the speech
+    # takes to make, so its timeout covers a long text at the vendor's pace (API Gateway's streamed
+    # integrations run up to 15 minutes). It labels what it streams and stores (the labels group).
+    Function(
+        "stream",
+        "voiceclone.handlers.stream:handler",
+        timeout_seconds=300,
+        streaming=True,
         extras=("labels",),
     ),
     Function("callback", "voiceclone.handlers.callback:handler"),

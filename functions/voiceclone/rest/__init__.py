@@ -14,6 +14,7 @@ VOICECLONE_SWAGGER_UI=true (the local stack) Swagger UI is served at /v1/docs.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -22,7 +23,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.observability import log_metrics, logger
-from voiceclone.rest import account, errors, jobs, labels, speech, voices
+from voiceclone.rest import account, errors, jobs, labels, speech, speech_stream, voices
 from voiceclone.rest.hardening import refuse_unreadable_body, reject_unknown_query_parameters
 from voiceclone.rest.openapi import openapi_options
 
@@ -39,7 +40,7 @@ def cors_config() -> CORSConfig | None:
         allow_origin=origins[0],
         extra_origins=origins[1:],
         allow_headers=["Authorization", "Content-Type", "Accept"],
-        expose_headers=["Location", "Voiceclone-Speech-Id"],
+        expose_headers=["Location", "Voiceclone-Speech-Id", "Voiceclone-Stream", "Voiceclone-Sample-Rate"],
         max_age=600,
     )
 
@@ -48,7 +49,15 @@ app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
 if os.environ.get("VOICECLONE_SWAGGER_UI", "").lower() == "true":
     app.enable_swagger(path="/v1/docs", **openapi_options())
 app.use([reject_unknown_query_parameters])
-for router in (errors.router, jobs.router, voices.router, speech.router, account.router, labels.router):
+for router in (
+    errors.router,
+    jobs.router,
+    voices.router,
+    speech.router,
+    speech_stream.router,
+    account.router,
+    labels.router,
+):
     app.include_router(router)
 
 
@@ -60,8 +69,14 @@ def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+# The resolver keeps the request it resolves on itself: one request at a time per process (Lambda's
+# one invocation per environment; the api and the streaming function, when they share a process).
+_resolving = threading.Lock()
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @log_metrics
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One API Gateway proxy event: refused if its body cannot be read, otherwise routed."""
-    return refuse_unreadable_body(event) or app.resolve(event, context)
+    with _resolving:
+        return refuse_unreadable_body(event) or app.resolve(event, context)

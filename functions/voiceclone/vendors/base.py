@@ -119,6 +119,8 @@ class Capabilities(BaseModel):
     speech_stream_formats: tuple[str, ...] = ()
     speech_stream_sample_rates: tuple[int, ...] = ()
     speech_stream_text_limit: int = 0
+    # The speeds a stream can speak at, where they differ from speech_speeds (None: the same).
+    speech_stream_speeds: tuple[float, float] | None = None
 
     @model_validator(mode="after")
     def _declared(self) -> Self:

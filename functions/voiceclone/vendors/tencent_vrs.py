@@ -150,6 +150,7 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
         speech_stream_formats=STREAM_FORMATS,
         speech_stream_sample_rates=STREAM_SAMPLE_RATES,
         speech_stream_text_limit=STREAM_TEXT_LIMIT,
+        speech_stream_speeds=(STREAM_SPEED_POINTS[0][0], STREAM_SPEED_POINTS[-1][0]),
     )
     envelope = TencentCloudEnvelope(ERRORS)
     training_states = STATES

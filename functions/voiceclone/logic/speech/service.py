@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from voiceclone.domain.api_models import (
     SpeechPage,
@@ -52,7 +52,7 @@ from voiceclone.logic.core.services import Services
 from voiceclone.logic.speech import labelling
 from voiceclone.logic.speech.steps import fail_speech
 from voiceclone.observability import logger
-from voiceclone.provenance import SpeechContext
+from voiceclone.provenance import LabelledSpeech, SpeechContext
 from voiceclone.vendors.registry import capabilities
 from voiceclone.vendors.speech import SynthesisRequest, SynthesisResult, join_audio, split_text
 
@@ -71,6 +71,7 @@ OUTAGE_ATTEMPTS = 2
 # A response of raw audio (Accept: audio/...) is for short text: longer, ask for the JSON and its URL.
 MAX_DIRECT_CHARS = 1000
 sleep: Callable[[float], None] = time.sleep  # tests replace it
+Result = TypeVar("Result")
 
 
 class AudioNotReady(VoicecloneError):
@@ -91,15 +92,10 @@ def speak(
     finishes it. ``audio_response``: the caller wants the bytes now, which only a sync vendor gives.
     """
     voice = svc.store.voices.require(voice_id, tenant_id)
-    _check_can_speak(svc, voice)
-    caps = capabilities(voice.vendor)
-    sample_rate = _check_format(voice.vendor, caps, request)
+    caps, sample_rate = check_request(svc, voice, request)
     labeller = labelling.labeller(svc, tenant_id)
     labelling.refuse_unlabelled(labeller.policy, request.format, caps.speech_formats)
-
-    limit = caps.speech_text_limit or len(request.text.encode("utf-8"))
-    # Pieces with nothing to read (white space or punctuation alone, at a cut) are not sent.
-    pieces = [p for p in split_text(request.text, limit, caps.speech_text_unit) if readable(p)]
+    pieces = readable_pieces(request.text, caps.speech_text_limit, caps)
     if caps.speech == "async":
         if audio_response:
             raise AudioNotReady(
@@ -122,30 +118,13 @@ def speak(
     context = SpeechContext(speech_id=speech_id, voice_id=voice_id, vendor=voice.vendor, tenant_id=tenant_id)
     labelled = labeller.label(context, joined, request.format)
     label_seconds = time.monotonic() - started - vendor_seconds
-    key = speech_key(tenant_id, voice_id, speech_id, request.format)
-    labelling.store(svc, key, labelled)
-    audio = labelling.result_of(labelled, joined.sample_rate, joined.request_id)
-    speech = Speech(
-        speech_id=speech_id,
-        tenant_id=tenant_id,
-        voice_id=voice_id,
-        vendor=voice.vendor,
-        characters=len(request.text),
-        format=request.format,
-        sample_rate=joined.sample_rate,
-        speed=request.speed,
-        duration_seconds=round(audio.duration_seconds(), 3),
-        s3_key=key,
-        vendor_calls=len(results),
-        vendor_request_id=joined.request_id[:1024],
-        notify_url=request.notify_url,
-        labels=labelling.labels_of(labelled),
+    speech = record_speech(
+        svc, voice, request, joined, calls=len(results), speech_id=speech_id, labelled=labelled
     )
-    svc.store.speech.put(speech)
     logger.info(
         "speech made",
         extra={
-            "speech_id": speech_id,
+            "speech_id": speech.speech_id,
             "vendor": voice.vendor,
             "characters": speech.characters,
             "vendor_calls": speech.vendor_calls,
@@ -154,6 +133,80 @@ def speak(
         },
     )
     return view(svc, speech), labelled.audio
+
+
+def check_request(
+    svc: Services, voice: Voice, request: SpeechRequest, *, stream: bool = False
+) -> tuple[Capabilities, int]:
+    """The vendor's capabilities and the sample rate to ask for, once every rule of speech passed: the
+    voice can speak (409 otherwise), the vendor makes the format, rate and speed (422 naming what it
+    takes). ``stream``: checked against what the vendor's stream makes."""
+    _check_can_speak(svc, voice)
+    caps = capabilities(voice.vendor)
+    if stream:
+        # A streamed WAV is the vendor's PCM behind one header of ours.
+        streamed = caps.speech_stream_formats
+        formats = (*streamed, "wav") if "pcm" in streamed else tuple(streamed)
+        rates, speeds = caps.speech_stream_sample_rates, caps.speech_stream_speeds
+        return caps, _check_format(voice.vendor, caps, request, formats, rates, speeds)
+    return caps, _check_format(voice.vendor, caps, request)
+
+
+def readable_pieces(text: str, limit: int, caps: Capabilities) -> list[str]:
+    """The text split at the vendor's limit (sentence ends first); pieces with nothing to read (white
+    space or punctuation alone, at a cut) are not sent."""
+    limit = limit or len(text.encode("utf-8"))
+    return [p for p in split_text(text, limit, caps.speech_text_unit) if readable(p)]
+
+
+def record_speech(
+    svc: Services,
+    voice: Voice,
+    request: SpeechRequest,
+    audio: SynthesisResult,
+    *,
+    calls: int,
+    speech_id: str = "",
+    labelled: LabelledSpeech | None = None,
+) -> Speech:
+    """Store the audio and record the speech SUCCEEDED, counted in the tenant's usage in the same write.
+
+    ``speech_id``: one the caller already named (a stream names it before its audio exists).
+    ``labelled``: the audio as labelled (labelling.Labeller), stored instead of ``audio`` with the
+    labels it was given; its duration counts the audible label.
+    """
+    speech_id = speech_id or new_speech_id()
+    key = speech_key(voice.tenant_id, voice.voice_id, speech_id, audio.format)
+    if labelled is None:
+        svc.s3.put_object(
+            Bucket=svc.settings.bucket_name,
+            Key=key,
+            Body=audio.audio,
+            ContentType=SPEECH_CONTENT_TYPES[audio.format],
+        )
+        labels = None
+    else:
+        labelling.store(svc, key, labelled)
+        audio = labelling.result_of(labelled, audio.sample_rate, audio.request_id)
+        labels = labelling.labels_of(labelled)
+    speech = Speech(
+        speech_id=speech_id,
+        tenant_id=voice.tenant_id,
+        voice_id=voice.voice_id,
+        vendor=voice.vendor,
+        characters=len(request.text),
+        format=audio.format,
+        sample_rate=audio.sample_rate,
+        speed=request.speed,
+        duration_seconds=round(audio.duration_seconds(), 3),
+        s3_key=key,
+        vendor_calls=calls,
+        vendor_request_id=audio.request_id[:1024],
+        notify_url=request.notify_url,
+        labels=labels,
+    )
+    svc.store.speech.put(speech)
+    return speech
 
 
 def _start_async(
@@ -224,16 +277,28 @@ def _check_can_speak(svc: Services, voice: Voice) -> None:
         raise Conflict("SpeechNotOffered", note, vendor=voice.vendor, speech=caps.speech)
 
 
-def _check_format(vendor: str, caps: Capabilities, request: SpeechRequest) -> int:
-    """The sample rate to ask for; InvalidField (422) naming what the vendor takes otherwise."""
-    if request.format not in caps.speech_formats:
+def _check_format(
+    vendor: str,
+    caps: Capabilities,
+    request: SpeechRequest,
+    formats: tuple[str, ...] | None = None,
+    rates: tuple[int, ...] | None = None,
+    speeds: tuple[float, float] | None = None,
+) -> int:
+    """The sample rate to ask for; InvalidField (422) naming what the vendor takes otherwise.
+
+    ``formats``, ``rates`` and ``speeds``: what the vendor makes this way (a stream's), its whole
+    files' by default.
+    """
+    formats = caps.speech_formats if formats is None else formats
+    if request.format not in formats:
         raise InvalidField(
             ("body", "format"),
             "UnsupportedFormat",
-            f"{vendor} speaks {', '.join(caps.speech_formats)}, not {request.format}",
-            formats=list(caps.speech_formats),
+            f"{vendor} speaks {', '.join(formats)}, not {request.format}",
+            formats=list(formats),
         )
-    speeds = caps.speech_speeds
+    speeds = speeds or caps.speech_speeds
     if speeds is not None and not speeds[0] <= request.speed <= speeds[1]:
         low, high = speeds
         allowed = f"only at {low:g}" if low == high else f"at {low:g} to {high:g}"
@@ -243,7 +308,7 @@ def _check_format(vendor: str, caps: Capabilities, request: SpeechRequest) -> in
             f"{vendor} speaks {allowed} times the natural pace, not {request.speed:g}",
             speeds=list(speeds),
         )
-    rates = caps.speech_sample_rates
+    rates = caps.speech_sample_rates if rates is None else rates
     rate = request.sample_rate or (16000 if 16000 in rates else rates[0])
     if rate not in rates:
         raise InvalidField(
@@ -266,12 +331,17 @@ def _synthesize_all(
 
 
 def _synthesize(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) -> SynthesisResult:
-    """One vendor call; throttling and passing outages retried with growing, jittered waits, then
-    raised (the API's 503 with the vendor's code)."""
+    """One vendor call, retried as retry_passing says."""
+    return retry_passing(lambda: adapter.synthesize(voice.vendor_voice, call))
+
+
+def retry_passing(call: Callable[[], Result]) -> Result:
+    """``call()``; throttling and passing outages retried with growing, jittered waits, then raised
+    (the API's 503 with the vendor's code). A timeout is raised at once (OUTAGE_ATTEMPTS)."""
     throttled = outages = 0
     while True:
         try:
-            return adapter.synthesize(voice.vendor_voice, call)
+            return call()
         except VendorThrottled as exc:
             throttled += 1
             if throttled >= THROTTLE_ATTEMPTS:

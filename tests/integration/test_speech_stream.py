@@ -1,0 +1,432 @@
+"""Acceptance: streaming speech on the local stack, for each vendor that streams (Tencent VRS, Volcengine,
+CosyVoice), through the local gateway's streamed route, the streaming function and the sandboxes.
+
+The first audio reaches the client while the sandbox holds the rest (shown by the sandbox's own
+record of what it sent, not by a clock); the stream is the same audio as the whole answer for the
+same text, with nothing added or lost where chunks or pieces join; a failure after the first audio
+ends the answer unterminated and is recorded with the vendor's code; everything before the first
+audio answers as speech does.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import uuid
+import wave
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from voiceclone.vendors.registry import capabilities
+from voiceclone.vendors.speech import mp3_frames_only, split_text
+from voiceclone_cli.client import VoicecloneClient
+from voiceclone_cli.main import main
+from voiceclone_local.apigw import proxy_event
+from voiceclone_local.sandboxes.streaming import StreamingSandbox
+from voiceclone_local.stack import LocalStack
+from voiceclone_local.template import api_routes
+
+from tests.helpers import http, wait_for
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
+LETTER = SAMPLES.parent / "authorization-letter.pdf"
+STREAMING = ("tencent_vrs", "volcengine", "cosyvoice")
+SHORT = "你好，欢迎使用语音克隆服务。"
+# Longer than every streaming vendor's one call: several pieces, split where sentences end.
+SENTENCES = (
+    "今天天气很好，我们一起去公园散步吧！",
+    "公园里的花都开了，红的黄的紫的，真好看。",
+    "湖边有很多人在钓鱼，孩子们在草地上放风筝。",
+    "傍晚的时候，我们坐在长椅上看夕阳慢慢落下。",
+)
+LONG = "".join(SENTENCES * 12)
+
+
+def vendor_pieces(vendor: str, text: str) -> list[str]:
+    caps = capabilities(vendor)
+    return split_text(text, caps.speech_stream_text_limit, caps.speech_text_unit)
+
+
+# The vendors whose one stream call takes less than LONG (CosyVoice takes 20,000 bytes: any text).
+SPLIT = tuple(v for v in STREAMING if len(vendor_pieces(v, LONG)) > 1)
+# Each vendor's code for a synthesis that failed inside (the sandbox's mid-stream failure).
+FAILED = {"tencent_vrs": "20002", "volcengine": "3031", "cosyvoice": "InternalError"}
+
+
+def clone(client: VoicecloneClient, vendor: str) -> str:
+    job = client.create_job(vendor, f"stream-{vendor}"[:20], "female")
+    for document in job.get("documents") or []:
+        client.upload(document["upload"], LETTER)
+    for sentence in job["sentences"]:
+        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+
+    def done() -> dict[str, Any] | None:
+        current = client.get_job(job["job_id"])
+        return current if current["status"] in ("SUCCEEDED", "FAILED", "CHECK_FAILED") else None
+
+    final = wait_for(done, timeout=120, what=f"{vendor} clone")
+    assert final["status"] == "SUCCEEDED", final
+    return str(final["voice_id"])
+
+
+@pytest.fixture(scope="module")
+def tenant(stack: LocalStack) -> tuple[VoicecloneClient, httpx.Client]:
+    key = stack.issue_api_key(f"stream-{uuid.uuid4().hex[:8]}")
+    return VoicecloneClient(stack.api_url, api_key=key), http(stack, key)
+
+
+@pytest.fixture(scope="module")
+def voices(tenant: tuple[VoicecloneClient, httpx.Client]) -> dict[str, str]:
+    """One cloned voice per vendor (shared by the module's tests): vendor -> voice id."""
+    client, _ = tenant
+    return {vendor: clone(client, vendor) for vendor in (*STREAMING, "huawei", "qiniu")}
+
+
+@pytest.fixture(params=STREAMING)
+def vendor(request: pytest.FixtureRequest, stack: LocalStack) -> Iterator[str]:
+    """Each streaming vendor in turn, its sandbox's stream knobs put back after the test."""
+    sandbox: StreamingSandbox = stack.sandboxes[request.param]
+    saved = sandbox.config.model_copy()
+    try:
+        yield str(request.param)
+    finally:
+        sandbox.release_streams()
+        for record in list(sandbox.streams):
+            record.done.wait(10)
+        sandbox.config = saved
+        sandbox.hold_streams()
+
+
+def stream_url(stack: LocalStack, voice_id: str) -> str:
+    return f"{stack.api_url}/v1/voices/{voice_id}/speech/stream"
+
+
+def streamed(api: httpx.Client, stack: LocalStack, voice_id: str, **body: Any) -> httpx.Response:
+    """The whole streamed answer (read to its clean end)."""
+    response = api.post(stream_url(stack, voice_id), json=body, timeout=120)
+    return response
+
+
+def pcm_of_wav(data: bytes) -> tuple[int, bytes]:
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        return w.getframerate(), w.readframes(w.getnframes())
+
+
+# ----- streaming as it should go ---------------------------------------------------------------------
+
+
+def test_the_first_audio_reaches_the_client_before_the_sandbox_sent_its_last_chunk(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], vendor: str
+) -> None:
+    _, api = tenant
+    sandbox: StreamingSandbox = stack.sandboxes[vendor]
+    # Given a vendor that spaces its chunks and stops after its first until told to go on
+    sandbox.config.stream_chunk_delay_ms = 5
+    sandbox.config.stream_hold_after_chunks = 1
+    served = len(sandbox.streams)
+    body = {"text": SHORT, "format": "pcm", "sample_rate": 16000}
+    with api.stream("POST", stream_url(stack, voices[vendor]), json=body, timeout=60) as response:
+        # When the client reads the answer's first bytes
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("audio/pcm")
+        assert response.headers["voiceclone-stream"] == "live"
+        chunks = response.iter_raw()
+        first = next(chunks)
+        # Then they came while the sandbox has sent one chunk of many and not its last
+        record = sandbox.streams[served]
+        assert first
+        assert record.chunks_sent == 1 and record.chunks_total > 1
+        assert not record.last_chunk_sent.is_set()
+        # And once the vendor goes on, the rest arrives, to the answer's clean end
+        sandbox.release_streams()
+        rest = b"".join(chunks)
+    assert record.last_chunk_sent.is_set() and record.outcome == "final"
+    # The speech is recorded and counted as it ended
+    speech = api.get(f"{stack.api_url}/v1/speech/{response.headers['voiceclone-speech-id']}").json()
+    assert speech["status"] == "SUCCEEDED" and speech["characters"] == len(SHORT)
+    assert len(first + rest) == round(speech["duration_seconds"] * 16000) * 2
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])
+def test_the_stream_is_the_same_audio_as_the_whole_answer_at_every_chunk_boundary(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    vendor: str,
+    fmt: str,
+) -> None:
+    _, api = tenant
+    voice_id = voices[vendor]
+    media_type = {"wav": "audio/wav", "mp3": "audio/mpeg"}[fmt]
+    served = len(stack.sandboxes[vendor].streams)
+    # When the same text is streamed (the sandbox sends it in 100 ms chunks) and spoken whole
+    stream = streamed(api, stack, voice_id, text=SHORT, format=fmt, sample_rate=16000)
+    chunks = stack.sandboxes[vendor].streams[served].chunks_sent
+    assert chunks > 5
+    whole = api.post(
+        f"{stack.api_url}/v1/voices/{voice_id}/speech",
+        json={"text": SHORT, "format": fmt, "sample_rate": 16000},
+        headers={"Accept": media_type},
+        timeout=60,
+    )
+    assert stream.status_code == 200 and whole.status_code == 201, (stream.text[:300], whole.text[:300])
+    assert stream.headers["content-type"] == media_type
+    # Then both decode to the same audio
+    if fmt == "wav":
+        # one header (its sizes unknown: the data runs to the end), then the PCM
+        assert stream.content[:4] == b"RIFF" and stream.content.count(b"RIFF") == 1
+        assert stream.content[40:44] == b"\xff\xff\xff\xff"
+        rate, pcm = pcm_of_wav(stream.content)
+        assert (rate, pcm) == pcm_of_wav(whole.content)
+        # every sample around each boundary of the vendor's chunks is where the whole file has it
+        samples, expected = array("h", pcm), array("h", pcm_of_wav(whole.content)[1])
+        boundaries = range(1600, len(samples), 1600)
+        assert [b for b in boundaries if samples[b - 2 : b + 2] != expected[b - 2 : b + 2]] == []
+    else:
+        assert mp3_frames_only(stream.content) == mp3_frames_only(whole.content)
+
+
+@pytest.mark.parametrize("vendor", SPLIT, indirect=True)
+def test_a_long_text_streams_its_pieces_in_order_with_nothing_added_or_lost_at_the_joins(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], vendor: str
+) -> None:
+    _, api = tenant
+    sandbox: StreamingSandbox = stack.sandboxes[vendor]
+    served = len(sandbox.streams)
+    pieces = vendor_pieces(vendor, LONG)
+    assert len(pieces) > 1
+    # When a text longer than one vendor call is streamed
+    stream = streamed(api, stack, voices[vendor], text=LONG, format="pcm", sample_rate=16000)
+    assert stream.status_code == 200, stream.text[:300]
+    samples = array("h", stream.content)
+    # Then the vendor spoke each piece once, in order, each to its final frame
+    records = sandbox.streams[served:]
+    assert len(records) == len(pieces) and all(r.outcome == "final" for r in records)
+    # And the samples are each piece's own stream, back to back: nothing added, lost or moved where
+    # one piece ends and the next begins (chunk boundaries: test_the_stream_is_the_same_audio_...)
+    expected = array("h")
+    joins = []
+    for piece in pieces:
+        alone = streamed(api, stack, voices[vendor], text=piece, format="pcm", sample_rate=16000)
+        assert alone.status_code == 200, alone.text[:300]
+        expected.extend(array("h", alone.content))
+        joins.append(len(expected))
+    assert len(samples) == len(expected)
+    moved = [j for j in joins[:-1] if samples[j - 2 : j + 2] != expected[j - 2 : j + 2]]
+    assert moved == []
+    assert samples == expected
+
+
+# ----- the CLI ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
+    monkeypatch.setenv("VOICECLONE_API_KEY", tenant[1].headers["Authorization"].removeprefix("Bearer "))
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one command, less the log lines of the stack's functions."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+
+    def cli_only(text: str) -> str:
+        return "".join(line for line in text.splitlines(keepends=True) if not line.startswith('{"level":'))
+
+    return code, cli_only(captured.out), cli_only(captured.err)
+
+
+def test_the_cli_writes_a_stream_as_it_arrives_and_prints_the_time_to_first_audio(
+    stack: LocalStack,
+    voices: dict[str, str],
+    vendor: str,
+    cli_env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "hello.wav"
+    code, stdout, stderr = run(capsys, "speak", voices[vendor], SHORT, "--stream", "-o", str(out))
+    assert code == 0, (stdout, stderr)
+    assert re.search(r"^first audio after \d+ ms$", stderr, re.MULTILINE), stderr
+    assert "streamed 14 characters" in stdout and "live" in stdout
+    rate, pcm = pcm_of_wav(out.read_bytes())
+    assert rate == 16000 and len(pcm) > 16000
+
+
+def test_a_failure_after_the_first_audio_is_told_apart_by_the_cli_and_counted(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    vendor: str,
+    cli_env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, api = tenant
+    sandbox: StreamingSandbox = stack.sandboxes[vendor]
+    # Given a vendor that fails its stream after three chunks
+    sandbox.config.stream_fail_after_chunks = 3
+    failed_before = stack.invocations.errors.copy()
+    # When the CLI streams a text
+    out = tmp_path / "cut.pcm"
+    code, stdout, stderr = run(capsys, "speak", voices[vendor], SHORT, "--stream", "-o", str(out))
+    # Then it exits 3, naming the vendor's code, and keeps the audio that arrived
+    assert code == 3, (stdout, stderr)
+    assert f"at {vendor}: {FAILED[vendor]}" in stderr, stderr
+    assert out.stat().st_size == 3 * 16000 // 10 * 2
+    # And the speech is recorded FAILED with the vendor's code, counted as the function's failure
+    speech_id = re.search(r"speech (sp-\S+) failed", stderr)
+    assert speech_id, stderr
+    speech = api.get(f"{stack.api_url}/v1/speech/{speech_id.group(1)}").json()
+    assert speech["status"] == "FAILED" and speech["error"]["code"] == FAILED[vendor]
+    grown = stack.invocations.errors - failed_before
+    assert sum(n for name, n in grown.items() if name.startswith(("stream", "Functions"))) == 1, grown
+
+
+def test_a_failure_before_the_first_audio_is_the_usual_error_answer_with_the_vendors_code(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str], vendor: str
+) -> None:
+    _, api = tenant
+    stack.sandboxes[vendor].config.stream_fail_after_chunks = 0
+    answer = streamed(api, stack, voices[vendor], text=SHORT, format="mp3")
+    assert answer.status_code in (502, 503), answer.text[:300]
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"] == FAILED[vendor]
+
+
+# ----- what speech refuses, the stream refuses ---------------------------------------------------------
+
+
+def test_qiniu_keeps_its_409(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    answer = streamed(tenant[1], stack, voices["qiniu"], text=SHORT)
+    assert answer.status_code == 409 and answer.json()["error"] == "SpeechNotOffered"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"text": "。。。 ！"}, 422, "InvalidRequest"),
+        ({"text": SHORT, "format": "pcm", "sample_rate": 44100}, 422, "UnsupportedSampleRate"),
+        ({"text": SHORT, "speed": 9}, 422, "InvalidRequest"),
+        # Tencent's stream speaks at 0.6 to 1.5 (its whole files up to 2.5)
+        ({"text": SHORT, "speed": 2.0}, 422, "UnsupportedSpeed"),
+    ],
+)
+def test_speechs_rules_hold_for_the_stream_and_nothing_is_counted(
+    stack: LocalStack,
+    tenant: tuple[VoicecloneClient, httpx.Client],
+    voices: dict[str, str],
+    body: dict[str, Any],
+    status: int,
+    error: str,
+) -> None:
+    client, api = tenant
+    before = client.usage()
+    answer = streamed(api, stack, voices["tencent_vrs"], **body)
+    assert answer.status_code == status and answer.json()["error"] == error, answer.text[:300]
+    assert client.usage() == before
+
+
+def test_the_stream_needs_an_api_key_and_the_accepted_media_type(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    url = stream_url(stack, voices["tencent_vrs"])
+    assert httpx.post(url, json={"text": SHORT}, timeout=30).status_code == 401
+    refused = tenant[1].post(url, json={"text": SHORT, "format": "mp3"}, headers={"Accept": "audio/wav"})
+    assert refused.status_code == 406
+
+
+# ----- a vendor without a stream for cloned voices; a function that cannot stream ---------------------
+
+
+def test_a_vendor_without_a_stream_answers_whole_once_made_and_says_so(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    # When a Huawei voice (speech through async jobs only) is asked for a stream
+    answer = streamed(api, stack, voices["huawei"], text=SHORT, format="wav")
+    # Then the answer is the whole file, once the speech workflow made it, and says it is whole
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.headers["voiceclone-stream"] == "whole"
+    speech = api.get(f"{stack.api_url}/v1/speech/{answer.headers['voiceclone-speech-id']}").json()
+    assert speech["status"] == "SUCCEEDED"
+    assert answer.content == httpx.get(speech["audio_url"], timeout=30).content
+
+
+def test_a_vendor_without_a_stream_that_fails_is_the_usual_error_answer_with_its_code(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    _, api = tenant
+    sandbox = stack.sandboxes["huawei"]
+    saved = sandbox.config.model_copy()
+    sandbox.config.fail_speech = "the synthesis engine is overloaded"
+    try:
+        answer = streamed(api, stack, voices["huawei"], text=SHORT, format="wav")
+    finally:
+        sandbox.config = saved
+    assert answer.status_code == 502 and answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"] == "MSS.20030002" and "overloaded" in answer.json()["message"]
+
+
+def test_a_function_that_cannot_stream_answers_the_stream_route_buffered(
+    stack: LocalStack, tenant: tuple[VoicecloneClient, httpx.Client], voices: dict[str, str]
+) -> None:
+    # Given the route's event handed to the api function (a buffered integration), not the stream's
+    routes = {r.path: r for r in api_routes(stack.template)}
+    route = routes["/v1/voices/{voice_id}/speech/stream"]
+    api_function = next(n for k, n in stack.function_names.items() if k.startswith("FunctionsApiFunction"))
+    path = f"/v1/voices/{voices['tencent_vrs']}/speech/stream"
+    body = json.dumps({"text": SHORT, "format": "pcm"}).encode()
+    tenant_id = api_tenant(stack, tenant[1])
+    event = proxy_event(
+        route,
+        "POST",
+        path,
+        {"Content-Type": "application/json"},
+        body,
+        "123456789012",
+        {"tenant_id": tenant_id},
+    )
+    # When it runs
+    result, error = stack._invoke(api_function, event)
+    # Then it answers the same audio whole, in one buffered answer that says so
+    assert error is None, result
+    assert result["statusCode"] == 200 and result["isBase64Encoded"]
+    headers = {
+        **result.get("headers", {}),
+        **{k: ", ".join(v) for k, v in result["multiValueHeaders"].items()},
+    }
+    assert headers["Voiceclone-Stream"] == "buffered"
+    audio = base64.b64decode(result["body"])
+    live = streamed(tenant[1], stack, voices["tencent_vrs"], text=SHORT, format="pcm")
+    assert audio == live.content
+
+
+def api_tenant(stack: LocalStack, api: httpx.Client) -> str:
+    """The tenant of the module's key, as the authorizer names it."""
+    token = api.headers["Authorization"]
+    authorizer = next(
+        n for k, n in stack.function_names.items() if k.startswith("FunctionsAuthorizerFunction")
+    )
+    policy, error = stack._invoke(
+        authorizer,
+        {
+            "type": "TOKEN",
+            "authorizationToken": token,
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:local/local/POST/x",
+        },
+    )
+    assert error is None, policy
+    return str(policy["context"]["tenant_id"])
