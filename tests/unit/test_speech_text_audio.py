@@ -15,6 +15,7 @@ from voiceclone.vendors.speech import (
     SynthesisResult,
     join_audio,
     measure,
+    mp3_frame_spans,
     mp3_frames_only,
     split_text,
 )
@@ -127,6 +128,22 @@ def test_mp3_parts_join_frame_by_frame_and_decode_to_the_sum(rate: int) -> None:
     pcm, _ = decode_pcm16(joined.audio, rate)
     assert 1.5 <= len(pcm) / 2 / rate <= 1.9
     assert 1.5 <= joined.duration_seconds() <= 1.9
+
+
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_an_mp3_lasts_what_its_frames_decode_to_not_counting_its_info_frame(rate: int) -> None:
+    from voiceclone.domain.audio_decode import encode
+
+    # Given an MP3 as an encoder writes it: an Info frame (no audio) before the audio frames
+    mp3 = encode(tone(1.0, rate), rate, "mp3")
+    frames = mp3_frame_spans(mp3)
+    assert (
+        b"Info" in mp3[frames[0][0] : frames[0][0] + 64] or b"Xing" in mp3[frames[0][0] : frames[0][0] + 64]
+    )
+    # When its duration is read / Then it is what its audio frames hold: one frame fewer than it has
+    per_frame = 1152 if rate >= 32000 else 576
+    result = SynthesisResult(audio=mp3, format="mp3", sample_rate=rate)
+    assert result.duration_seconds() == pytest.approx((len(frames) - 1) * per_frame / rate)
 
 
 def test_an_id3_tag_is_left_out_of_joined_mp3() -> None:

@@ -55,7 +55,7 @@ class SynthesisResult(BaseModel):
     def duration_seconds(self) -> float:
         """How long the audio plays: from the PCM size (wav, pcm) or the MP3 frames."""
         if self.format == "mp3":
-            return sum(frame.samples for frame in _mp3_frames(self.audio)) / self.sample_rate
+            return sum(frame.samples for frame in _mp3_audio_frames(self.audio)) / self.sample_rate
         pcm = _wav_pcm(self.audio)[1] if self.format == "wav" else self.audio
         return len(pcm) / 2 / self.sample_rate
 
@@ -276,9 +276,15 @@ def mp3_frame_spans(data: bytes) -> list[tuple[int, int]]:
 
 def mp3_frames_only(data: bytes) -> bytes:
     """The audio frames of an MP3 file, without its ID3 tags and without a leading Xing/Info frame."""
+    return b"".join(data[f.offset : f.offset + f.length] for f in _mp3_audio_frames(data))
+
+
+def _mp3_audio_frames(data: bytes) -> list[_Frame]:
+    """The frames that carry audio: a leading Xing/Info frame (an encoder's table of contents, which
+    decoders play as nothing) left out."""
     frames = list(_mp3_frames(data))
     if frames:
         head = data[frames[0].offset : frames[0].offset + frames[0].length]
         if b"Xing" in head[:64] or b"Info" in head[:64]:
             frames = frames[1:]
-    return b"".join(data[f.offset : f.offset + f.length] for f in frames)
+    return frames
