@@ -34,6 +34,7 @@ CLIENT_ROUTES = (
     ("GET", "/v1/voices/{voice_id}"),
     ("PATCH", "/v1/voices/{voice_id}"),
     ("DELETE", "/v1/voices/{voice_id}"),
+    ("GET", "/v1/voices/{voice_id}/consent"),
     ("POST", "/v1/voices/{voice_id}/speech"),
     ("GET", "/v1/voices/{voice_id}/speech"),
     ("GET", "/v1/speech/{speech_id}"),
@@ -41,6 +42,8 @@ CLIENT_ROUTES = (
     ("GET", "/v1/vendors/{vendor}/training-texts"),
     ("GET", "/v1/webhooks/secret"),
     ("POST", "/v1/webhooks/secret/rotate"),
+    ("GET", "/v1/settings"),
+    ("PATCH", "/v1/settings"),
 )
 # Responses API Gateway passes as bytes (the api function base64-encodes them): speech audio asked for
 # with `Accept: audio/wav` or `audio/mpeg`.

@@ -10,8 +10,9 @@ import json
 import uuid
 from typing import Any
 
-from voiceclone.domain.audio import inspect_recording, limits_for
+from voiceclone.domain.audio import RecordingLimits, inspect_recording, limits_for
 from voiceclone.domain.audio_decode import extension_of
+from voiceclone.domain.consent import CONSENT_MAX_SECONDS, CONSENT_MIN_SECONDS, CONSENT_TEXT_ID
 from voiceclone.domain.errors import (
     TrainingFailed,
     TrainingTimedOut,
@@ -40,6 +41,7 @@ from voiceclone.logic.core.services import Services
 from voiceclone.logic.core.tasks import answer_task, callback_url, new_callback_token
 from voiceclone.logic.training import expiry
 from voiceclone.logic.training.audio_source import S3AudioSource
+from voiceclone.logic.training.consent import keep_with_voice, record_consent, training_sentences
 from voiceclone.observability import logger, metrics
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
 from voiceclone.vendors.registry import capabilities
@@ -53,6 +55,16 @@ def load_job(svc: Services, job_id: str) -> dict[str, Any]:
     return {"job_id": job_id, "vendor": job.vendor, "sentences": to_check}
 
 
+def _limits(sentence: Sentence, vendor: str) -> RecordingLimits:
+    """A training sentence's limits are the vendor's; the consent statement, longer, has its own."""
+    caps = capabilities(vendor)
+    if sentence.text_id == CONSENT_TEXT_ID:
+        return RecordingLimits(caps.sample_rate, CONSENT_MIN_SECONDS, CONSENT_MAX_SECONDS)
+    return limits_for(
+        caps.sample_rate, caps.min_sentence_seconds, caps.max_sentence_seconds, caps.joined_seconds
+    )
+
+
 def _local_check(
     sentence: Sentence, audio: bytes, vendor: str, max_bytes: int, content_type: str = ""
 ) -> tuple[SentenceCheck | None, Any]:
@@ -60,7 +72,6 @@ def _local_check(
 
     Returns (the rejection or None, the inspected Recording: measurements and the vendor-ready WAV).
     """
-    caps = capabilities(vendor)
     if len(audio) > max_bytes:
         return SentenceCheck(
             passed=False,
@@ -68,11 +79,8 @@ def _local_check(
             message=f"the file is {len(audio)} bytes, more than {max_bytes}: record a shorter take",
             source="local",
         ), None
-    limits = limits_for(
-        caps.sample_rate, caps.min_sentence_seconds, caps.max_sentence_seconds, caps.joined_seconds
-    )
     # The key always ends in .wav; the Content-Type the client sent says what it meant to upload.
-    recording = inspect_recording(audio, limits, ext=extension_of(content_type))
+    recording = inspect_recording(audio, _limits(sentence, vendor), ext=extension_of(content_type))
     report = recording.report
     if report.ok:
         return None, recording
@@ -92,7 +100,8 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
 
     The upload is converted to what the vendor takes (rate, mono, 16-bit, silence trimmed) and the
     converted WAV is kept beside it (audio_source.converted_key): the vendor's check, the assembly
-    and training all use that one, while the original stays as uploaded.
+    and training all use that one, while the original stays as uploaded. The consent take gets the
+    same local checks and never reaches the vendor: no vendor check, no converted copy.
     """
     sentence = svc.store.jobs.sentence(job_id, text_id)
     if sentence.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED) and sentence.check is not None:
@@ -103,7 +112,8 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
     verdict, recording = _local_check(
         sentence, audio, job.vendor, svc.settings.max_upload_bytes, str(obj.get("ContentType") or "")
     )
-    if verdict is None and recording is not None and recording.wav is not None:
+    to_vendor = text_id != CONSENT_TEXT_ID
+    if verdict is None and to_vendor and recording is not None and recording.wav is not None:
         svc.s3.put_object(
             Bucket=svc.settings.bucket_name,
             Key=converted_key(sentence.s3_key),
@@ -111,7 +121,7 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
             ContentType="audio/wav",
         )
         audio = recording.wav
-    if verdict is None and capabilities(job.vendor).sentence_check == "vendor":
+    if verdict is None and to_vendor and capabilities(job.vendor).sentence_check == "vendor":
         verdict = svc.adapter_for(job.vendor).check_sentence(text_id, audio)
     if verdict is None:
         verdict = SentenceCheck(passed=True, code="0", message="passed", source="local")
@@ -191,7 +201,7 @@ def _training_request(svc: Services, job: Job, sentences: list[Sentence], callba
                 s3_key=s.s3_key,
                 vendor_audio_id=s.check.vendor_audio_id if s.check else None,
             )
-            for s in sentences
+            for s in training_sentences(sentences)
         ],
         callback_url=job_callback_url(svc, job) if callback else None,
         options=dict(job.vendor_options),
@@ -222,8 +232,12 @@ def submit_training(svc: Services, job_id: str) -> TrainingStarted:
     Before the first create the job records its session id, callback token and the
     vendor's one-time choices (prepare_options), so every retry sends the same
     request; and a retry first asks the vendor whether the earlier create happened.
+    Before all of it, the speaker's consent is put on record, or ConsentMissing fails the
+    job: nothing reaches the vendor for a job without it (voiceclone.logic.training.consent).
     """
     job, sentences = svc.store.jobs.with_sentences(job_id)
+    record_consent(svc, job, sentences)
+    sentences = training_sentences(sentences)
     adapter = svc.adapter_for(job.vendor)
     callback = capabilities(job.vendor).completion == "callback"
 
@@ -446,7 +460,9 @@ def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> Non
     The sentences get the vendor's reasons and the job goes back to CHECK_FAILED; once they
     are uploaded again the new execution checks them and SubmitTraining resubmits the same task.
     """
-    job, sentences = svc.store.jobs.with_sentences(job_id)
+    job, all_sentences = svc.store.jobs.with_sentences(job_id)
+    # Positions are in the request the vendor got: the training sentences, in order.
+    sentences = training_sentences(all_sentences)
     for position, reason in status.rejected_items.items():
         if position >= len(sentences):
             continue
@@ -497,6 +513,7 @@ def finalize(svc: Services, job_id: str) -> dict[str, Any]:
                 job.vendor, "NoVoice", f"training is {status.state.value}, no voice to record"
             )
         vendor_voice = status.voice
+    keep_with_voice(svc, job)
     voice = Voice(
         voice_id=voice_id_of(job.job_id),
         tenant_id=job.tenant_id,
@@ -506,6 +523,7 @@ def finalize(svc: Services, job_id: str) -> dict[str, Any]:
         language=job.language,
         gender=job.gender,
         vendor_voice=vendor_voice,
+        notify_url=job.notify_url,
     )
     svc.store.jobs.complete(job.model_copy(update={"vendor_voice": vendor_voice}), voice)
     metrics.add_metric(name="JobSucceeded", unit="Count", value=1)
