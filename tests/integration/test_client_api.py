@@ -14,7 +14,7 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
 from infra.api import CLIENT_ROUTES
-from tests.helpers import http, wait_for
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
@@ -32,8 +32,7 @@ def new_tenant(stack: LocalStack, label: str) -> tuple[str, VoicecloneClient, ht
 def upload_all(client: VoicecloneClient, job: dict[str, Any]) -> None:
     for document in job["documents"]:
         client.upload(document["upload"], LETTER)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
 
 
 def wait_status(client: VoicecloneClient, job_id: str, statuses: tuple[str, ...], timeout: float = 90) -> Any:
@@ -45,7 +44,7 @@ def wait_status(client: VoicecloneClient, job_id: str, statuses: tuple[str, ...]
 
 
 def clone(client: VoicecloneClient, vendor: str = "tencent_vrs", name: str = "voice") -> dict[str, Any]:
-    job = client.create_job(vendor, name, "female")
+    job = client.create_job(vendor, name, "female", SPEAKER)
     upload_all(client, job)
     final = wait_status(client, job["job_id"], DONE, timeout=120)
     assert final["status"] == "SUCCEEDED", final
@@ -257,8 +256,8 @@ def test_presigned_uploads_cannot_write_outside_the_tenants_own_key(
 ) -> None:
     tenant, client_a, _ = tenant_a
     other_tenant, client_b, _ = new_tenant(stack, "tenant-b")
-    job_a = client_a.create_job("tencent_vrs", "scoped", "female")
-    job_b = client_b.create_job("tencent_vrs", "victim", "female")
+    job_a = client_a.create_job("tencent_vrs", "scoped", "female", SPEAKER)
+    job_b = client_b.create_job("tencent_vrs", "victim", "female", SPEAKER)
     target = job_a["sentences"][0]["upload"]
     assert target["fields"]["key"].startswith(f"uploads/{tenant}/{job_a['job_id']}/")
     s3 = stack.client("s3")
@@ -320,7 +319,8 @@ def test_a_voice_the_vendor_cannot_rename_or_delete_says_so_and_its_audio_is_del
     url = f"{stack.api_url}/v1/voices/{job['voice_id']}"
     prefix = f"uploads/{tenant}/{job['job_id']}/"
     s3 = stack.client("s3")
-    assert s3.list_objects_v2(Bucket=stack.bucket_name, Prefix=prefix)["KeyCount"] == 20
+    # (20 sentences and the consent statement)
+    assert s3.list_objects_v2(Bucket=stack.bucket_name, Prefix=prefix)["KeyCount"] == 21
     # Rename: Tencent VRS has no rename, so the name changes here only, and the note says so
     renamed = api.patch(url, json={"name": "after"}).json()
     assert renamed["name"] == "after" and "tencent_vrs cannot rename" in renamed["note"]
@@ -369,7 +369,7 @@ def test_cancel_during_training_at_a_callback_vendor_ends_cancelled_for_good(
 ) -> None:
     sandbox.config.training_seconds = 3.0
     callbacks_before = len(sandbox.callbacks)
-    job = client.create_job("tencent_vrs", "to-cancel", "female")
+    job = client.create_job("tencent_vrs", "to-cancel", "female", SPEAKER)
     upload_all(client, job)
     wait_status(client, job["job_id"], ("TRAINING",))
     # When the client cancels while the vendor trains
@@ -392,7 +392,7 @@ def test_cancel_during_training_at_a_polling_vendor_stops_the_vendor_task(
     saved = qiniu.config.model_copy()
     qiniu.config.training_seconds = 30.0
     try:
-        job = client.create_job("qiniu", "to-cancel", "female")
+        job = client.create_job("qiniu", "to-cancel", "female", SPEAKER)
         upload_all(client, job)
         training = wait_status(client, job["job_id"], ("TRAINING",))
         slot_id = training["vendor_task_id"]

@@ -1,4 +1,4 @@
-"""Consent end to end on the local stack: the speaker's statement recorded, kept with the voice, deleted with it.
+"""Consent end to end on the local stack: the statement recorded, kept with the voice, deleted with it.
 
 The consent take is the statement read by the stand-in (eSpeak NG, voiceclone_cli.stand_in): the
 phrase is new with every job, so no sample recording can hold it.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 import pytest
 from botocore.exceptions import ClientError
@@ -38,7 +38,7 @@ class RecordingVendor(VendorAdapter):
     """A polling vendor that records every create: the gate is judged by what reached it."""
 
     vendor_id = VENDOR
-    display_names = {"en": "Fake Voice Co", "zh": "假声音公司"}
+    display_names: ClassVar[Mapping[str, str]] = {"en": "Fake Voice Co", "zh": "假声音公司"}
     capabilities = Capabilities(audio_transport="inline", audio_files="per_sentence", sentence_count=3)
     default_endpoint = "http://127.0.0.1:1"
     credential_fields = ()

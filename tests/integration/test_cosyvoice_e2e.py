@@ -20,7 +20,7 @@ from voiceclone.vendors.speech import mp3_frame_spans
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import http, wait_for
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 SENTENCE = "你好，欢迎使用语音克隆服务。"
@@ -33,9 +33,8 @@ def tenant(stack: LocalStack) -> tuple[VoicecloneClient, httpx.Client]:
 
 
 def clone(client: VoicecloneClient, **options: str) -> dict[str, Any]:
-    job = client.create_job("cosyvoice", "cosyvoice-e2e", "female", options=options or None)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    job = client.create_job("cosyvoice", "cosyvoice-e2e", "female", SPEAKER, options=options or None)
+    upload_recordings(client, job, SAMPLES)
 
     def done() -> dict[str, Any] | None:
         current = client.get_job(job["job_id"])
