@@ -28,7 +28,7 @@ CONSENT_TEXT_ID = "consent"
 # How many digits the one-time phrase has: 10**8 phrases, each claimed once (store.consent).
 PHRASE_DIGITS = 8
 # The longest and shortest consent take accepted: a statement is longer than a training sentence.
-CONSENT_MIN_SECONDS = 2.0
+CONSENT_MIN_SECONDS = 3.0
 CONSENT_MAX_SECONDS = 40.0
 
 StatementLanguage = Literal["zh", "en"]
