@@ -301,13 +301,11 @@ def give_consent(client: VoicecloneClient, job: dict[str, Any], out: Output, sta
     out.line("The speaker reads this consent statement aloud and records it:")
     out.line(f"  {sentence['text']}")
     if stand_in:
-        from voiceclone_cli.stand_in import consent_take
+        from voiceclone_cli.stand_in import write_consent_take
 
         out.warn("the statement is read by the stand-in reader (eSpeak NG): this is not a person's consent")
         with tempfile.TemporaryDirectory() as tmp:
-            take = Path(tmp) / "consent.wav"
-            take.write_bytes(consent_take(job))
-            client.upload(_consent_target(client, job_id, sentence), take)
+            client.upload(_consent_target(client, job_id, sentence), write_consent_take(job, Path(tmp)))
         return True
     if sys.stdin.isatty() and not out.as_json:
         answer = input("Record it, then give the recording's file (empty: later): ").strip()
@@ -586,13 +584,11 @@ def job_consent(client: VoicecloneClient, args: argparse.Namespace, out: Output)
         raise CliError(f"job {args.job_id}: its consent statement was recorded and passed its check")
     target = client.new_upload_url(args.job_id, CONSENT)
     if args.stand_in:
-        from voiceclone_cli.stand_in import consent_take
+        from voiceclone_cli.stand_in import write_consent_take
 
         out.warn("the statement is read by the stand-in reader (eSpeak NG): this is not a person's consent")
         with tempfile.TemporaryDirectory() as tmp:
-            take = Path(tmp) / "consent.wav"
-            take.write_bytes(consent_take(job))
-            client.upload(target, take)
+            client.upload(target, write_consent_take(job, Path(tmp)))
     else:
         client.upload(target, Path(args.file))
     out.line(f"job {args.job_id}: consent statement uploaded")

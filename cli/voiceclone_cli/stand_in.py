@@ -124,3 +124,10 @@ def consent_take(job: dict[str, Any]) -> bytes:
     if not terms.get("statement"):
         raise ValueError(f"job {job.get('job_id')} asks for no recorded consent statement")
     return read_aloud(terms["statement"], terms.get("language") or "en")
+
+
+def write_consent_take(job: dict[str, Any], directory: Path) -> Path:
+    """The stand-in's take of the job's statement as ``DIR/consent.wav``, for a client that uploads files."""
+    path = directory / "consent.wav"
+    path.write_bytes(consent_take(job))
+    return path

@@ -23,9 +23,11 @@ DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
 STATUS_ROUTE = "GET /v1/voice-clones/{id}"
 
 
-def new_tenant(stack: LocalStack, label: str) -> tuple[str, VoicecloneClient, httpx.Client]:
+def new_tenant(
+    stack: LocalStack, label: str, organisation: str = "Example Organisation"
+) -> tuple[str, VoicecloneClient, httpx.Client]:
     tenant = f"{label}-{uuid.uuid4().hex[:8]}"
-    key = stack.issue_api_key(tenant)
+    key = stack.issue_api_key(tenant, organisation)
     return tenant, VoicecloneClient(stack.api_url, api_key=key), http(stack, key)
 
 
@@ -53,7 +55,7 @@ def clone(client: VoicecloneClient, vendor: str = "tencent_vrs", name: str = "vo
 
 @pytest.fixture(scope="module")
 def tenant_a(stack: LocalStack) -> tuple[str, VoicecloneClient, httpx.Client]:
-    return new_tenant(stack, "tenant-a")
+    return new_tenant(stack, "tenant-a", "Tenant A's organisation")
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +111,10 @@ def _not_found(response: httpx.Response, error: str) -> None:
 
 
 def _create(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
-    created = b.post(f"{url}/v1/jobs", json={"vendor": "tencent_vrs", "voice_name": "b", "gender": "male"})
+    created = b.post(
+        f"{url}/v1/jobs",
+        json={"vendor": "tencent_vrs", "voice_name": "b", "speaker_name": "s", "gender": "male"},
+    )
     assert created.status_code == 201
     assert f"/{a['tenant']}/" not in str(created.json()["sentences"][0]["upload"]["fields"]["key"])
 
@@ -153,6 +158,16 @@ def _usage(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     assert b.get(f"{url}/v1/usage").json()["vendors"] == []
 
 
+def _settings(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    # B sees and sets its own organisation, never A's
+    assert b.get(f"{url}/v1/settings").json()["organisation_name"] != "Tenant A's organisation"
+
+
+def _set_settings(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    changed = b.patch(f"{url}/v1/settings", json={"organisation_name": "B's organisation"})
+    assert changed.status_code == 200 and changed.json()["organisation_name"] == "B's organisation"
+
+
 PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/jobs"): _create,
     ("GET", "/v1/jobs"): _list_jobs,
@@ -184,6 +199,11 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/vendors/{vendor}/training-texts"): _texts,
     ("GET", "/v1/webhooks/secret"): _webhook_secret,
     ("POST", "/v1/webhooks/secret/rotate"): _rotate,
+    ("GET", "/v1/voices/{voice_id}/consent"): lambda b, url, a: _not_found(
+        b.get(f"{url}/v1/voices/{a['voice_id']}/consent"), "VoiceNotFound"
+    ),
+    ("GET", "/v1/settings"): _settings,
+    ("PATCH", "/v1/settings"): _set_settings,
 }
 
 
@@ -212,8 +232,11 @@ def test_tenant_b_cannot_see_or_change_tenant_a(
     spoken_before = http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}/speech").json()
     # When tenant B calls the route with tenant A's ids
     PROBES[route](http_b, stack.api_url, a)
-    # Then A's job, voice and webhook secret are as they were (404 said nothing and changed nothing)
+    # Then A's job, voice, consent, settings and webhook secret are as they were (404 said nothing and
+    # changed nothing)
     assert client_a.get_job(voice_of_a["job_id"]) == before_job
+    assert client_a.get_consent(voice_of_a["voice_id"])["statement"] == before_job["consent"]["statement"]
+    assert client_a.settings()["organisation_name"] == "Tenant A's organisation"
     assert http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}").json() == before_voice
     assert http_a.get(f"{stack.api_url}/v1/webhooks/secret").json()["secret"] == a["webhook_secret"]
     spoken = http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}/speech").json()
@@ -438,6 +461,7 @@ def test_mistakes_are_named_not_ignored(stack: LocalStack) -> None:
     assert invalid.status_code == 422
     fields = {tuple(d["loc"]) for d in invalid.json()["detail"]}
     assert ("body", "gender") in fields and ("body", "voice_name") in fields
+    assert ("body", "speaker_name") in fields
     assert all(d["msg"] for d in invalid.json()["detail"])
     bad_id = api.get(f"{stack.api_url}/v1/voices/a%20b")
     assert bad_id.status_code == 422 and bad_id.json()["detail"][0]["loc"] == ["path", "voice_id"]

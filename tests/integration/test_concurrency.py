@@ -75,11 +75,18 @@ def run_jobs_at_once(stack: LocalStack, count: int) -> list[dict[str, Any]]:
             httpx.Client(base_url=stack.api_url, headers=headers, timeout=120, transport=_once()) as api,
             httpx.Client(timeout=120, transport=_once()) as uploads,
         ):
-            body = {"vendor": VENDOR, "voice_name": f"load-{index}", "gender": "female", "language": "zh-CN"}
+            body = {
+                "vendor": VENDOR,
+                "voice_name": f"load-{index}",
+                "speaker_name": f"speaker {index}",
+                "gender": "female",
+                "language": "zh-CN",
+            }
             start.wait()
             created = api.post("/v1/jobs", json=body)
             assert created.status_code == 201, created.text
             job = created.json()
+            # Every take the same recording, the consent statement's too: the checks are not the point here
             for sentence in job["sentences"]:
                 target = sentence["upload"]
                 files = {"file": (f"{sentence['text_id']}.wav", RECORDING, "audio/wav")}

@@ -97,6 +97,7 @@ def test_another_model_is_a_job_option_and_an_unknown_one_is_refused_at_once(
         json={
             "vendor": "cosyvoice",
             "voice_name": "x",
+            "speaker_name": "s",
             "gender": "female",
             "options": {"target_model": "v9"},
         },
