@@ -151,7 +151,7 @@ def test_bad_recordings_end_check_failed_with_a_reason_each(
         assert by_id[text_id]["check"]["code"] == code, by_id[text_id]
         assert by_id[text_id]["check"]["message"]
     assert all(s["status"] == "PASSED" for t, s in by_id.items() if t not in expected)
-    assert "5 of 20 sentences" in final["error"]["message"]
+    assert "5 of 21 sentences" in final["error"]["message"]
     assert sandbox.tasks_created == tasks_before
     assert "SubmitTraining" not in states_entered(stack, job["job_id"])
 
