@@ -34,4 +34,5 @@ def _child() -> None:
 
 def test_a_second_stack_in_one_process_creates_jobs_like_the_first() -> None:
     seen, _ = run_child("tests.integration.test_stack_restart", timeout=300)
-    assert seen["answers"] == ["AWAITING_AUDIO with 20 sentences"] * 2, seen
+    # (the 20 sentences and the consent statement)
+    assert seen["answers"] == ["AWAITING_AUDIO with 21 sentences"] * 2, seen
