@@ -38,7 +38,7 @@ def _now() -> datetime:
     return datetime.now(tz=UTC)
 
 
-# Ideographs (CJK Unified, Extension A) and the CJK punctuation block: a script holding them is Chinese.
+# CJK Unified Ideographs and Extension A: a script holding them is read in Chinese.
 _CHINESE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 _DIGITS_ZH = "零一二三四五六七八九"
 _DIGITS_EN = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
