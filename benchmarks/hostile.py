@@ -93,7 +93,14 @@ def error_of(response: httpx.Response) -> str:
 
 
 def _job_body(**changes: Any) -> dict[str, Any]:
-    return {"vendor": "qiniu", "voice_name": "hostile", "gender": "female", "language": "zh-CN", **changes}
+    return {
+        "vendor": "qiniu",
+        "voice_name": "hostile",
+        "speaker_name": "hostile speaker",
+        "gender": "female",
+        "language": "zh-CN",
+        **changes,
+    }
 
 
 def _speech(

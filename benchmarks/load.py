@@ -76,15 +76,23 @@ def _once() -> Any:
 
 
 def create_and_upload(stack: Any, index: int, start: threading.Barrier | None) -> str:
-    """One client's job: create it, upload its 20 recordings. No retry: any failure is an error."""
+    """One client's job: create it, upload its 20 recordings and its consent take. No retry: any failure is
+    an error."""
     import httpx
+    from voiceclone_cli.stand_in import consent_take
 
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     with (
         httpx.Client(base_url=stack.api_url, headers=headers, timeout=300, transport=_once()) as api,
         httpx.Client(timeout=300, transport=_once()) as uploads,
     ):
-        body = {"vendor": VENDOR, "voice_name": f"load-{index}", "gender": "female", "language": "zh-CN"}
+        body = {
+            "vendor": VENDOR,
+            "voice_name": f"load-{index}",
+            "speaker_name": f"load speaker {index}",
+            "gender": "female",
+            "language": "zh-CN",
+        }
         if start is not None:
             start.wait()
         created = api.post("/v1/jobs", json=body)
@@ -93,8 +101,14 @@ def create_and_upload(stack: Any, index: int, start: threading.Barrier | None) -
         job = created.json()
         for sentence in job["sentences"]:
             target = sentence["upload"]
-            path = ROOT / "samples" / VENDOR / f"{sentence['text_id']}.wav"
-            files = {"file": (path.name, path.read_bytes(), "audio/wav")}
+            text_id = sentence["text_id"]
+            # The consent statement read by the stand-in: its phrase is this job's.
+            audio = (
+                consent_take(job)
+                if text_id == "consent"
+                else (ROOT / "samples" / VENDOR / f"{text_id}.wav").read_bytes()
+            )
+            files = {"file": (f"{text_id}.wav", audio, "audio/wav")}
             sent = uploads.post(target["url"], data=target["fields"], files=files)
             if sent.status_code >= 300:
                 raise RuntimeError(f"upload answered {sent.status_code}: {sent.text[:200]}")

@@ -16,6 +16,7 @@ import gc
 import random
 import secrets
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -126,8 +127,15 @@ class Ledger:
 def clone(api: Any, uploads: Any, ledger: Ledger, vendor: str, index: int) -> None:
     """Create a job (again after a vendor's 5xx, as a client would), upload its documents and sentences."""
     from voiceclone_cli.client import ApiError
+    from voiceclone_cli.stand_in import write_consent_take
 
-    body = {"vendor": vendor, "voice_name": f"soak {index}", "gender": "female", "language": "zh-CN"}
+    body = {
+        "vendor": vendor,
+        "voice_name": f"soak {index}",
+        "speaker_name": f"soak speaker {index}",
+        "gender": "female",
+        "language": "zh-CN",
+    }
     for attempt in range(CREATE_TRIES):
         created = api.post("/v1/jobs", json=body)
         if created.status_code == 201:
@@ -148,8 +156,13 @@ def clone(api: Any, uploads: Any, ledger: Ledger, vendor: str, index: int) -> No
     try:
         for document in job["documents"]:
             uploads.upload(document["upload"], LETTER)
-        for sentence in job["sentences"]:
-            uploads.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+        with tempfile.TemporaryDirectory() as tmp:
+            consent = write_consent_take(job, Path(tmp))  # the stand-in reads the statement
+            for sentence in job["sentences"]:
+                text_id = sentence["text_id"]
+                uploads.upload(
+                    sentence["upload"], consent if text_id == "consent" else SAMPLES / f"{text_id}.wav"
+                )
     except ApiError as exc:
         ledger.problem(f"{vendor} job {job['job_id']}: upload refused: {exc}")
 

@@ -22,6 +22,7 @@ import argparse
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -56,11 +57,16 @@ class SandboxTimer:
 
 def clone(client: Any, vendor: str) -> str:
     """A voice of `vendor` from the sample recordings; its id."""
-    job = client.create_job(vendor, f"bench-speech-{vendor}", "female")
+    from voiceclone_cli.stand_in import write_consent_take
+
+    job = client.create_job(vendor, f"bench-speech-{vendor}", "female", "Bench Speaker")
     for document in job["documents"]:
         client.upload(document["upload"], LETTER)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    with tempfile.TemporaryDirectory() as tmp:
+        consent = write_consent_take(job, Path(tmp))  # the stand-in reads the statement
+        for sentence in job["sentences"]:
+            text_id = sentence["text_id"]
+            client.upload(sentence["upload"], consent if text_id == "consent" else SAMPLES / f"{text_id}.wav")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         current = client.get_job(job["job_id"])

@@ -34,6 +34,7 @@ CLIENT_ROUTES = (
     ("GET", "/v1/voices/{voice_id}"),
     ("PATCH", "/v1/voices/{voice_id}"),
     ("DELETE", "/v1/voices/{voice_id}"),
+    ("GET", "/v1/voices/{voice_id}/consent"),
     ("POST", "/v1/voices/{voice_id}/speech"),
     ("GET", "/v1/voices/{voice_id}/speech"),
     ("GET", "/v1/speech/{speech_id}"),
@@ -44,6 +45,8 @@ CLIENT_ROUTES = (
     ("POST", "/v1/provenance"),
     ("GET", "/v1/labels/policy"),
     ("PUT", "/v1/labels/policy"),
+    ("GET", "/v1/settings"),
+    ("PATCH", "/v1/settings"),
 )
 # Bodies API Gateway passes as bytes, base64-encoded both ways: speech audio asked for with `Accept:
 # audio/wav` or `audio/mpeg`, and the audio file POST /v1/provenance takes (voiceclone.rest.hardening).

@@ -121,10 +121,11 @@ class JobNotifications(Construct):
             on_failure=sources.SqsDlq(self.stream_failures),
             filters=[
                 lambda_.FilterCriteria.filter(
-                    # Jobs, and speech (Speech Succeeded / Speech Failed): no other item makes an event.
+                    # Jobs, speech (Speech Succeeded / Speech Failed), consent records (Consent
+                    # Recorded) and voices (Voice Deleted): no other item makes an event.
                     {
                         "eventName": ["INSERT", "MODIFY"],
-                        "dynamodb": {"Keys": {"sk": {"S": ["JOB", "SPEECH"]}}},
+                        "dynamodb": {"Keys": {"sk": {"S": ["JOB", "SPEECH", "CONSENT", "VOICE"]}}},
                     }
                 )
             ],

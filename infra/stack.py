@@ -33,13 +33,18 @@ UPLOAD_READERS = ("api", "intake", "check_sentence", "submit_training")
 # form can write (voiceclone.logic.training.intake); CheckSentence reads it there (SubmitTraining:
 # all of training/).
 RECORDING_KEEPERS = ("intake",)
-RECORDING_READERS = ("check_sentence",)
+RECORDING_READERS = ("check_sentence", "finalize")
 RECORDINGS = f"{c.TRAINING_PREFIX}*/recordings/*"
 # The api signs presigned POSTs, and S3 checks the signer may put the object.
 UPLOAD_WRITERS = ("api",)
 # DELETE /v1/voices/{id} deletes the voice's recordings and its assembled training audio; so does
 # expire_job for a job whose recordings did not all arrive in time.
 AUDIO_DELETERS = ("api", "expire_job")
+# Finalize keeps the consent take under consent/ (copied from the job's recordings); the api hands it
+# out by presigned GET (GET /v1/voices/{id}/consent) and deletes it with the voice.
+CONSENT_KEEPERS = ("finalize",)
+CONSENT_READERS = ("api",)
+CONSENT_DELETERS = ("api",)
 # SubmitTraining writes the assembled audio a vendor downloads, and presigns its GET.
 TRAINING_AUDIO_READ_WRITE = ("submit_training",)
 SECRET_READERS = (
@@ -213,6 +218,12 @@ class VoicecloneStack(Stack):
                     },
                 )
             )
+        for name in CONSENT_KEEPERS:
+            bucket.grant_put(fn[name], f"{c.CONSENT_PREFIX}*")
+        for name in CONSENT_READERS:
+            bucket.grant_read(fn[name], f"{c.CONSENT_PREFIX}*")
+        for name in CONSENT_DELETERS:
+            bucket.grant_delete(fn[name], f"{c.CONSENT_PREFIX}*")
         # The api function stores the audio it speaks and hands it out by presigned GET.
         bucket.grant_put(fn["api"], f"{c.SPEECH_PREFIX}*")
         bucket.grant_read(fn["api"], f"{c.SPEECH_PREFIX}*")
@@ -256,8 +267,8 @@ class VoicecloneStack(Stack):
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="Wildcards from CDK grants, each on one named resource: objects under uploads/*, "
-                    "training/*, training/*/recordings/* (the copies intake keeps) and speech/* of the "
-                    "audio bucket (with CDK's "
+                    "training/*, training/*/recordings/* (the copies intake keeps), speech/* and consent/* "
+                    "of the audio bucket (with CDK's "
                     "s3:GetObject*/GetBucket*/List*/Abort* action groups on that bucket only), the jobs "
                     "table's index/* (its two GSIs), "
                     "the state machine invoking versions/aliases (:*) of its own functions, and the api "
@@ -301,6 +312,7 @@ class VoicecloneStack(Stack):
             f"Resource::<{bucket}.Arn>/{c.UPLOAD_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.TRAINING_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.SPEECH_PREFIX}*",
+            f"Resource::<{bucket}.Arn>/{c.CONSENT_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{RECORDINGS}",
             f"Resource::<{table}.Arn>/index/*",
             *(f"Resource::<{function}.Arn>:*" for function in invoked),

@@ -213,3 +213,43 @@ def riff_file(chunks: list[tuple[bytes, bytes]]) -> bytes:
 
     body = b"".join(cid + struct.pack("<I", len(b)) + b + b"\x00" * (len(b) & 1) for cid, b in chunks)
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
+
+
+# Who the tests' speakers are said to be: the consent statement names them.
+SPEAKER = "Test Speaker"
+CONSENT = "consent"
+
+
+def consent_take(job: dict[str, Any]) -> bytes:
+    """The job's consent statement read by the stand-in (eSpeak NG): its phrase is the job's own."""
+    from voiceclone_cli.stand_in import consent_take as read
+
+    return read(job)
+
+
+def upload_consent(client: Any, job: dict[str, Any], take: bytes | None = None) -> None:
+    """Upload the consent take (the stand-in's reading unless `take` is given) to the job's form for it."""
+    import tempfile
+    from pathlib import Path
+
+    sentence = next(s for s in job["sentences"] if s["text_id"] == CONSENT)
+    target = sentence.get("upload") or client.new_upload_url(job["job_id"], CONSENT)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "consent.wav"
+        path.write_bytes(consent_take(job) if take is None else take)
+        client.upload(target, path)
+
+
+def upload_recordings(client: Any, job: dict[str, Any], directory: Any, consent: bool = True) -> None:
+    """What a speaker uploads for a job: each sentence from DIR/<text_id>.wav, then the consent statement.
+
+    The statement's phrase is made with the job, so its take cannot come from DIR: the stand-in
+    reads it (`consent=False` leaves it out, for a job that must wait for it).
+    """
+    from pathlib import Path
+
+    for sentence in job["sentences"]:
+        if sentence["text_id"] != CONSENT:
+            client.upload(sentence["upload"], Path(directory) / f"{sentence['text_id']}.wav")
+    if consent:
+        upload_consent(client, job)

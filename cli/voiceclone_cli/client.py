@@ -186,19 +186,25 @@ class VoicecloneClient:
         vendor: str,
         voice_name: str,
         gender: str,
+        speaker_name: str,
         language: str = "zh-CN",
         options: dict[str, str] | None = None,
         notify_url: str | None = None,
+        consent_document: str | None = None,
     ) -> dict[str, Any]:
+        """A new job: its sentences, the speaker's consent statement (`consent`) first, each with its form."""
         payload: dict[str, Any] = {
             "vendor": vendor,
             "voice_name": voice_name,
             "gender": gender,
+            "speaker_name": speaker_name,
             "language": language,
             "options": options or {},
         }
         if notify_url:
             payload["notify_url"] = notify_url
+        if consent_document:
+            payload["consent_document"] = consent_document
         job: dict[str, Any] = self._request("POST", "/v1/jobs", json=payload)
         return job
 
@@ -249,6 +255,24 @@ class VoicecloneClient:
     def delete_voice(self, voice_id: str) -> dict[str, Any]:
         voice: dict[str, Any] = self._request("DELETE", f"/v1/voices/{voice_id}")
         return voice
+
+    def get_consent(self, voice_id: str) -> dict[str, Any]:
+        """The voice's consent record (its audit entry once the voice is deleted), with a fresh audio URL."""
+        consent: dict[str, Any] = self._request("GET", f"/v1/voices/{voice_id}/consent")
+        return consent
+
+    # The tenant's settings
+
+    def settings(self) -> dict[str, Any]:
+        found: dict[str, Any] = self._request("GET", "/v1/settings")
+        return found
+
+    def update_settings(self, organisation_name: str) -> dict[str, Any]:
+        """Set the organisation name new jobs' consent statements give."""
+        found: dict[str, Any] = self._request(
+            "PATCH", "/v1/settings", json={"organisation_name": organisation_name}
+        )
+        return found
 
     # Speech
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,10 @@ SAMPLES = REPO_ROOT / "samples" / "tencent_vrs"
 SAMPLE_LETTER = REPO_ROOT / "samples" / "authorization-letter.pdf"
 # What `voiceclone local demo` (and so `make run`) has the new voice say.
 DEMO_SENTENCE = "你好，这是我克隆的声音。欢迎使用语音克隆服务！"
+# The text id of the speaker's consent statement among a job's sentences.
+CONSENT = "consent"
+# Who the demo's stand-in reader is said to be (the voice is eSpeak NG's, as in samples/).
+DEMO_SPEAKER = "Demo Speaker"
 # Sentences `jobs reupload` sends again: the rejected ones, and any never uploaded.
 TO_RECORD = ("REJECTED", "PENDING_UPLOAD")
 UPLOAD_WORKERS = 4
@@ -218,11 +223,18 @@ def clone(
     documents: dict[str, str] | None = None,
     out: Output | None = None,
     force: bool = False,
+    *,
+    speaker: str,
+    stand_in_consent: bool = False,
+    consent_document: str | None = None,
 ) -> int:
-    """Check the recordings, create a job, upload one recording per sentence, follow it to the end.
+    """Check the recordings, create a job, upload one recording per sentence, get the consent, follow it.
 
     While the check finds a problem no job is created (exit 2, the table on stderr); `force`
-    uploads anyway. Returns the exit code."""
+    uploads anyway. The speaker's consent statement is made with the job (its phrase is new), so
+    it is recorded then: read by the person at the prompt, or by the stand-in reader
+    (`stand_in_consent`: eSpeak NG, for demos and tests only); without either the job waits for
+    `voiceclone jobs consent JOB_ID FILE`. Returns the exit code."""
     out = out or Output(as_json=as_json)
     info = client.vendor_info(vendor)
     if not force:
@@ -258,17 +270,60 @@ def clone(
     if absent:
         raise usage_error(f"no such file: {', '.join(absent)}")
 
-    job = client.create_job(vendor, name, gender, options=options)
+    job = client.create_job(vendor, name, gender, speaker, options=options, consent_document=consent_document)
     job_id = job["job_id"]
-    out.line(f"job {job_id} created ({vendor}, {len(job['sentences'])} sentences)")
+    training = [s for s in job["sentences"] if s["text_id"] != CONSENT]
+    out.line(f"job {job_id} created ({vendor}, {len(training)} sentences and the consent statement)")
     for document in job.get("documents") or []:
         if document.get("upload"):
             client.upload(document["upload"], Path(documents[document["name"]]))
     with out.progress() as progress:
-        targets = {s["text_id"]: s["upload"] for s in job["sentences"]}
+        targets = {s["text_id"]: s["upload"] for s in training}
         _upload_all(client, directory, list(targets), targets.__getitem__, progress)
+    if not give_consent(client, job, out, stand_in_consent):
+        return 0
+    with out.progress() as progress:
         job = follow(client, job_id, progress, timeout, interval)
     return report(out, job)
+
+
+def _consent_sentence(job: dict[str, Any]) -> dict[str, Any] | None:
+    return next((s for s in job.get("sentences") or [] if s["text_id"] == CONSENT), None)
+
+
+def give_consent(client: VoicecloneClient, job: dict[str, Any], out: Output, stand_in: bool) -> bool:
+    """Upload the job's consent take; False when it is left for later (the job waits for it).
+
+    The statement is shown; the stand-in reads it, or a person at a terminal records it and names
+    the file; otherwise the command that uploads it later is printed."""
+    sentence = _consent_sentence(job)
+    if sentence is None or sentence["status"] == "PASSED":
+        return True  # a consent document, or a take already checked
+    job_id = job["job_id"]
+    out.line("The speaker reads this consent statement aloud and records it:")
+    out.line(f"  {sentence['text']}")
+    if stand_in:
+        from voiceclone_cli.stand_in import write_consent_take
+
+        out.warn("the statement is read by the stand-in reader (eSpeak NG): this is not a person's consent")
+        with tempfile.TemporaryDirectory() as tmp:
+            client.upload(_consent_target(client, job_id, sentence), write_consent_take(job, Path(tmp)))
+        return True
+    if sys.stdin.isatty() and not out.as_json:
+        answer = input("Record it, then give the recording's file (empty: later): ").strip()
+        if answer:
+            client.upload(_consent_target(client, job_id, sentence), Path(answer).expanduser())
+            return True
+    out.line(f"job {job_id} waits for it: voiceclone jobs consent {job_id} FILE --wait")
+    if out.as_json:
+        out.json(client.get_job(job_id))
+    return False
+
+
+def _consent_target(client: VoicecloneClient, job_id: str, sentence: dict[str, Any]) -> dict[str, Any]:
+    """The consent take's form: the one the job came with, else a fresh one."""
+    target: dict[str, Any] | None = sentence.get("upload")
+    return target or client.new_upload_url(job_id, CONSENT)
 
 
 def reupload(
@@ -294,6 +349,11 @@ def reupload(
             hint=hints.get(status, "start a new job: voiceclone clone --vendor VENDOR --name NAME DIR"),
         )
     todo = [s for s in job.get("sentences") or [] if s["status"] in TO_RECORD]
+    if directory.is_dir() and recording_path(directory, CONSENT) is None:
+        # The consent statement is recorded on its own (voiceclone jobs consent), unless DIR holds it.
+        if any(s["text_id"] == CONSENT for s in todo) and not out.as_json:
+            out.warn(f"job {job_id} waits for the consent statement: voiceclone jobs consent {job_id} FILE")
+        todo = [s for s in todo if s["text_id"] != CONSENT]
     if not directory.is_dir():
         raise usage_error(
             f"{directory} is not a directory", hint="pass the folder of <text_id>.wav recordings"
@@ -371,6 +431,9 @@ def cmd_clone(args: argparse.Namespace) -> int:
         documents=options(args.document),
         out=_output(args),
         force=bool(getattr(args, "force", False)),
+        speaker=args.speaker,
+        stand_in_consent=args.stand_in_consent,
+        consent_document=args.consent_document,
     )
 
 
@@ -413,6 +476,8 @@ def show_job(out: Output, job: dict[str, Any]) -> None:
             ("vendor", job["vendor"]),
             ("status", job["status"]),
             ("voice name", job.get("voice_name")),
+            ("speaker", job.get("speaker_name")),
+            ("consent", (job.get("consent") or {}).get("kind")),
             ("language", job.get("language")),
             ("gender", job.get("gender")),
             ("created", job.get("created_at")),
@@ -480,6 +545,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         else:
             show_job(out, job)
         return 0
+    if command == "consent":
+        return job_consent(client, args, out)
     if command == "cancel":
         job = client.cancel_job(args.job_id)
         if out.as_json:
@@ -496,6 +563,70 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         wait=args.wait,
         timeout=args.timeout,
         interval=POLL_INTERVAL,
+    )
+
+
+def job_consent(client: VoicecloneClient, args: argparse.Namespace, out: Output) -> int:
+    """Show a job's consent statement, or upload its take (a file, or the stand-in's reading)."""
+    job = client.get_job(args.job_id)
+    sentence = _consent_sentence(job)
+    terms = job.get("consent") or {}
+    if sentence is None:
+        what = f"names the consent document {terms['document_reference']!r}" if terms else "has no consent"
+        raise CliError(f"job {args.job_id} {what}: there is no statement to record")
+    if not args.file and not args.stand_in:
+        if out.as_json:
+            out.json(terms)
+            return 0
+        out.fields([("speaker", terms.get("speaker_name")), ("phrase", terms.get("phrase"))])
+        out.line(sentence["text"])
+        out.line(f"record it, then: voiceclone jobs consent {args.job_id} FILE --wait")
+        return 0
+    if sentence["status"] == "PASSED":
+        raise CliError(f"job {args.job_id}: its consent statement was recorded and passed its check")
+    target = client.new_upload_url(args.job_id, CONSENT)
+    if args.stand_in:
+        from voiceclone_cli.stand_in import write_consent_take
+
+        out.warn("the statement is read by the stand-in reader (eSpeak NG): this is not a person's consent")
+        with tempfile.TemporaryDirectory() as tmp:
+            client.upload(target, write_consent_take(job, Path(tmp)))
+    else:
+        client.upload(target, Path(args.file))
+    out.line(f"job {args.job_id}: consent statement uploaded")
+    if not args.wait:
+        return 0
+    with out.progress() as progress:
+        final = follow(client, args.job_id, progress, args.timeout, POLL_INTERVAL, baseline=job)
+    return report(out, final)
+
+
+def show_consent(out: Output, consent: dict[str, Any]) -> None:
+    checks = consent.get("checks") or {}
+    requested = consent.get("requested_by") or {}
+    out.fields(
+        [
+            ("voice", consent.get("voice_id")),
+            ("job", consent.get("job_id")),
+            ("vendor", consent.get("vendor")),
+            ("kind", consent.get("kind")),
+            ("state", consent.get("state")),
+            ("speaker", consent.get("speaker_name")),
+            ("organisation", consent.get("organisation_name")),
+            ("statement", consent.get("statement")),
+            ("phrase", consent.get("phrase")),
+            ("document", consent.get("document_reference")),
+            ("audio sha256", consent.get("audio_sha256")),
+            ("statement sha256", consent.get("statement_sha256")),
+            ("asked by", f"{requested.get('tenant_id')} (API key {requested.get('api_key_id')})"),
+            ("asked at", consent.get("requested_at")),
+            ("recorded at", consent.get("recorded_at")),
+            ("deleted at", consent.get("deleted_at")),
+            ("audio checks", checks.get("audio_checks")),
+            ("phrase heard", checks.get("phrase_heard")),
+            ("same speaker", checks.get("same_speaker")),
+            ("audio url", consent.get("audio_url")),
+        ]
     )
 
 
@@ -569,6 +700,17 @@ def cmd_voices(args: argparse.Namespace) -> int:
         return 0
     if command == "speech":
         return _list_speech(out, client, args)
+    if command == "consent":
+        consent = client.get_consent(args.voice_id)
+        if args.output and consent.get("audio_url"):
+            Path(args.output).write_bytes(client.download(consent["audio_url"]))
+        if out.as_json:
+            out.json(consent)
+            return 0
+        show_consent(out, consent)
+        if args.output and consent.get("audio_url"):
+            out.line(f"the consent take: {args.output}")
+        return 0
     if command == "get":
         voice = client.get_voice(args.voice_id)
     elif command == "rename":
@@ -1009,6 +1151,26 @@ def cmd_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    out = _output(args)
+    client = VoicecloneClient()
+    found = client.update_settings(args.organisation) if args.organisation else client.settings()
+    if out.as_json:
+        out.json(found)
+        return 0
+    out.fields(
+        [
+            (
+                "organisation",
+                found.get("organisation_name") or "(not set: voiceclone settings --organisation NAME)",
+            ),
+            ("document consent", "allowed" if found.get("document_consent_allowed") else "not allowed"),
+            ("updated", found.get("updated_at")),
+        ]
+    )
+    return 0
+
+
 def cmd_admin(args: argparse.Namespace) -> int:
     out = _output(args)
     table = args.table or os.environ.get("VOICECLONE_TABLE_NAME")
@@ -1022,13 +1184,36 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
     # Imported by name: the CLI runs where the service code is installed, loaded only for admin work.
     api_keys = importlib.import_module("voiceclone.logic.account.api_keys")
+    tenant_settings = importlib.import_module("voiceclone.logic.account.settings")
+    store = Store(table)
+    organisation = getattr(args, "organisation", None)
     try:
-        key = str(api_keys.issue_api_key(Store(table).account, args.tenant))
+        if args.admin_command == "tenant":
+            allowed = {"allow": True, "deny": False}.get(args.document_consent or "")
+            found = tenant_settings.set_policy(
+                store.tenants, args.tenant, organisation_name=organisation, document_consent_allowed=allowed
+            ).model_dump(mode="json")
+        else:
+            key = str(api_keys.issue_api_key(store.account, args.tenant))
+            if organisation:
+                tenant_settings.set_policy(store.tenants, args.tenant, organisation_name=organisation)
     except (BotoCoreError, ClientError) as exc:
         raise CliError(
-            f"cannot issue a key in table {table}: {exc}",
+            f"cannot write tenant {args.tenant} in table {table}: {exc}",
             hint="check your AWS credentials and region (AWS_PROFILE, AWS_REGION) and the table name",
         ) from exc
+    if args.admin_command == "tenant":
+        if out.as_json:
+            out.json({"tenant_id": args.tenant, **found})
+            return 0
+        out.line(f"tenant {args.tenant}:")
+        out.fields(
+            [
+                ("organisation", found["organisation_name"] or "(not set)"),
+                ("document consent", "allowed" if found["document_consent_allowed"] else "not allowed"),
+            ]
+        )
+        return 0
     if out.as_json:
         out.json({"tenant_id": args.tenant, "api_key": key})
         return 0
@@ -1075,6 +1260,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         # The sample letter stands in for a signed one; the sandbox only checks one was uploaded.
         documents = {"authorization_letter": str(SAMPLE_LETTER), **options(args.document)}
         client = VoicecloneClient(stack.api_url, api_key=getattr(stack, "api_key", "") or None)
+        # No person is there to read the consent statement: the stand-in reader does (docs/consent.md).
         code = clone(
             client,
             args.vendor,
@@ -1085,6 +1271,8 @@ def cmd_local(args: argparse.Namespace) -> int:
             options=options(args.option),
             documents=documents,
             out=out,
+            speaker=args.speaker,
+            stand_in_consent=True,
         )
         if code == 0:
             code = demo_speech(client, out, args.vendor, args.say, args.speech_file)

@@ -11,7 +11,7 @@ import sys
 
 from voiceclone_cli import commands
 from voiceclone_cli.client import ApiError
-from voiceclone_cli.commands import DEMO_SENTENCE, CliError, clone, describe_failure
+from voiceclone_cli.commands import DEMO_SENTENCE, DEMO_SPEAKER, CliError, clone, describe_failure
 from voiceclone_cli.output import Output
 
 __all__ = ["build_parser", "clone", "describe_failure", "main"]
@@ -19,7 +19,10 @@ __all__ = ["build_parser", "clone", "describe_failure", "main"]
 EPILOG = """examples:
   voiceclone texts tencent_vrs
   voiceclone check --vendor tencent_vrs recordings/
-  voiceclone clone --vendor tencent_vrs --name my-voice recordings/
+  voiceclone settings --organisation "Example Audio Ltd"
+  voiceclone clone --vendor tencent_vrs --name my-voice --speaker "Li Hua" recordings/
+  voiceclone jobs consent JOB_ID consent.wav --wait
+  voiceclone voices consent VOICE_ID -o consent.wav
   voiceclone jobs list --json
   voiceclone jobs reupload JOB_ID recordings/ --wait
   voiceclone voices list --state READY
@@ -74,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--document", action="append", metavar="NAME=FILE", help="a document the vendor requires (PDF)"
     )
     p.add_argument("--force", action="store_true", help="upload even when the local check finds problems")
+    p.add_argument(
+        "--speaker", required=True, help="the person whose voice it is (the consent statement names them)"
+    )
+    p.add_argument(
+        "--stand-in-consent",
+        action="store_true",
+        help="have eSpeak NG read the consent statement (demos and tests only: not a person's consent)",
+    )
+    p.add_argument(
+        "--consent-document",
+        metavar="REFERENCE",
+        help="a signed consent kept elsewhere, named instead of the statement (where the operator allows)",
+    )
     p.add_argument("directory")
     p.set_defaults(func=commands.cmd_clone)
 
@@ -95,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("job_id")
     g = jobs.add_parser("cancel", parents=common, help="cancel a job that has not finished")
     g.add_argument("job_id")
+    g = jobs.add_parser(
+        "consent",
+        parents=common,
+        help="show a job's consent statement, or upload the speaker's recording of it",
+    )
+    g.add_argument("job_id")
+    g.add_argument("file", nargs="?", help="the recording of the statement (any accepted audio format)")
+    g.add_argument(
+        "--stand-in", action="store_true", help="have eSpeak NG read it (demos and tests only: not consent)"
+    )
+    g.add_argument("--wait", action="store_true", help="follow the job to the end, with its progress")
+    g.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow it (default 3600)")
     g = jobs.add_parser(
         "reupload", parents=common, help="upload the rejected sentences again from DIR/<text_id>.wav"
     )
@@ -119,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = voices.add_parser("delete", parents=common, help="delete a voice, here and at its vendor")
     g.add_argument("voice_id")
     g.add_argument("--yes", "-y", action="store_true", help="do not ask first")
+    g = voices.add_parser(
+        "consent", parents=common, help="the consent its speaker gave (the audit entry once it is deleted)"
+    )
+    g.add_argument("voice_id")
+    g.add_argument("-o", "--output", help="also write the consent take to this file")
     g = voices.add_parser("speech", parents=common, help="what a voice spoke, newest first")
     g.add_argument("voice_id")
     g.add_argument("--limit", type=int, default=20)
@@ -170,10 +203,28 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rotate", action="store_true", help="replace it with a new one")
     p.set_defaults(func=commands.cmd_webhooks)
 
+    p = sub.add_parser(
+        "settings", parents=common, help="your organisation's name (the consent statements give it)"
+    )
+    p.add_argument("--organisation", metavar="NAME", help="set it")
+    p.set_defaults(func=commands.cmd_settings)
+
     p = sub.add_parser("admin", parents=common, help="operator tasks on a deployed stack (AWS credentials)")
     admin = p.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     g = admin.add_parser("issue-key", parents=common, help="issue an API key for a tenant (shown once)")
     g.add_argument("--tenant", required=True, help="the tenant id the key acts for")
+    g.add_argument("--organisation", metavar="NAME", help="also set the tenant's organisation name")
+    g.add_argument("--table", help="the DynamoDB table (default: $VOICECLONE_TABLE_NAME)")
+    g = admin.add_parser(
+        "tenant", parents=common, help="a tenant's organisation name and consent policy (operator only)"
+    )
+    g.add_argument("--tenant", required=True)
+    g.add_argument("--organisation", metavar="NAME", help="the organisation its consent statements give")
+    g.add_argument(
+        "--document-consent",
+        choices=["allow", "deny"],
+        help="allow: its jobs may name a signed consent document instead of a recorded statement",
+    )
     g.add_argument("--table", help="the DynamoDB table (default: $VOICECLONE_TABLE_NAME)")
     p.set_defaults(func=commands.cmd_admin)
 
@@ -191,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--vendor", default="tencent_vrs")
     g.add_argument("--name", default="demo-voice")
     g.add_argument("--gender", choices=["female", "male"], default="female")
+    g.add_argument(
+        "--speaker", default=DEMO_SPEAKER, help="who the stand-in reader of the consent is said to be"
+    )
     g.add_argument("--timeout", type=float, default=300.0)
     g.add_argument("--say", default=DEMO_SENTENCE, help="the sentence the new voice speaks")
     g.add_argument("--speech-file", help="its audio (default: .voiceclone/demo-speech-<vendor>.wav)")

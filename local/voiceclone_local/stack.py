@@ -39,6 +39,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # The tenant of the dev API key the local stack issues at start (`api_key`, printed by `local up`).
 LOCAL_TENANT = "local-tenant"
+# The organisation its tenants' consent statements name (a tenant sets its own with PATCH /v1/settings).
+LOCAL_ORGANISATION = "Example Organisation (local stack)"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/voiceclone-local"
 # moto holds each S3 object's content in a spooled temporary file that moves to disk past this size
 # (its default is about 5 MB, so every recording stayed in memory). Past 16 KiB (half a second of
@@ -458,12 +460,21 @@ class LocalStack:
         ]
         return found[0] if len(found) == 1 else ""
 
-    def issue_api_key(self, tenant_id: str) -> str:
-        """A new API key for `tenant_id` on this stack (what `voiceclone admin issue-key` does in AWS)."""
+    def issue_api_key(self, tenant_id: str, organisation_name: str | None = LOCAL_ORGANISATION) -> str:
+        """A new API key for `tenant_id` on this stack (what `voiceclone admin issue-key` does in AWS).
+
+        The tenant's organisation name is set too (None: left as it is), as an operator onboarding a
+        tenant would: jobs need it for their consent statement.
+        """
         from voiceclone.logic.account.api_keys import issue_api_key
+        from voiceclone.logic.account.settings import set_policy
         from voiceclone.store import Store
 
-        return issue_api_key(Store(self.table_name, self.client("dynamodb")).account, tenant_id)
+        store = Store(self.table_name, self.client("dynamodb"))
+        key = issue_api_key(store.account, tenant_id)
+        if organisation_name is not None:
+            set_policy(store.tenants, tenant_id, organisation_name=organisation_name)
+        return key
 
     def _vendor_secret(self, vendor: str) -> dict[str, str]:
         """A vendor secret's local value: each declared field, from its variable or else the sandbox."""

@@ -82,6 +82,12 @@ export class Api {
 
   trainingTexts(vendor) { return this.get(`/v1/vendors/${encodeURIComponent(vendor)}/training-texts`); }
   createJob(body) { return this.request("POST", "/v1/jobs", body).then((r) => r.data); }
+
+  settings() { return this.request("GET", "/v1/settings").then((r) => r.data); }
+
+  setOrganisation(name) {
+    return this.request("PATCH", "/v1/settings", { organisation_name: name }).then((r) => r.data);
+  }
   job(jobId) { return this.get(`/v1/jobs/${encodeURIComponent(jobId)}`); }
   jobs() { return this.get("/v1/jobs?limit=50"); }
   voices() { return this.get("/v1/voices?limit=50"); }

@@ -6,6 +6,9 @@ const $ = (id) => document.getElementById(id);
 const POLL_MS = 1000;
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"]);
 const CJK = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
+// The speaker's consent statement: the job's first sentence, read before any other.
+const CONSENT = "consent";
+const CONSENT_LIMITS = { minSeconds: 3, maxSeconds: 40 };
 const STATUS_WORDS = {
   AWAITING_AUDIO: "waiting for the recordings",
   CHECKING: "checking the recordings",
@@ -94,7 +97,21 @@ async function fillSetup() {
   fill($("gender"), schemas.Gender?.enum || ["female", "male"], { female: "Female", male: "Male" });
   fill($("language"), schemas.Language?.enum || ["zh-CN"], { "zh-CN": "Chinese (Mandarin)" });
   fill($("vendor"), state.config.vendors.length ? state.config.vendors : ["tencent_vrs"]);
+  await organisationNeeded();
   await vendorChanged();
+}
+
+// The consent statement names the tenant's organisation: asked for here until it is set.
+async function organisationNeeded() {
+  let settings = { organisation_name: "" };
+  try {
+    settings = await state.api.settings();
+  } catch (err) {
+    report(err);
+  }
+  const missing = !settings.organisation_name;
+  show("organisation-field", missing);
+  $("organisation-name").required = missing;
 }
 
 async function vendorChanged() {
@@ -153,9 +170,15 @@ async function startJob(event) {
   }
   $("start").disabled = true;
   try {
+    if (!$("organisation-field").hidden) {
+      await state.api.setOrganisation($("organisation-name").value.trim());
+      show("organisation-field", false);
+      $("organisation-name").required = false;
+    }
     const job = await state.api.createJob({
       vendor: $("vendor").value,
       voice_name: $("voice-name").value,
+      speaker_name: $("speaker-name").value.trim(),
       gender: $("gender").value,
       language: $("language").value,
       options,
@@ -198,8 +221,11 @@ function renderSentence() {
   const sentences = state.job.sentences;
   const sentence = sentences[state.index];
   const todo = sentences.filter(needsRecording).length;
-  $("position").textContent = `Sentence ${state.index + 1} of ${sentences.length}`
-    + (todo ? ` (${todo} still to record)` : " (all recorded)");
+  const training = sentences.filter((s) => s.text_id !== CONSENT);
+  const where = sentence.text_id === CONSENT
+    ? "Consent statement: the speaker reads it aloud first, in their own voice"
+    : `Sentence ${training.indexOf(sentence) + 1} of ${training.length}`;
+  $("position").textContent = where + (todo ? ` (${todo} still to record)` : " (all recorded)");
   const el = $("sentence");
   el.textContent = sentence.text;
   el.lang = langOf(sentence.text);
@@ -246,7 +272,8 @@ async function toggleRecording() {
   try {
     const blob = await state.recorder.stop();
     const samples = await toMono16k(blob);
-    const check = checkTake(samples);
+    // The statement is longer than a sentence: the service's own limits for it (voiceclone.domain.consent).
+    const check = textId === CONSENT ? checkTake(samples, undefined, CONSENT_LIMITS) : checkTake(samples);
     state.take = { textId, wav: encodeWav(samples), check };
     $("take-audio").src = URL.createObjectURL(state.take.wav);
     $("take").hidden = false;
@@ -335,7 +362,10 @@ function renderProgress() {
     if (sentence.status === "REJECTED" && !state.uploaded.has(sentence.text_id)) {
       const again = document.createElement("button");
       again.type = "button";
-      again.textContent = `Record sentence ${i + 1} again`;
+      const number = job.sentences.filter((s) => s.text_id !== CONSENT).indexOf(sentence) + 1;
+      again.textContent = sentence.text_id === CONSENT
+        ? "Record the consent statement again"
+        : `Record sentence ${number} again`;
       again.addEventListener("click", () => {
         state.index = i;
         state.take = null;
@@ -377,7 +407,7 @@ async function poll() {
       state.speakVoice = fresh.voice_id;
       $("speak-voice").textContent = `Voice ${fresh.voice_name} (${fresh.vendor}, ${fresh.voice_id})`;
       setView("record");
-      $("speak-text").value ||= fresh.sentences[0]?.text || "";
+      $("speak-text").value ||= fresh.sentences.find((s) => s.text_id !== CONSENT)?.text || "";
       return;
     }
     if (TERMINAL.has(fresh.status)) {

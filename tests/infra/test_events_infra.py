@@ -48,7 +48,8 @@ def test_publish_events_reads_job_changes_from_the_stream_with_retries_and_a_fai
     failure_queue = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     assert resources_of_type(template_json, "AWS::SQS::Queue")[failure_queue]
     (pattern,) = [f["Pattern"] for f in mapping["FilterCriteria"]["Filters"]]
-    assert '"sk":{"S":["JOB","SPEECH"]}' in pattern and '"eventName":["INSERT","MODIFY"]' in pattern
+    assert '"sk":{"S":["JOB","SPEECH","CONSENT","VOICE"]}' in pattern
+    assert '"eventName":["INSERT","MODIFY"]' in pattern
 
 
 def test_only_publish_events_puts_events_on_the_bus_it_is_told(template_json: dict[str, Any]) -> None:

@@ -529,16 +529,18 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     assert handlers_allowed(template_json, "s3:DeleteObject*") == deleters
     # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining;
     # intake keeps each accepted upload where no form can write (training/*/recordings/* only).
-    # FinishSpeech stores what an async vendor spoke (speech/* only).
+    # FinishSpeech stores what an async vendor spoke (speech/* only); Finalize keeps the consent take
+    # with the voice (consent/* only), copied from the job's recordings (which it reads).
     assert handlers_allowed(template_json, "s3:PutObject") == {
         handler_of("api"),
         handler_of("stream"),
         handler_of("submit_training"),
         handler_of("intake"),
         handler_of("speech_finish"),
+        handler_of("finalize"),
     }
     assert handlers_allowed(template_json, "s3:GetObject*") == {
-        handler_of(n) for n in ("api", "stream", "intake", "check_sentence", "submit_training")
+        handler_of(n) for n in ("api", "stream", "intake", "check_sentence", "submit_training", "finalize")
     }
     # expire_job cancels the vendor's task of a job that expires (a Huawei job sent back for re-recording).
     readers = {"api", "callback", "check_sentence", "submit_training", "poll_status", "finalize"}

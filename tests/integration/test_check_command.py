@@ -13,7 +13,7 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import wav_bytes
+from tests.helpers import SPEAKER, wav_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 # What each spoiled sentence must be called out for.
@@ -108,7 +108,18 @@ def test_clone_refuses_to_start_and_creates_no_job(
 ) -> None:
     before = all_job_ids(cli)
     # When the same folder is cloned
-    code, out, err = run(capsys, "clone", "--vendor", "tencent_vrs", "--name", "spoiled", str(spoiled))
+    code, out, err = run(
+        capsys,
+        "clone",
+        "--speaker",
+        SPEAKER,
+        "--stand-in-consent",
+        "--vendor",
+        "tencent_vrs",
+        "--name",
+        "spoiled",
+        str(spoiled),
+    )
     # Then it exits 2 with the table on stderr, naming all five, and no job exists
     assert code == 2, out
     rows = rows_by_sentence(err)
@@ -127,7 +138,20 @@ def test_upload_refusals_name_every_file_and_cause(
     shutil.copy(SAMPLES / "00003.wav", spoiled / "00003.wav")
     big = spoiled / "00004.wav"
     big.write_bytes(wav_bytes(seconds=1.0) + b"\x00" * (5 * 1024 * 1024))  # over the upload limit
-    args = ["clone", "--vendor", "tencent_vrs", "--name", "forced", "--timeout", "5", "--force", str(spoiled)]
+    args = [
+        "clone",
+        "--speaker",
+        SPEAKER,
+        "--stand-in-consent",
+        "--vendor",
+        "tencent_vrs",
+        "--name",
+        "forced",
+        "--timeout",
+        "5",
+        "--force",
+        str(spoiled),
+    ]
     code, out, err = run(capsys, *args)
     # Then S3's refusals come back together, each with its file and its real cause
     assert code == 1, out

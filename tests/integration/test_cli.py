@@ -12,7 +12,7 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import wav_bytes
+from tests.helpers import SPEAKER, wav_bytes
 from tests.integration.conftest import created_job_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
@@ -40,7 +40,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def new_job(client: VoicecloneClient, name: str = "cli-it") -> dict[str, Any]:
-    return client.create_job("tencent_vrs", name, "female")
+    return client.create_job("tencent_vrs", name, "female", SPEAKER)
 
 
 def test_texts(cli: VoicecloneClient, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,6 +108,9 @@ def test_reupload_takes_a_rejected_job_to_its_voice(
     # (--force: the CLI's own check would stop the silent file before any job exists)
     args = [
         "clone",
+        "--speaker",
+        SPEAKER,
+        "--stand-in-consent",
         "--vendor",
         "tencent_vrs",
         "--name",

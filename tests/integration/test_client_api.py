@@ -14,7 +14,7 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
 from infra.api import CLIENT_ROUTES
-from tests.helpers import http, wait_for
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
@@ -23,17 +23,18 @@ DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
 STATUS_ROUTE = "GET /v1/voice-clones/{id}"
 
 
-def new_tenant(stack: LocalStack, label: str) -> tuple[str, VoicecloneClient, httpx.Client]:
+def new_tenant(
+    stack: LocalStack, label: str, organisation: str = "Example Organisation"
+) -> tuple[str, VoicecloneClient, httpx.Client]:
     tenant = f"{label}-{uuid.uuid4().hex[:8]}"
-    key = stack.issue_api_key(tenant)
+    key = stack.issue_api_key(tenant, organisation)
     return tenant, VoicecloneClient(stack.api_url, api_key=key), http(stack, key)
 
 
 def upload_all(client: VoicecloneClient, job: dict[str, Any]) -> None:
     for document in job["documents"]:
         client.upload(document["upload"], LETTER)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
 
 
 def wait_status(client: VoicecloneClient, job_id: str, statuses: tuple[str, ...], timeout: float = 90) -> Any:
@@ -45,7 +46,7 @@ def wait_status(client: VoicecloneClient, job_id: str, statuses: tuple[str, ...]
 
 
 def clone(client: VoicecloneClient, vendor: str = "tencent_vrs", name: str = "voice") -> dict[str, Any]:
-    job = client.create_job(vendor, name, "female")
+    job = client.create_job(vendor, name, "female", SPEAKER)
     upload_all(client, job)
     final = wait_status(client, job["job_id"], DONE, timeout=120)
     assert final["status"] == "SUCCEEDED", final
@@ -54,7 +55,7 @@ def clone(client: VoicecloneClient, vendor: str = "tencent_vrs", name: str = "vo
 
 @pytest.fixture(scope="module")
 def tenant_a(stack: LocalStack) -> tuple[str, VoicecloneClient, httpx.Client]:
-    return new_tenant(stack, "tenant-a")
+    return new_tenant(stack, "tenant-a", "Tenant A's organisation")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,10 @@ def _not_found(response: httpx.Response, error: str) -> None:
 
 
 def _create(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
-    created = b.post(f"{url}/v1/jobs", json={"vendor": "tencent_vrs", "voice_name": "b", "gender": "male"})
+    created = b.post(
+        f"{url}/v1/jobs",
+        json={"vendor": "tencent_vrs", "voice_name": "b", "speaker_name": "s", "gender": "male"},
+    )
     assert created.status_code == 201
     assert f"/{a['tenant']}/" not in str(created.json()["sentences"][0]["upload"]["fields"]["key"])
 
@@ -173,6 +177,16 @@ def _set_label_policy(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     assert changed.status_code == 200 and a["policy"]() == before
 
 
+def _settings(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    # B sees and sets its own organisation, never A's
+    assert b.get(f"{url}/v1/settings").json()["organisation_name"] != "Tenant A's organisation"
+
+
+def _set_settings(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    changed = b.patch(f"{url}/v1/settings", json={"organisation_name": "B's organisation"})
+    assert changed.status_code == 200 and changed.json()["organisation_name"] == "B's organisation"
+
+
 PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/jobs"): _create,
     ("GET", "/v1/jobs"): _list_jobs,
@@ -207,6 +221,11 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/provenance"): _check_file,
     ("GET", "/v1/labels/policy"): _label_policy,
     ("PUT", "/v1/labels/policy"): _set_label_policy,
+    ("GET", "/v1/voices/{voice_id}/consent"): lambda b, url, a: _not_found(
+        b.get(f"{url}/v1/voices/{a['voice_id']}/consent"), "VoiceNotFound"
+    ),
+    ("GET", "/v1/settings"): _settings,
+    ("PATCH", "/v1/settings"): _set_settings,
 }
 
 
@@ -240,8 +259,11 @@ def test_tenant_b_cannot_see_or_change_tenant_a(
     spoken_before = http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}/speech").json()
     # When tenant B calls the route with tenant A's ids
     PROBES[route](http_b, stack.api_url, a)
-    # Then A's job, voice and webhook secret are as they were (404 said nothing and changed nothing)
+    # Then A's job, voice, consent, settings and webhook secret are as they were (404 said nothing and
+    # changed nothing)
     assert client_a.get_job(voice_of_a["job_id"]) == before_job
+    assert client_a.get_consent(voice_of_a["voice_id"])["statement"] == before_job["consent"]["statement"]
+    assert client_a.settings()["organisation_name"] == "Tenant A's organisation"
     assert http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}").json() == before_voice
     assert http_a.get(f"{stack.api_url}/v1/webhooks/secret").json()["secret"] == a["webhook_secret"]
     spoken = http_a.get(f"{stack.api_url}/v1/voices/{voice_of_a['voice_id']}/speech").json()
@@ -284,8 +306,8 @@ def test_presigned_uploads_cannot_write_outside_the_tenants_own_key(
 ) -> None:
     tenant, client_a, _ = tenant_a
     other_tenant, client_b, _ = new_tenant(stack, "tenant-b")
-    job_a = client_a.create_job("tencent_vrs", "scoped", "female")
-    job_b = client_b.create_job("tencent_vrs", "victim", "female")
+    job_a = client_a.create_job("tencent_vrs", "scoped", "female", SPEAKER)
+    job_b = client_b.create_job("tencent_vrs", "victim", "female", SPEAKER)
     target = job_a["sentences"][0]["upload"]
     assert target["fields"]["key"].startswith(f"uploads/{tenant}/{job_a['job_id']}/")
     s3 = stack.client("s3")
@@ -347,7 +369,8 @@ def test_a_voice_the_vendor_cannot_rename_or_delete_says_so_and_its_audio_is_del
     url = f"{stack.api_url}/v1/voices/{job['voice_id']}"
     prefix = f"uploads/{tenant}/{job['job_id']}/"
     s3 = stack.client("s3")
-    assert s3.list_objects_v2(Bucket=stack.bucket_name, Prefix=prefix)["KeyCount"] == 20
+    # (20 sentences and the consent statement)
+    assert s3.list_objects_v2(Bucket=stack.bucket_name, Prefix=prefix)["KeyCount"] == 21
     # Rename: Tencent VRS has no rename, so the name changes here only, and the note says so
     renamed = api.patch(url, json={"name": "after"}).json()
     assert renamed["name"] == "after" and "tencent_vrs cannot rename" in renamed["note"]
@@ -396,7 +419,7 @@ def test_cancel_during_training_at_a_callback_vendor_ends_cancelled_for_good(
 ) -> None:
     sandbox.config.training_seconds = 3.0
     callbacks_before = len(sandbox.callbacks)
-    job = client.create_job("tencent_vrs", "to-cancel", "female")
+    job = client.create_job("tencent_vrs", "to-cancel", "female", SPEAKER)
     upload_all(client, job)
     wait_status(client, job["job_id"], ("TRAINING",))
     # When the client cancels while the vendor trains
@@ -419,7 +442,7 @@ def test_cancel_during_training_at_a_polling_vendor_stops_the_vendor_task(
     saved = qiniu.config.model_copy()
     qiniu.config.training_seconds = 30.0
     try:
-        job = client.create_job("qiniu", "to-cancel", "female")
+        job = client.create_job("qiniu", "to-cancel", "female", SPEAKER)
         upload_all(client, job)
         training = wait_status(client, job["job_id"], ("TRAINING",))
         slot_id = training["vendor_task_id"]
@@ -465,6 +488,7 @@ def test_mistakes_are_named_not_ignored(stack: LocalStack) -> None:
     assert invalid.status_code == 422
     fields = {tuple(d["loc"]) for d in invalid.json()["detail"]}
     assert ("body", "gender") in fields and ("body", "voice_name") in fields
+    assert ("body", "speaker_name") in fields
     assert all(d["msg"] for d in invalid.json()["detail"])
     bad_id = api.get(f"{stack.api_url}/v1/voices/a%20b")
     assert bad_id.status_code == 422 and bad_id.json()["detail"][0]["loc"] == ["path", "voice_id"]

@@ -26,7 +26,7 @@ import pytest
 from voiceclone.vendors.qiniu import slot_name
 from voiceclone_local.stack import ROLE_ARN, LocalStack
 
-from tests.helpers import wait_for, wav_bytes
+from tests.helpers import CONSENT, consent_take, wait_for, wav_bytes
 
 pytestmark = pytest.mark.xdist_group("local-stack-load")
 
@@ -75,14 +75,22 @@ def run_jobs_at_once(stack: LocalStack, count: int) -> list[dict[str, Any]]:
             httpx.Client(base_url=stack.api_url, headers=headers, timeout=120, transport=_once()) as api,
             httpx.Client(timeout=120, transport=_once()) as uploads,
         ):
-            body = {"vendor": VENDOR, "voice_name": f"load-{index}", "gender": "female", "language": "zh-CN"}
+            body = {
+                "vendor": VENDOR,
+                "voice_name": f"load-{index}",
+                "speaker_name": f"speaker {index}",
+                "gender": "female",
+                "language": "zh-CN",
+            }
             start.wait()
             created = api.post("/v1/jobs", json=body)
             assert created.status_code == 201, created.text
             job = created.json()
+            # Every sentence the same recording, and the consent statement read by the stand-in
             for sentence in job["sentences"]:
                 target = sentence["upload"]
-                files = {"file": (f"{sentence['text_id']}.wav", RECORDING, "audio/wav")}
+                take = consent_take(job) if sentence["text_id"] == CONSENT else RECORDING
+                files = {"file": (f"{sentence['text_id']}.wav", take, "audio/wav")}
                 sent = uploads.post(target["url"], data=target["fields"], files=files)
                 assert sent.status_code < 300, sent.text
             return str(job["job_id"])

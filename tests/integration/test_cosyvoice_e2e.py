@@ -20,7 +20,7 @@ from voiceclone.vendors.speech import mp3_frame_spans
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import http, wait_for
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 SENTENCE = "你好，欢迎使用语音克隆服务。"
@@ -33,9 +33,8 @@ def tenant(stack: LocalStack) -> tuple[VoicecloneClient, httpx.Client]:
 
 
 def clone(client: VoicecloneClient, **options: str) -> dict[str, Any]:
-    job = client.create_job("cosyvoice", "cosyvoice-e2e", "female", options=options or None)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    job = client.create_job("cosyvoice", "cosyvoice-e2e", "female", SPEAKER, options=options or None)
+    upload_recordings(client, job, SAMPLES)
 
     def done() -> dict[str, Any] | None:
         current = client.get_job(job["job_id"])
@@ -61,7 +60,8 @@ def test_a_clone_from_outside_recordings_gives_a_voice_bound_to_the_default_mode
     assert kept.status() == "OK" and kept.target_model == "cosyvoice-v3-plus"
     # The vendor downloaded the joined recording from S3's presigned URL (not the client's uploads).
     assert "/training/" in kept.url and "Signature" in kept.url
-    assert [s["text_id"] for s in cloned["sentences"]] == ["00006", "00007", "00008", "00013"]
+    training = [s["text_id"] for s in cloned["sentences"] if s["text_id"] != "consent"]
+    assert training == ["00006", "00007", "00008", "00013"]
 
 
 def test_the_voice_speaks_wav_and_mp3_through_the_api(
@@ -98,6 +98,7 @@ def test_another_model_is_a_job_option_and_an_unknown_one_is_refused_at_once(
         json={
             "vendor": "cosyvoice",
             "voice_name": "x",
+            "speaker_name": "s",
             "gender": "female",
             "options": {"target_model": "v9"},
         },

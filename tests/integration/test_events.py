@@ -23,7 +23,7 @@ from voiceclone.logic.notifications.webhooks import verify
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import wait_for
+from tests.helpers import SPEAKER, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "events.schema.json").read_text())
@@ -47,9 +47,23 @@ class Receiver:
     url: str = ""
 
     def of_job(self, job_id: str, path: str) -> list[Delivery]:
+        """Deliveries of the job's status changes."""
         with self.lock:
             return [
-                d for d in self.deliveries if d.path == path and json.loads(d.body).get("job_id") == job_id
+                d
+                for d in self.deliveries
+                if d.path == path
+                and json.loads(d.body).get("job_id") == job_id
+                and "status" in json.loads(d.body)
+            ]
+
+    def of_type(self, detail_type: str, voice_id: str) -> list[Delivery]:
+        with self.lock:
+            return [
+                d
+                for d in self.deliveries
+                if json.loads(d.body).get("detail_type") == detail_type
+                and json.loads(d.body).get("voice_id") == voice_id
             ]
 
 
@@ -98,8 +112,19 @@ class BusTap:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
 
     def of_job(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's status changes (its voice's and consent's events name it too: of_voice)."""
         self.drain()
-        return [e for e in self.seen if e["detail"].get("job_id") == job_id]
+        return [e for e in self.seen if e["detail"].get("job_id") == job_id and "status" in e["detail"]]
+
+    def of_voice(self, voice_id: str) -> list[dict[str, Any]]:
+        """Consent Recorded and Voice Deleted of a voice."""
+        self.drain()
+        return [
+            e
+            for e in self.seen
+            if e["detail"].get("voice_id") == voice_id
+            and e["detail-type"] in ("Consent Recorded", "Voice Deleted")
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +142,9 @@ def tap(stack: LocalStack) -> BusTap:
 
 
 def clone(client: VoicecloneClient, notify_url: str, timeout: float = 90.0) -> dict[str, Any]:
-    job = client.create_job("tencent_vrs", "event-voice", "female", notify_url=notify_url)
+    job = client.create_job("tencent_vrs", "event-voice", "female", SPEAKER, notify_url=notify_url)
     assert job["notify_url"] == notify_url
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
 
     def done() -> dict[str, Any] | None:
         current = client.get_job(job["job_id"])
@@ -173,6 +197,27 @@ def test_a_successful_job_publishes_each_change_once_and_delivers_signed_webhook
     assert sorted(json.loads(d.body)["event_id"] for d in deliveries) == sorted(
         d["event_id"] for d in details
     )
+    # And its consent, put on record before its vendor task, was published once and delivered, signed
+    voice_id = final["voice_id"]
+    (recorded,) = wait_for(lambda: tap.of_voice(voice_id), timeout=30, what="Consent Recorded")
+    assert recorded["detail-type"] == "Consent Recorded" and recorded["detail"]["job_id"] == job_id
+    assert recorded["detail"]["audio_sha256"] == client.get_consent(voice_id)["audio_sha256"]
+    jsonschema.validate(recorded["detail"], SCHEMA)
+    training = next(d for d in details if d["status"] == "TRAINING")
+    assert recorded["detail"]["occurred_at"] <= training["occurred_at"]
+    (consent_hook,) = wait_for(
+        lambda: receiver.of_type("Consent Recorded", voice_id), timeout=30, what="hook"
+    )
+    h = {k.lower(): v for k, v in consent_hook.headers.items()}
+    assert verify(secret, consent_hook.body, h["voiceclone-timestamp"], h["voiceclone-signature"])
+    # When the voice is deleted, Voice Deleted is published and delivered too
+    client.delete_voice(voice_id)
+    wait_for(lambda: len(tap.of_voice(voice_id)) >= 2, timeout=30, what="Voice Deleted")
+    deleted = tap.of_voice(voice_id)[-1]
+    assert deleted["detail-type"] == "Voice Deleted" and deleted["detail"]["job_id"] == job_id
+    jsonschema.validate(deleted["detail"], SCHEMA)
+    (voice_hook,) = wait_for(lambda: receiver.of_type("Voice Deleted", voice_id), timeout=30, what="hook")
+    assert json.loads(voice_hook.body)["event_id"] == deleted["detail"]["event_id"]
 
 
 def test_a_failed_job_publishes_each_change_once_in_order(

@@ -21,7 +21,7 @@ from voiceclone.logic.training.jobs import upload_key
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack, _reset_function_caches
 
-from tests.helpers import wait_for, wav_bytes
+from tests.helpers import CONSENT, SPEAKER, consent_take, upload_recordings, wait_for, wav_bytes
 from tests.integration.test_events import BusTap, Receiver, receiver
 from tests.integration.test_upload_after_end import assert_deleted, intake_outcome, post_form, repository
 
@@ -112,7 +112,7 @@ def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
 ) -> None:
     # Given a job with a short expiry and a webhook, and only three of its twenty recordings
     expiry_seconds(SHORT_EXPIRY)
-    job = client.create_job("tencent_vrs", "expiring", "female", notify_url=f"{receiver.url}/ok")
+    job = client.create_job("tencent_vrs", "expiring", "female", SPEAKER, notify_url=f"{receiver.url}/ok")
     job_id = job["job_id"]
     created = datetime.fromisoformat(job["created_at"])
     deadline = datetime.fromisoformat(job["expires_at"])
@@ -121,7 +121,7 @@ def test_a_job_left_without_its_recordings_expires_once_and_its_recordings_go(
     schedule = schedule_of(stack, job_id)
     assert schedule["ScheduleExpression"] == f"at({deadline:%Y-%m-%dT%H:%M:%S})"
     assert schedule["ActionAfterCompletion"] == "DELETE"
-    for sentence in job["sentences"][:3]:
+    for sentence in [s for s in job["sentences"] if s["text_id"] != CONSENT][:3]:
         client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
     repo = repository(stack)
     tenant = repo.jobs.require(job_id).tenant_id
@@ -176,7 +176,7 @@ def test_a_schedule_that_fires_early_is_armed_again_and_the_job_still_expires(
     assert stack.scheduler is not None
     scheduler = stack.scheduler
     expiry_seconds(SHORT_EXPIRY)
-    job = client.create_job("tencent_vrs", "early", "female")
+    job = client.create_job("tencent_vrs", "early", "female", SPEAKER)
     job_id = job["job_id"]
     deadline = datetime.fromisoformat(job["expires_at"])
     real_clock = scheduler.clock
@@ -199,10 +199,13 @@ def test_a_check_failed_job_gets_a_new_deadline_and_then_expires(
 ) -> None:
     # Given a job whose sentence 00001 is silent: all twenty arrive, the checks reject one
     expiry_seconds(SHORT_EXPIRY + 4)
-    job = client.create_job("tencent_vrs", "rejected", "female")
+    job = client.create_job("tencent_vrs", "rejected", "female", SPEAKER)
     job_id = job["job_id"]
     first_deadline = datetime.fromisoformat(job["expires_at"])
     for sentence in job["sentences"]:
+        if sentence["text_id"] == CONSENT:
+            assert post_form(sentence["upload"], consent_take(job)).status_code == 204
+            continue
         data = (SAMPLES / f"{sentence['text_id']}.wav").read_bytes()
         take = data if sentence["text_id"] != "00001" else wav_bytes(amplitude=0)
         assert post_form(sentence["upload"], take).status_code == 204
@@ -221,7 +224,8 @@ def test_a_check_failed_job_gets_a_new_deadline_and_then_expires(
     # Then it is EXPIRED, not before its new deadline, with its event once and its recordings gone
     assert time.time() >= second_deadline.timestamp()
     assert final["error"]["code"] == "JobExpired"
-    assert final["sentences"][0]["status"] == SentenceStatus.REJECTED.value
+    (silent,) = [s for s in final["sentences"] if s["text_id"] == "00001"]
+    assert silent["status"] == SentenceStatus.REJECTED.value
     tenant = repository(stack).jobs.require(job_id).tenant_id
     assert_all_gone(stack, tenant, job_id)
     wait_for(lambda: len(tap.of_job(job_id)) >= 4, timeout=30, what="the job's events")
@@ -235,11 +239,10 @@ def test_a_job_that_finished_before_its_deadline_is_not_touched(
 ) -> None:
     # Given a job whose recordings all arrive in time and which trains to a voice
     expiry_seconds(SHORT_EXPIRY + 7)
-    job = client.create_job("tencent_vrs", "in-time", "female")
+    job = client.create_job("tencent_vrs", "in-time", "female", SPEAKER)
     job_id = job["job_id"]
     deadline = datetime.fromisoformat(job["expires_at"])
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
     done = wait_for(
         lambda: (j := client.get_job(job_id))["status"] in ("SUCCEEDED", "FAILED", "EXPIRED") and j,
         timeout=60,

@@ -173,7 +173,13 @@ def cursors(draw: st.DrawFn, world: dict[str, Any], listing: str) -> str:
 @st.composite
 def bodies(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
     """A request body and its headers: odd media types, non-UTF-8, deep nesting, surrogates, extras."""
-    valid: dict[str, Any] = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female", "name": "n"}
+    valid: dict[str, Any] = {
+        "vendor": "tencent_vrs",
+        "voice_name": "v",
+        "speaker_name": "s",
+        "gender": "female",
+        "name": "n",
+    }
     kind = draw(st.sampled_from(["json", "deep", "bytes", "surrogate", "unknown", "option"]))
     if kind == "json":
         text = json.dumps(draw(json_values))
@@ -183,7 +189,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
         raw = draw(st.binary(min_size=1, max_size=64)) + b"\xff\xfe"
         return raw, {"Content-Type": "application/json"}
     elif kind == "surrogate":
-        field = draw(st.sampled_from(["vendor", "voice_name", "name", "notify_url"]))
+        field = draw(st.sampled_from(["vendor", "voice_name", "speaker_name", "name", "notify_url"]))
         text = json.dumps({**valid, field: draw(surrogates)})
     elif kind == "option":
         text = json.dumps({**valid, "options": {"speaker_id": draw(surrogates)}})
@@ -321,7 +327,7 @@ def test_probed_bodies_are_a_4xx(stack: LocalStack, world: dict[str, Any]) -> No
     assert "surrogate" in refused(api.post(url, content=surrogate, headers=json_type), 422)["message"]
     not_utf8 = api.post(url, content=b'{"vendor": "\xff\xfe"}', headers=json_type)
     assert "UTF-8" in refused(not_utf8, 422)["message"]
-    create = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female"}
+    create = {"vendor": "tencent_vrs", "voice_name": "v", "speaker_name": "s", "gender": "female"}
     vnd = api.post(url, content=json.dumps(create), headers={"Content-Type": "application/vnd.api+json"})
     assert "statusCode" not in refused(vnd, 415, "UnsupportedMediaType")
     unknown = api.post(url, json={**create, "voice_nmae": "typo"})

@@ -22,6 +22,8 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main
 from voiceclone_local.stack import LocalStack
 
+from tests.helpers import SPEAKER
+
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 SLOWER = 1.25  # about 25 % slower than the samples
 VENDORS = ["qiniu", "tencent_gateway", "volcengine"]
@@ -85,7 +87,19 @@ def test_a_slower_reader_clones_with_the_best_fit_inside_the_window(
     all_joined += PAUSE_SECONDS * (len(sentences) - 1)
     # When the slower reader's recordings are cloned
     code = main(
-        ["clone", "--vendor", vendor, "--name", f"slow{vendor[:4]}", "--timeout", "180", str(slow_reader)]
+        [
+            "clone",
+            "--speaker",
+            SPEAKER,
+            "--stand-in-consent",
+            "--vendor",
+            vendor,
+            "--name",
+            f"slow{vendor[:4]}",
+            "--timeout",
+            "180",
+            str(slow_reader),
+        ]
     )
     out = capsys.readouterr().out
     # Then the voice is cloned

@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import REGION, LocalStack
 
-from tests.helpers import wav_bytes
+from tests.helpers import SPEAKER, wav_bytes
 
 EVIL = "https://evil.example"
 SECRET_ID = "voiceclone/tencent_vrs"
@@ -85,7 +85,7 @@ def upload(form: dict[str, Any], **headers: str) -> httpx.Response:
 @pytest.fixture
 def form(client: VoicecloneClient) -> dict[str, Any]:
     """A fresh presigned POST of a new job's first sentence."""
-    job = client.create_job("tencent_vrs", f"security-{uuid.uuid4().hex[:6]}", "female")
+    job = client.create_job("tencent_vrs", f"security-{uuid.uuid4().hex[:6]}", "female", SPEAKER)
     return dict(job["sentences"][0]["upload"])
 
 

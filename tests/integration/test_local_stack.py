@@ -19,7 +19,7 @@ from voiceclone_cli.client import ApiError, VoicecloneClient
 from voiceclone_cli.main import main as cli_main
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import http, wait_for, wav_bytes
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for, wav_bytes
 from tests.integration.conftest import created_job_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
@@ -29,12 +29,11 @@ DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
 def start_job(
     client: VoicecloneClient, directory: Path = SAMPLES, name: str = "test-voice"
 ) -> dict[str, Any]:
-    return client.create_job("tencent_vrs", name, "female")
+    return client.create_job("tencent_vrs", name, "female", SPEAKER)
 
 
 def upload_all(client: VoicecloneClient, job: dict[str, Any], directory: Path = SAMPLES) -> None:
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], directory / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, directory)
 
 
 def finished(client: VoicecloneClient, job_id: str, timeout: float = 90.0) -> dict[str, Any]:
@@ -66,7 +65,19 @@ def test_cli_clone_succeeds_through_the_callback(
     callbacks_before = len(sandbox.callbacks)
     # When a client runs the documented clone command
     code = cli_main(
-        ["clone", "--vendor", "tencent_vrs", "--name", "cli-voice", "--timeout", "90", str(SAMPLES)]
+        [
+            "clone",
+            "--speaker",
+            SPEAKER,
+            "--stand-in-consent",
+            "--vendor",
+            "tencent_vrs",
+            "--name",
+            "cli-voice",
+            "--timeout",
+            "90",
+            str(SAMPLES),
+        ]
     )
     out = capsys.readouterr().out
     # Then it exits 0 with a voice id and the VoiceType a TTS call needs
@@ -76,10 +87,11 @@ def test_cli_clone_succeeds_through_the_callback(
     job = VoicecloneClient(stack.api_url, api_key=stack.api_key).get_job(job_id)
     assert job["status"] == "SUCCEEDED"
     assert isinstance(job["voice"]["VoiceType"], int)
-    assert all(s["status"] == "PASSED" for s in job["sentences"]) and job["checks_done"] == 20
+    # (20 sentences and the consent statement, each checked)
+    assert all(s["status"] == "PASSED" for s in job["sentences"]) and job["checks_done"] == 21
     # ...through the synthesized workflow's callback path, without polling
     states = states_entered(stack, job_id)
-    assert states.count("CheckSentence") == 20
+    assert states.count("CheckSentence") == 21
     assert "AwaitCallback" in states and "PollStatus" not in states and states[-1] == "VoiceReady"
     assert stack.execution_status(job_id) == "SUCCEEDED"
     assert any(c.status_code == 200 for c in sandbox.callbacks[callbacks_before:])
@@ -139,7 +151,7 @@ def test_bad_recordings_end_check_failed_with_a_reason_each(
         assert by_id[text_id]["check"]["code"] == code, by_id[text_id]
         assert by_id[text_id]["check"]["message"]
     assert all(s["status"] == "PASSED" for t, s in by_id.items() if t not in expected)
-    assert "5 of 20 sentences" in final["error"]["message"]
+    assert "5 of 21 sentences" in final["error"]["message"]
     assert sandbox.tasks_created == tasks_before
     assert "SubmitTraining" not in states_entered(stack, job["job_id"])
 
@@ -333,7 +345,7 @@ def test_api_errors_say_what_is_wrong(stack: LocalStack, client: VoicecloneClien
 
 
 def test_jobs_are_listed_newest_first_in_pages(stack: LocalStack, client: VoicecloneClient) -> None:
-    created = [client.create_job("tencent_vrs", f"page-{i}", "male")["job_id"] for i in range(3)]
+    created = [client.create_job("tencent_vrs", f"page-{i}", "male", SPEAKER)["job_id"] for i in range(3)]
     first = client.list_jobs(limit=2)
     second = client.list_jobs(limit=2, cursor=first["next_cursor"])
     listed = [j["job_id"] for j in first["items"] + second["items"]]
@@ -366,7 +378,20 @@ def test_cli_clone_exits_non_zero_with_the_reason_per_sentence(
     monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
     # When the client clones (--force: past the CLI's own check, to see the service's reasons)
     code = cli_main(
-        ["clone", "--vendor", "tencent_vrs", "--name", "cli-bad", "--force", "--timeout", "90", str(tmp_path)]
+        [
+            "clone",
+            "--speaker",
+            SPEAKER,
+            "--stand-in-consent",
+            "--vendor",
+            "tencent_vrs",
+            "--name",
+            "cli-bad",
+            "--force",
+            "--timeout",
+            "90",
+            str(tmp_path),
+        ]
     )
     out = capsys.readouterr().out
     # Then it fails and names the sentence, its text and what to do
@@ -380,7 +405,19 @@ def test_cli_refuses_a_folder_with_missing_recordings(
     (tmp_path / "00001.wav").write_bytes((SAMPLES / "00001.wav").read_bytes())
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
     monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
-    code = cli_main(["clone", "--vendor", "tencent_vrs", "--name", "x", str(tmp_path)])
+    code = cli_main(
+        [
+            "clone",
+            "--speaker",
+            SPEAKER,
+            "--stand-in-consent",
+            "--vendor",
+            "tencent_vrs",
+            "--name",
+            "x",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "00002" in err and "voiceclone texts tencent_vrs" in err
 

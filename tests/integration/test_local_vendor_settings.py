@@ -16,7 +16,7 @@ from voiceclone.vendors.config import env_name
 from voiceclone.vendors.registry import vendor_ids
 from voiceclone_local.sandboxes.base import SandboxBase
 
-from tests.helpers import run_child
+from tests.helpers import SPEAKER, run_child, upload_recordings
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "tencent_vrs"
@@ -42,9 +42,8 @@ def _child() -> None:
         sm = stack.client("secretsmanager")
         secret = json.loads(sm.get_secret_value(SecretId="voiceclone/tencent_vrs")["SecretString"])
         client = VoicecloneClient(stack.api_url, api_key=stack.api_key)
-        job = client.create_job("tencent_vrs", "endpoint-variable", "female")
-        for sentence in job["sentences"]:
-            client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+        job = client.create_job("tencent_vrs", "endpoint-variable", "female", SPEAKER)
+        upload_recordings(client, job, SAMPLES)
         final = wait_for(
             lambda: (
                 (j := client.get_job(job["job_id"]))["status"] in ("SUCCEEDED", "FAILED", "CHECK_FAILED")

@@ -58,7 +58,7 @@ from voiceclone_local.sandboxes.server import (
 from voiceclone_local.sandboxes.training import state_map
 from werkzeug.routing import Map, Rule
 
-from tests.helpers import run_child
+from tests.helpers import SPEAKER, run_child, upload_recordings
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "tencent_vrs"
@@ -280,9 +280,8 @@ def _child() -> None:
             sandbox.config.throttle_first = 2
             client = VoicecloneClient(stack.api_url, api_key=stack.api_key)
             info = client.vendor_info(VENDOR)
-            job = client.create_job(VENDOR, "fake-voice", "female")
-            for sentence in job["sentences"]:
-                client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+            job = client.create_job(VENDOR, "fake-voice", "female", SPEAKER)
+            upload_recordings(client, job, SAMPLES)
             final = wait_for(
                 lambda: (
                     (j := client.get_job(job["job_id"]))["status"] in ("SUCCEEDED", "FAILED", "CHECK_FAILED")

@@ -20,7 +20,7 @@ import pytest
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack, _reset_function_caches
 
-from tests.helpers import wait_for
+from tests.helpers import SPEAKER, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
@@ -73,11 +73,10 @@ def clone_through_outage(
     client: VoicecloneClient, sandbox: Any, vendor: str, knob: str, count: int
 ) -> tuple[dict[str, Any], Observed]:
     """Create a job, upload its recordings; once it is TRAINING, refuse the vendor's next `count` requests."""
-    job = client.create_job(vendor, f"outage-{vendor}", "female")
+    job = client.create_job(vendor, f"outage-{vendor}", "female", SPEAKER)
     for document in job["documents"]:
         client.upload(document["upload"], LETTER)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
     job_id = job["job_id"]
 
     def training() -> dict[str, Any] | None:
@@ -224,4 +223,5 @@ def test_a_callback_job_of_20_sentences_stays_within_32_state_transitions(
     # Then Step Functions entered at most 32 states (what it bills): no poll, no retry
     states = states_entered(stack, final["job_id"])
     assert len(states) <= 32, states
-    assert states.count("CheckSentence") == 20 and "PollStatus" not in states
+    # (the 20 sentences and the consent statement)
+    assert states.count("CheckSentence") == 21 and "PollStatus" not in states

@@ -16,6 +16,8 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_cli.main import main
 from voiceclone_local.stack import LocalStack
 
+from tests.helpers import SPEAKER
+
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 # Five sentences each: an editor's 44.1 kHz stereo WAV, a browser's 48 kHz WebM/Opus, a phone's
 # M4A (AAC), and an MP3.
@@ -66,7 +68,21 @@ def test_common_formats_clone_and_the_vendor_gets_16_khz_mono_wav(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "all 20 recordings pass" in out and "00006.webm" in out and "00011.m4a" in out
-    code = main(["clone", "--vendor", "tencent_vrs", "--name", "formats", "--timeout", "120", str(tmp_path)])
+    code = main(
+        [
+            "clone",
+            "--speaker",
+            SPEAKER,
+            "--stand-in-consent",
+            "--vendor",
+            "tencent_vrs",
+            "--name",
+            "formats",
+            "--timeout",
+            "120",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     # Then the voice is cloned
     assert code == 0, out
@@ -83,7 +99,9 @@ def test_common_formats_clone_and_the_vendor_gets_16_khz_mono_wav(
     assert originals["00006"].startswith("matroska/opus, 48000 Hz")
     assert originals["00011"].startswith("mov/aac, 44100 Hz")
     assert originals["00016"].startswith("mp3/mp3")
-    assert all(5.0 < s["check"]["measurements"]["duration_seconds"] < 13.0 for s in job["sentences"])
+    training = [s for s in job["sentences"] if s["text_id"] != "consent"]
+    assert len(training) == 20
+    assert all(5.0 < s["check"]["measurements"]["duration_seconds"] < 13.0 for s in training)
     # ...and each file the vendor was sent is a 16 kHz mono 16-bit WAV, one per sentence
     assert len(received) == 20
     for audio in received:

@@ -20,7 +20,7 @@ from voiceclone_local.sandboxes.knobs import Fault
 from voiceclone_local.sandboxes.training import delivery_outcomes
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import wait_for
+from tests.helpers import SPEAKER, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 
@@ -36,8 +36,7 @@ def short_vendor_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def clone(client: VoicecloneClient, job: dict[str, Any]) -> dict[str, Any]:
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
 
     def done() -> dict[str, Any] | None:
         current = client.get_job(job["job_id"])
@@ -51,7 +50,7 @@ def test_clones_survive_every_fault_kind_and_the_sandbox_counts_each(
 ) -> None:
     # Given a tenant with two jobs created, and one of every fault kind armed at the sandbox
     client = VoicecloneClient(stack.api_url, api_key=stack.issue_api_key(f"soak-{uuid.uuid4().hex[:8]}"))
-    jobs = [client.create_job("tencent_vrs", f"faults {i}", "female") for i in range(2)]
+    jobs = [client.create_job("tencent_vrs", f"faults {i}", "female", SPEAKER) for i in range(2)]
     before, tasks_before = sandbox.faults_injected, sandbox.tasks_created
     callbacks_before = len(sandbox.callbacks)
     for fault in Fault:

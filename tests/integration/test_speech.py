@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import http, wait_for
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for
 from tests.unit.text_strategies import UNREADABLE_SAMPLES, unreadable_texts
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
@@ -30,11 +30,10 @@ SENTENCE = "你好，欢迎使用语音克隆服务。"
 
 
 def clone(client: VoicecloneClient, vendor: str) -> dict[str, Any]:
-    job = client.create_job(vendor, f"speech-{vendor}"[:20], "female")
+    job = client.create_job(vendor, f"speech-{vendor}"[:20], "female", SPEAKER)
     for document in job["documents"]:
         client.upload(document["upload"], LETTER)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
 
     def done() -> dict[str, Any] | None:
         current = client.get_job(job["job_id"])

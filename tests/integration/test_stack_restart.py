@@ -8,7 +8,7 @@ stacks run in a child process: moto's backends are per process, and the session'
 
 from __future__ import annotations
 
-from tests.helpers import run_child
+from tests.helpers import SPEAKER, run_child
 
 
 def _child() -> None:
@@ -25,7 +25,7 @@ def _child() -> None:
         with LocalStack(context=TEST_CONTEXT, quiet=True) as stack:
             client = VoicecloneClient(stack.api_url, api_key=stack.api_key)
             try:
-                job = client.create_job("tencent_vrs", f"restart-{run}", "female")
+                job = client.create_job("tencent_vrs", f"restart-{run}", "female", SPEAKER)
                 answers.append(f"{job['status']} with {len(job['sentences'])} sentences")
             except ApiError as exc:
                 answers.append(f"refused: {exc}")
@@ -34,4 +34,5 @@ def _child() -> None:
 
 def test_a_second_stack_in_one_process_creates_jobs_like_the_first() -> None:
     seen, _ = run_child("tests.integration.test_stack_restart", timeout=300)
-    assert seen["answers"] == ["AWAITING_AUDIO with 20 sentences"] * 2, seen
+    # (the 20 sentences and the consent statement)
+    assert seen["answers"] == ["AWAITING_AUDIO with 21 sentences"] * 2, seen

@@ -24,7 +24,15 @@ from voiceclone.store import Store
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import TABLE_SCHEMA, wait_for, wav_bytes
+from tests.helpers import (
+    CONSENT,
+    SPEAKER,
+    TABLE_SCHEMA,
+    consent_take,
+    upload_recordings,
+    wait_for,
+    wav_bytes,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
@@ -137,9 +145,8 @@ def assert_deleted(stack: LocalStack, key: str) -> None:
 
 
 def start_job(client: VoicecloneClient) -> dict[str, Any]:
-    job = client.create_job("tencent_vrs", "late-upload", "female")
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    job = client.create_job("tencent_vrs", "late-upload", "female", SPEAKER)
+    upload_recordings(client, job, SAMPLES)
     return job
 
 
@@ -149,12 +156,13 @@ def test_an_upload_after_success_changes_nothing(stack: LocalStack, client: Voic
     final = finished(client, job["job_id"])
     assert final["status"] == "SUCCEEDED" and all(s["status"] == "PASSED" for s in final["sentences"])
     trained = snapshot(stack, job["job_id"])[2]
-    assert all(trained[t] == (SAMPLES / f"{t}.wav").read_bytes() for t in trained)
+    assert all(trained[t] == (SAMPLES / f"{t}.wav").read_bytes() for t in trained if t != CONSENT)
     # When / Then
     assert_late_uploads_change_nothing(stack, job, "SUCCEEDED")
     # And the API shows the same job: 20 of 20 checks, every sentence PASSED
     again = client.get_job(job["job_id"])
-    assert again["checks_done"] == 20 and all(s["status"] == "PASSED" for s in again["sentences"])
+    # (20 sentences and the consent statement)
+    assert again["checks_done"] == 21 and all(s["status"] == "PASSED" for s in again["sentences"])
 
 
 def test_an_upload_after_failure_changes_nothing(
@@ -186,8 +194,8 @@ def test_an_upload_after_cancel_changes_nothing(
 
 def test_an_upload_after_expiry_changes_nothing(stack: LocalStack, client: VoicecloneClient) -> None:
     # Given a job that got three of its recordings and then ended EXPIRED (the expiry's versioned write)
-    job = client.create_job("tencent_vrs", "late-upload", "female")
-    for sentence in job["sentences"][:3]:
+    job = client.create_job("tencent_vrs", "late-upload", "female", SPEAKER)
+    for sentence in [s for s in job["sentences"] if s["text_id"] != CONSENT][:3]:
         client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
     repository(stack).jobs.transition(job["job_id"], JobStatus.EXPIRED)
     # When / Then
@@ -204,16 +212,19 @@ def test_a_passed_sentence_takes_no_upload_while_the_job_waits_for_others(
     stack: LocalStack, client: VoicecloneClient
 ) -> None:
     # Given a job back in CHECK_FAILED: sentence 00001 silent (rejected), the others PASSED
-    job = client.create_job("tencent_vrs", "late-upload", "female")
+    job = client.create_job("tencent_vrs", "late-upload", "female", SPEAKER)
     for sentence in job["sentences"]:
+        if sentence["text_id"] == CONSENT:
+            client_upload(client, sentence["upload"], consent_take(job))
+            continue
         data = (SAMPLES / f"{sentence['text_id']}.wav").read_bytes()
         client_upload(
             client, sentence["upload"], data if sentence["text_id"] != "00001" else wav_bytes(amplitude=0)
         )
     assert finished(client, job["job_id"])["status"] == "CHECK_FAILED"
     before = snapshot(stack, job["job_id"])
-    passed = job["sentences"][1]
-    assert before[1][1].status is SentenceStatus.PASSED
+    passed = job["sentences"][2]  # 00002 (the consent statement comes first)
+    assert passed["text_id"] == before[1][1].text_id and before[1][1].status is SentenceStatus.PASSED
     # When the passed sentence's form is posted again
     assert post_form(passed["upload"], LATE_TAKE).status_code == 204
     key = upload_key(before[0].tenant_id, job["job_id"], passed["text_id"])
@@ -237,7 +248,7 @@ def test_a_passed_sentence_takes_no_upload_while_the_job_waits_for_others(
 
 def test_a_document_after_cancel_changes_nothing(stack: LocalStack, client: VoicecloneClient) -> None:
     # Given a Huawei job whose authorization letter was uploaded, then cancelled
-    job = client.create_job("huawei", "late-letter", "female")
+    job = client.create_job("huawei", "late-letter", "female", SPEAKER)
     letter = job["documents"][0]
     name = letter["name"]
     original = (SAMPLES.parent / "authorization-letter.pdf").read_bytes()

@@ -23,7 +23,7 @@ from voiceclone_cli.main import main as cli_main
 from voiceclone_local.sandboxes.knobs import FAULT_KNOBS, Fault
 from voiceclone_local.stack import LocalStack
 
-from tests.helpers import http, wait_for, wav_bytes
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for, wav_bytes
 from tests.integration.conftest import created_job_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
@@ -43,13 +43,12 @@ def vendor_sandbox(stack: LocalStack, request: pytest.FixtureRequest) -> Iterato
 def run_job(
     client: VoicecloneClient, vendor: str, before_upload: Any = None, directory: Path = SAMPLES
 ) -> Any:
-    job = client.create_job(vendor, f"e2e-{vendor}", "female")
+    job = client.create_job(vendor, f"e2e-{vendor}", "female", SPEAKER)
     if before_upload:
         before_upload()
     for document in job["documents"]:
         client.upload(document["upload"], LETTER)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], directory / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, directory)
 
     def done() -> dict[str, Any] | None:
         current = client.get_job(job["job_id"])
@@ -66,7 +65,18 @@ def test_cli_clone_succeeds_for_every_vendor(
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
     monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
     # When a client clones with the vendor field changed (and the documents that vendor requires)
-    args = ["clone", "--vendor", vendor, "--name", f"cli-{vendor}", "--timeout", "120"]
+    args = [
+        "clone",
+        "--speaker",
+        SPEAKER,
+        "--stand-in-consent",
+        "--vendor",
+        vendor,
+        "--name",
+        f"cli-{vendor}",
+        "--timeout",
+        "120",
+    ]
     code = cli_main([*args, "--document", f"authorization_letter={LETTER}", str(SAMPLES)])
     out = capsys.readouterr().out
     # Then it gets a voice, with what that vendor's TTS needs

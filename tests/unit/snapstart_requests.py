@@ -39,7 +39,7 @@ def proxy_event(method: str, path: str, body: Any = None, **headers: str) -> dic
             "path": path,
             "stage": "prod",
             "requestId": "req",
-            "authorizer": {"tenant_id": "acme"},
+            "authorizer": {"tenant_id": "acme", "api_key_id": "key_acme"},
         },
     }
 

@@ -61,7 +61,7 @@ def event(
             "path": path,
             "stage": "prod",
             "requestId": "req-api",
-            "authorizer": {"tenant_id": "acme"},
+            "authorizer": {"tenant_id": "acme", "api_key_id": "key_acme"},
         },
     }
 
@@ -92,7 +92,7 @@ def assert_refused(status: int, body: dict[str, Any], expected: int) -> None:
     assert isinstance(body["message"], str) and body["message"]
 
 
-CREATE = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female"}
+CREATE = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female", "speaker_name": "Li Hua"}
 
 
 # ----- bodies ------------------------------------------------------------------------------------------
@@ -167,7 +167,10 @@ def test_an_unknown_body_field_is_a_422_naming_the_fields_the_body_takes(api: An
     assert_refused(status, body, 422)
     (detail,) = body["detail"]
     assert detail["loc"] == ["body", "voice_nmae"] and detail["type"] == "extra_forbidden"
-    assert "this body takes gender, language, notify_url, options, vendor, voice_name" in detail["msg"]
+    assert (
+        "this body takes consent_document, gender, language, notify_url, options, speaker_name, vendor, "
+        "voice_name" in detail["msg"]
+    )
     status, body = answer(api, event("PATCH", "/v1/voices/v-1", json.dumps({"name": "n", "state": "READY"})))
     assert_refused(status, body, 422)
     assert body["detail"][0]["loc"] == ["body", "state"] and "this body takes name" in body["message"]

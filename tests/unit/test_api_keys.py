@@ -95,7 +95,8 @@ def test_the_authorizer_allows_the_whole_stage_and_passes_the_tenant(monkeypatch
     store = FakeKeyStore()
     key = api_keys.issue_api_key(store, "acme")  # type: ignore[arg-type]
     policy = _authorize(monkeypatch, store, f"Bearer {key}")
-    assert policy["principalId"] == "acme" and policy["context"] == {"tenant_id": "acme"}
+    assert policy["principalId"] == "acme"
+    assert policy["context"] == {"tenant_id": "acme", "api_key_id": api_keys.key_id(api_keys.key_hash(key))}
     (statement,) = policy["policyDocument"]["Statement"]
     # One answer for every route of the stage, so API Gateway's cache of it serves them all.
     assert statement["Effect"] == "Allow" and statement["Action"] == "execute-api:Invoke"

@@ -440,8 +440,14 @@ def test_clone_uploads_every_sentence_and_follows_the_job(
 ) -> None:
     texts = {**TEXTS, "texts": [{"text_id": t, "text": t} for t in ("00001", "00002", "00003")]}
     api.on("GET", "/v1/vendors/tencent_vrs/training-texts", texts)
+    statement = "I, Li Hua, agree that Example Ltd records my voice. The one-time code is one two."
     created = job_view(
-        "AWAITING_AUDIO", sentences=[sentence(t, "PENDING_UPLOAD") for t in ("00001", "00002", "00003")]
+        "AWAITING_AUDIO",
+        sentences=[
+            {**sentence("consent", "PENDING_UPLOAD"), "text": statement},
+            *(sentence(t, "PENDING_UPLOAD") for t in ("00001", "00002", "00003")),
+        ],
+        consent={"kind": "recording", "language": "en", "statement": statement, "phrase": "one two"},
     )
     for s in created["sentences"]:
         s["upload"] = upload_target(s["text_id"])
@@ -449,19 +455,63 @@ def test_clone_uploads_every_sentence_and_follows_the_job(
     api.on("GET", "/v1/jobs/j-1", job_view("CHECKING"), succeeded())
     directory = real_recordings(tmp_path, "00001", "00002", "00003")
     code, out, err = run(
-        capsys, "clone", "--vendor", "tencent_vrs", "--name", "my-voice", "--option", "a=b", str(directory)
+        capsys,
+        "clone",
+        "--vendor",
+        "tencent_vrs",
+        "--name",
+        "my-voice",
+        "--speaker",
+        "Li Hua",
+        "--stand-in-consent",
+        "--option",
+        "a=b",
+        str(directory),
     )
     assert code == 0, err
     assert out.split("job ", 1)[1].split()[0] == "j-1"
     assert "uploaded 3/3 recordings" in out and "voice ready: v-1" in out
+    # The statement is shown, and its take is said to be the stand-in's, not a person's consent
+    assert statement in out and "not a person's consent" in err
     assert json.loads(api.sent("POST", "/v1/jobs")[0].read()) == {
         "vendor": "tencent_vrs",
         "voice_name": "my-voice",
         "gender": "female",
+        "speaker_name": "Li Hua",
         "language": "zh-CN",
         "options": {"a": "b"},
     }
-    assert len([r for r in api.requests if r.url.host == "s3.test"]) == 3
+    uploads = [r for r in api.requests if r.url.host == "s3.test"]
+    assert len(uploads) == 4
+    # The consent take went to the consent sentence's form, as WAV audio
+    consent_upload = next(r for r in uploads if b"uploads/t/j-1/consent.wav" in r.read())
+    assert b"RIFF" in consent_upload.read() and b"WAVE" in consent_upload.read()
+
+
+def test_clone_without_a_stand_in_leaves_the_job_waiting_for_its_consent(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a job whose consent statement nobody reads during the command (no terminal, no stand-in)
+    api.on(
+        "GET",
+        "/v1/vendors/tencent_vrs/training-texts",
+        {**TEXTS, "texts": [{"text_id": "00001", "text": "x"}]},
+    )
+    created = job_view(
+        "AWAITING_AUDIO",
+        sentences=[
+            {**sentence("consent", "PENDING_UPLOAD"), "upload": upload_target("consent")},
+            {**sentence("00001", "PENDING_UPLOAD"), "upload": upload_target("00001")},
+        ],
+    )
+    api.on("POST", "/v1/jobs", created, status=201)
+    args = ["clone", "--vendor", "tencent_vrs", "--name", "n", "--speaker", "Li Hua"]
+    code, out, _ = run(capsys, *args, str(real_recordings(tmp_path, "00001")))
+    # Then the sentences are uploaded, the consent is not, and the command says how to give it
+    assert code == 0
+    assert "voiceclone jobs consent j-1 FILE --wait" in out
+    assert len([r for r in api.requests if r.url.host == "s3.test"]) == 1
+    assert not api.sent("GET", "/v1/jobs/j-1")
 
 
 def test_clone_that_times_out_says_how_to_follow(
@@ -484,6 +534,8 @@ def test_clone_that_times_out_says_how_to_follow(
         "tencent_vrs",
         "--name",
         "n",
+        "--speaker",
+        "s",
         "--timeout",
         "0",
         str(real_recordings(tmp_path, "00001")),
@@ -501,7 +553,15 @@ def test_clone_with_missing_recordings_is_a_usage_error(
 ) -> None:
     api.on("GET", "/v1/vendors/tencent_vrs/training-texts", TEXTS)
     code, _, err = run(
-        capsys, "clone", "--vendor", "tencent_vrs", "--name", "n", str(real_recordings(tmp_path, "00001"))
+        capsys,
+        "clone",
+        "--vendor",
+        "tencent_vrs",
+        "--name",
+        "n",
+        "--speaker",
+        "s",
+        str(real_recordings(tmp_path, "00001")),
     )
     assert code == 2
     assert (
@@ -516,7 +576,17 @@ def test_a_bad_option_is_a_usage_error(
 ) -> None:
     api.on("GET", "/v1/vendors/tencent_vrs/training-texts", TEXTS)
     code, _, err = run(
-        capsys, "clone", "--vendor", "tencent_vrs", "--name", "n", "--option", "novalue", str(tmp_path)
+        capsys,
+        "clone",
+        "--vendor",
+        "tencent_vrs",
+        "--name",
+        "n",
+        "--speaker",
+        "s",
+        "--option",
+        "novalue",
+        str(tmp_path),
     )
     assert code == 2 and err == "error: expected KEY=VALUE, got 'novalue'\n"
 

@@ -223,7 +223,7 @@ def rest_event(method: str, path: str, body: dict[str, Any] | None = None) -> di
             "path": path,
             "stage": "prod",
             "requestId": "req-api",
-            "authorizer": {"tenant_id": "acme"},
+            "authorizer": {"tenant_id": "acme", "api_key_id": "key_acme"},
         },
     }
 
@@ -234,7 +234,7 @@ def test_an_api_call_counts_a_created_job_with_its_vendor(
     from voiceclone import rest as api
 
     # Given the logic creates the job the client asked for (the store is not the point here)
-    def create_job(svc: Any, tenant: str, body: Any) -> JobView:
+    def create_job(svc: Any, caller: Any, body: Any) -> JobView:
         now = datetime(2026, 12, 3, tzinfo=UTC)
         return JobView.model_validate(
             {
@@ -253,7 +253,13 @@ def test_an_api_call_counts_a_created_job_with_its_vendor(
     monkeypatch.setattr("voiceclone.logic.core.services._services", SimpleNamespace())
 
     # When a client creates a Tencent VRS job
-    body = {"vendor": "tencent_vrs", "voice_name": "v", "gender": "female", "language": "zh-CN"}
+    body = {
+        "vendor": "tencent_vrs",
+        "voice_name": "v",
+        "gender": "female",
+        "language": "zh-CN",
+        "speaker_name": "Li Hua",
+    }
     answer = api.handle(rest_event("POST", "/v1/jobs", body), CONTEXT)
 
     # Then JobCreated is published with vendor=tencent_vrs
@@ -308,7 +314,7 @@ def test_the_authorizers_rejections_carry_vendor_none(
 ) -> None:
     from voiceclone.handlers import authorizer
 
-    monkeypatch.setattr("voiceclone.handlers.authorizer.tenant_for", lambda account, token: None)
+    monkeypatch.setattr("voiceclone.handlers.authorizer.caller_for", lambda account, token: None)
     monkeypatch.setattr(
         "voiceclone.logic.core.services._services", SimpleNamespace(store=SimpleNamespace(account=None))
     )

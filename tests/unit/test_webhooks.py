@@ -59,12 +59,18 @@ def test_backoff_doubles_from_the_base_up_to_the_cap() -> None:
 
 def test_notify_url_must_be_an_http_url_of_at_most_2048_characters() -> None:
     ok = CreateJobRequest(
-        vendor="tencent_vrs", voice_name="v", gender=Gender.FEMALE, notify_url="https://a.b/h"
+        vendor="tencent_vrs",
+        voice_name="v",
+        gender=Gender.FEMALE,
+        speaker_name="s",
+        notify_url="https://a.b/h",
     )
     assert ok.notify_url == "https://a.b/h"
     for bad in ("ftp://a.b/h", "not a url", "https://", "https://a.b/" + "x" * 2048):
         with pytest.raises(ValidationError):
-            CreateJobRequest(vendor="tencent_vrs", voice_name="v", gender=Gender.FEMALE, notify_url=bad)
+            CreateJobRequest(
+                vendor="tencent_vrs", voice_name="v", gender=Gender.FEMALE, speaker_name="s", notify_url=bad
+            )
 
 
 # ----- delivery ----------------------------------------------------------------------------------

@@ -10,7 +10,18 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from voiceclone.domain.audio import AudioMeasurements
 from voiceclone.domain.base import BaseModel
+from voiceclone.domain.consent import (
+    CONSENT_TEXT_ID,
+    ConsentChecks,
+    ConsentKind,
+    ConsentRecord,
+    ConsentState,
+    ConsentTerms,
+    Requester,
+    StatementLanguage,
+)
 from voiceclone.domain.models import (
     Gender,
     Job,
@@ -23,6 +34,7 @@ from voiceclone.domain.models import (
     Speech,
     SpeechLabels,
     SpeechStatus,
+    TenantSettings,
     TrainingText,
     VendorErrorInfo,
     Voice,
@@ -87,9 +99,27 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A reference to a consent document kept elsewhere (a signed form's number, a file in the tenant's
+# records): text people read, like a name, a little longer.
+DocumentReference = Annotated[
+    str,
+    Field(min_length=1, max_length=256, json_schema_extra={"pattern": DISPLAY_NAME_PATTERN}),
+    AfterValidator(_display_name),
+]
+
+
 class CreateJobRequest(RequestModel):
     vendor: str = Field(description="Vendor id, e.g. tencent_vrs", examples=["tencent_vrs"], max_length=32)
     voice_name: DisplayName = Field(description="A display name for the voice")
+    speaker_name: DisplayName = Field(
+        description="The person whose voice is cloned, as the consent statement they read names them",
+        examples=["Li Hua"],
+    )
+    consent_document: DocumentReference | None = Field(
+        None,
+        description="Only where the operator allows it for the tenant: a reference to the speaker's "
+        "signed consent kept elsewhere (a paper form), recorded instead of a spoken statement",
+    )
     language: Language = Language.ZH_CN
     gender: Gender
     options: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]] = Field(
@@ -129,12 +159,40 @@ class DocumentView(BaseModel):
     upload: UploadTarget | None = None
 
 
+class ConsentTermsView(BaseModel):
+    """The consent a job asks for: the statement the speaker reads (the sentence `consent`), or a document."""
+
+    kind: ConsentKind
+    language: StatementLanguage = Field(description="The statement's language: the vendor script's")
+    speaker_name: str
+    organisation_name: str
+    statement: str = Field("", description="What the speaker reads and records as the sentence `consent`")
+    phrase: str = Field("", description="The statement's one-time phrase, issued to this job alone")
+    document_reference: str = Field("", description="The consent document named instead (kind document)")
+
+    @classmethod
+    def of(cls, terms: ConsentTerms) -> ConsentTermsView:
+        return cls(
+            kind=terms.kind,
+            language=terms.language,
+            speaker_name=terms.speaker_name,
+            organisation_name=terms.organisation_name,
+            statement=terms.statement,
+            phrase=terms.phrase,
+            document_reference=terms.document_reference,
+        )
+
+
 class JobView(BaseModel):
     job_id: str
     vendor: str
     voice_name: str
     language: Language
     gender: Gender
+    speaker_name: str = ""
+    consent: ConsentTermsView | None = Field(
+        None, description="The speaker's consent this job asks for (none on a job made before consent)"
+    )
     status: JobStatus
     created_at: datetime
     updated_at: datetime
@@ -175,6 +233,8 @@ class JobView(BaseModel):
             voice_name=job.voice_name,
             language=job.language,
             gender=job.gender,
+            speaker_name=job.speaker_name,
+            consent=ConsentTermsView.of(job.consent) if job.consent else None,
             status=job.status,
             created_at=job.created_at,
             updated_at=job.updated_at,
@@ -198,7 +258,7 @@ class JobView(BaseModel):
                     check=s.check,
                     upload=uploads.get(s.text_id),
                 )
-                for s in sentences
+                for s in _consent_first(sentences)
             ],
             documents=[
                 DocumentView(name=name, uploaded=bool(etag), upload=documents.get(name))
@@ -209,6 +269,11 @@ class JobView(BaseModel):
             ),
             checks_total=len(sentences),
         )
+
+
+def _consent_first(sentences: list[Sentence]) -> list[Sentence]:
+    """The consent statement first: it is read before anything else."""
+    return sorted(sentences, key=lambda s: s.text_id != CONSENT_TEXT_ID)
 
 
 class JobSummary(BaseModel):
@@ -526,3 +591,102 @@ class ProvenanceView(BaseModel):
     )
     speech: ProvenanceSpeech | None = None
     findings: list[ProvenanceFinding] = Field(default_factory=list)
+
+
+class ConsentView(BaseModel):
+    """A voice's consent record (GET /v1/voices/{voice_id}/consent); once the voice is deleted, its audit.
+
+    ``checks`` says what was verified: the audio checks of the take; whether the phrase was heard
+    and whether the consent speaker is the training speaker are ``not_verified``, since no speech
+    recogniser or speaker verifier runs (docs/consent.md).
+    """
+
+    voice_id: str
+    job_id: str
+    vendor: str
+    kind: ConsentKind
+    state: ConsentState = Field(description="KEPT while the voice exists; DELETED: hashes and times only")
+    speaker_name: str = ""
+    organisation_name: str = ""
+    language: StatementLanguage
+    statement: str = ""
+    phrase: str = ""
+    document_reference: str = ""
+    audio_sha256: str = Field("", description="SHA-256 of the consent take as uploaded (hex)")
+    audio_bytes: int = 0
+    audio_content_type: str = ""
+    audio_url: str = Field("", description="A presigned GET of the take, valid for a short time")
+    audio_url_expires_in: int = 0
+    measurements: AudioMeasurements | None = Field(None, description="What the take's audio check measured")
+    statement_sha256: str = Field("", description="SHA-256 of the statement (or document reference) agreed")
+    checks: ConsentChecks
+    requested_by: Requester = Field(description="The tenant and the id of the API key that created the job")
+    requested_at: datetime = Field(description="When the job, and so the statement, was created")
+    recorded_at: datetime = Field(description="When the consent was put on record, before any vendor task")
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: ConsentRecord, audio_url: str = "", expires_in: int = 0) -> ConsentView:
+        return cls(
+            voice_id=record.voice_id,
+            job_id=record.job_id,
+            vendor=record.vendor,
+            kind=record.kind,
+            state=record.state,
+            speaker_name=record.speaker_name,
+            organisation_name=record.organisation_name,
+            language=record.language,
+            statement=record.statement,
+            phrase=record.phrase,
+            document_reference=record.document_reference,
+            audio_sha256=record.audio_sha256,
+            audio_bytes=record.audio_bytes,
+            audio_content_type=record.audio_content_type,
+            audio_url=audio_url,
+            audio_url_expires_in=expires_in,
+            measurements=record.measurements,
+            statement_sha256=record.statement_sha256,
+            checks=record.checks,
+            requested_by=record.requested_by,
+            requested_at=record.requested_at,
+            recorded_at=record.recorded_at,
+            deleted_at=record.deleted_at,
+        )
+
+
+# An organisation's name as a consent statement gives it.
+OrganisationName = Annotated[
+    str,
+    Field(min_length=1, max_length=128, json_schema_extra={"pattern": DISPLAY_NAME_PATTERN}),
+    AfterValidator(_display_name),
+]
+
+
+class TenantSettingsView(BaseModel):
+    """The tenant's settings, and the operator's consent policy for it."""
+
+    organisation_name: str = Field(
+        description="The organisation the speakers' consent statements name ('' until set: no job before)"
+    )
+    document_consent_allowed: bool = Field(
+        description="Set by the operator (voiceclone admin tenant): whether a job may name a signed "
+        "consent document (consent_document) instead of the speaker reading the statement"
+    )
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, settings: TenantSettings) -> TenantSettingsView:
+        return cls(
+            organisation_name=settings.organisation_name,
+            document_consent_allowed=settings.document_consent_allowed,
+            updated_at=settings.updated_at if settings.version else None,
+        )
+
+
+class UpdateTenantSettings(RequestModel):
+    """What a tenant may change itself (the consent policy is the operator's)."""
+
+    organisation_name: OrganisationName = Field(
+        description="Your organisation's name, as your speakers' consent statements will give it",
+        examples=["Example Audio Ltd"],
+    )

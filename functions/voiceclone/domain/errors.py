@@ -104,6 +104,14 @@ class UploadRefused(Conflict):
     """An upload the job no longer waits for: its job moved on, or its sentence already passed."""
 
 
+class PhraseTaken(Conflict):
+    """The one-time phrase drawn for a new job was issued before: draw another (never reuse one)."""
+
+
+class ConsentMissing(VoicecloneError):
+    """No consent on record for a job: no vendor task is created for it (the job ends FAILED)."""
+
+
 class StorageError(VoicecloneError):
     """S3 or DynamoDB refused a write the service needs; retrying later may help."""
 

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 
 from voiceclone.domain.audio import AudioMeasurements
 from voiceclone.domain.base import BaseModel
+from voiceclone.domain.consent import ConsentTerms
 from voiceclone.domain.errors import InvalidTransition
 
 
@@ -157,6 +158,10 @@ class Job(BaseModel):
     voice_name: str
     language: Language
     gender: Gender
+    # Whose voice it is, and the consent they give (voiceclone.domain.consent); a job made before
+    # consent existed has none, and the workflow creates no vendor task for it.
+    speaker_name: str = ""
+    consent: ConsentTerms | None = None
     status: JobStatus = JobStatus.AWAITING_AUDIO
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -218,6 +223,8 @@ class Voice(BaseModel):
     deleted_at: datetime | None = None
     # What happened at the vendor on the last rename or delete, when it is not the obvious.
     note: str | None = None
+    # The job's notify_url: where the voice's Voice Deleted event is POSTed (docs/events.md).
+    notify_url: str | None = None
     version: int = 0
 
 
@@ -295,3 +302,18 @@ class Speech(BaseModel):
     callback_pending: bool = False
     # The labels its file was given (None until the audio is stored).
     labels: SpeechLabels | None = None
+
+
+class TenantSettings(BaseModel):
+    """A tenant's own settings (``TENANT#<tenant_id>``/``SETTINGS``), and the operator's policy for it.
+
+    The tenant sets ``organisation_name`` (PATCH /v1/settings), the name its speakers' consent
+    statements give; the operator alone (``voiceclone admin tenant``) decides whether the tenant may
+    name a consent document kept elsewhere instead of having the speaker read the statement.
+    """
+
+    tenant_id: str
+    organisation_name: str = ""
+    document_consent_allowed: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = 0

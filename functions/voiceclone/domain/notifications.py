@@ -1,8 +1,10 @@
 """The events: what each status change publishes (EventBridge detail, webhook body), and their schema.
 
-One event per status change of a job, the creation included (a `JobEvent`), and one when a
-speech ends (a `SpeechEvent`: Speech Succeeded / Speech Failed). The JSON schema of both
-(one of the two) is committed at docs/events.schema.json and checked by
+One event per status change of a job, the creation included (a `JobEvent`), one when a
+speech ends (a `SpeechEvent`: Speech Succeeded / Speech Failed), one when a voice's consent is put
+on record (a `ConsentEvent`: Consent Recorded) and one when a voice is deleted (a `VoiceEvent`:
+Voice Deleted). The JSON schema of all (one of the four) is committed at docs/events.schema.json
+and checked by
 a test. Regenerate it with ``python -m voiceclone.domain.notifications > docs/events.schema.json``
 (or ``python scripts/gen_event_schema.py``). docs/events.md describes the contract.
 """
@@ -16,7 +18,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from voiceclone.domain.base import BaseModel
-from voiceclone.domain.models import Job, JobError, JobStatus, Speech, SpeechStatus
+from voiceclone.domain.consent import ConsentKind, ConsentRecord
+from voiceclone.domain.models import Job, JobError, JobStatus, Speech, SpeechStatus, Voice
 
 # The EventBridge `source` of every event the service publishes.
 EVENT_SOURCE = "voiceclone"
@@ -179,12 +182,118 @@ class SpeechEvent(BaseModel):
         )
 
 
+class ConsentEvent(BaseModel):
+    """A voice's consent was put on record, before its vendor task: a webhook's body and an event's detail.
+
+    Hashes and ids only: the statement and the speaker's name are read at GET /v1/voices/{id}/consent.
+    """
+
+    model_config = ConfigDict(
+        title="ConsentEvent", extra="forbid", json_schema_serialization_defaults_required=True
+    )
+
+    schema_version: Literal["1"] = Field(SCHEMA_VERSION, description="Changes when a field changes meaning")
+    event_id: str = Field(
+        description="Unique per event and the same on every redelivery (`<voice_id>:consent:<sequence>`)",
+        examples=["v-4f1c0d7e9b2a4c55a0e1f3b2c4d5e6f7:consent:0"],
+    )
+    detail_type: Literal["Consent Recorded"] = Field(
+        description="The EventBridge detail-type, also sent as the webhook's Voiceclone-Event-Type header"
+    )
+    voice_id: str = Field(description="The voice the consent is for (it exists once the job succeeds)")
+    job_id: str
+    tenant_id: str
+    vendor: str = Field(examples=["tencent_vrs"])
+    kind: ConsentKind = Field(
+        description="recording: the speaker read the statement; document: a signed form"
+    )
+    audio_sha256: str = Field(description="SHA-256 of the consent take as uploaded ('' for a document)")
+    statement_sha256: str = Field(description="SHA-256 of the statement (or the document reference)")
+    sequence: int = Field(ge=0, description="The record's version when it was written")
+    occurred_at: datetime = Field(description="When the consent was put on record (UTC, ISO 8601)")
+    has_webhook: bool = Field(
+        False, description="Whether the job has a notify_url (the webhook rule routes on it)"
+    )
+
+    @property
+    def subject_id(self) -> str:
+        return self.voice_id
+
+    @classmethod
+    def of(cls, record: ConsentRecord) -> ConsentEvent:
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            event_id=f"{record.voice_id}:consent:{record.version}",
+            detail_type="Consent Recorded",
+            voice_id=record.voice_id,
+            job_id=record.job_id,
+            tenant_id=record.tenant_id,
+            vendor=record.vendor,
+            kind=record.kind,
+            audio_sha256=record.audio_sha256,
+            statement_sha256=record.statement_sha256,
+            sequence=record.version,
+            occurred_at=record.recorded_at,
+            has_webhook=bool(record.notify_url),
+        )
+
+
+class VoiceEvent(BaseModel):
+    """A voice was deleted (its recordings and consent take with it): a webhook's body, an event's detail."""
+
+    model_config = ConfigDict(
+        title="VoiceEvent", extra="forbid", json_schema_serialization_defaults_required=True
+    )
+
+    schema_version: Literal["1"] = Field(SCHEMA_VERSION, description="Changes when a field changes meaning")
+    event_id: str = Field(
+        description="Unique per event and the same on every redelivery (`<voice_id>:<sequence>`)",
+        examples=["v-4f1c0d7e9b2a4c55a0e1f3b2c4d5e6f7:3"],
+    )
+    detail_type: Literal["Voice Deleted"] = Field(
+        description="The EventBridge detail-type, also sent as the webhook's Voiceclone-Event-Type header"
+    )
+    voice_id: str
+    job_id: str
+    tenant_id: str
+    vendor: str = Field(examples=["tencent_vrs"])
+    sequence: int = Field(ge=0, description="The voice's version at the change")
+    occurred_at: datetime = Field(description="When the voice was deleted (UTC, ISO 8601)")
+    note: str | None = Field(None, description="What happened at the vendor, e.g. a voice it cannot delete")
+    has_webhook: bool = Field(False, description="Whether the voice's job had a notify_url")
+
+    @property
+    def subject_id(self) -> str:
+        return self.voice_id
+
+    @classmethod
+    def of(cls, voice: Voice) -> VoiceEvent:
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            event_id=event_id(voice.voice_id, voice.version),
+            detail_type="Voice Deleted",
+            voice_id=voice.voice_id,
+            job_id=voice.job_id,
+            tenant_id=voice.tenant_id,
+            vendor=voice.vendor,
+            sequence=voice.version,
+            occurred_at=voice.deleted_at or voice.updated_at,
+            note=voice.note,
+            has_webhook=bool(voice.notify_url),
+        )
+
+
 # Every event the service publishes.
-Event = JobEvent | SpeechEvent
+Event = JobEvent | SpeechEvent | ConsentEvent | VoiceEvent
 
 
 def event_of_detail(detail: dict[str, Any]) -> Event:
-    """The event an EventBridge detail (or a webhook body) holds: a speech's when it names one."""
+    """The event an EventBridge detail (or a webhook body) holds, told apart by its detail type."""
+    kind = detail.get("detail_type")
+    if kind == "Consent Recorded":
+        return ConsentEvent.model_validate(detail)
+    if kind == "Voice Deleted":
+        return VoiceEvent.model_validate(detail)
     if "speech_id" in detail:
         return SpeechEvent.model_validate(detail)
     return JobEvent.model_validate(detail)
@@ -195,13 +304,14 @@ def event_id(job_id: str, sequence: int) -> str:
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON schema of the events (a JobEvent or a SpeechEvent) as committed at docs/events.schema.json."""
+    """The JSON schema of the events (one of the four kinds) as committed at docs/events.schema.json."""
     schema = TypeAdapter(Event).json_schema(mode="serialization")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "VoicecloneEvent",
-        "description": "An event voiceclone publishes: a job's status change (JobEvent) or a speech's "
-        "end (SpeechEvent); detail_type tells which",
+        "description": "An event voiceclone publishes: a job's status change (JobEvent), a speech's "
+        "end (SpeechEvent), a voice's consent put on record (ConsentEvent) or a voice deleted (VoiceEvent); "
+        "detail_type tells which",
         **schema,
     }
 

@@ -2,8 +2,8 @@
 
 An unknown or missing key fails with "Unauthorized" (API Gateway answers 401). A known
 key gets a policy allowing every route of the stage, so API Gateway may cache the
-answer for the key across routes; the tenant id travels to the api function in the
-authorizer context, the only place the api function takes it from.
+answer for the key across routes; the tenant id and the key's id (a prefix of its hash) travel
+to the api function in the authorizer context, the only place the api function takes them from.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voiceclone.logic.account.api_keys import tenant_for
+from voiceclone.logic.account.api_keys import caller_for
 from voiceclone.logic.core.services import services
 from voiceclone.observability import log_metrics, logger, metrics
 
@@ -35,10 +35,11 @@ class Unauthorized(Exception):
 @log_metrics
 def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event = APIGatewayAuthorizerTokenEvent(raw_event)
-    tenant = tenant_for(services().store.account, event.authorization_token)
-    if tenant is None:
+    caller = caller_for(services().store.account, event.authorization_token)
+    if caller is None:
         metrics.add_metric(name="AuthRejected", unit="Count", value=1)
         raise Unauthorized()
+    tenant = caller.tenant_id
     arn = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(
         principal_id=tenant,
@@ -46,7 +47,8 @@ def handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"tenant_id": tenant},
+        # The key's id too: a job records who asked for it (its consent's requested_by).
+        context={"tenant_id": tenant, "api_key_id": caller.api_key_id},
         partition=arn.partition,
     )
     policy.allow_all_routes()

@@ -1,4 +1,4 @@
-"""Routes of the tenant's account: its usage per vendor, and the secret that signs its webhooks."""
+"""Routes of the tenant's account: its settings, its usage per vendor, the secret that signs its webhooks."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from voiceclone.domain.api_models import UsageView, WebhookSecret
+from voiceclone.domain.api_models import TenantSettingsView, UpdateTenantSettings, UsageView, WebhookSecret
 from voiceclone.domain.errors import InvalidRequest
-from voiceclone.logic.account import usage
+from voiceclone.logic.account import settings, usage
 from voiceclone.logic.core.services import services
 from voiceclone.observability import metrics
-from voiceclone.rest.openapi import ERRORS, answers, tenant_of
+from voiceclone.rest.openapi import ERRORS, JSON_ONLY, answers, tenant_of
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -69,3 +69,27 @@ def rotate_webhook_secret() -> WebhookSecret:
     secret, created_at = services().store.account.rotate_webhook_secret(tenant_of(router))
     metrics.add_metric(name="WebhookSecretRotated", unit="Count", value=1)
     return WebhookSecret(secret=secret, created_at=created_at)
+
+
+@router.get(
+    "/v1/settings",
+    summary="The tenant's settings",
+    description="The organisation name your speakers' consent statements give, and whether the operator "
+    "allows naming a signed consent document instead of a recorded statement.",
+    tags=["settings"],
+    responses=answers(TenantSettingsView),
+)
+def get_settings() -> TenantSettingsView:
+    return settings.settings_of(services().store.tenants, tenant_of(router))
+
+
+@router.patch(
+    "/v1/settings",
+    summary="Set the organisation name the consent statements give",
+    description="New jobs' statements name it; a job keeps the name it was created with. The consent "
+    "policy (document_consent_allowed) is the operator's to set, not the tenant's.",
+    tags=["settings"],
+    responses=answers(TenantSettingsView, JSON_ONLY),
+)
+def update_settings(body: Annotated[UpdateTenantSettings, Body()]) -> TenantSettingsView:
+    return settings.set_organisation(services().store.tenants, tenant_of(router), body.organisation_name)

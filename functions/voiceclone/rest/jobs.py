@@ -20,6 +20,7 @@ from voiceclone.rest.openapi import (
     NOT_FOUND,
     VENDOR,
     answers,
+    caller_of,
     tenant_of,
 )
 
@@ -29,12 +30,17 @@ router = Router()  # type: ignore[no-untyped-call]
 @router.post(
     "/v1/jobs",
     summary="Create a voice-cloning job",
-    description="Returns the sentences to record, each with a presigned S3 POST for its recording.",
+    description="Returns the sentences to record, each with a presigned S3 POST for its recording. The "
+    "first, `consent`, is the speaker's consent statement (`consent.statement`), naming the speaker, your "
+    "organisation (PATCH /v1/settings; 409 `OrganisationNameMissing` until set) and the vendor, with a "
+    "one-time phrase: no vendor task is created until it is recorded and passes its check.",
     tags=["jobs"],
-    responses=answers(JobView, {400: ERRORS}, NOT_FOUND, JSON_ONLY, status=201, description="The job"),
+    responses=answers(
+        JobView, {400: ERRORS}, NOT_FOUND, CONFLICT, JSON_ONLY, status=201, description="The job"
+    ),
 )
 def create_job(body: CreateJobRequest) -> Response[JobView]:
-    view = jobs.create_job(services(), tenant_of(router), body)
+    view = jobs.create_job(services(), caller_of(router), body)
     tag_vendor(view.vendor)
     metrics.add_metric(name="JobCreated", unit="Count", value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=view)

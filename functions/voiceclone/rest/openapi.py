@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from voiceclone.domain.api_models import ErrorBody, GatewayMessage
+from voiceclone.domain.consent import Requester
 from voiceclone.rest.errors import Unauthenticated
 
 TITLE = "voiceclone"
@@ -66,12 +67,24 @@ def answers(
     return documented
 
 
-def tenant_of(router: Router) -> str:
-    """The caller's tenant, from the authorizer's context: nothing the client sends names it."""
+def _authorizer(router: Router) -> dict[str, Any]:
     event = cast(APIGatewayProxyEvent, router.current_event)
     ctx = event.request_context
-    authorizer = (ctx.authorizer.raw_event if ctx.authorizer else None) or {}
-    tenant = authorizer.get("tenant_id")
+    return (ctx.authorizer.raw_event if ctx.authorizer else None) or {}
+
+
+def tenant_of(router: Router) -> str:
+    """The caller's tenant, from the authorizer's context: nothing the client sends names it."""
+    tenant = _authorizer(router).get("tenant_id")
     if not tenant:
         raise Unauthenticated("Unauthenticated", "send Authorization: Bearer <API key>")
     return str(tenant)
+
+
+def caller_of(router: Router) -> Requester:
+    """The caller's tenant and the id of the key it used (what a job records as who asked for it)."""
+    tenant = tenant_of(router)
+    key_id = _authorizer(router).get("api_key_id")
+    if not key_id:
+        raise Unauthenticated("Unauthenticated", "send Authorization: Bearer <API key>")
+    return Requester(tenant_id=tenant, api_key_id=str(key_id))

@@ -1,4 +1,4 @@
-"""Routes of voices: list, read, rename and delete (at the vendor where its API allows it)."""
+"""Routes of voices: list, read, rename and delete (at the vendor where its API allows it); their consent."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from voiceclone.domain.api_models import RenameVoiceRequest, VoicePage, VoiceView
+from voiceclone.domain.api_models import ConsentView, RenameVoiceRequest, VoicePage, VoiceView
 from voiceclone.domain.models import VoiceState
 from voiceclone.logic.core.services import services
 from voiceclone.logic.training import voices
@@ -69,3 +69,17 @@ def delete_voice(voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80
     tag_vendor(view.vendor)
     metrics.add_metric(name="VoiceDeleted", unit="Count", value=1)
     return view
+
+
+@router.get(
+    "/v1/voices/<voice_id>/consent",
+    summary="The consent the voice's speaker gave",
+    description="The statement, its one-time phrase, the SHA-256 of the take and a fresh presigned GET of "
+    "it, who asked and when, and what was verified (the audio checks; whether the phrase was heard and "
+    "whether it is the training speaker are `not_verified`: no verifier runs). After the voice was "
+    "deleted: the audit entry, hashes and times only.",
+    tags=["voices"],
+    responses=answers(ConsentView, NOT_FOUND),
+)
+def get_consent(voice_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=80)]) -> ConsentView:
+    return voices.get_consent(services(), tenant_of(router), voice_id)

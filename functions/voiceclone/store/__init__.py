@@ -1,6 +1,7 @@
 """DynamoDB access, the only code that talks to the table: one store per record kind over one table.
 
-Every kind (jobs and sentences, voices, speech, usage counters, API keys and webhook secrets)
+Every kind (jobs and sentences, voices, speech, usage counters, API keys and webhook secrets,
+tenant settings, consent records and the phrases claimed)
 keeps its items through voiceclone.store.table, whose ``Table.change`` is the one versioned
 read-change-write: a callback and a poller racing never overwrite each other's update.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voiceclone.store.account import AccountStore
+from voiceclone.store.consent import ConsentStore
 from voiceclone.store.jobs import JobStore
 from voiceclone.store.speech import SpeechStore
 from voiceclone.store.table import Table
+from voiceclone.store.tenants import TenantStore
 from voiceclone.store.usage import UsageStore
 from voiceclone.store.voices import VoiceStore
 
@@ -21,7 +24,8 @@ if TYPE_CHECKING:
 
 
 class Store:
-    """The table's record kinds: ``jobs``, ``voices``, ``speech``, ``usage`` and ``account``."""
+    """The table's record kinds: ``jobs``, ``voices``, ``speech``, ``usage``, ``account``, ``tenants``
+    and ``consent``."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table = Table(table_name, client)
@@ -30,3 +34,5 @@ class Store:
         self.usage = UsageStore(self.table)
         self.speech = SpeechStore(self.table, self.usage)
         self.account = AccountStore(self.table)
+        self.tenants = TenantStore(self.table)
+        self.consent = ConsentStore(self.table)

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from voiceclone.domain.errors import NotFound, UploadRefused, VersionConflict
+from voiceclone.domain.errors import NotFound, PhraseTaken, UploadRefused, VersionConflict
 from voiceclone.domain.models import (
     UPLOAD_STATUSES,
     Job,
@@ -24,6 +24,7 @@ from voiceclone.domain.models import (
     check_transition,
     utcnow,
 )
+from voiceclone.store.consent import phrase_claim
 from voiceclone.store.table import (
     Table,
     conditional_failed,
@@ -66,7 +67,11 @@ class JobStore:
         )
 
     def create(self, job: Job, sentences: list[Sentence]) -> None:
-        """Write the job and its sentences at once: a job never exists without its sentences."""
+        """Write the job and its sentences at once: a job never exists without its sentences.
+
+        A job whose speaker reads a one-time phrase claims it in the same transaction:
+        PhraseTaken, and nothing written, when any job ever had it.
+        """
         name = self.table.name
         items: list[dict[str, Any]] = [
             {
@@ -77,8 +82,18 @@ class JobStore:
                 }
             }
         ]
+        claims_phrase = job.consent is not None and bool(job.consent.phrase_digits)
+        if job.consent is not None and claims_phrase:
+            items.append(phrase_claim(name, job.consent.phrase_digits, job.job_id))
         items += [{"Put": {"TableName": name, "Item": self.sentence_item(s)}} for s in sentences]
-        self.table.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        try:
+            self.table.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            # The reasons come in the order of the items: the claim is the second.
+            reasons = exc.response.get("CancellationReasons", [])
+            if claims_phrase and len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed":
+                raise PhraseTaken("PhraseTaken", "the one-time phrase was issued before") from exc
+            raise
 
     def get(self, job_id: str) -> Job | None:
         return self.table.read(Job, job_pk(job_id), JOB_SK)

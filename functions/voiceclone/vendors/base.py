@@ -244,6 +244,8 @@ class VendorAdapter(ABC):
     default_endpoint: ClassVar[str]
     credential_fields: ClassVar[tuple[str, ...]]
     optional_fields: ClassVar[tuple[str, ...]] = ()
+    # What the speaker's consent statement calls the vendor, per statement language ("zh", "en").
+    display_names: ClassVar[Mapping[str, str]] = {}
     # The vendor's training states (as its API sends them) in the shared terms; see status_of.
     training_states: ClassVar[Mapping[Any, TrainingState]] = {}
     # How the vendor's API wraps its answers and classifies its errors: the shared pipeline does the rest.
@@ -268,6 +270,11 @@ class VendorAdapter(ABC):
         return http.VendorHttp(
             self.vendor_id, base_url, timeout_seconds, transport, envelope=envelope or self.envelope
         )
+
+    @classmethod
+    def display_name(cls, language: str) -> str:
+        """The vendor's name in a consent statement: in that language, else in English, else its id."""
+        return cls.display_names.get(language) or cls.display_names.get("en") or cls.vendor_id
 
     @classmethod
     def settings_fields(cls) -> tuple[str, ...]:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any, Unpack
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 from voiceclone.domain.audio import wav_file
 from voiceclone.domain.errors import (
@@ -228,6 +229,7 @@ def explained(error: VendorError, *, model: str = "", voice_id: str = "") -> Ven
 
 class CosyVoiceAdapter(VendorAdapter):
     vendor_id = VENDOR_ID
+    display_names: ClassVar[Mapping[str, str]] = {"en": "Alibaba Cloud Model Studio", "zh": "阿里云百炼"}
     default_endpoint = DEFAULT_ENDPOINT
     credential_fields = ("api_key",)
     # Streaming speech's WebSocket URL (VOICECLONE_COSYVOICE_STREAM_ENDPOINT, default Beijing's) and

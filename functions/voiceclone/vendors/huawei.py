@@ -22,8 +22,8 @@ import re
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Any, Self
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
 from urllib.parse import quote
 
 import httpx
@@ -167,6 +167,7 @@ def normalise_edition(value: str | None) -> str:
 
 class HuaweiAdapter(VendorAdapter):
     vendor_id = VENDOR_ID
+    display_names: ClassVar[Mapping[str, str]] = {"en": "Huawei Cloud MetaStudio", "zh": "华为云MetaStudio"}
     default_endpoint = DEFAULT_ENDPOINT
     # AK/SK sign requests; an IAM token (optional) replaces them, so from_environment checks the pair.
     credential_fields = ("project_id", "access_key", "secret_key")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Unpack
+from collections.abc import Mapping
+from typing import Any, ClassVar, Unpack
 from urllib.parse import quote
 
 from pydantic import ValidationError
@@ -141,6 +142,7 @@ def slot_name(job_id: str) -> str:
 
 class QiniuAdapter(VendorAdapter):
     vendor_id = VENDOR_ID
+    display_names: ClassVar[Mapping[str, str]] = {"en": "Qiniu", "zh": "七牛云"}
     default_endpoint = DEFAULT_ENDPOINT
     credential_fields = ("api_key",)
     capabilities = Capabilities(

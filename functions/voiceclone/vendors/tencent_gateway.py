@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Unpack
+from collections.abc import Mapping
+from typing import Any, ClassVar, Unpack
 
 import httpx
 
@@ -136,6 +137,10 @@ def custom_id(session_id: str) -> str:
 
 class TencentGatewayAdapter(TencentKeyPairAdapter):
     vendor_id = VENDOR_ID
+    display_names: ClassVar[Mapping[str, str]] = {
+        "en": "Tencent's smart-content service",
+        "zh": "腾讯智能内容服务",
+    }
     default_endpoint = DEFAULT_ENDPOINT
     # Training time is not documented; the callback normally ends the wait, polling is the fallback.
     capabilities = Capabilities(

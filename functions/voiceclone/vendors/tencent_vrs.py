@@ -11,8 +11,9 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Mapping
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 from urllib.parse import urlsplit
 
 from voiceclone.domain.errors import VendorAuthError, VendorRejected, VendorUnavailable
@@ -129,6 +130,7 @@ STATES = state_table(pending=(0,), running=(1,), succeeded=(2,), failed=(3,))
 
 class TencentVrsAdapter(TencentKeyPairAdapter):
     vendor_id = VENDOR_ID
+    display_names: ClassVar[Mapping[str, str]] = {"en": "Tencent Cloud VRS", "zh": "腾讯云声音复刻"}
     default_endpoint = DEFAULT_ENDPOINT
     # TextToVoice's host (VOICECLONE_TENCENT_VRS_TTS_ENDPOINT); by default see default_tts_endpoint.
     # Streaming speech: its WebSocket URL (VOICECLONE_TENCENT_VRS_STREAM_ENDPOINT, default Tencent's)

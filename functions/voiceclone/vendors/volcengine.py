@@ -22,8 +22,9 @@ import binascii
 import hashlib
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -336,6 +337,7 @@ class ConsoleSpeaker:
 
 class VolcengineAdapter(VendorAdapter):
     vendor_id = VENDOR_ID
+    display_names: ClassVar[Mapping[str, str]] = {"en": "Volcengine", "zh": "火山引擎"}
     default_endpoint = DEFAULT_ENDPOINT
     credential_fields = ("appid", "access_token", "access_key_id", "secret_access_key")
     # The console's own endpoint (VOICECLONE_VOLCENGINE_CONSOLE_ENDPOINT), the TTS resource and model,

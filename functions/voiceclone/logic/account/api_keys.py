@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 
+from voiceclone.domain.consent import Requester
 from voiceclone.domain.errors import InvalidRequest
 from voiceclone.store.account import AccountStore
 
@@ -17,6 +18,11 @@ BEARER = "Bearer "
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_id(hashed: str) -> str:
+    """The id a key is known by in records (who asked for a job): a prefix of its hash, never the key."""
+    return "key_" + hashed[:16]
 
 
 def issue_api_key(account: AccountStore, tenant_id: str) -> str:
@@ -42,8 +48,18 @@ def token_of(authorization: str | None) -> str | None:
 
 def tenant_for(account: AccountStore, authorization: str | None) -> str | None:
     """The tenant an Authorization header's key belongs to; None for a missing, unknown or revoked key."""
+    caller = caller_for(account, authorization)
+    return caller.tenant_id if caller else None
+
+
+def caller_for(account: AccountStore, authorization: str | None) -> Requester | None:
+    """The tenant and key id of an Authorization header's key; None for a missing, unknown or revoked key."""
     key = token_of(authorization)
-    return account.tenant_of_api_key(key_hash(key)) if key else None
+    if not key:
+        return None
+    hashed = key_hash(key)
+    tenant = account.tenant_of_api_key(hashed)
+    return Requester(tenant_id=tenant, api_key_id=key_id(hashed)) if tenant else None
 
 
 def revoke_api_key(account: AccountStore, key: str) -> bool:

@@ -10,9 +10,11 @@
                                                   that recording converted for the vendor (CheckSentence)
     training/<tenant>/<job>/voice.wav             the sentences joined for a vendor that takes one file
     speech/<tenant>/<voice>/<speech>.<wav|mp3|pcm> speech made with a cloned voice
+    consent/<tenant>/<voice>/<sha256>.wav         the speaker's consent take, kept while the voice exists
 
 The tenant prefix scopes every presigned URL; infra (the bucket's notifications and lifecycle
-rules) reads the three prefixes from here too.
+rules) reads the prefixes from here too. No lifecycle rule expires ``consent/``: a consent take
+goes when its voice is deleted (voiceclone.logic.training.consent).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 UPLOADS = "uploads"
 TRAINING = "training"
 SPEECH = "speech"
+CONSENT = "consent"
 # What intake takes: recordings (whatever their format, the key says .wav) and documents (PDF).
 UPLOAD_KINDS = ("wav", "pdf")
 
@@ -68,3 +71,8 @@ def job_prefixes(tenant_id: str, job_id: str) -> tuple[str, str]:
 def speech_key(tenant_id: str, voice_id: str, speech_id: str, fmt: str) -> str:
     """Where a speech's audio is kept."""
     return f"{SPEECH}/{tenant_id}/{voice_id}/{speech_id}.{fmt}"
+
+
+def consent_key(tenant_id: str, voice_id: str, sha256: str) -> str:
+    """Where a voice's consent take is kept (named by its hash: a copy of the same bytes lands on itself)."""
+    return f"{CONSENT}/{tenant_id}/{voice_id}/{sha256}.wav"

@@ -1,8 +1,9 @@
-"""Events: a job's status changes and a speech's end, read from the table's stream, put on the bus once.
+"""Events: a job's status changes, a speech's end, a consent on record, a voice deleted: put on the bus once.
 
 The stream carries every write of the table; only a job item whose status changed
-(or which was just created), and a speech item that entered SUCCEEDED or FAILED (a
-synchronous one is created so), make an event (`event_of_change`). Publishing is
+(or which was just created), a speech item that entered SUCCEEDED or FAILED (a
+synchronous one is created so), a consent record written and a voice that entered
+DELETED make an event (`event_of_change`). Publishing is
 idempotent per event: a marker item ``EVENT#<event_id>`` / ``EVENT`` is claimed with a
 conditional write before PutEvents and marked PUBLISHED after it, so a stream record
 delivered twice (a retried batch, or moto's duplicate delivery on concurrent writes)
@@ -33,8 +34,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from voiceclone import aws
-from voiceclone.domain.models import Job, JobStatus, Speech, SpeechStatus
-from voiceclone.domain.notifications import EVENT_SOURCE, Event, JobEvent, SpeechEvent
+from voiceclone.domain.consent import ConsentRecord
+from voiceclone.domain.models import Job, JobStatus, Speech, SpeechStatus, Voice, VoiceState
+from voiceclone.domain.notifications import (
+    EVENT_SOURCE,
+    ConsentEvent,
+    Event,
+    JobEvent,
+    SpeechEvent,
+    VoiceEvent,
+)
 from voiceclone.logic.core.services import Services
 from voiceclone.observability import count, logger
 
@@ -46,6 +55,8 @@ EventBridgeClient = Any
 
 JOB_SK = "JOB"
 SPEECH_SK = "SPEECH"
+VOICE_SK = "VOICE"
+CONSENT_SK = "CONSENT"
 MARKER_SK = "EVENT"
 PENDING = "PENDING"
 PUBLISHED = "PUBLISHED"
@@ -78,6 +89,20 @@ def _is_speech(image: Mapping[str, Any] | None) -> bool:
     return bool(image) and image.get("sk") == SPEECH_SK and image.get("type") == "speech"  # type: ignore[union-attr]
 
 
+def _is(image: Mapping[str, Any] | None, sk: str, kind: str) -> bool:
+    return bool(image) and image.get("sk") == sk and image.get("type") == kind  # type: ignore[union-attr]
+
+
+def _voice_event(old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any]) -> VoiceEvent | None:
+    """Voice Deleted when a voice item entered DELETED."""
+    voice = Voice.model_validate(_plain(dict(new_image)))
+    if voice.state is not VoiceState.DELETED:
+        return None
+    if old_image and str(old_image.get("state")) == VoiceState.DELETED.value:
+        return None
+    return VoiceEvent.of(voice)
+
+
 def _speech_event(old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any]) -> SpeechEvent | None:
     """Speech Succeeded / Speech Failed when a speech item entered one of those statuses."""
     speech = Speech.model_validate(_plain(dict(new_image)))
@@ -91,15 +116,22 @@ def _speech_event(old_image: Mapping[str, Any] | None, new_image: Mapping[str, A
 def event_of_change(
     event_name: str, old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any] | None
 ) -> Event | None:
-    """The event a table change makes, or None: not a job or speech, or its status stayed the same.
+    """The event a table change makes, or None: no item that makes events, or nothing the events tell.
 
     The images are the stream's, deserialized (plain values or Decimals). An INSERT of a job
     is Job Created; a MODIFY that changed `status` is the event of the new status. A speech
     makes Speech Succeeded or Speech Failed when it enters that status (created so, or changed).
+    A consent record's INSERT is Consent Recorded; a voice's MODIFY into DELETED is Voice Deleted.
     """
     if event_name in ("INSERT", "MODIFY") and _is_speech(new_image):
         assert new_image is not None
         return _speech_event(old_image, new_image)
+    if event_name == "INSERT" and _is(new_image, CONSENT_SK, "consent"):
+        assert new_image is not None
+        return ConsentEvent.of(ConsentRecord.model_validate(_plain(dict(new_image))))
+    if event_name == "MODIFY" and _is(new_image, VOICE_SK, "voice"):
+        assert new_image is not None
+        return _voice_event(old_image, new_image)
     if event_name not in ("INSERT", "MODIFY") or not _is_job(new_image):
         return None
     assert new_image is not None
@@ -242,7 +274,7 @@ def process_stream(
         log = {
             "subject_id": job_event.subject_id,
             "event_id": job_event.event_id,
-            "status": job_event.status.value,
+            "detail_type": job_event.detail_type,
             "vendor": job_event.vendor,
         }
         if job_event.subject_id in failed_jobs:

@@ -146,7 +146,7 @@ def event_of_message(body: str) -> Event:
 
 
 def _notify_url(svc: Services, event: Event) -> str | None:
-    """Where the event goes: its job's or its speech's notify_url (of the event's tenant only)."""
+    """Where the event goes: its speech's notify_url, else its job's (a voice's, a consent's); same tenant."""
     if isinstance(event, SpeechEvent):
         try:
             return svc.store.speech.get(event.speech_id, event.tenant_id).notify_url

@@ -15,16 +15,28 @@ from voiceclone.domain.api_models import (
     TrainingTexts,
     UploadTarget,
 )
-from voiceclone.domain.errors import Conflict, InvalidRequest
-from voiceclone.domain.models import Job, JobStatus, Sentence, SentenceStatus, TrainingText, utcnow
+from voiceclone.domain.consent import CONSENT_TEXT_ID, Requester
+from voiceclone.domain.errors import Conflict, InvalidRequest, PhraseTaken
+from voiceclone.domain.models import (
+    Job,
+    JobStatus,
+    Sentence,
+    SentenceStatus,
+    TenantSettings,
+    TrainingText,
+    utcnow,
+)
 from voiceclone.logic.core.ids import new_job_id
 from voiceclone.logic.core.keys import document_key, upload_key
 from voiceclone.logic.core.services import Services
-from voiceclone.logic.training import expiry
+from voiceclone.logic.training import consent, expiry
 from voiceclone.logic.training.cleanup import cancel_vendor_task, keep_note
 from voiceclone.logic.training.voices import check_voice_name
 from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
+
+# A phrase drawn from 10**8 collides with an earlier one rarely; this many draws in a row never do.
+MAX_PHRASE_DRAWS = 8
 
 
 def training_texts(svc: Services, vendor: str) -> TrainingTexts:
@@ -67,7 +79,13 @@ def presign_upload(svc: Services, key: str, content_type: str = "audio/wav") -> 
     )
 
 
-def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobView:
+def create_job(svc: Services, caller: Requester, request: CreateJobRequest) -> JobView:
+    """The job, its sentences (the consent statement among them) and their upload forms.
+
+    The statement's one-time phrase is claimed with the job in one write; a phrase any job had
+    before is refused by the store and another drawn (never reused).
+    """
+    tenant_id = caller.tenant_id
     caps = capabilities(request.vendor)
     unknown = sorted(set(request.options) - set(caps.options))
     if unknown:
@@ -80,6 +98,7 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
     if problems:
         raise InvalidRequest("InvalidOption", f"{request.vendor}: {'; '.join(problems)}")
     check_voice_name(request.vendor, request.voice_name, ("body", "voice_name"))
+    settings = svc.store.tenants.settings(tenant_id)
     texts: list[TrainingText] = svc.adapter_for(request.vendor).training_texts()[: caps.sentence_count]
     job_id = new_job_id()
     job = Job(
@@ -89,6 +108,8 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
         voice_name=request.voice_name,
         language=request.language,
         gender=request.gender,
+        speaker_name=request.speaker_name,
+        consent=consent.new_terms(settings, caller, request, texts),
         sentence_count=len(texts),
         vendor_options=dict(request.options),
         documents=dict.fromkeys(caps.documents, ""),
@@ -107,13 +128,34 @@ def create_job(svc: Services, tenant_id: str, request: CreateJobRequest) -> JobV
     ]
     # Armed first: a schedule whose job was never written finds nothing; a job without one would wait forever.
     expiry.arm(svc, job)
-    svc.store.jobs.create(job, sentences)
+    job, sentences = _create(svc, settings, caller, request, job, sentences, texts)
     uploads = {s.text_id: presign_upload(svc, s.s3_key) for s in sentences}
     documents = {
         name: presign_upload(svc, document_key(tenant_id, job_id, name), "application/pdf")
         for name in job.documents
     }
     return JobView.of(job, sentences, uploads, documents)
+
+
+def _create(
+    svc: Services,
+    settings: TenantSettings,
+    caller: Requester,
+    request: CreateJobRequest,
+    job: Job,
+    sentences: list[Sentence],
+    texts: list[TrainingText],
+) -> tuple[Job, list[Sentence]]:
+    """Write the job with its consent sentence; a phrase issued before is drawn again."""
+    for _ in range(MAX_PHRASE_DRAWS):
+        taken = consent.consent_sentence(job, upload_key(job.tenant_id, job.job_id, CONSENT_TEXT_ID))
+        try:
+            svc.store.jobs.create(job, [*sentences, *taken])
+        except PhraseTaken:
+            job = job.model_copy(update={"consent": consent.new_terms(settings, caller, request, texts)})
+            continue
+        return job, [*sentences, *taken]
+    raise Conflict("PhraseTaken", "no unused one-time phrase was drawn; try again")
 
 
 def new_upload_url(svc: Services, tenant_id: str, job_id: str, text_id: str) -> UploadTarget:

@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from voiceclone.domain.audio import limits_for
+from voiceclone.domain.audio import RecordingLimits, limits_for
 from voiceclone.domain.audio_decode import extension_of
+from voiceclone.domain.consent import CONSENT_MAX_SECONDS, CONSENT_MIN_SECONDS, CONSENT_TEXT_ID
 from voiceclone.domain.models import Sentence, SentenceCheck, SentenceStatus, utcnow
 from voiceclone.domain.recording import inspect_recording
 from voiceclone.logic.core.keys import converted_key
 from voiceclone.logic.core.services import Services
 from voiceclone.observability import metrics
 from voiceclone.vendors.registry import capabilities
+
+
+def _limits(sentence: Sentence, vendor: str) -> RecordingLimits:
+    """A training sentence's limits are the vendor's; the consent statement, longer, has its own."""
+    caps = capabilities(vendor)
+    if sentence.text_id == CONSENT_TEXT_ID:
+        return RecordingLimits(caps.sample_rate, CONSENT_MIN_SECONDS, CONSENT_MAX_SECONDS)
+    return limits_for(
+        caps.sample_rate, caps.min_sentence_seconds, caps.max_sentence_seconds, caps.joined_seconds
+    )
 
 
 def _local_check(
@@ -27,7 +38,6 @@ def _local_check(
 
     Returns (the rejection or None, the inspected Recording: measurements and the vendor-ready WAV).
     """
-    caps = capabilities(vendor)
     if len(audio) > max_bytes:
         return SentenceCheck(
             passed=False,
@@ -35,11 +45,8 @@ def _local_check(
             message=f"the file is {len(audio)} bytes, more than {max_bytes}: record a shorter take",
             source="local",
         ), None
-    limits = limits_for(
-        caps.sample_rate, caps.min_sentence_seconds, caps.max_sentence_seconds, caps.joined_seconds
-    )
     # The key always ends in .wav; the Content-Type the client sent says what it meant to upload.
-    recording = inspect_recording(audio, limits, ext=extension_of(content_type))
+    recording = inspect_recording(audio, _limits(sentence, vendor), ext=extension_of(content_type))
     report = recording.report
     if report.ok:
         return None, recording
@@ -59,7 +66,8 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
 
     The upload is converted to what the vendor takes (rate, mono, 16-bit, silence trimmed) and the
     converted WAV is kept beside it (audio_source.converted_key): the vendor's check, the assembly
-    and training all use that one, while the original stays as uploaded.
+    and training all use that one, while the original stays as uploaded. The consent take gets the
+    same local checks and never reaches the vendor: no vendor check, no converted copy.
     """
     sentence = svc.store.jobs.sentence(job_id, text_id)
     if sentence.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED) and sentence.check is not None:
@@ -70,7 +78,8 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
     verdict, recording = _local_check(
         sentence, audio, job.vendor, svc.settings.max_upload_bytes, str(obj.get("ContentType") or "")
     )
-    if verdict is None and recording is not None and recording.wav is not None:
+    to_vendor = text_id != CONSENT_TEXT_ID
+    if verdict is None and to_vendor and recording is not None and recording.wav is not None:
         svc.s3.put_object(
             Bucket=svc.settings.bucket_name,
             Key=converted_key(sentence.s3_key),
@@ -78,7 +87,7 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
             ContentType="audio/wav",
         )
         audio = recording.wav
-    if verdict is None and capabilities(job.vendor).sentence_check == "vendor":
+    if verdict is None and to_vendor and capabilities(job.vendor).sentence_check == "vendor":
         verdict = svc.adapter_for(job.vendor).check_sentence(text_id, audio)
     if verdict is None:
         verdict = SentenceCheck(passed=True, code="0", message="passed", source="local")

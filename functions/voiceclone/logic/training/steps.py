@@ -39,6 +39,7 @@ from voiceclone.logic.core.services import Services
 from voiceclone.logic.core.tasks import answer_task, callback_url, new_callback_token
 from voiceclone.logic.training import expiry
 from voiceclone.logic.training.audio_source import S3AudioSource
+from voiceclone.logic.training.consent import keep_with_voice, record_consent, training_sentences
 from voiceclone.observability import logger, metrics
 from voiceclone.vendors.base import CheckedSentence, TrainingRequest, TrainingState, TrainingStatus
 from voiceclone.vendors.registry import capabilities
@@ -113,7 +114,7 @@ def _training_request(svc: Services, job: Job, sentences: list[Sentence], callba
                 s3_key=s.s3_key,
                 vendor_audio_id=s.check.vendor_audio_id if s.check else None,
             )
-            for s in sentences
+            for s in training_sentences(sentences)
         ],
         callback_url=job_callback_url(svc, job) if callback else None,
         options=dict(job.vendor_options),
@@ -144,8 +145,12 @@ def submit_training(svc: Services, job_id: str) -> TrainingStarted:
     Before the first create the job records its session id, callback token and the
     vendor's one-time choices (prepare_options), so every retry sends the same
     request; and a retry first asks the vendor whether the earlier create happened.
+    Before all of it, the speaker's consent is put on record, or ConsentMissing fails the
+    job: nothing reaches the vendor for a job without it (voiceclone.logic.training.consent).
     """
     job, sentences = svc.store.jobs.with_sentences(job_id)
+    record_consent(svc, job, sentences)
+    sentences = training_sentences(sentences)
     adapter = svc.adapter_for(job.vendor)
     callback = capabilities(job.vendor).completion == "callback"
 
@@ -369,7 +374,9 @@ def reject_recordings(svc: Services, job_id: str, status: TrainingStatus) -> Non
     The sentences get the vendor's reasons and the job goes back to CHECK_FAILED; once they
     are uploaded again the new execution checks them and SubmitTraining resubmits the same task.
     """
-    job, sentences = svc.store.jobs.with_sentences(job_id)
+    job, all_sentences = svc.store.jobs.with_sentences(job_id)
+    # Positions are in the request the vendor got: the training sentences, in order.
+    sentences = training_sentences(all_sentences)
     for position, reason in status.rejected_items.items():
         if position >= len(sentences):
             continue
@@ -444,6 +451,7 @@ def finalize(svc: Services, job_id: str) -> dict[str, Any]:
                 job.vendor, "NoVoice", f"training is {status.state.value}, no voice to record"
             )
         vendor_voice = status.voice
+    keep_with_voice(svc, job)
     voice = Voice(
         voice_id=voice_id_of(job.job_id),
         tenant_id=job.tenant_id,
@@ -453,6 +461,7 @@ def finalize(svc: Services, job_id: str) -> dict[str, Any]:
         language=job.language,
         gender=job.gender,
         vendor_voice=vendor_voice,
+        notify_url=job.notify_url,
     )
     release_strays(svc, job)
     svc.store.jobs.complete(job.model_copy(update={"vendor_voice": vendor_voice}), voice)

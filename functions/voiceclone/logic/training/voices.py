@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from voiceclone.domain.api_models import VoicePage, VoiceView
+from voiceclone.domain.api_models import ConsentView, VoicePage, VoiceView
 from voiceclone.domain.errors import Conflict, InvalidField, VendorRejected
 from voiceclone.domain.models import Voice, VoiceState, utcnow
 from voiceclone.logic.core.services import Services
+from voiceclone.logic.training import consent
 from voiceclone.logic.training.cleanup import delete_job_recordings
 from voiceclone.observability import logger
 from voiceclone.vendors.registry import capabilities
@@ -68,7 +69,7 @@ def rename_voice(svc: Services, tenant_id: str, voice_id: str, name: str) -> Voi
 
 
 def delete_voice(svc: Services, tenant_id: str, voice_id: str) -> VoiceView:
-    """Delete at the vendor where it can, delete the recordings in S3, and mark the voice DELETED.
+    """Delete at the vendor where it can, delete the recordings and the consent take, mark the voice DELETED.
 
     A vendor that cannot delete (no API, or a paid slot) leaves the voice usable there: the
     note says so. A vendor outage fails the call instead (503), so the client can retry it.
@@ -87,7 +88,17 @@ def delete_voice(svc: Services, tenant_id: str, voice_id: str) -> VoiceView:
     else:
         note = f"{voice.vendor} has no API to delete a voice: it remains usable at {voice.vendor}"
     deleted = delete_job_recordings(svc, voice.job_id)
-    logger.info("voice deleted", extra={"voice_id": voice_id, "objects_deleted": deleted, "note": note})
+    # The consent take goes with the voice; the record stays as an audit entry (hashes and times).
+    consent_forgotten = consent.forget(svc, voice)
+    logger.info(
+        "voice deleted",
+        extra={
+            "voice_id": voice_id,
+            "objects_deleted": deleted,
+            "consent_forgotten": consent_forgotten,
+            "note": note,
+        },
+    )
     now = utcnow()
 
     def mark_deleted(current: Voice) -> Voice | None:
@@ -96,3 +107,8 @@ def delete_voice(svc: Services, tenant_id: str, voice_id: str) -> VoiceView:
         return current.model_copy(update={"state": VoiceState.DELETED, "deleted_at": now, "note": note})
 
     return VoiceView.of(svc.store.voices.mutate(voice, mark_deleted))
+
+
+def get_consent(svc: Services, tenant_id: str, voice_id: str) -> ConsentView:
+    """The voice's consent record (its audit entry once the voice is deleted), with a fresh audio URL."""
+    return consent.consent_view(svc, tenant_id, voice_id)
