@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from voiceclone.domain.audio import RecordingLimits, inspect_recording
+from voiceclone.domain.audio import RecordingLimits
 from voiceclone.domain.consent import (
     CONSENT_MAX_SECONDS,
     CONSENT_MIN_SECONDS,
@@ -23,6 +23,7 @@ from voiceclone.domain.consent import (
 )
 from voiceclone.domain.models import Gender, Language, VendorVoice, Voice, VoiceState
 from voiceclone.domain.notifications import ConsentEvent, VoiceEvent
+from voiceclone.domain.recording import inspect_recording
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.logic.notifications.bus import event_of_change
 from voiceclone.store.consent import ConsentStore
