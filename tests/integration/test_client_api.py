@@ -13,7 +13,7 @@ import pytest
 from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
-from infra.api import CLIENT_ROUTES
+from infra.api import CLIENT_ROUTES, STREAM_ROUTE
 from tests.helpers import SPEAKER, http, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
@@ -21,6 +21,9 @@ LETTER = SAMPLES.parent / "authorization-letter.pdf"
 DONE = ("SUCCEEDED", "FAILED", "CHECK_FAILED", "CANCELLED")
 # The Qiniu sandbox's name for the status poll (GET one voice slot).
 STATUS_ROUTE = "GET /v1/voice-clones/{id}"
+
+# Every route a client calls: the api function's, and streaming speech's through its own function.
+ROUTES = (*CLIENT_ROUTES, STREAM_ROUTE)
 
 
 def new_tenant(
@@ -77,7 +80,7 @@ def concrete(path: str) -> str:
 
 
 def test_every_client_route_needs_a_valid_api_key(stack: LocalStack) -> None:
-    for verb, path in CLIENT_ROUTES:
+    for verb, path in ROUTES:
         url = stack.api_url + concrete(path)
         missing = httpx.request(verb, url, json={})
         assert missing.status_code == 401 and missing.json() == {"message": "Unauthorized"}, (verb, path)
@@ -92,7 +95,7 @@ def test_the_openapi_document_is_public_and_generated_from_the_code(stack: Local
     assert doc.status_code == 200
     spec = doc.json()
     documented = {(verb.upper(), path) for path, item in spec["paths"].items() for verb in item}
-    assert documented == set(CLIENT_ROUTES)
+    assert documented == set(ROUTES)
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     assert "VoiceView" in spec["components"]["schemas"] and "ErrorBody" in spec["components"]["schemas"]
     ui = httpx.get(f"{stack.api_url}/v1/docs")
@@ -146,6 +149,11 @@ def _speak(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     wav = {"Accept": "audio/wav"}
     speech_url = f"{url}/v1/voices/{a['voice_id']}/speech"
     _not_found(b.post(speech_url, json={"text": "你好。"}, headers=wav), "VoiceNotFound")
+
+
+def _speak_streamed(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    stream_url = f"{url}/v1/voices/{a['voice_id']}/speech/stream"
+    _not_found(b.post(stream_url, json={"text": "你好。", "format": "wav"}), "VoiceNotFound")
 
 
 def _get_speech(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
@@ -210,6 +218,7 @@ PROBES: dict[tuple[str, str], Probe] = {
         b.delete(f"{url}/v1/voices/{a['voice_id']}"), "VoiceNotFound"
     ),
     ("POST", "/v1/voices/{voice_id}/speech"): _speak,
+    STREAM_ROUTE: _speak_streamed,
     ("GET", "/v1/voices/{voice_id}/speech"): lambda b, url, a: _not_found(
         b.get(f"{url}/v1/voices/{a['voice_id']}/speech"), "VoiceNotFound"
     ),
@@ -230,10 +239,10 @@ PROBES: dict[tuple[str, str], Probe] = {
 
 
 def test_every_client_route_has_an_isolation_probe() -> None:
-    assert set(PROBES) == set(CLIENT_ROUTES)
+    assert set(PROBES) == set(ROUTES)
 
 
-@pytest.mark.parametrize("route", list(CLIENT_ROUTES), ids=[f"{v} {p}" for v, p in CLIENT_ROUTES])
+@pytest.mark.parametrize("route", list(ROUTES), ids=[f"{v} {p}" for v, p in ROUTES])
 def test_tenant_b_cannot_see_or_change_tenant_a(
     stack: LocalStack,
     tenant_a: tuple[str, VoicecloneClient, httpx.Client],
