@@ -32,7 +32,7 @@ from voiceclone_local.sandboxes.streaming import StreamingSandbox
 from voiceclone_local.stack import LocalStack
 from voiceclone_local.template import api_routes
 
-from tests.helpers import http, wait_for
+from tests.helpers import SPEAKER, http, upload_recordings, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tencent_vrs"
 LETTER = SAMPLES.parent / "authorization-letter.pdf"
@@ -60,11 +60,10 @@ FAILED = {"tencent_vrs": "20002", "volcengine": "3031", "cosyvoice": "InternalEr
 
 
 def clone(client: VoicecloneClient, vendor: str) -> str:
-    job = client.create_job(vendor, f"stream-{vendor}"[:20], "female")
+    job = client.create_job(vendor, f"stream-{vendor}"[:20], "female", SPEAKER)
     for document in job.get("documents") or []:
         client.upload(document["upload"], LETTER)
-    for sentence in job["sentences"]:
-        client.upload(sentence["upload"], SAMPLES / f"{sentence['text_id']}.wav")
+    upload_recordings(client, job, SAMPLES)
 
     def done() -> dict[str, Any] | None:
         current = client.get_job(job["job_id"])
