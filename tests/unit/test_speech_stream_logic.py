@@ -116,6 +116,8 @@ def labelled_stream(
     labels = stream_labels(fmt, 16000, CONTEXT, policy)  # type: ignore[arg-type]
     timings = speech_stream.Timings(0.0)
     played = speech_stream._Pieces(adapter, voice(), calls("a"), timings)  # type: ignore[arg-type]
+    if labels.rhythm:
+        played.call_first()  # as PreparedStream.open does when the label goes first
     records = store if store is not None else []
     svc = SimpleNamespace(store=SimpleNamespace(speech=SimpleNamespace(put=records.append)))
     return speech_stream.SpeechStream(
@@ -133,19 +135,36 @@ def labelled_stream(
     )
 
 
-def test_with_the_rhythm_on_the_label_goes_out_before_the_vendor_is_called_a_failure_recorded() -> None:
-    # Given a vendor that fails before its first audio, and a WAV stream whose label has the rhythm
-    adapter = FakeAdapter({"a": FakeStream("a", [b"a0"], fail_after=0)})
+class GatedAdapter(FakeAdapter):
+    """A vendor that answers only once ``gate`` is set (or 10 s have passed), noting which it was."""
+
+    def __init__(self, streams: dict[str, FakeStream]) -> None:
+        super().__init__(streams)
+        self.gate = threading.Event()
+        self.answered_after_gate: bool | None = None
+
+    def stream_synthesis(self, voice: Any, request: SynthesisRequest) -> FakeStream:
+        self.answered_after_gate = self.gate.wait(10)
+        return super().stream_synthesis(voice, request)
+
+
+def test_with_the_rhythm_on_the_label_goes_out_while_the_vendor_is_called_and_a_failure_is_recorded() -> None:
+    # Given a vendor that answers only once the label went out, and then fails before its first audio
+    adapter = GatedAdapter({"a": FakeStream("a", [b"a0"], fail_after=0)})
     records: list[Speech] = []
     stream = labelled_stream(adapter, "wav", LabelPolicy(content_producer="producer"), records)
-    written: list[tuple[bytes, list[str]]] = []
+    written: list[bytes] = []
+
+    def write(data: bytes) -> None:
+        written.append(data)
+        adapter.gate.set()
+
     # When it plays
     with pytest.raises(VendorUnavailable):
-        stream.play(lambda data: written.append((data, list(adapter.order))))
-    # Then the header and the rhythm went out first, before the vendor was called
-    ((first, called_then),) = written
-    assert called_then == []
-    assert first == stream.head().prefix and first.endswith(rhythm.label_pcm(16000))
+        stream.play(write)
+    # Then the header and the rhythm went out first, without waiting for the vendor's answer
+    assert adapter.answered_after_gate is True
+    assert written == [stream.head().prefix] and written[0].endswith(rhythm.label_pcm(16000))
     assert adapter.order == ["a"] and adapter.streams["a"].closed
     # And the speech is recorded FAILED with the vendor's code, the label its first audio
     (record,) = records

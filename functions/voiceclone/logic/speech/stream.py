@@ -312,8 +312,8 @@ class PreparedStream:
 
     def open(self, *, started: float, deadline: float) -> SpeechStream:
         """The stream, its audio to come: the vendor called and its first audio awaited (or, without a
-        stream, its whole file), unless the label goes first (:attr:`label_first`), when the vendor is
-        called as :meth:`SpeechStream.play` writes the label.
+        stream, its whole file), unless the label goes first (:attr:`label_first`): then the vendor is
+        called in a thread while the answer's head and :meth:`SpeechStream.play`'s label go out.
 
         ``started``: the request's start (monotonic); ``deadline``: when waiting for an async vendor's
         file gives up (monotonic). Raises the vendor's error when it fails before its first audio
@@ -323,7 +323,9 @@ class PreparedStream:
             return _whole(self, started=started, deadline=deadline)
         timings = Timings(started)
         pieces = _Pieces(self.svc.adapter_for(self.voice.vendor), self.voice, list(self.calls), timings)
-        if not self.label_first:
+        if self.label_first:
+            pieces.call_first()  # while the head and the label go out
+        else:
             pieces.open_first()
         return SpeechStream(
             self.svc,
@@ -373,8 +375,10 @@ def _open(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) -> Audio
 class _Pieces:
     """The pieces' streams in order, the next one opened (in a thread) as the current one starts playing.
 
-    An MP3's pieces are handed on as whole frames, each piece's tags and Info frame left out
-    (voiceclone.vendors.speech.Mp3StreamFrames), so that they play as one stream after the label.
+    The first is opened either at once, its first audio awaited (:meth:`open_first`), or in the
+    thread, while the label goes out (:meth:`call_first`). An MP3's pieces are handed on as whole
+    frames, each piece's tags and Info frame left out (voiceclone.vendors.speech.Mp3StreamFrames),
+    so that they play as one stream after the label.
     """
 
     def __init__(
@@ -386,32 +390,38 @@ class _Pieces:
         self._timings = timings
         self._current: AudioStream | None = None
         self._next: Future[AudioStream] | None = None
-        self._pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech-stream") if len(calls) > 1 else None
-        )
+        # One call ahead, never more (a thread is started at the first call submitted).
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech-stream")
         self.request_ids: list[str] = []
 
     def open_first(self) -> None:
         """Call the vendor for the first piece and wait for its first audio (the vendor's error raised,
         everything closed)."""
-        calling = time.monotonic()
         try:
-            self._current = _open(self._adapter, self._voice, self._calls[0])
+            self._current = self._open_first()
         except Exception:
             self.close()
             raise
+
+    def call_first(self) -> None:
+        """Call the vendor for the first piece in the thread: :meth:`audio` waits for its first audio."""
+        self._next = self._pool.submit(self._open_first)
+
+    def _open_first(self) -> AudioStream:
+        calling = time.monotonic()
+        opened = _open(self._adapter, self._voice, self._calls[0])
         self._timings.vendor_first_byte = time.monotonic() - calling
+        return opened
 
     def audio(self) -> Iterator[bytes]:
-        if self._current is None:
-            self.open_first()
+        if self._current is None and self._next is None:
+            self.call_first()
         for index in range(len(self._calls)):
-            if index:
-                assert self._next is not None
+            if self._next is not None:
                 self._current, self._next = self._next.result(), None
             current = self._current
             assert current is not None
-            if index + 1 < len(self._calls) and self._pool is not None:
+            if index + 1 < len(self._calls):
                 self._next = self._pool.submit(_open, self._adapter, self._voice, self._calls[index + 1])
             if self._calls[index].format == "mp3":
                 frames = Mp3StreamFrames()
@@ -428,8 +438,7 @@ class _Pieces:
             self._current.close()
         if self._next is not None:
             self._next.add_done_callback(_close_opened)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
+        self._pool.shutdown(wait=False)
 
 
 def _close_opened(opening: Future[AudioStream]) -> None:
