@@ -4,8 +4,9 @@ The api function puts these frames in front of a vendor's MP3 speech (voiceclone
 without decoding or encoding anything at run time: it carries no FFmpeg. This script makes them at
 development time with PyAV (FFmpeg's libmp3lame), from the same samples the WAV and PCM labels use,
 and keeps only the audio frames (no ID3 tag, no Xing/Info frame): the package writes its own Xing
-frame when it joins them to the speech. Rates come from the vendors' declared ``speech_sample_rates``
-(those that speak MP3); channel counts are 1 and 2. Run ``make rhythm`` after a vendor gains a rate.
+frame when it joins them to the speech; a stream of MP3 starts with them too. Rates come from the
+vendors' declared ``speech_sample_rates`` and ``speech_stream_sample_rates`` (where they speak MP3);
+channel counts are 1 and 2. Run ``make rhythm`` after a vendor gains a rate.
 
 ``PYTHONPATH=functions:local .venv/bin/python scripts/make_rhythm_mp3.py [--check]``; --check
 exits non-zero when a file is missing or differs from what would be written.
@@ -19,6 +20,7 @@ import sys
 
 import av
 from voiceclone.provenance import mpeg, rhythm
+from voiceclone.vendors.base import Capabilities
 from voiceclone.vendors.registry import capabilities, vendor_ids
 
 CHANNELS = (1, 2)
@@ -31,10 +33,19 @@ def vendor_mp3_rates() -> list[int]:
     rates = {
         rate
         for vendor in vendor_ids()
-        if "mp3" in (caps := capabilities(vendor)).speech_formats
-        for rate in caps.speech_sample_rates
+        for formats, vendor_rates in _speech_rates(capabilities(vendor))
+        if "mp3" in formats
+        for rate in vendor_rates
     }
     return sorted(rates)
+
+
+def _speech_rates(caps: Capabilities) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+    """(formats, rates) of a vendor's whole files and of its stream (whose MP3 starts with the frames too)."""
+    return [
+        (tuple(caps.speech_formats), caps.speech_sample_rates),
+        (tuple(caps.speech_stream_formats), caps.speech_stream_sample_rates),
+    ]
 
 
 def encode(sample_rate: int, channels: int) -> bytes:

@@ -203,12 +203,18 @@ export class Recorder {
 // comes a little late still plays on time and the joins between chunks stay seamless.
 const LEAD_SECONDS = 0.15;
 
+// A data chunk whose size is this runs to the end of the file (a streamed WAV: its length unknown).
+const UNKNOWN_SIZE = 0xFFFFFFFF;
+
 // Plays a WAV that arrives in pieces with Web Audio, each piece scheduled right after the one before:
-// the header is read once (its rate; its sizes may be unknown), then every 16-bit sample as it comes.
+// the header is read once (its rate, and the chunks before the samples: the AI label's among them; its
+// sizes may be unknown), then every 16-bit sample as it comes, up to the data chunk's end where it has
+// one (a whole file's content credentials follow its samples: they are not sound).
 export class StreamPlayer {
   constructor() {
     this.head = new Uint8Array(0);
     this.rate = 0;
+    this.remaining = Infinity;
     this.carry = null;
     this.context = null;
     this.next = 0;
@@ -220,6 +226,8 @@ export class StreamPlayer {
       data = this.readHeader(data);
       if (!this.rate) return;
     }
+    if (data.length > this.remaining) data = data.subarray(0, this.remaining);
+    this.remaining -= data.length;
     if (this.carry !== null) {
       const joined = new Uint8Array(data.length + 1);
       joined[0] = this.carry;
@@ -264,6 +272,7 @@ export class StreamPlayer {
       if (tag(at) === "fmt " && at + 16 <= head.length) rate = view.getUint32(at + 12, true);
       if (tag(at) === "data") {
         this.rate = rate;
+        this.remaining = size === UNKNOWN_SIZE ? Infinity : size;
         this.head = new Uint8Array(0);
         return head.subarray(at + 8);
       }

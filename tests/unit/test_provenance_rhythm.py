@@ -27,8 +27,15 @@ REPO = Path(__file__).resolve().parents[2]
 CONTEXT = SpeechContext(speech_id="sp-1", voice_id="vo-1", vendor="tencent_vrs", tenant_id="tenant-a")
 ON = LabelPolicy(content_producer="voiceclone-operator", explicit=True, pcm="header", sign=False)
 OFF = ON.model_copy(update={"explicit": False})
+# Every rate a vendor speaks MP3 at: its files', and its stream's (which starts with the same frames).
 MP3_RATES = sorted(
     {r for v in vendor_ids() if "mp3" in (c := capabilities(v)).speech_formats for r in c.speech_sample_rates}
+    | {
+        r
+        for v in vendor_ids()
+        if "mp3" in (c := capabilities(v)).speech_stream_formats
+        for r in c.speech_stream_sample_rates
+    }
 )
 
 
@@ -117,7 +124,7 @@ def test_stereo_mp3_gets_stereo_rhythm_frames() -> None:
 
 def test_an_mp3_rate_without_rhythm_frames_is_refused() -> None:
     # Given a rate no vendor speaks (so no frames were made for it)
-    assert all(32000 not in capabilities(v).speech_sample_rates for v in vendor_ids())
+    assert 32000 not in MP3_RATES
     speech = encode(sample_speech(16000)[:32000], 16000, "mp3", out_rate=32000)
     with pytest.raises(rhythm.LabelError) as refused:
         label_speech(speech, "mp3", 32000, CONTEXT, None, ON)

@@ -1,19 +1,20 @@
 """Streaming speech's own logic, below the vendors: the pieces' streams in order, one opened ahead and
-every one closed however the stream ends; a streamed WAV's one header."""
+every one closed however the stream ends; what the answer's head carries of the labels."""
 
 from __future__ import annotations
 
-import io
 import threading
-import wave
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from voiceclone.domain.api_models import SpeechRequest
 from voiceclone.domain.errors import VendorUnavailable
+from voiceclone.domain.models import Speech, SpeechStatus
 from voiceclone.logic.speech import stream as speech_stream
-from voiceclone.vendors.speech import SynthesisRequest, wav_rate
+from voiceclone.provenance import AIGC_HEADER, LabelPolicy, SpeechContext, parse_aigc, rhythm, stream_labels
+from voiceclone.vendors.speech import SynthesisRequest
 
 
 class FakeStream(Iterator[bytes]):
@@ -66,8 +67,8 @@ def voice() -> Any:
 
 
 def pieces(adapter: FakeAdapter, *texts: str) -> speech_stream._Pieces:
-    first = adapter.stream_synthesis(None, calls(texts[0])[0])
-    return speech_stream._Pieces(adapter, voice(), calls(*texts), first)  # type: ignore[arg-type]
+    timings = speech_stream.Timings(0.0)
+    return speech_stream._Pieces(adapter, voice(), calls(*texts), timings)  # type: ignore[arg-type]
 
 
 def test_the_pieces_play_in_order_the_next_opened_while_the_current_plays() -> None:
@@ -102,13 +103,95 @@ def test_a_piece_that_fails_closes_its_stream_and_the_one_opened_ahead() -> None
     assert streams["b"].closed_event.wait(10)
 
 
-def test_a_streamed_wav_has_one_header_whose_length_runs_to_the_end() -> None:
-    header = speech_stream.streamed_wav_header(24000)
-    assert len(header) == 44 and header[:4] == b"RIFF" and header[8:16] == b"WAVEfmt "
-    assert header[4:8] == header[40:44] == b"\xff\xff\xff\xff"
-    pcm = bytes(range(200)) * 10
-    # Readers take the data as running to the end: the rate, and every sample that follows
-    assert wav_rate(header + pcm) == 24000
-    with wave.open(io.BytesIO(header + pcm)) as read:
-        assert (read.getframerate(), read.getnchannels(), read.getsampwidth()) == (24000, 1, 2)
-        assert read.readframes(len(pcm)) == pcm
+# ----- the labels ahead of the audio -------------------------------------------------------------------
+
+CONTEXT = SpeechContext(speech_id="sp-" + "5e" * 16, voice_id="vo-1", vendor="fake", tenant_id="tenant-a")
+
+
+def labelled_stream(
+    adapter: FakeAdapter, fmt: str, policy: LabelPolicy, store: list[Speech] | None = None
+) -> speech_stream.SpeechStream:
+    """A live stream of the piece "a" through ``adapter``, labelled as ``policy`` says, as prepare makes it
+    (the speech's record goes to ``store``)."""
+    labels = stream_labels(fmt, 16000, CONTEXT, policy)  # type: ignore[arg-type]
+    timings = speech_stream.Timings(0.0)
+    played = speech_stream._Pieces(adapter, voice(), calls("a"), timings)  # type: ignore[arg-type]
+    if labels.rhythm:
+        played.call_first()  # as PreparedStream.open does when the label goes first
+    records = store if store is not None else []
+    svc = SimpleNamespace(store=SimpleNamespace(speech=SimpleNamespace(put=records.append)))
+    return speech_stream.SpeechStream(
+        svc,  # type: ignore[arg-type]
+        SimpleNamespace(vendor="fake", tenant_id="tenant-a", voice_id="vo-1", vendor_voice=None),  # type: ignore[arg-type]
+        SpeechRequest(text="a", format=fmt),  # type: ignore[arg-type]
+        16000,
+        speech_stream.Delivery.LIVE,
+        timings,
+        CONTEXT.speech_id,
+        played.audio(),
+        close=played.close,
+        labels=labels,
+        label_first=bool(labels.rhythm),
+    )
+
+
+class GatedAdapter(FakeAdapter):
+    """A vendor that answers only once ``gate`` is set (or 10 s have passed), noting which it was."""
+
+    def __init__(self, streams: dict[str, FakeStream]) -> None:
+        super().__init__(streams)
+        self.gate = threading.Event()
+        self.answered_after_gate: bool | None = None
+
+    def stream_synthesis(self, voice: Any, request: SynthesisRequest) -> FakeStream:
+        self.answered_after_gate = self.gate.wait(10)
+        return super().stream_synthesis(voice, request)
+
+
+def test_with_the_rhythm_on_the_label_goes_out_while_the_vendor_is_called_and_a_failure_is_recorded() -> None:
+    # Given a vendor that answers only once the label went out, and then fails before its first audio
+    adapter = GatedAdapter({"a": FakeStream("a", [b"a0"], fail_after=0)})
+    records: list[Speech] = []
+    stream = labelled_stream(adapter, "wav", LabelPolicy(content_producer="producer"), records)
+    written: list[bytes] = []
+
+    def write(data: bytes) -> None:
+        written.append(data)
+        adapter.gate.set()
+
+    # When it plays
+    with pytest.raises(VendorUnavailable):
+        stream.play(write)
+    # Then the header and the rhythm went out first, without waiting for the vendor's answer
+    assert adapter.answered_after_gate is True
+    assert written == [stream.head().prefix] and written[0].endswith(rhythm.label_pcm(16000))
+    assert adapter.order == ["a"] and adapter.streams["a"].closed
+    # And the speech is recorded FAILED with the vendor's code, the label its first audio
+    (record,) = records
+    assert record.status is SpeechStatus.FAILED and record.error is not None and record.error.code == "20002"
+    assert stream.timings.first_byte > 0 and stream.timings.first_speech == 0
+
+
+def test_with_the_rhythm_off_the_header_goes_out_with_the_vendors_first_audio() -> None:
+    adapter = FakeAdapter({"a": FakeStream("a", [b"a0", b"a1"], fail_after=1)})
+    stream = labelled_stream(adapter, "wav", LabelPolicy(content_producer="producer", explicit=False))
+    written: list[bytes] = []
+    with pytest.raises(VendorUnavailable):
+        stream.play(written.append)
+    # No audio to send ahead: the WAV's one header, with the label, goes out with the vendor's first chunk
+    assert not stream.label_first
+    assert written == [stream.head().prefix + b"a0"]
+    assert stream.head().prefix.endswith(b"data\xff\xff\xff\xff")
+
+
+def test_raw_pcm_under_the_header_rule_carries_the_aigc_value_in_a_response_header() -> None:
+    adapter = FakeAdapter({"a": FakeStream("a", [b"a0"])})
+    stream = labelled_stream(adapter, "pcm", LabelPolicy(content_producer="producer", pcm="header"))
+    head = stream.head()
+    assert head.prefix == rhythm.label_pcm(16000)
+    assert parse_aigc(head.headers[AIGC_HEADER]).produce_id == CONTEXT.speech_id
+    # WAV and MP3 carry it in the bytes, not in a header
+    for fmt in ("wav", "mp3"):
+        assert (
+            AIGC_HEADER not in labelled_stream(adapter, fmt, LabelPolicy(content_producer="p")).head().headers
+        )

@@ -1,9 +1,10 @@
-"""Long text split within a vendor's limit, its parts' audio joined into one file (vendors.speech)."""
+"""Long text split within a vendor's limit, its parts' audio joined into one file or one stream."""
 
 from __future__ import annotations
 
 import math
 import struct
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from voiceclone.domain.audio import pcm_of, wav_file
 from voiceclone.vendors.speech import (
+    Mp3StreamFrames,
     SynthesisRequest,
     SynthesisResult,
     join_audio,
@@ -164,3 +166,53 @@ def test_parts_of_different_formats_or_rates_do_not_join() -> None:
         join_audio([])
     with pytest.raises(ValueError, match="MP3"):
         join_audio([SynthesisResult(audio=b"not audio", format="mp3", sample_rate=16000)])
+
+
+# ----- a stream's MP3, frame by frame -----------------------------------------------------------------
+
+_ENCODED: dict[int, bytes] = {}
+
+
+def encoded_mp3(rate: int = 16000) -> bytes:
+    """0.6 s of tone as an encoder writes a file: an ID3v2 tag, its Info frame, then the frames."""
+    from voiceclone.domain.audio_decode import encode
+
+    if rate not in _ENCODED:
+        tag = b"ID3\x04\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10
+        _ENCODED[rate] = tag + encode(tone(0.6, rate), rate, "mp3")
+    return _ENCODED[rate]
+
+
+def streamed(chunks: list[bytes]) -> list[bytes]:
+    frames = Mp3StreamFrames()
+    return [frames.feed(chunk) for chunk in chunks]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=30))
+def test_a_streamed_mp3_cut_anywhere_comes_out_as_the_frames_joining_keeps(cuts: list[int]) -> None:
+    # Given a vendor's MP3 stream (a tag, an Info frame, the frames, an ID3v1 tag) in chunks cut anywhere
+    mp3 = encoded_mp3() + b"TAG" + bytes(125)
+    bounds = sorted({0, *(c % (len(mp3) + 1) for c in cuts), len(mp3)})
+    chunks = [mp3[a:b] for a, b in pairwise(bounds)]
+    # When it is handed on chunk by chunk
+    out = streamed(chunks)
+    # Then what comes out is the frames alone, whole, as joining the file keeps them: no tag, no Info frame
+    assert b"".join(out) == mp3_frames_only(encoded_mp3())
+    assert all(not piece or mp3_frames_only(piece) == piece for piece in out)
+
+
+def test_a_streamed_mp3_hands_on_each_frame_as_soon_as_it_is_whole() -> None:
+    frames = mp3_frames_only(encoded_mp3())
+    stream = Mp3StreamFrames()
+    head = encoded_mp3()[: len(encoded_mp3()) - len(frames)]  # the tag and the Info frame
+    assert stream.feed(head) == b""
+    first = mp3_frame_spans(frames)[0][1]  # where the first frame ends
+    assert stream.feed(frames[: first - 1]) == b""
+    assert stream.feed(frames[first - 1 : first]) == frames[:first]
+    assert stream.feed(frames[first:]) == frames[first:]
+
+
+def test_a_streamed_mp3_that_is_not_mp3_is_an_error() -> None:
+    with pytest.raises(ValueError, match="not an MP3 frame at byte 0 of the stream"):
+        Mp3StreamFrames().feed(b"RIFF\x00\x00\x00\x00WAVEfmt ")

@@ -50,7 +50,11 @@ def _stream(event: dict[str, Any], context: Any, stream: HttpResponseStream) -> 
         )
         stream.write(body.encode("utf-8"))
         return
-    stream.start(200, {**cors, **speech.head().headers})
+    try:
+        stream.start(200, {**cors, **speech.head().headers})
+    except Exception:
+        speech.close()  # the vendor's stream, opened (or opening) for nothing
+        raise
     speech.play(stream.write)
 
 

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from voiceclone.domain.base import BaseModel
 from voiceclone.lazy import optional_lazy_module
+from voiceclone.provenance import riff
 from voiceclone.provenance.errors import LabelError
 from voiceclone.provenance.models import AudioFormat, SpeechContext
 
@@ -191,7 +192,13 @@ class CredentialReport(BaseModel):
 
 
 def read(audio: bytes, fmt: AudioFormat, trust_anchors_pem: str) -> CredentialReport:
-    """The manifest store's verdict, trusting only ``trust_anchors_pem`` (no remote fetch, no OCSP)."""
+    """The manifest store's verdict, trusting only ``trust_anchors_pem`` (no remote fetch, no OCSP).
+
+    A streamed WAV (its data declared to run to the end of the file) has no manifest: none can
+    follow its samples, and the SDK would only refuse its sizes.
+    """
+    if fmt == "wav" and riff.declared_size(audio, b"data") == riff.UNKNOWN_SIZE:
+        return CredentialReport(present=False)
     lib = _library()
     settings = {
         "trust": {"trust_anchors": trust_anchors_pem},

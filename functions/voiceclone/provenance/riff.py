@@ -15,6 +15,9 @@ from voiceclone.provenance.errors import LabelError
 # WAVE_FORMAT_EXTENSIBLE carries the real format tag in its SubFormat GUID.
 _EXTENSIBLE = 0xFFFE
 FORMAT_PCM, FORMAT_FLOAT = 0x0001, 0x0003
+# The size a streamed WAV declares for its RIFF and data chunks: unknown, which readers take as "the
+# data runs to the end of the file" (the convention of streamed WAV).
+UNKNOWN_SIZE = 0xFFFFFFFF
 
 
 class Chunk(NamedTuple):
@@ -53,6 +56,17 @@ def chunks(data: bytes) -> list[Chunk]:
         found.append(Chunk(chunk_id, data[body_start:body_end]))
         pos = body_end + (size & 1)
     return found
+
+
+def declared_size(data: bytes, chunk_id: bytes) -> int | None:
+    """The size the first ``chunk_id`` chunk declares (a streamed WAV's data: UNKNOWN_SIZE), None if none."""
+    pos = 12
+    while is_wav(data) and pos + 8 <= len(data):
+        (size,) = struct.unpack_from("<I", data, pos + 4)
+        if data[pos : pos + 4] == chunk_id:
+            return int(size)
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def build(parts: list[Chunk]) -> bytes:

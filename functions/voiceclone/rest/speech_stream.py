@@ -61,13 +61,19 @@ PENDING: ContextVar[PendingStream | None] = ContextVar("voiceclone_pending_strea
 AUDIO: OpenAPIResponseContentSchema = {"schema": {"type": "string", "format": "binary"}}
 STREAM_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {
-        "description": "The audio as the vendor makes it, in HTTP chunks: `audio/pcm` (16-bit signed "
-        "little-endian mono; `rate` in the media type), `audio/mpeg` (MP3 frames) or `audio/wav` (one "
-        "header whose sizes are 0xFFFFFFFF, length unknown, then PCM). Headers: `Voiceclone-Speech-Id`, "
-        "`Voiceclone-Sample-Rate`, and `Voiceclone-Stream`: `live` (chunks as the vendor sends them) or "
-        "`whole` (the vendor has no stream for cloned voices: the whole file once made). A stream that "
-        "fails after its first audio ends without HTTP's last chunk (the connection is closed, never a "
-        "clean end): GET /v1/speech/{id} then shows it FAILED with the vendor's code",
+        "description": "The audio as the vendor makes it, in HTTP chunks, labelled as AI-generated: "
+        "`audio/wav` (one header, its `AIGC` chunk holding the GB 45438 label before the `data` chunk, "
+        "whose sizes are 0xFFFFFFFF, length unknown, then PCM), `audio/mpeg` (an ID3v2 tag whose "
+        "`TXXX:AIGC` frame holds the label, then MP3 frames) or `audio/pcm` (16-bit signed little-endian "
+        "mono, `rate` in the media type; only where the deployment allows raw PCM, the label then in the "
+        "`X-AIGC` header). The audio starts with the audible label (1.5 s: the rhythm short-long-short-"
+        "short) unless the tenant turned it off, sent before the vendor's first audio. The stored copy "
+        "(GET /v1/speech/{id}'s `audio_url`) is the same audio with its C2PA manifest. Headers: "
+        "`Voiceclone-Speech-Id`, `Voiceclone-Sample-Rate`, and `Voiceclone-Stream`: `live` (chunks as the "
+        "vendor sends them) or `whole` (the vendor has no stream for cloned voices: the whole file once "
+        "made). A stream that fails after its first audio (the label's included) ends without HTTP's "
+        "last chunk (the connection is closed, never a clean end): GET /v1/speech/{id} then shows it "
+        "FAILED with the vendor's code",
         "content": {"audio/pcm": AUDIO, "audio/mpeg": AUDIO, "audio/wav": AUDIO},
     },
     406: ERRORS,
@@ -77,13 +83,15 @@ STREAM_RESPONSES: dict[int, OpenAPIResponse] = {
 @router.post(
     "/v1/voices/<voice_id>/speech/stream",
     summary="Speak text with a cloned voice, streamed as it is made",
-    description="The same request as POST /v1/voices/{id}/speech, with `format` `pcm`, `mp3` or `wav`: "
+    description="The same request as POST /v1/voices/{id}/speech, with `format` `wav`, `mp3` or `pcm`: "
     "the same checks (readable text, format, sample rate and speed the vendor's stream makes, 409 for "
-    "a voice that cannot speak, Qiniu's included), counted in usage the same way once the stream "
-    "completed. The answer starts with the vendor's first audio; a long text is split where sentences "
-    "end and its pieces follow each other without a gap. Anything that fails before the first audio "
-    "is the usual JSON error (the vendor's code in `error`). The speech is recorded when the stream "
-    "ends: GET /v1/speech/{id} (the `Voiceclone-Speech-Id` header) has its stored audio, or why it failed.",
+    "a voice that cannot speak, Qiniu's included, 422 `PcmNotLabelled` for raw PCM where the deployment "
+    "refuses it), counted in usage the same way once the stream completed. The answer starts with the "
+    "audible label as soon as the request is checked (with the label off: with the vendor's first "
+    "audio); a long text is split where sentences end and its pieces follow each other without a gap. "
+    "Anything that fails before the first audio is the usual JSON error (the vendor's code in "
+    "`error`). The speech is recorded when the stream ends: GET /v1/speech/{id} (the "
+    "`Voiceclone-Speech-Id` header) has its stored audio, labelled whole, or why it failed.",
     tags=["speech"],
     responses={
         **STREAM_RESPONSES,

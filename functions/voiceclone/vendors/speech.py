@@ -225,6 +225,8 @@ _MP3_KBPS = {
     2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+# An ID3v1 tag: the last 128 bytes of an MP3 file, starting "TAG".
+ID3V1_SIZE = 128
 
 
 class _Frame:
@@ -238,32 +240,44 @@ def _id3_end(data: bytes) -> int:
     """Where the audio starts after the leading ID3v2 tags, if any (0 without one)."""
     pos = 0
     while len(data) >= pos + 10 and data[pos : pos + 3] == b"ID3":
-        size = 0
-        for byte in data[pos + 6 : pos + 10]:
-            size = (size << 7) | (byte & 0x7F)
-        footer = 10 if data[pos + 5] & 0x10 else 0
-        pos += 10 + size + footer
+        pos += _id3v2_size(data[pos : pos + 10])
     return pos
+
+
+def _id3v2_size(header: bytes) -> int:
+    """The whole size of the ID3v2 tag whose 10-byte header this is (its size is syncsafe; a footer)."""
+    size = 0
+    for byte in header[6:10]:
+        size = (size << 7) | (byte & 0x7F)
+    return 10 + size + (10 if header[5] & 0x10 else 0)
 
 
 def _mp3_frames(data: bytes) -> Iterator[_Frame]:
     """The Layer III frames of an MP3 stream, after any ID3v2 tag, up to any ID3v1 tag."""
     pos = _id3_end(data)
-    end = len(data) - 128 if len(data) >= 128 and data[-128:-125] == b"TAG" else len(data)
+    end = (
+        len(data) - ID3V1_SIZE if len(data) >= ID3V1_SIZE and data[-ID3V1_SIZE:-125] == b"TAG" else len(data)
+    )
     while pos < end:
-        if pos + 4 > end or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
-            raise ValueError(f"not an MP3 frame at byte {pos}")
-        b1, b2 = data[pos + 1], data[pos + 2]
-        version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
-        kbps_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
-        if version == 1 or layer != 1 or kbps_index in (0, 15) or rate_index == 3:
-            raise ValueError(f"not an MPEG Layer III frame at byte {pos}")
-        mpeg1 = version == 3
-        rate = _MP3_RATES[version][rate_index]
-        kbps = _MP3_KBPS[1 if mpeg1 else 2][kbps_index]
-        length = (144 if mpeg1 else 72) * kbps * 1000 // rate + padding
-        yield _Frame(pos, length, rate, 1152 if mpeg1 else 576)
-        pos += length
+        frame = _frame_at(data, pos, end)
+        yield frame
+        pos += frame.length
+
+
+def _frame_at(data: bytes, pos: int, end: int | None = None) -> _Frame:
+    """The Layer III frame whose header is at ``pos``, before ``end`` (ValueError when there is none)."""
+    if pos + 4 > (len(data) if end is None else end) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
+        raise ValueError(f"not an MP3 frame at byte {pos}")
+    b1, b2 = data[pos + 1], data[pos + 2]
+    version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
+    kbps_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
+    if version == 1 or layer != 1 or kbps_index in (0, 15) or rate_index == 3:
+        raise ValueError(f"not an MPEG Layer III frame at byte {pos}")
+    mpeg1 = version == 3
+    rate = _MP3_RATES[version][rate_index]
+    kbps = _MP3_KBPS[1 if mpeg1 else 2][kbps_index]
+    length = (144 if mpeg1 else 72) * kbps * 1000 // rate + padding
+    return _Frame(pos, length, rate, 1152 if mpeg1 else 576)
 
 
 def mp3_frame_spans(data: bytes) -> list[tuple[int, int]]:
@@ -272,6 +286,11 @@ def mp3_frame_spans(data: bytes) -> list[tuple[int, int]]:
     Where audio can be cut so that each piece plays on its own (a stream's chunks end between frames).
     """
     return [(frame.offset, frame.offset + frame.length) for frame in _mp3_frames(data)]
+
+
+def _is_info_frame(frame: bytes) -> bool:
+    """An encoder's Xing/Info frame: no audio, one file's frame and byte counts."""
+    return b"Xing" in frame[:64] or b"Info" in frame[:64]
 
 
 def mp3_frames_only(data: bytes) -> bytes:
@@ -285,6 +304,64 @@ def _mp3_audio_frames(data: bytes) -> list[_Frame]:
     frames = list(_mp3_frames(data))
     if frames:
         head = data[frames[0].offset : frames[0].offset + frames[0].length]
-        if b"Xing" in head[:64] or b"Info" in head[:64]:
+        if _is_info_frame(head):
             frames = frames[1:]
     return frames
+
+
+class Mp3StreamFrames:
+    """One vendor stream's MP3 chunks, handed on as whole Layer III frames, as :func:`join_audio` keeps them.
+
+    A vendor's stream may open with an ID3v2 tag and its encoder's Xing/Info frame, and end with an
+    ID3v1 tag: the frames of the pieces of a long text are to follow each other as one stream (and
+    the frames of the explicit label), so these are left out, as joining whole files leaves them
+    out. Chunks may cut a tag or a frame anywhere: what is not whole yet waits for the next chunk,
+    and what is still not whole when the stream ends (a frame cut short) is left out. ValueError for
+    bytes that are neither a frame nor a tag.
+    """
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._offset = 0  # bytes of the stream already behind ``_pending`` (for the error's position)
+        self._skip = 0  # bytes of a tag still to leave out, in chunks to come
+        self._first = True  # no frame seen yet: tags and an Info frame may come
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The whole frames ``chunk`` completes, in order (b"" while none is)."""
+        data = self._pending + chunk
+        out: list[bytes] = []
+        pos = min(self._skip, len(data))
+        self._skip -= pos
+        while pos < len(data):
+            if data[pos : pos + 3] == b"TAG"[: len(data) - pos]:  # ID3v1: 128 bytes
+                if len(data) - pos < 3:
+                    break
+                pos, self._skip = self._past(data, pos, ID3V1_SIZE)
+                continue
+            if self._first and data[pos : pos + 3] == b"ID3"[: len(data) - pos]:
+                if len(data) - pos < 10:
+                    break
+                pos, self._skip = self._past(data, pos, _id3v2_size(data[pos : pos + 10]))
+                continue
+            if pos + 4 > len(data):
+                break
+            try:
+                frame = _frame_at(data, pos)
+            except ValueError:
+                raise ValueError(f"not an MP3 frame at byte {self._offset + pos} of the stream") from None
+            if pos + frame.length > len(data):
+                break
+            whole = data[pos : pos + frame.length]
+            if not (self._first and _is_info_frame(whole)):
+                out.append(whole)
+            self._first = False
+            pos += frame.length
+        self._offset += pos
+        self._pending = data[pos:]
+        return b"".join(out)
+
+    @staticmethod
+    def _past(data: bytes, pos: int, size: int) -> tuple[int, int]:
+        """(where the ``size`` bytes from ``pos`` end in ``data``, how many of them are still to come)."""
+        end = pos + size
+        return min(end, len(data)), max(0, end - len(data))

@@ -56,8 +56,8 @@ class StreamingSandboxConfig(SandboxConfig):
     stream_fail_code: int | None = None
     # After this many chunks the connection is closed (a clean close) without the vendor's final frame.
     stream_drop_after_chunks: int | None = Field(default=None, ge=0)
-    # After this many chunks the stream waits for release_streams() before sending the rest.
-    stream_hold_after_chunks: int | None = Field(default=None, ge=1)
+    # After this many chunks (0: before any) the stream waits for release_streams() before sending the rest.
+    stream_hold_after_chunks: int | None = Field(default=None, ge=0)
     # Streams served at once; more are refused with the vendor's concurrency error.
     stream_concurrency: int = Field(default=10, ge=1)
 
@@ -248,7 +248,7 @@ class StreamingSandbox(SandboxBase):
                 record.outcome = "dropped"
                 drop()
                 return False
-            if index and config.stream_hold_after_chunks == index:
+            if config.stream_hold_after_chunks == index:
                 self._release.wait(HOLD_LIMIT_SECONDS)
             if index:
                 self._stopped.wait(config.stream_chunk_delay_ms / 1000)

@@ -1,9 +1,11 @@
 """Labels on every speech file handed out: the tenant's policy, the KMS signer, label and store in one call.
 
-Both speech paths end here: a synchronous vendor's speech in the api function
+Every speech path ends here: a synchronous vendor's speech in the api function
 (voiceclone.logic.speech.service) and an asynchronous vendor's in FinishSpeech
-(voiceclone.logic.speech.finish), after the pieces are joined: one file, labelled once. Only
-these two functions import this module, so only their packages carry c2pa-python.
+(voiceclone.logic.speech.finish), after the pieces are joined: one file, labelled once; a
+streamed speech in the stream function (voiceclone.logic.speech.stream), which sends what a
+stream can carry ahead of its audio and stores the whole file labelled once it has ended. Only
+these three functions import this module, so only their packages carry c2pa-python.
 
 The deployment decides the implicit label's producer, raw PCM's rule and C2PA signing
 (Settings); the tenant decides the audible label (``explicit_label``, on unless it turned it
@@ -32,7 +34,9 @@ from voiceclone.provenance import (
     LabelledSpeech,
     LabelPolicy,
     SpeechContext,
+    StreamLabels,
     label_speech,
+    stream_labels,
 )
 from voiceclone.vendors.speech import SynthesisResult
 
@@ -74,6 +78,10 @@ class Labeller:
     def label(self, context: SpeechContext, audio: SynthesisResult, fmt: AudioFormat) -> LabelledSpeech:
         """The joined speech with its labels (LabelError: it must not be handed out)."""
         return label_speech(audio.audio, fmt, audio.sample_rate, context, self.signer, self.policy)
+
+    def stream_labels(self, context: SpeechContext, fmt: AudioFormat, sample_rate: int) -> StreamLabels:
+        """What a stream of this speech carries ahead of its audio (LabelError: it must not start)."""
+        return stream_labels(fmt, sample_rate, context, self.policy)
 
 
 def labeller(svc: Services, tenant_id: str, explicit_label: bool | None = None) -> Labeller:

@@ -144,12 +144,15 @@ def check_request(
     _check_can_speak(svc, voice)
     caps = capabilities(voice.vendor)
     if stream:
-        # A streamed WAV is the vendor's PCM behind one header of ours.
-        streamed = caps.speech_stream_formats
-        formats = (*streamed, "wav") if "pcm" in streamed else tuple(streamed)
         rates, speeds = caps.speech_stream_sample_rates, caps.speech_stream_speeds
-        return caps, _check_format(voice.vendor, caps, request, formats, rates, speeds)
+        return caps, _check_format(voice.vendor, caps, request, stream_formats(caps), rates, speeds)
     return caps, _check_format(voice.vendor, caps, request)
+
+
+def stream_formats(caps: Capabilities) -> tuple[str, ...]:
+    """The formats a vendor's stream is served in: a streamed WAV is its PCM behind one header of ours."""
+    streamed = caps.speech_stream_formats
+    return (*streamed, "wav") if "pcm" in streamed else tuple(streamed)
 
 
 def readable_pieces(text: str, limit: int, caps: Capabilities) -> list[str]:

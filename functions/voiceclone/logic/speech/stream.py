@@ -2,10 +2,19 @@
 
 Everything before the first byte is speech's (voiceclone.logic.speech.service): the voice must be
 able to speak, the text readable, the format, rate and speed the vendor's, the text split where
-sentences end at the vendor's stream limit. :func:`prepare` does all of that;
-:meth:`PreparedStream.open` calls the vendor and waits for its first audio, so that every refusal
-and every vendor error before it is still an ordinary error answer. Then
-:meth:`SpeechStream.play` writes the audio as it comes: the pieces in order, the next piece's
+sentences end at the vendor's stream limit, the labels settled as speech settles them
+(voiceclone.logic.speech.labelling: a deployment that cannot label, or raw PCM it refuses, costs
+no vendor call). :func:`prepare` does all of that, and makes what goes out ahead of the speech:
+the container's one header with the implicit label, and the explicit label, the rhythm, as the
+stream's first audio (voiceclone.provenance.streaming).
+
+With the rhythm on, the answer starts with it at once and the vendor is called while it plays:
+the listener hears the notice first, and the vendor's time to its first audio is hidden behind the
+label's 1.5 s instead of added to it. A vendor error then comes after the first audio (the stream
+ends unclean, the speech FAILED with the vendor's code). With the rhythm off there is no audio to
+send first: :meth:`PreparedStream.open` waits for the vendor's first audio, so that a vendor error
+before it is still an ordinary error answer. :meth:`SpeechStream.play` writes the audio as it
+comes: the pieces in order (an MP3's pieces as whole frames, its tags left out), the next piece's
 stream opened while the current one plays, so that no piece waits for its vendor's first chunk
 after the one before has ended (one call ahead, never more).
 
@@ -15,7 +24,9 @@ through the speech record its workflow ends. Qiniu's voices do not speak here (s
 
 The speech is recorded when the stream ends: SUCCEEDED with its audio stored and its characters
 counted (as a whole speech is), or FAILED with the vendor's code (nothing counted), before the
-answer ends, so a client that sees a cut stream finds the reason at GET /v1/speech/{id}.
+answer ends, so a client that sees a cut stream finds the reason at GET /v1/speech/{id}. The
+stored copy is the audio the stream sent, rhythm included, labelled whole as speech labels a
+file: the implicit label bound to its audio and the C2PA manifest, which no stream can carry.
 """
 
 from __future__ import annotations
@@ -28,17 +39,20 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from voiceclone.domain.audio import wav_file
-from voiceclone.domain.errors import VendorError, VendorRejected, VendorUnavailable
+from voiceclone.domain.errors import VendorRejected, VendorUnavailable, VoicecloneError
 from voiceclone.domain.models import JobError, Speech, SpeechStatus, Voice
 from voiceclone.logic.core.ids import new_speech_id
-from voiceclone.logic.speech import service
+from voiceclone.logic.speech import labelling, service
 from voiceclone.observability import logger, observe
+from voiceclone.provenance import AIGC_HEADER, SpeechContext
 from voiceclone.vendors.registry import capabilities
-from voiceclone.vendors.speech import SpeechFormat, SynthesisRequest, SynthesisResult
+from voiceclone.vendors.speech import Mp3StreamFrames, SpeechFormat, SynthesisRequest, SynthesisResult
 
 if TYPE_CHECKING:
     from voiceclone.domain.api_models import SpeechRequest
     from voiceclone.logic.core.services import Services
+    from voiceclone.logic.speech.labelling import Labeller
+    from voiceclone.provenance import StreamLabels
     from voiceclone.vendors.base import VendorAdapter
     from voiceclone.vendors.streaming.base import AudioStream
 
@@ -52,8 +66,6 @@ SAMPLE_RATE_HEADER = "Voiceclone-Sample-Rate"
 WHOLE_CHUNK_BYTES = 64 * 1024
 # An async vendor's speech: how often its record is read while the answer waits for it.
 WAIT_POLL_SECONDS = 0.5
-# A WAV header's sizes when the length is not known yet (the stream's): the largest, "to the end".
-UNKNOWN_SIZE = 0xFFFFFFFF
 
 
 class Delivery(StrEnum):
@@ -69,7 +81,8 @@ class Timings:
 
     started: float
     vendor_first_byte: float = 0.0  # the vendor's: from its call to its first audio
-    first_byte: float = 0.0  # ours: from the request's start to its first audio written
+    first_byte: float = 0.0  # ours: from the request's start to its first audio written (the label's)
+    first_speech: float = 0.0  # ours: from the request's start to the vendor's first audio written
     total: float = 0.0
 
     def metrics(self) -> dict[str, float]:
@@ -77,6 +90,7 @@ class Timings:
         return {
             "SpeechStreamVendorFirstByte": round(self.vendor_first_byte * 1000, 1),
             "SpeechStreamFirstByte": round(self.first_byte * 1000, 1),
+            "SpeechStreamFirstSpeech": round(self.first_speech * 1000, 1),
             "SpeechStreamTotal": round(self.total * 1000, 1),
         }
 
@@ -87,15 +101,6 @@ class StreamHead:
 
     headers: dict[str, str]
     prefix: bytes = b""
-
-
-def streamed_wav_header(sample_rate: int) -> bytes:
-    """A WAV header for 16-bit mono PCM of unknown length: both sizes at their largest, which readers
-    take as "the data runs to the end of the file" (the convention of streamed WAV)."""
-    header = bytearray(wav_file(sample_rate, b""))
-    header[4:8] = UNKNOWN_SIZE.to_bytes(4, "little")
-    header[40:44] = UNKNOWN_SIZE.to_bytes(4, "little")
-    return bytes(header)
 
 
 @dataclass
@@ -116,6 +121,11 @@ class SpeechStream:
     # Live: how many vendor calls the text takes, and their request ids.
     calls: int = 1
     request_ids: list[str] = field(default_factory=list)
+    # Live: how the speech is labelled, what the stream carries of it, and whether its prefix (the
+    # rhythm) goes out before the vendor's first audio. None for a whole answer: speech labelled it.
+    labeller: Labeller | None = None
+    labels: StreamLabels | None = None
+    label_first: bool = False
 
     @property
     def vendor(self) -> str:
@@ -124,8 +134,9 @@ class SpeechStream:
     def head(self) -> StreamHead:
         """The answer's headers and what precedes the audio: the one place a stream's opening is made.
 
-        A streamed WAV gets its one header here; whatever else a stream must carry ahead of its audio
-        (a label, say) belongs here too.
+        A live stream's prefix is its labels (voiceclone.provenance.streaming): a WAV's one header
+        with the ``AIGC`` chunk, an MP3's ID3 tag with the ``TXXX:AIGC`` frame, then the rhythm. Raw
+        PCM (where the deployment allows it) carries the AIGC value in a response header instead.
         """
         fmt = self.request.format
         media_type = MEDIA_TYPES[fmt]
@@ -138,22 +149,36 @@ class SpeechStream:
             DELIVERY_HEADER: self.delivery.value,
             SAMPLE_RATE_HEADER: str(self.sample_rate),
         }
-        live_wav = self.delivery is Delivery.LIVE and fmt == "wav"
-        return StreamHead(headers, streamed_wav_header(self.sample_rate) if live_wav else b"")
+        if self.labels is None:
+            return StreamHead(headers)
+        if not self.labels.label_in_file:
+            headers[AIGC_HEADER] = self.labels.aigc_value
+        return StreamHead(headers, self.labels.prefix)
 
     def play(self, write: Callable[[bytes], None]) -> Speech | None:
         """Write the head's prefix and the audio as it comes; the speech recorded as it ended.
 
-        A failure on the way (the vendor's error, the client gone) is recorded, counted and logged
-        with the vendor's code, then raised: the caller ends the answer as failed.
+        The prefix goes out at once when the label goes first (the vendor is called while it
+        plays), else with the vendor's first audio. A failure on the way (the vendor's error, the
+        client gone, a label that cannot be made) is recorded, counted and logged with the vendor's
+        code, then raised: the caller ends the answer as failed.
         """
         audio: list[bytes] = []
         prefix = self.head().prefix
         try:
+            if self.label_first:
+                write(prefix)
+                self.timings.first_byte = time.monotonic() - self.timings.started
+                prefix = b""
             for chunk in self.source:
+                if not chunk:
+                    continue
                 if not audio:
+                    if self.labels is not None:
+                        self.labels.check_speech(chunk)
                     write(prefix + chunk)
-                    self.timings.first_byte = time.monotonic() - self.timings.started
+                    self.timings.first_speech = time.monotonic() - self.timings.started
+                    self.timings.first_byte = self.timings.first_byte or self.timings.first_speech
                 else:
                     write(chunk)
                 audio.append(chunk)
@@ -170,13 +195,25 @@ class SpeechStream:
         self._observe("SpeechStreamed")
         if self.delivery is Delivery.WHOLE:
             return None  # speech recorded and counted it as it made it
+        assert self.labeller is not None  # a live stream is always labelled (prepare)
         fmt = self.request.format
         stored = wav_file(self.sample_rate, audio) if fmt == "wav" else audio
         result = SynthesisResult(
             audio=stored, format=fmt, sample_rate=self.sample_rate, request_id=",".join(self.request_ids)
         )
+        labelling_started = time.monotonic()
+        # The stored copy: the same audio, labelled whole with the same policy (the same rhythm in
+        # front: the one the stream sent), its implicit label bound to the audio, its C2PA manifest.
+        labelled = self.labeller.label(self.context, result, fmt)
+        label_seconds = time.monotonic() - labelling_started
         speech = service.record_speech(
-            self.svc, self.voice, self.request, result, calls=self.calls, speech_id=self.speech_id
+            self.svc,
+            self.voice,
+            self.request,
+            result,
+            calls=self.calls,
+            speech_id=self.speech_id,
+            labelled=labelled,
         )
         logger.info(
             "speech streamed",
@@ -186,15 +223,27 @@ class SpeechStream:
                 "characters": speech.characters,
                 "vendor_calls": self.calls,
                 "bytes": len(audio),
+                "label_seconds": round(label_seconds, 3),
                 **self.timings.metrics(),
             },
         )
         return speech
 
+    @property
+    def context(self) -> SpeechContext:
+        """The speech as its labels name it."""
+        return SpeechContext(
+            speech_id=self.speech_id,
+            voice_id=self.voice.voice_id,
+            vendor=self.vendor,
+            tenant_id=self.voice.tenant_id,
+        )
+
     def _failed(self, exc: Exception, sent: int) -> None:
         self.timings.total = time.monotonic() - self.timings.started
-        code = exc.code if isinstance(exc, VendorError) else type(exc).__name__
-        message = exc.message if isinstance(exc, VendorError) else str(exc)
+        # The vendor's code, or ours (a label that could not be made: LabelError's SigningFailed...)
+        code = exc.code if isinstance(exc, VoicecloneError) else type(exc).__name__
+        message = exc.message if isinstance(exc, VoicecloneError) else str(exc)
         error = JobError(error=type(exc).__name__, code=code, message=message[:500], vendor=self.vendor)
         logger.warning(
             "speech stream failed after its first audio",
@@ -246,26 +295,38 @@ class PreparedStream:
     sample_rate: int
     # Live: one vendor call per piece, in order; empty for a vendor without a stream (whole).
     calls: tuple[SynthesisRequest, ...]
+    # Live: the speech's id (its labels name it), how it is labelled, what the stream carries of it.
+    speech_id: str = ""
+    labeller: Labeller | None = None
+    labels: StreamLabels | None = None
 
     @property
     def delivery(self) -> Delivery:
         return Delivery.LIVE if self.calls else Delivery.WHOLE
 
+    @property
+    def label_first(self) -> bool:
+        """Whether the answer starts before the vendor is called: a live stream whose labels have audio
+        (the rhythm) to play while the vendor makes its first."""
+        return self.labels is not None and bool(self.labels.rhythm)
+
     def open(self, *, started: float, deadline: float) -> SpeechStream:
-        """Call the vendor and wait for its first audio (or, without a stream, its whole file).
+        """The stream, its audio to come: the vendor called and its first audio awaited (or, without a
+        stream, its whole file), unless the label goes first (:attr:`label_first`): then the vendor is
+        called in a thread while the answer's head and :meth:`SpeechStream.play`'s label go out.
 
         ``started``: the request's start (monotonic); ``deadline``: when waiting for an async vendor's
-        file gives up (monotonic). Raises the vendor's error when it fails before its first audio.
+        file gives up (monotonic). Raises the vendor's error when it fails before its first audio
+        (with the label first, ``play`` raises it).
         """
         if self.delivery is Delivery.WHOLE:
             return _whole(self, started=started, deadline=deadline)
-        calls = list(self.calls)
-        adapter = self.svc.adapter_for(self.voice.vendor)
         timings = Timings(started)
-        calling = time.monotonic()
-        first = _open(adapter, self.voice, calls[0])
-        timings.vendor_first_byte = time.monotonic() - calling
-        pieces = _Pieces(adapter, self.voice, calls, first)
+        pieces = _Pieces(self.svc.adapter_for(self.voice.vendor), self.voice, list(self.calls), timings)
+        if self.label_first:
+            pieces.call_first()  # while the head and the label go out
+        else:
+            pieces.open_first()
         return SpeechStream(
             self.svc,
             self.voice,
@@ -273,28 +334,37 @@ class PreparedStream:
             self.sample_rate,
             Delivery.LIVE,
             timings,
-            new_speech_id(),
+            self.speech_id,
             pieces.audio(),
             close=pieces.close,
-            calls=len(calls),
+            calls=len(self.calls),
             request_ids=pieces.request_ids,
+            labeller=self.labeller,
+            labels=self.labels,
+            label_first=self.label_first,
         )
 
 
 def prepare(svc: Services, tenant_id: str, voice_id: str, request: SpeechRequest) -> PreparedStream:
     """Check the request as speech does (404, 409, 422), against the vendor's stream where it has one;
-    the text split where sentences end at the stream's limit."""
+    the labels settled (500 NotConfigured, 422 PcmNotLabelled); the text split where sentences end at
+    the stream's limit."""
     voice = svc.store.voices.require(voice_id, tenant_id)
     if not capabilities(voice.vendor).speech_stream:
         _, sample_rate = service.check_request(svc, voice, request)
-        return PreparedStream(svc, voice, request, sample_rate, ())
+        return PreparedStream(svc, voice, request, sample_rate, ())  # speech labels the whole file
     caps, sample_rate = service.check_request(svc, voice, request, stream=True)
+    labeller = labelling.labeller(svc, tenant_id)
+    labelling.refuse_unlabelled(labeller.policy, request.format, service.stream_formats(caps))
+    speech_id = new_speech_id()
+    context = SpeechContext(speech_id=speech_id, voice_id=voice_id, vendor=voice.vendor, tenant_id=tenant_id)
+    labels = labeller.stream_labels(context, request.format, sample_rate)
     fmt: SpeechFormat = "pcm" if request.format == "wav" else request.format
     calls = tuple(
         SynthesisRequest(text=p, format=fmt, sample_rate=sample_rate, speed=request.speed)
         for p in service.readable_pieces(request.text, caps.speech_stream_text_limit, caps)
     )
-    return PreparedStream(svc, voice, request, sample_rate, calls)
+    return PreparedStream(svc, voice, request, sample_rate, calls, speech_id, labeller, labels)
 
 
 def _open(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) -> AudioStream:
@@ -303,31 +373,61 @@ def _open(adapter: VendorAdapter, voice: Voice, call: SynthesisRequest) -> Audio
 
 
 class _Pieces:
-    """The pieces' streams in order, the next one opened (in a thread) as the current one starts playing."""
+    """The pieces' streams in order, the next one opened (in a thread) as the current one starts playing.
+
+    The first is opened either at once, its first audio awaited (:meth:`open_first`), or in the
+    thread, while the label goes out (:meth:`call_first`). An MP3's pieces are handed on as whole
+    frames, each piece's tags and Info frame left out (voiceclone.vendors.speech.Mp3StreamFrames),
+    so that they play as one stream after the label.
+    """
 
     def __init__(
-        self, adapter: VendorAdapter, voice: Voice, calls: list[SynthesisRequest], first: AudioStream
+        self, adapter: VendorAdapter, voice: Voice, calls: list[SynthesisRequest], timings: Timings
     ) -> None:
         self._adapter = adapter
         self._voice = voice
         self._calls = calls
-        self._current: AudioStream | None = first
+        self._timings = timings
+        self._current: AudioStream | None = None
         self._next: Future[AudioStream] | None = None
-        self._pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech-stream") if len(calls) > 1 else None
-        )
+        # One call ahead, never more (a thread is started at the first call submitted).
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech-stream")
         self.request_ids: list[str] = []
 
+    def open_first(self) -> None:
+        """Call the vendor for the first piece and wait for its first audio (the vendor's error raised,
+        everything closed)."""
+        try:
+            self._current = self._open_first()
+        except Exception:
+            self.close()
+            raise
+
+    def call_first(self) -> None:
+        """Call the vendor for the first piece in the thread: :meth:`audio` waits for its first audio."""
+        self._next = self._pool.submit(self._open_first)
+
+    def _open_first(self) -> AudioStream:
+        calling = time.monotonic()
+        opened = _open(self._adapter, self._voice, self._calls[0])
+        self._timings.vendor_first_byte = time.monotonic() - calling
+        return opened
+
     def audio(self) -> Iterator[bytes]:
+        if self._current is None and self._next is None:
+            self.call_first()
         for index in range(len(self._calls)):
-            if index:
-                assert self._next is not None
+            if self._next is not None:
                 self._current, self._next = self._next.result(), None
             current = self._current
             assert current is not None
-            if index + 1 < len(self._calls) and self._pool is not None:
+            if index + 1 < len(self._calls):
                 self._next = self._pool.submit(_open, self._adapter, self._voice, self._calls[index + 1])
-            yield from current
+            if self._calls[index].format == "mp3":
+                frames = Mp3StreamFrames()
+                yield from (frames.feed(chunk) for chunk in current)
+            else:
+                yield from current
             if current.request_id:
                 self.request_ids.append(current.request_id)
             current.close()
@@ -338,8 +438,7 @@ class _Pieces:
             self._current.close()
         if self._next is not None:
             self._next.add_done_callback(_close_opened)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
+        self._pool.shutdown(wait=False)
 
 
 def _close_opened(opening: Future[AudioStream]) -> None:
