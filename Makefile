@@ -10,7 +10,7 @@ SHELL := /bin/bash
 # setuptools' build warnings (editable-install advice) are silenced for the install alone.
 FILTER := { grep -v '^WARNING: Location' || true; }
 
-.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark soak samples rhythm clean
+.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark soak mutation samples rhythm clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -74,6 +74,11 @@ benchmark: setup ## cold start per handler vs bare boto3, one local 20-sentence 
 soak: setup ## JOBS (50) clones and SPEECHES (200) speeches over MINUTES (10) on one local stack while every vendor sandbox fails at random (SEED=123 replays a run's dice)
 	$(BIN)/python benchmarks/soak.py --jobs $(or $(JOBS),50) --speeches $(or $(SPEECHES),200) \
 	  --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED))
+
+# Not part of `make test`: mutmut over the core with its fast unit tests (docs/mutation.md); exits 1
+# when a module scores under 85 % or a hand-made constant mutant survives. JOBS mutants at once.
+mutation: setup ## mutation testing of the core: the score per module and the surviving mutants
+	$(BIN)/python scripts/mutation.py --jobs $(or $(JOBS),2)
 
 samples: ## regenerate samples/ with espeak-ng and sox (Debian packages)
 	$(BIN)/python scripts/make_sample_audio.py

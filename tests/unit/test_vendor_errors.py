@@ -50,6 +50,10 @@ def huawei(code: str, message: str) -> dict[str, Any]:
     return {"error_code": code, "error_msg": message}
 
 
+def dashscope(code: str, message: str) -> dict[str, Any]:
+    return {"request_id": "rid-1", "code": code, "message": message}
+
+
 # vendor -> case -> (HTTP status, recorded body, error class, the vendor's code on the error, its message)
 TABLES: dict[str, dict[str, tuple[int, Any, type[VendorError], str, str]]] = {
     "tencent_vrs": {
@@ -81,6 +85,12 @@ TABLES: dict[str, dict[str, tuple[int, Any, type[VendorError], str, str]]] = {
         "503-body": (503, huawei("MSS.00000001", "db down"), VendorUnavailable, "MSS.00000001", "db down"),
         "auth": (401, huawei("APIGW.0301", "bad token"), VendorAuthError, "APIGW.0301", "bad token"),
         "rejected": (400, huawei("MSS.00000003", "bad job"), VendorRejected, "MSS.00000003", "bad job"),
+    },
+    "cosyvoice": {
+        "429-body": (429, dashscope("Throttling.RateQuota", "too fast"), VendorThrottled, "Throttling.RateQuota", "too fast"),
+        "503-body": (503, dashscope("InternalError.Algo", "db down"), VendorUnavailable, "InternalError.Algo", "db down"),
+        "auth": (401, dashscope("InvalidApiKey", "bad key"), VendorAuthError, "InvalidApiKey", "bad key"),
+        "rejected": (400, dashscope("InvalidParameter", "no such voice"), VendorRejected, "InvalidParameter", "no such voice"),
     },
 }  # fmt: skip
 # Request ids travel in the body or in a header, as each vendor does it.

@@ -158,11 +158,95 @@ def test_no_webhook_and_private_targets_are_not_posted() -> None:
     assert len(seen) == 1
 
 
-def test_private_target_recognises_loopback_and_private_addresses() -> None:
-    private_target = REAL_PRIVATE_TARGET
-    assert private_target("http://127.0.0.1:9001/x") and private_target("http://10.0.0.1/")
-    assert private_target("http://[::1]/") and private_target("http://169.254.169.254/")
-    assert not private_target("http://93.184.215.14/")
+@pytest.mark.parametrize(
+    "host",
+    [
+        # IPv4: loopback, the private ranges at both ends, link-local and the metadata service
+        "127.0.0.1", "127.255.255.254", "10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.255",
+        "192.168.0.1", "192.168.255.255", "169.254.169.254", "169.254.0.1",
+        # this network, shared address space (carrier NAT), IETF, benchmarking, documentation
+        "0.0.0.0", "100.64.0.1", "100.127.255.254", "192.0.0.1", "198.18.0.1", "192.0.2.1", "203.0.113.9",
+        # multicast, reserved, broadcast
+        "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255",
+        # IPv6: loopback, unspecified, unique local (AWS's IPv6 metadata fd00:ec2::254), link-local,
+        # site-local, multicast, documentation, reserved
+        "[::1]", "[::]", "[fd00:ec2::254]", "[fc00::1]", "[fe80::1]", "[fec0::1]", "[ff02::1]",
+        "[2001:db8::1]", "[4000::1]",
+        # IPv6 carrying a private IPv4 address: mapped, NAT64, 6to4, Teredo
+        "[::ffff:127.0.0.1]", "[::ffff:169.254.169.254]", "[::ffff:10.0.0.1]", "[64:ff9b::a9fe:a9fe]",
+        "[64:ff9b::7f00:1]", "[2002:7f00:1::]", "[2002:a9fe:a9fe::1]", "[2001:0:4136:e378::1]",
+        # names the host resolves without a network
+        "localhost",
+    ],
+)  # fmt: skip
+def test_private_target_refuses_every_kind_of_non_public_address(host: str) -> None:
+    assert REAL_PRIVATE_TARGET(f"http://{host}:8080/hook")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        # public IPv4 just outside each private range
+        "93.184.215.14", "8.8.8.8", "9.255.255.255", "11.0.0.1", "126.255.255.255", "128.0.0.1",
+        "172.15.255.255", "172.32.0.1", "192.167.255.255", "192.169.0.1", "169.253.255.255",
+        "169.255.0.1", "100.63.255.255", "100.128.0.1", "223.255.255.254",
+        # public IPv6, and IPv6 carrying a public IPv4 address
+        "[2606:4700:4700::1111]", "[2a00:1450:4001::200e]", "[::ffff:8.8.8.8]", "[64:ff9b::808:808]",
+        "[2002:808:808::1]",
+    ],
+)  # fmt: skip
+def test_private_target_lets_public_addresses_through(host: str) -> None:
+    assert not REAL_PRIVATE_TARGET(f"https://{host}/hook")
+
+
+def test_a_name_is_refused_when_any_of_its_addresses_is_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {
+        "public.example": ["93.184.215.14", "2606:4700:4700::1111"],
+        "rebind.example": ["93.184.215.14", "169.254.169.254"],
+        "scoped.example": ["fe80::1%eth0"],
+    }
+
+    def getaddrinfo(host: str, port: Any) -> list[tuple[Any, ...]]:
+        if host not in answers:
+            raise OSError("unknown name")
+        return [(None, None, None, "", (address, 0)) for address in answers[host]]
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", getaddrinfo)
+    assert not REAL_PRIVATE_TARGET("https://public.example/hook")
+    assert REAL_PRIVATE_TARGET("https://rebind.example/hook")
+    assert REAL_PRIVATE_TARGET("https://scoped.example/hook")
+    # A name that does not resolve is not refused here: its POST fails and is retried
+    assert not REAL_PRIVATE_TARGET("https://nowhere.example/hook")
+
+
+@pytest.mark.parametrize("offset", [-300, -299.5, 0, 299.5, 300])
+def test_verify_accepts_a_timestamp_up_to_the_tolerance_either_way(offset: float) -> None:
+    body, ts = b'{"a":1}', 1700000000
+    assert verify(SECRET, body, str(ts), signature(SECRET, ts, body), tolerance_seconds=300, now=ts + offset)
+
+
+@pytest.mark.parametrize("offset", [-301, -300.5, 300.5, 301, 86400])
+def test_verify_refuses_a_timestamp_past_the_tolerance_either_way(offset: float) -> None:
+    body, ts = b'{"a":1}', 1700000000
+    header = signature(SECRET, ts, body)
+    assert not verify(SECRET, body, str(ts), header, tolerance_seconds=300, now=ts + offset)
+
+
+def test_verify_defaults_to_five_minutes_of_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    body, ts = b'{"a":1}', 1700000000
+    header = signature(SECRET, ts, body)
+    monkeypatch.setattr(webhooks.time, "time", lambda: ts + 300)
+    assert verify(SECRET, body, str(ts), header)
+    monkeypatch.setattr(webhooks.time, "time", lambda: ts + 301)
+    assert not verify(SECRET, body, str(ts), header)
+
+
+def test_verify_reads_only_v1_entries_of_the_header() -> None:
+    body, ts = b'{"a":1}', 1700000000
+    mac = signature(SECRET, ts, body).removeprefix("v1=")
+    assert verify(SECRET, body, str(ts), f"v0={mac},v1={mac}", now=ts)
+    assert verify(SECRET, body, str(ts), f"  v1={mac}  ", now=ts)
+    assert not verify(SECRET, body, str(ts), f"v0=x, v2={mac}, {mac}", now=ts)
 
 
 class FakeSqs:
