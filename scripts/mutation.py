@@ -32,10 +32,14 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from mutmut.stats import status_by_exit_code
+
 REPO = Path(__file__).resolve().parents[1]
 STAGE = REPO / ".mutation"
 EQUIVALENTS = REPO / "docs" / "mutation.md"
 MINIMUM = 85.0
+# mutmut's verdicts that mean a test noticed the mutant (a timeout: the mutant made a test hang).
+DETECTED = ("killed", "timeout", "caught by type check")
 
 # The modules mutated (paths under functions/), and the fast unit tests that judge them. mutmut
 # records which of these tests reach each function and runs only those against its mutants.
@@ -49,8 +53,19 @@ MODULES: dict[str, list[str]] = {
         "test_events.py",
         "test_workflow_polling.py",
         "test_audio_thresholds.py",
+        "test_audio_source.py",
+        "test_views.py",
+        "test_speech_text_audio.py",
     ],
-    "voiceclone/vendors/base.py": ["test_vendor_pipeline.py", "test_vendor_errors.py"],
+    "voiceclone/vendors/base.py": [
+        "test_vendor_pipeline.py",
+        "test_vendor_errors.py",
+        "test_speech_adapters.py",
+        "test_async_speech_adapters.py",
+        "test_stream_protocols.py",
+        "test_huawei_adapter.py",
+        "test_tencent_gateway_adapter.py",
+    ],
     "voiceclone/vendors/errors.py": ["test_vendor_errors.py"],
     "voiceclone/vendors/http.py": ["test_vendor_pipeline.py", "test_vendor_errors.py"],
     "voiceclone/vendors/signing/*.py": [
@@ -162,7 +177,9 @@ def stage(keep: bool) -> None:
     (STAGE / "tests").mkdir()
     for name in ("__init__.py", "helpers.py"):
         shutil.copy2(REPO / "tests" / name, STAGE / "tests" / name)
-    shutil.copytree(REPO / "tests" / "unit", STAGE / "tests" / "unit", ignore=_pycache)
+    # Only the chosen test files (and the unit tests' helpers): mutmut is told to run tests/unit, so
+    # adding a test file here keeps the verdicts of a kept run (a changed selection resets them all).
+    shutil.copytree(REPO / "tests" / "unit", STAGE / "tests" / "unit", ignore=_unchosen)
     for tree in ("samples", "docs"):  # read by tests through their own path
         link = STAGE / "mutants" / tree
         if not link.exists():
@@ -175,14 +192,16 @@ def _pycache(directory: str, names: list[str]) -> list[str]:
     return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
 
 
-def _tests() -> list[str]:
-    return sorted({f"tests/unit/{name}" for names in MODULES.values() for name in names})
+def _unchosen(directory: str, names: list[str]) -> list[str]:
+    chosen = {name for names in MODULES.values() for name in names}
+    tests = [n for n in names if n.startswith("test_") and n.endswith(".py") and n not in chosen]
+    return _pycache(directory, names) + tests
 
 
 def _config() -> str:
     """The staged pyproject.toml: mutmut's settings and the repository's pytest settings."""
     only = [f"src/{pattern}" for pattern in MODULES]
-    selection = _tests() + [arg for test in DESELECT for arg in ("--deselect", test)]
+    selection = ["tests/unit"] + [arg for test in DESELECT for arg in ("--deselect", test)]
     return textwrap.dedent(
         f"""\
         [tool.mutmut]
@@ -191,7 +210,7 @@ def _config() -> str:
         pytest_add_cli_args_test_selection = {json.dumps(selection)}
         pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:hypothesispytest"]
         use_git_change_detection = false
-        on_dependency_change = "rerun"
+        on_dependency_change = "ignore"
 
         [tool.pytest.ini_options]
         addopts = "-ra --strict-markers"
@@ -209,17 +228,17 @@ def environment() -> dict[str, str]:
     return env
 
 
-def run_mutmut(jobs: int) -> None:
+def run_mutmut(jobs: int, names: list[str]) -> None:
+    """All mutants, or only `names` (mutmut keeps the verdicts of the others)."""
     mutmut = Path(sys.executable).with_name("mutmut")
-    command = [str(mutmut), "run", "--max-children", str(jobs)]
-    print("$", " ".join(command), f"(in {STAGE.relative_to(REPO)})", flush=True)
+    command = [str(mutmut), "run", "--max-children", str(jobs), *names]
+    shown = command if not names else [*command[:5], f"<{len(names)} mutants>"]
+    print("$", " ".join(shown), f"(in {STAGE.relative_to(REPO)})", flush=True)
     subprocess.run(command, cwd=STAGE, env=environment(), check=True)
 
 
 def results() -> dict[str, dict[str, str]]:
     """{module path under functions/: {mutant: status}} from the meta files mutmut leaves."""
-    from mutmut.stats import status_by_exit_code
-
     found: dict[str, dict[str, str]] = {}
     root = STAGE / "mutants" / "src"
     for meta in sorted(root.rglob("*.py.meta")):
@@ -265,8 +284,8 @@ def report(found: dict[str, dict[str, str]], constants: list[tuple[ConstantMutan
     print(f"\n{'module':<48} {'mutants':>7} {'killed':>7} {'equiv':>6} {'score':>7}")
     totals = [0, 0, 0]
     for module, statuses in found.items():
-        killed = sum(1 for s in statuses.values() if s in ("killed", "timeout", "caught by type check"))
-        equivalent = sum(1 for k, s in statuses.items() if k in known and s not in ("killed", "timeout"))
+        killed = sum(1 for s in statuses.values() if s in DETECTED)
+        equivalent = sum(1 for k, s in statuses.items() if k in known and s not in DETECTED)
         counted = len(statuses) - equivalent
         score = 100.0 * killed / counted if counted else 100.0
         ok &= score >= MINIMUM
@@ -275,7 +294,7 @@ def report(found: dict[str, dict[str, str]], constants: list[tuple[ConstantMutan
         survivors += [
             f"  {status:<10} {key}"
             for key, status in statuses.items()
-            if status not in ("killed", "timeout", "caught by type check") and key not in known
+            if status not in DETECTED and key not in known
         ]
     counted = totals[0] - totals[2]
     print(f"{'all':<48} {totals[0]:>7} {totals[1]:>7} {totals[2]:>6} {100.0 * totals[1] / counted:>6.1f}%")
@@ -300,8 +319,14 @@ def main() -> int:
     )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     args = parser.parse_args()
+    previous = results() if args.keep and (STAGE / "mutants").exists() else {}
     stage(args.keep)
-    run_mutmut(args.jobs)
+    # With --keep, what was killed stays killed (the tests only grew): the rest is run again,
+    # and mutants of functions that changed are new to mutmut, which runs them anyway.
+    again = [
+        key for statuses in previous.values() for key, status in statuses.items() if status not in DETECTED
+    ]
+    run_mutmut(args.jobs, again)
     return 0 if report(results(), run_constant_mutants()) else 1
 
 
