@@ -482,6 +482,11 @@ class LocalStack:
                 return events
             kwargs["nextToken"] = page["nextToken"]
 
+    def execution_ended(self, job_id: str, timeout: float = 60.0) -> bool:
+        """Wait until the job's execution no longer runs anything (its interpreter returned, a
+        stopped one included): after that no step of it calls a vendor or writes a record."""
+        return sfn_stop.wait_ended(self.execution_arn(job_id), timeout)
+
     def execution_status(self, job_id: str) -> str:
         arn = self.execution_arn(job_id)
         return str(self.client("stepfunctions").describe_execution(executionArn=arn)["status"])
