@@ -307,3 +307,143 @@ def test_a_delivered_message_is_acknowledged() -> None:
     sqs = FakeSqs()
     response = process_queue(services(job), batch, None, http=receiver(200, []), sqs=sqs)  # type: ignore[arg-type]
     assert response == {"batchItemFailures": []} and sqs.visibility == []
+
+
+# ----- what a delivery counts, and where a message's retry goes ------------------------------------
+
+
+def metrics(capsys: pytest.CaptureFixture[str]) -> list[tuple[str, str]]:
+    """(metric, vendor) of every EMF data point printed so far."""
+    points = []
+    for line in capsys.readouterr().out.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        doc = json.loads(line)
+        for directive in doc["_aws"]["CloudWatchMetrics"]:
+            points += [(metric["Name"], doc["vendor"]) for metric in directive["Metrics"]]
+    return points
+
+
+def test_each_outcome_is_counted_with_the_events_vendor(capsys: pytest.CaptureFixture[str]) -> None:
+    from voiceclone.observability import NO_VENDOR
+
+    job = make_job()
+    event = JobEvent.of(job, JobStatus.TRAINING)
+    capsys.readouterr()
+    assert deliver(services(job), event, receiver(299, [])) == "delivered"
+    private = make_job(notify_url="http://127.0.0.1/x")
+    assert deliver(services(private), JobEvent.of(private, None), receiver(200, [])) == "refused"
+    assert deliver(services(make_job(notify_url=None)), event, receiver(200, [])) == "no-webhook"
+    assert metrics(capsys) == [("WebhookDelivered", "tencent_vrs"), ("WebhookRefused", "tencent_vrs")]
+    batch = {
+        "Records": [
+            message("m1", envelope(event), receive_count=1),
+            message("m2", "not json", receive_count=1),
+        ]
+    }
+    process_queue(services(job), batch, None, http=receiver(300, []), sqs=FakeSqs())  # type: ignore[arg-type]
+    assert metrics(capsys) == [("WebhookFailed", "tencent_vrs"), ("WebhookFailed", NO_VENDOR)]
+
+
+def test_an_event_of_another_tenant_or_without_its_job_is_not_posted() -> None:
+    seen: list[httpx.Request] = []
+    job = make_job()
+    stranger = JobEvent.of(job, None).model_copy(update={"tenant_id": "t2"})
+    assert deliver(services(job), stranger, receiver(200, seen)) == "no-webhook"
+    assert deliver(services(None), JobEvent.of(job, None), receiver(200, seen)) == "no-webhook"
+    assert seen == []
+
+
+def test_a_speech_event_goes_to_its_speechs_notify_url_of_its_tenant_only() -> None:
+    from voiceclone.domain.errors import NotFound
+    from voiceclone.domain.models import Speech, SpeechStatus
+    from voiceclone.domain.notifications import SpeechEvent
+
+    speech = Speech(
+        speech_id="sp1",
+        tenant_id="t1",
+        voice_id="v1",
+        vendor="huawei",
+        characters=3,
+        format="wav",
+        sample_rate=16000,
+        status=SpeechStatus.SUCCEEDED,
+        notify_url="https://receiver.example/speech",
+    )
+    asked: list[tuple[str, str]] = []
+
+    def get(speech_id: str, tenant_id: str) -> Speech:
+        asked.append((speech_id, tenant_id))
+        if tenant_id != "t1":
+            raise NotFound("SpeechNotFound", speech_id)
+        return speech
+
+    svc = services(make_job())
+    svc.store.speech = SimpleNamespace(get=get)  # type: ignore[attr-defined]
+    seen: list[httpx.Request] = []
+    event = SpeechEvent.of(speech)
+    assert deliver(svc, event, receiver(200, seen)) == "delivered"
+    assert str(seen[0].url) == "https://receiver.example/speech"
+    assert deliver(svc, event.model_copy(update={"tenant_id": "t2"}), receiver(200, seen)) == "no-webhook"
+    assert asked == [("sp1", "t1"), ("sp1", "t2")] and len(seen) == 1
+
+
+@pytest.mark.parametrize(("status", "delivered"), [(199, False), (200, True), (299, True), (300, False)])
+def test_only_a_2xx_answer_delivers(status: int, delivered: bool) -> None:
+    job = make_job()
+    if delivered:
+        assert deliver(services(job), JobEvent.of(job, None), receiver(status, [])) == "delivered"
+    else:
+        with pytest.raises(DeliveryFailed, match=f"HTTP {status}"):
+            deliver(services(job), JobEvent.of(job, None), receiver(status, []))
+
+
+def test_a_delivery_is_a_post_with_the_service_user_agent() -> None:
+    seen: list[httpx.Request] = []
+    job = make_job()
+    deliver(services(job), JobEvent.of(job, None), receiver(200, seen))
+    assert seen[0].method == "POST" and seen[0].headers["User-Agent"] == "voiceclone-webhooks/1"
+
+
+def test_the_queue_from_the_overrides_takes_the_retry_and_a_message_with_no_count_is_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = make_job()
+    sqs = FakeSqs()
+    svc = services(job, VOICECLONE_WEBHOOK_BACKOFF_BASE_SECONDS="10")
+    svc.overrides["sqs"] = sqs
+    monkeypatch.setattr(webhooks, "_sqs_client", lambda: pytest.fail("the overrides' queue was not used"))
+    record = message("m1", envelope(JobEvent.of(job, None)), receive_count=1)
+    record["attributes"]["ApproximateReceiveCount"] = ""
+    response = process_queue(svc, {"Records": [record]}, None, http=receiver(500, []))  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert sqs.visibility == [("rh-m1", 10)]
+
+
+def test_a_queue_that_cannot_hide_the_message_still_reports_it_failed() -> None:
+    class BrokenSqs(FakeSqs):
+        def change_message_visibility(
+            self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
+        ) -> None:
+            raise RuntimeError("throttled")
+
+    job = make_job()
+    batch = {"Records": [message("m1", envelope(JobEvent.of(job, None)), receive_count=2)]}
+    response = process_queue(services(job), batch, None, http=receiver(500, []), sqs=BrokenSqs())  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_the_retry_hides_the_message_in_its_own_queue() -> None:
+    job = make_job()
+    seen: list[str] = []
+
+    class Sqs(FakeSqs):
+        def change_message_visibility(
+            self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
+        ) -> None:
+            seen.append(QueueUrl)
+
+    webhooks._queue_url.cache_clear()
+    batch = {"Records": [message("m1", envelope(JobEvent.of(job, None)), receive_count=1)]}
+    process_queue(services(job), batch, None, http=receiver(500, []), sqs=Sqs())  # type: ignore[arg-type]
+    assert seen == ["https://sqs.local/123456789012/webhooks"]
