@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import wave
 from array import array
 
@@ -19,8 +20,12 @@ from voiceclone.domain.audio import (
     AudioProblem,
     AudioReport,
     RecordingLimits,
+    WindowMiss,
+    assemble_wav,
+    choose_for_window,
     inspect_recording,
     inspect_wav,
+    pcm_of,
 )
 
 RATE = 16000
@@ -173,3 +178,161 @@ def test_without_a_pause_there_is_no_noise_to_measure() -> None:
     recording = inspect_recording(wav(square(3000, 2.0)), LIMITS, "wav")
     assert recording.measurements is not None and recording.measurements.snr_db is None
     assert recording.report.ok
+
+
+# ----- headers, joins and windows ------------------------------------------------------------------
+
+
+def riff(fmt: bytes, data: bytes) -> bytes:
+    body = (
+        b"WAVE" + b"fmt " + len(fmt).to_bytes(4, "little") + fmt + b"data" + len(data).to_bytes(4, "little")
+    )
+    return b"RIFF" + (len(body) + len(data)).to_bytes(4, "little") + body + data
+
+
+def fmt_chunk(tag: int, channels: int, bits: int, block_align: int, rate: int = RATE) -> bytes:
+    return struct.pack("<HHIIHH", tag, channels, rate, rate * block_align, block_align, bits)
+
+
+@pytest.mark.parametrize(
+    ("tag", "channels", "bits", "block_align", "damage"),
+    [
+        (1, 0, 16, 2, "it declares 0 channels"),
+        (1, 1, 0, 2, "it declares 0 bits per sample"),
+        (1, 1, 16, 4, "block_align is 4, but 16-bit mono audio has frames of 2 bytes"),
+        (1, 2, 16, 2, "block_align is 2, but 16-bit 2-channel audio has frames of 4 bytes"),
+        (1, 1, 12, 2, None),  # 12 bits round up to 2 bytes a sample
+        (1, 1, 12, 1, "block_align is 1, but 12-bit mono audio has frames of 2 bytes"),
+        (3, 1, 32, 4, None),  # IEEE float: named, not damaged
+        (7, 1, 8, 1, None),  # µ-law
+        (0x55, 1, 0, 1, None),  # MP3 in a WAV: frames are not samples
+    ],
+)
+def test_a_header_that_contradicts_itself_is_damaged(
+    tag: int, channels: int, bits: int, block_align: int, damage: str | None
+) -> None:
+    report = inspect_wav(riff(fmt_chunk(tag, channels, bits, block_align), b"\x00\x01" * 16000))
+    (finding,) = [f for f in report.findings if f.problem is AudioProblem.UNSUPPORTED_ENCODING]
+    if damage:
+        assert finding.message == (
+            f"the WAV header is damaged: {damage}; export the recording again as 16-bit PCM mono WAV"
+        )
+    else:
+        assert (
+            "damaged" not in finding.message
+            and "record or export it as 16-bit PCM mono WAV" in finding.message
+        )
+
+
+def test_a_extensible_header_is_read_by_its_real_format() -> None:
+    # WAVE_FORMAT_EXTENSIBLE whose SubFormat is PCM: plain 16-bit mono, nothing to say
+    fmt = fmt_chunk(0xFFFE, 1, 16, 2) + struct.pack("<HHI", 22, 16, 4) + struct.pack("<H", 1) + b"\x00" * 14
+    report = inspect_wav(riff(fmt, wav_bytes_pcm(square(3000, 2.0))))
+    assert report.ok, report.findings
+
+
+def wav_bytes_pcm(samples: list[int]) -> bytes:
+    return array("h", samples).tobytes()
+
+
+def test_pcm_of_gives_the_rate_and_the_frames_and_refuses_anything_else() -> None:
+    samples = square(1000, 0.5)
+    rate, pcm = pcm_of(wav(samples))
+    assert rate == RATE and pcm == array("h", samples).tobytes()
+    for refused in (riff(fmt_chunk(1, 2, 16, 4), b"\x00" * 400), riff(fmt_chunk(1, 1, 8, 1), b"\x80" * 400)):
+        with pytest.raises(ValueError, match="not a 16-bit mono PCM WAV"):
+            pcm_of(refused)
+    with pytest.raises(ValueError):
+        pcm_of(b"RIFF\x04\x00\x00\x00WAVE")
+
+
+def test_assembled_takes_keep_their_order_with_silence_between() -> None:
+    a, b = square(1000, 0.25), square(2000, 0.5)
+    joined = assemble_wav([wav(a), wav(b)], pause_seconds=0.1)
+    rate, pcm = pcm_of(joined)
+    pause = [0] * int(RATE * 0.1)
+    assert rate == RATE and array("h", pcm).tolist() == a + pause + b
+    assert pcm_of(assemble_wav([wav(a)]))[1] == array("h", a).tobytes()
+    with pytest.raises(ValueError, match="nothing to assemble"):
+        assemble_wav([])
+    other = io.BytesIO()
+    with wave.open(other, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(array("h", a).tobytes())
+    with pytest.raises(ValueError, match="sample rates differ: 16000 and 8000"):
+        assemble_wav([wav(a), other.getvalue()])
+
+
+@pytest.mark.parametrize(
+    ("durations", "window", "chosen"),
+    [
+        # The shortest first until the next would pass the maximum (pauses of 0.5 s counted)
+        ({"01": 4.0, "02": 2.0, "03": 3.0}, (1.0, 5.5), ["02", "03"]),
+        ({"01": 4.0, "02": 2.0, "03": 3.0}, (1.0, 5.49), ["02"]),
+        ({"01": 4.0, "02": 2.0, "03": 3.0}, (1.0, 10.0), ["01", "02", "03"]),
+        # Ties go by script order
+        ({"02": 2.0, "01": 2.0}, (1.0, 2.0), ["01"]),
+        # Exactly the minimum is enough
+        ({"01": 2.0, "02": 2.5}, (5.0, 9.0), ["01", "02"]),
+    ],
+)
+def test_the_window_takes_as_many_sentences_as_fit(
+    durations: dict[str, float], window: tuple[float, float], chosen: list[str]
+) -> None:
+    assert choose_for_window(durations, *window) == chosen
+
+
+def test_a_window_that_nothing_fits_says_what_to_record() -> None:
+    with pytest.raises(WindowMiss) as too_long:
+        choose_for_window({"01": 30.0, "02": 40.0}, 10.0, 25.0)
+    assert str(too_long.value) == (
+        "the shortest recording lasts 30.0 s, more than the 25 s the vendor takes in all: record the "
+        "sentences again at a normal pace, without long pauses"
+    )
+    with pytest.raises(WindowMiss) as too_short:
+        choose_for_window({"01": 2.0, "02": 2.5}, 5.01, 9.0)
+    assert str(too_short.value) == (
+        "the 2 recordings joined last 5.0 s, the vendor needs at least 5.01 s: record the sentences again, "
+        "reading each one in full"
+    )
+
+
+def test_speech_between_digital_silence_is_at_most_90_db_above_it() -> None:
+    recording = inspect_recording(wav(paused_speech(3000, 0)), LIMITS, "wav")
+    assert recording.measurements is not None and recording.measurements.snr_db == 90.0
+    assert recording.report.ok
+
+
+@pytest.mark.parametrize(("noise", "measured"), [(1650, False), (1400, True)])
+def test_a_background_within_6_db_of_the_speech_leaves_the_snr_unknown(noise: int, measured: bool) -> None:
+    # 1650 is 5.2 dB under 3000, 1400 is 6.6 dB under it: only a pause 6 dB quieter is one
+    spread = dbfs(3000) - dbfs(noise)
+    assert (spread >= 6) is measured
+    recording = inspect_recording(wav(paused_speech(3000, noise)), LIMITS, "wav")
+    assert recording.measurements is not None
+    if measured:
+        assert recording.measurements.snr_db == pytest.approx(spread, abs=0.05)
+        assert AudioProblem.NOISY in problems(recording.report)
+    else:
+        assert recording.measurements.snr_db is None
+
+
+def test_a_hiss_without_speech_is_silent_and_left_untrimmed() -> None:
+    recording = inspect_recording(wav(square(80, 2.0)), LIMITS, "wav")  # -52 dBFS throughout
+    assert AudioProblem.SILENT in problems(recording.report)
+    assert recording.measurements is not None and recording.measurements.duration_seconds == 2.0
+    assert recording.measurements.leading_silence_seconds is None
+
+
+def test_long_pauses_are_trimmed_to_a_quarter_second_either_side() -> None:
+    samples = [0] * (2 * RATE) + square(3000, 1.2) + [0] * (3 * RATE)
+    recording = inspect_recording(wav(samples), LIMITS, "wav")
+    measurements = recording.measurements
+    assert measurements is not None and recording.wav is not None
+    assert (measurements.leading_silence_seconds, measurements.trailing_silence_seconds) == (2.0, 3.0)
+    assert measurements.duration_seconds == 1.7 and measurements.original_seconds == 6.2
+    with wave.open(io.BytesIO(recording.wav)) as w:
+        kept = array("h", w.readframes(w.getnframes()))
+    assert kept.tolist() == [0] * (RATE // 4) + square(3000, 1.2) + [0] * (RATE // 4)
