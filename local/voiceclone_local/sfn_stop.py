@@ -34,7 +34,7 @@ def install() -> Callable[[], None]:
 
     original_stop = Execution.stop
     original_set_error = Environment.set_error
-    original_logic = ExecutionWorker._execution_logic
+    original_logic: Callable[[Any], None] = ExecutionWorker._execution_logic
 
     def logic(self: Any) -> None:
         try:
