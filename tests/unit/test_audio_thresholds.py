@@ -336,3 +336,9 @@ def test_long_pauses_are_trimmed_to_a_quarter_second_either_side() -> None:
     with wave.open(io.BytesIO(recording.wav)) as w:
         kept = array("h", w.readframes(w.getnframes()))
     assert kept.tolist() == [0] * (RATE // 4) + square(3000, 1.2) + [0] * (RATE // 4)
+
+
+def test_a_report_says_which_problems_it_has() -> None:
+    report = inspect_wav(wav(square(100, 0.5)))
+    assert report.has(AudioProblem.SILENT) and report.has(AudioProblem.TOO_SHORT)
+    assert not report.has(AudioProblem.CLIPPED) and not report.ok

@@ -264,3 +264,27 @@ def test_only_the_lifecycles_transitions_are_allowed(current: JobStatus, new: Jo
     assert caught.value.code == "InvalidTransition"
     assert caught.value.message == f"a job in {current.value} cannot move to {new.value}"
     assert caught.value.details == {"current": current.value}
+
+
+def test_the_defaults_of_what_a_vendor_need_not_implement() -> None:
+    from voiceclone.domain.models import Gender, Language
+    from voiceclone.vendors.base import CheckedSentence, TrainingRequest
+
+    adapter = offline_adapter("qiniu")
+    request = TrainingRequest(
+        job_id="j1",
+        session_id="s1",
+        voice_name="Ada",
+        gender=Gender.FEMALE,
+        language=Language.ZH_CN,
+        sentences=[CheckedSentence(text_id="00001", text="t", s3_key="k")],
+        options={"speaker_id": "S_1"},
+    )
+    # The client's options, as they are, unless the vendor makes choices of its own
+    prepared = VendorAdapter.prepare_options(adapter, request)
+    assert prepared == {"speaker_id": "S_1"} and prepared is not request.options
+    with pytest.raises(VendorRejected) as caught:
+        VendorAdapter.resubmit(adapter, "task-1", request, None)  # type: ignore[arg-type]
+    assert (caught.value.code, caught.value.message) == ("NotSupported", "qiniu cannot take new recordings")
+    with pytest.raises(NotImplementedError, match="qiniu has no per-sentence check"):
+        VendorAdapter.check_sentence(adapter, "00001", b"")
