@@ -56,6 +56,7 @@ MODULES: dict[str, list[str]] = {
         "test_audio_source.py",
         "test_views.py",
         "test_speech_text_audio.py",
+        "test_vendor_base.py",
     ],
     "voiceclone/vendors/base.py": [
         "test_vendor_pipeline.py",
@@ -65,6 +66,7 @@ MODULES: dict[str, list[str]] = {
         "test_stream_protocols.py",
         "test_huawei_adapter.py",
         "test_tencent_gateway_adapter.py",
+        "test_vendor_base.py",
     ],
     "voiceclone/vendors/errors.py": ["test_vendor_errors.py"],
     "voiceclone/vendors/http.py": ["test_vendor_pipeline.py", "test_vendor_errors.py"],
