@@ -257,3 +257,58 @@ def test_a_speech_event_names_its_end_and_round_trips(status: SpeechStatus, deta
 def test_a_speech_event_without_an_end_time_or_webhook() -> None:
     event = SpeechEvent.of(speech(SpeechStatus.SUCCEEDED, updated_at=None, notify_url=None))
     assert event.occurred_at == T0 and event.has_webhook is False
+
+
+# ----- what a request is told when a field is refused ----------------------------------------------
+
+
+def refusal_of(model: type, **fields: object) -> dict[str, object]:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(fields)  # type: ignore[attr-defined]
+    (error,) = caught.value.errors()
+    return {"type": error["type"], "msg": error["msg"], "loc": error["loc"]}
+
+
+def test_a_notify_url_may_be_http_or_https() -> None:
+    from voiceclone.domain.api_models import CreateJobRequest
+
+    for url in ("http://hooks.example/x", "https://hooks.example:8443/x?y=1"):
+        job = CreateJobRequest.model_validate(
+            {"vendor": "qiniu", "voice_name": "Ada", "gender": "female", "notify_url": url}
+        )
+        assert job.notify_url == url
+
+
+def test_a_voice_name_with_control_characters_names_them() -> None:
+    from voiceclone.domain.api_models import CreateJobRequest
+
+    refused = refusal_of(CreateJobRequest, vendor="qiniu", voice_name="A\x1b[2Jda\u202e", gender="female")
+    assert refused["msg"] == (
+        "Value error, must not hold control characters, line separators or bidi overrides; "
+        "found U+001B, U+202E"
+    )
+    assert refused["loc"] == ("voice_name",)
+
+
+@pytest.mark.parametrize("field", ["sample_rate", "speed"])
+def test_a_boolean_is_not_a_number(field: str) -> None:
+    from voiceclone.domain.api_models import SpeechRequest
+
+    refused = refusal_of(SpeechRequest, text="你好", **{field: True})
+    assert refused == {
+        "type": "number_type",
+        "msg": "Input should be a number, not a boolean",
+        "loc": (field,),
+    }
+
+
+def test_a_fresh_clock_is_the_systems() -> None:
+    from voiceclone.domain.models import Clock
+
+    clock = Clock()
+    assert clock.ahead == timedelta(0)
+    before = datetime.now(UTC)
+    now = clock.now()
+    assert before <= now <= datetime.now(UTC) and now.tzinfo is UTC
