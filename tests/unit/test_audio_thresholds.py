@@ -7,6 +7,8 @@ side of the limit or the other. Square waves are used because their level is exa
 amplitude in every 20 ms frame.
 """
 
+# ruff: noqa: E501 - the messages a speaker reads are kept whole, one per line
+
 from __future__ import annotations
 
 import io
@@ -342,3 +344,124 @@ def test_a_report_says_which_problems_it_has() -> None:
     report = inspect_wav(wav(square(100, 0.5)))
     assert report.has(AudioProblem.SILENT) and report.has(AudioProblem.TOO_SHORT)
     assert not report.has(AudioProblem.CLIPPED) and not report.ok
+
+
+# ----- what the speaker is told ----------------------------------------------------------------------
+
+
+def messages(report: AudioReport) -> dict[AudioProblem, str]:
+    return {f.problem: f.message for f in report.findings}
+
+
+def test_each_problem_of_a_wav_says_what_to_do() -> None:
+    assert messages(inspect_wav(b"")) == {
+        AudioProblem.EMPTY: "the file is empty: record the sentence again and upload it"
+    }
+    not_wav = "the file is not a WAV recording: save it as WAV (16-bit PCM, mono) and upload it again"
+    for data in (b"RIFF\x00\x00\x00\x00WAV", b"RIFX\x00\x00\x00\x00WAVE", b"RIFF\x00\x00\x00\x00AVI "):
+        assert messages(inspect_wav(data)) == {AudioProblem.NOT_WAV: not_wav}
+    assert messages(inspect_wav(wav(square(100, 0.5)))) == {
+        AudioProblem.TOO_SHORT: "the recording lasts 0.5 s, at least 1 s is needed: read the whole sentence and "
+        "record it again",
+        AudioProblem.SILENT: "the recording is silent (peak -50 dBFS, average -50 dBFS): check the microphone and "
+        "record the sentence again",
+    }
+    loud = with_clipped(square(8000, 16.0), 1000)
+    assert messages(inspect_wav(wav(loud), expected_sample_rate=8000)) == {
+        AudioProblem.SAMPLE_RATE_MISMATCH: "the recording is sampled at 16000 Hz, 8000 Hz is needed: set the "
+        "recorder to 8000 Hz and record the sentence again",
+        AudioProblem.TOO_LONG: "the recording lasts 16.0 s, at most 15 s is allowed: record only this sentence, "
+        "without long pauses before or after it",
+        AudioProblem.CLIPPED: "the recording is distorted (0.4% of it hits the loudness limit): lower the "
+        "microphone gain or move back from it and record the sentence again",
+    }
+
+
+def test_a_cut_off_wav_still_says_what_it_announced() -> None:
+    data = wav(square(3000, 2.0))[:20000]
+    report = inspect_wav(data)
+    assert (report.sample_rate, report.channels, report.sample_width) == (RATE, 1, 2)
+    assert messages(report) == {
+        AudioProblem.TRUNCATED: "the file is cut off (it ends before the audio it announces): upload the "
+        "complete file again"
+    }
+    whole = inspect_wav(wav(square(3000, 1.2345)))
+    assert (whole.sample_rate, whole.channels, whole.sample_width, whole.duration_seconds) == (
+        RATE,
+        1,
+        2,
+        1.234,
+    )
+
+
+def test_an_average_of_exactly_minus_50_dbfs_is_not_silent() -> None:
+    # Given a quiet tone mixing amplitudes 103 and 104 to an RMS that rounds to -50.00 dBFS, and a click
+    # loud enough for the peak to pass
+    n = 2 * RATE
+    for high in range(n // 2, n):
+        samples = [(104 if i < high else 103) * (1 if i % 2 else -1) for i in range(n)]
+        samples[1] = 1037
+        rms = math.sqrt(sum(s * s for s in samples) / n)
+        if dbfs(rms) == -50.0:
+            break
+    else:
+        raise AssertionError("no mix rounds to -50.00 dBFS")
+    report = inspect_wav(wav(samples))
+    assert report.rms_dbfs == -50.0
+    assert AudioProblem.SILENT not in problems(report)
+
+
+def test_each_problem_of_a_recording_says_what_to_do() -> None:
+    recording = inspect_recording(wav(square(3000, 0.5)), LIMITS, "wav")
+    assert recording.measurements is not None
+    assert messages(recording.report) == {
+        AudioProblem.TOO_SHORT: "the recording lasts 0.5 s, at least 1 s is needed: read the whole sentence and "
+        "record it again"
+    }
+    assert (recording.report.sample_rate, recording.report.channels, recording.report.sample_width) == (
+        RATE,
+        1,
+        2,
+    )
+    long = inspect_recording(wav(with_clipped(square(8000, 16.0), 1000)), LIMITS, "wav")
+    assert messages(long.report) == {
+        AudioProblem.TOO_LONG: "the recording lasts 16.0 s without its leading and trailing silence, at most 15 s "
+        "is allowed: record only this sentence, without long pauses in it",
+        AudioProblem.CLIPPED: "the recording is distorted (0.4% of it hits the loudness limit): lower the "
+        "microphone gain or move back from it and record the sentence again",
+    }
+    noisy = inspect_recording(wav(paused_speech(3000, noise_for(3000, 10.0))), LIMITS, "wav")
+    assert messages(noisy.report) == {
+        AudioProblem.NOISY: "the background is loud (speech only 10 dB above it, 15 dB is needed): record the "
+        "sentence again in a quiet room, close to the microphone"
+    }
+    silent = inspect_recording(wav(square(100, 2.0)), LIMITS, "wav")
+    assert messages(silent.report) == {
+        AudioProblem.SILENT: "the recording is silent (peak -50 dBFS, average -50 dBFS): check the microphone and "
+        "record the sentence again"
+    }
+    assert (silent.report.peak_dbfs, silent.report.rms_dbfs) == (dbfs(100), dbfs(100))
+
+
+def test_a_recording_that_is_no_audio_says_so_by_its_name() -> None:
+    garbage = b"\x00\x01garbage" * 100
+    as_wav = inspect_recording(garbage, LIMITS, "WAV").report
+    as_mp3 = inspect_recording(garbage, LIMITS, ".mp3").report
+    assert [f.problem for f in as_wav.findings] == [AudioProblem.NOT_WAV]
+    assert [f.problem for f in as_mp3.findings] == [AudioProblem.NOT_AUDIO]
+    for ext in (None, "", "wave"):
+        assert [f.problem for f in inspect_recording(garbage, LIMITS, ext).report.findings] == [
+            AudioProblem.NOT_WAV
+        ]
+    assert as_mp3.findings[0].message.startswith(
+        "the file is no recording we can read (FFmpeg cannot read it"
+    )
+    assert as_mp3.findings[0].message.endswith(
+        "export it again as one of WAV (any rate, 8-32 bit, mono or stereo), MP3, M4A/AAC, FLAC, OGG/Opus, "
+        "WebM/Opus and upload it"
+    )
+    empty = inspect_recording(b"", LIMITS, "wav")
+    assert messages(empty.report) == {
+        AudioProblem.EMPTY: "the file is empty: record the sentence again and upload it"
+    }
+    assert empty.measurements is None and empty.wav is None
