@@ -10,7 +10,7 @@ SHELL := /bin/bash
 # setuptools' build warnings (editable-install advice) are silenced for the install alone.
 FILTER := { grep -v '^WARNING: Location' || true; }
 
-.PHONY: help setup browser-deps run test unit integration infra browser lint typecheck format benchmark soak samples rhythm tables clean
+.PHONY: help setup browser-deps test-deps run test unit integration infra browser lint typecheck format benchmark soak mutation samples rhythm tables clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import voiceclone, voiceclone_local, voiceclone_cli, infra, aws_cdk, moto, playwright"
 	touch $(STAMP)
 
-setup: $(STAMP) browser-deps ## create .venv and install everything (runtime, local stack, dev tools, chromium)
+setup: $(STAMP) browser-deps test-deps ## create .venv and install everything (runtime, local stack, dev tools, chromium)
 
 # The browser tests (tests/browser) drive Debian's chromium; a CJK font makes the screenshots of Chinese
 # sentences readable. Installed with apt-get when missing (as root: CI, the dev container); elsewhere
@@ -34,6 +34,19 @@ browser-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	  else \
 	    echo "the browser tests need Debian's $(BROWSER_PACKAGES): sudo apt-get install $(BROWSER_PACKAGES)"; \
+	  fi; \
+	fi
+
+# Tools the tests run: iproute2's ss reads a sandbox's listen backlog (tests/integration/test_sandbox_base.py).
+# Installed like the browser's packages; under CI=true a test fails, not skips, without them.
+TEST_PACKAGES := iproute2
+test-deps:
+	@if ! dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $(TEST_PACKAGES) (Debian packages) for the tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES) >/dev/null; \
+	  else \
+	    echo "the tests need Debian's $(TEST_PACKAGES): sudo apt-get install $(TEST_PACKAGES)"; \
 	  fi; \
 	fi
 
@@ -74,6 +87,11 @@ benchmark: setup ## each function's package size, cold start per handler vs bare
 soak: setup ## JOBS (50) clones and SPEECHES (200) speeches over MINUTES (10) on one local stack while every vendor sandbox fails at random (SEED=123 replays a run's dice)
 	$(BIN)/python benchmarks/soak.py --jobs $(or $(JOBS),50) --speeches $(or $(SPEECHES),200) \
 	  --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED))
+
+# Not part of `make test`: mutmut over the core with its fast unit tests (docs/mutation.md); exits 1
+# when a module scores under 85 % or a hand-made constant mutant survives. JOBS mutants at once.
+mutation: setup ## mutation testing of the core: the score per module and the surviving mutants
+	$(BIN)/python scripts/mutation.py --jobs $(or $(JOBS),2)
 
 samples: ## regenerate samples/ with espeak-ng and sox (Debian packages)
 	$(BIN)/python scripts/make_sample_audio.py

@@ -49,7 +49,7 @@ class StreamDispatcher:
 
     def __init__(self) -> None:
         self.filters: dict[str, list[Any]] = {}  # function ARN -> patterns (none: every record)
-        self._work: queue.Queue[tuple[Any, str, list[Any], str] | None] = queue.Queue()
+        self._work: queue.Queue[tuple[Any, str, list[Any], str] | threading.Event | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="dynamodb-stream", daemon=True)
         self._restore: Callable[[], None] | None = None
         self._original: Any = None
@@ -81,12 +81,22 @@ class StreamDispatcher:
             work = self._work.get()
             if work is None:
                 return
+            if isinstance(work, threading.Event):
+                work.set()  # every record queued before it was delivered
+                continue
             backend, function_arn, items, source = work
             try:
                 with GATE.held():  # moto's own code reads its backends; the shim opens it for the function
                     self._original(backend, function_arn, items, source)
             except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the stream
                 print(f"[local] stream delivery to {function_arn}: {type(exc).__name__}: {exc}")
+
+    def caught_up(self, timeout: float = 60.0) -> bool:
+        """Wait until the records queued so far were delivered (their functions returned): what a
+        check that nothing more comes of a write waits for, instead of sleeping."""
+        done = threading.Event()
+        self._work.put(done)
+        return done.wait(timeout)
 
     def stop(self) -> None:
         if self._restore is not None:

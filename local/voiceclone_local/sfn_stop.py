@@ -9,8 +9,20 @@ execution wakes its own waiting callbacks, and an error after the stop leaves it
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
+
+# Executions whose interpreter thread has returned (by ARN): after that nothing of the execution
+# runs any more, stopped or not. What a test waits for before it checks that nothing more happens.
+_ended: set[str] = set()
+_ended_changed = threading.Condition()
+
+
+def wait_ended(execution_arn: str, timeout: float) -> bool:
+    """Whether the execution's interpreter returned within `timeout` seconds."""
+    with _ended_changed:
+        return _ended_changed.wait_for(lambda: execution_arn in _ended, timeout)
 
 
 def install() -> Callable[[], None]:
@@ -18,9 +30,19 @@ def install() -> Callable[[], None]:
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
     from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     original_stop = Execution.stop
     original_set_error = Environment.set_error
+    original_logic: Callable[[Any], None] = ExecutionWorker._execution_logic
+
+    def logic(self: Any) -> None:
+        try:
+            original_logic(self)
+        finally:
+            with _ended_changed:
+                _ended.add(self._evaluation_details.execution_details.arn)
+                _ended_changed.notify_all()
 
     def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
         original_stop(self, stop_date=stop_date, error=error, cause=cause)
@@ -37,9 +59,11 @@ def install() -> Callable[[], None]:
 
     Execution.stop = stop  # type: ignore[method-assign]
     Environment.set_error = set_error  # type: ignore[method-assign]
+    ExecutionWorker._execution_logic = logic  # type: ignore[method-assign]
 
     def uninstall() -> None:
         Execution.stop = original_stop  # type: ignore[method-assign]
         Environment.set_error = original_set_error  # type: ignore[method-assign]
+        ExecutionWorker._execution_logic = original_logic  # type: ignore[method-assign]
 
     return uninstall

@@ -16,10 +16,12 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import httpx
+from voiceclone.domain.models import CLOCK, utcnow
 
 from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
@@ -333,7 +335,7 @@ class LocalStack:
         self._vendor_secrets(secrets, refs)
         self.events = LocalEvents(t, self.client, self._invoke, self.function_names, REGION, ACCOUNT)
         self.events.prepare(refs, attrs)
-        self.scheduler = LocalScheduler(t, self.client, self._invoke, ACCOUNT)
+        self.scheduler = LocalScheduler(t, self.client, self._invoke, ACCOUNT, clock=utcnow)
         self.scheduler.prepare(refs, attrs)
         resolve = Resolver(refs, attrs, REGION, ACCOUNT)
 
@@ -460,6 +462,20 @@ class LocalStack:
         ]
         return found[0] if len(found) == 1 else ""
 
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the functions' clock, and the scheduler's, `seconds` forward; the new time.
+
+        A job's expiry then comes due at once instead of after its real duration: the scheduler fires
+        it on its next tick and expire_job finds the deadline passed, as it would in AWS days later.
+        ``reset_clock`` goes back to the system's time. S3's presigned forms and the vendor sandboxes
+        keep the real time.
+        """
+        CLOCK.ahead += timedelta(seconds=seconds)
+        return utcnow()
+
+    def reset_clock(self) -> None:
+        CLOCK.ahead = timedelta(0)
+
     def issue_api_key(self, tenant_id: str, organisation_name: str | None = LOCAL_ORGANISATION) -> str:
         """A new API key for `tenant_id` on this stack (what `voiceclone admin issue-key` does in AWS).
 
@@ -552,6 +568,11 @@ class LocalStack:
             if not page.get("nextToken"):
                 return events
             kwargs["nextToken"] = page["nextToken"]
+
+    def execution_ended(self, job_id: str, timeout: float = 60.0) -> bool:
+        """Wait until the job's execution no longer runs anything (its interpreter returned, a
+        stopped one included): after that no step of it calls a vendor or writes a record."""
+        return sfn_stop.wait_ended(self.execution_arn(job_id), timeout)
 
     def execution_status(self, job_id: str) -> str:
         arn = self.execution_arn(job_id)

@@ -70,20 +70,30 @@ def page_state(page: Any) -> dict[str, Any]:
     ) | {"page errors": page.errors}
 
 
-def record(page: Any, seconds: float, tries: int = 1) -> str:
-    """Space to start, Space to stop: the page's verdict on the take (taken again, as a speaker would, when
-    the page finds a problem and `tries` allows: a loaded machine may start the recorder late)."""
-    for _ in range(tries - 1):
-        verdict = record(page, seconds)
-        if verdict.startswith("Uploaded"):
-            return verdict
+def wait_audio_seconds(page: Any, seconds: float) -> None:
+    """Wait until the browser's audio has run `seconds` (an AudioContext's clock, which advances as
+    the audio thread processes sound, as the recording does), however slow the machine; not a sleep."""
+    start = page.evaluate(
+        """async () => {
+      window.takeClock = window.takeClock || new AudioContext();
+      if (window.takeClock.state !== "running") await window.takeClock.resume();
+      return window.takeClock.currentTime;
+    }"""
+    )
+    page.wait_for_function(
+        f"() => window.takeClock.currentTime - {start} >= {seconds}", polling=50, timeout=120000
+    )
+
+
+def record(page: Any, seconds: float) -> str:
+    """Space to start, Space to stop once the browser's audio ran `seconds`: the page's verdict."""
     page.wait_for_selector("#rec:not([disabled])")
     page.keyboard.press("Space")
     try:
         page.wait_for_selector("#rec[aria-pressed=true]", timeout=15000)
     except Exception as exc:
         raise AssertionError(f"Space did not start a recording: {page_state(page)}") from exc
-    time.sleep(seconds)
+    wait_audio_seconds(page, seconds)
     page.keyboard.press("Space")
     page.wait_for_function(
         "() => /Uploaded|Not uploaded/.test(document.getElementById('take-check').textContent)", timeout=20000
@@ -179,7 +189,7 @@ def test_record_check_rerecord_and_hear_the_voice(
     for index in range(total):
         assert text(page, "#position").startswith(f"Sentence {index + 1} of {total}")
         if index != failing:
-            verdict = record(page, TAKE_SECONDS, tries=3)
+            verdict = record(page, TAKE_SECONDS)
             assert verdict.startswith("Uploaded"), verdict
             continue
         verdict = record(page, SHORT_TAKE_SECONDS)

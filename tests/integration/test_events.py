@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +98,9 @@ class BusTap:
 
     sqs: Any
     queue_url: str
+    events: Any = None
+    bus: str = ""
+    stream: Any = None  # the stack's DynamoDB-stream dispatcher (the events are published from it)
     seen: list[dict[str, Any]] = field(default_factory=list)
 
     def drain(self) -> None:
@@ -114,7 +117,11 @@ class BusTap:
     def of_job(self, job_id: str) -> list[dict[str, Any]]:
         """The job's status changes (its voice's and consent's events name it too: of_voice)."""
         self.drain()
-        return [e for e in self.seen if e["detail"].get("job_id") == job_id and "status" in e["detail"]]
+        return [
+            e
+            for e in self.seen
+            if e["detail"].get("job_id") == job_id and e["source"] == SOURCE and "status" in e["detail"]
+        ]
 
     def of_voice(self, voice_id: str) -> list[dict[str, Any]]:
         """Consent Recorded and Voice Deleted of a voice."""
@@ -126,6 +133,40 @@ class BusTap:
             and e["detail-type"] in ("Consent Recorded", "Voice Deleted")
         ]
 
+    def settled(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's events once every event its changes so far published has arrived.
+
+        The service publishes from the table's stream: first every stream record written so far is
+        delivered, then a marker is put on the bus and waited for; the bus delivers to the tap's
+        queue as each event is put, so whatever was published before (a duplicate too) is in by then.
+        """
+        assert self.stream.caught_up(), "the table's stream did not catch up"
+        marker = uuid.uuid4().hex
+        self.events.put_events(
+            Entries=[
+                {
+                    "Source": MARKER_SOURCE,
+                    "DetailType": "Tap Marker",
+                    "Detail": json.dumps({"job_id": job_id, "marker": marker}),
+                    "EventBusName": self.bus,
+                }
+            ]
+        )
+
+        def arrived() -> bool:
+            self.drain()
+            return any(e["detail"].get("marker") == marker for e in self.seen)
+
+        wait_for(arrived, timeout=30, what="the tap's marker")
+        return self.of_job(job_id)
+
+
+# The service's events, and the markers a tap puts on the bus behind them (no rule of the service
+# matches that source: the markers reach the taps only).
+SOURCE = "voiceclone"
+MARKER_SOURCE = "voiceclone.tests"
+TAP_PATTERN = json.dumps({"source": [SOURCE, MARKER_SOURCE]})
+
 
 @pytest.fixture(scope="module")
 def tap(stack: LocalStack) -> BusTap:
@@ -134,11 +175,9 @@ def tap(stack: LocalStack) -> BusTap:
     sqs, events = stack.client("sqs"), stack.client("events")
     url = sqs.create_queue(QueueName="test-bus-tap")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name="test-bus-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["voiceclone"]})
-    )
+    events.put_rule(Name="test-bus-tap", EventBusName=bus, EventPattern=TAP_PATTERN)
     events.put_targets(Rule="test-bus-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
-    return BusTap(sqs, url)
+    return BusTap(sqs, url, events, bus, stack.events.stream)
 
 
 def clone(client: VoicecloneClient, notify_url: str, timeout: float = 90.0) -> dict[str, Any]:
@@ -156,8 +195,7 @@ def clone(client: VoicecloneClient, notify_url: str, timeout: float = 90.0) -> d
 def assert_each_change_once_in_order(tap: BusTap, job_id: str, path: list[str]) -> list[dict[str, Any]]:
     """The job's events, once all are in: one per status of `path`, in order, each valid."""
     wait_for(lambda: len(tap.of_job(job_id)) >= len(path), timeout=30, what=f"{len(path)} events of {job_id}")
-    time.sleep(1.0)  # a duplicate would arrive right behind
-    events = tap.of_job(job_id)
+    events = tap.settled(job_id)  # a duplicate published with them is in by now
     details = [e["detail"] for e in events]
     assert [d["status"] for d in details] == path, details
     assert len({d["event_id"] for d in details}) == len(details)

@@ -53,13 +53,13 @@ def joined_files(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator
             return _checked(audio, **kwargs)
 
         monkeypatch.setattr(module, "audio_problem", audio_problem)
-    inspect = volcengine_sandbox.inspect_wav
+    check = volcengine_sandbox.check_wav
 
-    def inspect_wav(audio: bytes, **kwargs: Any) -> Any:
+    def check_wav(audio: bytes, **kwargs: Any) -> Any:
         received.append(audio)
-        return inspect(audio, **kwargs)
+        return check(audio, **kwargs)
 
-    monkeypatch.setattr(volcengine_sandbox, "inspect_wav", inspect_wav)
+    monkeypatch.setattr(volcengine_sandbox, "check_wav", check_wav)
     volcengine = stack.sandboxes["volcengine"]
     saved = volcengine.config.model_copy()
     volcengine.config.max_seconds = 25.0

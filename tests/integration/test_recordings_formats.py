@@ -54,13 +54,13 @@ def test_common_formats_clone_and_the_vendor_gets_16_khz_mono_wav(
         assert (editor_wav.getframerate(), editor_wav.getnchannels()) == (44100, 2)
     # ...and a record of every audio file the Tencent VRS sandbox is sent
     received: list[bytes] = []
-    inspect = tencent_vrs_sandbox.inspect_wav
+    check = tencent_vrs_sandbox.check_wav
 
     def recording(audio: bytes, **kwargs: Any) -> Any:
         received.append(audio)
-        return inspect(audio, **kwargs)
+        return check(audio, **kwargs)
 
-    monkeypatch.setattr(tencent_vrs_sandbox, "inspect_wav", recording)
+    monkeypatch.setattr(tencent_vrs_sandbox, "check_wav", recording)
     monkeypatch.setenv("VOICECLONE_API_URL", stack.api_url)
     monkeypatch.setenv("VOICECLONE_API_KEY", stack.api_key)
     # When they are checked, then cloned as they are

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import math
 import random
 import subprocess
 import sys
+import wave
 from array import array
 from pathlib import Path
 
@@ -217,3 +220,68 @@ def test_functions_that_do_not_touch_audio_do_not_import_the_decoder(function: s
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO / "functions"
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+# ----- decoding and encoding, checked with the standard library ------------------------------------
+
+
+def stdlib_wav(frames: bytes, rate: int, channels: int) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("channels", "said"), [(1, "1 channel"), (2, "2 channels")])
+def test_a_wav_decodes_to_its_own_samples_and_says_what_it_was(channels: int, said: str) -> None:
+    mono = array("h", (int(8000 * math.sin(i / 7)) for i in range(16000)))
+    frames = array("h", (s for s in mono for _ in range(channels))).tobytes()
+    pcm, described = decode_pcm16(stdlib_wav(frames, 16000, channels), 16000)
+    assert described == f"wav/pcm_s16le, 16000 Hz, {said}"
+    decoded = array("h", pcm)
+    assert len(decoded) == len(mono)
+    assert max(abs(a - b) for a, b in zip(decoded, mono, strict=True)) <= 1
+
+
+def test_decoding_resamples_to_the_rate_asked() -> None:
+    mono = array("h", (int(8000 * math.sin(i / 5)) for i in range(8000))).tobytes()
+    pcm, described = decode_pcm16(stdlib_wav(mono, 8000, 1), 16000)
+    assert described == "wav/pcm_s16le, 8000 Hz, 1 channel"
+    assert abs(len(pcm) // 2 - 16000) <= 64  # one second either way, give or take the filter's edge
+
+
+@pytest.mark.parametrize(
+    ("fmt", "container"), [("wav", "wav"), ("flac", "flac"), ("mp3", "mp3"), ("webm", "matroska")]
+)
+def test_what_encode_writes_decodes_as_that_format(fmt: str, container: str) -> None:
+    mono = array("h", (int(8000 * math.sin(i / 5)) for i in range(16000))).tobytes()
+    encoded = encode(mono, 16000, fmt, channels=2)
+    pcm, described = decode_pcm16(encoded, 16000)
+    assert described.startswith(f"{container}/") and described.endswith("2 channels")
+    assert abs(len(pcm) // 2 - 16000) <= 1200  # codecs pad a frame or two
+    if fmt == "wav":
+        with wave.open(io.BytesIO(encoded)) as w:
+            assert (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()) == (
+                2,
+                2,
+                16000,
+                16000,
+            )
+    resampled = encode(mono, 16000, "wav", out_rate=8000)
+    with wave.open(io.BytesIO(resampled)) as w:
+        assert (w.getnchannels(), w.getframerate()) == (1, 8000) and abs(w.getnframes() - 8000) <= 64
+
+
+@pytest.mark.parametrize(
+    ("content_type", "ext"),
+    [
+        ("audio/wav", "wav"), ("audio/x-wav", "wav"), ("audio/wave", "wav"), ("audio/vnd.wave", "wav"),
+        ("AUDIO/MPEG; charset=binary", "mp3"), (" audio/webm;codecs=opus", "webm"), ("audio/mp4", "m4a"),
+        ("audio/ogg", "ogg"), ("video/mp4", None), ("", None),
+    ],
+)  # fmt: skip
+def test_a_content_type_names_its_format(content_type: str, ext: str | None) -> None:
+    assert extension_of(content_type) == ext

@@ -63,7 +63,14 @@ def test_the_signer_sees_exactly_the_bytes_sent() -> None:
 
 RULES = ErrorRules(
     codes={**codes("throttled", "GW.0308"), **codes("rejected", 1102)},
-    prefixes={**codes("auth", "GW.03"), **codes("unavailable", "Internal", "InternalError.Auth")},
+    # Overlapping prefixes of different kinds, the longer one of a kind both before (auth) and after
+    # (throttled) the shorter one's in KINDS: only "longest first" gets both right.
+    prefixes={
+        **codes("auth", "GW.03", "InternalError.Auth"),
+        **codes("throttled", "GW.031"),
+        **codes("unavailable", "Internal"),
+        **codes("rejected", "GW.0319"),
+    },
     words={
         "auth": re.compile(r"token", re.IGNORECASE),
         "throttled": re.compile(r"too many", re.IGNORECASE),
@@ -78,7 +85,15 @@ RULES = ErrorRules(
         # 1. the code: exact before prefix, the longest prefix first, before the status
         (400, "GW.0308", "", "throttled"),
         (400, "GW.0301", "", "auth"),
-        (400, "InternalError.Auth", "", "unavailable"),
+        (400, "InternalError.Auth", "", "auth"),
+        (400, "InternalError.AuthX", "", "auth"),
+        (400, "InternalError.Db", "", "unavailable"),
+        (400, "GW.0312", "", "throttled"),
+        (400, "GW.031", "", "throttled"),
+        (400, "GW.0319", "", "rejected"),
+        (400, "GW.03199", "", "rejected"),
+        (400, "GW.0399", "", "auth"),
+        (400, "XGW.0312", "", "rejected"),  # a prefix is where a code starts, not a part of it
         (429, "GW.0301", "", "auth"),
         (200, "1102", "bad token", "rejected"),
         # 2. the status: the vendor's auth statuses, 429, 5xx, before the words

@@ -164,11 +164,95 @@ def test_no_webhook_and_private_targets_are_not_posted() -> None:
     assert len(seen) == 1
 
 
-def test_private_target_recognises_loopback_and_private_addresses() -> None:
-    private_target = REAL_PRIVATE_TARGET
-    assert private_target("http://127.0.0.1:9001/x") and private_target("http://10.0.0.1/")
-    assert private_target("http://[::1]/") and private_target("http://169.254.169.254/")
-    assert not private_target("http://93.184.215.14/")
+@pytest.mark.parametrize(
+    "host",
+    [
+        # IPv4: loopback, the private ranges at both ends, link-local and the metadata service
+        "127.0.0.1", "127.255.255.254", "10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.255",
+        "192.168.0.1", "192.168.255.255", "169.254.169.254", "169.254.0.1",
+        # this network, shared address space (carrier NAT), IETF, benchmarking, documentation
+        "0.0.0.0", "100.64.0.1", "100.127.255.254", "192.0.0.1", "198.18.0.1", "192.0.2.1", "203.0.113.9",
+        # multicast, reserved, broadcast
+        "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255",
+        # IPv6: loopback, unspecified, unique local (AWS's IPv6 metadata fd00:ec2::254), link-local,
+        # site-local, multicast, documentation, reserved
+        "[::1]", "[::]", "[fd00:ec2::254]", "[fc00::1]", "[fe80::1]", "[fec0::1]", "[ff02::1]",
+        "[2001:db8::1]", "[4000::1]",
+        # IPv6 carrying a private IPv4 address: mapped, NAT64, 6to4, Teredo
+        "[::ffff:127.0.0.1]", "[::ffff:169.254.169.254]", "[::ffff:10.0.0.1]", "[64:ff9b::a9fe:a9fe]",
+        "[64:ff9b::7f00:1]", "[2002:7f00:1::]", "[2002:a9fe:a9fe::1]", "[2001:0:4136:e378::1]",
+        # names the host resolves without a network
+        "localhost",
+    ],
+)  # fmt: skip
+def test_private_target_refuses_every_kind_of_non_public_address(host: str) -> None:
+    assert REAL_PRIVATE_TARGET(f"http://{host}:8080/hook")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        # public IPv4 just outside each private range
+        "93.184.215.14", "8.8.8.8", "9.255.255.255", "11.0.0.1", "126.255.255.255", "128.0.0.1",
+        "172.15.255.255", "172.32.0.1", "192.167.255.255", "192.169.0.1", "169.253.255.255",
+        "169.255.0.1", "100.63.255.255", "100.128.0.1", "223.255.255.254",
+        # public IPv6, and IPv6 carrying a public IPv4 address
+        "[2606:4700:4700::1111]", "[2a00:1450:4001::200e]", "[::ffff:8.8.8.8]", "[64:ff9b::808:808]",
+        "[2002:808:808::1]",
+    ],
+)  # fmt: skip
+def test_private_target_lets_public_addresses_through(host: str) -> None:
+    assert not REAL_PRIVATE_TARGET(f"https://{host}/hook")
+
+
+def test_a_name_is_refused_when_any_of_its_addresses_is_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {
+        "public.example": ["93.184.215.14", "2606:4700:4700::1111"],
+        "rebind.example": ["93.184.215.14", "169.254.169.254"],
+        "scoped.example": ["fe80::1%eth0"],
+    }
+
+    def getaddrinfo(host: str, port: Any) -> list[tuple[Any, ...]]:
+        if host not in answers:
+            raise OSError("unknown name")
+        return [(None, None, None, "", (address, 0)) for address in answers[host]]
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", getaddrinfo)
+    assert not REAL_PRIVATE_TARGET("https://public.example/hook")
+    assert REAL_PRIVATE_TARGET("https://rebind.example/hook")
+    assert REAL_PRIVATE_TARGET("https://scoped.example/hook")
+    # A name that does not resolve is not refused here: its POST fails and is retried
+    assert not REAL_PRIVATE_TARGET("https://nowhere.example/hook")
+
+
+@pytest.mark.parametrize("offset", [-300, -299.5, 0, 299.5, 300])
+def test_verify_accepts_a_timestamp_up_to_the_tolerance_either_way(offset: float) -> None:
+    body, ts = b'{"a":1}', 1700000000
+    assert verify(SECRET, body, str(ts), signature(SECRET, ts, body), tolerance_seconds=300, now=ts + offset)
+
+
+@pytest.mark.parametrize("offset", [-301, -300.5, 300.5, 301, 86400])
+def test_verify_refuses_a_timestamp_past_the_tolerance_either_way(offset: float) -> None:
+    body, ts = b'{"a":1}', 1700000000
+    header = signature(SECRET, ts, body)
+    assert not verify(SECRET, body, str(ts), header, tolerance_seconds=300, now=ts + offset)
+
+
+def test_verify_defaults_to_five_minutes_of_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    body, ts = b'{"a":1}', 1700000000
+    header = signature(SECRET, ts, body)
+    monkeypatch.setattr(webhooks.time, "time", lambda: ts + 300)
+    assert verify(SECRET, body, str(ts), header)
+    monkeypatch.setattr(webhooks.time, "time", lambda: ts + 301)
+    assert not verify(SECRET, body, str(ts), header)
+
+
+def test_verify_reads_only_v1_entries_of_the_header() -> None:
+    body, ts = b'{"a":1}', 1700000000
+    mac = signature(SECRET, ts, body).removeprefix("v1=")
+    assert verify(SECRET, body, str(ts), f"v0={mac},v1={mac}", now=ts)
+    assert verify(SECRET, body, str(ts), f"  v1={mac}  ", now=ts)
+    assert not verify(SECRET, body, str(ts), f"v0=x, v2={mac}, {mac}", now=ts)
 
 
 class FakeSqs:
@@ -229,3 +313,143 @@ def test_a_delivered_message_is_acknowledged() -> None:
     sqs = FakeSqs()
     response = process_queue(services(job), batch, None, http=receiver(200, []), sqs=sqs)  # type: ignore[arg-type]
     assert response == {"batchItemFailures": []} and sqs.visibility == []
+
+
+# ----- what a delivery counts, and where a message's retry goes ------------------------------------
+
+
+def metrics(capsys: pytest.CaptureFixture[str]) -> list[tuple[str, str]]:
+    """(metric, vendor) of every EMF data point printed so far."""
+    points = []
+    for line in capsys.readouterr().out.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        doc = json.loads(line)
+        for directive in doc["_aws"]["CloudWatchMetrics"]:
+            points += [(metric["Name"], doc["vendor"]) for metric in directive["Metrics"]]
+    return points
+
+
+def test_each_outcome_is_counted_with_the_events_vendor(capsys: pytest.CaptureFixture[str]) -> None:
+    from voiceclone.observability import NO_VENDOR
+
+    job = make_job()
+    event = JobEvent.of(job, JobStatus.TRAINING)
+    capsys.readouterr()
+    assert deliver(services(job), event, receiver(299, [])) == "delivered"
+    private = make_job(notify_url="http://127.0.0.1/x")
+    assert deliver(services(private), JobEvent.of(private, None), receiver(200, [])) == "refused"
+    assert deliver(services(make_job(notify_url=None)), event, receiver(200, [])) == "no-webhook"
+    assert metrics(capsys) == [("WebhookDelivered", "tencent_vrs"), ("WebhookRefused", "tencent_vrs")]
+    batch = {
+        "Records": [
+            message("m1", envelope(event), receive_count=1),
+            message("m2", "not json", receive_count=1),
+        ]
+    }
+    process_queue(services(job), batch, None, http=receiver(300, []), sqs=FakeSqs())  # type: ignore[arg-type]
+    assert metrics(capsys) == [("WebhookFailed", "tencent_vrs"), ("WebhookFailed", NO_VENDOR)]
+
+
+def test_an_event_of_another_tenant_or_without_its_job_is_not_posted() -> None:
+    seen: list[httpx.Request] = []
+    job = make_job()
+    stranger = JobEvent.of(job, None).model_copy(update={"tenant_id": "t2"})
+    assert deliver(services(job), stranger, receiver(200, seen)) == "no-webhook"
+    assert deliver(services(None), JobEvent.of(job, None), receiver(200, seen)) == "no-webhook"
+    assert seen == []
+
+
+def test_a_speech_event_goes_to_its_speechs_notify_url_of_its_tenant_only() -> None:
+    from voiceclone.domain.errors import NotFound
+    from voiceclone.domain.models import Speech, SpeechStatus
+    from voiceclone.domain.notifications import SpeechEvent
+
+    speech = Speech(
+        speech_id="sp1",
+        tenant_id="t1",
+        voice_id="v1",
+        vendor="huawei",
+        characters=3,
+        format="wav",
+        sample_rate=16000,
+        status=SpeechStatus.SUCCEEDED,
+        notify_url="https://receiver.example/speech",
+    )
+    asked: list[tuple[str, str]] = []
+
+    def get(speech_id: str, tenant_id: str) -> Speech:
+        asked.append((speech_id, tenant_id))
+        if tenant_id != "t1":
+            raise NotFound("SpeechNotFound", speech_id)
+        return speech
+
+    svc = services(make_job())
+    svc.store.speech = SimpleNamespace(get=get)  # type: ignore[attr-defined]
+    seen: list[httpx.Request] = []
+    event = SpeechEvent.of(speech)
+    assert deliver(svc, event, receiver(200, seen)) == "delivered"
+    assert str(seen[0].url) == "https://receiver.example/speech"
+    assert deliver(svc, event.model_copy(update={"tenant_id": "t2"}), receiver(200, seen)) == "no-webhook"
+    assert asked == [("sp1", "t1"), ("sp1", "t2")] and len(seen) == 1
+
+
+@pytest.mark.parametrize(("status", "delivered"), [(199, False), (200, True), (299, True), (300, False)])
+def test_only_a_2xx_answer_delivers(status: int, delivered: bool) -> None:
+    job = make_job()
+    if delivered:
+        assert deliver(services(job), JobEvent.of(job, None), receiver(status, [])) == "delivered"
+    else:
+        with pytest.raises(DeliveryFailed, match=f"HTTP {status}"):
+            deliver(services(job), JobEvent.of(job, None), receiver(status, []))
+
+
+def test_a_delivery_is_a_post_with_the_service_user_agent() -> None:
+    seen: list[httpx.Request] = []
+    job = make_job()
+    deliver(services(job), JobEvent.of(job, None), receiver(200, seen))
+    assert seen[0].method == "POST" and seen[0].headers["User-Agent"] == "voiceclone-webhooks/1"
+
+
+def test_the_queue_from_the_overrides_takes_the_retry_and_a_message_with_no_count_is_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = make_job()
+    sqs = FakeSqs()
+    svc = services(job, VOICECLONE_WEBHOOK_BACKOFF_BASE_SECONDS="10")
+    svc.overrides["sqs"] = sqs
+    monkeypatch.setattr(webhooks, "_sqs_client", lambda: pytest.fail("the overrides' queue was not used"))
+    record = message("m1", envelope(JobEvent.of(job, None)), receive_count=1)
+    record["attributes"]["ApproximateReceiveCount"] = ""
+    response = process_queue(svc, {"Records": [record]}, None, http=receiver(500, []))  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert sqs.visibility == [("rh-m1", 10)]
+
+
+def test_a_queue_that_cannot_hide_the_message_still_reports_it_failed() -> None:
+    class BrokenSqs(FakeSqs):
+        def change_message_visibility(
+            self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
+        ) -> None:
+            raise RuntimeError("throttled")
+
+    job = make_job()
+    batch = {"Records": [message("m1", envelope(JobEvent.of(job, None)), receive_count=2)]}
+    response = process_queue(services(job), batch, None, http=receiver(500, []), sqs=BrokenSqs())  # type: ignore[arg-type]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_the_retry_hides_the_message_in_its_own_queue() -> None:
+    job = make_job()
+    seen: list[str] = []
+
+    class Sqs(FakeSqs):
+        def change_message_visibility(
+            self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int
+        ) -> None:
+            seen.append(QueueUrl)
+
+    webhooks._queue_url.cache_clear()
+    batch = {"Records": [message("m1", envelope(JobEvent.of(job, None)), receive_count=1)]}
+    process_queue(services(job), batch, None, http=receiver(500, []), sqs=Sqs())  # type: ignore[arg-type]
+    assert seen == ["https://sqs.local/123456789012/webhooks"]

@@ -405,6 +405,83 @@ def test_the_wait_grows_to_the_cap_and_stops_at_the_deadline() -> None:
     assert PollState.start(initial_seconds=300, max_seconds=60, now=0).wait_seconds == 60
 
 
+@pytest.mark.parametrize(
+    ("elapsed", "overdue"),
+    [(0, False), (3599, False), (3600, False), (3600.001, True), (3601, True), (-5, False)],
+)
+def test_overdue_only_once_the_deadline_has_passed(elapsed: float, overdue: bool) -> None:
+    # Exactly at the deadline the job still has its last poll; a moment later it is overdue
+    poll = PollState.start(initial_seconds=10, max_seconds=60, now=1_800_000_000)
+    assert poll.overdue(1_800_000_000 + elapsed, deadline_seconds=3600) is overdue
+
+
+@pytest.mark.parametrize(
+    ("answered_at", "fails"), [(3600, False), (3601, True)], ids=["at-the-deadline", "a-second-late"]
+)
+def test_a_poll_at_the_deadline_keeps_polling_and_one_a_second_later_fails_the_job(
+    clock: Clock, answered_at: int, fails: bool
+) -> None:
+    # Given a job training since `start`, its vendor still running
+    repo, vendor = MemoryRepository(), ScriptedVendor("qiniu", [TrainingState.RUNNING])
+    training_job(repo, "qiniu")
+    svc = make_services(repo, vendor, deadline=3600)
+    start = clock.now
+    poll = PollState.start(initial_seconds=10, max_seconds=60, now=start)
+    # When the poll comes `answered_at` seconds later
+    clock.now = start + answered_at
+    if fails:
+        with pytest.raises(TrainingTimedOut, match="within 3600 s"):
+            workflow.poll_status(svc, "job-1", poll)
+    else:
+        assert workflow.poll_status(svc, "job-1", poll).state is PollOutcome.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("wait", "backoff", "cap", "now", "expected"),
+    [
+        (10, 1.5, 60, 0, 15),
+        (3, 1.25, 60, 0, 4),  # 3.75 rounds to 4, not down to 3
+        (2, 1.2, 60, 0, 2),  # 2.4 rounds to 2
+        (5, 1.3, 60, 0, 7),  # 6.5 rounds up
+        (50, 1.5, 60, 0, 60),  # the cap
+        (60, 1.5, 60, 3580, 21),  # the deadline plus one second
+        (60, 1.5, 60, 3599.5, 1),
+        (60, 1.5, 60, 3600, 1),
+        (60, 1.5, 60, 4000, 1),  # long past the deadline: still at least 1 s
+        (1, 1.0, 60, 0, 1),
+    ],
+)
+def test_next_wait_grows_rounds_caps_and_stops_at_the_deadline(
+    wait: int, backoff: float, cap: int, now: float, expected: int
+) -> None:
+    poll = PollState(wait_seconds=wait, max_seconds=cap, started_at=0)
+    assert poll.next_wait(now=now, backoff=backoff, deadline_seconds=3600) == expected
+
+
+@pytest.mark.parametrize(
+    ("initial", "cap", "wait", "maximum"),
+    [(10, 60, 10, 60), (60, 60, 60, 60), (61, 60, 60, 60), (0, 60, 1, 60), (5, 0, 1, 1), (5, -3, 1, 1)],
+)
+def test_the_first_wait_is_within_one_second_and_the_cap(
+    initial: int, cap: int, wait: int, maximum: int
+) -> None:
+    poll = PollState.start(initial_seconds=initial, max_seconds=cap, now=1234.9)
+    assert (poll.wait_seconds, poll.max_seconds, poll.started_at) == (wait, maximum, 1234)
+    assert (poll.attempt, poll.failures, poll.state) == (0, 0, PollOutcome.PENDING)
+
+
+def test_first_poll_takes_the_configured_pace_over_the_vendors(clock: Clock) -> None:
+    repo, vendor = MemoryRepository(), ScriptedVendor("qiniu", [TrainingState.RUNNING])
+    vendors_pace = polling.first_poll(make_services(repo, vendor), 30, 600)
+    assert (vendors_pace.wait_seconds, vendors_pace.max_seconds) == (30, 600)
+    assert vendors_pace.started_at == int(clock.now)
+    configured = make_services(repo, vendor, VOICECLONE_POLL_INITIAL_SECONDS=2, VOICECLONE_POLL_MAX_SECONDS=5)
+    assert (
+        polling.first_poll(configured, 30, 600).wait_seconds,
+        polling.first_poll(configured, 30, 600).max_seconds,
+    ) == (2, 5)
+
+
 def test_the_outcomes_the_workflow_matches_cover_the_vendor_states_that_keep_it_polling() -> None:
     # Every vendor state but FAILED (which raises) is a poll outcome of the same value
     for state in TrainingState:

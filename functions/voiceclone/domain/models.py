@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -14,8 +14,25 @@ from voiceclone.domain.consent import ConsentTerms
 from voiceclone.domain.errors import InvalidTransition
 
 
+class Clock:
+    """The time every record's timestamps and deadlines are taken from: the system's, in UTC.
+
+    ``ahead`` stays zero in AWS. The local stack moves it forward (LocalStack.advance_clock) so that
+    a job's expiry, days away, comes at once: the functions and its scheduler read this same clock.
+    """
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(tz=UTC) + self.ahead
+
+
+CLOCK = Clock()
+
+
 def utcnow() -> datetime:
-    return datetime.now(tz=UTC)
+    return CLOCK.now()
 
 
 class JobStatus(StrEnum):

@@ -1,19 +1,109 @@
-"""What a vendor does with audio, as the sandboxes do: check a recording, download one, speak with a voice."""
+"""What a vendor does with audio, as the sandboxes do: check a recording, download one, speak with a voice.
+
+The check is the vendor's own, written here apart from the service's (voiceclone.domain.audio): the
+standard library's ``wave`` reads the file and the levels are plain arithmetic, so a bug in the
+service's inspection is not shared by the vendor it sends recordings to. Only the names of the
+problems (AudioProblem) are common.
+"""
 
 from __future__ import annotations
 
+import io
+import math
+import sys
+import wave
+from array import array
+from typing import NamedTuple
+
 import httpx
-from voiceclone.domain.audio import inspect_wav
+from voiceclone.domain.audio import AudioProblem
+
+# What the vendors refuse (their docs ask for audible, undistorted speech): no peak above -40 dBFS or
+# an average under -50 dBFS is silence; more than one sample in a thousand at full scale is clipping.
+VENDOR_SILENT_PEAK_DBFS = -40.0
+VENDOR_SILENT_RMS_DBFS = -50.0
+VENDOR_CLIPPED_FRACTION = 0.001
+FULL_SCALE = 32768
+
+
+class Finding(NamedTuple):
+    problem: AudioProblem
+    message: str
+
+
+def _level_dbfs(level: float) -> float:
+    return 20 * math.log10(level / FULL_SCALE) if level > 0 else -math.inf
+
+
+def check_wav(
+    data: bytes, *, sample_rate: int = 16000, min_seconds: float = 1.0, max_seconds: float = 15.0
+) -> list[Finding]:
+    """Every reason the vendor refuses this recording (16-bit mono PCM WAV at ``sample_rate``)."""
+    if not data:
+        return [Finding(AudioProblem.EMPTY, "the file is empty")]
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+            declared = w.getnframes()
+            frames = w.readframes(declared)
+    except wave.Error as exc:
+        if str(exc).startswith("unknown format"):
+            return [Finding(AudioProblem.UNSUPPORTED_ENCODING, f"the audio is not PCM ({exc})")]
+        return [Finding(AudioProblem.NOT_WAV, f"the file is not a WAV recording ({exc})")]
+    except EOFError:
+        return [Finding(AudioProblem.TRUNCATED, "the file ends inside its header")]
+    if len(frames) < declared * width * channels:
+        return [Finding(AudioProblem.TRUNCATED, "the file is cut off before the end of its audio")]
+    findings: list[Finding] = []
+    pcm16_mono = channels == 1 and width == 2
+    if not pcm16_mono:
+        findings.append(
+            Finding(
+                AudioProblem.UNSUPPORTED_ENCODING,
+                f"the audio is {8 * width}-bit with {channels} channel(s): 16-bit mono is needed",
+            )
+        )
+    if rate != sample_rate:
+        findings.append(
+            Finding(AudioProblem.SAMPLE_RATE_MISMATCH, f"the audio is {rate} Hz, {sample_rate} Hz is needed")
+        )
+    seconds = declared / rate if rate else 0.0
+    if seconds < min_seconds:
+        findings.append(
+            Finding(AudioProblem.TOO_SHORT, f"the audio lasts {seconds:.1f} s, at least {min_seconds:g} s")
+        )
+    elif seconds > max_seconds:
+        findings.append(
+            Finding(AudioProblem.TOO_LONG, f"the audio lasts {seconds:.1f} s, at most {max_seconds:g} s")
+        )
+    if pcm16_mono and frames:
+        samples = array("h", frames)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        peak = max(max(samples), -min(samples))
+        rms = math.sqrt(sum(s * s for s in samples) / len(samples))
+        if _level_dbfs(peak) < VENDOR_SILENT_PEAK_DBFS or _level_dbfs(rms) < VENDOR_SILENT_RMS_DBFS:
+            findings.append(
+                Finding(
+                    AudioProblem.SILENT,
+                    f"the audio is silent (peak {_level_dbfs(peak):.0f} dBFS, "
+                    f"average {_level_dbfs(rms):.0f} dBFS)",
+                )
+            )
+        clipped = sum(1 for s in samples if s >= FULL_SCALE - 2 or s <= -(FULL_SCALE - 1)) / len(samples)
+        if clipped > VENDOR_CLIPPED_FRACTION:
+            findings.append(
+                Finding(AudioProblem.CLIPPED, f"the audio is clipped ({clipped:.1%} at full scale)")
+            )
+    return findings
 
 
 def audio_problem(
     data: bytes, *, min_seconds: float, max_seconds: float, sample_rate: int = 16000
 ) -> str | None:
     """Why this training audio cannot make a voice, in words a person can act on; None if it can."""
-    report = inspect_wav(
-        data, expected_sample_rate=sample_rate, min_seconds=min_seconds, max_seconds=max_seconds
-    )
-    return None if report.ok else "; ".join(f.message for f in report.findings)
+    findings = check_wav(data, sample_rate=sample_rate, min_seconds=min_seconds, max_seconds=max_seconds)
+    return "; ".join(f.message for f in findings) or None
 
 
 def fetch_audio(url: str, max_bytes: int = 50 * 1024 * 1024) -> bytes:

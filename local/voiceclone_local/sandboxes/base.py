@@ -28,6 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
@@ -391,6 +392,11 @@ class SandboxBase:
                 if attempt < self.config.callback_attempts and self._stopped.wait(pause):
                     break
         return attempts
+
+    def hold_tasks(self) -> AbstractContextManager[None]:
+        """``with sandbox.hold_tasks():`` no training or synthesis task finishes until the block ends,
+        however slow the machine: a test asserts what happens while one runs without racing it."""
+        return self._trainer.hold()
 
     def wait_settled(self, task_id: str, timeout: float = 10.0) -> bool:
         """Block until a task has finished and its callback (if any) is done: lets tests assert absence."""

@@ -5,7 +5,7 @@ account. Paths, bodies, states and the error envelope follow docs/vendors/huawei
 The API and the presigned "OBS" upload URLs share one port: uploads go to
 ``/obs/<job_id>/<object>?signature=<token>`` and, as on OBS, need the documented
 Content-Type and no API signature. The commit opens the zip for real and audits
-each file with ``inspect_wav``; a bad upload (or the ``audit_fail`` knob) ends
+each file with the vendor's own check (``check_wav``); a bad upload (or the ``audit_fail`` knob) ends
 in AUDIT_FAILED with per-file errors at ``audit-result``. Audit and training are
 simulated by elapsed time: SYSTEM_AUDITING → WAITING → PROCESSING → SUCCEED/FAILED.
 
@@ -41,11 +41,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import Field
-from voiceclone.domain.audio import inspect_wav
 from voiceclone.vendors.signing import huawei as signer
 from werkzeug.routing import Map, Rule, Submount
 
-from voiceclone_local.sandboxes.audio import SPEECH_DELAY_SECONDS, speak, voice_sample
+from voiceclone_local.sandboxes.audio import SPEECH_DELAY_SECONDS, check_wav, speak, voice_sample
 from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route, SandboxBase
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
@@ -254,11 +253,11 @@ def _audit_error(code: str, message: str, audio_name: str = "", text_name: str =
 
 
 def _wav_errors(name: str, data: bytes, max_seconds: float) -> list[dict[str, str]]:
-    report = inspect_wav(data, expected_sample_rate=SAMPLE_RATE, min_seconds=1, max_seconds=max_seconds)
-    if report.ok:
+    findings = check_wav(data, sample_rate=SAMPLE_RATE, min_seconds=1, max_seconds=max_seconds)
+    if not findings:
         return []
-    problems = ", ".join(f.problem.value for f in report.findings)
-    detail = "; ".join(f.message for f in report.findings)
+    problems = ", ".join(f.problem.value for f in findings)
+    detail = "; ".join(f.message for f in findings)
     return [_audit_error(AUDIO_FORMAT_ERROR, f"{problems}: {detail}", audio_name=name)]
 
 

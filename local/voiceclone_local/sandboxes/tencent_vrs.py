@@ -4,7 +4,7 @@ It exists so the adapter, the workflow and the local stack can be exercised end 
 end without an account and without spending quota: the envelope, action names and
 error codes follow docs/vendors/tencent_vrs.md#sandbox (the official SDK spellings,
 not the typos of #where-other-descriptions-of-the-api-differ), signatures are verified exactly as Tencent
-does, and recordings are inspected for real with :func:`voiceclone.domain.audio.inspect_wav`.
+does, and recordings are inspected for real by the vendor's own check (sandboxes.audio.check_wav).
 Training is simulated by elapsed time. Knobs on :class:`TencentVrsSandboxConfig` inject the
 failures a client must survive (throttling, internal errors, failed training,
 slow checks, no callback); tests change them at runtime. Tencent answers every
@@ -32,13 +32,13 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field
-from voiceclone.domain.audio import AudioProblem, inspect_wav
+from voiceclone.domain.audio import AudioProblem
 from voiceclone.domain.script import STANDARD_SCRIPT
 from voiceclone.vendors.signing import tc3
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection
 
-from voiceclone_local.sandboxes.audio import reading_seconds, speak, voice_sample
+from voiceclone_local.sandboxes.audio import check_wav, reading_seconds, speak, voice_sample
 from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
@@ -531,8 +531,7 @@ class TencentVrsSandbox(StreamingSandbox):
         except (binascii.Error, ValueError):
             raise _error("InvalidParameterValue.AudioData", "`AudioData` is not valid base64.") from None
 
-        report = inspect_wav(audio, expected_sample_rate=SAMPLE_RATE)
-        by_problem = {f.problem: f.message for f in report.findings}
+        by_problem = {f.problem: f.message for f in check_wav(audio, sample_rate=SAMPLE_RATE)}
         for problem in _BAD_AUDIO:
             if problem in by_problem:
                 raise _error("InvalidParameterValue.AudioData", f"Invalid audio: {by_problem[problem]}.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -36,6 +37,12 @@ def state_map(pending: T, running: T, succeeded: T, failed: T) -> dict[TrainingS
 PENDING_SHARE = 0.2
 
 
+def _open_gate() -> threading.Event:
+    gate = threading.Event()
+    gate.set()
+    return gate
+
+
 @dataclass
 class SimulatedTask:
     task_id: str
@@ -46,10 +53,12 @@ class SimulatedTask:
     finished: bool = False  # set by the completion timer, so status and callback agree
     # Set once completion is fully handled (callback delivered, given up on, or not wanted).
     settled: threading.Event = field(default_factory=threading.Event)
+    # The simulator's gate: while it is closed (TrainingSimulator.hold) no task finishes.
+    gate: threading.Event = field(default_factory=_open_gate)
 
     def state(self, now: float | None = None) -> TrainingState:
         elapsed = (now if now is not None else time.monotonic()) - self.created
-        if self.finished or elapsed >= self.training_seconds:
+        if self.finished or (elapsed >= self.training_seconds and self.gate.is_set()):
             return TrainingState.FAILED if self.failure else TrainingState.SUCCEEDED
         return (
             TrainingState.PENDING
@@ -68,6 +77,7 @@ class TrainingSimulator:
         self.tasks: dict[str, SimulatedTask] = {}
         self.tasks_created = 0
         self._timers: set[threading.Timer] = set()
+        self._gate = _open_gate()
 
     def create(self, on_finish: Callable[[SimulatedTask], None] | None = None, **meta: Any) -> SimulatedTask:
         """A task that ends after ``training_seconds`` with ``fail_training`` (the config's), unless
@@ -79,6 +89,7 @@ class TrainingSimulator:
             training_seconds=meta.pop("seconds", config.training_seconds),
             failure=meta.pop("failure") if "failure" in meta else config.fail_training,
             meta=meta,
+            gate=self._gate,
         )
         timer = threading.Timer(task.training_seconds, self._finish, args=(task, on_finish))
         timer.daemon = True
@@ -89,7 +100,19 @@ class TrainingSimulator:
         timer.start()
         return task
 
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """No task finishes inside this block, however long it takes: a test sees a task RUNNING
+        for as long as it needs to, without racing its ``training_seconds``. Tasks due meanwhile
+        finish (and call back) as the block ends."""
+        self._gate.clear()
+        try:
+            yield
+        finally:
+            self._gate.set()
+
     def _finish(self, task: SimulatedTask, on_finish: Callable[[SimulatedTask], None] | None) -> None:
+        task.gate.wait()
         task.finished = True
         with self._lock:
             self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
@@ -104,6 +127,7 @@ class TrainingSimulator:
             timers, self._timers = self._timers, set()
         for timer in timers:
             timer.cancel()
+        self._gate.set()  # a held task's timer ends (the stopped simulator calls no one back)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import Field
-from voiceclone.domain.audio import AudioProblem, inspect_wav
+from voiceclone.domain.audio import AudioProblem
 from voiceclone.vendors.config import env_name
 from voiceclone.vendors.signing import volc_v4
 from websockets.exceptions import ConnectionClosed
@@ -53,7 +53,7 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection
 from werkzeug.routing import Map, Rule
 
-from voiceclone_local.sandboxes.audio import reading_seconds, speak, voice_sample
+from voiceclone_local.sandboxes.audio import check_wav, reading_seconds, speak, voice_sample
 from voiceclone_local.sandboxes.base import CheckedCredential, Refusal, Route
 from voiceclone_local.sandboxes.knobs import Fault, SandboxConfig, env_or
 from voiceclone_local.sandboxes.server import (
@@ -605,14 +605,11 @@ class VolcengineSandbox(StreamingSandbox):
             )
         if audio_format != "wav":
             raise _audio_error(AUDIO_CONVERT_ERROR, f"the sandbox decodes only wav, not {audio_format}")
-        report = inspect_wav(
-            audio,
-            expected_sample_rate=SAMPLE_RATE,
-            min_seconds=config.min_seconds,
-            max_seconds=config.max_seconds,
+        findings = check_wav(
+            audio, sample_rate=SAMPLE_RATE, min_seconds=config.min_seconds, max_seconds=config.max_seconds
         )
         for problem, code in _AUDIO_CODES:
-            finding = next((f for f in report.findings if f.problem is problem), None)
+            finding = next((f for f in findings if f.problem is problem), None)
             if finding is not None:
                 raise _audio_error(code, finding.message)
         if config.force_upload_status:

@@ -104,20 +104,36 @@ def backoff_seconds(attempt: int, base: int, maximum: int) -> int:
 
 
 def private_target(url: str) -> bool:
-    """Whether the URL's host is, or resolves to, a loopback, private, link-local or reserved address.
+    """Whether the URL's host is, or resolves to, an address that is not a public unicast one.
 
-    Lambda's own runtime API listens on loopback: a webhook must never reach it.
+    Lambda's own runtime API listens on loopback, and the instance metadata service on link-local:
+    a webhook must never reach either, nor anything else of a private network.
     """
     host = urlsplit(url).hostname or ""
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
         return False  # unresolvable: the POST fails and is retried like any unreachable receiver
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+    return any(not_public(ipaddress.ip_address(str(address).split("%", 1)[0])) for address in addresses)
+
+
+# IPv6 addresses that carry an IPv4 one a router or the host forwards to (RFC 6052's well-known
+# NAT64 prefix; the mapped ::ffff:0:0/96 and 6to4's 2002::/16 are ipaddress's own properties).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Not a global unicast address: private, loopback, link-local, shared (100.64/10), reserved,
+    multicast, site-local; an IPv6 address carrying an IPv4 one is judged by the IPv4 address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return not_public(embedded)
+        if ip.is_site_local:
             return True
-    return False
+    return not ip.is_global or ip.is_multicast or ip.is_reserved
 
 
 # ----- delivery ---------------------------------------------------------------------------------
