@@ -25,10 +25,10 @@ from voiceclone.domain.audio import (
     WindowMiss,
     assemble_wav,
     choose_for_window,
-    inspect_recording,
     inspect_wav,
     pcm_of,
 )
+from voiceclone.domain.recording import inspect_recording
 
 RATE = 16000
 FULL_SCALE = 32768

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from voiceclone.domain.api_models import JobSummary, JobView, SpeechView, UploadTarget, VoiceView
+from voiceclone.domain.consent import ConsentKind, ConsentTerms, Requester
 from voiceclone.domain.models import (
     Gender,
     Job,
@@ -20,6 +21,7 @@ from voiceclone.domain.models import (
     SentenceCheck,
     SentenceStatus,
     Speech,
+    SpeechLabels,
     SpeechStatus,
     VendorErrorInfo,
     VendorVoice,
@@ -36,6 +38,19 @@ DOC_UPLOAD = UploadTarget(
     url="https://bucket.example/", fields={"key": "documents/id"}, expires_at=T0, max_bytes=9
 )
 
+TERMS = ConsentTerms(
+    kind=ConsentKind.RECORDING,
+    speaker_name="Ada Lovelace",
+    organisation_name="Analytical Engines Ltd",
+    vendor_name="Huawei Cloud MetaStudio",
+    language="zh",
+    statement="我是Ada Lovelace，同意……口令 五七三九。",
+    phrase="五七三九",
+    phrase_digits="5739",
+    requested_by=Requester(tenant_id="tenant-1", api_key_id="key-1"),
+    requested_at=T0,
+)
+
 
 def job(status: JobStatus) -> Job:
     return Job(
@@ -45,6 +60,8 @@ def job(status: JobStatus) -> Job:
         voice_name="Ada",
         language=Language.ZH_CN,
         gender=Gender.FEMALE,
+        speaker_name="Ada Lovelace",
+        consent=TERMS,
         status=status,
         created_at=T0,
         updated_at=T0 + timedelta(minutes=5),
@@ -92,6 +109,17 @@ def test_a_job_view_shows_every_field_of_the_job(status: JobStatus) -> None:
         "voice_name": "Ada",
         "language": Language.ZH_CN,
         "gender": Gender.FEMALE,
+        "speaker_name": "Ada Lovelace",
+        # The terms as the speaker sees them: not the phrase's digits, the vendor or who asked
+        "consent": {
+            "kind": ConsentKind.RECORDING,
+            "language": "zh",
+            "speaker_name": "Ada Lovelace",
+            "organisation_name": "Analytical Engines Ltd",
+            "statement": TERMS.statement,
+            "phrase": "五七三九",
+            "document_reference": "",
+        },
         "status": status,
         "created_at": T0,
         "updated_at": T0 + timedelta(minutes=5),
@@ -178,6 +206,9 @@ def test_a_voice_view_shows_the_voice_and_what_a_tts_call_needs() -> None:
     }
 
 
+LABELS = SpeechLabels(explicit_label=True, aigc='{"AIGC":{"Label":"1"}}', aigc_in_file=True, c2pa=True)
+
+
 def speech(status: SpeechStatus, **changes: object) -> Speech:
     fields: dict[str, object] = {
         "speech_id": "sp-1",
@@ -198,6 +229,8 @@ def speech(status: SpeechStatus, **changes: object) -> Speech:
         if status == "FAILED"
         else None,
         "notify_url": "https://hooks.example/s",
+        # Labels are recorded once the audio is stored
+        "labels": LABELS if status == "SUCCEEDED" else None,
         **changes,
     }
     return Speech.model_validate(fields)
@@ -221,6 +254,7 @@ def test_a_speech_view_shows_the_speech_and_its_audio_link(status: SpeechStatus)
         "audio_url_expires_in": 300,
         "created_at": T0,
         "error": record.error.model_dump() if record.error else None,
+        "labels": LABELS.model_dump() if status is SpeechStatus.SUCCEEDED else None,
     }
     bare = SpeechView.of(record)
     assert (bare.audio_url, bare.audio_url_expires_in) == ("", 0)
@@ -276,7 +310,13 @@ def test_a_notify_url_may_be_http_or_https() -> None:
 
     for url in ("http://hooks.example/x", "https://hooks.example:8443/x?y=1"):
         job = CreateJobRequest.model_validate(
-            {"vendor": "qiniu", "voice_name": "Ada", "gender": "female", "notify_url": url}
+            {
+                "vendor": "qiniu",
+                "voice_name": "Ada",
+                "gender": "female",
+                "speaker_name": "Ada L",
+                "notify_url": url,
+            }
         )
         assert job.notify_url == url
 
@@ -284,7 +324,9 @@ def test_a_notify_url_may_be_http_or_https() -> None:
 def test_a_voice_name_with_control_characters_names_them() -> None:
     from voiceclone.domain.api_models import CreateJobRequest
 
-    refused = refusal_of(CreateJobRequest, vendor="qiniu", voice_name="A\x1b[2Jda\u202e", gender="female")
+    refused = refusal_of(
+        CreateJobRequest, vendor="qiniu", voice_name="A\x1b[2Jda\u202e", gender="female", speaker_name="Ada L"
+    )
     assert refused["msg"] == (
         "Value error, must not hold control characters, line separators or bidi overrides; "
         "found U+001B, U+202E"
