@@ -1,4 +1,4 @@
-"""Modules bound at import and executed on first use: importlib's LazyLoader, said once, in one place.
+"""Modules bound at import and imported on first use, said once, in one place.
 
 A Lambda pays at cold start for every module its code imports. Where a heavy module is needed
 only on some paths (PyAV decodes uploads other than WAV; httpx and a vendor's HTTP stack run only
@@ -10,15 +10,31 @@ the importing module binds it with :func:`lazy_module` at module level, in plain
     else:
         av = lazy_module("av")
 
-The module is found (its parent packages imported) at once and executed when its first
-attribute is read, at the point of use. Nothing else in the service defers an import.
+The module is found at once (its parent packages imported, ModuleNotFoundError if it is absent)
+and imported when its first attribute is read, at the point of use; every attribute is then read
+from the imported module. Nothing else in the service defers an import.
+
+The import is an ordinary ``importlib.import_module``, so it is as thread-safe as any import: a
+thread that reads an attribute while another is still running the module waits for it to finish.
+importlib's own LazyLoader is not before Python 3.12.3 (it marks the module loaded before running
+it, so a second thread can read a half-made module: "module 'av' has no attribute 'open'" under
+ten concurrent sentence checks on the local stack, which runs on the machine's Python).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from types import ModuleType
+from typing import Any
+
+
+class _Deferred(ModuleType):
+    """Stands for the module named ``__name__``: imports it when an attribute is first read."""
+
+    def __getattr__(self, attr: str) -> Any:  # called only for names the stand-in itself lacks
+        return getattr(importlib.import_module(self.__name__), attr)
 
 
 def lazy_module(name: str) -> ModuleType:
@@ -33,15 +49,6 @@ def optional_lazy_module(name: str) -> ModuleType | None:
     """As :func:`lazy_module`, None when ``name`` is not installed (an optional dependency)."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
+    if importlib.util.find_spec(name) is None:
         return None
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    parent, _, child = name.rpartition(".")
-    if parent:  # as an import does: the package names its submodule
-        setattr(sys.modules[parent], child, module)
-    return module
+    return _Deferred(name)

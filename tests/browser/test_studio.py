@@ -179,7 +179,7 @@ def test_record_check_rerecord_and_hear_the_voice(
     assert f"Studio Speaker {vendor}" in statement and "Example Organisation (local stack)" in statement
     scan(page, "the consent statement")
     shot(page, artifacts, f"{vendor}-2b-consent")
-    verdict = record(page, CONSENT_TAKE_SECONDS, tries=3)
+    verdict = record(page, CONSENT_TAKE_SECONDS)
     assert verdict.startswith("Uploaded"), verdict
     page.wait_for_function("() => /^Sentence 1 of/.test(document.getElementById('position').textContent)")
     total = int(text(page, "#position").split(" of ")[1].split()[0])

@@ -134,6 +134,9 @@ def test_three_rounds_of_ten_concurrent_jobs_succeed_and_memory_stays_level(
     # Given one local stack
     rss: list[int] = []
     stored: list[int] = []
+    # (the stack is the session's: what other tests' functions refused before, an authorizer's 401s
+    # among them, is not this test's)
+    errors_before = stack.invocations.errors.copy()
     for _ in range(3):
         # When 10 jobs run at once, three rounds in a row (the batch of 50 below is the load;
         # these rounds are about what stays behind)
@@ -144,7 +147,8 @@ def test_three_rounds_of_ten_concurrent_jobs_succeed_and_memory_stays_level(
         gc.collect()
         rss.append(rss_bytes())
         stored.append(stored_bytes(stack))
-    assert not stack.invocations.errors, stack.invocations.errors
+    errors = stack.invocations.errors - errors_before
+    assert not errors, errors
     # And the stack's memory after the third round is within 20 % of after the first. The jobs'
     # recordings, intake copies and assembled files (about 1.1 MB a Qiniu job) are on disk, as S3
     # keeps them (voiceclone_local.stack.S3_MEMORY_BYTES_PER_OBJECT); their DynamoDB items and stream

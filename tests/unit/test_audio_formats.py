@@ -92,8 +92,8 @@ def test_a_ready_wav_takes_the_fast_path_without_importing_the_decoder() -> None
         f"data = open({str(SAMPLES / '00002.wav')!r}, 'rb').read();"
         "r = inspect_recording(data, RecordingLimits(16000, 1, 15));"
         "assert r.report.ok, r.report.findings;"
-        # bound lazily at import (voiceclone.lazy): loaded only once executed
-        "print('av' in sys.modules and type(sys.modules['av']).__name__ != '_LazyModule')"
+        # bound lazily at import (voiceclone.lazy): imported only once read
+        "print('av' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO / "functions"
@@ -214,7 +214,7 @@ def test_functions_that_do_not_touch_audio_do_not_import_the_decoder(function: s
         "import sys, importlib; from voiceclone.handlers import entries, snapstart; "
         f"entry = getattr(entries, {function!r}); entry.load(); "
         "[importlib.import_module(m) for m in snapstart.snapshot_modules(entry.row)]; "
-        "print('av' in sys.modules and type(sys.modules['av']).__name__ != '_LazyModule')"
+        "print('av' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO / "functions"

@@ -226,8 +226,8 @@ ENTRY_MODULES = {
 
 PROBE = """
 import importlib, json, sys
-def loaded():  # a module bound lazily (voiceclone.lazy) is in sys.modules before it loads
-    return {m for m, mod in sys.modules.items() if type(mod).__name__ != "_LazyModule"}
+def loaded():  # a module bound lazily (voiceclone.lazy) enters sys.modules when first read
+    return set(sys.modules)
 mode, name = sys.argv[1], sys.argv[2]
 entries = importlib.import_module("voiceclone.handlers.entries")
 entry = getattr(entries, name)
@@ -301,7 +301,7 @@ from snapshot_restore_py import get_after_restore, get_before_snapshot
 entries = importlib.import_module("voiceclone.handlers.entries")
 getattr(entries, sys.argv[1])  # Lambda's init reads the handler
 def loaded():
-    return sorted(m for m, mod in sys.modules.items() if type(mod).__name__ != "_LazyModule")
+    return sorted(sys.modules)
 at_import = loaded()
 # What Lambda does when it takes the snapshot of a SnapStart function: run the before-snapshot
 # hooks, last registered first.
@@ -334,7 +334,7 @@ with mock_aws():
     before = set(sys.modules)
     from tests.unit.snapstart_requests import run_requests
     run_requests(sys.argv[1], entry)
-    new = sorted(m for m in set(sys.modules) - before if type(sys.modules[m]).__name__ != "_LazyModule")
+    new = sorted(set(sys.modules) - before)
 print(json.dumps(new))
 """
 

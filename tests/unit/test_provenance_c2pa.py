@@ -309,8 +309,8 @@ from voiceclone.provenance import LabelPolicy, SpeechContext, label_speech
 from voiceclone.domain.audio import wav_file
 def native():
     return "libc2pa_c" in open("/proc/self/maps").read()
-def loaded(name):  # a module bound lazily (voiceclone.lazy) is in sys.modules before it loads
-    return name in sys.modules and type(sys.modules[name]).__name__ != "_LazyModule"
+def loaded(name):  # a module bound lazily (voiceclone.lazy) enters sys.modules when first read
+    return name in sys.modules
 imported = {"av": loaded("av"), "c2pa": "c2pa.c2pa" in sys.modules, "native": native(),
             "cryptography": "cryptography.x509" in sys.modules, "boto3": "boto3" in sys.modules}
 context = SpeechContext(speech_id="sp-1", voice_id="v", vendor="x", tenant_id="t")
