@@ -173,9 +173,17 @@ export class Recorder {
     await this.open();
     if (this.context.state === "suspended") await this.context.resume();
     this.chunks = [];
-    this.media = new MediaRecorder(this.stream);
-    this.media.ondataavailable = (event) => { if (event.data.size) this.chunks.push(event.data); };
-    this.media.start();
+    const media = new MediaRecorder(this.stream);
+    media.ondataavailable = (event) => { if (event.data.size) this.chunks.push(event.data); };
+    // Resolved once the recorder gathers sound (its start event), not when it is asked to: on a busy
+    // device that comes noticeably later, and a speaker who starts reading when the button says
+    // "Stop" must not lose the sentence's first words.
+    await new Promise((resolve, reject) => {
+      media.onstart = resolve;
+      media.onerror = (event) => reject(event.error || new Error("The recording could not start."));
+      this.media = media;
+      media.start();
+    });
   }
 
   stop() {

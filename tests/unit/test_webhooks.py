@@ -330,9 +330,14 @@ def metrics(capsys: pytest.CaptureFixture[str]) -> list[tuple[str, str]]:
     return points
 
 
-def test_each_outcome_is_counted_with_the_events_vendor(capsys: pytest.CaptureFixture[str]) -> None:
+def test_each_outcome_is_counted_with_the_events_vendor(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from voiceclone.observability import NO_VENDOR
 
+    # Metrics published as in Lambda (a local stack made earlier in this process turns them off)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
     job = make_job()
     event = JobEvent.of(job, JobStatus.TRAINING)
     capsys.readouterr()

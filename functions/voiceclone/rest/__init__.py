@@ -18,6 +18,8 @@ import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -45,9 +47,16 @@ def cors_config() -> CORSConfig | None:
     )
 
 
+def swagger_ui_where_turned_on(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Swagger UI only where the deployment turns it on, read per request: the environment may be set
+    after this module was imported (a process that imported it before a local stack started)."""
+    if os.environ.get("VOICECLONE_SWAGGER_UI", "").lower() != "true":
+        raise NotFoundError("Not found")  # as any route the API does not have
+    return next_middleware(app)
+
+
 app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
-if os.environ.get("VOICECLONE_SWAGGER_UI", "").lower() == "true":
-    app.enable_swagger(path="/v1/docs", **openapi_options())
+app.enable_swagger(path="/v1/docs", middlewares=[swagger_ui_where_turned_on], **openapi_options())
 app.use([reject_unknown_query_parameters])
 for router in (
     errors.router,
