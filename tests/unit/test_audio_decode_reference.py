@@ -68,6 +68,14 @@ def test_a_wav_at_the_rate_asked_decodes_to_exactly_its_samples(channels: int) -
     assert array("h", pcm) == TONE  # not a sample more (no frame's padding), none changed
 
 
+@pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000])
+def test_a_wav_decoded_at_another_rate_holds_as_many_samples_as_its_seconds_take(rate: int) -> None:
+    # The resampler holds the last few samples back until it is flushed: they count, its padding not
+    pcm, _ = decode_pcm16(stdlib_wav(TONE, 16000, 1), rate)
+    assert len(pcm) % 2 == 0
+    assert abs(len(pcm) // 2 - math.ceil(len(TONE) * rate / 16000)) <= 2
+
+
 def test_the_audio_of_a_file_whose_first_stream_is_video_is_decoded() -> None:
     pcm, described = decode_pcm16(movie(with_audio=True), 16000)
     assert described == "matroska/pcm_s16le, 16000 Hz, 1 channel"

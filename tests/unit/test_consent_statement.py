@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from voiceclone.domain.audio import AudioMeasurements
 from voiceclone.domain.consent import (
     ConsentChecks,
     ConsentKind,
@@ -108,6 +109,7 @@ def test_the_audit_entry_is_the_record_without_its_personal_fields() -> None:
         audio_sha256="a" * 64,
         audio_bytes=99,
         audio_content_type="audio/wav",
+        measurements=AudioMeasurements(duration_seconds=9.5, speech_dbfs=-20.0),
         statement_sha256="b" * 64,
         checks=ConsentChecks(audio_checks=Verification.NOT_APPLICABLE),
         requested_by=REQUESTER,
