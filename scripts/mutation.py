@@ -57,6 +57,14 @@ MODULES: dict[str, list[str]] = {
         "test_views.py",
         "test_speech_text_audio.py",
         "test_vendor_base.py",
+        "test_consent.py",
+        "test_observability.py",
+        "test_speech_stream_logic.py",
+        "test_provenance_implicit.py",
+        "test_consent_views.py",
+        "test_consent_statement.py",
+        "test_event_kinds.py",
+        "test_audio_decode_reference.py",
     ],
     "voiceclone/vendors/base.py": [
         "test_vendor_pipeline.py",
@@ -68,7 +76,7 @@ MODULES: dict[str, list[str]] = {
         "test_tencent_gateway_adapter.py",
         "test_vendor_base.py",
     ],
-    "voiceclone/vendors/errors.py": ["test_vendor_errors.py"],
+    "voiceclone/vendors/errors.py": ["test_vendor_errors.py", "test_vendor_pipeline.py"],
     "voiceclone/vendors/http.py": ["test_vendor_pipeline.py", "test_vendor_errors.py"],
     "voiceclone/vendors/signing/*.py": [
         "test_tc3_signing.py",

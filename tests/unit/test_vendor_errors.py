@@ -23,7 +23,9 @@ from voiceclone.domain.errors import (
     VendorThrottled,
     VendorUnavailable,
 )
+from voiceclone.vendors import tencent_gateway, volcengine
 from voiceclone.vendors.base import VendorAdapter
+from voiceclone.vendors.errors import ErrorRules, classify
 from voiceclone.vendors.registry import adapter_class, vendor_ids
 from voiceclone_local.sandboxes.base import SandboxBase
 from voiceclone_local.sandboxes.knobs import REFUSALS, Fault
@@ -135,3 +137,26 @@ def test_without_a_vendor_body_the_code_is_the_http_status(
     # Then retryable, coded HTTP<status>, and the page's text says what happened
     assert caught.value.code == f"HTTP{status}" and caught.value.retryable
     assert "upstream says no" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("vendor", "rules", "message"),
+    [
+        # Volcengine's words list throttled before auth: the rules' own order must not decide
+        ("volcengine", volcengine.SPEECH_ERRORS, "concurrency quota not granted to this access token"),
+        ("volcengine", volcengine.SPEECH_ERRORS, "鉴权失败：请求过快"),
+        (
+            "tencent_gateway",
+            tencent_gateway.ERRORS,
+            "RequestLimitExceeded: signature of an expired secret id",
+        ),
+    ],
+)
+def test_a_message_in_the_words_of_a_refused_credential_and_a_throttle_is_final(
+    vendor: str, rules: ErrorRules, message: str
+) -> None:
+    # Given a vendor's message that its auth words and its throttle words both match
+    error = classify(vendor, rules, status=200, code="E1", message=message)
+    # Then it is the credential (auth comes first of the kinds): retrying a refused key only repeats it
+    assert type(error) is VendorAuthError and not error.retryable
+    assert (error.code, error.message) == ("E1", message)

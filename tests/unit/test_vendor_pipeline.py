@@ -117,6 +117,20 @@ def test_the_kinds_are_ordered_auth_throttled_unavailable_rejected() -> None:
     assert KINDS == ("auth", "throttled", "unavailable", "rejected")
 
 
+def test_where_words_of_a_retried_kind_and_of_rejected_match_the_retried_kind_wins() -> None:
+    # The rejected words first in the rules, and first by name too: only KINDS' order puts them last
+    rules = ErrorRules(
+        words={
+            "rejected": re.compile(r"quota", re.IGNORECASE),
+            "unavailable": re.compile(r"busy", re.IGNORECASE),
+            "throttled": re.compile(r"slow down", re.IGNORECASE),
+        }
+    )
+    assert rules.kind(200, "E1", "quota service busy") == "unavailable"
+    assert rules.kind(200, "E1", "slow down: quota checks") == "throttled"
+    assert rules.kind(200, "E1", "quota exceeded") == "rejected"
+
+
 def test_classify_keeps_the_vendor_code_else_the_status() -> None:
     error = classify("v", RULES, status=429, code="", message="", raw_text="slow down", request_id="r1")
     assert type(error) is VendorThrottled
