@@ -231,6 +231,8 @@ def test_a_url_the_vendor_cannot_download_says_so(adapter: CosyVoiceAdapter, fil
 def test_the_voice_quota_is_a_final_refusal_that_says_what_to_do(
     sandbox: CosyVoiceSandbox, adapter: CosyVoiceAdapter, files: Files
 ) -> None:
+    # Given a sandbox whose voices fill its quota (one of them made here: the test may run alone)
+    adapter.create_task(request("c8" * 16), cast("AudioSource", Source(files.url("good.wav", GOOD))))
     sandbox.config.voice_quota = len(sandbox.voices)
     with pytest.raises(VendorRejected) as refused:
         adapter.create_task(request("c9" * 16), cast("AudioSource", Source(files.url("good.wav", GOOD))))
