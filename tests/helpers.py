@@ -6,7 +6,8 @@ import io
 import math
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -31,6 +32,28 @@ TABLE_SCHEMA: dict[str, Any] = {
     ],
     "BillingMode": "PAY_PER_REQUEST",
 }
+
+
+@contextmanager
+def moto_client(service: str, region: str) -> Iterator[Any]:
+    """A boto3 client of moto in this process, for a unit test, leaving a worker's local stack alone.
+
+    A worker that started a local stack (a session fixture) serves it from the same moto backends
+    and points AWS_ENDPOINT_URL at it. `mock_aws()` resets every backend when it starts and when
+    it stops, the stack's tables and state machines included, and a plain client would follow the
+    endpoint to the stack's server. So: no reset either way, a client that ignores the configured
+    endpoint, and the caller removes what it made.
+    """
+    import boto3
+    from botocore.config import Config
+    from moto import mock_aws
+
+    mock = mock_aws()
+    mock.start(reset=False)
+    try:
+        yield boto3.client(service, region_name=region, config=Config(ignore_configured_endpoint_urls=True))
+    finally:
+        mock.stop(remove_data=False)
 
 
 def wav_bytes(

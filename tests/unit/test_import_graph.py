@@ -239,8 +239,16 @@ print(json.dumps(sorted(loaded() if mode == "first-call" else at_import)))
 
 
 def _env() -> dict[str, str]:
+    """The probes' environment: this process's, without what points AWS at a server.
+
+    A worker that started a local stack (a session fixture) has AWS_ENDPOINT_URL naming its moto
+    server; a probe runs on its own mock and must never reach that server.
+    """
+    kept = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MOTO_"))}
     return {
-        **os.environ,
+        **kept,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "eu-central-1",
         "VOICECLONE_TABLE_NAME": "t",
         "VOICECLONE_BUCKET_NAME": "b",

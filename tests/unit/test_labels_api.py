@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from voiceclone.domain.audio import wav_file
 from voiceclone.domain.audio_decode import encode
 from voiceclone.logic.core import services as core_services
@@ -25,7 +23,7 @@ from voiceclone.rest import errors, hardening
 from voiceclone.settings import Settings
 from voiceclone_cli.commands import audio_content_type
 
-from tests.helpers import sample_speech
+from tests.helpers import moto_client, sample_speech
 from tests.unit.test_api_input import FakeContext, Untouchable, assert_refused, event
 
 POLICY = LabelPolicy(content_producer="voiceclone-test")
@@ -51,8 +49,8 @@ class Signed:
 
 @pytest.fixture(scope="module")
 def signed() -> Iterator[Signed]:
-    with mock_aws():
-        yield Signed(boto3.client("kms", region_name="eu-central-1"))
+    with moto_client("kms", "eu-central-1") as client:
+        yield Signed(client)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import c2pa
 import mutagen.id3
 import pytest
@@ -21,7 +20,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from moto import mock_aws
 from voiceclone.domain.audio import wav_file
 from voiceclone.domain.audio_decode import encode
 from voiceclone.provenance import KmsSigner, LabelError, LabelPolicy, SpeechContext, label_speech, verify
@@ -31,7 +29,7 @@ from voiceclone.provenance.csr import certificate_request
 from voiceclone.provenance.devca import DevelopmentCa, DevelopmentCredentials, development_credentials
 from voiceclone.provenance.implicit import write_label
 
-from tests.helpers import riff_chunks, riff_file, sample_speech
+from tests.helpers import moto_client, riff_chunks, riff_file, sample_speech
 
 CONTEXT = SpeechContext(
     speech_id="sp-" + "ab" * 16, voice_id="vo-42", vendor="volcengine", tenant_id="tenant-a"
@@ -52,8 +50,7 @@ class Kms:
 
 @pytest.fixture(scope="module")
 def kms() -> Iterator[Kms]:
-    with mock_aws():
-        client = boto3.client("kms", region_name="eu-central-1")
+    with moto_client("kms", "eu-central-1") as client:
         key_id = client.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
         yield Kms(client, development_credentials(client, key_id))
 

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from pydantic import BaseModel
 from voiceclone.domain.errors import Conflict, NotFound, VersionConflict
 from voiceclone.store import table as table_module
@@ -33,7 +31,7 @@ from voiceclone.store.table import (
     version_is,
 )
 
-from tests.helpers import TABLE_SCHEMA
+from tests.helpers import TABLE_SCHEMA, moto_client
 
 
 class Counter(BaseModel):
@@ -45,8 +43,8 @@ class Counter(BaseModel):
 
 @pytest.fixture(scope="module")
 def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("dynamodb", region_name="us-east-1")
+    with moto_client("dynamodb", "us-east-1") as client:
+        yield client
 
 
 @pytest.fixture
