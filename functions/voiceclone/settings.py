@@ -17,6 +17,8 @@ class Settings(BaseModel):
     state_machine_arn: str = Field("", alias="VOICECLONE_STATE_MACHINE_ARN")
     # The speech workflow (asynchronous vendors), and how long one speech may take there in all.
     speech_state_machine_arn: str = Field("", alias="VOICECLONE_SPEECH_STATE_MACHINE_ARN")
+    # The comparison workflow (a Map over one comparison's vendor jobs): intake starts it.
+    comparison_state_machine_arn: str = Field("", alias="VOICECLONE_COMPARISON_STATE_MACHINE_ARN")
     speech_deadline_seconds: int = Field(1800, alias="VOICECLONE_SPEECH_DEADLINE_SECONDS", ge=1)
     # Base URL of the REST API, where vendors send their callbacks.
     api_url: str = Field("", alias="VOICECLONE_API_URL")

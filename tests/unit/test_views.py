@@ -74,6 +74,7 @@ def job(status: JobStatus) -> Job:
         note="cancel not offered",
         deadline_at=T0 + timedelta(days=1),
         documents={"id_card": "etag-1", "consent": ""},
+        comparison_id="cmp-1",
     )
 
 
@@ -152,6 +153,8 @@ def test_a_job_view_shows_every_field_of_the_job(status: JobStatus) -> None:
         # Checked: passed or rejected (an upload still being checked is not)
         "checks_done": 3,
         "checks_total": 4,
+        # The comparison the job is one vendor of
+        "comparison_id": "cmp-1",
     }
 
 

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from voiceclone.domain.audio import AudioMeasurements
 from voiceclone.domain.base import BaseModel
+from voiceclone.domain.comparison import Comparison, ComparisonStatus, ComparisonVendor
 from voiceclone.domain.consent import (
     CONSENT_TEXT_ID,
     ConsentChecks,
@@ -217,6 +218,9 @@ class JobView(BaseModel):
     documents: list[DocumentView] = Field(default_factory=list, description="Documents the vendor requires")
     checks_done: int = 0
     checks_total: int = 0
+    comparison_id: str | None = Field(
+        None, description="The comparison this job is one vendor of (GET /v1/comparisons/{id})"
+    )
 
     @classmethod
     def of(
@@ -268,6 +272,7 @@ class JobView(BaseModel):
                 1 for s in sentences if s.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED)
             ),
             checks_total=len(sentences),
+            comparison_id=job.comparison_id,
         )
 
 
@@ -690,3 +695,153 @@ class UpdateTenantSettings(RequestModel):
         description="Your organisation's name, as your speakers' consent statements will give it",
         examples=["Example Audio Ltd"],
     )
+
+
+# ----- comparisons: one speaker's takes, a voice at each of several vendors ------------------------
+
+# The most vendors one comparison clones at (every registered vendor fits).
+MAX_COMPARISON_VENDORS = 16
+
+
+class CreateComparisonRequest(RequestModel):
+    vendors: list[Annotated[str, Field(max_length=32)]] = Field(
+        min_length=2,
+        max_length=MAX_COMPARISON_VENDORS,
+        description="Two or more distinct vendor ids that clone, e.g. tencent_vrs and qiniu",
+        examples=[["tencent_vrs", "qiniu"]],
+    )
+    voice_name: DisplayName = Field(description="A display name for the voices (each vendor's)")
+    speaker_name: DisplayName = Field(
+        description="The person whose voice is cloned, as the consent statement they read names them",
+        examples=["Li Hua"],
+    )
+    consent_document: DocumentReference | None = Field(
+        None,
+        description="Only where the operator allows it for the tenant: a reference to the speaker's "
+        "signed consent kept elsewhere, recorded instead of a spoken statement",
+    )
+    language: Language = Language.ZH_CN
+    gender: Gender
+    options: dict[
+        Annotated[str, Field(max_length=32)],
+        dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]],
+    ] = Field(
+        default_factory=dict,
+        max_length=MAX_COMPARISON_VENDORS,
+        description='Each vendor\'s options, by vendor id, e.g. {"volcengine": {"speaker_id": "S_..."}}',
+    )
+    notify_url: NotifyUrl | None = Field(
+        None,
+        description="An http(s) URL that receives the comparison's events (and each vendor job's) as "
+        "signed POSTs (docs/events.md)",
+        examples=["https://example.com/hooks/voiceclone"],
+    )
+
+
+class ComparisonVendorView(BaseModel):
+    """One vendor of a comparison: its job (an ordinary job, GET /v1/jobs/{job_id}) and how it went."""
+
+    vendor: str
+    job_id: str
+    status: JobStatus = Field(description="The vendor job's status")
+    voice_id: str | None = Field(None, description="The cloned voice, once ready")
+    error: JobError | None = Field(None, description="Why the vendor failed, with the vendor's own code")
+    seconds_to_ready: float | None = Field(
+        None, description="Seconds from the last take's upload to this vendor's voice being ready"
+    )
+    takes: list[str] = Field(default_factory=list, description="The takes (text ids) this vendor trains from")
+    facts: dict[str, Any] | None = Field(None, description="What was measured of the voice (null until then)")
+
+
+class ComparisonView(BaseModel):
+    comparison_id: str
+    status: ComparisonStatus
+    voice_name: str
+    speaker_name: str
+    language: Language
+    gender: Gender
+    consent: ConsentTermsView = Field(description="The one consent the speaker gives, naming every vendor")
+    created_at: datetime
+    updated_at: datetime
+    notify_url: str | None = None
+    sentences: list[SentenceView] = Field(
+        default_factory=list, description="The takes to record, once each: the consent statement first"
+    )
+    documents: list[DocumentView] = Field(
+        default_factory=list, description="Documents the chosen vendors require (their union)"
+    )
+    vendors: list[ComparisonVendorView]
+
+    @classmethod
+    def of(
+        cls,
+        comparison: Comparison,
+        jobs: dict[str, Job],
+        uploads: dict[str, UploadTarget] | None = None,
+        documents: dict[str, UploadTarget] | None = None,
+    ) -> ComparisonView:
+        uploads, documents = uploads or {}, documents or {}
+        return cls(
+            comparison_id=comparison.comparison_id,
+            status=comparison.status,
+            voice_name=comparison.voice_name,
+            speaker_name=comparison.speaker_name,
+            language=comparison.language,
+            gender=comparison.gender,
+            consent=ConsentTermsView.of(comparison.consent),
+            created_at=comparison.created_at,
+            updated_at=comparison.updated_at,
+            notify_url=comparison.notify_url,
+            sentences=[
+                SentenceView(
+                    text_id=t.text_id,
+                    text=t.text,
+                    status=SentenceStatus.UPLOADED if t.etag else SentenceStatus.PENDING_UPLOAD,
+                    upload=uploads.get(t.text_id),
+                )
+                for t in sorted(comparison.takes, key=lambda t: t.text_id != CONSENT_TEXT_ID)
+            ],
+            documents=[
+                DocumentView(name=name, uploaded=bool(etag), upload=documents.get(name))
+                for name, etag in comparison.documents.items()
+            ],
+            vendors=[_vendor_view(comparison, v, jobs.get(v.job_id)) for v in comparison.vendors],
+        )
+
+
+def _vendor_view(comparison: Comparison, entry: ComparisonVendor, job: Job | None) -> ComparisonVendorView:
+    ready = entry.ready_at
+    start = comparison.takes_completed_at
+    return ComparisonVendorView(
+        vendor=entry.vendor,
+        job_id=entry.job_id,
+        status=job.status if job is not None else JobStatus.AWAITING_AUDIO,
+        voice_id=job.voice_id if job is not None else entry.voice_id,
+        error=(job.error if job is not None and job.error else entry.error),
+        seconds_to_ready=round((ready - start).total_seconds(), 3) if ready and start else None,
+        takes=[t for t in entry.text_ids if t != CONSENT_TEXT_ID],
+        facts=entry.facts,
+    )
+
+
+class ComparisonSummary(BaseModel):
+    comparison_id: str
+    status: ComparisonStatus
+    voice_name: str
+    vendors: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, comparison: Comparison) -> ComparisonSummary:
+        return cls(
+            comparison_id=comparison.comparison_id,
+            status=comparison.status,
+            voice_name=comparison.voice_name,
+            vendors=[v.vendor for v in comparison.vendors],
+            created_at=comparison.created_at,
+        )
+
+
+class ComparisonPage(BaseModel):
+    items: list[ComparisonSummary]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page")

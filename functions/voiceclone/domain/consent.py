@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
@@ -78,8 +78,24 @@ def spoken_phrase(digits: str, language: StatementLanguage) -> str:
     return " ".join(spoken[:4]) + ", " + " ".join(spoken[4:])
 
 
-def statement(language: StatementLanguage, speaker: str, organisation: str, vendor: str, phrase: str) -> str:
-    """The consent statement: who agrees, to whom, for what, through which vendor, and the phrase."""
+def vendor_list(names: Sequence[str], language: StatementLanguage) -> str:
+    """Vendors' names as a statement lists them: "A、B和C" in Chinese, "A, B and C" in English."""
+    if len(names) <= 1:
+        return "".join(names)
+    if language == "zh":
+        return "、".join(names[:-1]) + "和" + names[-1]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def statement(
+    language: StatementLanguage, speaker: str, organisation: str, vendor: str | Sequence[str], phrase: str
+) -> str:
+    """The consent statement: who agrees, to whom, for what, through which vendor(s), and the phrase.
+
+    A comparison's speaker agrees once for every vendor it clones at: the statement names them all.
+    """
+    if not isinstance(vendor, str):
+        vendor = vendor_list(list(vendor), language)
     if language == "zh":
         return (
             f"我，{speaker}，同意{organisation}录制我的声音，并通过{vendor}用它制作合成声音。"

@@ -92,6 +92,17 @@ class InvalidField(InvalidRequest):
         self.loc = loc
 
 
+class InvalidFields(InvalidRequest):
+    """Several fields break rules their schema cannot state, all named at once (the API's 422).
+
+    ``problems`` holds each as (loc, code, message), ``loc`` as in a validation error's detail.
+    """
+
+    def __init__(self, problems: list[tuple[tuple[str, ...], str, str]]) -> None:
+        super().__init__(problems[0][1], "; ".join(f"{'.'.join(loc)}: {msg}" for loc, _, msg in problems))
+        self.problems = problems
+
+
 class Conflict(VoicecloneError):
     """The request conflicts with the record's state (the API's 409), or a write kept losing to others."""
 

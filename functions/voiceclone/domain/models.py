@@ -217,6 +217,8 @@ class Job(BaseModel):
     # (voiceclone.logic.training.expiry); the API shows it as expires_at. Not named so here:
     # `expires_at` is the table's TTL attribute.
     deadline_at: datetime | None = None
+    # The comparison this job is one vendor of (its takes come from the comparison's uploads).
+    comparison_id: str | None = None
     version: int = 0
 
 

@@ -1,6 +1,6 @@
 """The REST API: one resolver over a Powertools ``Router`` per resource, and the function's handler.
 
-Routers: jobs (and a vendor's training texts), voices, speech, account (usage, the webhook
+Routers: jobs (and a vendor's training texts), comparisons, voices, speech, account (usage, the webhook
 secret), labels (what a file's labels say, the tenant's label policy); the OpenAPI document is
 the resolver's own. Request hardening (voiceclone.rest.hardening) runs before routing and the
 exception-to-answer mapping (voiceclone.rest.errors) is registered once, for every route. The
@@ -25,7 +25,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.observability import log_metrics, logger
-from voiceclone.rest import account, errors, jobs, labels, speech, speech_stream, voices
+from voiceclone.rest import account, comparisons, errors, jobs, labels, speech, speech_stream, voices
 from voiceclone.rest.hardening import refuse_unreadable_body, reject_unknown_query_parameters
 from voiceclone.rest.openapi import openapi_options
 
@@ -61,6 +61,7 @@ app.use([reject_unknown_query_parameters])
 for router in (
     errors.router,
     jobs.router,
+    comparisons.router,
     voices.router,
     speech.router,
     speech_stream.router,

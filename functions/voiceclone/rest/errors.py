@@ -36,6 +36,7 @@ from voiceclone.domain.api_models import ErrorBody
 from voiceclone.domain.errors import (
     Conflict,
     InvalidField,
+    InvalidFields,
     InvalidRequest,
     NotFound,
     StorageError,
@@ -110,6 +111,15 @@ def _invalid_field(exc: InvalidField) -> Response[Any]:
         status_code=422,
         content_type=content_types.APPLICATION_JSON,
         body={**validation_error_body(detail, exc.code), "message": exc.message, "details": exc.details},
+    )
+
+
+@router.exception_handler(InvalidFields)  # type: ignore[untyped-decorator]
+def _invalid_fields(exc: InvalidFields) -> Response[Any]:
+    """Every field's problem at once, each in a validation error's shape."""
+    detail = [{"loc": list(loc), "msg": msg, "type": code} for loc, code, msg in exc.problems]
+    return Response(
+        status_code=422, content_type=content_types.APPLICATION_JSON, body=validation_error_body(detail)
     )
 
 

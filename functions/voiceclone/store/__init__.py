@@ -1,7 +1,7 @@
 """DynamoDB access, the only code that talks to the table: one store per record kind over one table.
 
 Every kind (jobs and sentences, voices, speech, usage counters, API keys and webhook secrets,
-tenant settings, consent records and the phrases claimed)
+tenant settings, consent records and the phrases claimed, comparisons)
 keeps its items through voiceclone.store.table, whose ``Table.change`` is the one versioned
 read-change-write: a callback and a poller racing never overwrite each other's update.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voiceclone.store.account import AccountStore
+from voiceclone.store.comparisons import ComparisonStore
 from voiceclone.store.consent import ConsentStore
 from voiceclone.store.jobs import JobStore
 from voiceclone.store.speech import SpeechStore
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 
 class Store:
-    """The table's record kinds: ``jobs``, ``voices``, ``speech``, ``usage``, ``account``, ``tenants``
-    and ``consent``."""
+    """The table's record kinds: ``jobs``, ``voices``, ``speech``, ``usage``, ``account``, ``tenants``,
+    ``consent`` and ``comparisons``."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table = Table(table_name, client)
@@ -36,3 +37,4 @@ class Store:
         self.account = AccountStore(self.table)
         self.tenants = TenantStore(self.table)
         self.consent = ConsentStore(self.table)
+        self.comparisons = ComparisonStore(self.table)

@@ -55,6 +55,12 @@ class Capabilities(BaseModel):
     completion: Literal["callback", "polling"] = "polling"
     audio_files: Literal["per_sentence", "single"] = "single"
     sentence_count: int = 20
+    # True: the vendor trains from takes of any text (it is told, or does not need, what was read), so a
+    # comparison may give it takes made for another vendor's script; False: its takes must read its own
+    # training_texts() (it checks a take against its text id, or the texts were chosen for a reason).
+    reads_any_text: bool = False
+    # False for a vendor registered for speech alone: no voice can be cloned there (no job, no comparison).
+    clones: bool = True
     sample_rate: int = 16000
     min_sentence_seconds: float = 1.0
     max_sentence_seconds: float = 15.0

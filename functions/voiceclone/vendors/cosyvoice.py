@@ -239,6 +239,10 @@ class CosyVoiceAdapter(VendorAdapter):
         audio_transport="url",
         audio_files="single",
         sentence_count=len(script()),
+        # Fixed texts, by our choice: CosyVoice itself takes any speech, but these four were picked for
+        # their length (each holds the 5 s of continuous reading it needs); a shorter take made for
+        # another vendor could not stand in for one of them.
+        reads_any_text=False,
         # Each take carries 5 s of speech, so the joined file has the continuous stretch CosyVoice asks
         # for; joined, at most 20 s (10–20 s recommended, 60 s the most). Between two takes the service
         # puts 0.5 s of silence after trimming each to 0.25 s around its speech: about 1 s, under the

@@ -176,6 +176,9 @@ class HuaweiAdapter(VendorAdapter):
         audio_transport="upload",
         audio_files="per_sentence",
         sentence_count=BASIC_SENTENCES,
+        # Any text: a BASIC package pairs each WAV with a .txt of what was read (the take's own text);
+        # the edition fixes how many (20), not which sentences (docs/vendors/huawei.md).
+        reads_any_text=True,
         # Audit and training take working days: poll every ten minutes, at most hourly.
         poll_initial_seconds=600,
         poll_max_seconds=3600,

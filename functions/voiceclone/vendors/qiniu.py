@@ -149,6 +149,9 @@ class QiniuAdapter(VendorAdapter):
         audio_transport="url",
         # Qiniu wants 10–60 s of audio: six of our ~8 s sentences plus pauses land inside it.
         sentence_count=6,
+        # Any text: Qiniu's create call takes the audio's URL alone, no text (docs/vendors/qiniu.md,
+        # Operations); the first six of the standard script are only what a lone job asks for.
+        reads_any_text=True,
         # 10-60 s (docs/vendors/qiniu.md, Limits); a slow reader's six can overflow: the best fit is sent.
         joined_seconds=(10.0, 60.0),
         # Training takes minutes to a dozen minutes.

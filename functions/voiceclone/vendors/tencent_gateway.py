@@ -146,6 +146,9 @@ class TencentGatewayAdapter(TencentKeyPairAdapter):
     capabilities = Capabilities(
         completion="callback",
         audio_transport="url",
+        # Any text: CreateJob type 2 takes the audio's URL and no script (docs/vendors/tencent_gateway.md);
+        # the standard script's first twenty are only what a lone job asks for.
+        reads_any_text=True,
         poll_initial_seconds=30,
         poll_max_seconds=600,
         # Undocumented by the vendor: the window its sandbox enforces (docs/vendors/tencent_gateway.md).

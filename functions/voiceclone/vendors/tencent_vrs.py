@@ -138,6 +138,9 @@ class TencentVrsAdapter(TencentKeyPairAdapter):
     optional_fields = ("tts_endpoint", "stream_endpoint", "app_id")
     capabilities = Capabilities(
         sentence_check="vendor",
+        # Fixed texts: the script is the vendor's (GetTrainingText), and DetectEnvAndSoundQuality checks
+        # each take against its TextId, so another vendor's take cannot stand in for one of these.
+        reads_any_text=False,
         completion="callback",
         audio_transport="inline",
         audio_files="per_sentence",

@@ -347,6 +347,9 @@ class VolcengineAdapter(VendorAdapter):
     capabilities = Capabilities(
         # Volcengine checks the recording when it is uploaded (codes 1102–1123); before that, only ours.
         audio_transport="inline",
+        # Any text: the upload's `text` is whatever was read (the service sends the takes' own texts),
+        # and Volcengine compares the audio with it (1109) rather than with a script of its own.
+        reads_any_text=True,
         # Training takes seconds to minutes.
         poll_initial_seconds=10,
         poll_max_seconds=60,

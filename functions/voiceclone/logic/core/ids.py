@@ -1,6 +1,7 @@
 """The ids the service issues, typed by their form: what a callback's path names is known from the id itself.
 
-A job id is 32 hex digits; its voice is ``v-<job id>``; a speech is ``sp-`` and 32 hex digits.
+A job id is 32 hex digits; its voice is ``v-<job id>``; a speech is ``sp-`` and 32 hex digits; a
+comparison ``cmp-`` and 32 hex digits (its uploads share the jobs' key layout: the id says whose).
 Vendor callbacks share one route (``/v1/callbacks/{vendor}/{id}``): the id says whose task called.
 """
 
@@ -11,6 +12,7 @@ import uuid
 
 SPEECH_ID_PREFIX = "sp-"
 VOICE_ID_PREFIX = "v-"
+COMPARISON_ID_PREFIX = "cmp-"
 # Job, voice, speech and vendor ids as the service issues them: anything else names nothing.
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -29,3 +31,11 @@ def new_speech_id() -> str:
 
 def is_speech_id(item_id: str) -> bool:
     return item_id.startswith(SPEECH_ID_PREFIX)
+
+
+def new_comparison_id() -> str:
+    return COMPARISON_ID_PREFIX + uuid.uuid4().hex
+
+
+def is_comparison_id(item_id: str) -> bool:
+    return item_id.startswith(COMPARISON_ID_PREFIX)

@@ -4,8 +4,13 @@
 
     uploads/<tenant>/<job>/<text_id>.wav          a sentence's presigned form writes here (any audio format)
     uploads/<tenant>/<job>/<document>.pdf         a document the vendor requires (Huawei's letter)
+    uploads/<tenant>/<cmp-id>/<text_id>.wav       a comparison's take (read once, fitted to each vendor's job)
+    uploads/<tenant>/<cmp-id>/<document>.pdf      a document one of the comparison's vendors requires
     training/<tenant>/<job>/recordings/<name>/<etag>.<wav|pdf>
-                                                  intake's copy of an upload it recorded (no form writes here)
+                                                  intake's copy of an upload it recorded (no form writes
+                                                  here); a comparison's under its id, copied to each job's
+    training/<tenant>/measured/<etag>-<rate>.json what was measured of one upload's bytes at a rate (and
+                                                  .wav, the audio measured): every check of them reuses it
     training/<tenant>/<job>/recordings/<name>/<etag>.vendor.wav
                                                   that recording converted for the vendor (CheckSentence)
     training/<tenant>/<job>/voice.wav             the sentences joined for a vendor that takes one file
@@ -76,3 +81,18 @@ def speech_key(tenant_id: str, voice_id: str, speech_id: str, fmt: str) -> str:
 def consent_key(tenant_id: str, voice_id: str, sha256: str) -> str:
     """Where a voice's consent take is kept (named by its hash: a copy of the same bytes lands on itself)."""
     return f"{CONSENT}/{tenant_id}/{voice_id}/{sha256}.wav"
+
+
+def comparison_upload_key(tenant_id: str, comparison_id: str, text_id: str) -> str:
+    """Where a comparison's take is uploaded: the jobs' layout, under the comparison's id."""
+    return upload_key(tenant_id, comparison_id, text_id)
+
+
+def measured_key(tenant_id: str, etag: str, sample_rate: int) -> str:
+    """Where CheckSentence keeps what it measured of one upload's bytes (named by their ETag) at a rate."""
+    return f"{TRAINING}/{tenant_id}/measured/{etag}-{sample_rate}.json"
+
+
+def measured_wav_key(tenant_id: str, etag: str, sample_rate: int) -> str:
+    """The trimmed 16-bit mono WAV at that rate that the measurement was taken of, beside it."""
+    return f"{TRAINING}/{tenant_id}/measured/{etag}-{sample_rate}.wav"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from voiceclone.domain.api_models import ConsentView, CreateJobRequest
+from voiceclone.domain.api_models import ConsentView, CreateComparisonRequest, CreateJobRequest
 from voiceclone.domain.consent import (
     CONSENT_TEXT_ID,
     PHRASE_DIGITS,
@@ -30,6 +30,7 @@ from voiceclone.domain.consent import (
     sha256_hex,
     spoken_phrase,
     statement,
+    vendor_list,
 )
 from voiceclone.domain.errors import Conflict, ConsentMissing, InvalidRequest
 from voiceclone.domain.models import (
@@ -57,9 +58,15 @@ def draw_phrase_digits() -> str:
 
 
 def new_terms(
-    settings: TenantSettings, caller: Requester, request: CreateJobRequest, texts: list[TrainingText]
+    settings: TenantSettings,
+    caller: Requester,
+    request: CreateJobRequest | CreateComparisonRequest,
+    texts: list[TrainingText],
 ) -> ConsentTerms:
-    """The consent a new job asks for; InvalidRequest where the tenant cannot ask for it so."""
+    """The consent a new job (or comparison) asks for; InvalidRequest where the tenant cannot ask for it so.
+
+    A comparison's statement names every vendor it clones at: the speaker agrees once, for all of them.
+    """
     organisation = settings.organisation_name
     if not organisation:
         raise Conflict(
@@ -68,11 +75,12 @@ def new_terms(
             'PATCH /v1/settings {"organisation_name": "..."} (voiceclone settings --organisation NAME)',
         )
     language = script_language(t.text for t in texts)
+    vendors = [request.vendor] if isinstance(request, CreateJobRequest) else request.vendors
     terms = ConsentTerms(
         kind=ConsentKind.RECORDING,
         speaker_name=request.speaker_name,
         organisation_name=organisation,
-        vendor_name=adapter_class(request.vendor).display_name(language),
+        vendor_name=vendor_list([adapter_class(v).display_name(language) for v in vendors], language),
         language=language,
         requested_by=caller,
     )
