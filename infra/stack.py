@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnElement, Stack
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_iam as iam
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import constants as c
 from infra.api import Api
+from infra.comparison_workflow import ComparisonWorkflow
 from infra.functions import Functions
 from infra.labels import SpeechLabels
 from infra.monitoring import Monitoring
@@ -33,8 +34,12 @@ UPLOAD_READERS = ("api", "intake", "check_sentence", "submit_training")
 # form can write (voiceclone.logic.training.intake); CheckSentence reads it there (SubmitTraining:
 # all of training/).
 RECORDING_KEEPERS = ("intake",)
-RECORDING_READERS = ("check_sentence", "finalize")
+# intake reads a comparison's kept takes too: it copies them to each vendor job's recordings.
+RECORDING_READERS = ("check_sentence", "finalize", "intake", "measure_take")
 RECORDINGS = f"{c.TRAINING_PREFIX}*/recordings/*"
+# What CheckSentence measured of an upload's bytes (keys.measured_key), reused by every check of them.
+MEASUREMENTS = f"{c.TRAINING_PREFIX}*/measured/*"
+MEASURERS = ("check_sentence", "measure_take")
 # The api signs presigned POSTs, and S3 checks the signer may put the object.
 UPLOAD_WRITERS = ("api",)
 # DELETE /v1/voices/{id} deletes the voice's recordings and its assembled training audio; so does
@@ -63,6 +68,7 @@ PROVENANCE_CHECKERS = ("api",)
 # when a job goes back to CHECK_FAILED (infra/schedules.py).
 EXPIRY_ARMERS = ("api", "gate", "poll_status")
 EXECUTION_STARTERS = ("intake",)
+COMPARISON_EXECUTION_STARTERS = ("intake",)
 # POST /v1/jobs/{id}/cancel stops the job's execution.
 EXECUTION_STOPPERS = ("api",)
 # The callback redeems the task token; await_training does too when the result came before the token.
@@ -122,6 +128,14 @@ class VoicecloneStack(Stack):
         )
         self.workflow = Workflow(self, "Workflow", self.settings, self.functions.by_name)
         self.speech_workflow = SpeechWorkflow(self, "SpeechWorkflow", self.functions.by_name)
+        self.comparison_workflow = ComparisonWorkflow(
+            self,
+            "ComparisonWorkflow",
+            self.functions.by_name,
+            self.workflow.state_machine,
+            Duration.seconds(self.settings.training_deadline_seconds),
+            self.settings.map_max_concurrency,
+        )
         self.api = Api(
             self,
             "Api",
@@ -179,6 +193,10 @@ class VoicecloneStack(Stack):
             self.functions[name].add_environment(
                 c.ENV_STATE_MACHINE_ARN, self.workflow.state_machine.state_machine_arn
             )
+        for name in COMPARISON_EXECUTION_STARTERS:
+            self.functions[name].add_environment(
+                c.ENV_COMPARISON_STATE_MACHINE_ARN, self.comparison_workflow.state_machine.state_machine_arn
+            )
         for name in SPEECH_EXECUTION_STARTERS:
             self.functions[name].add_environment(
                 c.ENV_SPEECH_STATE_MACHINE_ARN, self.speech_workflow.state_machine.state_machine_arn
@@ -205,6 +223,9 @@ class VoicecloneStack(Stack):
             bucket.grant_put(fn[name], RECORDINGS)
         for name in RECORDING_READERS:
             bucket.grant_read(fn[name], RECORDINGS)
+        for name in MEASURERS:
+            bucket.grant_read(fn[name], MEASUREMENTS)
+            bucket.grant_put(fn[name], MEASUREMENTS)
         for name in AUDIO_DELETERS:
             bucket.grant_delete(fn[name], f"{c.UPLOAD_PREFIX}*")
             bucket.grant_delete(fn[name], f"{c.TRAINING_PREFIX}*")
@@ -241,6 +262,8 @@ class VoicecloneStack(Stack):
             self.secrets.grant_read(fn[name])
         for name in EXECUTION_STARTERS:
             self.workflow.state_machine.grant_start_execution(fn[name])
+        for name in COMPARISON_EXECUTION_STARTERS:
+            self.comparison_workflow.state_machine.grant_start_execution(fn[name])
         for name in EXECUTION_STOPPERS:
             self.workflow.state_machine.grant_execution(fn[name], "states:StopExecution")
         for name in TASK_RESPONDERS:
@@ -272,7 +295,10 @@ class VoicecloneStack(Stack):
                     "s3:GetObject*/GetBucket*/List*/Abort* action groups on that bucket only), the jobs "
                     "table's index/* (its two GSIs), "
                     "the state machine invoking versions/aliases (:*) of its own functions, and the api "
-                    "stopping executions (:*) of the one state machine (POST /v1/jobs/{id}/cancel).",
+                    "stopping executions (:*) of the one state machine (POST /v1/jobs/{id}/cancel); "
+                    "training/*/measured/* (what CheckSentence measured of an upload's bytes); the "
+                    "comparison workflow describing and stopping the training workflow's executions it "
+                    "starts (startExecution.sync:2: that machine's executions, its name followed by *).",
                     applies_to=self._granted_wildcards(),
                 ),
             ],
@@ -285,6 +311,7 @@ class VoicecloneStack(Stack):
         roles = [f.role for f in self.functions.by_name.values()] + [
             self.workflow.state_machine.role,
             self.speech_workflow.state_machine.role,
+            self.comparison_workflow.state_machine.role,
         ]
         for role in roles:
             if role is None:
@@ -307,6 +334,9 @@ class VoicecloneStack(Stack):
             "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
             f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}:*'
         )
+        # The comparison workflow's startExecution.sync:2 task: DescribeExecution/StopExecution on the
+        # training workflow's executions (CDK's grant: the machine's name followed by *).
+        training_runs = executions.removesuffix(":*") + "*"
         return [
             *(f"Action::{action}" for action in S3_GRANT_ACTIONS),
             f"Resource::<{bucket}.Arn>/{c.UPLOAD_PREFIX}*",
@@ -314,9 +344,11 @@ class VoicecloneStack(Stack):
             f"Resource::<{bucket}.Arn>/{c.SPEECH_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.CONSENT_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{RECORDINGS}",
+            f"Resource::<{bucket}.Arn>/{MEASUREMENTS}",
             f"Resource::<{table}.Arn>/index/*",
             *(f"Resource::<{function}.Arn>:*" for function in invoked),
             f"Resource::{executions}",
+            f"Resource::{training_runs}",
         ]
 
     def _logical_id(self, element: object) -> str:

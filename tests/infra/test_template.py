@@ -530,7 +530,8 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     # Clients' uploads are presigned by the api; the assembled training audio is written by SubmitTraining;
     # intake keeps each accepted upload where no form can write (training/*/recordings/* only).
     # FinishSpeech stores what an async vendor spoke (speech/* only); Finalize keeps the consent take
-    # with the voice (consent/* only), copied from the job's recordings (which it reads).
+    # with the voice (consent/* only), copied from the job's recordings (which it reads). CheckSentence and
+    # MeasureTake keep what they measured of an upload's bytes (training/*/measured/* only).
     assert handlers_allowed(template_json, "s3:PutObject") == {
         handler_of("api"),
         handler_of("stream"),
@@ -538,9 +539,12 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
         handler_of("intake"),
         handler_of("speech_finish"),
         handler_of("finalize"),
+        handler_of("check_sentence"),
+        handler_of("measure_take"),
     }
     assert handlers_allowed(template_json, "s3:GetObject*") == {
-        handler_of(n) for n in ("api", "stream", "intake", "check_sentence", "submit_training", "finalize")
+        handler_of(n)
+        for n in ("api", "stream", "intake", "check_sentence", "submit_training", "finalize", "measure_take")
     }
     # expire_job cancels the vendor's task of a job that expires (a Huawei job sent back for re-recording).
     readers = {"api", "callback", "check_sentence", "submit_training", "poll_status", "finalize"}

@@ -524,23 +524,7 @@ def judge(pcm: bytes, limits: RecordingLimits, original: str | None) -> Recordin
     kept = samples.tobytes() if sys.byteorder == "little" else _swapped(samples)
     duration = round(len(samples) / rate, 3)
     report.duration_seconds = duration
-    if duration < limits.min_seconds:
-        findings.append(
-            _finding(
-                AudioProblem.TOO_SHORT,
-                f"the recording lasts {duration:.1f} s, at least {limits.min_seconds:g} s is needed: "
-                "read the whole sentence and record it again",
-            )
-        )
-    elif duration > limits.max_seconds:
-        findings.append(
-            _finding(
-                AudioProblem.TOO_LONG,
-                f"the recording lasts {duration:.1f} s without its leading and trailing silence, "
-                f"at most {limits.max_seconds:g} s is allowed: record only this sentence, "
-                "without long pauses in it",
-            )
-        )
+    findings.extend(duration_findings(duration, limits))
     measurements = AudioMeasurements(
         duration_seconds=duration,
         original=original,
@@ -583,6 +567,43 @@ def judge(pcm: bytes, limits: RecordingLimits, original: str | None) -> Recordin
                 )
             )
     return Recording(report, measurements, wav_file(rate, kept))
+
+
+def duration_findings(duration: float, limits: RecordingLimits) -> list[AudioFinding]:
+    """Too short or too long for these limits (the trimmed duration): the one vendor-specific verdict."""
+    if duration < limits.min_seconds:
+        return [
+            _finding(
+                AudioProblem.TOO_SHORT,
+                f"the recording lasts {duration:.1f} s, at least {limits.min_seconds:g} s is needed: "
+                "read the whole sentence and record it again",
+            )
+        ]
+    if duration > limits.max_seconds:
+        return [
+            _finding(
+                AudioProblem.TOO_LONG,
+                f"the recording lasts {duration:.1f} s without its leading and trailing silence, "
+                f"at most {limits.max_seconds:g} s is allowed: record only this sentence, "
+                "without long pauses in it",
+            )
+        ]
+    return []
+
+
+def unlimited(sample_rate: int) -> RecordingLimits:
+    """Limits no duration breaks: a recording judged under them is measured once for every vendor's."""
+    return RecordingLimits(sample_rate, 0.0, math.inf)
+
+
+def within_limits(measured: Recording, limits: RecordingLimits) -> Recording:
+    """A recording judged under :func:`unlimited`, judged again under one vendor's limits: the same
+    verdict as judging it under them (the duration findings come first, as judge puts them)."""
+    if measured.measurements is None:
+        return measured  # not read at all: no duration to judge
+    report = measured.report.model_copy(deep=True)
+    report.findings = duration_findings(measured.measurements.duration_seconds, limits) + report.findings
+    return Recording(report, measured.measurements, measured.wav)
 
 
 def _swapped(samples: array[int]) -> bytes:

@@ -90,3 +90,29 @@ class SpeechFailedStep(SpeechStep):
     """MarkSpeechFailed: the error a Catch caught ({"Error", "Cause"})."""
 
     error: dict[str, Any] | None = None
+
+
+# ----- the comparison workflow (a Map over one comparison's vendor jobs) -----------------------------
+
+
+class ComparisonStep(BaseModel):
+    """FinishComparison: the comparison the execution is for."""
+
+    comparison_id: str = Field(min_length=1)
+
+
+class MeasureTakeStep(ComparisonStep):
+    """One Map iteration of MeasureTakes: a take measured once, before any vendor's check."""
+
+    text_id: str = Field(min_length=1)
+
+
+class ComparisonVendorStep(ComparisonStep):
+    """RecordVendorReady / RecordVendorFailed: one vendor's job after its training execution ended.
+
+    ``error``: what the iteration's Catch caught ({"Error", "Cause"}), when the execution failed.
+    """
+
+    job_id: str = Field(min_length=1)
+    vendor: str = Field(min_length=1)
+    error: dict[str, Any] | None = None

@@ -33,8 +33,9 @@ class Function:
     # dimension); without a vendor path the step's job is read to find it.
     run_id: str = ""
     vendor: str = ""
-    # The state machine whose task it is (infra/workflow.py, infra/speech_workflow.py).
-    workflow: Literal["", "training", "speech"] = ""
+    # The state machine whose task it is (infra/workflow.py, infra/speech_workflow.py,
+    # infra/comparison_workflow.py).
+    workflow: Literal["", "training", "speech", "comparison"] = ""
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     # SnapStart (a function a client waits on): the modules imported before the snapshot is taken,
     # beyond the target's own module: those its first requests load (the table's tests check it);
@@ -98,6 +99,22 @@ def speech_step(
         vendor="speech.vendor",
         workflow="speech",
         extras=extras,
+    )
+
+
+def comparison_step(
+    name: str, target: str, input: str, vendor: str = "", timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+) -> Function:
+    """A task of the comparison workflow (a function of voiceclone.logic.comparisons.steps): its input
+    names the comparison, and one vendor where the step is about one."""
+    return Function(
+        name,
+        f"voiceclone.logic.comparisons.steps:{target}",
+        f"voiceclone.domain.steps:{input}",
+        run_id="comparison_id",
+        vendor=vendor,
+        workflow="comparison",
+        timeout_seconds=timeout_seconds,
     )
 
 
@@ -165,6 +182,19 @@ FUNCTIONS: tuple[Function, ...] = (
     # FinishSpeech labels the audio: its module is its own, so no other step loads the labelling library.
     speech_step("speech_finish", "finish", "SpeechProgressStep", module="finish", extras=("labels",)),
     speech_step("speech_mark_failed", "mark_failed", "SpeechFailedStep"),
+    # The comparison workflow: each take decoded and measured once (CheckSentence's module: PyAV),
+    # each vendor's end recorded as it comes, the comparison's end last.
+    Function(
+        "measure_take",
+        "voiceclone.logic.training.sentence_check:measure_take",
+        "voiceclone.domain.steps:MeasureTakeStep",
+        run_id="comparison_id",
+        workflow="comparison",
+        timeout_seconds=60,
+        extras=("audio",),
+    ),
+    comparison_step("comparison_record_vendor", "record_vendor", "ComparisonVendorStep", vendor="vendor"),
+    comparison_step("comparison_finish", "finish", "ComparisonStep"),
 )
 
 BY_NAME: dict[str, Function] = {f.name: f for f in FUNCTIONS}
@@ -175,6 +205,6 @@ def function(name: str) -> Function:
     return BY_NAME[name]
 
 
-def workflow_functions(workflow: Literal["training", "speech"]) -> tuple[str, ...]:
+def workflow_functions(workflow: Literal["training", "speech", "comparison"]) -> tuple[str, ...]:
     """The names of the functions a state machine invokes."""
     return tuple(f.name for f in FUNCTIONS if f.workflow == workflow)

@@ -48,6 +48,10 @@ def handle_upload(svc: Services, key: str, size: int, etag: str) -> IntakeOutcom
     try:
         job = svc.store.jobs.require(job_id, tenant_id)
         tag_vendor(job.vendor)  # S3 sends one record per event: the invocation's vendor
+        if job.comparison_id:
+            raise UploadRefused(
+                "ComparisonJob", f"job {job_id} takes its recordings from comparison {job.comparison_id}"
+            )
         if kind == "pdf":
             if name not in job.documents:
                 raise NotFound("DocumentNotFound", f"job {job_id} needs no document {name}")
@@ -127,7 +131,7 @@ def _record_recording(svc: Services, job: Job, key: str, text_id: str, etag: str
     if sentence.status is SentenceStatus.PASSED:
         raise UploadRefused("SentencePassed", f"sentence {text_id} passed its check: it takes no upload")
     kept = accepted_key(job.tenant_id, job.job_id, text_id, etag, "wav")
-    if not _keep(svc, key, kept, etag):
+    if not keep(svc, key, kept, etag):
         return IntakeOutcome.SUPERSEDED
     # The store checks all of the above again in one conditional write.
     changed = svc.store.jobs.record_upload(job.job_id, text_id, etag=etag, size=size, s3_key=kept)
@@ -139,7 +143,7 @@ def _record_document(svc: Services, job: Job, key: str, name: str, etag: str) ->
     if job.documents.get(name) == etag:
         return IntakeOutcome.DUPLICATE
     _refuse_late(job, "documents")
-    if not _keep(svc, key, accepted_key(job.tenant_id, job.job_id, name, etag, "pdf"), etag):
+    if not keep(svc, key, accepted_key(job.tenant_id, job.job_id, name, etag, "pdf"), etag):
         return IntakeOutcome.SUPERSEDED
     changed = False
 
@@ -156,7 +160,7 @@ def _record_document(svc: Services, job: Job, key: str, name: str, etag: str) ->
     return IntakeOutcome.RECORDED if changed else IntakeOutcome.DUPLICATE
 
 
-def _keep(svc: Services, key: str, kept: str, etag: str) -> bool:
+def keep(svc: Services, key: str, kept: str, etag: str) -> bool:
     """Copy the upload the event announced (that very ETag) to its kept key; False if it was replaced."""
     bucket = svc.settings.bucket_name
     try:

@@ -162,6 +162,11 @@ def new_upload_url(svc: Services, tenant_id: str, job_id: str, text_id: str) -> 
     """A fresh presigned POST for one sentence: to record it again after a rejection (or a lapsed URL)."""
     job = svc.store.jobs.require(job_id, tenant_id)
     sentence = svc.store.jobs.sentence(job_id, text_id)
+    if job.comparison_id:
+        raise Conflict(
+            "ComparisonJob",
+            f"job {job_id} takes its recordings from comparison {job.comparison_id}: record there",
+        )
     if job.status not in (JobStatus.AWAITING_AUDIO, JobStatus.CHECK_FAILED):
         raise Conflict("JobNotAwaitingAudio", f"the job is {job.status.value}: it takes no recordings now")
     if sentence.status is SentenceStatus.PASSED:

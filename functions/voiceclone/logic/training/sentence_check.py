@@ -10,12 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from voiceclone.domain.audio import RecordingLimits, limits_for
+from botocore.exceptions import ClientError
+
+from voiceclone.domain.audio import (
+    AudioMeasurements,
+    AudioReport,
+    Recording,
+    RecordingLimits,
+    limits_for,
+    unlimited,
+    within_limits,
+)
 from voiceclone.domain.audio_decode import extension_of
+from voiceclone.domain.base import BaseModel
+from voiceclone.domain.comparison import Comparison
 from voiceclone.domain.consent import CONSENT_MAX_SECONDS, CONSENT_MIN_SECONDS, CONSENT_TEXT_ID
 from voiceclone.domain.models import Sentence, SentenceCheck, SentenceStatus, utcnow
 from voiceclone.domain.recording import inspect_recording
-from voiceclone.logic.core.keys import converted_key
+from voiceclone.logic.core.keys import converted_key, measured_key, measured_wav_key
 from voiceclone.logic.core.services import Services
 from voiceclone.observability import metrics
 from voiceclone.vendors.registry import capabilities
@@ -31,22 +43,92 @@ def _limits(sentence: Sentence, vendor: str) -> RecordingLimits:
     )
 
 
+class MeasuredTake(BaseModel):
+    """What was measured of one upload's bytes at one rate, under no duration limit (kept in S3 as JSON).
+
+    Every vendor's check of the same bytes (a comparison's vendors all train from one take) reads this
+    instead of decoding again, and judges the duration under its own limits (audio.within_limits).
+    """
+
+    report: AudioReport
+    measurements: AudioMeasurements | None = None
+    # The trimmed 16-bit mono WAV at the rate is kept beside it (keys.measured_wav_key).
+    has_wav: bool = False
+
+
+def _cached(svc: Services, tenant_id: str, etag: str, rate: int) -> Recording | None:
+    bucket = svc.settings.bucket_name
+    try:
+        body = svc.s3.get_object(Bucket=bucket, Key=measured_key(tenant_id, etag, rate))["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    kept = MeasuredTake.model_validate_json(body)
+    wav = None
+    if kept.has_wav:
+        wav = svc.s3.get_object(Bucket=bucket, Key=measured_wav_key(tenant_id, etag, rate))["Body"].read()
+    return Recording(kept.report, kept.measurements, wav)
+
+
+def measure(svc: Services, tenant_id: str, etag: str, s3_key: str, rate: int) -> Recording:
+    """The upload's bytes decoded and measured at ``rate`` once: from what an earlier check kept of the
+    same bytes (its ETag), else decoded now and kept for the next. No duration limit applies yet."""
+    if etag:
+        found = _cached(svc, tenant_id, etag, rate)
+        if found is not None:
+            return found
+    obj = svc.s3.get_object(Bucket=svc.settings.bucket_name, Key=s3_key)
+    # The key always ends in .wav; the Content-Type the client sent says what it meant to upload.
+    recording = inspect_recording(
+        obj["Body"].read(), unlimited(rate), ext=extension_of(str(obj.get("ContentType") or ""))
+    )
+    metrics.add_metric(name="RecordingDecoded", unit="Count", value=1)
+    if etag:
+        bucket = svc.settings.bucket_name
+        if recording.wav is not None:
+            svc.s3.put_object(
+                Bucket=bucket,
+                Key=measured_wav_key(tenant_id, etag, rate),
+                Body=recording.wav,
+                ContentType="audio/wav",
+            )
+        kept = MeasuredTake(
+            report=recording.report, measurements=recording.measurements, has_wav=recording.wav is not None
+        )
+        svc.s3.put_object(
+            Bucket=bucket,
+            Key=measured_key(tenant_id, etag, rate),
+            Body=kept.model_dump_json().encode(),
+            ContentType="application/json",
+        )
+    return recording
+
+
 def _local_check(
-    sentence: Sentence, audio: bytes, vendor: str, max_bytes: int, content_type: str = ""
-) -> tuple[SentenceCheck | None, Any]:
+    svc: Services, sentence: Sentence, vendor: str
+) -> tuple[SentenceCheck | None, Recording | None]:
     """Our own inspection of the audio: a clear reason without spending a vendor call.
 
     Returns (the rejection or None, the inspected Recording: measurements and the vendor-ready WAV).
     """
-    if len(audio) > max_bytes:
+    max_bytes = svc.settings.max_upload_bytes
+    size = sentence.upload_size
+    if size is None:
+        head = svc.s3.head_object(Bucket=svc.settings.bucket_name, Key=sentence.s3_key)
+        size = int(head.get("ContentLength") or 0)
+    if size > max_bytes:
         return SentenceCheck(
             passed=False,
             code="TOO_LARGE",
-            message=f"the file is {len(audio)} bytes, more than {max_bytes}: record a shorter take",
+            message=f"the file is {size} bytes, more than {max_bytes}: record a shorter take",
             source="local",
         ), None
-    # The key always ends in .wav; the Content-Type the client sent says what it meant to upload.
-    recording = inspect_recording(audio, _limits(sentence, vendor), ext=extension_of(content_type))
+    limits = _limits(sentence, vendor)
+    measured = measure(
+        svc, sentence.tenant_id, sentence.upload_etag or "", sentence.s3_key, limits.sample_rate
+    )
+    recording = within_limits(measured, limits)
     report = recording.report
     if report.ok:
         return None, recording
@@ -73,11 +155,7 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
     if sentence.status in (SentenceStatus.PASSED, SentenceStatus.REJECTED) and sentence.check is not None:
         return {"text_id": text_id, "passed": sentence.check.passed}
     job = svc.store.jobs.require(job_id)
-    obj = svc.s3.get_object(Bucket=svc.settings.bucket_name, Key=sentence.s3_key)
-    audio = obj["Body"].read()
-    verdict, recording = _local_check(
-        sentence, audio, job.vendor, svc.settings.max_upload_bytes, str(obj.get("ContentType") or "")
-    )
+    verdict, recording = _local_check(svc, sentence, job.vendor)
     to_vendor = text_id != CONSENT_TEXT_ID
     if verdict is None and to_vendor and recording is not None and recording.wav is not None:
         svc.s3.put_object(
@@ -86,9 +164,9 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
             Body=recording.wav,
             ContentType="audio/wav",
         )
-        audio = recording.wav
     if verdict is None and to_vendor and capabilities(job.vendor).sentence_check == "vendor":
-        verdict = svc.adapter_for(job.vendor).check_sentence(text_id, audio)
+        assert recording is not None and recording.wav is not None  # it passed: it was read
+        verdict = svc.adapter_for(job.vendor).check_sentence(text_id, recording.wav)
     if verdict is None:
         verdict = SentenceCheck(passed=True, code="0", message="passed", source="local")
     if verdict.measurements is None and recording is not None:
@@ -104,3 +182,19 @@ def check_sentence(svc: Services, job_id: str, text_id: str) -> dict[str, Any]:
     svc.store.jobs.save_sentence(updated, expected_version=sentence.version)
     metrics.add_metric(name="SentencePassed" if verdict.passed else "SentenceRejected", unit="Count", value=1)
     return {"text_id": text_id, "passed": verdict.passed}
+
+
+def measure_take(svc: Services, comparison_id: str, text_id: str) -> dict[str, Any]:
+    """MeasureTakes: one of a comparison's takes decoded and measured once, at each rate its vendors
+    take, before any vendor's check (which then reads the measurement instead of decoding again)."""
+    comparison = svc.store.comparisons.require(comparison_id)
+    take = next(t for t in comparison.takes if t.text_id == text_id)
+    for rate in _rates(comparison, text_id):
+        measure(svc, comparison.tenant_id, take.etag, take.s3_key, rate)
+    return {"text_id": text_id}
+
+
+def _rates(comparison: Comparison, text_id: str) -> list[int]:
+    """The sample rates of the vendors that train from (or, the consent take, check) this take."""
+    users = [v for v in comparison.vendors if text_id == CONSENT_TEXT_ID or text_id in v.text_ids]
+    return sorted({capabilities(v.vendor).sample_rate for v in users})

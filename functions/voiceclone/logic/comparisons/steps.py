@@ -1,0 +1,76 @@
+"""The comparison workflow's steps: one vendor's end recorded as it comes, the comparison's end last.
+
+The vendor's job is the truth of how it went: its status, voice and error are read from the job,
+whatever the Map iteration saw of the training execution (a Catch also covers an execution that
+never started, or was stopped: the job then says why, or the caught error does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voiceclone.domain.comparison import Comparison, ComparisonStatus, VendorOutcome, outcome_of
+from voiceclone.domain.models import JobError, JobStatus, utcnow
+from voiceclone.logic.core.services import Services
+from voiceclone.observability import logger, metrics
+
+
+def record_vendor(
+    svc: Services, comparison_id: str, job_id: str, vendor: str, error: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Keep one vendor's outcome on the comparison: READY with its voice, or FAILED with its error."""
+    job = svc.store.jobs.require(job_id)
+    ready = job.status is JobStatus.SUCCEEDED and job.voice_id is not None
+    voice = svc.store.voices.get(job.voice_id) if ready and job.voice_id else None
+    failure = None
+    if not ready:
+        failure = job.error or JobError(
+            error=str((error or {}).get("Error") or "TrainingNotFinished"),
+            message=str((error or {}).get("Cause") or f"the job ended {job.status.value}")[:1000],
+            vendor=vendor,
+        )
+
+    def change(current: Comparison) -> Comparison | None:
+        entry = current.vendor(vendor)
+        if entry.outcome is not VendorOutcome.PENDING:
+            return None
+        now = utcnow()
+        update: dict[str, Any] = {"ended_at": now}
+        if ready:
+            update |= {
+                "outcome": VendorOutcome.READY,
+                "voice_id": job.voice_id,
+                "ready_at": voice.created_at if voice is not None else now,
+            }
+        else:
+            update |= {"outcome": VendorOutcome.FAILED, "error": failure}
+        vendors = [v.model_copy(update=update) if v is entry else v for v in current.vendors]
+        return current.model_copy(update={"vendors": vendors})
+
+    svc.store.comparisons.mutate(comparison_id, change)
+    outcome = VendorOutcome.READY if ready else VendorOutcome.FAILED
+    metrics.add_metric(name=f"ComparisonVendor{outcome.value.title()}", unit="Count", value=1)
+    logger.info("comparison vendor ended", extra={"comparison_id": comparison_id, "outcome": outcome.value})
+    return {"vendor": vendor, "outcome": outcome.value}
+
+
+def finish(svc: Services, comparison_id: str) -> dict[str, Any]:
+    """The comparison's end, once every vendor's iteration is over: all ready, some failed, all failed.
+
+    A vendor still PENDING here had its iteration end without its outcome recorded (the record
+    step itself failed): its job is read now, so the end never waits on it.
+    """
+    comparison = svc.store.comparisons.require(comparison_id)
+    for entry in comparison.vendors:
+        if entry.outcome is VendorOutcome.PENDING:
+            record_vendor(svc, comparison_id, entry.job_id, entry.vendor)
+
+    def change(current: Comparison) -> Comparison | None:
+        if current.status.terminal:
+            return None
+        status = outcome_of([v.outcome for v in current.vendors])
+        return current.model_copy(update={"status": status, "ended_at": utcnow()})
+
+    ended = svc.store.comparisons.mutate(comparison_id, change)
+    status: ComparisonStatus = ended.status
+    return {"status": status.value}
