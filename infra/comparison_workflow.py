@@ -82,7 +82,6 @@ class ComparisonWorkflow(Construct):
                 {"job_id": sfn.JsonPath.string_at("$.job_id"), "vendor": sfn.JsonPath.string_at("$.vendor")}
             ),
             name=sfn.JsonPath.string_at("$.job_id"),
-            associate_with_parent=True,
             result_selector={"status": sfn.JsonPath.string_at("$.Status")},
             result_path="$.training",
         )

@@ -228,6 +228,46 @@ class VoicecloneClient:
         target: dict[str, Any] = self._request("POST", f"/v1/jobs/{job_id}/sentences/{text_id}/upload-url")
         return target
 
+    # Comparisons
+
+    def create_comparison(
+        self,
+        vendors: list[str],
+        voice_name: str,
+        gender: str,
+        speaker_name: str,
+        language: str = "zh-CN",
+        options: dict[str, dict[str, str]] | None = None,
+        notify_url: str | None = None,
+        consent_document: str | None = None,
+    ) -> dict[str, Any]:
+        """A new comparison: the takes to record once (consent first), each with its form; a job per vendor."""
+        payload: dict[str, Any] = {
+            "vendors": vendors,
+            "voice_name": voice_name,
+            "gender": gender,
+            "speaker_name": speaker_name,
+            "language": language,
+            "options": options or {},
+        }
+        if notify_url:
+            payload["notify_url"] = notify_url
+        if consent_document:
+            payload["consent_document"] = consent_document
+        comparison: dict[str, Any] = self._request("POST", "/v1/comparisons", json=payload)
+        return comparison
+
+    def get_comparison(self, comparison_id: str) -> dict[str, Any]:
+        comparison: dict[str, Any] = self._request("GET", f"/v1/comparisons/{comparison_id}")
+        return comparison
+
+    def list_comparisons(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        page: dict[str, Any] = self._request("GET", "/v1/comparisons", params=params)
+        return page
+
     # Voices
 
     def list_voices(

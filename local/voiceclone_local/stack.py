@@ -23,7 +23,7 @@ import boto3
 import httpx
 from voiceclone.domain.models import CLOCK, utcnow
 
-from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_stop
+from voiceclone_local import lambda_shim, moto_server, s3_post_policy, sfn_nested, sfn_stop
 from voiceclone_local.apigw import LocalApiGateway
 from voiceclone_local.browser_access import StudioStorage
 from voiceclone_local.event_sources import LocalEvents
@@ -174,6 +174,7 @@ class LocalStack:
         self._stoppers.append(lambda_shim.install(self.invocations, self._on_function_error))
         self._stoppers.append(s3_post_policy.install(os.environ["AWS_SECRET_ACCESS_KEY"]))
         self._stoppers.append(sfn_stop.install())
+        self._stoppers.append(sfn_nested.install())
 
         # The sandboxes' URLs change at every start: synthesized as placeholders, so an unchanged app
         # reuses its kept template (voiceclone_local.template.cached_template), and set in after.

@@ -41,11 +41,7 @@ def test_each_vendor_trains_in_the_training_workflow_and_one_failure_holds_no_ot
     iteration = vendors["ItemProcessor"]
     train = iteration["States"][iteration["StartAt"]]
     assert train["Resource"].endswith(":states:startExecution.sync:2")
-    assert train["Parameters"]["Input"] == {
-        "job_id.$": "$.job_id",
-        "vendor.$": "$.vendor",
-        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
-    }
+    assert train["Parameters"]["Input"] == {"job_id.$": "$.job_id", "vendor.$": "$.vendor"}
     assert train["Parameters"]["Name.$"] == "$.job_id"
     # Any error of one vendor's training is caught in its own iteration and recorded; so is a failed record
     assert [(c["ErrorEquals"], c["Next"]) for c in train["Catch"]] == [(["States.ALL"], "RecordVendorFailed")]
