@@ -241,7 +241,7 @@ class VoicecloneClient:
         notify_url: str | None = None,
         consent_document: str | None = None,
     ) -> dict[str, Any]:
-        """A new comparison: the takes to record once (consent first), each with its form; a job per vendor."""
+        """A new comparison: the takes to record once (consent first), each with its form; a job a vendor."""
         payload: dict[str, Any] = {
             "vendors": vendors,
             "voice_name": voice_name,

@@ -44,7 +44,7 @@ def install() -> Callable[[], None]:
             for key in list(response):
                 response[_first(key, str.upper)] = response.pop(key)
 
-    StateTaskServiceSfn._eval_service_task = eval_service_task  # type: ignore[method-assign]
+    StateTaskServiceSfn._eval_service_task = eval_service_task  # type: ignore[method-assign,assignment]
     StateTaskServiceSfn._normalise_response = normalise_response  # type: ignore[method-assign]
 
     def uninstall() -> None:

@@ -50,7 +50,10 @@ def comparison(cid: str, digits: str, tenant: str = "acme") -> Comparison:
         gender=Gender.FEMALE,
         consent=terms,
         takes=[TakeRecord(text_id="00001", text="x")],
-        vendors=[ComparisonVendor(vendor="qiniu", job_id="j1"), ComparisonVendor(vendor="huawei", job_id="j2")],
+        vendors=[
+            ComparisonVendor(vendor="qiniu", job_id="j1"),
+            ComparisonVendor(vendor="huawei", job_id="j2"),
+        ],
     )
 
 

@@ -12,13 +12,14 @@ fitting to each vendor (its rate, format, joined window) are the training workfl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
 from voiceclone.domain.comparison import Comparison, ComparisonStatus, ComparisonVendor, TakeRecord
 from voiceclone.domain.consent import CONSENT_TEXT_ID
 from voiceclone.domain.errors import NotFound, UploadRefused
-from voiceclone.domain.models import utcnow
+from voiceclone.domain.models import Job, utcnow
 from voiceclone.logic.core.keys import accepted_key
 from voiceclone.logic.core.services import Services
 from voiceclone.logic.training.intake import IntakeOutcome, keep
@@ -166,14 +167,7 @@ def _hand_over(svc: Services, comparison: Comparison, entry: ComparisonVendor) -
             source = accepted_key(tenant_id, comparison.comparison_id, name, etag, "pdf")
             target = accepted_key(tenant_id, job_id, name, etag, "pdf")
             svc.s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source})
-            svc.store.jobs.mutate(
-                job_id,
-                lambda current, n=name, e=etag: (
-                    None
-                    if current.documents.get(n) == e
-                    else current.model_copy(update={"documents": {**current.documents, n: e}})
-                ),
-            )
+            svc.store.jobs.mutate(job_id, _with_document(name, etag))
     except UploadRefused as refused:
         logger.warning("vendor job takes no takes", extra={"job_id": job_id, "reason": refused.code})
         return
@@ -185,3 +179,14 @@ def _hand_over(svc: Services, comparison: Comparison, entry: ComparisonVendor) -
             else current.model_copy(update={"execution_name": job_id})
         ),
     )
+
+
+def _with_document(name: str, etag: str) -> Callable[[Job], Job | None]:
+    """The change that records a document's upload on a job (None: it is recorded already)."""
+
+    def change(current: Job) -> Job | None:
+        if current.documents.get(name) == etag:
+            return None
+        return current.model_copy(update={"documents": {**current.documents, name: etag}})
+
+    return change
