@@ -106,7 +106,7 @@ def test_only_the_api_and_the_stream_start_speech_and_only_its_functions_run_it(
                 starters.update(r["Ref"] for r in policy["Properties"]["Roles"])
     # The streaming function starts an async vendor's speech, to answer it whole once made
     assert starters == {roles[handler_of("api")], roles[handler_of("stream")]}
-    # And the training workflow is started by intake alone
+    # And the training workflow is started by intake, and by the comparison workflow (a vendor's job)
     training = state_machine_logical_id(template_json)
     training_starters = {
         r["Ref"]
@@ -115,7 +115,12 @@ def test_only_the_api_and_the_stream_start_speech_and_only_its_functions_run_it(
         if statement["Action"] == "states:StartExecution" and statement["Resource"] == {"Ref": training}
         for r in policy["Properties"]["Roles"]
     }
-    assert training_starters == {roles[handler_of("intake")]}
+    comparison = next(
+        m["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        for k, m in resources_of_type(template_json, "AWS::StepFunctions::StateMachine").items()
+        if k.startswith("ComparisonWorkflowStateMachine")
+    )
+    assert training_starters == {roles[handler_of("intake")], comparison}
     api = next(
         f for f in resources_of_type(template_json, "AWS::Lambda::Function").values()
         if f["Properties"]["Handler"] == handler_of("api")

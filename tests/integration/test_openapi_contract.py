@@ -22,8 +22,23 @@ from voiceclone_local.stack import LocalStack
 EXCLUDED_CHECKS = [unsupported_method]
 # A schema-valid request may still be a 400 where the rule is beyond a JSON schema: POST /v1/jobs
 # `options` are the chosen vendor's own (an option another vendor takes is refused, and says so).
+# POST /v1/comparisons names every problem of its vendors at once, a 422 like the schema's own: a
+# schema-valid body may name a vendor that does not exist or twice, or options a vendor refuses.
 CONFIG = SchemathesisConfig.from_dict(
-    {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404", "409"]}}}
+    {
+        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404", "409"]}},
+        "operations": [
+            {
+                "include-path": "/v1/comparisons",
+                "include-method": "POST",
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", "400", "401", "404", "409", "422"]
+                    }
+                },
+            }
+        ],
+    }
 )
 
 
