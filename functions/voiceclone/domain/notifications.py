@@ -2,8 +2,10 @@
 
 One event per status change of a job, the creation included (a `JobEvent`), one when a
 speech ends (a `SpeechEvent`: Speech Succeeded / Speech Failed), one when a voice's consent is put
-on record (a `ConsentEvent`: Consent Recorded) and one when a voice is deleted (a `VoiceEvent`:
-Voice Deleted). The JSON schema of all (one of the four) is committed at docs/events.schema.json
+on record (a `ConsentEvent`: Consent Recorded), one when a voice is deleted (a `VoiceEvent`:
+Voice Deleted), and a comparison's (a `ComparisonEvent`): one vendor's voice ready, one vendor
+failed, the comparison completed. The JSON schema of all (one of the five) is committed at
+docs/events.schema.json
 and checked by
 a test. Regenerate it with ``python -m voiceclone.domain.notifications > docs/events.schema.json``
 (or ``python scripts/gen_event_schema.py``). docs/events.md describes the contract.
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from voiceclone.domain.base import BaseModel
+from voiceclone.domain.comparison import Comparison, ComparisonStatus, ComparisonVendor, VendorOutcome
 from voiceclone.domain.consent import ConsentKind, ConsentRecord
 from voiceclone.domain.models import Job, JobError, JobStatus, Speech, SpeechStatus, Voice
 
@@ -283,13 +286,91 @@ class VoiceEvent(BaseModel):
         )
 
 
+ComparisonDetailType = Literal["Comparison Voice Ready", "Comparison Vendor Failed", "Comparison Completed"]
+# The events' names as the comparison's API documentation gives them (docs/comparisons.md).
+COMPARISON_EVENTS: dict[ComparisonDetailType, str] = {
+    "Comparison Voice Ready": "comparison.voice_ready",
+    "Comparison Vendor Failed": "comparison.vendor_failed",
+    "Comparison Completed": "comparison.completed",
+}
+
+
+class ComparisonEvent(BaseModel):
+    """One vendor of a comparison ended (its voice ready, or failed), or the whole comparison did."""
+
+    model_config = ConfigDict(
+        title="ComparisonEvent", extra="forbid", json_schema_serialization_defaults_required=True
+    )
+
+    schema_version: Literal["1"] = Field(SCHEMA_VERSION, description="Changes when a field changes meaning")
+    event_id: str = Field(
+        description="Unique per event and the same on every redelivery "
+        "(`<comparison_id>:<vendor>:<outcome>`, `<comparison_id>:completed`)",
+        examples=["cmp-4f1c0d7e9b2a4c55a0e1f3b2c4d5e6f7:qiniu:READY"],
+    )
+    detail_type: ComparisonDetailType = Field(
+        description="The EventBridge detail-type, also sent as the webhook's Voiceclone-Event-Type header: "
+        "comparison.voice_ready, comparison.vendor_failed, comparison.completed"
+    )
+    comparison_id: str
+    tenant_id: str
+    vendor: str | None = Field(None, description="The vendor that ended (none on Comparison Completed)")
+    job_id: str | None = Field(None, description="That vendor's job (GET /v1/jobs/{job_id})")
+    voice_id: str | None = Field(None, description="Comparison Voice Ready: the vendor's cloned voice")
+    error: JobError | None = Field(None, description="Comparison Vendor Failed: why, with the vendor's code")
+    status: ComparisonStatus = Field(description="The comparison's status when the event was made")
+    outcomes: dict[str, VendorOutcome] = Field(
+        default_factory=dict, description="Comparison Completed: each vendor's outcome (READY or FAILED)"
+    )
+    occurred_at: datetime = Field(description="When it happened (UTC, ISO 8601)")
+    has_webhook: bool = Field(False, description="Whether the comparison has a notify_url")
+
+    @property
+    def subject_id(self) -> str:
+        return self.comparison_id
+
+    @classmethod
+    def vendor_ended(cls, comparison: Comparison, entry: ComparisonVendor) -> ComparisonEvent:
+        ready = entry.outcome is VendorOutcome.READY
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            event_id=f"{comparison.comparison_id}:{entry.vendor}:{entry.outcome.value}",
+            detail_type="Comparison Voice Ready" if ready else "Comparison Vendor Failed",
+            comparison_id=comparison.comparison_id,
+            tenant_id=comparison.tenant_id,
+            vendor=entry.vendor,
+            job_id=entry.job_id,
+            voice_id=entry.voice_id if ready else None,
+            error=None if ready else entry.error,
+            status=comparison.status,
+            occurred_at=entry.ended_at or comparison.updated_at,
+            has_webhook=bool(comparison.notify_url),
+        )
+
+    @classmethod
+    def completed(cls, comparison: Comparison) -> ComparisonEvent:
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            event_id=f"{comparison.comparison_id}:completed",
+            detail_type="Comparison Completed",
+            comparison_id=comparison.comparison_id,
+            tenant_id=comparison.tenant_id,
+            status=comparison.status,
+            outcomes={v.vendor: v.outcome for v in comparison.vendors},
+            occurred_at=comparison.ended_at or comparison.updated_at,
+            has_webhook=bool(comparison.notify_url),
+        )
+
+
 # Every event the service publishes.
-Event = JobEvent | SpeechEvent | ConsentEvent | VoiceEvent
+Event = JobEvent | SpeechEvent | ConsentEvent | VoiceEvent | ComparisonEvent
 
 
 def event_of_detail(detail: dict[str, Any]) -> Event:
     """The event an EventBridge detail (or a webhook body) holds, told apart by its detail type."""
     kind = detail.get("detail_type")
+    if "comparison_id" in detail:
+        return ComparisonEvent.model_validate(detail)
     if kind == "Consent Recorded":
         return ConsentEvent.model_validate(detail)
     if kind == "Voice Deleted":
@@ -304,14 +385,14 @@ def event_id(job_id: str, sequence: int) -> str:
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON schema of the events (one of the four kinds) as committed at docs/events.schema.json."""
+    """The JSON schema of the events (one of the five kinds) as committed at docs/events.schema.json."""
     schema = TypeAdapter(Event).json_schema(mode="serialization")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "VoicecloneEvent",
         "description": "An event voiceclone publishes: a job's status change (JobEvent), a speech's "
-        "end (SpeechEvent), a voice's consent put on record (ConsentEvent) or a voice deleted (VoiceEvent); "
-        "detail_type tells which",
+        "end (SpeechEvent), a voice's consent put on record (ConsentEvent), a voice deleted (VoiceEvent) "
+        "or a comparison's vendor or whole ending (ComparisonEvent); detail_type tells which",
         **schema,
     }
 

@@ -1,9 +1,10 @@
-"""Events: a job's status changes, a speech's end, a consent on record, a voice deleted: put on the bus once.
+"""Events: a job's status changes, a speech's end, a consent on record, a voice deleted, a comparison's
+vendor ending and the comparison ending: put on the bus once.
 
 The stream carries every write of the table; only a job item whose status changed
 (or which was just created), a speech item that entered SUCCEEDED or FAILED (a
-synchronous one is created so), a consent record written and a voice that entered
-DELETED make an event (`event_of_change`). Publishing is
+synchronous one is created so), a consent record written, a voice that entered
+DELETED, and a comparison whose vendor ended or which ended make an event (`event_of_change`). Publishing is
 idempotent per event: a marker item ``EVENT#<event_id>`` / ``EVENT`` is claimed with a
 conditional write before PutEvents and marked PUBLISHED after it, so a stream record
 delivered twice (a retried batch, or moto's duplicate delivery on concurrent writes)
@@ -34,10 +35,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from voiceclone import aws
+from voiceclone.domain.comparison import Comparison, VendorOutcome
 from voiceclone.domain.consent import ConsentRecord
 from voiceclone.domain.models import Job, JobStatus, Speech, SpeechStatus, Voice, VoiceState
 from voiceclone.domain.notifications import (
     EVENT_SOURCE,
+    ComparisonEvent,
     ConsentEvent,
     Event,
     JobEvent,
@@ -57,6 +60,7 @@ JOB_SK = "JOB"
 SPEECH_SK = "SPEECH"
 VOICE_SK = "VOICE"
 CONSENT_SK = "CONSENT"
+COMPARISON_SK = "COMPARISON"
 MARKER_SK = "EVENT"
 PENDING = "PENDING"
 PUBLISHED = "PUBLISHED"
@@ -113,6 +117,21 @@ def _speech_event(old_image: Mapping[str, Any] | None, new_image: Mapping[str, A
     return SpeechEvent.of(speech)
 
 
+def _comparison_event(
+    old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any]
+) -> ComparisonEvent | None:
+    """A vendor's end (its outcome left PENDING), else the comparison's (its status became terminal)."""
+    comparison = Comparison.model_validate(_plain(dict(new_image)))
+    before = Comparison.model_validate(_plain(dict(old_image))) if old_image else None
+    for entry in comparison.vendors:
+        was = before.vendor(entry.vendor).outcome if before is not None else VendorOutcome.PENDING
+        if was is VendorOutcome.PENDING and entry.outcome is not VendorOutcome.PENDING:
+            return ComparisonEvent.vendor_ended(comparison, entry)
+    if comparison.status.terminal and (before is None or not before.status.terminal):
+        return ComparisonEvent.completed(comparison)
+    return None
+
+
 def event_of_change(
     event_name: str, old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any] | None
 ) -> Event | None:
@@ -129,6 +148,9 @@ def event_of_change(
     if event_name == "INSERT" and _is(new_image, CONSENT_SK, "consent"):
         assert new_image is not None
         return ConsentEvent.of(ConsentRecord.model_validate(_plain(dict(new_image))))
+    if event_name == "MODIFY" and _is(new_image, COMPARISON_SK, "comparison"):
+        assert new_image is not None
+        return _comparison_event(old_image, new_image)
     if event_name == "MODIFY" and _is(new_image, VOICE_SK, "voice"):
         assert new_image is not None
         return _voice_event(old_image, new_image)

@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone import aws
 from voiceclone.domain.errors import NotFound
-from voiceclone.domain.notifications import Event, SpeechEvent, event_of_detail
+from voiceclone.domain.notifications import ComparisonEvent, Event, SpeechEvent, event_of_detail
 from voiceclone.lazy import lazy_module
 from voiceclone.logic.core.services import Services
 from voiceclone.observability import count, logger
@@ -163,6 +163,11 @@ def event_of_message(body: str) -> Event:
 
 def _notify_url(svc: Services, event: Event) -> str | None:
     """Where the event goes: its speech's notify_url, else its job's (a voice's, a consent's); same tenant."""
+    if isinstance(event, ComparisonEvent):
+        comparison = svc.store.comparisons.get(event.comparison_id)
+        if comparison is None or comparison.tenant_id != event.tenant_id:
+            return None
+        return comparison.notify_url
     if isinstance(event, SpeechEvent):
         try:
             return svc.store.speech.get(event.speech_id, event.tenant_id).notify_url
