@@ -437,6 +437,172 @@ def cmd_clone(args: argparse.Namespace) -> int:
     )
 
 
+# Comparisons: one session of recordings, a voice at several vendors
+
+# A comparison's statuses that end it (voiceclone.domain.comparison.ComparisonStatus).
+COMPARISON_ENDED = ("SUCCEEDED", "PARTLY_SUCCEEDED", "FAILED")
+
+
+def vendor_options(pairs: list[str] | None) -> dict[str, dict[str, str]]:
+    """VENDOR.KEY=VALUE arguments as each vendor's options."""
+    parsed: dict[str, dict[str, str]] = {}
+    for key, value in options(pairs).items():
+        vendor, dot, name = key.partition(".")
+        if not dot or not vendor or not name:
+            raise usage_error(
+                f"expected VENDOR.KEY=VALUE, got {key}={value!r}", hint="e.g. volcengine.speaker_id=S_1"
+            )
+        parsed.setdefault(vendor, {})[name] = value
+    return parsed
+
+
+def compare(
+    client: VoicecloneClient,
+    vendors: list[str],
+    name: str,
+    directory: Path,
+    out: Output,
+    *,
+    speaker: str,
+    gender: str = "female",
+    vendor_opts: dict[str, dict[str, str]] | None = None,
+    documents: dict[str, str] | None = None,
+    stand_in_consent: bool = False,
+    consent_file: Path | None = None,
+    wait: bool = False,
+    timeout: float = 3600.0,
+    interval: float = POLL_INTERVAL,
+) -> int:
+    """Create a comparison, upload each take once (DIR/<text_id>.<ext>), the documents and the consent.
+
+    The takes are asked for by the service (the fewest that serve every vendor); DIR must hold them
+    all before anything is created. Returns the exit code."""
+    if not directory.is_dir():
+        raise usage_error(f"{directory} is not a directory", hint="pass the folder of recordings")
+    documents = documents or {}
+    absent = [f for f in documents.values() if not Path(f).is_file()]
+    if absent:
+        raise usage_error(f"no such file: {', '.join(absent)}")
+    comparison = client.create_comparison(vendors, name, gender, speaker, options=vendor_opts)
+    cid = comparison["comparison_id"]
+    takes = {s["text_id"]: s["upload"] for s in comparison["sentences"] if s["text_id"] != CONSENT}
+    out.line(f"comparison {cid} created ({', '.join(vendors)}: {len(takes)} takes and the consent statement)")
+    missing = [t for t in takes if recording_path(directory, t) is None]
+    needed = [d["name"] for d in comparison.get("documents") or [] if d["name"] not in documents]
+    if missing or needed:
+        flags = " ".join(f"--document {d}=FILE.pdf" for d in needed)
+        raise usage_error(
+            f"comparison {cid} waits for: {', '.join(missing + needed)}",
+            hint=f"record {', '.join(missing) or 'nothing more'} into {directory}; {flags}".strip("; "),
+        )
+    for document in comparison.get("documents") or []:
+        client.upload(document["upload"], Path(documents[document["name"]]))
+    with out.progress() as progress:
+        _upload_all(client, directory, list(takes), takes.__getitem__, progress)
+    if not _comparison_consent(client, comparison, out, stand_in_consent, consent_file):
+        return 0
+    if not wait:
+        out.line(f"every take is in: follow it with: voiceclone compare status {cid} --wait")
+        return 0
+    return show_comparison(out, follow_comparison(client, cid, timeout, interval))
+
+
+def _comparison_consent(
+    client: VoicecloneClient,
+    comparison: dict[str, Any],
+    out: Output,
+    stand_in: bool,
+    consent_file: Path | None,
+) -> bool:
+    """Upload the comparison's consent take (one statement, every vendor named); False: left for later."""
+    sentence = _consent_sentence(comparison)
+    if sentence is None:
+        return True  # a consent document
+    out.line("The speaker reads this consent statement aloud and records it:")
+    out.line(f"  {sentence['text']}")
+    if consent_file is not None:
+        client.upload(sentence["upload"], consent_file)
+        return True
+    if stand_in:
+        from voiceclone_cli.stand_in import write_consent_take
+
+        out.warn("the statement is read by the stand-in reader (eSpeak NG): this is not a person's consent")
+        with tempfile.TemporaryDirectory() as tmp:
+            client.upload(sentence["upload"], write_consent_take(comparison, Path(tmp)))
+        return True
+    out.line(f"comparison {comparison['comparison_id']} waits for it: run compare create with --consent FILE")
+    return False
+
+
+def follow_comparison(
+    client: VoicecloneClient, comparison_id: str, timeout: float, interval: float = POLL_INTERVAL
+) -> dict[str, Any]:
+    """Poll the comparison until every vendor has ended; the final comparison."""
+    deadline = time.monotonic() + timeout
+    while True:
+        comparison = client.get_comparison(comparison_id)
+        if comparison["status"] in COMPARISON_ENDED:
+            return comparison
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"comparison {comparison_id} still {comparison['status']} after {timeout:.0f} s "
+                "(it goes on without the CLI)",
+                hint=f"follow it with: voiceclone compare status {comparison_id}",
+            )
+        time.sleep(interval)
+
+
+def show_comparison(out: Output, comparison: dict[str, Any]) -> int:
+    """The per-vendor table; 0 once every vendor's voice is ready or still on its way, 1 if any failed."""
+    if out.as_json:
+        out.json(comparison)
+    else:
+        out.line(f"comparison {comparison['comparison_id']}: {comparison['status']}")
+        rows = [
+            [
+                v["vendor"],
+                v["status"],
+                v.get("voice_id") or "",
+                "" if v.get("seconds_to_ready") is None else f"{v['seconds_to_ready']:.1f}",
+                _vendor_error(v.get("error")),
+            ]
+            for v in comparison["vendors"]
+        ]
+        out.table(["vendor", "status", "voice id", "seconds to ready", "error"], rows)
+    return 1 if any(v["status"] == "FAILED" for v in comparison["vendors"]) else 0
+
+
+def _vendor_error(error: dict[str, Any] | None) -> str:
+    if not error:
+        return ""
+    code = f" {error['code']}" if error.get("code") else ""
+    return f"{error.get('error', '')}{code}: {error.get('message', '')}"
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    out = _output(args)
+    client = VoicecloneClient()
+    if args.compare_command == "create":
+        return compare(
+            client,
+            args.vendor,
+            args.name,
+            Path(args.recordings),
+            out,
+            speaker=args.speaker,
+            gender=args.gender,
+            vendor_opts=vendor_options(args.option),
+            documents=options(args.document),
+            stand_in_consent=args.stand_in_consent,
+            consent_file=Path(args.consent) if args.consent else None,
+            wait=args.wait,
+            timeout=args.timeout,
+        )
+    if args.wait:
+        return show_comparison(out, follow_comparison(client, args.comparison_id, args.timeout))
+    return show_comparison(out, client.get_comparison(args.comparison_id))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0 when every recording passes, 2 while one has a problem (the table says which)."""
     from voiceclone_cli.check import summary

@@ -94,6 +94,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_clone)
 
     p = sub.add_parser(
+        "compare", parents=common, help="clone one speaker at several vendors from one set of recordings"
+    )
+    compare = p.add_subparsers(dest="compare_command", required=True, metavar="ACTION")
+    g = compare.add_parser(
+        "create", parents=common, help="create a comparison and upload each take once from --recordings DIR"
+    )
+    g.add_argument("--vendor", action="append", required=True, help="a vendor (twice or more)")
+    g.add_argument("--name", default="comparison", help="the voices' display name")
+    g.add_argument("--speaker", required=True, help="the person whose voice it is (the statement names them)")
+    g.add_argument("--gender", choices=["female", "male"], default="female")
+    g.add_argument("--recordings", required=True, metavar="DIR", help="the takes, DIR/<text_id>.<ext>")
+    g.add_argument(
+        "--option",
+        action="append",
+        metavar="VENDOR.KEY=VALUE",
+        help="a vendor option, e.g. volcengine.speaker_id=S_1",
+    )
+    g.add_argument(
+        "--document", action="append", metavar="NAME=FILE", help="a document a vendor requires (PDF)"
+    )
+    g.add_argument("--consent", metavar="FILE", help="the speaker's recording of the consent statement")
+    g.add_argument(
+        "--stand-in-consent",
+        action="store_true",
+        help="have eSpeak NG read the consent statement (demos and tests only: not a person's consent)",
+    )
+    g.add_argument("--wait", action="store_true", help="follow it until every vendor has ended")
+    g.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow it (default 3600)")
+    g = compare.add_parser("status", parents=common, help="a comparison, one row per vendor")
+    g.add_argument("comparison_id")
+    g.add_argument("--wait", action="store_true", help="follow it until every vendor has ended")
+    g.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow it (default 3600)")
+    p.set_defaults(func=commands.cmd_compare)
+
+    p = sub.add_parser(
         "check", parents=common, help="check a folder of recordings for a vendor, as the service will"
     )
     p.add_argument("--vendor", required=True)
