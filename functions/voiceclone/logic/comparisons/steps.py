@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from voiceclone.domain.comparison import Comparison, ComparisonStatus, VendorOutcome, outcome_of
-from voiceclone.domain.models import JobError, JobStatus, utcnow
+from voiceclone.domain.models import Job, JobError, JobStatus, SentenceStatus, utcnow
 from voiceclone.logic.core.services import Services
 from voiceclone.observability import logger, metrics
 
@@ -22,13 +22,7 @@ def record_vendor(
     job = svc.store.jobs.require(job_id)
     ready = job.status is JobStatus.SUCCEEDED and job.voice_id is not None
     voice = svc.store.voices.get(job.voice_id) if ready and job.voice_id else None
-    failure = None
-    if not ready:
-        failure = job.error or JobError(
-            error=str((error or {}).get("Error") or "TrainingNotFinished"),
-            message=str((error or {}).get("Cause") or f"the job ended {job.status.value}")[:1000],
-            vendor=vendor,
-        )
+    failure = None if ready else (job.error or _failure(svc, job, vendor, error))
 
     def change(current: Comparison) -> Comparison | None:
         entry = current.vendor(vendor)
@@ -74,3 +68,23 @@ def finish(svc: Services, comparison_id: str) -> dict[str, Any]:
     ended = svc.store.comparisons.mutate(comparison_id, change)
     status: ComparisonStatus = ended.status
     return {"status": status.value}
+
+
+def _failure(svc: Services, job: Job, vendor: str, error: dict[str, Any] | None) -> JobError:
+    """Why a vendor's job made no voice when the job itself records no error: its rejected takes
+    (each with its reason), else what the iteration caught."""
+    if job.status is JobStatus.CHECK_FAILED:
+        _, sentences = svc.store.jobs.with_sentences(job.job_id)
+        rejected = [s for s in sentences if s.status is SentenceStatus.REJECTED and s.check is not None]
+        reasons = "; ".join(f"{s.text_id}: {s.check.code} {s.check.message}" for s in rejected if s.check)
+        return JobError(
+            error="SentencesRejected",
+            code=rejected[0].check.code if rejected and rejected[0].check else "",
+            message=f"takes rejected for {vendor}: {reasons}"[:2000],
+            vendor=vendor,
+        )
+    return JobError(
+        error=str((error or {}).get("Error") or "TrainingNotFinished"),
+        message=f"the job is {job.status.value}",
+        vendor=vendor,
+    )
