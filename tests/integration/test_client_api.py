@@ -75,6 +75,7 @@ def concrete(path: str) -> str:
         .replace("{text_id}", "00001")
         .replace("{voice_id}", "v-1")
         .replace("{vendor}", "tencent_vrs")
+        .replace("{comparison_id}", "cmp-1")
     )
 
 
@@ -129,6 +130,26 @@ def _list_jobs(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
 def _list_voices(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     ids = {v["voice_id"] for v in b.get(f"{url}/v1/voices", params={"limit": 100}).json()["items"]}
     assert a["voice_id"] not in ids
+
+
+def _create_comparison(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    created = b.post(
+        f"{url}/v1/comparisons",
+        json={
+            "vendors": ["qiniu", "tencent_gateway"],
+            "voice_name": "b",
+            "speaker_name": "s",
+            "gender": "male",
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert f"/{a['tenant']}/" not in str(created.json()["sentences"][0]["upload"]["fields"]["key"])
+
+
+def _list_comparisons(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    comparison_id = a["comparison_id"]()
+    ids = {c["comparison_id"] for c in b.get(f"{url}/v1/comparisons", params={"limit": 100}).json()["items"]}
+    assert comparison_id not in ids
 
 
 def _texts(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
@@ -234,6 +255,11 @@ PROBES: dict[tuple[str, str], Probe] = {
     ),
     ("GET", "/v1/settings"): _settings,
     ("PATCH", "/v1/settings"): _set_settings,
+    ("POST", "/v1/comparisons"): _create_comparison,
+    ("GET", "/v1/comparisons"): _list_comparisons,
+    ("GET", "/v1/comparisons/{comparison_id}"): lambda b, url, a: _not_found(
+        b.get(f"{url}/v1/comparisons/{a['comparison_id']()}"), "ComparisonNotFound"
+    ),
 }
 
 
@@ -263,6 +289,9 @@ def test_tenant_b_cannot_see_or_change_tenant_a(
         ),
         "policy": lambda: http_a.get(f"{stack.api_url}/v1/labels/policy").json(),
         "set_policy": lambda on: http_a.put(f"{stack.api_url}/v1/labels/policy", json={"explicit_label": on}),
+        "comparison_id": lambda: client_a.create_comparison(["qiniu", "tencent_gateway"], "a", "female", "s")[
+            "comparison_id"
+        ],
     }
     # (A's voice has spoken once before the probe: the probes of the speech routes and of
     # POST /v1/provenance need a speech of A's, and making it is A's doing, not B's)
