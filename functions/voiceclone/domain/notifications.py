@@ -287,12 +287,6 @@ class VoiceEvent(BaseModel):
 
 
 ComparisonDetailType = Literal["Comparison Voice Ready", "Comparison Vendor Failed", "Comparison Completed"]
-# The events' names as the comparison's API documentation gives them (docs/comparisons.md).
-COMPARISON_EVENTS: dict[ComparisonDetailType, str] = {
-    "Comparison Voice Ready": "comparison.voice_ready",
-    "Comparison Vendor Failed": "comparison.vendor_failed",
-    "Comparison Completed": "comparison.completed",
-}
 
 
 class ComparisonEvent(BaseModel):
