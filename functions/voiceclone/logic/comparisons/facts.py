@@ -309,7 +309,7 @@ def _measured(probe: Probe, spoken: _Spoken) -> ProbeFacts:
         first_audio_seconds=round(spoken.first_audio_seconds, 4),
         synthesis_seconds=round(spoken.synthesis_seconds, 4),
         audio_seconds=audio,
-        real_time_factor=round(spoken.synthesis_seconds / audio, 4) if audio > 0 else None,
+        real_time_factor=round(spoken.synthesis_seconds / audio, 6) if audio > 0 else None,
         speech_dbfs=levels.speech_dbfs,
         peak_dbfs=levels.peak_dbfs,
         clipped_fraction=levels.clipped_fraction,
