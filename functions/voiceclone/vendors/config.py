@@ -21,15 +21,17 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from voiceclone.domain.errors import VendorAuthError
-from voiceclone.domain.facts import Price
 from voiceclone.lazy import lazy_module
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities import parameters
 
+    from voiceclone.domain import facts
     from voiceclone.vendors.base import VendorAdapter
 else:  # Powertools Parameters (it brings boto3): loaded by the first vendor call that reads a secret
     parameters = lazy_module("aws_lambda_powertools.utilities.parameters")
+    # The facts' models (with the probe set) load for whoever reads a price, not for every adapter.
+    facts = lazy_module("voiceclone.domain.facts")
 
 SECRET_CACHE_SECONDS = 300
 # How long one vendor call may take (seconds), for every vendor; uploads allow more (the adapters').
@@ -115,7 +117,7 @@ def vendor_settings(
     return resolved
 
 
-def price(vendor_id: str, environ: Mapping[str, str] | None = None) -> Price | None:
+def price(vendor_id: str, environ: Mapping[str, str] | None = None) -> facts.Price | None:
     """The configured price of 1,000 characters of the vendor's speech; None when none is configured.
 
     A half-configured or unreadable price is a configuration error (ValueError naming the variable),
@@ -137,4 +139,4 @@ def price(vendor_id: str, environ: Mapping[str, str] | None = None) -> Price | N
         raise ValueError(f"{amount_name} must be a positive decimal number, not {amount!r}")
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
         raise ValueError(f"{currency_name} must be a three-letter currency code (ISO 4217), not {currency!r}")
-    return Price(per_1k_chars=value, currency=currency)
+    return facts.Price(per_1k_chars=value, currency=currency)
