@@ -80,7 +80,7 @@ format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-benchmark: setup ## each function's package size, cold start per handler vs bare boto3, one local 20-sentence job stage by stage, speech and its labels, streaming speech's first audio per vendor, a load run of JOBS (50) at once
+benchmark: setup ## each function's package size, cold start per handler vs bare boto3, one local 20-sentence job stage by stage, speech and its labels, streaming speech's first audio per vendor, the facts per cloned voice at every vendor, a load run of JOBS (50) at once
 	$(BIN)/python benchmarks/run.py --jobs $(or $(JOBS),50)
 
 # Not part of `make test`: about 10 minutes of work and a drain (docs/soak.md); exits 1 when a must fails.

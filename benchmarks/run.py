@@ -1,8 +1,9 @@
 """Benchmarks: each function's package size, each handler's cold start against bare boto3, one local
 20-sentence job stage by stage, speech's added latency per synchronous vendor, the time labels add to
-a speech request, streaming speech's time to first audio per streaming vendor, and a load run of many
-such jobs at once (benchmarks/packages.py, benchmarks/coldstart.py, benchmarks/speech.py,
-benchmarks/labels.py, benchmarks/stream.py, benchmarks/load.py).
+a speech request, streaming speech's time to first audio per streaming vendor, the facts per cloned
+voice at every vendor (the probe set spoken), and a load run of many such jobs at once
+(benchmarks/packages.py, benchmarks/coldstart.py, benchmarks/speech.py, benchmarks/labels.py,
+benchmarks/stream.py, benchmarks/compare.py, benchmarks/load.py).
 
 Prints figures; asserts nothing about time (tests never time things).
 Run with `make benchmark`.
@@ -24,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks import coldstart, labels, load, packages, speech, stream  # noqa: E402 - after the path fix above
+from benchmarks import coldstart, compare, labels, load, packages, speech, stream  # noqa: E402 - after the path fix above
 
 DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -219,6 +220,7 @@ def main() -> None:
     speech.run(calls=20, vendor_latency_ms=args.check_latency_ms, repeats=args.repeats)
     labels.run(runs=max(args.repeats, 7))
     stream.run(calls=11)
+    compare.run(vendor_latency_ms=args.check_latency_ms)
     if not args.skip_load:
         load.run(args.jobs, args.check_latency_ms, args.training_seconds, timeout=3600.0)
 

@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.figures import ms  # noqa: E402 - after the path fix above
+
 SAMPLES = ROOT / "samples" / "tencent_vrs"
 LETTER = ROOT / "samples" / "authorization-letter.pdf"
 SYNC_VENDORS = ("tencent_vrs", "volcengine")
@@ -109,16 +112,10 @@ def added_latency(calls: int, vendor_latency_ms: int) -> None:
             vendor_times = timer.seconds[-calls:]
             added = [w - s for w, s in zip(walls, vendor_times, strict=True)]
             print(
-                f"  {vendor:<12} API call {_ms(walls)}   sandbox {_ms(vendor_times)}   "
-                f"added by voiceclone {_ms(added)}"
+                f"  {vendor:<12} API call {ms(walls)}   sandbox {ms(vendor_times)}   "
+                f"added by voiceclone {ms(added)}"
             )
     print()
-
-
-def _ms(seconds: list[float]) -> str:
-    return (
-        f"{statistics.median(seconds) * 1000:6.1f} ms ({min(seconds) * 1000:.0f}-{max(seconds) * 1000:.0f})"
-    )
 
 
 def speech_imports(repeats: int) -> None:

@@ -25,7 +25,6 @@ is printed too. Prints figures; asserts nothing about time. Run with ``python be
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import threading
 import time
@@ -34,7 +33,8 @@ from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.speech import clone  # noqa: E402 - after the path fix above
+from benchmarks.figures import ms  # noqa: E402 - after the path fix above
+from benchmarks.speech import clone  # noqa: E402
 
 STREAM_VENDORS = ("tencent_vrs", "volcengine", "cosyvoice")
 RATE = 16000
@@ -154,19 +154,13 @@ def run(calls: int = 10, first_chunk_ms: int = 100, characters: int = 2000) -> N
                 for label, text in texts.items():
                     measured = [one_stream(api, url, text, timer) for _ in range(calls)]
                     print(
-                        f"  {vendor:<12} {label:<11} sandbox first chunk {_ms([m.sandbox for m in measured])}"
-                        f"   our first byte (label) {_ms([m.first_byte for m in measured])}"
-                        f"   our first speech byte {_ms([m.first_speech for m in measured])}"
-                        f"   added {_ms([m.first_speech - m.sandbox for m in measured])}"
-                        f"   whole answer {_ms([m.total for m in measured])}"
+                        f"  {vendor:<12} {label:<11} sandbox first chunk {ms([m.sandbox for m in measured])}"
+                        f"   our first byte (label) {ms([m.first_byte for m in measured])}"
+                        f"   our first speech byte {ms([m.first_speech for m in measured])}"
+                        f"   added {ms([m.first_speech - m.sandbox for m in measured])}"
+                        f"   whole answer {ms([m.total for m in measured])}"
                     )
     print()
-
-
-def _ms(seconds: list[float]) -> str:
-    return (
-        f"{statistics.median(seconds) * 1000:6.1f} ms ({min(seconds) * 1000:.0f}-{max(seconds) * 1000:.0f})"
-    )
 
 
 def main() -> None:

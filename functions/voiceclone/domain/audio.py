@@ -451,6 +451,7 @@ class _Speech(NamedTuple):
     frames: int
     speech_dbfs: float | None
     snr_db: float | None
+    speech_frames: int  # frames at or above the speech threshold, pauses inside the speech excluded
 
 
 def _speech(samples: array[int], rate: int) -> _Speech | None:
@@ -483,7 +484,7 @@ def _speech(samples: array[int], rate: int) -> _Speech | None:
     if loud - quiet >= _MIN_SPREAD_DB and speech_level is not None and background[-1] < threshold:
         noise = _power_mean_dbfs(background)
         snr = round(min(90.0, speech_level - (noise if noise is not None else SILENCE_FLOOR_DBFS)), 1)
-    return _Speech(speech[0], speech[-1], len(levels), speech_level, snr)
+    return _Speech(speech[0], speech[-1], len(levels), speech_level, snr, len(speech))
 
 
 def native_pcm(data: bytes, rate: int) -> tuple[bytes | None, AudioReport | None]:
@@ -604,6 +605,55 @@ def within_limits(measured: Recording, limits: RecordingLimits) -> Recording:
     report = measured.report.model_copy(deep=True)
     report.findings = duration_findings(measured.measurements.duration_seconds, limits) + report.findings
     return Recording(report, measured.measurements, measured.wav)
+
+
+class SpeechLevels(BaseModel):
+    """How loud and how quiet a piece of speech is: the level of its speech, its peak, its clipping, its
+    silences (leading, trailing, and all of it, pauses inside included), in seconds and dBFS."""
+
+    duration_seconds: float
+    # The power mean of the speech frames only (the 20 ms frames :func:`judge` counts as speech): an
+    # active speech level, so pauses do not make a voice seem quieter. None: no speech at all.
+    speech_dbfs: float | None = None
+    peak_dbfs: float | None = None
+    clipped_fraction: float = 0.0
+    leading_silence_seconds: float = 0.0
+    trailing_silence_seconds: float = 0.0
+    silence_seconds: float = 0.0
+
+
+def speech_levels(pcm: bytes, rate: int) -> SpeechLevels:
+    """The levels and silences of 16-bit mono PCM, measured as the recordings are (the same frames, the
+    same threshold between speech and background, the same clipping count): audio with no speech is
+    silence from end to end."""
+    samples = _samples(pcm)
+    duration = len(samples) / rate
+    if not samples:
+        return SpeechLevels(duration_seconds=0.0)
+    peak = max(abs(max(samples)), abs(min(samples)))
+    clipped = round(_count_clipped(pcm[: len(samples) * 2]) / len(samples), 6)
+    speech = _speech(samples, rate)
+    if speech is None:
+        whole = round(duration, 3)
+        return SpeechLevels(
+            duration_seconds=whole,
+            peak_dbfs=_dbfs(peak),
+            clipped_fraction=clipped,
+            leading_silence_seconds=whole,
+            trailing_silence_seconds=whole,
+            silence_seconds=whole,
+        )
+    frame = max(1, int(rate * _FRAME_SECONDS))
+    spoken = min(len(samples), speech.speech_frames * frame) / rate
+    return SpeechLevels(
+        duration_seconds=round(duration, 3),
+        speech_dbfs=speech.speech_dbfs,
+        peak_dbfs=_dbfs(peak),
+        clipped_fraction=clipped,
+        leading_silence_seconds=round(speech.first * frame / rate, 3),
+        trailing_silence_seconds=round(max(0, len(samples) - (speech.last + 1) * frame) / rate, 3),
+        silence_seconds=round(max(0.0, duration - spoken), 3),
+    )
 
 
 def _swapped(samples: array[int]) -> bytes:
