@@ -79,6 +79,9 @@ class ProbeFacts(BaseModel):
     trailing_silence_seconds: float | None = None
     silence_seconds: float | None = None
     vendor_request_id: str = ""
+    # Where the audio is kept (voiceclone.logic.core.keys.probe_audio_key) for blind listening; empty
+    # where the probe failed or the measurement was not kept (a benchmark's run).
+    audio_key: str = ""
 
     @property
     def ok(self) -> bool:

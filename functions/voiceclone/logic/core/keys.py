@@ -88,6 +88,12 @@ def comparison_upload_key(tenant_id: str, comparison_id: str, text_id: str) -> s
     return upload_key(tenant_id, comparison_id, text_id)
 
 
+def probe_audio_key(tenant_id: str, comparison_id: str, vendor: str, probe_id: str) -> str:
+    """Where one probe spoken by one vendor's voice of a comparison is kept (a WAV): the audio the blind
+    listening plays, beside the facts measured of it."""
+    return f"{SPEECH}/{tenant_id}/comparisons/{comparison_id}/{vendor}/{probe_id}.wav"
+
+
 def measured_key(tenant_id: str, etag: str, sample_rate: int) -> str:
     """Where CheckSentence keeps what it measured of one upload's bytes (named by their ETag) at a rate."""
     return f"{TRAINING}/{tenant_id}/measured/{etag}-{sample_rate}.json"
