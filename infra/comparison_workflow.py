@@ -7,13 +7,16 @@ Intake starts an execution named after the comparison when its last take is in, 
       ─▶ Vendors (Map over the jobs, all at once), each iteration:
              Train (startExecution.sync:2 of the training workflow, named after the job)
                ─▶ RecordVendorReady (the voice: comparison.voice_ready)
+               ─▶ MeasureVoice (the probe set spoken, its audio kept: the entry's facts)
+                    any error ─▶ RecordFactsFailed (the entry's facts_error; the voice stays ready)
              any error of Train (the job failed, was stopped, timed out) ─▶ RecordVendorFailed
       ─▶ FinishComparison (all ready, some failed, all failed: comparison.completed)
 
 Each iteration catches its own failure, so one vendor failing never ends the others, and each
-records its end as it comes, so a slow vendor holds nothing but FinishComparison. A Task state
-chained after RecordVendorReady in the iteration (``_build_iteration``) is where a step that
-measures the ready voice goes.
+records its end as it comes, so a slow vendor holds nothing but FinishComparison. The facts of a
+voice come after its outcome is recorded: a measurement that fails or times out is caught and
+recorded as such, never turning a ready voice into a failed vendor. MeasureVoice is not retried
+(beyond Lambda's own service errors): every retry would pay the vendor for the whole probe set again.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ class ComparisonWorkflow(Construct):
             training_timeout.plus(EXECUTION_TIMEOUT_MARGIN),
         )
 
-    def _record(self, state_id: str, error: bool) -> tasks.LambdaInvoke:
+    def _record(
+        self, state_id: str, error: bool, function: str = "comparison_record_vendor"
+    ) -> tasks.LambdaInvoke:
         payload: dict[str, object] = {
             "comparison_id": COMPARISON_ID,
             "job_id": sfn.JsonPath.string_at("$.job_id"),
@@ -66,7 +71,7 @@ class ComparisonWorkflow(Construct):
         }
         if error:
             payload["error"] = sfn.JsonPath.object_at("$.error")
-        record = lambda_task(self, state_id, self.fn["comparison_record_vendor"], payload, "$.recorded")
+        record = lambda_task(self, state_id, self.fn[function], payload, "$.recorded")
         record.add_retry(errors=["States.ALL"], interval=Duration.seconds(2), max_attempts=5, backoff_rate=2)
         return record
 
@@ -92,8 +97,20 @@ class ComparisonWorkflow(Construct):
         unrecorded = sfn.Pass(self, "VendorUnrecorded")
         for record in (ready, failed):
             record.add_catch(unrecorded, errors=["States.ALL"], result_path="$.record_error")
-        # A step that measures the ready voice goes after RecordVendorReady: ready.next(measure).
-        return sfn.Chain.start(train).next(ready)
+        # The ready voice measured: its outcome is recorded first, so the facts can never change it.
+        measure = lambda_task(
+            self,
+            "MeasureVoice",
+            self.fn["comparison_facts"],
+            {"comparison_id": COMPARISON_ID, "job_id": sfn.JsonPath.string_at("$.job_id")},
+            "$.facts",
+        )
+        facts_failed = self._record("RecordFactsFailed", error=True, function="comparison_facts_failed")
+        measure.add_catch(facts_failed, errors=["States.ALL"], result_path="$.error")
+        facts_failed.add_catch(
+            sfn.Pass(self, "FactsUnrecorded"), errors=["States.ALL"], result_path="$.record_error"
+        )
+        return sfn.Chain.start(train).next(ready).next(measure)
 
     def _build_definition(self) -> sfn.IChainable:
         measure = lambda_task(

@@ -54,8 +54,12 @@ CONSENT_DELETERS = ("api",)
 TRAINING_AUDIO_READ_WRITE = ("submit_training",)
 SECRET_READERS = (
     "api", "callback", "check_sentence", "submit_training", "poll_status", "finalize", "expire_job",
-    "speech_submit", "speech_poll", "speech_finish", "stream",
+    "speech_submit", "speech_poll", "speech_finish", "stream", "comparison_facts",
 )  # fmt: skip
+# MeasureVoice keeps each probe's audio (keys.probe_audio_key) under the comparisons' speech prefix
+# alone: it writes no tenant's ordinary speech, and reads nothing of the bucket.
+PROBE_AUDIO = f"{c.SPEECH_PREFIX}*/comparisons/*"
+PROBE_AUDIO_WRITERS = ("comparison_facts",)
 # The speech workflow: the api starts it; FinishSpeech stores the audio it fetched under speech/.
 SPEECH_EXECUTION_STARTERS = ("api", "stream")
 SPEECH_AUDIO_WRITERS = ("speech_finish",)
@@ -253,6 +257,8 @@ class VoicecloneStack(Stack):
         bucket.grant_read(fn["stream"], f"{c.SPEECH_PREFIX}*")
         for name in SPEECH_AUDIO_WRITERS:
             bucket.grant_put(fn[name], f"{c.SPEECH_PREFIX}*")
+        for name in PROBE_AUDIO_WRITERS:
+            bucket.grant_put(fn[name], PROBE_AUDIO)
         for name in SPEECH_EXECUTION_STARTERS:
             self.speech_workflow.state_machine.grant_start_execution(fn[name])
         for name in TRAINING_AUDIO_READ_WRITE:
@@ -296,7 +302,8 @@ class VoicecloneStack(Stack):
                     "table's index/* (its two GSIs), "
                     "the state machine invoking versions/aliases (:*) of its own functions, and the api "
                     "stopping executions (:*) of the one state machine (POST /v1/jobs/{id}/cancel); "
-                    "training/*/measured/* (what CheckSentence measured of an upload's bytes); the "
+                    "training/*/measured/* (what CheckSentence measured of an upload's bytes); "
+                    "speech/*/comparisons/* (the probe audio of a comparison's voices); the "
                     "comparison workflow describing and stopping the training workflow's executions it "
                     "starts (startExecution.sync:2: that machine's executions, its name followed by *).",
                     applies_to=self._granted_wildcards(),
@@ -345,6 +352,7 @@ class VoicecloneStack(Stack):
             f"Resource::<{bucket}.Arn>/{c.CONSENT_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{RECORDINGS}",
             f"Resource::<{bucket}.Arn>/{MEASUREMENTS}",
+            f"Resource::<{bucket}.Arn>/{PROBE_AUDIO}",
             f"Resource::<{table}.Arn>/index/*",
             *(f"Resource::<{function}.Arn>:*" for function in invoked),
             f"Resource::{executions}",

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from voiceclone.domain.deadlines import MEASURE_VOICE_MARGIN_SECONDS, MEASURE_VOICE_SECONDS
+from voiceclone.logic.comparisons import facts
+
 from infra.constants import handler_of
-from infra.template_tools import resources_of_type
+from infra.template_tools import functions_by_handler as function_ids_by_handler
+from infra.template_tools import join_text, placeholder, resources_of_type
 from tests.infra.conftest import role_of
 from tests.infra.test_speech_infra import _definition
 
@@ -48,7 +52,7 @@ def test_each_vendor_trains_in_the_training_workflow_and_one_failure_holds_no_ot
     assert train["Next"] == "RecordVendorReady"
     for name in ("RecordVendorReady", "RecordVendorFailed"):
         assert iteration["States"][name]["Catch"][0]["Next"] == "VendorUnrecorded"
-        assert iteration["States"][name].get("End") is True
+    assert iteration["States"]["RecordVendorFailed"].get("End") is True
     assert states["FinishComparison"]["Next"] == "ComparisonEnded"
 
 
@@ -87,3 +91,73 @@ def test_the_comparison_workflow_starts_only_the_training_workflow_and_intake_on
             if f["Properties"]["Handler"] == handler_of("intake")
         )["Properties"]["Environment"]
     )
+
+
+def test_each_ready_voice_is_measured_and_a_failed_measurement_is_recorded_not_the_vendors_failure(
+    template_json: dict[str, Any],
+) -> None:
+    _, machine = _comparison(template_json)
+    iteration = _definition(machine)["States"]["Vendors"]["ItemProcessor"]
+    states = iteration["States"]
+    # After the voice's outcome is recorded, it is measured
+    assert states["RecordVendorReady"]["Next"] == "MeasureVoice"
+    measure = states["MeasureVoice"]
+    assert measure["Parameters"] == {"comparison_id.$": "$.comparison_id", "job_id.$": "$.job_id"}
+    assert measure.get("End") is True and measure["ResultPath"] == "$.facts"
+    # Any error (the vendor down for every probe, the function's timeout) goes to RecordFactsFailed alone
+    assert [(c["ErrorEquals"], c["Next"], c["ResultPath"]) for c in measure["Catch"]] == [
+        (["States.ALL"], "RecordFactsFailed", "$.error")
+    ]
+    # ...and it is not retried on its own errors: a retry would pay the vendor for every probe again
+    assert all("States.ALL" not in r["ErrorEquals"] for r in measure.get("Retry", []))
+    failed = states["RecordFactsFailed"]
+    assert failed["Parameters"]["error.$"] == "$.error" and failed.get("End") is True
+    assert failed["Catch"][0]["Next"] == "FactsUnrecorded"
+    # The vendor's own outcome states never lead to the facts' failure
+    assert states["RecordVendorFailed"].get("End") is True
+    # Each state invokes its own function
+    _, machine = _comparison(template_json)
+    named = json.loads(join_text(machine["Properties"]["DefinitionString"], placeholder))
+    named_states = named["States"]["Vendors"]["ItemProcessor"]["States"]
+    logical = function_ids_by_handler(template_json)
+    assert named_states["MeasureVoice"]["Resource"] == f"<{logical[handler_of('comparison_facts')]}.Arn>"
+    assert named_states["RecordFactsFailed"]["Resource"] == (
+        f"<{logical[handler_of('comparison_facts_failed')]}.Arn>"
+    )
+
+
+def test_the_facts_function_outlasts_the_measurement_and_writes_only_probe_audio(
+    template_json: dict[str, Any],
+) -> None:
+    function = next(
+        f
+        for f in resources_of_type(template_json, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == handler_of("comparison_facts")
+    )
+    # Its timeout is the measurement's deadline and the margin around it (one constant for both)
+    timeout = function["Properties"]["Timeout"]
+    assert timeout == MEASURE_VOICE_SECONDS + MEASURE_VOICE_MARGIN_SECONDS <= 900
+    assert facts.DEADLINE_SECONDS == MEASURE_VOICE_SECONDS < timeout
+    # The lean package: the probes' audio is PCM measured in pure Python
+    assert {"Key": "voiceclone:package", "Value": "base"} in function["Properties"]["Tags"]
+    role = role_of(template_json)[handler_of("comparison_facts")]
+    statements = [
+        s
+        for policy in resources_of_type(template_json, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    # S3: it puts objects under speech/*/comparisons/* and does nothing else there
+    assert len(s3) == 1 and not any(a.startswith(("s3:Get", "s3:Delete", "s3:List")) for a in _actions(s3[0]))
+    assert "s3:PutObject" in _actions(s3[0])
+    assert json.dumps(s3[0]["Resource"]).endswith('/speech/*/comparisons/*"]]}')
+    # It reads the vendor secrets it speaks with, and the table (the job, the voice, the comparison)
+    assert any("secretsmanager:GetSecretValue" in _actions(s) for s in statements)
+    assert any("dynamodb:GetItem" in _actions(s) for s in statements)
+    assert not any(a.startswith("states:") for s in statements for a in _actions(s))
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    listed = statement["Action"]
+    return [listed] if isinstance(listed, str) else list(listed)

@@ -531,7 +531,8 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     # intake keeps each accepted upload where no form can write (training/*/recordings/* only).
     # FinishSpeech stores what an async vendor spoke (speech/* only); Finalize keeps the consent take
     # with the voice (consent/* only), copied from the job's recordings (which it reads). CheckSentence and
-    # MeasureTake keep what they measured of an upload's bytes (training/*/measured/* only).
+    # MeasureTake keep what they measured of an upload's bytes (training/*/measured/* only). MeasureVoice
+    # keeps the probe audio (speech/*/comparisons/* only: tests/infra/test_comparison_infra.py).
     assert handlers_allowed(template_json, "s3:PutObject") == {
         handler_of("api"),
         handler_of("stream"),
@@ -541,6 +542,7 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
         handler_of("finalize"),
         handler_of("check_sentence"),
         handler_of("measure_take"),
+        handler_of("comparison_facts"),
     }
     assert handlers_allowed(template_json, "s3:GetObject*") == {
         handler_of(n)
@@ -552,6 +554,7 @@ def test_data_permissions_are_least_privilege(template_json: dict[str, Any]) -> 
     # The speech workflow's steps that call the vendor (MarkSpeechFailed does not).
     readers |= {"speech_submit", "speech_poll", "speech_finish"}
     readers.add("stream")  # streaming speech calls the vendor
+    readers.add("comparison_facts")  # MeasureVoice speaks the probes with the vendor
     assert handlers_allowed(template_json, "secretsmanager:GetSecretValue") == set(map(handler_of, readers))
 
 

@@ -18,7 +18,15 @@ from voiceclone.domain.models import Gender, Job, JobStatus, Language, VendorVoi
 from voiceclone.domain.probes import PROBE_SET_VERSION, PROBES, ProbeCategory, probes_for
 from voiceclone.domain.text import readable
 from voiceclone.logic.comparisons import facts as measuring
-from voiceclone.logic.comparisons.facts import NOT_ASKED, Clock, Pace, measure, measure_voice
+from voiceclone.logic.comparisons.facts import (
+    NOT_ASKED,
+    Clock,
+    FactsNotMeasured,
+    Pace,
+    measure,
+    measure_voice,
+)
+from voiceclone.logic.core.keys import probe_audio_key
 from voiceclone.logic.core.services import Services
 from voiceclone.settings import Settings
 from voiceclone.vendors import config
@@ -393,6 +401,16 @@ class FakeComparisons:
         self.recorded.append((comparison_id, vendor, facts))
 
 
+class FakeBucket:
+    """What measure_voice puts in S3: key -> (bucket, body, content type)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[str, bytes, str]] = {}
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str) -> None:
+        self.objects[Key] = (Bucket, Body, ContentType)
+
+
 def services_with(vendor: str, status: JobStatus, adapter: Any) -> tuple[Services, FakeComparisons]:
     job = Job(
         job_id="job-1", tenant_id="t", vendor=vendor, voice_name="v", language=Language.ZH_CN,
@@ -410,7 +428,9 @@ def services_with(vendor: str, status: JobStatus, adapter: Any) -> tuple[Service
             "VOICECLONE_POLL_INITIAL_SECONDS": 1,
         }
     )
-    svc = Services(settings=settings, adapter_for=lambda _: cast(VendorAdapter, adapter))
+    svc = Services(
+        settings=settings, adapter_for=lambda _: cast(VendorAdapter, adapter), overrides={"s3": FakeBucket()}
+    )
     svc.store = SimpleNamespace(  # type: ignore[assignment]
         jobs=SimpleNamespace(get=lambda job_id: job if job_id == "job-1" else None),
         voices=SimpleNamespace(get=lambda voice_id: voice if voice_id == "voice-1" else None),
@@ -434,6 +454,49 @@ def test_measure_voice_records_the_facts_on_the_comparison_under_the_vendor(
     assert recorded["vendor_voice_id"] == "vendor-voice" and recorded["probes_spoken"] == len(PROBES)
     assert recorded["price"] == {"per_1k_chars": "2", "currency": "CNY"}
     assert recorded["probe_set_version"] == PROBE_SET_VERSION
+    # Each probe's audio is kept, as the 16-bit mono WAV it was measured on, at its key on its facts
+    objects = svc.s3.objects  # type: ignore[attr-defined]
+    for probe in recorded["probes"]:
+        key = probe_audio_key("t", "cmp-1", "fake", probe["probe_id"])
+        assert probe["audio_key"] == key
+        bucket, body, content_type = objects[key]
+        assert (bucket, content_type) == ("bucket", "audio/wav") and body == wav_file(RATE, speech_like())
+    assert len(objects) == len(PROBES)
+
+
+def test_measure_voice_of_a_voice_that_speaks_no_probe_records_nothing_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a vendor that is down for every probe
+    clock = FakeClock()
+    down = VendorRejected("fake", "ResourceUnavailable", "the service is down")
+    vendor = FakeVendor(clock, "sync", work=0.1, fail={p.text: down for p in PROBES})
+    monkeypatch.setattr(measuring, "capabilities", lambda _: vendor.capabilities)
+    svc, comparisons = services_with("fake", JobStatus.SUCCEEDED, vendor)
+    # When measured / Then nothing is recorded nor kept, and the error carries the vendor's code
+    with pytest.raises(FactsNotMeasured) as raised:
+        measure_voice(svc, "cmp-1", "job-1")
+    assert raised.value.code == "ResourceUnavailable"
+    assert f"{len(PROBES)} of {len(PROBES)} failed" in raised.value.message
+    assert comparisons.recorded == [] and svc.s3.objects == {}  # type: ignore[attr-defined]
+
+
+def test_a_kept_probe_has_its_key_and_a_failed_one_none() -> None:
+    clock = FakeClock()
+    refused = PROBES[3]
+    vendor = FakeVendor(clock, "stream", fail={refused.text: VendorRejected("fake", "InvalidText", "no")})
+    kept: dict[str, bytes] = {}
+
+    def keep(probe: Any, wav: bytes) -> str:
+        kept[probe.id] = wav
+        return f"k/{probe.id}"
+
+    facts = run(vendor, clock, keep=keep)
+    assert [p.audio_key for p in facts.probes] == ["" if p is refused else f"k/{p.id}" for p in PROBES]
+    # a stream's raw PCM is kept as a WAV at the rate asked for
+    assert kept[PROBES[0].id] == wav_file(16000, speech_like()) and refused.id not in kept
+    # without a keeper (a benchmark's run) nothing is kept
+    assert {p.audio_key for p in run(FakeVendor(clock, "sync"), clock).probes} == {""}
 
 
 def test_measure_voice_of_a_vendor_without_speech_records_that_it_does_not_speak() -> None:

@@ -3,6 +3,7 @@ the rejected takes with their reasons), recorded once; the end from all the outc
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -91,3 +92,37 @@ def test_rejected_takes_are_the_vendors_failure_and_an_unrecorded_vendor_is_read
     # qiniu's iteration never recorded its end: FinishComparison reads its job
     assert steps.finish(svc, "cmp-r") == {"status": "FAILED"}
     assert svc.store.comparisons.require("cmp-r").vendor("qiniu").outcome is VendorOutcome.FAILED
+
+
+def test_a_failed_measurement_is_kept_on_the_ready_vendors_entry_with_the_vendors_code(svc: Any) -> None:
+    # Given a ready vendor whose measurement failed with our error (the vendor's code inside)
+    svc.store.comparisons.create(comparison("cmp-f", "51515151"))
+    svc.store.jobs.create(job("j1", "qiniu", JobStatus.SUCCEEDED, voice_id="v-j1"), [])
+    steps.record_vendor(svc, "cmp-f", "j1", "qiniu")
+    inner = (
+        '{"code": "ResourceUnavailable", "error": "FactsNotMeasured", "message": "no probe could be spoken"}'
+    )
+    caught = {
+        "Error": "FactsNotMeasured",
+        "Cause": json.dumps({"errorType": "FactsNotMeasured", "errorMessage": inner}),
+    }
+    # When the failure is recorded
+    steps.record_facts_failed(svc, "cmp-f", "j1", "qiniu", caught)
+    # Then the entry says why, and the voice stays ready
+    entry = svc.store.comparisons.require("cmp-f").vendor("qiniu")
+    assert entry.outcome is VendorOutcome.READY and entry.facts is None
+    assert entry.facts_error == JobError(
+        error="FactsNotMeasured",
+        code="ResourceUnavailable",
+        message="no probe could be spoken",
+        vendor="qiniu",
+    )
+    # ...and a function's timeout, as Step Functions names it, says so too
+    steps.record_facts_failed(svc, "cmp-f", "j1", "qiniu", {"Error": "States.Timeout", "Cause": ""})
+    timed_out = svc.store.comparisons.require("cmp-f").vendor("qiniu").facts_error
+    assert timed_out is not None and timed_out.error == timed_out.code == "States.Timeout"
+    # Facts recorded after all are the truth: a late failure changes nothing
+    svc.store.comparisons.record_facts("cmp-f", "qiniu", {"speaks": False})
+    version = svc.store.comparisons.require("cmp-f").version
+    steps.record_facts_failed(svc, "cmp-f", "j1", "qiniu", caught)
+    assert svc.store.comparisons.require("cmp-f").version == version

@@ -212,6 +212,9 @@ ENTRY_MODULES = {
     "voiceclone.handlers.snapstart",
     "voiceclone.handlers.steps",
     "voiceclone.handlers.table",
+    # the deadlines the table's timeouts are made from (standard library only)
+    "voiceclone.domain",
+    "voiceclone.domain.deadlines",
     "voiceclone.lazy",
     "voiceclone.observability",
     # the packages above the services the step wrapper binds lazily (empty __init__ files)

@@ -751,6 +751,9 @@ class ComparisonVendorView(BaseModel):
     )
     takes: list[str] = Field(default_factory=list, description="The takes (text ids) this vendor trains from")
     facts: dict[str, Any] | None = Field(None, description="What was measured of the voice (null until then)")
+    facts_error: JobError | None = Field(
+        None, description="Why the voice's facts could not be measured (the voice itself stays ready)"
+    )
 
 
 class ComparisonView(BaseModel):
@@ -821,6 +824,7 @@ def _vendor_view(comparison: Comparison, entry: ComparisonVendor, job: Job | Non
         seconds_to_ready=round((ready - start).total_seconds(), 3) if ready and start else None,
         takes=[t for t in entry.text_ids if t != CONSENT_TEXT_ID],
         facts=entry.facts,
+        facts_error=entry.facts_error,
     )
 
 

@@ -158,6 +158,9 @@ class ComparisonVendor(BaseModel):
     ended_at: datetime | None = None
     # What the comparison's facts step measured of the voice (null until measured).
     facts: dict[str, Any] | None = None
+    # Why the facts step measured nothing (the vendor down while probing, the step's timeout): the
+    # voice stays ready, its facts stay null.
+    facts_error: JobError | None = None
 
 
 class Comparison(BaseModel):

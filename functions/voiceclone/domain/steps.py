@@ -107,10 +107,18 @@ class MeasureTakeStep(ComparisonStep):
     text_id: str = Field(min_length=1)
 
 
-class ComparisonVendorStep(ComparisonStep):
-    """RecordVendorReady / RecordVendorFailed: one vendor's job after its training execution ended.
+class MeasureVoiceStep(ComparisonStep):
+    """MeasureVoice: the ready voice of one vendor's job, measured after RecordVendorReady."""
 
-    ``error``: what the iteration's Catch caught ({"Error", "Cause"}), when the execution failed.
+    job_id: str = Field(min_length=1)
+
+
+class ComparisonVendorStep(ComparisonStep):
+    """RecordVendorReady / RecordVendorFailed: one vendor's job after its training execution ended;
+    RecordFactsFailed: its voice's measurement failed.
+
+    ``error``: what the iteration's Catch caught ({"Error", "Cause"}), when the execution (or the
+    measurement) failed.
     """
 
     job_id: str = Field(min_length=1)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from voiceclone.domain.deadlines import MEASURE_VOICE_MARGIN_SECONDS, MEASURE_VOICE_SECONDS
+
 # The Lambda `Handler` of every function: voiceclone.handlers.entries.<name>.
 ENTRY_MODULE = "voiceclone.handlers.entries"
 DEFAULT_TIMEOUT_SECONDS = 30
@@ -103,13 +105,18 @@ def speech_step(
 
 
 def comparison_step(
-    name: str, target: str, input: str, vendor: str = "", timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    name: str,
+    target: str,
+    input: str,
+    vendor: str = "",
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+    module: str = "steps",
 ) -> Function:
-    """A task of the comparison workflow (a function of voiceclone.logic.comparisons.steps): its input
-    names the comparison, and one vendor where the step is about one."""
+    """A task of the comparison workflow (a function of voiceclone.logic.comparisons.<module>): its
+    input names the comparison, and one vendor where the step is about one (else its job's is read)."""
     return Function(
         name,
-        f"voiceclone.logic.comparisons.steps:{target}",
+        f"voiceclone.logic.comparisons.{module}:{target}",
         f"voiceclone.domain.steps:{input}",
         run_id="comparison_id",
         vendor=vendor,
@@ -194,6 +201,19 @@ FUNCTIONS: tuple[Function, ...] = (
         extras=("audio",),
     ),
     comparison_step("comparison_record_vendor", "record_vendor", "ComparisonVendorStep", vendor="vendor"),
+    # MeasureVoice speaks the probe set with a ready voice: its timeout is the measurement's own
+    # deadline and room for what is done around it (one constant for both). Its audio is measured
+    # as PCM in pure Python: no decoder, so no audio group.
+    comparison_step(
+        "comparison_facts",
+        "measure_voice",
+        "MeasureVoiceStep",
+        timeout_seconds=MEASURE_VOICE_SECONDS + MEASURE_VOICE_MARGIN_SECONDS,
+        module="facts",
+    ),
+    comparison_step(
+        "comparison_facts_failed", "record_facts_failed", "ComparisonVendorStep", vendor="vendor"
+    ),
     comparison_step("comparison_finish", "finish", "ComparisonStep"),
 )
 

@@ -2,7 +2,10 @@
 
 :func:`measure` is pure of AWS (an adapter, a voice, the probes: the facts), so the tests and the
 benchmark call it without a comparison; :func:`measure_voice` is what the comparison workflow calls
-for each ready voice: it loads the job's voice, measures it and records the facts on the comparison.
+for each ready voice (its facts step): it loads the job's voice, measures it, keeps each spoken
+probe's audio in S3 for the blind listening, and records the facts on the comparison. ``measure``
+hands each probe's audio to a keeper it is given (``keep``), so it stays free of S3 while the step
+stores the very audio the figures were measured on.
 
 Each probe is spoken once, one after another, the way a client would ask: a vendor that streams
 (Capabilities.speech_stream) through ``stream_synthesis`` in raw PCM, where the first audio is the
@@ -25,14 +28,16 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from voiceclone.domain.audio import pcm_of, speech_levels
+from voiceclone.domain.audio import pcm_of, speech_levels, wav_file
+from voiceclone.domain.deadlines import MEASURE_VOICE_SECONDS
 from voiceclone.domain.errors import Conflict, VendorRejected, VoicecloneError
 from voiceclone.domain.facts import FactsSummary, Price, ProbeFacts, ProbeFailure, VoiceFacts
 from voiceclone.domain.models import JobStatus, Language, VendorVoice
 from voiceclone.domain.probes import PROBE_SET_VERSION, Probe, probes_for
-from voiceclone.observability import logger
+from voiceclone.logic.core.keys import probe_audio_key
+from voiceclone.observability import logger, metrics
 from voiceclone.vendors import config
 from voiceclone.vendors.registry import capabilities
 from voiceclone.vendors.speech import SpeechFormat, SynthesisRequest, SynthesisResult, SynthesisState
@@ -41,9 +46,10 @@ if TYPE_CHECKING:
     from voiceclone.logic.core.services import Services
     from voiceclone.vendors.base import Capabilities, VendorAdapter
 
-# The whole measurement of one voice (every probe, async jobs polled included): within one Lambda
-# invocation's 15 minutes, with room for loading the voice and recording the facts.
-DEADLINE_SECONDS = 600.0
+# The whole measurement of one voice (every probe, async jobs polled included). The facts step's
+# Lambda timeout is made from the same figure (voiceclone.handlers.table), with room around it for
+# loading the voice, keeping the audio and recording the facts.
+DEADLINE_SECONDS = float(MEASURE_VOICE_SECONDS)
 # Probes are asked for at this rate where the vendor makes it (every vendor here does), so the
 # voices' figures are of the same audio.
 SAMPLE_RATE = 16000
@@ -73,8 +79,20 @@ class Pace:
         return cls(float(caps.speech_poll_seconds), float(caps.speech_poll_max_seconds))
 
 
+# Keeps one spoken probe's audio (a 16-bit mono WAV) and says where: the key recorded on its facts.
+Keeper = Callable[[Probe, bytes], str]
+
+
 class ProbeTimedOut(VoicecloneError):
     """The measurement's deadline came before the vendor's job for a probe ended."""
+
+
+class FactsNotMeasured(VoicecloneError):
+    """Not one probe could be spoken (the vendor down, refusing every text): there are no figures.
+
+    The code is the first probe's failure code (the vendor's own where it gave one); the workflow
+    records the error on the vendor's entry instead of facts, and the voice stays ready.
+    """
 
 
 class _Spoken(NamedTuple):
@@ -85,17 +103,13 @@ class _Spoken(NamedTuple):
     request_id: str
 
 
-class FactsRecorder(Protocol):
-    """What this needs of the comparisons' store (voiceclone.store.comparisons)."""
-
-    def record_facts(self, comparison_id: str, vendor: str, facts: dict[str, Any]) -> object: ...
-
-
 def measure_voice(svc: Services, comparison_id: str, job_id: str) -> dict[str, Any]:
     """Measure the voice job ``job_id`` made and record its facts on comparison ``comparison_id``.
 
-    The voice must be ready (its job SUCCEEDED): Conflict "VoiceNotReady" otherwise. Returns the
-    facts as recorded (JSON-ready).
+    The voice must be ready (its job SUCCEEDED): Conflict "VoiceNotReady" otherwise. Each spoken
+    probe's audio is kept at ``probe_audio_key`` (its key on the probe's facts). A voice that could
+    speak no probe at all gets no facts: FactsNotMeasured, which the workflow records on the vendor's
+    entry as the reason. Returns the facts as recorded (JSON-ready).
     """
     job = svc.store.jobs.get(job_id)
     voice = svc.store.voices.get(job.voice_id) if job is not None and job.voice_id else None
@@ -121,9 +135,13 @@ def measure_voice(svc: Services, comparison_id: str, job_id: str) -> dict[str, A
             price=price,
             pace=pace,
             tag=comparison_id,
+            keep=_keeper(svc, job.tenant_id, comparison_id, voice.vendor),
         )
+        if facts.probes and facts.probes_spoken == 0:
+            raise _nothing_spoken(facts)
     document = facts.model_dump(mode="json")
-    _comparisons(svc).record_facts(comparison_id, voice.vendor, document)
+    svc.store.comparisons.record_facts(comparison_id, voice.vendor, document)
+    metrics.add_metric(name="ComparisonVoiceMeasured", unit="Count", value=1)
     logger.info(
         "voice measured",
         extra={
@@ -137,11 +155,26 @@ def measure_voice(svc: Services, comparison_id: str, job_id: str) -> dict[str, A
     return document
 
 
-def _comparisons(svc: Services) -> FactsRecorder:
-    """The comparisons' store, as the table's stores are reached, typed by what this module needs of it."""
-    store: Any = svc.store
-    recorder: FactsRecorder = store.comparisons
-    return recorder
+def _keeper(svc: Services, tenant_id: str, comparison_id: str, vendor: str) -> Keeper:
+    """Store each probe's WAV under the comparison's probe audio prefix (what the listening plays)."""
+
+    def keep(probe: Probe, wav: bytes) -> str:
+        key = probe_audio_key(tenant_id, comparison_id, vendor, probe.id)
+        svc.s3.put_object(Bucket=svc.settings.bucket_name, Key=key, Body=wav, ContentType="audio/wav")
+        return key
+
+    return keep
+
+
+def _nothing_spoken(facts: VoiceFacts) -> FactsNotMeasured:
+    """Why a voice has no facts: how many probes failed, and the first failure with its code."""
+    first = next(p.failure for p in facts.probes if p.failure is not None)
+    return FactsNotMeasured(
+        first.code or first.error,
+        f"no probe could be spoken: {facts.probes_failed} of {len(facts.probes)} failed; "
+        f"the first: {first.error} {first.code}: {first.message}"[:1000],
+        vendor=facts.vendor,
+    )
 
 
 def measure(
@@ -156,12 +189,15 @@ def measure(
     clock: Clock | None = None,
     deadline_seconds: float = DEADLINE_SECONDS,
     tag: str = "",
+    keep: Keeper | None = None,
 ) -> VoiceFacts:
     """Speak each probe with ``voice`` through ``adapter`` and measure it; the voice's facts.
 
     ``stream``: None streams where the vendor can (and only there); False asks for whole answers
     from a vendor that could stream. ``pace``: an async vendor's polling (its declared pace by
-    default). ``tag``: ours, naming the async vendor jobs (a fresh one by default).
+    default). ``tag``: ours, naming the async vendor jobs (a fresh one by default). ``keep``: given
+    each spoken probe's audio as a 16-bit mono WAV, keeps it and returns where (the probe's
+    ``audio_key``); None keeps nothing (a benchmark's run).
     """
     caps = adapter.capabilities
     if caps.speech == "none":
@@ -181,7 +217,11 @@ def measure(
         asked.append(probe)
         request = SynthesisRequest(text=probe.text, format=fmt, sample_rate=rate)
         spoken = way.speak(probe, request, streamed, deadline)
-        facts.append(_failed(probe, spoken) if isinstance(spoken, ProbeFailure) else _measured(probe, spoken))
+        if isinstance(spoken, ProbeFailure):
+            facts.append(_failed(probe, spoken))
+            continue
+        key = keep(probe, wav_file(spoken.sample_rate, spoken.pcm)) if keep is not None else ""
+        facts.append(_measured(probe, spoken, key))
     return VoiceFacts(
         vendor=adapter.vendor_id,
         vendor_voice_id=voice.voice_id,
@@ -299,7 +339,7 @@ def _whole(result: SynthesisResult, seconds: float) -> _Spoken:
     return _Spoken(pcm, rate, seconds, seconds, result.request_id)
 
 
-def _measured(probe: Probe, spoken: _Spoken) -> ProbeFacts:
+def _measured(probe: Probe, spoken: _Spoken, audio_key: str) -> ProbeFacts:
     levels = speech_levels(spoken.pcm, spoken.sample_rate)
     audio = levels.duration_seconds
     return ProbeFacts(
@@ -317,6 +357,7 @@ def _measured(probe: Probe, spoken: _Spoken) -> ProbeFacts:
         trailing_silence_seconds=levels.trailing_silence_seconds,
         silence_seconds=levels.silence_seconds,
         vendor_request_id=spoken.request_id[:200],
+        audio_key=audio_key,
     )
 
 

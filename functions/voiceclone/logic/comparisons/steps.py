@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from voiceclone.domain.comparison import Comparison, ComparisonStatus, VendorOutcome, outcome_of
+from voiceclone.domain.errors import parse_cause
 from voiceclone.domain.models import Job, JobError, JobStatus, SentenceStatus, utcnow
 from voiceclone.logic.core.services import Services
 from voiceclone.observability import logger, metrics
@@ -46,6 +47,41 @@ def record_vendor(
     metrics.add_metric(name=f"ComparisonVendor{outcome.value.title()}", unit="Count", value=1)
     logger.info("comparison vendor ended", extra={"comparison_id": comparison_id, "outcome": outcome.value})
     return {"vendor": vendor, "outcome": outcome.value}
+
+
+def record_facts_failed(
+    svc: Services, comparison_id: str, job_id: str, vendor: str, error: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Keep on the vendor's entry why its voice's facts could not be measured; the voice stays READY.
+
+    ``error`` is what the iteration's Catch caught of MeasureVoice: our error (FactsNotMeasured with
+    the vendor's code), or the function's own end (its timeout) as Step Functions names it.
+    """
+    error = error or {}
+    detail = parse_cause(error.get("Cause"))
+    failure = JobError(
+        error=str(detail.get("error") or error.get("Error") or "FactsNotMeasured"),
+        code=str(detail.get("code") or error.get("Error") or ""),
+        message=str(detail.get("message") or error.get("Cause") or "")[:2000],
+        vendor=vendor,
+    )
+
+    def change(current: Comparison) -> Comparison | None:
+        entry = current.vendor(vendor)
+        if entry.facts is not None or entry.facts_error == failure:
+            return None  # facts recorded after all are the truth
+        vendors = [
+            v.model_copy(update={"facts_error": failure}) if v is entry else v for v in current.vendors
+        ]
+        return current.model_copy(update={"vendors": vendors})
+
+    svc.store.comparisons.mutate(comparison_id, change)
+    metrics.add_metric(name="ComparisonFactsFailed", unit="Count", value=1)
+    logger.warning(
+        "comparison voice not measured",
+        extra={"comparison_id": comparison_id, "job_id": job_id, "code": failure.code or failure.error},
+    )
+    return {"vendor": vendor, "facts_error": failure.code or failure.error}
 
 
 def finish(svc: Services, comparison_id: str) -> dict[str, Any]:
