@@ -5,6 +5,11 @@ any vendor takes), uploaded once. One vendor is made to fail in its sandbox and 
 training held): the others reach READY and speak while the slow one still trains, the failed one's
 entry carries the vendor's own code, and the comparison ends PARTLY_SUCCEEDED once the slow one is
 let through. Each take is decoded once, whatever the number of vendors that check it.
+
+Each ready voice is then measured (the facts step): the voices that speak have figures and each
+probe's audio kept as a playable WAV; Qiniu's says it does not speak; the slow vendor's sandbox
+fails every speech once its voice is trained, so its voice stays ready and its entry says why it
+has no facts. Every probe of the set is spoken (there is no setting for fewer).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any
 
 import av
 import pytest
+from voiceclone.domain.audio import pcm_of, speech_levels
+from voiceclone.domain.probes import probes_for
 from voiceclone.domain.recording import inspect_recording
 from voiceclone.logic.training import sentence_check
 from voiceclone.vendors.registry import adapter_class, capabilities
@@ -30,6 +37,8 @@ LETTER = SAMPLES.parent / "authorization-letter.pdf"
 VENDORS = ["tencent_vrs", "qiniu", "cosyvoice", "huawei", "tencent_gateway"]
 FAILING, SLOW = "huawei", "tencent_gateway"
 FAILURE = "声音训练失败：音频质量不合格"
+SPEECH_DOWN = "语音合成服务暂不可用"
+SPEAKING = ("tencent_vrs", "cosyvoice")
 
 
 def to_flac(source: Path, target: Path, rate: int = 44100) -> None:
@@ -138,13 +147,15 @@ def test_one_session_clones_at_five_vendors_and_one_failure_or_slowness_holds_no
         for vendor in ("tencent_vrs", "qiniu", "cosyvoice"):
             ready = entry(current, vendor)
             assert ready["status"] == "SUCCEEDED" and ready["voice_id"], ready
-            assert ready["facts"] is None
         # ...and a ready voice speaks while the slow vendor is still training
         for vendor in ("tencent_vrs", "cosyvoice"):
             speech = client.speak(entry(current, vendor)["voice_id"], "你好，这是一次比较。")
             assert speech["status"] == "SUCCEEDED" and speech["vendor"] == vendor
 
-    # When the slow vendor's training is let through, then the comparison ends: some ready, one failed
+    # When the slow vendor's training is let through, its speech failing from then on
+    sandboxes[SLOW].config.fail_speech = SPEECH_DOWN
+
+    # Then the comparison ends: some ready, one failed
     def ended() -> dict[str, Any] | None:
         current = client.get_comparison(cid)
         return current if current["status"] not in ("AWAITING_AUDIO", "TRAINING") else None
@@ -161,3 +172,35 @@ def test_one_session_clones_at_five_vendors_and_one_failure_or_slowness_holds_no
     # ...and each take was decoded once, however many vendors checked it (one rate: all take 16 kHz)
     assert {capabilities(v).sample_rate for v in VENDORS} == {16000}
     assert len(decoded) == len(final["sentences"]) and set(decoded.values()) == {1}, decoded
+    assert_facts(stack, final)
+
+
+def assert_facts(stack: LocalStack, final: dict[str, Any]) -> None:
+    """Each ready voice's facts, as the comparison's view shows them once it ended."""
+    s3 = stack.client("s3")
+    probe_ids = [p.id for p in probes_for(final["language"])]
+    # The voices that speak: figures for every probe, and each probe's audio a playable WAV in S3
+    for vendor in SPEAKING:
+        facts = entry(final, vendor)["facts"]
+        assert facts is not None and facts["speaks"] and entry(final, vendor)["facts_error"] is None, vendor
+        assert [p["probe_id"] for p in facts["probes"]] == probe_ids
+        assert facts["probes_spoken"] == len(probe_ids) and facts["probes_failed"] == 0, facts
+        assert facts["summary"]["first_audio_seconds"]["count"] == len(probe_ids)
+        assert facts["summary"]["real_time_factor"]["median"] > 0
+        for probe in facts["probes"]:
+            assert probe["audio_key"].endswith(f"/{final['comparison_id']}/{vendor}/{probe['probe_id']}.wav")
+            wav = s3.get_object(Bucket=stack.bucket_name, Key=probe["audio_key"])["Body"].read()
+            rate, pcm = pcm_of(wav)  # a 16-bit mono WAV, or ValueError
+            assert rate == facts["sample_rate"]
+            assert speech_levels(pcm, rate).duration_seconds == probe["audio_seconds"] > 0
+    # Qiniu's voices do not speak through voiceclone: its facts say so, with no figures and no audio
+    qiniu = entry(final, "qiniu")["facts"]
+    assert qiniu is not None and qiniu["speaks"] is False and qiniu["delivery"] == "none" and qiniu["note"]
+    assert qiniu["probes"] == []
+    # The failed vendor has no voice, so no facts, and no facts' error either
+    assert entry(final, FAILING)["facts"] is None and entry(final, FAILING)["facts_error"] is None
+    # The vendor whose speech failed keeps its ready voice and says why it has no facts
+    slow = entry(final, SLOW)
+    assert slow["status"] == "SUCCEEDED" and slow["voice_id"] and slow["facts"] is None
+    assert slow["facts_error"]["error"] == "FactsNotMeasured" and slow["facts_error"]["vendor"] == SLOW
+    assert f"{len(probe_ids)} of {len(probe_ids)} failed" in slow["facts_error"]["message"], slow
