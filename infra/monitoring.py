@@ -54,6 +54,14 @@ STREAM_TIMES = (
     "SpeechStreamTotal",
 )
 STREAM_OUTCOMES = ("SpeechStreamed", "SpeechStreamFailed")
+# A comparison's vendors, per vendor (voiceclone.logic.comparisons): each voice ready or failed, and its
+# facts measured or not (a measurement that failed leaves the voice ready: no alarm, a chart).
+COMPARISON_OUTCOMES = (
+    "ComparisonVendorReady",
+    "ComparisonVendorFailed",
+    "ComparisonVoiceMeasured",
+    "ComparisonFactsFailed",
+)
 STREAM_PERCENTILES = ("p50", "p95")
 
 
@@ -63,8 +71,9 @@ def vendor_ids() -> tuple[str, ...]:
 
 
 class Monitoring(Construct):
-    """Alarms on failed jobs (one per vendor), webhook dead letters, failed or timed-out executions and
-    API 5xx, all notifying one KMS-encrypted, TLS-only SNS topic; and the service's dashboard.
+    """Alarms on failed jobs (one per vendor), webhook dead letters, failed or timed-out executions (of
+    the training, speech and comparison workflows) and API 5xx, all notifying one KMS-encrypted,
+    TLS-only SNS topic; and the service's dashboard.
 
     Subscribe to the topic after deploying (``aws sns subscribe --topic-arn <AlarmTopicArn> ...``,
     the stack output of that name).
@@ -80,12 +89,14 @@ class Monitoring(Construct):
         rest_api: apigw.RestApi,
         webhook_dead_letters: sqs.IQueue,
         speech_state_machine: sfn.StateMachine | None = None,
+        comparison_state_machine: sfn.StateMachine | None = None,
         vendors: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.vendors = tuple(vendors) if vendors is not None else vendor_ids()
         self.state_machine = state_machine
         self.speech_state_machine = speech_state_machine
+        self.comparison_state_machine = comparison_state_machine
         self.rest_api = rest_api
         self.webhook_dead_letters = webhook_dead_letters
         self.topic = self._build_topic()
@@ -124,6 +135,23 @@ class Monitoring(Construct):
                 "speech (GET /v1/speech/{id} has its code and message; the SpeechFailed metric names "
                 "the vendor), or the speech deadline passed: read the execution's history.",
             )
+        self.comparison_failed: cloudwatch.Alarm | None = None
+        self.comparison_timed_out: cloudwatch.Alarm | None = None
+        if comparison_state_machine is not None:
+            self.comparison_failed = self._alarm(
+                "ComparisonExecutionsFailedAlarm",
+                comparison_state_machine.metric_failed(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                description="Comparison workflow executions ended FAILED: a step failed outside every "
+                "catch (FinishComparison after its retries), so the comparison may be left TRAINING: "
+                "read the execution's history. A vendor's failure or a failed measurement of a voice "
+                "does not fail the execution (the ComparisonFactsFailed metric counts those).",
+            )
+            self.comparison_timed_out = self._alarm(
+                "ComparisonExecutionsTimedOutAlarm",
+                comparison_state_machine.metric_timed_out(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                description="Comparison workflow executions ran past their timeout (the training "
+                "deadline plus a margin): the comparison was left without its end.",
+            )
         self.api_server_errors = self._alarm(
             "Api5xxAlarm",
             rest_api.metric_server_error(period=PERIOD, statistic=cloudwatch.Stats.SUM),
@@ -148,6 +176,7 @@ class Monitoring(Construct):
             self.executions_failed,
             self.executions_timed_out,
             *([self.speech_failed] if self.speech_failed is not None else []),
+            *(a for a in (self.comparison_failed, self.comparison_timed_out) if a is not None),
             self.api_server_errors,
         ]
 
@@ -306,6 +335,8 @@ class Monitoring(Construct):
         )
         if self.speech_state_machine is not None:
             dashboard.add_widgets(*self._speech_widgets())
+        if self.comparison_state_machine is not None:
+            dashboard.add_widgets(*self._comparison_widgets())
         dashboard.add_widgets(*self._stream_widgets())
         return dashboard
 
@@ -343,6 +374,32 @@ class Monitoring(Construct):
             ),
             self._graph(
                 "Speech workflow executions",
+                [
+                    machine.metric_started(period=PERIOD, label="started"),
+                    machine.metric_succeeded(period=PERIOD, label="succeeded"),
+                    machine.metric_failed(period=PERIOD, label="failed"),
+                    machine.metric_timed_out(period=PERIOD, label="timed out"),
+                ],
+                width=12,
+            ),
+        ]
+
+    def _comparison_widgets(self) -> list[cloudwatch.IWidget]:
+        """Comparisons: each vendor's voices ready or failed, measured or not; the workflow's executions."""
+        assert self.comparison_state_machine is not None
+        machine = self.comparison_state_machine
+        return [
+            self._graph(
+                "Comparison outcomes, by vendor",
+                [
+                    job_metric(name, vendor, label=f"{name} {vendor}")
+                    for vendor in self.vendors
+                    for name in COMPARISON_OUTCOMES
+                ],
+                width=12,
+            ),
+            self._graph(
+                "Comparison workflow executions",
                 [
                     machine.metric_started(period=PERIOD, label="started"),
                     machine.metric_succeeded(period=PERIOD, label="succeeded"),

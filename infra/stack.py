@@ -175,6 +175,7 @@ class VoicecloneStack(Stack):
             rest_api=self.api.rest_api,
             webhook_dead_letters=self.events.webhook_dead_letters,
             speech_state_machine=self.speech_workflow.state_machine,
+            comparison_state_machine=self.comparison_workflow.state_machine,
         )
 
         if self.settings.studio:  # the browser studio on CloudFront; the API's CORS limited to its origin

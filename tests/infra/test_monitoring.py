@@ -97,8 +97,9 @@ def test_every_alarm_notifies_the_topic_and_treats_missing_data_as_not_breaching
 ) -> None:
     (topic_logical,) = resources_of_type(template_json, "AWS::SNS::Topic")
     found = alarms(template_json)
-    # one per vendor, dead letters, executions failed, executions timed out, speech failed, API 5xx
-    assert len(found) == len(registry.vendor_ids()) + 5
+    # one per vendor, dead letters, executions failed, executions timed out, speech failed, comparison
+    # executions failed and timed out, API 5xx
+    assert len(found) == len(registry.vendor_ids()) + 7
     for alarm in found:
         assert alarm["AlarmActions"] == [{"Ref": topic_logical}]
         assert alarm["TreatMissingData"] == "notBreaching"
@@ -239,4 +240,39 @@ def test_the_dashboard_charts_each_vendors_stream_first_audio_and_total_at_p50_a
     }
     assert {(m, v) for m, v, _ in charted("Streaming speech: streams completed and failed")} == {
         (name, vendor) for vendor in streaming for name in ("SpeechStreamed", "SpeechStreamFailed")
+    }
+
+
+@pytest.mark.parametrize("metric_name", ["ExecutionsFailed", "ExecutionsTimedOut"])
+def test_comparison_executions_failed_or_timed_out_alarm_and_comparisons_on_the_dashboard(
+    nagged: VoicecloneStack, template_json: dict[str, Any], metric_name: str
+) -> None:
+    # The comparison workflow's executions alarm as the training workflow's do
+    machine = logical_id(nagged, nagged.comparison_workflow.state_machine)
+    (alarm,) = [
+        a
+        for a in alarms_on(template_json, metric_name)
+        if dimensions(a) == {"StateMachineArn": {"Ref": machine}}
+    ]
+    assert alarm["Namespace"] == "AWS/States"
+    assert alarm["AlarmActions"]  # the alarm topic, as every alarm (checked above)
+    # and the dashboard charts each vendor's comparison outcomes next to that workflow's executions
+    widgets = {w["properties"].get("title"): w for w in dashboard_body(template_json)["widgets"]}
+    charted = {(m[1], m[5]) for m in widgets["Comparison outcomes, by vendor"]["properties"]["metrics"]}
+    assert charted == {
+        (name, vendor)
+        for vendor in registry.vendor_ids()
+        for name in (
+            "ComparisonVendorReady",
+            "ComparisonVendorFailed",
+            "ComparisonVoiceMeasured",
+            "ComparisonFactsFailed",
+        )
+    }
+    executions = widgets["Comparison workflow executions"]["properties"]["metrics"]
+    assert {m[1] for m in executions} == {
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
     }
