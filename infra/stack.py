@@ -347,6 +347,7 @@ class VoicecloneStack(Stack):
             f"Resource::<{bucket}.Arn>/{c.TRAINING_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.SPEECH_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.CONSENT_PREFIX}*",
+            f"Resource::<{bucket}.Arn>/{c.LISTENING_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{RECORDINGS}",
             f"Resource::<{bucket}.Arn>/{MEASUREMENTS}",
             f"Resource::<{table}.Arn>/index/*",
