@@ -741,6 +741,7 @@ async function nextPair() {
     return;
   }
   const pair = compare.pair;
+  $("listen").dataset.pair = pair.pair_id; // opaque: what a vote names, nothing of who is A or B
   $("listen-text").textContent = pair.text;
   $("listen-text").lang = langOf(pair.text);
   $("listen-a").src = pair.a;
