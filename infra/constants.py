@@ -44,6 +44,8 @@ from voiceclone.logic.core import keys  # noqa: E402
 UPLOAD_PREFIX = f"{keys.UPLOADS}/"
 TRAINING_PREFIX = f"{keys.TRAINING}/"
 SPEECH_PREFIX = f"{keys.SPEECH}/"
+# Blind listening's copies of probe audio under random names: a day's life (a pair's own).
+LISTENING_PREFIX = f"{keys.LISTENING}/"
 # A voice's consent take, kept while the voice exists (no lifecycle rule expires it).
 CONSENT_PREFIX = f"{keys.CONSENT}/"
 # Recordings, and the authorization letters some vendors require: both go to intake.

@@ -253,6 +253,10 @@ class VoicecloneStack(Stack):
         # The api function stores the audio it speaks and hands it out by presigned GET.
         bucket.grant_put(fn["api"], f"{c.SPEECH_PREFIX}*")
         bucket.grant_read(fn["api"], f"{c.SPEECH_PREFIX}*")
+        # ...and copies a comparison's probe audio under random names for blind pairs (reads the probes
+        # under speech/, writes and presigns the copies).
+        bucket.grant_put(fn["api"], f"{c.LISTENING_PREFIX}*")
+        bucket.grant_read(fn["api"], f"{c.LISTENING_PREFIX}*")
         # So does the streaming function, once a stream completed (and reads an async vendor's file).
         bucket.grant_put(fn["stream"], f"{c.SPEECH_PREFIX}*")
         bucket.grant_read(fn["stream"], f"{c.SPEECH_PREFIX}*")
@@ -351,6 +355,7 @@ class VoicecloneStack(Stack):
             f"Resource::<{bucket}.Arn>/{c.TRAINING_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.SPEECH_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{c.CONSENT_PREFIX}*",
+            f"Resource::<{bucket}.Arn>/{c.LISTENING_PREFIX}*",
             f"Resource::<{bucket}.Arn>/{RECORDINGS}",
             f"Resource::<{bucket}.Arn>/{MEASUREMENTS}",
             f"Resource::<{bucket}.Arn>/{PROBE_AUDIO}",

@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constants import TRAINING_PREFIX, UPLOAD_PREFIX
+from infra.constants import LISTENING_PREFIX, TRAINING_PREFIX, UPLOAD_PREFIX
 from infra.settings import StackSettings
 
 ACCESS_LOG_RETENTION_DAYS = 90
@@ -71,6 +71,10 @@ class Storage(Construct):
                     prefix=TRAINING_PREFIX,
                     expiration=retention,
                     abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                # A blind pair's audio copies outlive their pair (PAIR_TTL_SECONDS, a day) by nothing.
+                s3.LifecycleRule(
+                    id="expire-listening-copies", prefix=LISTENING_PREFIX, expiration=Duration.days(1)
                 ),
             ],
             # Browsers upload recordings straight to S3 with the presigned POST the api hands out;

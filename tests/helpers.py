@@ -276,3 +276,24 @@ def upload_recordings(client: Any, job: dict[str, Any], directory: Any, consent:
             client.upload(sentence["upload"], Path(directory) / f"{sentence['text_id']}.wav")
     if consent:
         upload_consent(client, job)
+
+
+def record_comparison(client: Any, vendors: list[str], name: str = "listening") -> str:
+    """A comparison created through the API and every take uploaded once: the sample recordings for the
+    sentences, the stand-in's reading of the consent statement. Its id; the vendors then train."""
+    import tempfile
+    from pathlib import Path
+
+    from voiceclone_cli.stand_in import consent_take as read_statement
+
+    samples = Path(__file__).resolve().parents[1] / "samples" / "tencent_vrs"
+    comparison = client.create_comparison(vendors, name, "female", SPEAKER)
+    for document in comparison["documents"]:
+        client.upload(document["upload"], samples.parent / "authorization-letter.pdf")
+    for sentence in comparison["sentences"][1:]:
+        client.upload(sentence["upload"], samples / f"{sentence['text_id']}.wav")
+    with tempfile.TemporaryDirectory() as tmp:
+        consent = Path(tmp) / "consent.wav"
+        consent.write_bytes(read_statement(comparison))
+        client.upload(comparison["sentences"][0]["upload"], consent)
+    return str(comparison["comparison_id"])

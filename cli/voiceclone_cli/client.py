@@ -268,6 +268,29 @@ class VoicecloneClient:
         page: dict[str, Any] = self._request("GET", "/v1/comparisons", params=params)
         return page
 
+    def new_pair(self, comparison_id: str) -> dict[str, Any]:
+        """The next blind pair: a probe text and the audio URLs of A and B (no vendor named)."""
+        pair: dict[str, Any] = self._request("POST", f"/v1/comparisons/{comparison_id}/pairs")
+        return pair
+
+    def vote(self, comparison_id: str, pair_id: str, choice: str) -> dict[str, Any]:
+        """One vote on a pair: "a", "b" or "same"."""
+        body = {"pair_id": pair_id, "choice": choice}
+        voted: dict[str, Any] = self._request("POST", f"/v1/comparisons/{comparison_id}/votes", json=body)
+        return voted
+
+    def ranking(self, comparison_id: str) -> dict[str, Any]:
+        """The ranking by the blind votes; ApiError RankingNotReady until every pair has its votes."""
+        ranked: dict[str, Any] = self._request("GET", f"/v1/comparisons/{comparison_id}/ranking")
+        return ranked
+
+    def keep(self, comparison_id: str, vendor: str) -> dict[str, Any]:
+        """Keep one vendor's voice and delete the comparison's others."""
+        kept: dict[str, Any] = self._request(
+            "POST", f"/v1/comparisons/{comparison_id}/keep", json={"vendor": vendor}
+        )
+        return kept
+
     # Voices
 
     def list_voices(

@@ -598,9 +598,87 @@ def cmd_compare(args: argparse.Namespace) -> int:
             wait=args.wait,
             timeout=args.timeout,
         )
+    if args.compare_command == "ranking":
+        return show_ranking(out, client, args.comparison_id)
+    if args.compare_command == "keep":
+        return keep_voice(out, client, args.comparison_id, args.vendor, asked=not args.yes)
     if args.wait:
         return show_comparison(out, follow_comparison(client, args.comparison_id, args.timeout))
     return show_comparison(out, client.get_comparison(args.comparison_id))
+
+
+# The exit code of `compare ranking` while pairs still need votes (the table is not there yet).
+RANKING_NOT_READY = 3
+
+
+def show_ranking(out: Output, client: VoicecloneClient, comparison_id: str) -> int:
+    """The ranking table, the facts beside each vendor; or what the listening still needs (exit 3)."""
+    try:
+        ranked = client.ranking(comparison_id)
+    except ApiError as exc:
+        if exc.error != "RankingNotReady":
+            raise
+        if out.as_json:
+            out.json({"error": exc.error, "message": exc.message, "details": exc.details})
+        else:
+            out.line(f"comparison {comparison_id}: no ranking yet: {exc.message}")
+            out.line("listen and vote in the studio's Compare view")
+        return RANKING_NOT_READY
+    if out.as_json:
+        out.json(ranked)
+        return 0
+    out.line(
+        f"comparison {comparison_id}: {ranked['votes']} blind votes, ranked by {ranked['method']} "
+        f"(at least {ranked['needed_per_pair']} votes per pair)"
+    )
+    out.table(
+        ["rank", "vendor", "strength", "wins", "losses", "same", "win rate", "first audio s", "RTF",
+         "speech dBFS", "price / 1k chars", "seconds to ready"],
+        [_ranking_row(v) for v in ranked["vendors"]],
+    )  # fmt: skip
+    if ranked.get("kept"):
+        out.line(f"kept: {ranked['kept']} (the other voices were deleted)")
+    return 0
+
+
+def _ranking_row(vendor: dict[str, Any]) -> list[str]:
+    facts = vendor.get("facts") or {}
+
+    def shown(value: Any, pattern: str) -> str:
+        return "" if value is None else pattern.format(value)
+
+    return [
+        str(vendor["rank"]),
+        vendor["vendor"],
+        f"{vendor['strength']:.3f}",
+        str(vendor["wins"]),
+        str(vendor["losses"]),
+        str(vendor["same"]),
+        f"{vendor['win_rate']:.0%}",
+        shown(facts.get("first_audio_seconds"), "{:.2f}"),
+        shown(facts.get("real_time_factor"), "{:.2f}"),
+        shown(facts.get("speech_dbfs"), "{:.1f}"),
+        facts.get("price") or "",
+        shown(vendor.get("seconds_to_ready"), "{:.1f}"),
+    ]
+
+
+def keep_voice(out: Output, client: VoicecloneClient, comparison_id: str, vendor: str, asked: bool) -> int:
+    """Keep one vendor's voice, deleting the comparison's other voices (asked first, on a terminal)."""
+    question = (
+        f"keep {vendor}'s voice and delete comparison {comparison_id}'s other voices, at their vendors too?"
+    )
+    if asked and not out.as_json and not _confirm(question):
+        raise CliError("nothing deleted", hint="pass --yes to keep it without asking")
+    kept = client.keep(comparison_id, vendor)
+    if out.as_json:
+        out.json(kept)
+        return 0
+    out.line(f"kept {kept['kept']}'s voice {kept['voice_id']}")
+    for deleted in kept["deleted"]:
+        note = f" (note: {deleted['note']})" if deleted.get("note") else ""
+        out.line(f"deleted {deleted['vendor']}'s voice {deleted['voice_id']}{note}")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -126,6 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("comparison_id")
     g.add_argument("--wait", action="store_true", help="follow it until every vendor has ended")
     g.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow it (default 3600)")
+    g = compare.add_parser(
+        "ranking",
+        parents=common,
+        help="the vendors ranked by blind votes, facts beside (exit 3 while pairs still need votes)",
+    )
+    g.add_argument("comparison_id")
+    g = compare.add_parser(
+        "keep", parents=common, help="keep one vendor's voice, delete the comparison's others"
+    )
+    g.add_argument("comparison_id")
+    g.add_argument("vendor")
+    g.add_argument("--yes", "-y", action="store_true", help="do not ask first")
     p.set_defaults(func=commands.cmd_compare)
 
     p = sub.add_parser(

@@ -129,6 +129,21 @@ export class Api {
     return data;
   }
   openapi() { return this.get("/v1/openapi.json"); }
+
+  // Comparisons and blind listening: the pair names no vendor; the ranking answers 409 until it is ready.
+  comparisons() { return this.get("/v1/comparisons?limit=50"); }
+  comparison(id) { return this.get(`/v1/comparisons/${encodeURIComponent(id)}`); }
+  newPair(id) {
+    return this.request("POST", `/v1/comparisons/${encodeURIComponent(id)}/pairs`).then((r) => r.data);
+  }
+  vote(id, pairId, choice) {
+    return this.request("POST", `/v1/comparisons/${encodeURIComponent(id)}/votes`, { pair_id: pairId, choice })
+      .then((r) => r.data);
+  }
+  ranking(id) { return this.get(`/v1/comparisons/${encodeURIComponent(id)}/ranking`); }
+  keep(id, vendor) {
+    return this.request("POST", `/v1/comparisons/${encodeURIComponent(id)}/keep`, { vendor }).then((r) => r.data);
+  }
 }
 
 // Send a file to a presigned S3 POST: the form's fields first, then the file (S3 wants it last).

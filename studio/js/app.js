@@ -1,4 +1,5 @@
-// The studio's screens: sign in, set up a voice, record sentence by sentence, follow the job, hear the voice.
+// The studio's screens: sign in, set up a voice, record sentence by sentence, follow the job, hear the voice,
+// and compare vendors' voices by blind listening.
 import { Api, ApiError, uploadToForm } from "./api.js";
 import { Recorder, StreamPlayer, checkTake, encodeWav, toMono16k } from "./audio.js";
 
@@ -53,13 +54,18 @@ function show(id, visible) { $(id).hidden = !visible; }
 function setView(view) {
   const recordView = view === "record";
   $("nav-record").setAttribute("aria-current", recordView ? "page" : "false");
-  $("nav-library").setAttribute("aria-current", recordView ? "false" : "page");
-  show("library", !recordView && state.api !== null);
+  $("nav-library").setAttribute("aria-current", view === "library" ? "page" : "false");
+  $("nav-compare").setAttribute("aria-current", view === "compare" ? "page" : "false");
+  show("library", view === "library" && state.api !== null);
+  show("compare", view === "compare" && state.api !== null);
   show("setup", recordView && state.api !== null && state.job === null);
   show("record", recordView && state.job !== null && !TERMINAL.has(state.job.status));
   show("progress", recordView && state.job !== null);
-  show("speak", state.speakVoice !== null && (recordView ? state.job?.voice_id === state.speakVoice : true));
-  if (!recordView && state.api) loadLibrary();
+  show("speak", view !== "compare" && state.speakVoice !== null
+    && (recordView ? state.job?.voice_id === state.speakVoice : true));
+  if (view !== "compare") stopComparison();
+  if (view === "library" && state.api) loadLibrary();
+  if (view === "compare" && state.api) loadComparisons();
 }
 
 // ----- sign in and set-up --------------------------------------------------------------------------
@@ -638,14 +644,216 @@ function jobRow(job) {
   return labelled(tr, ["Voice name", "Vendor", "Status", "Created", "Actions"]);
 }
 
+// ----- comparisons: blind listening, the ranking, keeping the best -----------------------------------
+
+const compare = { id: null, comparison: null, pair: null, busy: false, timer: 0 };
+const COMPARISON_ENDED = new Set(["SUCCEEDED", "PARTLY_SUCCEEDED", "FAILED"]);
+
+function stopComparison() {
+  clearTimeout(compare.timer);
+  compare.id = null;
+}
+
+async function loadComparisons() {
+  try {
+    const page = await state.api.comparisons();
+    $("comparison-rows").replaceChildren(...page.items.map(comparisonRow));
+    if (!page.items.length) $("comparison-rows").append(emptyRow(5, "No comparisons yet."));
+  } catch (err) {
+    report(err);
+  }
+}
+
+function comparisonRow(item) {
+  const tr = document.createElement("tr");
+  const open = button("Open", () => openComparison(item.comparison_id), item.voice_name);
+  tr.append(cell(item.voice_name), cell(item.vendors.join(", ")), cell(item.status),
+    cell(new Date(item.created_at).toLocaleString()), cell([open]));
+  return labelled(tr, ["Voice name", "Vendors", "Status", "Created", "Actions"]);
+}
+
+function hasAudio(vendor) {
+  return (vendor.facts?.probes || []).some((p) => p.audio_key);
+}
+
+async function openComparison(id) {
+  showError("");
+  stopComparison();
+  compare.id = id;
+  compare.pair = null;
+  show("listen", false);
+  show("ranking", false);
+  $("keep-status").textContent = "";
+  await refreshComparison();
+  show("comparison", true);
+  $("comparison-title").focus();
+}
+
+// The comparison's vendors (named here, outside the listening), then the listening or the ranking.
+async function refreshComparison() {
+  clearTimeout(compare.timer);
+  const id = compare.id;
+  if (!id) return;
+  let comparison;
+  try {
+    comparison = await state.api.comparison(id);
+  } catch (err) {
+    report(err);
+    return;
+  }
+  if (compare.id !== id) return;
+  compare.comparison = comparison;
+  $("comparison-title").textContent = `Comparison ${comparison.voice_name}`;
+  const heard = comparison.vendors.filter(hasAudio).length;
+  const kept = comparison.kept ? ` ${comparison.kept}'s voice was kept; the others were deleted.` : "";
+  $("comparison-status").textContent = `${comparison.status}: ${heard} of ${comparison.vendors.length} `
+    + `voices ready to listen to.${kept}`;
+  $("comparison-vendors").replaceChildren(...comparison.vendors.map((v) => {
+    const tr = document.createElement("tr");
+    const measured = hasAudio(v) ? "yes, with audio" : v.facts ? "yes, no audio" : "not yet";
+    const seconds = v.seconds_to_ready === null || v.seconds_to_ready === undefined ? "" : v.seconds_to_ready.toFixed(1);
+    tr.append(cell(v.vendor), cell(STATUS_WORDS[v.status] || v.status), cell(measured), cell(seconds));
+    return labelled(tr, ["Vendor", "Job", "Measured", "Seconds to ready"]);
+  }));
+  if (heard >= 2) {
+    await showRanking(false);
+    if (!comparison.kept && !compare.pair) await nextPair();
+  }
+  // Voices still training or not yet measured: look again shortly.
+  const waiting = !COMPARISON_ENDED.has(comparison.status)
+    || comparison.vendors.some((v) => v.status === "SUCCEEDED" && !v.facts);
+  if (waiting && compare.id === id) compare.timer = setTimeout(refreshComparison, 2000);
+}
+
+function progressWords(progress) {
+  const counts = progress.votes_per_pair.map((n) => `${Math.min(n, progress.needed_per_pair)}/${progress.needed_per_pair}`);
+  return `Votes per pair: ${counts.join(", ")}.`
+    + (progress.ranking_ready ? " The ranking is ready below; you may keep listening." : "");
+}
+
+async function nextPair() {
+  try {
+    compare.pair = await state.api.newPair(compare.id);
+  } catch (err) {
+    compare.pair = null;
+    show("listen", false);
+    if (!(err instanceof ApiError && err.status === 409)) report(err);
+    return;
+  }
+  const pair = compare.pair;
+  $("listen").dataset.pair = pair.pair_id; // opaque: what a vote names, nothing of who is A or B
+  $("listen-text").textContent = pair.text;
+  $("listen-text").lang = langOf(pair.text);
+  $("listen-a").src = pair.a;
+  $("listen-b").src = pair.b;
+  $("listen-progress").textContent = progressWords(pair.progress);
+  for (const id of ["vote-a", "vote-b", "vote-same"]) $(id).disabled = false;
+  show("listen", true);
+}
+
+function play(side) {
+  if ($("listen").hidden) return;
+  const mine = $(`listen-${side}`);
+  const other = $(`listen-${side === "a" ? "b" : "a"}`);
+  other.pause();
+  mine.currentTime = 0;
+  mine.play().catch((err) => report(err));
+}
+
+async function vote(choice) {
+  const pair = compare.pair;
+  if (!pair || compare.busy || $("listen").hidden) return;
+  compare.busy = true;
+  for (const id of ["vote-a", "vote-b", "vote-same"]) $(id).disabled = true;
+  $("listen-a").pause();
+  $("listen-b").pause();
+  try {
+    const voted = await state.api.vote(compare.id, pair.pair_id, choice);
+    $("listen-progress").textContent = progressWords(voted.progress);
+    if (voted.progress.ranking_ready) await showRanking(true);
+    compare.pair = null;
+    await nextPair();
+  } catch (err) {
+    report(err);
+    compare.pair = null;
+    await nextPair();
+  } finally {
+    compare.busy = false;
+  }
+}
+
+async function showRanking(focus) {
+  let ranked;
+  try {
+    ranked = await state.api.ranking(compare.id);
+  } catch (err) {
+    show("ranking", false);
+    if (!(err instanceof ApiError && err.status === 409)) report(err);
+    return;
+  }
+  const fixed = (value, digits) => (value === null || value === undefined ? "" : Number(value).toFixed(digits));
+  $("ranking-method").textContent = `${ranked.votes} blind votes, ranked by the Bradley–Terry model `
+    + `(every pair heard at least ${ranked.needed_per_pair} times; "same" counts half a win to each).`;
+  $("ranking-rows").replaceChildren(...ranked.vendors.map((v) => {
+    const tr = document.createElement("tr");
+    const f = v.facts || {};
+    tr.append(cell(String(v.rank)), cell(v.vendor), cell(fixed(v.strength, 3)),
+      cell(`${v.wins} / ${v.losses} / ${v.same}`), cell(`${Math.round(v.win_rate * 100)}%`),
+      cell(fixed(f.first_audio_seconds, 2)), cell(fixed(f.real_time_factor, 2)), cell(fixed(f.speech_dbfs, 1)),
+      cell(f.price || ""), cell(fixed(v.seconds_to_ready, 1)));
+    return labelled(tr, ["Rank", "Vendor", "Strength", "Wins / losses / same", "Win rate", "First audio (s)",
+      "Real-time factor", "Speech level (dBFS)", "Price per 1,000 characters", "Seconds to ready"]);
+  }));
+  const best = ranked.vendors[0];
+  const keep = $("keep");
+  keep.hidden = Boolean(ranked.kept);
+  keep.textContent = `Keep ${best.vendor} and delete the others`;
+  keep.dataset.vendor = best.vendor;
+  if (ranked.kept) $("keep-status").textContent = `${ranked.kept}'s voice was kept; the others were deleted.`;
+  show("ranking", true);
+  if (focus) $("ranking-title").focus();
+}
+
+async function keepBest() {
+  const vendor = $("keep").dataset.vendor;
+  const others = compare.comparison.vendors.filter((v) => v.vendor !== vendor && v.voice_id).map((v) => v.vendor);
+  const question = `Keep ${vendor}'s voice and delete the other voices (${others.join(", ")}), `
+    + "at their vendors too where they allow it? This cannot be undone.";
+  if (!window.confirm(question)) return;
+  $("keep").disabled = true;
+  try {
+    const kept = await state.api.keep(compare.id, vendor);
+    const notes = kept.deleted.filter((d) => d.note).map((d) => ` ${d.vendor}: ${d.note}`);
+    $("keep-status").textContent = `Kept ${kept.kept}'s voice; deleted ${kept.deleted.map((d) => d.vendor).join(", ")}.`
+      + notes.join("");
+    $("keep").hidden = true;
+    show("listen", false);
+    compare.pair = null;
+  } catch (err) {
+    report(err);
+  } finally {
+    $("keep").disabled = false;
+  }
+}
+
 // ----- wiring --------------------------------------------------------------------------------------
 
 function typing(target) {
   return ["INPUT", "TEXTAREA", "SELECT", "AUDIO"].includes(target.tagName) || target.isContentEditable;
 }
 
+// The listening panel's keys: A and B play a voice, 1 / 2 / 0 vote A, B or same.
+const LISTEN_KEYS = { a: () => play("a"), b: () => play("b"), 1: () => vote("a"), 2: () => vote("b"), 0: () => vote("same") };
+
 function onKey(event) {
-  if ($("record").hidden || typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+  const listenKey = LISTEN_KEYS[event.key.toLowerCase()];
+  if (!$("listen").hidden && !$("compare").hidden && listenKey) {
+    event.preventDefault();
+    listenKey();
+    return;
+  }
+  if ($("record").hidden) return;
   if (event.key === " " && event.target.tagName !== "BUTTON") {
     event.preventDefault();
     toggleRecording();
@@ -680,6 +888,17 @@ async function init() {
     setView("library");
   });
   $("reload").addEventListener("click", loadLibrary);
+  $("nav-compare").addEventListener("click", () => {
+    if (!state.api) { showError("Sign in with your API key first."); $("api-key").focus(); return; }
+    setView("compare");
+  });
+  $("compare-reload").addEventListener("click", loadComparisons);
+  $("play-a").addEventListener("click", () => play("a"));
+  $("play-b").addEventListener("click", () => play("b"));
+  $("vote-a").addEventListener("click", () => vote("a"));
+  $("vote-b").addEventListener("click", () => vote("b"));
+  $("vote-same").addEventListener("click", () => vote("same"));
+  $("keep").addEventListener("click", keepBest);
   $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("voiceclone-key"); window.location.reload(); });
   document.addEventListener("keydown", onKey);
   const key = sessionStorage.getItem("voiceclone-key") || state.config.apiKey || "";

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,12 +58,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
-def studio_stack() -> Iterator[StudioStack]:
+@contextmanager
+def stack_child(code: str) -> Iterator[tuple[StudioStack, str]]:
+    """A local stack started by ``code`` in a child process, until Ctrl-C; what it printed when up."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICECLONE_")}
     env.update(PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]))
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD],
+        [sys.executable, "-c", code],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -87,7 +89,7 @@ def studio_stack() -> Iterator[StudioStack]:
         # Keep reading what the stack prints, so a full pipe never blocks it.
         reader = threading.Thread(target=lines.extend, args=(child.stdout,), daemon=True)
         reader.start()
-        yield StudioStack(api.group(1), key.group(1), studio.group(1))
+        yield StudioStack(api.group(1), key.group(1), studio.group(1)), output
     finally:
         child.send_signal(signal.SIGINT)  # local up stops the stack on Ctrl-C
         try:
@@ -98,6 +100,12 @@ def studio_stack() -> Iterator[StudioStack]:
         if reader is not None:
             reader.join(timeout=5)  # the child's end closes the pipe
         child.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def studio_stack() -> Iterator[StudioStack]:
+    with stack_child(CHILD) as (stack, _):
+        yield stack
 
 
 @pytest.fixture(scope="module")

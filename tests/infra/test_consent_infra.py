@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.constants import CONSENT_PREFIX, TRAINING_PREFIX, UPLOAD_PREFIX, handler_of
+from infra.constants import CONSENT_PREFIX, LISTENING_PREFIX, TRAINING_PREFIX, UPLOAD_PREFIX, handler_of
 from infra.template_tools import resources_of_type
 from tests.infra.conftest import role_of
 from tests.infra.test_speech_infra import _roles_granted_on
@@ -25,10 +25,19 @@ def test_finalize_keeps_the_consent_take_and_only_the_api_reads_and_deletes_it(
 
 
 def test_no_lifecycle_rule_expires_a_consent_take(template_json: dict[str, Any]) -> None:
-    # The job's recordings expire with the upload retention; a consent take lives as long as its voice
+    # The job's recordings expire with the upload retention, blind listening's copies after a day; a
+    # consent take lives as long as its voice
     buckets = resources_of_type(template_json, "AWS::S3::Bucket").values()
     rules_of = [b["Properties"].get("LifecycleConfiguration", {}).get("Rules", []) for b in buckets]
     (audio_rules,) = [rules for rules in rules_of if any(r.get("Prefix") == UPLOAD_PREFIX for r in rules)]
     expiring = [r for r in audio_rules if "ExpirationInDays" in r]
-    assert {r.get("Prefix") for r in expiring} == {UPLOAD_PREFIX, TRAINING_PREFIX}
+    assert {r.get("Prefix") for r in expiring} == {UPLOAD_PREFIX, TRAINING_PREFIX, LISTENING_PREFIX}
     assert not any(CONSENT_PREFIX.startswith(r["Prefix"]) for r in expiring)
+
+
+def test_only_the_api_writes_and_reads_the_listening_copies(template_json: dict[str, Any]) -> None:
+    # The api copies a comparison's probe audio under random names for a blind pair and presigns its GET
+    granted = _roles_granted_on(template_json, LISTENING_PREFIX)
+    api_role = role_of(template_json)[handler_of("api")]
+    assert set(granted) == {api_role}
+    assert "s3:PutObject" in granted[api_role] and "s3:GetObject*" in granted[api_role]

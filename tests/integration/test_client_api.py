@@ -152,6 +152,16 @@ def _list_comparisons(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     assert comparison_id not in ids
 
 
+def _keep(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
+    # B names A's comparison and one of its vendors: told it does not exist, A's comparison unchanged
+    comparison_id = a["comparison_id"]()
+    before = a["comparison"](comparison_id)
+    _not_found(
+        b.post(f"{url}/v1/comparisons/{comparison_id}/keep", json={"vendor": "qiniu"}), "ComparisonNotFound"
+    )
+    assert a["comparison"](comparison_id) == before
+
+
 def _texts(b: httpx.Client, url: str, a: dict[str, Any]) -> None:
     assert b.get(f"{url}/v1/vendors/tencent_vrs/training-texts").status_code == 200  # no tenant data
 
@@ -260,6 +270,20 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/comparisons/{comparison_id}"): lambda b, url, a: _not_found(
         b.get(f"{url}/v1/comparisons/{a['comparison_id']()}"), "ComparisonNotFound"
     ),
+    ("POST", "/v1/comparisons/{comparison_id}/pairs"): lambda b, url, a: _not_found(
+        b.post(f"{url}/v1/comparisons/{a['comparison_id']()}/pairs"), "ComparisonNotFound"
+    ),
+    ("POST", "/v1/comparisons/{comparison_id}/votes"): lambda b, url, a: _not_found(
+        b.post(
+            f"{url}/v1/comparisons/{a['comparison_id']()}/votes",
+            json={"pair_id": f"pair-{'0' * 32}", "choice": "a"},
+        ),
+        "ComparisonNotFound",
+    ),
+    ("GET", "/v1/comparisons/{comparison_id}/ranking"): lambda b, url, a: _not_found(
+        b.get(f"{url}/v1/comparisons/{a['comparison_id']()}/ranking"), "ComparisonNotFound"
+    ),
+    ("POST", "/v1/comparisons/{comparison_id}/keep"): _keep,
 }
 
 
@@ -292,6 +316,7 @@ def test_tenant_b_cannot_see_or_change_tenant_a(
         "comparison_id": lambda: client_a.create_comparison(["qiniu", "tencent_gateway"], "a", "female", "s")[
             "comparison_id"
         ],
+        "comparison": client_a.get_comparison,
     }
     # (A's voice has spoken once before the probe: the probes of the speech routes and of
     # POST /v1/provenance need a speech of A's, and making it is A's doing, not B's)

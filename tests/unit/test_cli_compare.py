@@ -120,3 +120,68 @@ def test_status_json_is_the_comparison(api: FakeApi, capsys: pytest.CaptureFixtu
     api.on("GET", "/v1/comparisons/cmp-1", comparison("TRAINING", RUNNING))
     code, out, _ = run(capsys, "compare", "status", "cmp-1", "--json")
     assert code == 0 and json.loads(out)["vendors"][0]["vendor"] == "qiniu"
+
+
+RANKING = {
+    "comparison_id": "cmp-1",
+    "method": "bradley-terry",
+    "votes": 9,
+    "needed_per_pair": 3,
+    "kept": None,
+    "vendors": [
+        {"rank": 1, "vendor": "huawei", "voice_id": "v-h", "strength": 0.6123, "wins": 6, "losses": 0,
+         "same": 0, "win_rate": 1.0, "seconds_to_ready": 41.5,
+         "facts": {"delivery": "whole", "first_audio_seconds": 1.234, "real_time_factor": 0.41,
+                   "speech_dbfs": -21.04, "price": "0.3 CNY", "probes_spoken": 12}},
+        {"rank": 2, "vendor": "qiniu", "voice_id": "v-q", "strength": 0.3877, "wins": 0, "losses": 6,
+         "same": 0, "win_rate": 0.0, "seconds_to_ready": None, "facts": None},
+    ],
+}  # fmt: skip
+
+
+def test_ranking_prints_the_order_with_the_facts_beside(
+    api: FakeApi,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api.on("GET", "/v1/comparisons/cmp-1/ranking", RANKING)
+    code, out, _ = run(capsys, "compare", "ranking", "cmp-1")
+    assert code == 0 and "bradley-terry" in out and "9 blind votes" in out
+    rows = [line for line in out.splitlines() if "huawei" in line or "qiniu" in line]
+    assert "huawei" in rows[0] and "qiniu" in rows[1]
+    for shown in ("0.612", "100%", "1.23", "0.41", "-21.0", "0.3 CNY", "41.5"):
+        assert shown in rows[0], shown
+
+
+def test_ranking_says_what_is_still_needed(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    refusal = {
+        "error": "RankingNotReady",
+        "message": "every pair of voices needs 3 votes before the ranking is shown: 2 of 3 pairs still "
+        "need 2, 1 votes",
+        "details": {"votes_needed": [2, 1], "needed_per_pair": 3, "pairs": 3},
+    }
+    api.on("GET", "/v1/comparisons/cmp-1/ranking", refusal, status=409)
+    code, out, _ = run(capsys, "compare", "ranking", "cmp-1")
+    assert code == 3 and "no ranking yet" in out and "still need 2, 1 votes" in out
+    code, out, _ = run(capsys, "compare", "ranking", "cmp-1", "--json")
+    assert code == 3 and json.loads(out)["details"]["votes_needed"] == [2, 1]
+
+
+def test_keep_sends_the_vendor_and_names_what_was_deleted(
+    api: FakeApi,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    kept = {
+        "comparison_id": "cmp-1",
+        "kept": "huawei",
+        "voice_id": "v-h",
+        "deleted": [
+            {"vendor": "qiniu", "voice_id": "v-q", "note": None},
+            {"vendor": "tencent_vrs", "voice_id": "v-t", "note": "tencent_vrs has no API to delete a voice"},
+        ],
+    }
+    api.on("POST", "/v1/comparisons/cmp-1/keep", kept)
+    code, out, _ = run(capsys, "compare", "keep", "cmp-1", "huawei", "--yes")
+    assert code == 0
+    assert json.loads(api.sent("POST", "/v1/comparisons/cmp-1/keep")[0].content) == {"vendor": "huawei"}
+    assert "kept huawei's voice v-h" in out and "deleted qiniu's voice v-q" in out
+    assert "no API to delete" in next(line for line in out.splitlines() if "tencent_vrs" in line)

@@ -72,3 +72,15 @@ def test_one_vendor_is_no_comparison(api: Any) -> None:  # noqa: F811
 
 def test_a_vendor_declares_that_it_clones_by_default() -> None:
     assert Capabilities(audio_transport="url").clones
+
+
+def test_a_vote_is_a_or_b_or_same_on_a_pair_id_the_service_issued(api: Any) -> None:  # noqa: F811
+    path = "/v1/comparisons/cmp-1/votes"
+    status, body = answer(
+        api, event("POST", path, json.dumps({"pair_id": "pair-" + "0" * 32, "choice": "c"}))
+    )
+    assert status == 422 and body["detail"][0]["loc"] == ["body", "choice"]
+    status, body = answer(api, event("POST", path, json.dumps({"pair_id": "qiniu", "choice": "a"})))
+    assert status == 422 and body["detail"][0]["loc"] == ["body", "pair_id"]
+    status, body = answer(api, event("POST", "/v1/comparisons/cmp-1/keep", json.dumps({"vendor": "a/b"})))
+    assert status == 422 and body["detail"][0]["loc"] == ["body", "vendor"]

@@ -774,6 +774,7 @@ class ComparisonView(BaseModel):
         default_factory=list, description="Documents the chosen vendors require (their union)"
     )
     vendors: list[ComparisonVendorView]
+    kept: str | None = Field(None, description="The vendor whose voice was kept, the others deleted")
 
     @classmethod
     def of(
@@ -809,19 +810,24 @@ class ComparisonView(BaseModel):
                 for name, etag in comparison.documents.items()
             ],
             vendors=[_vendor_view(comparison, v, jobs.get(v.job_id)) for v in comparison.vendors],
+            kept=comparison.kept,
         )
 
 
+def seconds_to_ready(comparison: Comparison, entry: ComparisonVendor) -> float | None:
+    """From the last take's upload to the vendor's voice being ready; None until it is."""
+    ready, start = entry.ready_at, comparison.takes_completed_at
+    return round((ready - start).total_seconds(), 3) if ready and start else None
+
+
 def _vendor_view(comparison: Comparison, entry: ComparisonVendor, job: Job | None) -> ComparisonVendorView:
-    ready = entry.ready_at
-    start = comparison.takes_completed_at
     return ComparisonVendorView(
         vendor=entry.vendor,
         job_id=entry.job_id,
         status=job.status if job is not None else JobStatus.AWAITING_AUDIO,
         voice_id=job.voice_id if job is not None else entry.voice_id,
         error=(job.error if job is not None and job.error else entry.error),
-        seconds_to_ready=round((ready - start).total_seconds(), 3) if ready and start else None,
+        seconds_to_ready=seconds_to_ready(comparison, entry),
         takes=[t for t in entry.text_ids if t != CONSENT_TEXT_ID],
         facts=entry.facts,
         facts_error=entry.facts_error,
@@ -849,3 +855,91 @@ class ComparisonSummary(BaseModel):
 class ComparisonPage(BaseModel):
     items: list[ComparisonSummary]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page")
+
+
+# ----- blind listening: pairs, votes, the ranking, keeping the best -----------------------------------
+
+
+class VotesSoFar(BaseModel):
+    """How far the listening is, in counts only: no pair is named, so nothing tells which vendor is which."""
+
+    votes_per_pair: list[int] = Field(description="Each pair's votes so far, most first (pairs unnamed)")
+    needed_per_pair: int = Field(description="The votes every pair needs before the ranking is shown")
+    ranking_ready: bool
+
+
+class PairView(BaseModel):
+    """One blind pair: the same probe sentence spoken by two voices, as A and B, vendors unnamed."""
+
+    pair_id: str = Field(description="Opaque: send it back with the vote")
+    comparison_id: str
+    text: str = Field(description="The probe sentence both voices speak")
+    a: str = Field(description="A presigned URL of the audio played as A (a WAV under an opaque name)")
+    b: str = Field(description="A presigned URL of the audio played as B")
+    expires_at: datetime = Field(description="Until when the pair takes a vote")
+    progress: VotesSoFar
+
+
+class VoteRequest(RequestModel):
+    pair_id: str = Field(max_length=64, pattern=r"^pair-[0-9a-f]{32}$")
+    choice: Literal["a", "b", "same"] = Field(description="Which sounded better, or `same`")
+
+
+class VoteView(BaseModel):
+    pair_id: str
+    choice: Literal["a", "b", "same"]
+    progress: VotesSoFar
+
+
+class FactsBrief(BaseModel):
+    """The facts beside a vendor's rank: medians over the probes it spoke, and its configured price."""
+
+    delivery: str = Field(description="stream, whole or none")
+    first_audio_seconds: float | None = Field(None, description="Time to first audio, median")
+    real_time_factor: float | None = Field(None, description="Synthesis time / audio time, median")
+    speech_dbfs: float | None = Field(None, description="Speech level in dBFS, median")
+    price: str = Field(description='Per 1,000 characters as configured, or "not configured"')
+    probes_spoken: int
+
+
+class RankedVendorView(BaseModel):
+    rank: int
+    vendor: str
+    voice_id: str | None
+    strength: float = Field(description="Bradley–Terry strength; the vendors' strengths sum to 1")
+    wins: int
+    losses: int
+    same: int
+    win_rate: float = Field(description="(wins + same / 2) / votes the vendor was in")
+    seconds_to_ready: float | None = None
+    facts: FactsBrief | None = None
+
+
+class RankingView(BaseModel):
+    comparison_id: str
+    method: Literal["bradley-terry"] = Field(
+        description="Bradley–Terry strengths fitted by Hunter's MM iteration, one virtual `same` per pair"
+    )
+    votes: int
+    needed_per_pair: int
+    vendors: list[RankedVendorView]
+    kept: str | None = None
+
+
+class KeepRequest(RequestModel):
+    vendor: str = Field(
+        max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="The vendor whose voice to keep"
+    )
+
+
+class DeletedVoiceView(BaseModel):
+    vendor: str
+    voice_id: str
+    note: str | None = Field(None, description="What happened at the vendor (e.g. it cannot delete)")
+
+
+class KeepView(BaseModel):
+    comparison_id: str
+    kept: str
+    voice_id: str
+    deleted: list[DeletedVoiceView] = Field(description="The other vendors' voices, deleted")

@@ -185,6 +185,9 @@ class Comparison(BaseModel):
     takes_completed_at: datetime | None = None
     execution_name: str | None = None
     ended_at: datetime | None = None
+    # The vendor whose voice was kept (POST .../keep), the other vendors' voices deleted.
+    kept: str | None = None
+    kept_at: datetime | None = None
     version: int = 0
 
     def vendor(self, vendor: str) -> ComparisonVendor:

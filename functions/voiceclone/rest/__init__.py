@@ -1,11 +1,11 @@
 """The REST API: one resolver over a Powertools ``Router`` per resource, and the function's handler.
 
-Routers: jobs (and a vendor's training texts), comparisons, voices, speech, account (usage, the webhook
-secret), labels (what a file's labels say, the tenant's label policy); the OpenAPI document is
-the resolver's own. Request hardening (voiceclone.rest.hardening) runs before routing and the
-exception-to-answer mapping (voiceclone.rest.errors) is registered once, for every route. The
-function's entry (voiceclone.handlers.table, ``api``) resolves :func:`handle` on its first call,
-or before the SnapStart snapshot.
+Routers: jobs (and a vendor's training texts), comparisons, blind listening on a comparison, voices,
+speech, account (usage, the webhook secret), labels (what a file's labels say, the tenant's label
+policy); the OpenAPI document is the resolver's own. Request hardening (voiceclone.rest.hardening)
+runs before routing and the exception-to-answer mapping (voiceclone.rest.errors) is registered
+once, for every route. The function's entry (voiceclone.handlers.table, ``api``) resolves
+:func:`handle` on its first call, or before the SnapStart snapshot.
 
 The OpenAPI document is generated from the routes and models (GET /v1/openapi.json); with
 VOICECLONE_SWAGGER_UI=true (the local stack) Swagger UI is served at /v1/docs.
@@ -25,7 +25,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voiceclone.observability import log_metrics, logger
-from voiceclone.rest import account, comparisons, errors, jobs, labels, speech, speech_stream, voices
+from voiceclone.rest import (
+    account,
+    comparisons,
+    errors,
+    jobs,
+    labels,
+    listening,
+    speech,
+    speech_stream,
+    voices,
+)
 from voiceclone.rest.hardening import refuse_unreadable_body, reject_unknown_query_parameters
 from voiceclone.rest.openapi import openapi_options
 
@@ -62,6 +72,7 @@ for router in (
     errors.router,
     jobs.router,
     comparisons.router,
+    listening.router,
     voices.router,
     speech.router,
     speech_stream.router,

@@ -1,7 +1,7 @@
 """DynamoDB access, the only code that talks to the table: one store per record kind over one table.
 
 Every kind (jobs and sentences, voices, speech, usage counters, API keys and webhook secrets,
-tenant settings, consent records and the phrases claimed, comparisons)
+tenant settings, consent records and the phrases claimed, comparisons and their listening pairs)
 keeps its items through voiceclone.store.table, whose ``Table.change`` is the one versioned
 read-change-write: a callback and a poller racing never overwrite each other's update.
 """
@@ -14,6 +14,7 @@ from voiceclone.store.account import AccountStore
 from voiceclone.store.comparisons import ComparisonStore
 from voiceclone.store.consent import ConsentStore
 from voiceclone.store.jobs import JobStore
+from voiceclone.store.listening import ListeningStore
 from voiceclone.store.speech import SpeechStore
 from voiceclone.store.table import Table
 from voiceclone.store.tenants import TenantStore
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 class Store:
     """The table's record kinds: ``jobs``, ``voices``, ``speech``, ``usage``, ``account``, ``tenants``,
-    ``consent`` and ``comparisons``."""
+    ``consent``, ``comparisons`` and ``listening`` (a comparison's blind pairs)."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table = Table(table_name, client)
@@ -38,3 +39,4 @@ class Store:
         self.tenants = TenantStore(self.table)
         self.consent = ConsentStore(self.table)
         self.comparisons = ComparisonStore(self.table)
+        self.listening = ListeningStore(self.table)

@@ -16,6 +16,10 @@
     training/<tenant>/<job>/voice.wav             the sentences joined for a vendor that takes one file
     speech/<tenant>/<voice>/<speech>.<wav|mp3|pcm> speech made with a cloned voice
     consent/<tenant>/<voice>/<sha256>.wav         the speaker's consent take, kept while the voice exists
+    speech/<tenant>/comparisons/<cmp-id>/<vendor>/<probe_id>.wav
+                                                  a probe spoken by one vendor's voice of a comparison
+    listening/<tenant>/<cmp-id>/<token>.wav       a copy of one, under a random name, for one blind pair
+                                                  (expired by a lifecycle rule after a day)
 
 The tenant prefix scopes every presigned URL; infra (the bucket's notifications and lifecycle
 rules) reads the prefixes from here too. No lifecycle rule expires ``consent/``: a consent take
@@ -28,6 +32,7 @@ UPLOADS = "uploads"
 TRAINING = "training"
 SPEECH = "speech"
 CONSENT = "consent"
+LISTENING = "listening"
 # What intake takes: recordings (whatever their format, the key says .wav) and documents (PDF).
 UPLOAD_KINDS = ("wav", "pdf")
 
@@ -102,3 +107,9 @@ def measured_key(tenant_id: str, etag: str, sample_rate: int) -> str:
 def measured_wav_key(tenant_id: str, etag: str, sample_rate: int) -> str:
     """The trimmed 16-bit mono WAV at that rate that the measurement was taken of, beside it."""
     return f"{TRAINING}/{tenant_id}/measured/{etag}-{sample_rate}.wav"
+
+
+def listening_key(tenant_id: str, comparison_id: str, token: str) -> str:
+    """Where one side of a blind pair is copied: a random name, so neither the URL nor the key says
+    which vendor's voice it is (a probe's own key names its vendor)."""
+    return f"{LISTENING}/{tenant_id}/{comparison_id}/{token}.wav"
