@@ -5,9 +5,9 @@ the ranking follow its votes with the facts beside, then keeps that vendor's voi
 says which vendor is A: the test finds out from the table, through the stack's own AWS (moto), as a
 listener never could; and it checks that the listening panel names no vendor at any point.
 
-The stack runs in a child process with tests.interim_probe_audio beside it (``listening_stack``):
-INTERIM, until the comparison workflow keeps the probe audio itself; the test waits for the facts on
-the comparison through the API either way.
+The stack runs in a child process (tests/browser/child_stack.py), as `voiceclone local up` runs it;
+the comparison workflow measures each ready voice and keeps its probe audio, which the test waits
+for on the comparison through the API.
 """
 
 from __future__ import annotations
@@ -32,11 +32,7 @@ VENDORS = ["tencent_vrs", "cosyvoice", "tencent_gateway"]
 FAVOURITE = "tencent_gateway"
 PAIRS = 3
 VOTES_PER_PAIR = 3
-# INTERIM: the stack of `voiceclone local up`, with the stand-in that keeps probe audio beside it.
-CHILD = (
-    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "from tests.interim_probe_audio import main; sys.exit(main())"
-)
+CHILD = "import sys; from tests.browser.child_stack import main; sys.exit(main())"
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,13 @@
 that name no vendor (in the answer, a URL or the audio fetched), one vote per pair, the ranking once
 every pair has 3 votes, and keeping the best deleting the other voices at their vendors.
 
-The facts with probe audio come from tests.interim_probe_audio (``probe_audio`` below) until the
-comparison workflow records them itself; the test waits for them on the comparison either way.
+The comparison workflow measures each ready voice and keeps its probe audio; the test waits for
+them on the comparison.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -20,26 +19,16 @@ from voiceclone_cli.client import VoicecloneClient
 from voiceclone_local.stack import LocalStack
 
 from tests.helpers import http, record_comparison, wait_for
-from tests.interim_probe_audio import ProbeAudioUntilTheWorkflowKeepsIt
 
 VENDORS = ["tencent_vrs", "cosyvoice", "tencent_gateway"]
 
 
 @pytest.fixture(scope="module")
-def probe_audio(stack: LocalStack) -> Iterator[ProbeAudioUntilTheWorkflowKeepsIt]:
-    """INTERIM (removed with tests/interim_probe_audio.py): measures ready voices as the workflow will."""
-    store = Store(stack.table_name, stack.client("dynamodb"))
-    with ProbeAudioUntilTheWorkflowKeepsIt(store, stack.client("s3"), stack.bucket_name).running() as watcher:
-        yield watcher
-
-
-@pytest.fixture(scope="module")
-def listening(stack: LocalStack, probe_audio: ProbeAudioUntilTheWorkflowKeepsIt) -> dict[str, Any]:
+def listening(stack: LocalStack) -> dict[str, Any]:
     """A comparison whose three voices are ready and measured, with probe audio; its tenant's clients."""
     key = stack.issue_api_key(f"listen-{uuid.uuid4().hex[:8]}")
     client = VoicecloneClient(stack.api_url, api_key=key)
     cid = record_comparison(client, VENDORS)
-    probe_audio.watch(cid)
 
     def measured() -> dict[str, Any] | None:
         current = client.get_comparison(cid)
@@ -47,7 +36,6 @@ def listening(stack: LocalStack, probe_audio: ProbeAudioUntilTheWorkflowKeepsIt)
         return current if current["status"] == "SUCCEEDED" and len(heard) == len(VENDORS) else None
 
     comparison = wait_for(measured, timeout=300, interval=1, what="every voice ready and measured")
-    assert not probe_audio.errors, probe_audio.errors
     return {"cid": cid, "client": client, "http": http(stack, key), "comparison": comparison}
 
 
