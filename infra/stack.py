@@ -253,8 +253,8 @@ class VoicecloneStack(Stack):
         # The api function stores the audio it speaks and hands it out by presigned GET.
         bucket.grant_put(fn["api"], f"{c.SPEECH_PREFIX}*")
         bucket.grant_read(fn["api"], f"{c.SPEECH_PREFIX}*")
-        # ...and copies a comparison's probe audio under random names for blind pairs (reads the probes
-        # under speech/, writes and presigns the copies).
+        # ...and copies a comparison's probe audio, labelled, under random names for blind pairs (reads
+        # the probes under speech/, writes and presigns the copies).
         bucket.grant_put(fn["api"], f"{c.LISTENING_PREFIX}*")
         bucket.grant_read(fn["api"], f"{c.LISTENING_PREFIX}*")
         # So does the streaming function, once a stream completed (and reads an async vendor's file).

@@ -21,6 +21,8 @@ from voiceclone.domain.models import Gender, Job, JobStatus, Language, VendorVoi
 from voiceclone.domain.probes import PROBES, ProbeCategory
 from voiceclone.logic.comparisons import listening
 from voiceclone.logic.core.keys import probe_audio_key
+from voiceclone.provenance import implicit, riff
+from voiceclone.settings import Settings
 from voiceclone.store import Store
 from voiceclone.store.comparisons import comparison_pk
 from voiceclone.store.listening import pair_sk
@@ -44,6 +46,9 @@ class DeletingAdapter:
         self.asked.append(voice.voice_id)
 
 
+PRODUCER = "voiceclone-test"
+
+
 @pytest.fixture
 def svc() -> Iterator[Any]:
     with moto_client("dynamodb", "us-east-1") as dynamodb, moto_client("s3", "us-east-1") as s3:
@@ -55,7 +60,13 @@ def svc() -> Iterator[Any]:
             yield SimpleNamespace(
                 store=Store(name, dynamodb),
                 s3=s3,
-                settings=SimpleNamespace(bucket_name=BUCKET),
+                settings=Settings.model_validate(
+                    {
+                        "VOICECLONE_TABLE_NAME": name,
+                        "VOICECLONE_BUCKET_NAME": BUCKET,
+                        "VOICECLONE_AIGC_CONTENT_PRODUCER": PRODUCER,
+                    }
+                ),
                 adapter_for=lambda vendor: DeletingAdapter(asked),
                 deleted_at_vendor=asked,
             )
@@ -174,8 +185,16 @@ def test_a_pair_names_no_vendor_in_its_answer_its_urls_or_the_audio_served(svc: 
     assert keys[0] != keys[1]
     for key in keys:
         assert f"/listening/acme/{cid}/" in key and not any(v in key for v in VENDORS)
-        copied = svc.s3.head_object(Bucket=BUCKET, Key=key.split(f"/{BUCKET}/", 1)[-1].lstrip("/"))
+        copied = svc.s3.get_object(Bucket=BUCKET, Key=key.split(f"/{BUCKET}/", 1)[-1].lstrip("/"))
         assert copied["Metadata"] == {} and copied["ContentType"] == "audio/wav"
+        # ...labelled as generated speech (GB 45438's metadata label, named for the copy alone), unsigned:
+        # a C2PA manifest would name the vendor and the voice
+        audio = copied["Body"].read()
+        label = implicit.read_label(audio, "wav").label
+        assert label is not None and label.content_producer == PRODUCER
+        assert label.produce_id.startswith("probe-") and label.produce_id[6:] in key
+        assert not any(c.chunk_id.upper() == b"C2PA" for c in riff.chunks(audio))
+        assert not any(v.encode() in audio for v in VENDORS)
     # ...while the store knows who A and B are, and they are two different vendors
     a, b = vendor_of(svc, cid, pair.pair_id, "a"), vendor_of(svc, cid, pair.pair_id, "b")
     assert {a, b} <= set(VENDORS) and a != b

@@ -3,7 +3,10 @@
 The vendor behind A and B stays in the table (voiceclone.store.listening); the listener gets the
 probe text and two presigned URLs of copies of the probe audio under random names
 (keys.listening_key), fresh for every pair, so neither a URL, a key nor a repeated name says which
-vendor spoke. The arithmetic (which pair next, readiness, Bradley–Terry) is voiceclone.domain.ranking's.
+vendor spoke. Each copy is labelled as any speech handed out is (GB 45438's metadata label, its
+ProduceID the copy's random name, and the audible label where the tenant's policy has it), but not
+signed: a C2PA manifest names the vendor and the voice, which is what the listener must not learn.
+The arithmetic (which pair next, readiness, Bradley–Terry) is voiceclone.domain.ranking's.
 Keeping a vendor deletes the others' voices through the voices' own deletion (at the vendor where
 its API allows, the recordings and the consent take with them).
 """
@@ -43,10 +46,15 @@ from voiceclone.domain.probes import PROBES
 from voiceclone.domain.ranking import MIN_VOTES_PER_PAIR, Vote, rank, ranking_ready, votes_per_pair
 from voiceclone.logic.core.keys import listening_key
 from voiceclone.logic.core.services import Services
+from voiceclone.logic.speech import labelling
 from voiceclone.logic.training import voices
 from voiceclone.observability import logger
+from voiceclone.provenance.models import SpeechContext
+from voiceclone.provenance.speech import label_speech
 
 PROBE_TEXTS = {p.id: p.text for p in PROBES}
+# What label_speech is told the audio's rate is: a WAV's own header says it (the argument is raw PCM's).
+PROBE_SAMPLE_RATE = 16000
 
 
 def _taking_part(comparison: Comparison) -> dict[str, dict[str, str]]:
@@ -101,8 +109,8 @@ def next_pair(
         created_at=now,
         expires_at=int(now.timestamp()) + PAIR_TTL_SECONDS,
     )
-    a = _copy(svc, tenant_id, comparison_id, audio[first][probe_id])
-    b = _copy(svc, tenant_id, comparison_id, audio[second][probe_id])
+    a = _copy(svc, comparison, first, audio[first][probe_id])
+    b = _copy(svc, comparison, second, audio[second][probe_id])
     svc.store.listening.create(pair)
     logger.info("listening pair", extra={"comparison_id": comparison_id, "pair_id": pair.pair_id})
     return PairView(
@@ -116,17 +124,21 @@ def next_pair(
     )
 
 
-def _copy(svc: Services, tenant_id: str, comparison_id: str, source_key: str) -> str:
-    """A copy of the probe audio under a random name, none of the source's metadata; its presigned GET."""
+def _copy(svc: Services, comparison: Comparison, vendor: str, source_key: str) -> str:
+    """The probe audio labelled under a random name (unsigned, see above); its presigned GET."""
     bucket = svc.settings.bucket_name
-    key = listening_key(tenant_id, comparison_id, uuid.uuid4().hex)
-    svc.s3.copy_object(
-        Bucket=bucket,
-        Key=key,
-        CopySource={"Bucket": bucket, "Key": source_key},
-        MetadataDirective="REPLACE",
-        ContentType="audio/wav",
+    name = uuid.uuid4().hex
+    key = listening_key(comparison.tenant_id, comparison.comparison_id, name)
+    audio = svc.s3.get_object(Bucket=bucket, Key=source_key)["Body"].read()
+    policy = labelling.tenant_policy(svc, comparison.tenant_id).model_copy(update={"sign": False})
+    context = SpeechContext(
+        speech_id=f"probe-{name}",
+        voice_id=comparison.vendor(vendor).voice_id or vendor,
+        vendor=vendor,
+        tenant_id=comparison.tenant_id,
     )
+    labelled = label_speech(audio, "wav", PROBE_SAMPLE_RATE, context, None, policy)
+    labelling.store(svc, key, labelled)
     url: str = svc.s3.generate_presigned_url(
         "get_object",
         Params={"Bucket": bucket, "Key": key, "ResponseContentType": "audio/wav"},

@@ -91,10 +91,15 @@ def labeller(svc: Services, tenant_id: str, explicit_label: bool | None = None) 
     ``explicit_label`` given (an asynchronous speech carries the choice made when it was asked
     for) wins over the tenant's current setting.
     """
+    policy = tenant_policy(svc, tenant_id, explicit_label)
+    return Labeller(policy, signer(svc, policy))
+
+
+def tenant_policy(svc: Services, tenant_id: str, explicit_label: bool | None = None) -> LabelPolicy:
+    """The deployment's policy with the tenant's explicit label (or ``explicit_label``, where given)."""
     chosen = svc.store.account.explicit_label(tenant_id) if explicit_label is None else explicit_label
     base = deployment_policy(svc)
-    policy = base if chosen is None else base.model_copy(update={"explicit": chosen})
-    return Labeller(policy, signer(svc, policy))
+    return base if chosen is None else base.model_copy(update={"explicit": chosen})
 
 
 def refuse_unlabelled(policy: LabelPolicy, fmt: str, formats: tuple[str, ...]) -> None:
