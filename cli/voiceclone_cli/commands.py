@@ -440,7 +440,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
 # Comparisons: one session of recordings, a voice at several vendors
 
 # A comparison's statuses that end it (voiceclone.domain.comparison.ComparisonStatus).
-COMPARISON_ENDED = ("SUCCEEDED", "PARTLY_SUCCEEDED", "FAILED")
+COMPARISON_ENDED = ("SUCCEEDED", "PARTLY_SUCCEEDED", "FAILED", "EXPIRED")
 
 
 def vendor_options(pairs: list[str] | None) -> dict[str, dict[str, str]]:

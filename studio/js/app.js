@@ -647,7 +647,7 @@ function jobRow(job) {
 // ----- comparisons: blind listening, the ranking, keeping the best -----------------------------------
 
 const compare = { id: null, comparison: null, pair: null, busy: false, timer: 0 };
-const COMPARISON_ENDED = new Set(["SUCCEEDED", "PARTLY_SUCCEEDED", "FAILED"]);
+const COMPARISON_ENDED = new Set(["SUCCEEDED", "PARTLY_SUCCEEDED", "FAILED", "EXPIRED"]);
 
 function stopComparison() {
   clearTimeout(compare.timer);

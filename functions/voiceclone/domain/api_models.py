@@ -775,6 +775,14 @@ class ComparisonView(BaseModel):
     )
     vendors: list[ComparisonVendorView]
     kept: str | None = Field(None, description="The vendor whose voice was kept, the others deleted")
+    expires_at: datetime | None = Field(
+        None,
+        description="While the comparison waits for takes (AWAITING_AUDIO): when it ends EXPIRED "
+        "without them",
+    )
+    error: JobError | None = Field(
+        None, description="EXPIRED: the takes and documents that did not arrive in time"
+    )
 
     @classmethod
     def of(
@@ -811,6 +819,10 @@ class ComparisonView(BaseModel):
             ],
             vendors=[_vendor_view(comparison, v, jobs.get(v.job_id)) for v in comparison.vendors],
             kept=comparison.kept,
+            expires_at=(
+                comparison.deadline_at if comparison.status is ComparisonStatus.AWAITING_AUDIO else None
+            ),
+            error=comparison.error,
         )
 
 

@@ -108,6 +108,7 @@ class ComparisonStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"  # every vendor's voice is ready
     PARTLY_SUCCEEDED = "PARTLY_SUCCEEDED"  # some voices are ready, some vendors failed
     FAILED = "FAILED"  # no vendor made a voice
+    EXPIRED = "EXPIRED"  # the takes did not all arrive before the deadline: nothing was trained
 
     @property
     def terminal(self) -> bool:
@@ -115,6 +116,7 @@ class ComparisonStatus(StrEnum):
             ComparisonStatus.SUCCEEDED,
             ComparisonStatus.PARTLY_SUCCEEDED,
             ComparisonStatus.FAILED,
+            ComparisonStatus.EXPIRED,
         )
 
 
@@ -181,6 +183,11 @@ class Comparison(BaseModel):
     notify_url: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # When the comparison ends EXPIRED if its takes are not all in (voiceclone.logic.comparisons.expiry);
+    # its vendors' jobs have the same deadline.
+    deadline_at: datetime | None = None
+    # Why it ended without training: EXPIRED, naming the takes and documents that never arrived.
+    error: JobError | None = None
     # When the last take (or document) came in: the clock of each vendor's "seconds to ready".
     takes_completed_at: datetime | None = None
     execution_name: str | None = None
@@ -196,4 +203,12 @@ class Comparison(BaseModel):
     @property
     def complete(self) -> bool:
         """Every take and document is in."""
-        return all(t.etag for t in self.takes) and all(self.documents.values())
+        return not self.missing_takes and not self.missing_documents
+
+    @property
+    def missing_takes(self) -> list[str]:
+        return [t.text_id for t in self.takes if not t.etag]
+
+    @property
+    def missing_documents(self) -> list[str]:
+        return [name for name, etag in self.documents.items() if not etag]

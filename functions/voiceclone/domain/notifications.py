@@ -311,10 +311,16 @@ class ComparisonEvent(BaseModel):
     vendor: str | None = Field(None, description="The vendor that ended (none on Comparison Completed)")
     job_id: str | None = Field(None, description="That vendor's job (GET /v1/jobs/{job_id})")
     voice_id: str | None = Field(None, description="Comparison Voice Ready: the vendor's cloned voice")
-    error: JobError | None = Field(None, description="Comparison Vendor Failed: why, with the vendor's code")
+    error: JobError | None = Field(
+        None,
+        description="Comparison Vendor Failed: why, with the vendor's code; Comparison Completed of an "
+        "EXPIRED comparison: the takes and documents that did not arrive",
+    )
     status: ComparisonStatus = Field(description="The comparison's status when the event was made")
     outcomes: dict[str, VendorOutcome] = Field(
-        default_factory=dict, description="Comparison Completed: each vendor's outcome (READY or FAILED)"
+        default_factory=dict,
+        description="Comparison Completed: each vendor's outcome (READY or FAILED; PENDING for every vendor "
+        "of an EXPIRED comparison, which trained none)",
     )
     occurred_at: datetime = Field(description="When it happened (UTC, ISO 8601)")
     has_webhook: bool = Field(False, description="Whether the comparison has a notify_url")
@@ -352,7 +358,7 @@ class ComparisonEvent(BaseModel):
             vendor=None,
             job_id=None,
             voice_id=None,
-            error=None,
+            error=comparison.error,
             status=comparison.status,
             outcomes={v.vendor: v.outcome for v in comparison.vendors},
             occurred_at=comparison.ended_at or comparison.updated_at,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from voiceclone.domain.base import BaseModel
 from voiceclone.domain.polling import SpeechProgress
@@ -24,13 +24,23 @@ class JobStep(BaseModel):
 
 
 class ExpiryEvent(BaseModel):
-    """What a job's schedule sends the expire_job function (the schedule target's Input)."""
+    """What a job's or a comparison's schedule sends the expire_job function (the target's Input).
+
+    It names one record: a job (``job_id``) or a comparison (``comparison_id``).
+    """
 
     model_config = ConfigDict(extra="ignore")
 
-    job_id: str
-    # The moment this schedule was armed for (a fire before the job's deadline re-arms from it).
+    job_id: str = ""
+    comparison_id: str = ""
+    # The moment this schedule was armed for (a fire before the deadline re-arms from it).
     due_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _names_one(self) -> ExpiryEvent:
+        if bool(self.job_id) == bool(self.comparison_id):
+            raise ValueError("an expiry names one job_id or one comparison_id")
+        return self
 
 
 class CheckSentenceStep(JobStep):

@@ -31,8 +31,8 @@ class Function:
     target: str
     # A workflow step's input model ("module:Model"); empty for a function an event source invokes.
     input: str = ""
-    # Steps: where the input names the run (the logs' correlation id) and its vendor (the metrics'
-    # dimension); without a vendor path the step's job is read to find it.
+    # Steps: where the input names the run (the logs' correlation id, a JMESPath expression) and its
+    # vendor (the metrics' dimension); without a vendor path the step's job is read to find it.
     run_id: str = ""
     vendor: str = ""
     # The state machine whose task it is (infra/workflow.py, infra/speech_workflow.py,
@@ -175,12 +175,13 @@ FUNCTIONS: tuple[Function, ...] = (
     # Job and speech events, and their webhooks.
     Function("publish_events", "voiceclone.handlers.publish_events:handler"),
     Function("deliver_webhook", "voiceclone.handlers.deliver_webhook:handler"),
-    # A job's one-time schedule came due: its input names the job alone (its vendor is read from it).
+    # A job's or a comparison's one-time schedule came due: its input names the one record (a job's
+    # vendor is read from the job). One function for both: one Scheduler role, one set of grants.
     Function(
         "expire_job",
-        "voiceclone.logic.training.expiry:expire_job",
+        "voiceclone.logic.comparisons.expiry:on_schedule",
         "voiceclone.domain.steps:ExpiryEvent",
-        run_id="job_id",
+        run_id="job_id || comparison_id",
     ),
     # The speech workflow (asynchronous vendors).
     speech_step("speech_submit", "submit", "SpeechStep"),

@@ -3,10 +3,13 @@
 Built on training's jobs: each vendor's job is created as POST /v1/jobs would (its sentences, its
 options, its expiry), except that it takes its recordings from the comparison's takes
 (voiceclone.logic.comparisons.intake) and carries the comparison's consent, whose one-time phrase
-the comparison claimed once for all of them.
+the comparison claimed once for all of them. The comparison and its jobs share one deadline
+(voiceclone.logic.comparisons.expiry).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from voiceclone.domain.api_models import (
     ComparisonPage,
@@ -25,6 +28,7 @@ from voiceclone.domain.comparison import (
 from voiceclone.domain.consent import CONSENT_TEXT_ID, ConsentKind, ConsentTerms, Requester
 from voiceclone.domain.errors import Conflict, InvalidFields, NotFound, PhraseTaken
 from voiceclone.domain.models import Job, Sentence, TenantSettings, TrainingText
+from voiceclone.logic.comparisons import expiry as comparison_expiry
 from voiceclone.logic.core.ids import new_comparison_id, new_job_id
 from voiceclone.logic.core.keys import comparison_upload_key, document_key, upload_key
 from voiceclone.logic.core.services import Services
@@ -95,7 +99,11 @@ def create_comparison(svc: Services, caller: Requester, request: CreateCompariso
     texts = [TrainingText(text_id=t.text_id, text=t.text) for t in plan.takes]
     comparison_id = new_comparison_id()
     documents = sorted({d for v in request.vendors for d in capabilities(v).documents})
-    comparison = _claimed(svc, settings, caller, request, plan, texts, comparison_id, documents)
+    # One deadline for the comparison and its jobs; armed before the record exists (as a job's is),
+    # so no comparison is ever written without its schedule (a schedule without one finds nothing).
+    deadline_at = expiry.deadline(svc)
+    comparison_expiry.arm(svc, comparison_id, deadline_at)
+    comparison = _claimed(svc, settings, caller, request, plan, texts, comparison_id, documents, deadline_at)
     jobs = {v.job_id: _create_job(svc, comparison, v) for v in comparison.vendors}
     uploads = {
         t.text_id: presign_upload(svc, comparison_upload_key(tenant_id, comparison_id, t.text_id))
@@ -117,6 +125,7 @@ def _claimed(
     texts: list[TrainingText],
     comparison_id: str,
     documents: list[str],
+    deadline_at: datetime,
 ) -> Comparison:
     """Write the comparison with its consent phrase claimed; a phrase issued before is drawn again."""
     for _ in range(MAX_PHRASE_DRAWS):
@@ -144,6 +153,7 @@ def _claimed(
                 for needs in plan.vendors
             ],
             notify_url=request.notify_url,
+            deadline_at=deadline_at,
         )
         try:
             svc.store.comparisons.create(comparison)
@@ -176,7 +186,7 @@ def _create_job(svc: Services, comparison: Comparison, entry: ComparisonVendor) 
         vendor_options=dict(entry.options),
         documents=dict.fromkeys(caps.documents, ""),
         notify_url=comparison.notify_url,
-        deadline_at=expiry.deadline(svc),
+        deadline_at=comparison.deadline_at,
         comparison_id=comparison.comparison_id,
     )
     sentences = [

@@ -2,11 +2,13 @@
 
 A take's presigned form writes to ``uploads/<tenant>/<cmp-id>/<text_id>.wav``; intake keeps a copy
 of that very object (its ETag) under the comparison's recordings, as it does for a job, and records
-it on the comparison while the comparison waits for takes. When the last take and document are
-in, each vendor's job gets its share: the kept take copied to the job's own recordings under the
-vendor's text id and recorded on the job's sentence, as if uploaded for it; then the comparison
-workflow starts, which trains every vendor's job in the training workflow. The checks and the
-fitting to each vendor (its rate, format, joined window) are the training workflow's, untouched.
+it on the comparison while the comparison waits for takes (one that arrives after the comparison
+ended, as an expired one has, is refused and deleted). When the last take and document are in,
+the comparison moves to TRAINING and each vendor's job gets its share: the kept take copied to the
+job's own recordings under the vendor's text id and recorded on the job's sentence, as if uploaded
+for it; then the comparison workflow starts, which trains every vendor's job in the training
+workflow. The checks and the fitting to each vendor (its rate, format, joined window) are the
+training workflow's, untouched.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from voiceclone.domain.errors import NotFound, UploadRefused
 from voiceclone.domain.models import Job, utcnow
 from voiceclone.logic.core.keys import accepted_key
 from voiceclone.logic.core.services import Services
+from voiceclone.logic.training.cleanup import delete_keys
 from voiceclone.logic.training.intake import IntakeOutcome, keep
 from voiceclone.observability import logger
 
@@ -30,16 +33,24 @@ def handle_upload(
     svc: Services, tenant_id: str, comparison_id: str, name: str, kind: str, key: str, size: int, etag: str
 ) -> IntakeOutcome:
     """Keep and record one take or document of a comparison; start it when nothing is missing."""
+    etag = etag.strip('"')
     try:
         comparison = svc.store.comparisons.require(comparison_id, tenant_id)
-        outcome = _record(svc, comparison, name, kind, key, size, etag.strip('"'))
+        outcome = _record(svc, comparison, name, kind, key, size, etag)
     except NotFound:
         logger.warning("upload for an unknown comparison or take", extra={"comparison_id": comparison_id})
         return IntakeOutcome.IGNORED
     except UploadRefused as refused:
+        kept = accepted_key(tenant_id, comparison_id, name, etag, kind)
+        discarded = _discard_after_end(svc, comparison_id, key, kept)
         logger.warning(
             "upload refused: the comparison does not wait for it",
-            extra={"comparison_id": comparison_id, "upload": name, "reason": refused.code},
+            extra={
+                "comparison_id": comparison_id,
+                "upload": name,
+                "reason": refused.code,
+                "deleted": discarded,
+            },
         )
         return IntakeOutcome.REFUSED
     if outcome is IntakeOutcome.SUPERSEDED:
@@ -96,6 +107,27 @@ def _record(
     return IntakeOutcome.RECORDED
 
 
+def _discard_after_end(svc: Services, comparison_id: str, key: str, kept: str) -> bool:
+    """Delete a refused upload, and the copy intake may have kept of it, if the comparison has ended.
+
+    As for a job: an ended comparison keeps nothing it did not record (an expired one's takes were
+    deleted, and its upload forms may still be valid). The copy stays if a take or document records
+    it (the same bytes posted again are the same ETag). One still training leaves it to the
+    lifecycle rule.
+    """
+    comparison = svc.store.comparisons.require(comparison_id)
+    if not comparison.status.terminal:
+        return False
+    recorded = {t.s3_key for t in comparison.takes}
+    recorded |= {
+        accepted_key(comparison.tenant_id, comparison_id, name, etag, "pdf")
+        for name, etag in comparison.documents.items()
+        if etag
+    }
+    delete_keys(svc, [key] + ([kept] if kept not in recorded else []))
+    return True
+
+
 def _refuse_late(comparison: Comparison) -> None:
     if comparison.status is not ComparisonStatus.AWAITING_AUDIO:
         raise UploadRefused(
@@ -105,9 +137,13 @@ def _refuse_late(comparison: Comparison) -> None:
 
 
 def start(svc: Services, comparison: Comparison) -> IntakeOutcome:
-    """Hand every vendor's job its takes and documents, then start the comparison workflow (once)."""
-    for entry in comparison.vendors:
-        _hand_over(svc, comparison, entry)
+    """Move the comparison to TRAINING, hand every vendor's job its takes and documents, then start the
+    comparison workflow (once).
+
+    TRAINING is written first, conditioned on the version read while it still waited: the comparison's
+    expiry writes the same way, so exactly one of them wins. One that expired meanwhile hands nothing
+    over and starts nothing; one already training (a redelivered event) finishes what was begun.
+    """
 
     def begin(current: Comparison) -> Comparison | None:
         if current.status is not ComparisonStatus.AWAITING_AUDIO:
@@ -118,6 +154,11 @@ def start(svc: Services, comparison: Comparison) -> IntakeOutcome:
 
     comparison = svc.store.comparisons.mutate(comparison.comparison_id, begin)
     cid = comparison.comparison_id
+    if comparison.status is not ComparisonStatus.TRAINING:
+        logger.warning("every take in, but the comparison has ended", extra={"comparison_id": cid})
+        return IntakeOutcome.REFUSED
+    for entry in comparison.vendors:
+        _hand_over(svc, comparison, entry)
     execution_input = {
         "comparison_id": cid,
         "takes": [t.text_id for t in comparison.takes],

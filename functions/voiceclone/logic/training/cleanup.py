@@ -1,7 +1,8 @@
 """What a job leaves when it ends early or its voice is deleted: recordings in S3, a task at the vendor.
 
 Used when a client cancels a job, when a job expires (voiceclone.logic.training.expiry) and when
-a voice is deleted (voiceclone.logic.training.voices).
+a voice is deleted (voiceclone.logic.training.voices); a comparison that expires deletes its kept
+takes with the same :func:`delete_keys` (voiceclone.logic.comparisons.expiry).
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ def delete_job_recordings(svc: Services, job_id: str) -> int:
         if etag
     ]
     keys.append(assembled_key(job.tenant_id, job.job_id))
-    for prefix in job_prefixes(job.tenant_id, job.job_id):
+    return delete_keys(svc, keys, job_prefixes(job.tenant_id, job.job_id))
+
+
+def delete_keys(svc: Services, keys: list[str], prefixes: tuple[str, ...] = ()) -> int:
+    """Delete ``keys`` and everything under ``prefixes``; how many keys went (a job's, a comparison's).
+
+    StorageError names the first key S3 could not delete: the caller's run is tried again.
+    """
+    keys = list(keys)
+    for prefix in prefixes:
         keys += _listed_keys(svc, prefix)
     keys = list(dict.fromkeys(keys))
     for start in range(0, len(keys), 1000):

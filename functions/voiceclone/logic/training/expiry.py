@@ -62,9 +62,12 @@ def deadline(svc: Services, now: datetime | None = None) -> datetime:
 
 
 def expiry_message(svc: Services) -> str:
-    return (
-        f"the recordings did not arrive within {_duration(svc.settings.job_expiry_seconds)}; create a new job"
-    )
+    return f"the recordings did not arrive within {expiry_window(svc)}; create a new job"
+
+
+def expiry_window(svc: Services) -> str:
+    """How long a job (or comparison) waits for its recordings, in words ("7 days")."""
+    return _duration(svc.settings.job_expiry_seconds)
 
 
 def _duration(seconds: int) -> str:
@@ -76,28 +79,42 @@ def _duration(seconds: int) -> str:
 
 
 def arm(svc: Services, job: Job, at: datetime | None = None) -> None:
-    """Create the job's schedule for ``at`` (default ``job.deadline_at``), or move it there if it exists.
-
-    Without a configured target (unit tests, a stack without expiry) nothing is armed.
-    """
-    settings = svc.settings
+    """Create the job's schedule for ``at`` (default ``job.deadline_at``), or move it there if it exists."""
     if job.deadline_at is None:
         return
+    when = at or job.deadline_at
+    put_schedule(
+        svc,
+        schedule_name(job.job_id),
+        when,
+        f"voiceclone: expire job {job.job_id} if it still waits for recordings",
+        ExpiryEvent(job_id=job.job_id, due_at=when.astimezone(UTC)),
+    )
+
+
+def put_schedule(svc: Services, name: str, when: datetime, description: str, event: ExpiryEvent) -> None:
+    """Create the one-time schedule ``name`` that sends ``event`` to the expire function at ``when``, or
+    move it there if it exists (a job's deadline moved, or an early fire re-arms it).
+
+    A job's and a comparison's schedules alike. Without a configured target (unit tests, a stack
+    without expiry) nothing is armed.
+    """
+    settings = svc.settings
     if not (settings.expiry_function_arn and settings.expiry_role_arn):
-        logger.debug("job expiry is not configured; no schedule", extra={"job_id": job.job_id})
+        logger.debug("expiry is not configured; no schedule", extra={"schedule": name})
         return
-    when = (at or job.deadline_at).astimezone(UTC)
+    when = when.astimezone(UTC)
     request: dict[str, Any] = {
-        "Name": schedule_name(job.job_id),
+        "Name": name,
         "ScheduleExpression": f"at({when:%Y-%m-%dT%H:%M:%S})",
         "ScheduleExpressionTimezone": "UTC",
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "ActionAfterCompletion": "DELETE",
-        "Description": f"voiceclone: expire job {job.job_id} if it still waits for recordings",
+        "Description": description,
         "Target": {
             "Arn": settings.expiry_function_arn,
             "RoleArn": settings.expiry_role_arn,
-            "Input": ExpiryEvent(job_id=job.job_id, due_at=when).model_dump_json(),
+            "Input": event.model_dump_json(exclude_defaults=True),
         },
     }
     if settings.expiry_schedule_group:
@@ -107,8 +124,8 @@ def arm(svc: Services, job: Job, at: datetime | None = None) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConflictException":
             raise
-        svc.scheduler.update_schedule(**request)  # the job's deadline moved (a new CHECK_FAILED)
-    logger.info("job expiry armed", extra={"job_id": job.job_id, "expires_at": when.isoformat()})
+        svc.scheduler.update_schedule(**request)
+    logger.info("expiry armed", extra={"schedule": name, "expires_at": when.isoformat()})
 
 
 def expire_job(
@@ -150,7 +167,14 @@ def expire_job(
 
 
 def _rearm(svc: Services, job: Job, fired_for: datetime | None) -> None:
-    """A schedule fired before the job's deadline: make sure one still stands for it.
+    """A schedule fired before the job's deadline: make sure one still stands for it (:func:`rearm_at`)."""
+    assert job.deadline_at is not None  # NOT_DUE: the job has a deadline in the future
+    arm(svc, job, at=rearm_at(job.deadline_at, fired_for))
+    logger.info("expiry fired before the deadline: armed again", extra={"job_id": job.job_id})
+
+
+def rearm_at(deadline_at: datetime, fired_for: datetime | None) -> datetime:
+    """When the schedule that fired for ``fired_for``, before ``deadline_at`` came, is to fire again.
 
     Scheduler deletes a one-time schedule once it has fired, unless it was moved meanwhile. If the
     deadline moved later since this schedule was armed, the schedule is moved there (again). If it
@@ -158,12 +182,9 @@ def _rearm(svc: Services, job: Job, fired_for: datetime | None) -> None:
     time it was armed for: a time it does not have already, so it is not deleted, and each early
     fire comes closer, never back to the same moment.
     """
-    assert job.deadline_at is not None  # NOT_DUE: the job has a deadline in the future
-    if fired_for is None or fired_for < job.deadline_at:
-        arm(svc, job)
-    else:
-        arm(svc, job, at=fired_for.replace(microsecond=0) + timedelta(seconds=1))
-    logger.info("expiry fired before the deadline: armed again", extra={"job_id": job.job_id})
+    if fired_for is None or fired_for < deadline_at:
+        return deadline_at
+    return fired_for.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _why_not(job: Job, now: datetime) -> ExpiryOutcome | None:
