@@ -122,10 +122,13 @@ class JobNotifications(Construct):
             filters=[
                 lambda_.FilterCriteria.filter(
                     # Jobs, speech (Speech Succeeded / Speech Failed), consent records (Consent
-                    # Recorded) and voices (Voice Deleted): no other item makes an event.
+                    # Recorded), voices (Voice Deleted) and comparisons (a vendor's end, the
+                    # comparison's end): no other item makes an event.
                     {
                         "eventName": ["INSERT", "MODIFY"],
-                        "dynamodb": {"Keys": {"sk": {"S": ["JOB", "SPEECH", "CONSENT", "VOICE"]}}},
+                        "dynamodb": {
+                            "Keys": {"sk": {"S": ["JOB", "SPEECH", "CONSENT", "VOICE", "COMPARISON"]}}
+                        },
                     }
                 )
             ],

@@ -48,7 +48,7 @@ def test_publish_events_reads_job_changes_from_the_stream_with_retries_and_a_fai
     failure_queue = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     assert resources_of_type(template_json, "AWS::SQS::Queue")[failure_queue]
     (pattern,) = [f["Pattern"] for f in mapping["FilterCriteria"]["Filters"]]
-    assert '"sk":{"S":["JOB","SPEECH","CONSENT","VOICE"]}' in pattern
+    assert '"sk":{"S":["JOB","SPEECH","CONSENT","VOICE","COMPARISON"]}' in pattern
     assert '"eventName":["INSERT","MODIFY"]' in pattern
 
 

@@ -285,3 +285,67 @@ def test_a_job_that_finished_before_its_deadline_is_not_touched(
     assert repo.jobs.with_sentences(job_id) == before
     assert objects_of(stack, before[0].tenant_id, job_id) == objects
     assert client.get_job(job_id)["status"] == JobStatus.SUCCEEDED.value
+
+
+def comparison_events(tap: BusTap, comparison_id: str) -> list[dict[str, Any]]:
+    tap.drain()
+    return [e for e in tap.seen if e["detail"].get("comparison_id") == comparison_id]
+
+
+def test_a_comparison_whose_takes_never_all_arrive_expires_with_its_jobs_and_its_takes_go(
+    stack: LocalStack, client: VoicecloneClient, tap: BusTap, expiry_seconds: Callable[[int], None]
+) -> None:
+    # Given a comparison of two vendors, with its deadline shown and armed as its own schedule
+    expiry_seconds(EXPIRY)
+    made = client.create_comparison(["qiniu", "tencent_gateway"], "expiring-cmp", "female", SPEAKER)
+    cid = made["comparison_id"]
+    deadline = datetime.fromisoformat(made["expires_at"])
+    assert EXPIRY <= (deadline - datetime.fromisoformat(made["created_at"])).total_seconds() <= EXPIRY + 1
+    assert schedule_of(stack, cid)["ScheduleExpression"] == f"at({deadline:%Y-%m-%dT%H:%M:%S})"
+    # ...and only its consent take and one other uploaded
+    uploaded, missing = made["sentences"][:2], made["sentences"][2:]
+    assert uploaded[0]["text_id"] == CONSENT and missing
+    for sentence in uploaded:
+        assert post_form(sentence["upload"], wav_bytes(seconds=2.0)).status_code == 204
+    tenant = repository(stack).comparisons.require(cid).tenant_id
+    wait_for(lambda: len(objects_of(stack, tenant, cid)) >= 4, timeout=30, what="the takes and their copies")
+    assert client.get_comparison(cid)["status"] == "AWAITING_AUDIO"
+    # When its deadline passes
+    assert stack.advance_clock(EXPIRY + 1) > deadline
+
+    def ended() -> dict[str, Any] | None:
+        current = client.get_comparison(cid)
+        return current if current["status"] == "EXPIRED" else None
+
+    final = wait_for(ended, timeout=60, interval=0.5, what=f"comparison {cid} to expire")
+    # Then it is EXPIRED, naming the takes that never came, with no deadline left
+    assert final["error"]["code"] == "ComparisonExpired"
+    names = ", ".join(s["text_id"] for s in missing)
+    assert final["error"]["message"] == (
+        f"the take{'s' if len(missing) > 1 else ''} {names} did not arrive within 1 hour; "
+        "create a new comparison"
+    )
+    assert final["expires_at"] is None
+    # ...its takes and their kept copies are gone, and each vendor's job is EXPIRED
+    assert_all_gone(stack, tenant, cid)
+    for entry in final["vendors"]:
+        assert expired(client, entry["job_id"], timeout=30)["error"]["code"] == "JobExpired"
+    # ...and its end was published once, as Comparison Completed with the status and the error
+    jobs = [v["job_id"] for v in final["vendors"]]
+    wait_for(lambda: comparison_events(tap, cid), timeout=30, what="the comparison's event")
+    tap.settled(jobs[0])  # everything published so far (a duplicate too) is in by now
+    events = comparison_events(tap, cid)
+    assert [e["detail-type"] for e in events] == ["Comparison Completed"], events
+    assert events[0]["detail"]["status"] == "EXPIRED"
+    assert events[0]["detail"]["error"]["code"] == "ComparisonExpired"
+
+    # When a still-valid form of a missing take is posted after the end
+    before = repository(stack).comparisons.require(cid)
+    late_take = wav_bytes(seconds=2.0)
+    assert post_form(missing[0]["upload"], late_take).status_code == 204
+    # Then intake refuses it and deletes it; the comparison stays as it was
+    late = f"uploads/{tenant}/{cid}/{missing[0]['text_id']}.wav"
+    assert_deleted(stack, late)
+    assert intake_outcome(stack, late, late_take) == ["refused"]
+    assert repository(stack).comparisons.require(cid) == before
+    assert objects_of(stack, tenant, cid) == []
