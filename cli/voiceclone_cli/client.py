@@ -200,11 +200,8 @@ class VoicecloneClient:
             "speaker_name": speaker_name,
             "language": language,
             "options": options or {},
+            **_given(notify_url=notify_url, consent_document=consent_document),
         }
-        if notify_url:
-            payload["notify_url"] = notify_url
-        if consent_document:
-            payload["consent_document"] = consent_document
         job: dict[str, Any] = self._request("POST", "/v1/jobs", json=payload)
         return job
 
@@ -213,11 +210,7 @@ class VoicecloneClient:
         return job
 
     def list_jobs(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        page: dict[str, Any] = self._request("GET", "/v1/jobs", params=params)
-        return page
+        return self._page("/v1/jobs", limit, cursor)
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         job: dict[str, Any] = self._request("POST", f"/v1/jobs/{job_id}/cancel")
@@ -249,11 +242,8 @@ class VoicecloneClient:
             "speaker_name": speaker_name,
             "language": language,
             "options": options or {},
+            **_given(notify_url=notify_url, consent_document=consent_document),
         }
-        if notify_url:
-            payload["notify_url"] = notify_url
-        if consent_document:
-            payload["consent_document"] = consent_document
         comparison: dict[str, Any] = self._request("POST", "/v1/comparisons", json=payload)
         return comparison
 
@@ -262,11 +252,7 @@ class VoicecloneClient:
         return comparison
 
     def list_comparisons(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        page: dict[str, Any] = self._request("GET", "/v1/comparisons", params=params)
-        return page
+        return self._page("/v1/comparisons", limit, cursor)
 
     def new_pair(self, comparison_id: str) -> dict[str, Any]:
         """The next blind pair: a probe text and the audio URLs of A and B (no vendor named)."""
@@ -300,12 +286,7 @@ class VoicecloneClient:
         vendor: str | None = None,
         state: str | None = None,
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        for key, value in (("cursor", cursor), ("vendor", vendor), ("state", state)):
-            if value:
-                params[key] = value
-        page: dict[str, Any] = self._request("GET", "/v1/voices", params=params)
-        return page
+        return self._page("/v1/voices", limit, cursor, vendor=vendor, state=state)
 
     def get_voice(self, voice_id: str) -> dict[str, Any]:
         voice: dict[str, Any] = self._request("GET", f"/v1/voices/{voice_id}")
@@ -394,16 +375,19 @@ class VoicecloneClient:
                 0, "Unreachable", f"cannot reach {self.base_url}: {exc}", hint=UNREACHABLE_HINT
             ) from exc
 
+    def _page(self, path: str, limit: int, cursor: str | None, **filters: str | None) -> dict[str, Any]:
+        """One page of a list route: ``limit`` items from ``cursor`` (a previous page's next_cursor), and
+        the filters given."""
+        params: dict[str, Any] = {"limit": limit, **_given(cursor=cursor, **filters)}
+        page: dict[str, Any] = self._request("GET", path, params=params)
+        return page
+
     def get_speech(self, speech_id: str) -> dict[str, Any]:
         speech: dict[str, Any] = self._request("GET", f"/v1/speech/{speech_id}")
         return speech
 
     def list_speech(self, voice_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        page: dict[str, Any] = self._request("GET", f"/v1/voices/{voice_id}/speech", params=params)
-        return page
+        return self._page(f"/v1/voices/{voice_id}/speech", limit, cursor)
 
     def usage(self, start: str | None = None, end: str | None = None) -> dict[str, Any]:
         """Characters synthesized and voices cloned per vendor, from `start` to `end` (YYYY-MM-DD)."""
@@ -549,3 +533,8 @@ def explain_upload_refusal(
     if code:
         return "UploadRejected", f"S3 refused it: {code}: {message}", _REUPLOAD_HINT
     return "UploadRejected", f"S3 refused it: {text[:300]}", _REUPLOAD_HINT
+
+
+def _given(**fields: str | None) -> dict[str, str]:
+    """The optional fields a request sends: those given, the others left out (not sent as null)."""
+    return {name: value for name, value in fields.items() if value}
