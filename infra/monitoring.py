@@ -300,16 +300,7 @@ class Monitoring(Construct):
             )
         )
         dashboard.add_widgets(
-            self._graph(
-                "Workflow executions",
-                [
-                    self.state_machine.metric_started(period=PERIOD, label="started"),
-                    self.state_machine.metric_succeeded(period=PERIOD, label="succeeded"),
-                    self.state_machine.metric_failed(period=PERIOD, label="failed"),
-                    self.state_machine.metric_timed_out(period=PERIOD, label="timed out"),
-                ],
-                width=8,
-            ),
+            self._executions("Workflow executions", self.state_machine, width=8),
             self._graph(
                 "API requests and errors",
                 [
@@ -361,54 +352,42 @@ class Monitoring(Construct):
     def _speech_widgets(self) -> list[cloudwatch.IWidget]:
         """Speech: each vendor's outcomes, characters spoken, and the speech workflow's executions."""
         assert self.speech_state_machine is not None
-        machine = self.speech_state_machine
-        return [
-            self._graph(
-                "Speech outcomes, by vendor",
-                [
-                    job_metric(name, vendor, label=f"{name} {vendor}")
-                    for vendor in self.vendors
-                    for name in SPEECH_OUTCOMES
-                ],
-                width=12,
-            ),
-            self._graph(
-                "Speech workflow executions",
-                [
-                    machine.metric_started(period=PERIOD, label="started"),
-                    machine.metric_succeeded(period=PERIOD, label="succeeded"),
-                    machine.metric_failed(period=PERIOD, label="failed"),
-                    machine.metric_timed_out(period=PERIOD, label="timed out"),
-                ],
-                width=12,
-            ),
-        ]
+        return self._workflow_widgets("Speech", SPEECH_OUTCOMES, self.speech_state_machine)
 
     def _comparison_widgets(self) -> list[cloudwatch.IWidget]:
         """Comparisons: each vendor's voices ready or failed, measured or not; the workflow's executions."""
         assert self.comparison_state_machine is not None
-        machine = self.comparison_state_machine
+        return self._workflow_widgets("Comparison", COMPARISON_OUTCOMES, self.comparison_state_machine)
+
+    def _workflow_widgets(
+        self, name: str, outcomes: Sequence[str], machine: sfn.IStateMachine
+    ) -> list[cloudwatch.IWidget]:
+        """A workflow's outcome metrics by vendor, and its executions."""
         return [
             self._graph(
-                "Comparison outcomes, by vendor",
+                f"{name} outcomes, by vendor",
                 [
-                    job_metric(name, vendor, label=f"{name} {vendor}")
+                    job_metric(metric, vendor, label=f"{metric} {vendor}")
                     for vendor in self.vendors
-                    for name in COMPARISON_OUTCOMES
+                    for metric in outcomes
                 ],
                 width=12,
             ),
-            self._graph(
-                "Comparison workflow executions",
-                [
-                    machine.metric_started(period=PERIOD, label="started"),
-                    machine.metric_succeeded(period=PERIOD, label="succeeded"),
-                    machine.metric_failed(period=PERIOD, label="failed"),
-                    machine.metric_timed_out(period=PERIOD, label="timed out"),
-                ],
-                width=12,
-            ),
+            self._executions(f"{name} workflow executions", machine, width=12),
         ]
+
+    def _executions(self, title: str, machine: sfn.IStateMachine, width: int) -> cloudwatch.GraphWidget:
+        """A state machine's executions: started, succeeded, failed, timed out."""
+        return self._graph(
+            title,
+            [
+                machine.metric_started(period=PERIOD, label="started"),
+                machine.metric_succeeded(period=PERIOD, label="succeeded"),
+                machine.metric_failed(period=PERIOD, label="failed"),
+                machine.metric_timed_out(period=PERIOD, label="timed out"),
+            ],
+            width=width,
+        )
 
     @staticmethod
     def _graph(title: str, metrics: Sequence[cloudwatch.IMetric], width: int) -> cloudwatch.GraphWidget:
