@@ -552,8 +552,14 @@ def follow_comparison(
         time.sleep(interval)
 
 
+# How a comparison ends when some vendor made no voice: its jobs may end otherwise than FAILED (a take
+# rejected, CHECK_FAILED, cannot be recorded again within the comparison; EXPIRED; CANCELLED).
+COMPARISON_NOT_ALL_READY = ("PARTLY_SUCCEEDED", "FAILED", "EXPIRED")
+
+
 def show_comparison(out: Output, comparison: dict[str, Any]) -> int:
-    """The per-vendor table; 0 once every vendor's voice is ready or still on its way, 1 if any failed."""
+    """The per-vendor table; 0 once every vendor's voice is ready or still on its way, 1 if any failed
+    (a vendor's job FAILED, or the comparison ended without every voice)."""
     if out.as_json:
         out.json(comparison)
     else:
@@ -569,14 +575,16 @@ def show_comparison(out: Output, comparison: dict[str, Any]) -> int:
             for v in comparison["vendors"]
         ]
         out.table(["vendor", "status", "voice id", "seconds to ready", "error"], rows)
-    return 1 if any(v["status"] == "FAILED" for v in comparison["vendors"]) else 0
+    failed = comparison["status"] in COMPARISON_NOT_ALL_READY
+    return 1 if failed or any(v["status"] == "FAILED" for v in comparison["vendors"]) else 0
 
 
 def _vendor_error(error: dict[str, Any] | None) -> str:
+    """The error, its code where it is not the error's name again, and its message."""
     if not error:
         return ""
-    code = f" {error['code']}" if error.get("code") else ""
-    return f"{error.get('error', '')}{code}: {error.get('message', '')}"
+    name, code = error.get("error", ""), error.get("code") or ""
+    return f"{name}{f' {code}' if code and code != name else ''}: {error.get('message', '')}"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -116,6 +116,20 @@ def test_status_prints_one_row_per_vendor_and_wait_follows_to_the_end(
     assert len(api.sent("GET", "/v1/comparisons/cmp-1")) == 2
 
 
+def test_a_comparison_ended_by_rejected_takes_is_a_failure_named_once(
+    api: FakeApi,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reason = "1 of 21: 00003 (NOT_WAV)"
+    rejected = {"error": "SentencesRejected", "code": "SentencesRejected", "message": reason}
+    ended = comparison("FAILED", [vendor("qiniu", "CHECK_FAILED", error=rejected)])
+    api.on("GET", "/v1/comparisons/cmp-1", ended)
+    code, out, _ = run(capsys, "compare", "status", "cmp-1")
+    assert code == 1
+    qiniu = next(line for line in out.splitlines() if "qiniu" in line)
+    assert "SentencesRejected: 1 of 21: 00003 (NOT_WAV)" in qiniu and qiniu.count("SentencesRejected") == 1
+
+
 def test_status_json_is_the_comparison(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     api.on("GET", "/v1/comparisons/cmp-1", comparison("TRAINING", RUNNING))
     code, out, _ = run(capsys, "compare", "status", "cmp-1", "--json")
